@@ -1,0 +1,59 @@
+"""Generation engines behind one protocol, registered by name and imported only when chosen.
+
+Importing this package costs nothing: torch, transformers, HTTP clients and vLLM are imported inside the
+engine module that needs them, when ``create_engine`` first builds that engine. So the app and the CLI
+start fast, and an engine whose package is missing fails only when it is picked, with the install step.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from agentark.backends.base import ChatRequest, Completion, Engine
+from agentark.errors import EngineError
+
+# name -> "module:Class"; the module is imported on first use only.
+ENGINES: dict[str, str] = {
+    "transformers": "agentark.backends.transformers_engine:TransformersEngine",
+    "scripted": "agentark.backends.scripted:ScriptedEngine",
+}
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Which engine and model to use; plain data so it can be stored in a run's config."""
+
+    engine: str = "transformers"
+    model: str = "embedded:smollm2-135m"
+    options: dict = field(default_factory=dict)
+
+    def key(self) -> str:
+        return f"{self.engine}|{self.model}"
+
+
+_LIVE: dict[tuple, Engine] = {}
+
+
+def register_engine(name: str, target: str) -> None:
+    """Add an engine under ``name``; ``target`` is ``"module:Class"``, imported lazily."""
+    ENGINES[name] = target
+
+
+def create_engine(spec: EngineSpec, reuse: bool = True) -> Engine:
+    """Build (or reuse, within this process) the engine a spec names."""
+    if spec.engine not in ENGINES:
+        raise EngineError(
+            f"Unknown engine '{spec.engine}'. Choose one of: {', '.join(sorted(ENGINES))}."
+        )
+    cache_key = (spec.engine, spec.model, tuple(sorted((k, repr(v)) for k, v in spec.options.items())))
+    if reuse and cache_key in _LIVE:
+        return _LIVE[cache_key]
+    module_name, class_name = ENGINES[spec.engine].split(":")
+    engine_cls = getattr(importlib.import_module(module_name), class_name)
+    engine = engine_cls(spec.model, **spec.options)
+    if reuse:
+        _LIVE[cache_key] = engine
+    return engine
+
+
+__all__ = ["ChatRequest", "Completion", "Engine", "EngineSpec", "ENGINES", "create_engine", "register_engine"]

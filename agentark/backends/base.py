@@ -1,0 +1,54 @@
+"""The one protocol every generation engine speaks: a batch of chat requests in, a batch of completions out.
+
+Engines never see debates, problems or rounds; the scheduler turns those into requests. A completion that
+failed carries ``error`` and empty text, so a failure is recorded as a failed message and never turns
+silently into an empty answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass
+class ChatRequest:
+    """One chat completion to produce; sampling settings travel with the request."""
+
+    messages: list[dict[str, str]]
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+
+
+@dataclass
+class Completion:
+    """What an engine produced for one request.
+
+    ``latency_ms`` is the wall time of the engine call that served the request: in a batched local
+    engine every request of a batch shares it.
+    """
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    model: str = ""
+    error: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A generation engine. ``generate`` must return one completion per request, in order."""
+
+    name: str
+    model_id: str
+
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]: ...
+
+    def describe(self) -> dict: ...

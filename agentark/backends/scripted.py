@@ -1,0 +1,61 @@
+"""A scripted engine: completions come from a Python function instead of a model.
+
+Tests use it to check exactly who saw what, and background-job tests use it because a worker process can
+rebuild it from the run's stored config: the model name is ``module:function`` of an importable function
+that takes a ``ChatRequest`` and returns the reply text.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Callable
+
+from agentark.backends.base import ChatRequest, Completion
+from agentark.errors import EngineError
+
+Responder = Callable[[ChatRequest], str]
+
+
+def _resolve(target: str | Responder) -> Responder:
+    if callable(target):
+        return target
+    module_name, _, func_name = str(target).partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise EngineError(
+            f"Scripted engine needs a model of the form 'package.module:function'; cannot load '{target}': {exc}."
+        ) from exc
+
+
+class ScriptedEngine:
+    """Replies with ``responder(request)``; ``delay_s`` sleeps once per batch to mimic a slow engine."""
+
+    name = "scripted"
+
+    def __init__(self, model: str | Responder, delay_s: float = 0.0) -> None:
+        self.model_id = model if isinstance(model, str) else getattr(model, "__name__", "scripted")
+        self._responder = _resolve(model)
+        self._delay_s = delay_s
+        self.calls: list[list[ChatRequest]] = []
+
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]:
+        start = time.perf_counter()
+        self.calls.append(list(requests))
+        if self._delay_s:
+            time.sleep(self._delay_s)
+        texts = [self._responder(r) for r in requests]
+        latency = (time.perf_counter() - start) * 1000
+        return [
+            Completion(
+                text=t,
+                prompt_tokens=sum(len(m["content"].split()) for m in r.messages),
+                completion_tokens=len(t.split()),
+                latency_ms=latency,
+                model=self.model_id,
+            )
+            for r, t in zip(requests, texts)
+        ]
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "model": self.model_id, "revision": None}

@@ -1,0 +1,183 @@
+"""Local generation with transformers, on CUDA when there is one and on the CPU otherwise.
+
+Batching is the point: requests with the same sampling settings are sorted by prompt length (less padding)
+and generated together with left padding, ``max_batch_size`` at a time. Models loaded in this process are
+kept, so several agents or engines on the same weights share one copy.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from agentark.backends.base import ChatRequest, Completion
+from agentark.errors import ModelNotFoundError
+
+_LOADED: dict[tuple[str, str], tuple[object, object]] = {}
+
+
+def check_model(model: str) -> None:
+    """Fail early, before a run is created, on a model folder that does not exist."""
+    if not model or model.startswith("embedded:"):
+        return
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelNotFoundError(f"Model folder {path} has no config.json; point --model at a saved checkpoint folder.")
+        return
+    if model.startswith((".", "/", "~")) or model.endswith("/"):
+        raise ModelNotFoundError(
+            f"Model folder '{model}' does not exist. Pass an existing checkpoint folder, a model id in your "
+            "Hugging Face cache, or leave --model out to use the embedded SmolLM2-135M."
+        )
+
+
+def resolve_model(model: str) -> tuple[str, bool]:
+    """Return (what to pass to from_pretrained, is a local folder) for a model string.
+
+    ``embedded:...`` (or empty) is the embedded model; an existing folder is a checkpoint; something that
+    looks like a path but does not exist is an error; anything else is a hub id served from the cache.
+    """
+    from agentark.backends.embedded import ensure_embedded
+
+    if not model or model.startswith("embedded:"):
+        return str(ensure_embedded()), True
+    check_model(model)
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path.resolve()), True
+    return model, False
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        from agentark.errors import EngineError
+
+        raise EngineError("device='cuda' was asked for but no GPU is visible; use device='auto' or 'cpu'.")
+    return device
+
+
+def load_model(model: str, device: str = "auto"):
+    """Load (once per process) a causal LM and its tokenizer, ready for left-padded batches."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target, local = resolve_model(model)
+    device = pick_device(device)
+    key = (target, device)
+    if key in _LOADED:
+        return _LOADED[key]
+    # fp32 is faster than bf16 on CPUs without bf16 units; GPUs want bf16.
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(target)
+        lm = AutoModelForCausalLM.from_pretrained(target, dtype=dtype)
+    except OSError as exc:
+        raise ModelNotFoundError(
+            f"Cannot load model '{model}': {exc}. Pass a local checkpoint folder, download the model into your "
+            "Hugging Face cache first, or leave --model out to use the embedded model."
+        ) from exc
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    lm.to(device).eval()
+    _LOADED[key] = (lm, tokenizer)
+    return lm, tokenizer
+
+
+class TransformersEngine:
+    """Batched generation with a local transformers causal LM."""
+
+    name = "transformers"
+
+    def __init__(
+        self,
+        model: str = "embedded:smollm2-135m",
+        device: str = "auto",
+        max_batch_size: int | None = None,
+        ignore_eos: bool = False,
+    ) -> None:
+        """``ignore_eos`` makes every completion exactly ``max_tokens`` long (for benchmarks)."""
+        self.model_id = model or "embedded:smollm2-135m"
+        self.ignore_eos = ignore_eos
+        self.model, self.tokenizer = load_model(self.model_id, device)
+        self.device = str(self.model.device)
+        self.max_batch_size = max_batch_size or (64 if self.device.startswith("cuda") else 16)
+
+    def _prompt_ids(self, request: ChatRequest) -> list[int]:
+        if getattr(self.tokenizer, "chat_template", None):
+            ids = self.tokenizer.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=True)
+            if isinstance(ids, dict) or hasattr(ids, "keys"):
+                ids = ids["input_ids"]
+            return list(ids)
+        text = "\n\n".join(f"{m['role']}: {m['content']}" for m in request.messages) + "\n\nassistant:"
+        return self.tokenizer(text)["input_ids"]
+
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]:
+        import torch
+
+        results: list[Completion | None] = [None] * len(requests)
+        prompts = [self._prompt_ids(r) for r in requests]
+        groups: dict[tuple, list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault((r.max_tokens, r.temperature, r.top_p, r.seed), []).append(i)
+        for (max_tokens, temperature, top_p, seed), members in groups.items():
+            members.sort(key=lambda i: len(prompts[i]))
+            for start in range(0, len(members), self.max_batch_size):
+                batch = members[start : start + self.max_batch_size]
+                self._generate_batch(batch, prompts, results, max_tokens, temperature, top_p, seed, torch)
+        return results  # type: ignore[return-value]
+
+    def _generate_batch(self, batch, prompts, results, max_tokens, temperature, top_p, seed, torch) -> None:
+        pad = self.tokenizer.pad_token_id
+        width = max(len(prompts[i]) for i in batch)
+        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, i in enumerate(batch):
+            ids = prompts[i]
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            attention[row, width - len(ids) :] = 1
+        if seed is not None:
+            torch.manual_seed(seed)
+        kwargs = dict(max_new_tokens=max_tokens, pad_token_id=pad)
+        if self.ignore_eos:
+            kwargs["min_new_tokens"] = max_tokens
+        if temperature and temperature > 0:
+            kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        started = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids.to(self.model.device), attention_mask=attention.to(self.model.device), **kwargs
+            )
+        latency = (time.perf_counter() - started) * 1000
+        eos_ids = self._eos_ids()
+        for row, i in enumerate(batch):
+            new = out[row, width:].tolist()
+            n = len(new)
+            for k, tok in enumerate(new):
+                if tok in eos_ids and not self.ignore_eos:
+                    n = k + 1
+                    break
+            results[i] = Completion(
+                text=self.tokenizer.decode(new[:n], skip_special_tokens=True).strip(),
+                prompt_tokens=len(prompts[i]),
+                completion_tokens=n,
+                latency_ms=latency,
+                model=self.model_id,
+            )
+
+    def _eos_ids(self) -> set[int]:
+        eos = self.model.generation_config.eos_token_id
+        ids = set(eos if isinstance(eos, list) else [eos]) if eos is not None else set()
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        return ids
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "model": self.model_id, "device": self.device,
+                "revision": getattr(self.model.config, "_commit_hash", None)}

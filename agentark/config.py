@@ -1,0 +1,55 @@
+"""Where AgentArk keeps its things, and the defaults every other module reads.
+
+Everything lives under one folder, ``AGENTARK_HOME`` (default ``./data``): the DuckDB store, one folder per
+run, exports and checkpoints. The converted model cache defaults to ``$AGENTARK_HOME/models`` but can be
+pointed elsewhere with ``AGENTARK_MODEL_CACHE`` so that many homes (tests, say) share one conversion.
+Paths are read from the environment on every call, never frozen at import time, so a test that sets
+``AGENTARK_HOME`` sees its own folder.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+EMBEDDED_MODEL = "embedded:smollm2-135m"
+DEFAULT_DATASET = "builtin:arithmetic"
+
+
+def home() -> Path:
+    """The studio's data folder, created on first use."""
+    path = Path(os.environ.get("AGENTARK_HOME", "data")).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_path() -> Path:
+    """The DuckDB file: ``$AGENTARK_STORE`` or ``$AGENTARK_HOME/agentark.duckdb``."""
+    explicit = os.environ.get("AGENTARK_STORE")
+    return Path(explicit).expanduser().resolve() if explicit else home() / "agentark.duckdb"
+
+
+def runs_dir() -> Path:
+    """One sub-folder per run: its config, problems, Parquet shards, progress and log."""
+    path = home() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def exports_dir() -> Path:
+    path = home() / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def checkpoints_dir() -> Path:
+    path = home() / "checkpoints"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def model_cache_dir() -> Path:
+    """Converted model weights; shared across homes when ``AGENTARK_MODEL_CACHE`` is set."""
+    explicit = os.environ.get("AGENTARK_MODEL_CACHE")
+    path = Path(explicit).expanduser().resolve() if explicit else home() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

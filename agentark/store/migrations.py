@@ -1,0 +1,101 @@
+"""Numbered schema migrations, recorded in the database so an older store opens and upgrades.
+
+A migration is never edited once it has shipped: change the schema by appending a new number. Each one
+runs in its own transaction together with its row in ``schema_migrations``, so a crash leaves the store
+at the previous version, never half-way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "core tables: runs, problems, messages, outcomes, jobs",
+        (
+            """CREATE TABLE runs (
+                run_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, method VARCHAR, dataset VARCHAR,
+                model VARCHAR, config_json VARCHAR NOT NULL, status VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL, git_commit VARCHAR, versions_json VARCHAR)""",
+            """CREATE TABLE problems (
+                problem_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, split VARCHAR,
+                question VARCHAR NOT NULL, reference_answer VARCHAR NOT NULL, meta_json VARCHAR)""",
+            """CREATE TABLE messages (
+                message_id VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL,
+                agent VARCHAR NOT NULL, round INTEGER NOT NULL, role VARCHAR NOT NULL, content VARCHAR,
+                answer VARCHAR, is_correct BOOLEAN, prompt_tokens INTEGER, completion_tokens INTEGER,
+                latency_ms DOUBLE)""",
+            """CREATE TABLE outcomes (
+                run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL, final_answer VARCHAR,
+                is_correct BOOLEAN, consensus DOUBLE, answer_changes INTEGER,
+                PRIMARY KEY (run_id, problem_id))""",
+            """CREATE TABLE jobs (
+                job_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, config_json VARCHAR, pid INTEGER,
+                status VARCHAR NOT NULL, log_path VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP)""",
+        ),
+    ),
+    Migration(
+        2,
+        "message order, speaking model, errors, normalized answers; per-problem cost; run problems; shard ledger",
+        (
+            "ALTER TABLE messages ADD COLUMN seq INTEGER DEFAULT 0",
+            "ALTER TABLE messages ADD COLUMN model VARCHAR",
+            "ALTER TABLE messages ADD COLUMN error VARCHAR",
+            "ALTER TABLE messages ADD COLUMN answer_norm VARCHAR",
+            "ALTER TABLE outcomes ADD COLUMN prompt_tokens BIGINT DEFAULT 0",
+            "ALTER TABLE outcomes ADD COLUMN completion_tokens BIGINT DEFAULT 0",
+            "ALTER TABLE outcomes ADD COLUMN engine_calls INTEGER DEFAULT 0",
+            "ALTER TABLE outcomes ADD COLUMN wall_ms DOUBLE DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN run_id VARCHAR",
+            """CREATE TABLE run_problems (
+                run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL, idx INTEGER NOT NULL,
+                PRIMARY KEY (run_id, problem_id))""",
+            """CREATE TABLE ingested_shards (
+                run_id VARCHAR NOT NULL, shard VARCHAR NOT NULL, n_messages INTEGER, ingested_at TIMESTAMP,
+                PRIMARY KEY (run_id, shard))""",
+            "CREATE INDEX messages_run_problem ON messages (run_id, problem_id)",
+        ),
+    ),
+    Migration(
+        3,
+        "curation marks, steps, append-only step labels, exports, models, metrics",
+        (
+            # Curation marks are appended, never updated: the latest mark per target wins.
+            """CREATE TABLE curation_marks (
+                mark_id VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL,
+                message_id VARCHAR, mark VARCHAR NOT NULL, note VARCHAR, annotator VARCHAR,
+                created_at TIMESTAMP NOT NULL)""",
+            "CREATE INDEX curation_marks_target ON curation_marks (run_id, problem_id)",
+            """CREATE TABLE steps (
+                step_id VARCHAR PRIMARY KEY, message_id VARCHAR NOT NULL, idx INTEGER NOT NULL,
+                text VARCHAR NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+                segmenter VARCHAR, created_at TIMESTAMP)""",
+            "CREATE INDEX steps_message ON steps (message_id)",
+            """CREATE TABLE step_labels (
+                label_id VARCHAR PRIMARY KEY, step_id VARCHAR NOT NULL, value DOUBLE, source VARCHAR NOT NULL,
+                annotator VARCHAR, confidence DOUBLE, flag BOOLEAN DEFAULT false, note VARCHAR,
+                created_at TIMESTAMP NOT NULL)""",
+            "CREATE INDEX step_labels_step ON step_labels (step_id)",
+            """CREATE TABLE exports (
+                export_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+                n_rows INTEGER, filters_json VARCHAR, created_at TIMESTAMP NOT NULL)""",
+            """CREATE TABLE models (
+                model_id VARCHAR PRIMARY KEY, kind VARCHAR, path VARCHAR, base_model VARCHAR, job_id VARCHAR,
+                created_at TIMESTAMP)""",
+            """CREATE TABLE metrics (
+                job_id VARCHAR NOT NULL, step INTEGER NOT NULL, name VARCHAR NOT NULL, value DOUBLE)""",
+        ),
+    ),
+]
+
+
+def latest_version() -> int:
+    return max(m.version for m in MIGRATIONS)

@@ -1,0 +1,58 @@
+"""Streamlit glue shared by app.py and the pages: the cached store, the sidebar and the error boundary.
+
+The store is a ``st.cache_resource`` (one DuckDB connection per app process); each script run works on its
+own thread cursor through ``Store.con``. Domain errors are shown once with ``st.error`` at the page
+boundary, never swallowed.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+
+from agentark import config
+from agentark.errors import AgentArkError
+from agentark.store import Store
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(path: str) -> Store:
+    return Store(path)
+
+
+def get_store() -> Store:
+    """The app's store; a lock held by another process stops the page with the message that says why."""
+    try:
+        return _open_store(str(config.store_path()))
+    except AgentArkError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+@contextmanager
+def errors_shown() -> Iterator[None]:
+    """Show a domain error's message (which names the fix) instead of a traceback."""
+    try:
+        yield
+    except AgentArkError as exc:
+        st.error(str(exc))
+
+
+def active_model() -> str:
+    return st.session_state.get("active_model") or config.EMBEDDED_MODEL
+
+
+def sidebar(store: Store) -> None:
+    with st.sidebar:
+        st.markdown("### AgentArk Studio")
+        st.caption(f"Store: `{store.path}`  \nSchema v{store.schema_version()}")
+        st.text_input(
+            "Active model",
+            value=st.session_state.get("active_model", config.EMBEDDED_MODEL),
+            key="active_model",
+            help="embedded:smollm2-135m, a checkpoint folder, or a model id in your Hugging Face cache",
+        )
+        if st.button("Refresh from run folders", key="sidebar_refresh"):
+            store.refresh()
+            st.cache_data.clear()

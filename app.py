@@ -1,0 +1,19 @@
+"""AgentArk Studio: the Streamlit entry point (navigation and the shared sidebar).
+
+Run with ``streamlit run app.py``. Pages live in pages/ and only describe screens; the work is in agentark/.
+"""
+import streamlit as st
+
+from agentark.ui import get_store, sidebar
+
+st.set_page_config(page_title="AgentArk Studio", page_icon=":material/sailing:", layout="wide")
+
+pages = [
+    st.Page("pages/1_run_debates.py", title="Run debates", icon=":material/play_arrow:", url_path="run", default=True),
+    st.Page("pages/2_transcripts.py", title="Transcripts", icon=":material/forum:", url_path="transcript"),
+]
+navigation = st.navigation(pages)
+store = get_store()
+store.refresh()
+sidebar(store)
+navigation.run()

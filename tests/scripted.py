@@ -1,0 +1,32 @@
+"""Scripted responders for the scripted engine; importable by worker processes as ``tests.scripted:NAME``."""
+from __future__ import annotations
+
+import os
+import re
+import time
+
+from agentark.backends import ChatRequest
+
+
+def _question(request: ChatRequest) -> str:
+    return request.messages[0]["content"]
+
+
+def first_number(request: ChatRequest) -> str:
+    """Answers with the first number of the question: wrong on most problems, but deterministic."""
+    nums = re.findall(r"\d+", _question(request).split("Problem:")[-1])
+    return f"Step 1: read the problem.\nThe answer is {nums[0] if nums else 0}."
+
+
+def agent_index(request: ChatRequest) -> int:
+    return sum(1 for m in request.messages if m["role"] == "assistant")
+
+
+def echo_round(request: ChatRequest) -> str:
+    """Answers with the number of assistant turns the agent has seen so far (its round minus one)."""
+    return f"I have spoken {agent_index(request)} times. The answer is {agent_index(request)}."
+
+
+def slow_first_number(request: ChatRequest) -> str:
+    time.sleep(float(os.environ.get("SCRIPTED_DELAY_S", "0.05")))
+    return first_number(request)
