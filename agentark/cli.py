@@ -150,7 +150,7 @@ def _report_rounds(run_id: str) -> None:
         table = round_accuracy(con, run_id, "messages")
         final = con.execute(
             f"SELECT avg(is_correct::INT) FROM read_parquet('{folder.shards}/*.outcomes.parquet')"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     print("accuracy per round (agent = mean over agents' answers, vote = majority vote):")
     _print_table(table.to_dict("records"), ["round", "problems", "messages", "agent_accuracy", "vote_accuracy"])
     print(f"final accuracy: {_fmt(final)}")

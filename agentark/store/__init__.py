@@ -21,6 +21,12 @@ from agentark.errors import StoreError, StoreLockedError
 from agentark.store.migrations import MIGRATIONS, latest_version
 
 _LOCK_PATTERNS = ("could not set lock", "conflicting lock")
+APPEND_ONLY_TABLES = {"curation_marks", "step_labels", "metrics"}
+# The mark in force per target: the latest row per (run, problem, message-or-none).
+_LATEST_MARKS = """SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY run_id, problem_id, coalesce(message_id, '')
+                                 ORDER BY created_at DESC, mark_id DESC) AS rn
+    FROM curation_marks) WHERE rn = 1"""
 
 
 def now() -> datetime:
@@ -80,8 +86,9 @@ class Store:
         return self.con.execute(sql, params or []).df()
 
     def scalar(self, sql: str, params: list | tuple | None = None):
-        row = self.con.execute(sql, params or []).fetchone()
-        return row[0] if row else None
+        # fetchall, not fetchone: DuckDB refuses new work on a cursor with an unfinished result.
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     # -- schema -----------------------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -121,7 +128,7 @@ class Store:
         """Insert a run and its problems if the run is new; return whether it was new."""
         with self._write_lock:
             con = self.con
-            if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [meta["run_id"]]).fetchone():
+            if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [meta["run_id"]]).fetchall():
                 return False
             con.execute("BEGIN TRANSACTION")
             try:
@@ -163,7 +170,7 @@ class Store:
             con = self.con
             if con.execute(
                 "SELECT 1 FROM ingested_shards WHERE run_id = ? AND shard = ?", [run_id, shard]
-            ).fetchone():
+            ).fetchall():
                 return 0
             con.execute("BEGIN TRANSACTION")
             try:
@@ -173,7 +180,7 @@ class Store:
                 con.execute(
                     "INSERT OR IGNORE INTO outcomes BY NAME SELECT * FROM read_parquet(?)", [str(outcomes_path)]
                 )
-                n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(messages_path)]).fetchone()[0]
+                n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(messages_path)]).fetchall()[0][0]
                 con.execute("INSERT INTO ingested_shards VALUES (?, ?, ?, ?)", [run_id, shard, n, now()])
                 con.execute("COMMIT")
             except Exception:
@@ -201,12 +208,25 @@ class Store:
         return row
 
     def list_runs(self) -> pd.DataFrame:
-        """One row per run: what it ran, how far it got and its final accuracy."""
+        """One row per run: what it ran, how far it got, its final accuracy and its curation counts."""
         return self.df(
-            """SELECT r.run_id, r.kind, r.method, r.dataset, r.model, r.status, r.created_at,
+            f"""WITH latest AS ({_LATEST_MARKS}),
+               marks AS (
+                   SELECT run_id,
+                          count(*) FILTER (WHERE message_id IS NULL AND mark = 'keep') AS kept_problems,
+                          count(*) FILTER (WHERE message_id IS NULL AND mark = 'exclude') AS excluded_problems,
+                          count(*) FILTER (WHERE message_id IS NOT NULL AND mark = 'keep') AS kept_messages,
+                          count(*) FILTER (WHERE message_id IS NOT NULL AND mark = 'exclude') AS excluded_messages
+                   FROM latest GROUP BY run_id)
+               SELECT r.run_id, r.kind, r.method, r.dataset, r.model, r.status, r.created_at,
                       coalesce(p.n, 0) AS problems, coalesce(o.done, 0) AS done, o.accuracy,
-                      coalesce(m.n, 0) AS messages
+                      coalesce(m.n, 0) AS messages,
+                      coalesce(k.kept_problems, 0) AS kept_problems,
+                      coalesce(k.excluded_problems, 0) AS excluded_problems,
+                      coalesce(k.kept_messages, 0) AS kept_messages,
+                      coalesce(k.excluded_messages, 0) AS excluded_messages
                FROM runs r
+               LEFT JOIN marks k USING (run_id)
                LEFT JOIN (SELECT run_id, count(*) n FROM run_problems GROUP BY run_id) p USING (run_id)
                LEFT JOIN (SELECT run_id, count(*) done, avg(is_correct::INT) accuracy FROM outcomes GROUP BY run_id) o
                     USING (run_id)
@@ -250,6 +270,23 @@ class Store:
         if run_id is None:
             return int(self.scalar(f"SELECT count(*) FROM {table}"))
         return int(self.scalar(f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id]))
+
+    # -- curation ---------------------------------------------------------------------------------------
+    def append_rows(self, table: str, rows: pd.DataFrame) -> None:
+        """Append a DataFrame to an append-only table (columns matched by name), in one transaction."""
+        if table not in APPEND_ONLY_TABLES:
+            raise StoreError(f"{table} is not an append-only table.")
+        with self._write_lock:
+            con = self.con
+            con.register("_rows", rows)
+            try:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
+            finally:
+                con.unregister("_rows")
+
+    def latest_marks(self, run_id: str | None = None) -> pd.DataFrame:
+        sql = f"SELECT * FROM ({_LATEST_MARKS}) WHERE $run IS NULL OR run_id = $run ORDER BY run_id, problem_id, message_id NULLS FIRST"
+        return self.con.execute(sql, {"run": run_id}).df()
 
     # -- jobs -------------------------------------------------------------------------------------------
     def upsert_job(self, job: dict) -> None:

@@ -1,0 +1,56 @@
+"""Curation marks: keep or exclude a problem of a run, or one message (transcript turn) in it.
+
+Marks are appended, never updated, each with who and when; the latest mark for a target wins. Exports
+drop a problem whose latest problem-level mark is ``exclude`` and a message whose latest message-level
+mark is ``exclude``; ``keep`` documents a reviewed item (and lets an export ask for reviewed items only).
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pandas as pd
+
+from agentark.errors import ConfigError
+from agentark.store import Store, now
+
+MARKS = ("keep", "exclude")
+
+
+@dataclass(frozen=True)
+class Mark:
+    run_id: str
+    problem_id: str
+    mark: str
+    message_id: str | None = None
+    note: str | None = None
+    annotator: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mark not in MARKS:
+            raise ConfigError(f"Unknown mark '{self.mark}'; use one of: {', '.join(MARKS)}.")
+
+
+def add_marks(store: Store, marks: list[Mark]) -> int:
+    """Append marks in one transaction; return how many were written."""
+    if not marks:
+        return 0
+    rows = pd.DataFrame(
+        {
+            "mark_id": [secrets.token_hex(8) for _ in marks],
+            "run_id": [m.run_id for m in marks],
+            "problem_id": [m.problem_id for m in marks],
+            "message_id": [m.message_id for m in marks],
+            "mark": [m.mark for m in marks],
+            "note": [m.note for m in marks],
+            "annotator": [m.annotator for m in marks],
+            "created_at": [now()] * len(marks),
+        }
+    )
+    store.append_rows("curation_marks", rows)
+    return len(marks)
+
+
+def latest_marks(store: Store, run_id: str | None = None) -> pd.DataFrame:
+    """The mark in force per target (run, problem, message or none), with who made it and when."""
+    return store.latest_marks(run_id)
