@@ -27,3 +27,15 @@ def gsm8k_dir() -> Path:
     if not (SHARED_GSM8K / "test.jsonl").exists():
         pytest.skip("../shared/data/gsm8k is absent (only present in the studio's own workspace)")
     return SHARED_GSM8K
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_cached_stores():
+    """Close stores the AppTest runs cached, so DuckDB connections do not outlive the interpreter's teardown."""
+    yield
+    import gc
+
+    import streamlit as st
+
+    st.cache_resource.clear()
+    gc.collect()
