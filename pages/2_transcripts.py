@@ -21,7 +21,7 @@ if problems.empty:
     st.info("This run has no finished problem yet.")
     st.stop()
 labels = {
-    r.problem_id: f"#{r.idx + 1} {'✅' if r.is_correct else '❌'} {r.question[:90]}" for r in problems.itertuples()
+    r.problem_id: f"#{r.idx + 1} {'✓' if r.is_correct else '✗'} {r.question[:90]}" for r in problems.itertuples()
 }
 ids = list(labels)
 wanted_problem = st.query_params.get("problem")
@@ -38,7 +38,7 @@ c1.metric("Reference answer", row.reference_answer)
 c2.metric("Final answer", row.final_answer if row.final_answer is not None else "—")
 c3.metric("Consensus", f"{row.consensus:.0%}" if row.consensus == row.consensus else "—")
 c4.metric("Tokens", int((row.prompt_tokens or 0) + (row.completion_tokens or 0)))
-st.markdown("✅ correct" if row.is_correct else "❌ wrong")
+st.markdown(":green[:material/check_circle: correct]" if row.is_correct else ":red[:material/cancel: wrong]")
 
 messages = store.messages(run_id, problem_id)
 agents = sorted(messages["agent"].unique(), key=lambda a: (a == "aggregator", a))
@@ -50,7 +50,8 @@ for rnd in sorted(messages["round"].unique()):
     columns = st.columns(max(len(solver_agents), 1))
     for col, agent in zip(columns, shown):
         msg = in_round[in_round["agent"] == agent].iloc[0]
-        mark = "⚠️ failed" if msg.error else ("✅" if msg.is_correct else "❌")
+        mark = (":orange[:material/error: failed]" if msg.error
+                else ":green[:material/check_circle:]" if msg.is_correct else ":red[:material/cancel:]")
         with col:
             st.markdown(f"**{agent}** · answer `{msg.answer}` {mark}")
             st.caption(f"{msg.completion_tokens} tokens · {msg.model}")

@@ -22,11 +22,16 @@ def test_transcript_of_a_stored_debate_in_chromium(app_server, browser):
     run_id, _ = jobs.create_debate_run(cfg)
     jobs.run_debate_job(run_id)
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    # A fresh server only knows st.navigation's pages after app.py's first run (streamlit#8860).
+    page.goto(app_server)
+    page.get_by_role("heading", name="Run debates").wait_for(timeout=30_000)
     page.goto(f"{app_server}/transcript?run={run_id}")
     page.get_by_role("heading", name="Transcripts").wait_for(timeout=30_000)
     try:
         page.get_by_text("Round 2").wait_for()
     finally:
         screenshot(page, "transcript.png")
+    page.get_by_text("Reference answer").wait_for()
     assert page.get_by_text("agent_3").count() >= 2
+    assert page.get_by_text("Page not found").count() == 0
     screenshot(page, "transcript.png")
