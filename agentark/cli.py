@@ -118,9 +118,12 @@ def cmd_debate(args: argparse.Namespace) -> int:
         return 0
     bar = tqdm(total=None, unit="problem", desc=run_id, file=sys.stderr)
 
+    folder = RunFolder(run_id)
+
     def progress(done: int, total: int) -> None:
         bar.total = total
         bar.n = done
+        bar.set_postfix_str(folder.progress().get("stage", ""), refresh=False)
         bar.refresh()
 
     jobs.run_debate_job(run_id, on_progress=progress)

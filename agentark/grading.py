@@ -10,9 +10,8 @@ from fractions import Fraction
 
 _NUM = r"[-−]?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-−]?\.\d+"
 _NUMBER_RE = re.compile(_NUM)
-_PHRASES = re.compile(
-    r"(?:final\s+answer\s*(?:is)?|the\s+answer\s+is|answer\s*(?:is)?)\s*[:=]?\s*", re.IGNORECASE
-)
+# "answer" counts only when followed by "is", ":" or "=": "the part of the answer that is ..." is no answer.
+_PHRASES = re.compile(r"answer\s*(?:is\s*[:=]?|[:=])\s*", re.IGNORECASE)
 
 
 def _last_boxed(text: str) -> str | None:

@@ -102,7 +102,8 @@ def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: di
     done = folder.done_problem_ids()
     todo = [p for p in problems if p.problem_id not in done]
     total = len(problems)
-    folder.write_progress(status="running", done=len(done), total=total, pid=os.getpid(), error=None)
+    folder.write_progress(status="running", done=len(done), total=total, pid=os.getpid(), error=None,
+                          stage="loading the engine")
     if on_progress:
         on_progress(len(done), total)
     try:
@@ -110,19 +111,26 @@ def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: di
             from agentark.backends import create_engine
 
             engines = {"default": create_engine(cfg.engine_spec())}
-        for start in range(0, len(todo), cfg.chunk_size):
-            chunk = todo[start : start + cfg.chunk_size]
-            result = run_chunk(chunk, cfg, run_id, engines=engines)
+        chunks = [todo[i : i + cfg.chunk_size] for i in range(0, len(todo), cfg.chunk_size)]
+        for number, chunk in enumerate(chunks, 1):
+
+            def step_done(step: int, number: int = number) -> None:
+                # Finer than problems: a chunk's problems finish together, after its last step.
+                folder.write_progress(stage=f"chunk {number}/{len(chunks)}: step {step} done")
+                if on_progress:
+                    on_progress(len(done), total)
+
+            result = run_chunk(chunk, cfg, run_id, engines=engines, on_round=step_done)
             folder.write_shard(result.messages, result.outcomes)
             done.update(p.problem_id for p in chunk)
-            folder.write_progress(done=len(done))
+            folder.write_progress(done=len(done), stage=f"chunk {number}/{len(chunks)} stored")
             if on_progress:
                 on_progress(len(done), total)
     except BaseException as exc:
         folder.write_progress(status="failed" if isinstance(exc, Exception) else "interrupted",
                               error=f"{type(exc).__name__}: {exc}")
         raise
-    return folder.write_progress(status="done", done=len(done))
+    return folder.write_progress(status="done", done=len(done), stage="finished")
 
 
 def start_background(run_id: str) -> int:

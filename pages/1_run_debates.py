@@ -63,7 +63,8 @@ def live_runs() -> None:
     for row in active.itertuples():
         progress = RunFolder(row.run_id).progress()
         done, total = int(progress.get("done", 0)), int(progress.get("total", row.problems) or 1)
-        st.progress(done / max(total, 1), text=f"{row.run_id}: {done}/{total} problems")
+        stage = progress.get("stage", "starting")
+        st.progress(done / max(total, 1), text=f"{row.run_id}: {done}/{total} problems · {stage}")
         if st.button("Stop", key=f"stop_{row.run_id}"):
             jobs.stop(row.run_id)
     interrupted = runs[runs["status"].isin(["interrupted", "failed"])]

@@ -66,6 +66,8 @@ CASES = [
     ("\\boxed{1,000}", "1000"),
     ("The final answer is $\\boxed{48}$.", "48"),
     ("The answer is 2/4", "1/2"),
+    ("We evaluate the part of the answer that is inside the parentheses: 3 + 4 = 7", "7"),
+    ("The final answer is: 15", "15"),
     ("Each gets 1/3 of the pie, so the answer is 1/3", "1/3"),
 ]
 

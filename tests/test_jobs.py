@@ -27,8 +27,12 @@ def scripted(limit: int = 6, responder: str = "tests.scripted:first_number", **k
 def test_run_job_writes_shards_and_store_ingests_them_once():
     run_id, report = jobs.create_debate_run(scripted(limit=5, chunk_size=2))
     assert len(report.problems) == 5
-    final = jobs.run_debate_job(run_id)
-    assert final["status"] == "done" and final["done"] == 5
+    calls: list[tuple[int, int]] = []
+    final = jobs.run_debate_job(run_id, on_progress=lambda d, t: calls.append((d, t)))
+    assert final["status"] == "done" and final["done"] == 5 and final["stage"] == "finished"
+    # Reported at the start, after every debate step (2 per chunk) and after each of the 3 stored chunks.
+    assert len(calls) == 1 + 3 * 2 + 3 and calls[-1] == (5, 5)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     folder = RunFolder(run_id)
     assert len(folder.finished_shards()) == 3
     meta = folder.meta()
