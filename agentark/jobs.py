@@ -19,7 +19,7 @@ from typing import Callable
 import pandas as pd
 
 from agentark import config
-from agentark.debate import DebateConfig, run_chunk
+from agentark.debate import DebateConfig, build_engines, run_chunk
 from agentark.errors import DatasetError, JobError
 from agentark.provenance import git_commit, package_versions
 from agentark.runfolder import RunFolder, pid_alive
@@ -107,9 +107,7 @@ def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: di
         on_progress(len(done), total)
     try:
         if todo and engines is None:
-            from agentark.backends import create_engine
-
-            engines = {"default": create_engine(cfg.engine_spec())}
+            engines = build_engines(cfg)
         for start in range(0, len(todo), cfg.chunk_size):
             chunk = todo[start : start + cfg.chunk_size]
             result = run_chunk(chunk, cfg, run_id, engines=engines)
