@@ -32,6 +32,40 @@ def normalize_base_url(url: str) -> str:
     return url
 
 
+def _as_list(base_urls: list[str] | str | None) -> list[str]:
+    return [base_urls] if isinstance(base_urls, str) else list(base_urls or [])
+
+
+def check_options(
+    model: str,
+    base_urls: list[str] | str | None = None,
+    api_key_env: str | None = None,
+    concurrency: int = 16,
+    timeout_s: float = 120.0,
+    max_retries: int = 3,
+    backoff_s: float = 0.5,
+) -> None:
+    """Validate the engine's settings, and that an explicitly named API key variable is set."""
+    if not model:
+        raise EngineError("The openai engine needs --model NAME: the model name the server serves.")
+    urls = _as_list(base_urls)
+    if not urls:
+        raise EngineError(
+            "The openai engine needs at least one --base-url, e.g. http://127.0.0.1:8000/v1 for `vllm serve`."
+        )
+    for url in urls:
+        normalize_base_url(url)
+    if int(concurrency) < 1:
+        raise EngineError(f"concurrency must be at least 1 (got {concurrency}); use --concurrency 1 or more.")
+    if int(max_retries) < 0 or float(timeout_s) <= 0 or float(backoff_s) < 0:
+        raise EngineError("max_retries and backoff_s must be 0 or more, and timeout_s above 0 (--timeout).")
+    if api_key_env and not os.environ.get(api_key_env):
+        raise EngineError(
+            f"The API key variable {api_key_env} is not set. Export it (export {api_key_env}=...) before "
+            "starting the run; the key is read from the environment only and never stored."
+        )
+
+
 class OpenAIEngine:
     """Chat completions over HTTP with a concurrency limit, retries with backoff and usage-based token counts."""
 
@@ -51,31 +85,15 @@ class OpenAIEngine:
         while the default ``OPENAI_API_KEY`` may be absent (local servers usually need no key)."""
         import requests  # imported here so that choosing another engine never pays for it
 
-        if not model:
-            raise EngineError("The openai engine needs --model NAME: the model name the server serves.")
-        if isinstance(base_urls, str):
-            base_urls = [base_urls]
-        if not base_urls:
-            raise EngineError(
-                "The openai engine needs at least one --base-url, e.g. http://127.0.0.1:8000/v1 for `vllm serve`."
-            )
-        if concurrency < 1:
-            raise EngineError(f"concurrency must be at least 1 (got {concurrency}); use --concurrency 1 or more.")
-        if max_retries < 0 or timeout_s <= 0:
-            raise EngineError("max_retries must be 0 or more and timeout_s above 0.")
+        check_options(model, base_urls, api_key_env, concurrency, timeout_s, max_retries, backoff_s)
         self.model_id = model
-        self.base_urls = [normalize_base_url(u) for u in base_urls]
+        self.base_urls = [normalize_base_url(u) for u in _as_list(base_urls)]
         self.concurrency = int(concurrency)
         self.timeout_s = float(timeout_s)
         self.max_retries = int(max_retries)
         self.backoff_s = float(backoff_s)
         self.api_key_env = api_key_env or DEFAULT_KEY_ENV
         key = os.environ.get(self.api_key_env)
-        if api_key_env and not key:
-            raise EngineError(
-                f"The API key variable {api_key_env} is not set. Export it (export {api_key_env}=...) before "
-                "starting the run; the key is read from the environment only and never stored."
-            )
         self._headers = {"Content-Type": "application/json"}
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
