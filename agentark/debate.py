@@ -57,6 +57,17 @@ class AgentSpec:
             raise ConfigError(f"Agent model '{text}' is empty; write MODEL or ENGINE=MODEL.")
         return cls(engine=engine.strip() or None, model=model.strip(), system=system or None)
 
+    @classmethod
+    def parse_lines(cls, text: str) -> list["AgentSpec"]:
+        """One speaker per line, ``[ENGINE=]MODEL | system prompt`` (either part may be empty); the Run page's
+        per-speaker box. A line ``-`` keeps a speaker on the run's model."""
+        specs = []
+        for line in (text or "").strip().splitlines():
+            model, _, system = line.partition("|")
+            model, system = model.strip(), system.strip() or None
+            specs.append(cls.parse(model, system) if model and model != "-" else cls(system=system))
+        return specs
+
 
 @dataclass
 class DebateConfig:

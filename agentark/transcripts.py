@@ -345,6 +345,18 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
     return report
 
 
+def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: str | None = None) -> ImportReport:
+    """Import bytes uploaded on the Run page: saved under ``$AGENTARK_HOME/imports/`` first, so the run's
+    config points at a file that still exists and a second upload of the same name finds its duplicates."""
+    from agentark.config import home
+
+    folder = home() / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(filename).name
+    target.write_bytes(data)
+    return import_file(store, fmt, target, dataset=dataset)
+
+
 def _clean(value):
     """JSON-ready scalars: pandas NaN/NA become null, numpy numbers become Python numbers."""
     if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
