@@ -97,7 +97,7 @@ with st.expander("Import transcripts from another tool", expanded=False):
     with st.form("import_form", border=False):
         fmt = st.selectbox("Format", list(FORMATS), key="import_format")
         upload = st.file_uploader("File", type=["json", "jsonl"], key="import_file")
-        import_dataset = st.text_input("Dataset name (du2023, maslab)", key="import_dataset",
+        import_dataset = st.text_input("Name of the imported problem set (du2023, maslab)", key="import_dataset",
                                        placeholder="default: import:FILE")
         do_import = st.form_submit_button("Import")
     if do_import:

@@ -1,7 +1,6 @@
 """CLI: a debate against served replicas (--engine openai, repeated --base-url), per-agent models, methods."""
 from __future__ import annotations
 
-import json
 
 from agentark.cli import main
 from agentark.store import Store
