@@ -26,16 +26,33 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dataset", default=None, help="builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path")
     d.add_argument("--split", default=None)
     d.add_argument("--limit", type=int, default=None, help="number of problems (default 8)")
-    d.add_argument("--method", default=None, help="cot or debate (default debate)")
+    d.add_argument("--method", default=None, help="cot, self_consistency, debate (default), mad or critique")
     d.add_argument("--agents", type=int, default=None)
     d.add_argument("--rounds", type=int, default=None)
     d.add_argument("--temperature", type=float, default=None)
     d.add_argument("--max-tokens", type=int, default=None)
     d.add_argument("--seed", type=int, default=None)
     d.add_argument("--aggregator", action="store_true", default=None, help="add a final aggregator call")
-    d.add_argument("--engine", default=None, help="transformers (default) or scripted")
+    d.add_argument("--engine", default=None, help="transformers (default), openai, vllm or scripted")
     d.add_argument("--model", default=None, help="checkpoint folder or model id (default: embedded SmolLM2-135M)")
     d.add_argument("--chunk-size", type=int, default=None, help="problems per batch and per shard (default 16)")
+    d.add_argument("--base-url", action="append", default=None,
+                   help="OpenAI-compatible server, e.g. http://HOST:8000/v1 (repeat to spread load over replicas)")
+    d.add_argument("--concurrency", type=int, default=None, help="requests in flight at once (openai engine, default 16)")
+    d.add_argument("--api-key-env", default=None, help="environment variable holding the API key (default OPENAI_API_KEY)")
+    d.add_argument("--timeout", type=float, default=None, help="seconds per request before a retry (openai engine)")
+    d.add_argument("--max-retries", type=int, default=None, help="retries on 429/5xx/timeouts (openai engine, default 3)")
+    d.add_argument("--agent-model", action="append", default=None, metavar="[ENGINE=]MODEL",
+                   help="one per speaker in order (e.g. agent_1, agent_2, ...; mad: affirmative, negative, judge)")
+    d.add_argument("--agent-system", action="append", default=None, metavar="TEXT",
+                   help="system prompt (role) per speaker, in the same order as --agent-model")
+    d.add_argument("--early-stop", action="store_true", default=None, help="stop once every agent gives the same answer")
+    d.add_argument("--critics", type=int, default=None, help="critic agents (method critique, default 1)")
+    d.add_argument("--judge-last-round-only", action="store_true", default=None,
+                   help="MAD: the judge decides only after the last round")
+    d.add_argument("--question-col", default=None, help="column holding the question (files and hf: datasets)")
+    d.add_argument("--answer-col", default=None, help="column holding the answer")
+    d.add_argument("--id-col", default=None, help="column holding a stable problem id")
     d.add_argument("--run-id", default=None, help="resume this run instead of starting a new one")
     d.add_argument("--background", action="store_true", help="start the run as a background job and return")
 
@@ -46,6 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="(internal) run a debate job in this process")
     _add_home(w)
     w.add_argument("run_id")
+
+    i = sub.add_parser("import", help="import transcripts from another tool (or an export) into the store")
+    _add_home(i)
+    i.add_argument("--format", required=True, choices=["du2023", "maslab", "transcripts"])
+    i.add_argument("path")
+    i.add_argument("--run-id", default=None, help="run to import into (du2023/maslab; default: derived from the path)")
+    i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
+
+    e = sub.add_parser("export", help="export stored data")
+    _add_home(e)
+    e.add_argument("what", choices=["transcripts"])
+    e.add_argument("--run", required=True, help="run id")
+    e.add_argument("--out", required=True, help="output .jsonl path")
 
     s = sub.add_parser("datasets", help="list the dataset names the studio understands")
     s.add_argument("--json", action="store_true")
@@ -61,7 +91,28 @@ def _config_from_args(args: argparse.Namespace):
         "max_tokens": args.max_tokens, "seed": args.seed, "aggregator": args.aggregator, "engine": args.engine,
         "model": args.model, "chunk_size": args.chunk_size,
     }
+    options = {"base_urls": args.base_url, "concurrency": args.concurrency, "api_key_env": args.api_key_env,
+               "timeout_s": args.timeout, "max_retries": args.max_retries}
+    fields["engine_options"] = {k: v for k, v in options.items() if v is not None} or None
+    method_options = {"critics": args.critics,
+                      "judge_every_round": False if args.judge_last_round_only else None}
+    fields["method_options"] = {k: v for k, v in method_options.items() if v is not None} or None
+    fields["early_stop"] = args.early_stop
+    fields["agent_specs"] = agent_specs(args.agent_model or [], args.agent_system or []) or None
+    if args.question_col or args.answer_col or args.id_col:
+        fields["columns"] = {"question": args.question_col, "answer": args.answer_col, "id": args.id_col}
     return DebateConfig(**{k: v for k, v in fields.items() if v is not None})
+
+
+def agent_specs(models: list[str], systems: list[str]) -> list:
+    """Pair --agent-model and --agent-system by position; a speaker may have either or both."""
+    from agentark.debate import AgentSpec
+
+    specs = []
+    for i in range(max(len(models), len(systems))):
+        system = systems[i] if i < len(systems) else None
+        specs.append(AgentSpec.parse(models[i], system) if i < len(models) else AgentSpec(system=system))
+    return specs
 
 
 def _open_store_or_none():
@@ -106,7 +157,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
         for line, reason in report.rejected:
             print(f"warning: {report.source} line {line} skipped: {reason}", file=sys.stderr)
         print(f"run {run_id}: {len(report.problems)} problems, method {cfg.method}, "
-              f"{cfg.agents} agents x {cfg.rounds} rounds, model {cfg.model}")
+              f"{cfg.agents} agents x {cfg.rounds} rounds, model {', '.join(cfg.models())}")
     if args.background:
         store = _open_store_or_none()
         if store is None:
@@ -126,9 +177,12 @@ def cmd_debate(args: argparse.Namespace) -> int:
         bar.set_postfix_str(folder.progress().get("stage", ""), refresh=False)
         bar.refresh()
 
-    jobs.run_debate_job(run_id, on_progress=progress)
+    final = jobs.run_debate_job(run_id, on_progress=progress)
     bar.close()
     _report_rounds(run_id)
+    if final["status"] == "failed":
+        print(f"warning: {final['error']}: python -m agentark debate --run-id {run_id}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -173,6 +227,29 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from agentark.store import Store
+    from agentark.transcripts import import_file
+
+    with Store() as store:
+        report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset)
+    for line, reason in report.rejected:
+        print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from agentark.store import Store
+    from agentark.transcripts import export_transcripts
+
+    with Store() as store:
+        store.refresh()
+        n = export_transcripts(store, args.run, args.out)
+    print(f"wrote {n} messages of run {args.run} to {args.out}")
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     from agentark.tasks import dataset_choices
 
@@ -196,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
             return worker_main(args.run_id)
         if args.command == "datasets":
             return cmd_datasets(args)
+        if args.command == "import":
+            return cmd_import(args)
+        if args.command == "export":
+            return cmd_export(args)
     except AgentArkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

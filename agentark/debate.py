@@ -35,10 +35,49 @@ AGGREGATOR_PROMPT = (
 
 
 @dataclass
+class AgentSpec:
+    """Who one speaker is: its engine and model (None: the run's own) and its system prompt (its role)."""
+
+    engine: str | None = None
+    model: str | None = None
+    system: str | None = None
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.engine is not None and self.model is None:
+            raise ConfigError(f"An agent on engine '{self.engine}' needs a model too: write ENGINE=MODEL.")
+
+    @classmethod
+    def parse(cls, text: str, system: str | None = None) -> "AgentSpec":
+        """``MODEL`` or ``ENGINE=MODEL`` (the CLI's --agent-model)."""
+        engine, sep, model = text.partition("=")
+        if not sep:
+            engine, model = "", text
+        if not model.strip():
+            raise ConfigError(f"Agent model '{text}' is empty; write MODEL or ENGINE=MODEL.")
+        return cls(engine=engine.strip() or None, model=model.strip(), system=system or None)
+
+    @classmethod
+    def parse_lines(cls, text: str) -> list["AgentSpec"]:
+        """One speaker per line, ``[ENGINE=]MODEL | system prompt`` (either part may be empty); the Run page's
+        per-speaker box. A line ``-`` keeps a speaker on the run's model."""
+        specs = []
+        for line in (text or "").strip().splitlines():
+            model, _, system = line.partition("|")
+            model, system = model.strip(), system.strip() or None
+            specs.append(cls.parse(model, system) if model and model != "-" else cls(system=system))
+        return specs
+
+
+@dataclass
 class DebateConfig:
     """Everything that defines a debate run; stored as the run's config and shared by CLI and page.
 
-    ``agents`` and ``rounds`` default per method (cot: 1 and 1; debate: 3 and 2).
+    ``agents`` and ``rounds`` default per method (see ``METHODS[name].defaults``). ``agent_specs`` gives
+    speakers, in the order of the method's ``speakers()``, their own model and system prompt; speakers
+    without one use ``engine``/``model``. ``method_options`` holds the method's own settings, validated by
+    its options dataclass. ``early_stop`` ends a round-based debate once every solver gives the same answer.
+    ``columns`` maps a file's question/answer/id columns.
     """
 
     method: str = "debate"
@@ -55,21 +94,27 @@ class DebateConfig:
     model: str = EMBEDDED_MODEL
     engine_options: dict = field(default_factory=dict)
     chunk_size: int = 16
+    agent_specs: list = field(default_factory=list)
+    method_options: dict = field(default_factory=dict)
+    early_stop: bool = False
+    columns: dict | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError(f"Unknown method '{self.method}'. Choose one of: {', '.join(sorted(METHODS))}.")
-        default_agents, default_rounds = METHODS[self.method].defaults
+        method = METHODS[self.method]
+        default_agents, default_rounds = method.defaults
         self.agents = default_agents if self.agents is None else int(self.agents)
         self.rounds = default_rounds if self.rounds is None else int(self.rounds)
         if self.agents < 1:
             raise ConfigError(f"agents must be at least 1 (got {self.agents}); use --agents 1 or more.")
         if self.rounds < 1:
             raise ConfigError(f"rounds must be at least 1 (got {self.rounds}); use --rounds 1 or more.")
-        if self.method == "cot" and (self.agents != 1 or self.rounds != 1):
-            raise ConfigError(
-                "Method 'cot' is one agent answering once; leave --agents/--rounds out, or use --method debate."
-            )
+        if method.fixed_agents is not None and self.agents != method.fixed_agents:
+            count = "one agent" if method.fixed_agents == 1 else f"{method.fixed_agents} agents"
+            raise ConfigError(f"Method '{self.method}' always has {count}; leave --agents out.")
+        if method.single_round and self.rounds != 1:
+            raise ConfigError(f"Method '{self.method}' answers once; leave --rounds out, or use --method debate.")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"limit must be at least 1 (got {self.limit}); leave it out to use the whole dataset.")
         if not 0 <= self.temperature <= 2:
@@ -78,9 +123,67 @@ class DebateConfig:
             raise ConfigError(f"max_tokens must be at least 1 (got {self.max_tokens}).")
         if self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be at least 1 (got {self.chunk_size}).")
+        if self.aggregator and self.method != "debate":
+            raise ConfigError("The aggregator call belongs to --method debate; drop --aggregator for other methods.")
+        self.method_settings()
+        self.agent_specs = [asdict(a) if isinstance(a, AgentSpec) else dict(a) for a in self.agent_specs]
+        specs = self.specs()
+        speakers = method.speakers(self)
+        if len(specs) > len(speakers):
+            raise ConfigError(
+                f"{len(specs)} agent models given but method '{self.method}' has {len(speakers)} speakers "
+                f"({', '.join(speakers)}); give at most one per speaker, in that order."
+            )
+        if self.columns is not None:
+            unknown = set(self.columns) - {"question", "answer", "id"}
+            if unknown or not self.columns.get("question") or not self.columns.get("answer"):
+                raise ConfigError(
+                    "columns maps 'question' and 'answer' (and optionally 'id') to column names; "
+                    "pass both --question-col and --answer-col."
+                )
+
+    def method_settings(self):
+        """The method's own options dataclass, built (and validated) from ``method_options``."""
+        options_cls = METHODS[self.method].options
+        known = set(options_cls.__dataclass_fields__)
+        unknown = set(self.method_options) - known
+        if unknown:
+            raise ConfigError(
+                f"Method '{self.method}' has no option(s) {', '.join(sorted(unknown))}; "
+                f"its options are: {', '.join(sorted(known)) or 'none'}."
+            )
+        return options_cls(**self.method_options)
+
+    def specs(self) -> list[AgentSpec]:
+        try:
+            return [AgentSpec(**spec) for spec in self.agent_specs]
+        except TypeError as exc:
+            raise ConfigError(f"An agent spec has an unknown field ({exc}); use engine, model, system, options.") from exc
 
     def engine_spec(self) -> EngineSpec:
         return EngineSpec(self.engine, self.model, dict(self.engine_options))
+
+    def speaker_engine(self, index: int) -> tuple[str, EngineSpec]:
+        """(engine key, spec) of the ``index``-th speaker; ``"default"`` is the run's own engine."""
+        specs = self.specs()
+        if index >= len(specs) or specs[index].model is None:
+            return "default", self.engine_spec()
+        spec = specs[index]
+        engine = spec.engine or self.engine
+        options = dict(spec.options) if spec.options else (dict(self.engine_options) if engine == self.engine else {})
+        engine_spec = EngineSpec(engine, spec.model, options)
+        if engine_spec == self.engine_spec():
+            return "default", engine_spec
+        return engine_spec.key(), engine_spec
+
+    def engine_specs(self) -> dict[str, EngineSpec]:
+        """Every distinct engine the run needs, by key: one engine is built per key."""
+        speakers = METHODS[self.method].speakers(self)
+        return {"default": self.engine_spec()} | dict(self.speaker_engine(i) for i in range(len(speakers)))
+
+    def models(self) -> list[str]:
+        """Every model the run's speakers use, the run's own first."""
+        return list(dict.fromkeys(spec.model for spec in self.engine_specs().values()))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +191,11 @@ class DebateConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "DebateConfig":
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def build_engines(cfg: DebateConfig) -> dict[str, Engine]:
+    """One engine per distinct (engine, model, options) among the run's speakers."""
+    return {key: create_engine(spec) for key, spec in cfg.engine_specs().items()}
 
 
 @dataclass
@@ -117,21 +225,74 @@ def format_others(records: Iterable[dict]) -> str:
     return "\n\n".join(f"{r['agent']}'s solution:\n```\n{r['content'].strip()}\n```" for r in records)
 
 
-class ChainOfThought:
-    """Single agent, single round: the baseline every debate is compared with."""
+def all_agree(records: Iterable[dict]) -> bool:
+    """Every record has an answer and they are all equal: what ``early_stop`` waits for."""
+    answers = [r["answer"] for r in records]
+    return bool(answers) and all(a is not None for a in answers) and all(answers_equal(answers[0], a) for a in answers)
+
+
+@dataclass
+class NoOptions:
+    """A method without settings of its own beyond DebateConfig's."""
+
+
+class Method:
+    """Base of every method: speaker names, and turns that carry each speaker's engine and system prompt.
+
+    ``defaults`` is (agents, rounds); ``fixed_agents`` pins the agent count; ``single_round`` pins rounds to 1.
+    """
 
     defaults = (1, 1)
+    fixed_agents: int | None = None
+    single_round = False
+    options: type = NoOptions
 
     def __init__(self, cfg: DebateConfig) -> None:
         self.cfg = cfg
+        self.opts = cfg.method_settings()
+        names = self.speakers(cfg)
+        specs = cfg.specs()
+        self._engine = {name: cfg.speaker_engine(i)[0] for i, name in enumerate(names)}
+        self._system = {name: specs[i].system for i, name in enumerate(names) if i < len(specs) and specs[i].system}
+
+    @classmethod
+    def speakers(cls, cfg: DebateConfig) -> list[str]:
+        return [agent_name(i) for i in range(cfg.agents)]
+
+    def turn(self, agent: str, rnd: int, role: str, messages: list[dict[str, str]]) -> Turn:
+        system = self._system.get(agent)
+        prefix = [{"role": "system", "content": system}] if system else []
+        return Turn(agent, rnd, role, prefix + list(messages), self._engine.get(agent, "default"))
+
+
+def _solve(problem: Problem) -> list[dict[str, str]]:
+    return [{"role": "user", "content": SOLVE_PROMPT.format(question=problem.question)}]
+
+
+class ChainOfThought(Method):
+    """Single agent, single round: the baseline every debate is compared with."""
+
+    fixed_agents = 1
+    single_round = True
 
     def play(self, problem: Problem) -> Play:
-        turn = Turn(agent_name(0), 1, "solver", [{"role": "user", "content": SOLVE_PROMPT.format(question=problem.question)}])
-        (record,) = yield [turn]
+        (record,) = yield [self.turn(agent_name(0), 1, "solver", _solve(problem))]
         return Decision(record["answer"])
 
 
-class LLMDebate:
+class SelfConsistency(Method):
+    """Wang et al. (2023): k independent samples of one prompt (k = agents), then a majority vote."""
+
+    defaults = (5, 1)
+    single_round = True
+
+    def play(self, problem: Problem) -> Play:
+        names = self.speakers(self.cfg)
+        records = yield [self.turn(a, 1, "solver", _solve(problem)) for a in names]
+        return Decision(majority_vote([r["answer"] for r in records])[0])
+
+
+class LLMDebate(Method):
     """Du et al. (2023): N agents answer; for R-1 rounds each sees the others' last answers and revises.
 
     The final answer is the majority vote of the last round, or, with ``aggregator``, an extra call that
@@ -140,33 +301,181 @@ class LLMDebate:
 
     defaults = (3, 2)
 
-    def __init__(self, cfg: DebateConfig) -> None:
-        self.cfg = cfg
+    @classmethod
+    def speakers(cls, cfg: DebateConfig) -> list[str]:
+        return super().speakers(cfg) + (["aggregator"] if cfg.aggregator else [])
 
     def play(self, problem: Problem) -> Play:
         cfg = self.cfg
         names = [agent_name(i) for i in range(cfg.agents)]
-        histories = {a: [{"role": "user", "content": SOLVE_PROMPT.format(question=problem.question)}] for a in names}
+        histories = {a: _solve(problem) for a in names}
         latest: dict[str, dict] = {}
         for rnd in range(1, cfg.rounds + 1):
             if rnd > 1:
+                if cfg.early_stop and all_agree(latest.values()):
+                    break
                 for a in names:
                     others = format_others(latest[b] for b in names if b != a)
                     histories[a].append({"role": "user", "content": DEBATE_PROMPT.format(others=others, question=problem.question)})
-            records = yield [Turn(a, rnd, "solver", list(histories[a])) for a in names]
+            records = yield [self.turn(a, rnd, "solver", histories[a]) for a in names]
             for a, rec in zip(names, records):
                 latest[a] = rec
                 histories[a].append({"role": "assistant", "content": rec["content"]})
         if cfg.aggregator:
+            last_round = max(r["round"] for r in latest.values())
             prompt = AGGREGATOR_PROMPT.format(others=format_others(latest.values()), question=problem.question)
-            (verdict,) = yield [Turn("aggregator", cfg.rounds + 1, "aggregator", [{"role": "user", "content": prompt}])]
+            (verdict,) = yield [self.turn("aggregator", last_round + 1, "aggregator", [{"role": "user", "content": prompt}])]
             if verdict["answer"] is not None:
                 return Decision(verdict["answer"])
         answer, _ = majority_vote([latest[a]["answer"] for a in names])
         return Decision(answer)
 
 
-METHODS: dict[str, type] = {"cot": ChainOfThought, "debate": LLMDebate}
+AFFIRMATIVE_PROMPT = (
+    "You are the affirmative side of a debate about the answer to a math problem. Solve it step by step and "
+    "defend your answer, ending with 'The answer is N.'\n\nProblem: {question}"
+)
+NEGATIVE_PROMPT = (
+    "You are the negative side of a debate about the answer to a math problem. The affirmative side "
+    "argued:\n\n```\n{argument}\n```\n\nLook hard for mistakes in that argument and give your own solution. "
+    "Agree only if every step holds. End with 'The answer is N.'\n\nProblem: {question}"
+)
+REBUTTAL_PROMPT = (
+    "The other side replied:\n\n```\n{argument}\n```\n\nAnswer their points: keep what is right, concede "
+    "what is wrong, and end with your current 'The answer is N.'"
+)
+JUDGE_PROMPT = (
+    "You moderate a debate about this math problem.\n\nProblem: {question}\n\n{transcript}\n\n{instruction}"
+)
+JUDGE_CONTINUE = (
+    "If one side is clearly right, reply with a short reason and 'The answer is N.' If the debate should "
+    "go on, reply with exactly one word: CONTINUE."
+)
+JUDGE_FINAL = "The debate is over. Decide which answer is correct, give a short reason and end with 'The answer is N.'"
+
+
+@dataclass
+class MADOptions:
+    """``judge_every_round``: the judge may end the debate after any round; otherwise only after the last."""
+
+    judge_every_round: bool = True
+
+
+class MultiAgentDebate(Method):
+    """MAD (Liang et al. 2023): an affirmative and a negative debater argue for up to R rounds; a judge
+    reads the debate after each round and either decides or lets it continue (and must decide after R)."""
+
+    defaults = (2, 3)
+    fixed_agents = 2
+    options = MADOptions
+
+    @classmethod
+    def speakers(cls, cfg: DebateConfig) -> list[str]:
+        return ["affirmative", "negative", "judge"]
+
+    def play(self, problem: Problem) -> Play:
+        cfg, q = self.cfg, problem.question
+        aff = [{"role": "user", "content": AFFIRMATIVE_PROMPT.format(question=q)}]
+        neg: list[dict[str, str]] = []
+        transcript: list[str] = []
+        latest: dict[str, dict] = {}
+        for rnd in range(1, cfg.rounds + 1):
+            if rnd > 1:
+                aff.append({"role": "user", "content": REBUTTAL_PROMPT.format(argument=latest["negative"]["content"])})
+            (a,) = yield [self.turn("affirmative", rnd, "solver", aff)]
+            aff.append({"role": "assistant", "content": a["content"]})
+            if rnd == 1:
+                neg.append({"role": "user", "content": NEGATIVE_PROMPT.format(argument=a["content"], question=q)})
+            else:
+                neg.append({"role": "user", "content": REBUTTAL_PROMPT.format(argument=a["content"])})
+            (n,) = yield [self.turn("negative", rnd, "solver", neg)]
+            neg.append({"role": "assistant", "content": n["content"]})
+            latest = {"affirmative": a, "negative": n}
+            transcript.append(f"Round {rnd}, affirmative:\n{a['content']}\n\nRound {rnd}, negative:\n{n['content']}")
+            last = rnd == cfg.rounds or (cfg.early_stop and all_agree(latest.values()))
+            if not (last or self.opts.judge_every_round):
+                continue
+            prompt = JUDGE_PROMPT.format(question=q, transcript="\n\n".join(transcript),
+                                         instruction=JUDGE_FINAL if last else JUDGE_CONTINUE)
+            (verdict,) = yield [self.turn("judge", rnd, "judge", [{"role": "user", "content": prompt}])]
+            if verdict["answer"] is not None and (last or "CONTINUE" not in verdict["content"].upper()):
+                return Decision(verdict["answer"])
+            if last:
+                break
+        return Decision(majority_vote([latest["affirmative"]["answer"], latest["negative"]["answer"]])[0])
+
+
+CRITIC_PROMPT = (
+    "You review solutions to a math problem.\n\nProblem: {question}\n\n{solutions}\n\nCheck every step. "
+    "Point out each error you find and how to fix it. End with one line: ACCEPT if all solutions are "
+    "correct, or REVISE if any is wrong."
+)
+REVISE_PROMPT = (
+    "Reviewers commented on the solutions:\n\n{critiques}\n\nRevise your solution: fix what they showed to "
+    "be wrong, keep what is right, and end with 'The answer is N.'"
+)
+
+
+@dataclass
+class CritiqueOptions:
+    """``critics``: how many critic agents review the solvers' solutions each round."""
+
+    critics: int = 1
+
+    def __post_init__(self) -> None:
+        if int(self.critics) < 1:
+            raise ConfigError(f"critics must be at least 1 (got {self.critics}); set method option critics=1 or more.")
+        self.critics = int(self.critics)
+
+
+def accepted(critique: dict) -> bool:
+    """A critic accepts when its last non-empty line says ACCEPT (and not REVISE)."""
+    lines = [line.strip().upper() for line in (critique["content"] or "").splitlines() if line.strip()]
+    return bool(lines) and "ACCEPT" in lines[-1] and "REVISE" not in lines[-1]
+
+
+class CritiqueRevise(Method):
+    """AgentVerse-style: solvers answer, critics point out errors, solvers revise until every critic
+    accepts or R rounds pass; the final answer is the majority vote of the solvers' last answers."""
+
+    defaults = (2, 3)
+    options = CritiqueOptions
+
+    @classmethod
+    def speakers(cls, cfg: DebateConfig) -> list[str]:
+        critics = int(cfg.method_options.get("critics", CritiqueOptions.critics))
+        return [f"solver_{i + 1}" for i in range(cfg.agents)] + [f"critic_{i + 1}" for i in range(critics)]
+
+    def play(self, problem: Problem) -> Play:
+        cfg = self.cfg
+        solvers = [f"solver_{i + 1}" for i in range(cfg.agents)]
+        critics = [f"critic_{i + 1}" for i in range(self.opts.critics)]
+        histories = {a: _solve(problem) for a in solvers}
+        latest: dict[str, dict] = {}
+        for rnd in range(1, cfg.rounds + 1):
+            records = yield [self.turn(a, rnd, "solver", histories[a]) for a in solvers]
+            for a, rec in zip(solvers, records):
+                latest[a] = rec
+                histories[a].append({"role": "assistant", "content": rec["content"]})
+            if rnd == cfg.rounds or (cfg.early_stop and all_agree(latest.values())):
+                break
+            prompt = CRITIC_PROMPT.format(question=problem.question, solutions=format_others(latest.values()))
+            reviews = yield [self.turn(c, rnd, "critic", [{"role": "user", "content": prompt}]) for c in critics]
+            if all(accepted(r) for r in reviews):
+                break
+            critiques = "\n\n".join(f"{r['agent']}:\n{r['content'].strip()}" for r in reviews)
+            for a in solvers:
+                histories[a].append({"role": "user", "content": REVISE_PROMPT.format(critiques=critiques)})
+        return Decision(majority_vote([latest[a]["answer"] for a in solvers])[0])
+
+
+METHODS: dict[str, type] = {
+    "cot": ChainOfThought,
+    "self_consistency": SelfConsistency,
+    "debate": LLMDebate,
+    "mad": MultiAgentDebate,
+    "critique": CritiqueRevise,
+}
 
 
 @dataclass
@@ -240,7 +549,7 @@ def run_chunk(
     on_round: Callable[[int], None] | None = None,
 ) -> ChunkResult:
     """Debate every problem of a chunk; each step of all problems is one ``generate`` call per engine."""
-    engines = engines if engines is not None else {"default": create_engine(cfg.engine_spec())}
+    engines = engines if engines is not None else build_engines(cfg)
     method = METHODS[cfg.method](cfg)
     plays: dict[str, Play] = {}
     pending: dict[str, list[Turn]] = {}

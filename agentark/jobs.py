@@ -19,11 +19,11 @@ from typing import Callable
 import pandas as pd
 
 from agentark import config
-from agentark.debate import DebateConfig, run_chunk
+from agentark.debate import DebateConfig, build_engines, run_chunk
 from agentark.errors import DatasetError, JobError
 from agentark.provenance import git_commit, package_versions
 from agentark.runfolder import RunFolder, pid_alive
-from agentark.tasks import LoadReport, Problem, load_problems
+from agentark.tasks import ColumnMap, LoadReport, Problem, load_problems
 
 Progress = Callable[[int, int], None]
 
@@ -52,17 +52,33 @@ def frame_problems(frame: pd.DataFrame) -> list[Problem]:
     ]
 
 
+def check_engine(spec) -> None:
+    """Fail before a run is created on what would only fail in the worker: a missing model folder, an
+    unset API key variable, no base URL, vLLM not installed."""
+    if spec.engine == "transformers":
+        from agentark.backends.transformers_engine import check_model
+
+        check_model(spec.model)
+    elif spec.engine == "openai":
+        from agentark.backends.openai_engine import check_options
+
+        check_options(spec.model, **spec.options)
+    elif spec.engine == "vllm":
+        from agentark.backends.vllm_engine import import_vllm
+
+        import_vllm()
+
+
 def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, run_id: str | None = None) -> tuple[str, LoadReport]:
     """Write a new run folder (config, problems, provenance) and return its id with the load report.
 
     Nothing is written when the dataset cannot be loaded or yields no problems.
     """
-    if cfg.engine == "transformers":
-        from agentark.backends.transformers_engine import check_model
-
-        check_model(cfg.model)
+    for spec in cfg.engine_specs().values():
+        check_engine(spec)
     if problems is None:
-        report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.seed)
+        columns = ColumnMap(**cfg.columns) if cfg.columns else None
+        report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.seed, columns=columns)
     else:
         report = LoadReport(problems=list(problems), rejected=[], source="given")
     if not report.problems:
@@ -78,7 +94,7 @@ def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, 
         "kind": "debate",
         "method": cfg.method,
         "dataset": cfg.dataset,
-        "model": cfg.model,
+        "model": ", ".join(cfg.models()),
         "config": cfg.to_dict(),
         "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
         "git_commit": git_commit(),
@@ -101,16 +117,15 @@ def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: di
     problems = frame_problems(folder.problems())
     done = folder.done_problem_ids()
     todo = [p for p in problems if p.problem_id not in done]
+    failed: set[str] = set()
     total = len(problems)
-    folder.write_progress(status="running", done=len(done), total=total, pid=os.getpid(), error=None,
+    folder.write_progress(status="running", done=len(done), total=total, pid=os.getpid(), error=None, failed=0,
                           stage="loading the engine")
     if on_progress:
         on_progress(len(done), total)
     try:
         if todo and engines is None:
-            from agentark.backends import create_engine
-
-            engines = {"default": create_engine(cfg.engine_spec())}
+            engines = build_engines(cfg)
         chunks = [todo[i : i + cfg.chunk_size] for i in range(0, len(todo), cfg.chunk_size)]
         for number, chunk in enumerate(chunks, 1):
 
@@ -122,15 +137,31 @@ def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: di
 
             result = run_chunk(chunk, cfg, run_id, engines=engines, on_round=step_done)
             folder.write_shard(result.messages, result.outcomes)
-            done.update(p.problem_id for p in chunk)
-            folder.write_progress(done=len(done), stage=f"chunk {number}/{len(chunks)} stored")
+            chunk_failed = {m["problem_id"] for m in result.messages if m["error"] is not None}
+            failed.update(chunk_failed)
+            done.update(p.problem_id for p in chunk if p.problem_id not in chunk_failed)
+            folder.write_progress(done=len(done), failed=len(failed), stage=f"chunk {number}/{len(chunks)} stored")
             if on_progress:
                 on_progress(len(done), total)
     except BaseException as exc:
         folder.write_progress(status="failed" if isinstance(exc, Exception) else "interrupted",
                               error=f"{type(exc).__name__}: {exc}")
         raise
+    if failed:
+        first = next(m["error"] for m in _failed_messages(folder, failed))
+        return folder.write_progress(
+            status="failed", done=len(done), stage="finished with failed requests",
+            error=f"{len(failed)} problem(s) have failed requests (first error: {first}); resume the run to retry them",
+        )
     return folder.write_progress(status="done", done=len(done), stage="finished")
+
+
+def _failed_messages(folder: RunFolder, problem_ids: set[str]) -> list[dict]:
+    rows: list[dict] = []
+    for name in folder.finished_shards():
+        frame = pd.read_parquet(folder.shard_paths(name)[0], columns=["problem_id", "error"])
+        rows += frame[frame["problem_id"].isin(problem_ids) & frame["error"].notna()].to_dict("records")
+    return rows
 
 
 def start_background(run_id: str) -> int:

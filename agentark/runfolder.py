@@ -129,11 +129,27 @@ class RunFolder:
     def shard_paths(self, name: str) -> tuple[Path, Path]:
         return self.shards / f"{name}.messages.parquet", self.shards / f"{name}.outcomes.parquet"
 
-    def done_problem_ids(self) -> set[str]:
-        done: set[str] = set()
+    def problem_states(self) -> dict[str, bool]:
+        """problem id -> whether its latest shard finished it without a failed message.
+
+        A problem retried on resume appears in a later shard; that later shard's rows supersede the earlier
+        ones, here and in the store.
+        """
+        states: dict[str, bool] = {}
         for name in self.finished_shards():
-            done.update(pq.read_table(self.shard_paths(name)[1], columns=["problem_id"]).column(0).to_pylist())
-        return done
+            messages_path, outcomes_path = self.shard_paths(name)
+            ids = pq.read_table(outcomes_path, columns=["problem_id"]).column(0).to_pylist()
+            table = pq.read_table(messages_path, columns=["problem_id", "error"]).to_pydict()
+            failed = {pid for pid, err in zip(table["problem_id"], table["error"]) if err is not None}
+            states.update({pid: pid not in failed for pid in ids})
+        return states
+
+    def done_problem_ids(self) -> set[str]:
+        """Problems finished without failed messages: resuming skips these and retries the rest."""
+        return {pid for pid, ok in self.problem_states().items() if ok}
+
+    def failed_problem_ids(self) -> set[str]:
+        return {pid for pid, ok in self.problem_states().items() if not ok}
 
     def status(self) -> str:
         """queued, running, done, failed, or interrupted (its process died before finishing)."""

@@ -2,9 +2,11 @@
 import streamlit as st
 
 from agentark import jobs
-from agentark.debate import METHODS, DebateConfig
+from agentark.debate import METHODS, AgentSpec, DebateConfig
 from agentark.runfolder import RunFolder
 from agentark.tasks import dataset_choices
+from agentark.transcripts import FORMATS, import_upload
+from agentark.store.transcripts import run_costs
 from agentark.ui import active_model, errors_shown, get_store
 
 store = get_store()
@@ -12,44 +14,101 @@ st.title("Run debates")
 
 FILE_OPTION = "a file on this machine…"
 
+ENGINES = ["transformers", "openai", "vllm"]
+
 with st.form("new_run", border=True):
     left, right = st.columns(2)
     with left:
-        dataset = st.selectbox("Dataset", dataset_choices() + [FILE_OPTION], key="run_dataset")
+        dataset = st.selectbox("Dataset", dataset_choices() + ["math", "metamathqa", FILE_OPTION], key="run_dataset")
         path = st.text_input("File path (.jsonl / .json / .parquet / .csv)", key="run_path",
                              help="Used when the dataset is a file; GSM8K-style question/answer columns.")
+        c1, c2, c3 = st.columns(3)
+        question_col = c1.text_input("Question column", key="run_question_col", help="leave empty to detect")
+        answer_col = c2.text_input("Answer column", key="run_answer_col")
+        id_col = c3.text_input("Id column", key="run_id_col")
         limit = st.number_input("Problems", min_value=1, max_value=100_000, value=8, key="run_limit")
-        method = st.selectbox("Method", sorted(METHODS), index=sorted(METHODS).index("debate"), key="run_method")
+        method = st.selectbox("Method", sorted(METHODS), index=sorted(METHODS).index("debate"), key="run_method",
+                              help="cot: one agent · self_consistency: k samples + vote · debate: Du et al. · "
+                                   "mad: affirmative/negative + judge · critique: solvers + critics")
+        engine = st.selectbox("Engine", ENGINES, key="run_engine",
+                              help="transformers: local model · openai: any OpenAI-compatible server · vllm: in-process (GPU)")
         model = st.text_input("Model", value=active_model(), key="run_model")
+        base_urls = st.text_input("Server base URLs (openai engine)", key="run_base_urls",
+                                  placeholder="http://127.0.0.1:8000/v1, http://127.0.0.1:8001/v1")
+        c1, c2 = st.columns(2)
+        concurrency = c1.number_input("Requests in flight", min_value=1, max_value=1024, value=16, key="run_concurrency")
+        key_env = c2.text_input("API key variable", key="run_api_key_env", placeholder="OPENAI_API_KEY",
+                                help="the name of an environment variable; the key itself is never stored")
     with right:
-        agents = st.number_input("Agents", min_value=1, max_value=16, value=3, key="run_agents")
+        agents = st.number_input("Agents (solvers, samples)", min_value=1, max_value=16, value=3, key="run_agents")
         rounds = st.number_input("Rounds", min_value=1, max_value=10, value=2, key="run_rounds")
         temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="run_temperature")
         max_tokens = st.number_input("Max new tokens", min_value=16, max_value=4096, value=256, step=16, key="run_max_tokens")
         seed = st.number_input("Seed", min_value=0, value=0, key="run_seed")
-        aggregator = st.checkbox("Aggregator call decides the final answer", key="run_aggregator")
+        aggregator = st.checkbox("Aggregator call decides the final answer (debate)", key="run_aggregator")
+        early_stop = st.checkbox("Stop early when all agents agree", key="run_early_stop")
+        critics = st.number_input("Critics (critique)", min_value=1, max_value=8, value=1, key="run_critics")
+        speakers = st.text_area(
+            "Per-speaker models and roles (optional)", key="run_speakers", height=100,
+            help="One line per speaker in order (agent_1, agent_2, …; mad: affirmative, negative, judge; "
+                 "critique: solvers then critics): [ENGINE=]MODEL | system prompt. Use - to keep the run's model.",
+        )
     submitted = st.form_submit_button("Start run", type="primary")
 
 if submitted:
     with errors_shown():
-        single = method == "cot"
+        shape = METHODS[method]
+        engine_options = {}
+        if engine == "openai":
+            engine_options = {"base_urls": [u for u in base_urls.replace(",", " ").split() if u],
+                              "concurrency": int(concurrency)}
+            if key_env.strip():
+                engine_options["api_key_env"] = key_env.strip()
+        columns = None
+        if question_col.strip() or answer_col.strip() or id_col.strip():
+            columns = {"question": question_col.strip(), "answer": answer_col.strip(), "id": id_col.strip() or None}
         cfg = DebateConfig(
             method=method,
             dataset=path.strip() if dataset == FILE_OPTION else dataset,
             limit=int(limit),
-            agents=None if single else int(agents),
-            rounds=None if single else int(rounds),
+            agents=None if shape.fixed_agents else int(agents),
+            rounds=None if shape.single_round else int(rounds),
             temperature=float(temperature),
             max_tokens=int(max_tokens),
             seed=int(seed),
             aggregator=bool(aggregator),
+            engine=engine,
             model=model.strip(),
+            engine_options=engine_options,
+            agent_specs=AgentSpec.parse_lines(speakers),
+            method_options={"critics": int(critics)} if method == "critique" else {},
+            early_stop=bool(early_stop),
+            columns=columns,
         )
         run_id, report = jobs.launch_debate(store, cfg)
         st.session_state["last_run"] = run_id
         st.success(f"Started run **{run_id}** on {len(report.problems)} problems.")
         for line, reason in report.rejected:
             st.warning(f"{report.source} line {line} skipped: {reason}")
+
+with st.expander("Import transcripts from another tool", expanded=False):
+    st.caption("Du et al. llm_multiagent_debate JSON, MASLab/AgentArk-reference JSONL, or an AgentArk transcript "
+               "export (`python -m agentark export transcripts`). Good records are kept; the rest are listed.")
+    with st.form("import_form", border=False):
+        fmt = st.selectbox("Format", list(FORMATS), key="import_format")
+        upload = st.file_uploader("File", type=["json", "jsonl"], key="import_file")
+        import_dataset = st.text_input("Name of the imported problem set (du2023, maslab)", key="import_dataset",
+                                       placeholder="default: import:FILE")
+        do_import = st.form_submit_button("Import")
+    if do_import:
+        with errors_shown():
+            if upload is None:
+                st.error("Choose a file to import first.")
+            else:
+                report = import_upload(store, fmt, upload.name, upload.getvalue(), import_dataset.strip() or None)
+                st.success(report.summary())
+                for line, reason in report.rejected:
+                    st.warning(f"line {line} rejected: {reason}")
 
 
 @st.fragment(run_every=2)
@@ -85,6 +144,11 @@ def live_runs() -> None:
         hide_index=True, width="stretch", key="runs_table",
         column_config={"accuracy": st.column_config.ProgressColumn("final accuracy", min_value=0.0, max_value=1.0, format="percent")},
     )
+    costs = run_costs(store)
+    if not costs.empty:
+        st.caption("Cost per finished problem (tokens from the engine's usage, wall time of its engine calls)")
+        st.dataframe(costs, hide_index=True, width="stretch", key="run_costs_table",
+                     column_config={"wall_s_per_problem": st.column_config.NumberColumn("wall s / problem", format="%.2f")})
     last = st.session_state.get("last_run")
     if last and last in set(runs["run_id"]):
         acc = store.round_accuracy(last)

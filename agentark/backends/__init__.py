@@ -16,6 +16,8 @@ from agentark.errors import EngineError
 ENGINES: dict[str, str] = {
     "transformers": "agentark.backends.transformers_engine:TransformersEngine",
     "scripted": "agentark.backends.scripted:ScriptedEngine",
+    "openai": "agentark.backends.openai_engine:OpenAIEngine",
+    "vllm": "agentark.backends.vllm_engine:VLLMEngine",
 }
 
 

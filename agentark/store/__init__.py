@@ -174,6 +174,12 @@ class Store:
                 return 0
             con.execute("BEGIN TRANSACTION")
             try:
+                # A later shard of the same problem (a retry of failed requests) supersedes its earlier rows.
+                for table in ("messages", "outcomes"):
+                    con.execute(
+                        f"DELETE FROM {table} WHERE run_id = ? AND problem_id IN "
+                        "(SELECT problem_id FROM read_parquet(?))", [run_id, str(outcomes_path)]
+                    )
                 con.execute(
                     "INSERT OR IGNORE INTO messages BY NAME SELECT * FROM read_parquet(?)", [str(messages_path)]
                 )
