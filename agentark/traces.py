@@ -140,3 +140,15 @@ def diff_html(old: str, new: str) -> str:
             tag = "del" if op == "delete" else "ins"
             parts.append(f'<{tag} style="{style[op]}">{escaped}</{tag}>')
     return '<div style="white-space:pre-wrap;font-size:0.9em">' + "".join(parts) + "</div>"
+
+
+def vote_tally(answers: Iterable[str | None]) -> list[tuple[str, int]]:
+    """Final-round answers with how many agents gave each (normalized), most votes first."""
+    counts: dict[str, tuple[str, int]] = {}
+    for a in answers:
+        if a is None:
+            continue
+        key = normalize_answer(a) or a
+        shown, n = counts.get(key, (a, 0))
+        counts[key] = (shown, n + 1)
+    return sorted(counts.values(), key=lambda x: -x[1])

@@ -442,3 +442,13 @@ def dashboard(store: Store, runs: list[str] | tuple[str, ...] = ()) -> Dashboard
         by={g: accuracy_by(store, g, runs) for g in GROUPINGS},
         tokens=token_histogram(store, runs),
     )
+
+
+def run_agents(store: Store, runs: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The agents that spoke in some runs, in column order."""
+    from agentark.traces import agent_order
+
+    sync_traces(store)
+    where, params = _runs_clause(runs, "t")
+    rows = store.con.execute(f"SELECT DISTINCT unnest(agents) FROM problem_traces t WHERE {where}", params).fetchall()
+    return agent_order(r[0] for r in rows)
