@@ -106,8 +106,12 @@ MIGRATIONS: list[Migration] = [
                 agreement DOUBLE NOT NULL, corrections INTEGER NOT NULL, regressions INTEGER NOT NULL,
                 wrong_to_wrong INTEGER NOT NULL, transitions INTEGER NOT NULL, tokens BIGINT NOT NULL,
                 PRIMARY KEY (run_id, problem_id, round))""",
+            # The list's columns are copied from outcomes/run_problems/problems so a filtered page is one
+            # scan of one table; question text is joined only for the 50 rows shown.
             """CREATE TABLE problem_traces (
-                run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL, agents VARCHAR[] NOT NULL,
+                run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL, idx INTEGER NOT NULL, dataset VARCHAR,
+                final_answer VARCHAR, is_correct BOOLEAN NOT NULL, consensus DOUBLE, answer_changes INTEGER,
+                tokens BIGINT NOT NULL, wall_ms DOUBLE, agents VARCHAR[] NOT NULL,
                 rounds INTEGER NOT NULL, corrections INTEGER NOT NULL, regressions INTEGER NOT NULL,
                 wrong_to_wrong INTEGER NOT NULL, corrected_agents VARCHAR[] NOT NULL,
                 regressed_agents VARCHAR[] NOT NULL, PRIMARY KEY (run_id, problem_id))""",

@@ -16,15 +16,16 @@ import pandas as pd
 
 from agentark.errors import ConfigError, StoreError
 from agentark.store import Store
+from agentark.traces import agent_order
 
 CONSENSUS = ("any", "unanimous", "majority", "no majority")
 MARK_FILTERS = ("any", "keep", "exclude", "unmarked")
 SORTS = {
-    "run order": "o.run_id, rp.idx",
-    "tokens": "tokens",
-    "time": "o.wall_ms",
-    "consensus": "o.consensus",
-    "answer changes": "o.answer_changes",
+    "run order": "t.run_id, t.idx",
+    "tokens": "t.tokens",
+    "time": "t.wall_ms",
+    "consensus": "t.consensus",
+    "answer changes": "t.answer_changes",
     "corrections": "t.corrections",
     "regressions": "t.regressions",
 }
@@ -78,10 +79,15 @@ INSERT INTO problem_traces
                list(DISTINCT agent ORDER BY agent) FILTER (WHERE kind = 'correction') AS corrected_agents,
                list(DISTINCT agent ORDER BY agent) FILTER (WHERE kind = 'regression') AS regressed_agents
         FROM _kinds GROUP BY ALL)
-    SELECT p.run_id, p.problem_id, coalesce(a.agents, []::VARCHAR[]), coalesce(a.rounds, 0),
+    SELECT p.run_id, p.problem_id, coalesce(rp.idx, 0), pr.dataset, o.final_answer, coalesce(o.is_correct, false),
+           o.consensus, o.answer_changes, coalesce(o.prompt_tokens, 0) + coalesce(o.completion_tokens, 0), o.wall_ms,
+           coalesce(a.agents, []::VARCHAR[]), coalesce(a.rounds, 0),
            coalesce(a.corrections, 0), coalesce(a.regressions, 0), coalesce(a.wrong_to_wrong, 0),
            coalesce(a.corrected_agents, []::VARCHAR[]), coalesce(a.regressed_agents, []::VARCHAR[])
-    FROM _pending p LEFT JOIN agg a USING (run_id, problem_id);
+    FROM _pending p JOIN outcomes o USING (run_id, problem_id)
+    LEFT JOIN run_problems rp USING (run_id, problem_id) LEFT JOIN problems pr USING (problem_id)
+    LEFT JOIN agg a USING (run_id, problem_id)
+    ORDER BY p.run_id, rp.idx;
 DROP TABLE _kinds;
 DROP TABLE _pending;
 """
@@ -189,20 +195,20 @@ _LATEST_PROBLEM_MARKS = """SELECT run_id, problem_id, arg_max(mark, (created_at,
 
 
 def _where(flt: ProblemFilter) -> tuple[str, dict]:
-    """The filter as a WHERE clause over outcomes o, problem_traces t, problems p and marks mk."""
+    """The filter as a WHERE clause over problem_traces t and the latest problem marks mk."""
     clauses, params = ["TRUE"], {}
     if flt.runs:
-        clauses.append("list_contains($runs, o.run_id)")
+        clauses.append("list_contains($runs, t.run_id)")
         params["runs"] = list(flt.runs)
     if flt.dataset:
-        clauses.append("p.dataset = $dataset")
+        clauses.append("t.dataset = $dataset")
         params["dataset"] = flt.dataset
     if flt.correct is not None:
-        clauses.append("coalesce(o.is_correct, false) = $correct")
+        clauses.append("t.is_correct = $correct")
         params["correct"] = flt.correct
     clauses.append({
-        "any": "TRUE", "unanimous": "o.consensus >= 1", "majority": "o.consensus > 0.5 AND o.consensus < 1",
-        "no majority": "o.consensus <= 0.5",
+        "any": "TRUE", "unanimous": "t.consensus >= 1", "majority": "t.consensus > 0.5 AND t.consensus < 1",
+        "no majority": "t.consensus <= 0.5",
     }[flt.consensus])
     if flt.agent:
         clauses.append("list_contains(t.agents, $agent)")
@@ -218,7 +224,7 @@ def _where(flt: ProblemFilter) -> tuple[str, dict]:
         wanted = [c for c, on in (("corrections", flt.corrected), ("regressions", flt.regressed),
                                   ("wrong_to_wrong", flt.wrong_to_wrong)) if on] or ["transitions"]
         clauses.append(
-            "(o.run_id, o.problem_id) IN (SELECT run_id, problem_id FROM problem_rounds WHERE round = $tround AND ("
+            "(t.run_id, t.problem_id) IN (SELECT run_id, problem_id FROM problem_rounds WHERE round = $tround AND ("
             + " OR ".join(f"{c} > 0" for c in wanted) + "))"
         )
         params["tround"] = flt.transition_round
@@ -230,7 +236,8 @@ def _where(flt: ProblemFilter) -> tuple[str, dict]:
         params["text"] = f"%{flt.text.strip()}%"
         run_clause = "list_contains($runs, run_id) AND " if flt.runs else ""
         clauses.append(
-            "(p.question ILIKE $text OR (o.run_id, o.problem_id) IN (SELECT run_id, problem_id FROM messages "
+            "(t.problem_id IN (SELECT problem_id FROM problems WHERE question ILIKE $text) "
+            "OR (t.run_id, t.problem_id) IN (SELECT run_id, problem_id FROM messages "
             f"WHERE {run_clause}content ILIKE $text))"
         )
     if flt.mark == "unmarked":
@@ -239,18 +246,16 @@ def _where(flt: ProblemFilter) -> tuple[str, dict]:
         clauses.append("mk.mark = $mark")
         params["mark"] = flt.mark
     if flt.tokens_min is not None:
-        clauses.append("o.prompt_tokens + o.completion_tokens >= $tmin")
+        clauses.append("t.tokens >= $tmin")
         params["tmin"] = flt.tokens_min
     if flt.tokens_max is not None:
-        clauses.append("o.prompt_tokens + o.completion_tokens < $tmax")
+        clauses.append("t.tokens < $tmax")
         params["tmax"] = flt.tokens_max
     return " AND ".join(clauses), params
 
 
-_FROM = f"""FROM outcomes o JOIN problem_traces t USING (run_id, problem_id)
-    JOIN problems p ON p.problem_id = o.problem_id
-    JOIN run_problems rp ON rp.run_id = o.run_id AND rp.problem_id = o.problem_id
-    LEFT JOIN ({_LATEST_PROBLEM_MARKS}) mk ON mk.run_id = o.run_id AND mk.problem_id = o.problem_id"""
+_FROM = f"""FROM problem_traces t
+    LEFT JOIN ({_LATEST_PROBLEM_MARKS}) mk ON mk.run_id = t.run_id AND mk.problem_id = t.problem_id"""
 
 
 @dataclass
@@ -273,18 +278,23 @@ def problem_page(store: Store, flt: ProblemFilter, page: int = 0, page_size: int
     where, params = _where(flt)
     order = SORTS[flt.sort] + (" DESC" if flt.descending else "")
     rows = store.con.execute(
-        f"""SELECT o.run_id, rp.idx, o.problem_id, p.dataset, p.question, p.reference_answer, o.final_answer,
-                   o.is_correct, o.consensus, o.answer_changes, t.corrections, t.regressions, t.wrong_to_wrong,
-                   o.prompt_tokens + o.completion_tokens AS tokens, o.wall_ms, mk.mark, mk.note,
-                   count(*) OVER () AS total
+        f"""SELECT t.run_id, t.idx, t.problem_id, t.dataset, t.final_answer, t.is_correct, t.consensus,
+                   t.answer_changes, t.corrections, t.regressions, t.wrong_to_wrong, t.tokens, t.wall_ms,
+                   mk.mark, mk.note
             {_FROM} WHERE {where}
-            ORDER BY {order}, o.run_id, rp.idx LIMIT $limit OFFSET $offset""",
+            ORDER BY {order}, t.run_id, t.idx LIMIT $limit OFFSET $offset""",
         {**params, "limit": page_size, "offset": page * page_size},
     ).df()
-    total = int(rows["total"].iloc[0]) if len(rows) else (
-        0 if page == 0 else count_problems(store, flt)
-    )
-    return ProblemPage(rows.drop(columns="total"), total, page, page_size)
+    # The page's texts by primary-key lookups: joining first would hash every problem's question.
+    ids = list(dict.fromkeys(rows["problem_id"]))
+    texts = store.con.execute(
+        f"SELECT problem_id, question, reference_answer FROM problems WHERE problem_id IN ({', '.join('?' * len(ids))})",
+        ids,
+    ).df() if ids else pd.DataFrame(columns=["problem_id", "question", "reference_answer"])
+    rows = rows.merge(texts, on="problem_id", how="left")
+    columns = ["run_id", "idx", "problem_id", "dataset", "question", "reference_answer"]
+    rows = rows[columns + [c for c in rows.columns if c not in columns]]
+    return ProblemPage(rows, count_problems(store, flt), page, page_size)
 
 
 def count_problems(store: Store, flt: ProblemFilter) -> int:
@@ -299,7 +309,7 @@ def problem_keys(store: Store, flt: ProblemFilter) -> pd.DataFrame:
     where, params = _where(flt)
     order = SORTS[flt.sort] + (" DESC" if flt.descending else "")
     return store.con.execute(
-        f"SELECT o.run_id, o.problem_id {_FROM} WHERE {where} ORDER BY {order}, o.run_id, rp.idx", params
+        f"SELECT t.run_id, t.problem_id {_FROM} WHERE {where} ORDER BY {order}, t.run_id, t.idx", params
     ).df()
 
 
@@ -310,7 +320,7 @@ def neighbours(store: Store, flt: ProblemFilter, run_id: str, problem_id: str) -
     order = SORTS[flt.sort] + (" DESC" if flt.descending else "")
     rows = store.con.execute(
         f"""WITH ranked AS (
-                SELECT o.run_id, o.problem_id, row_number() OVER (ORDER BY {order}, o.run_id, rp.idx) AS pos
+                SELECT t.run_id, t.problem_id, row_number() OVER (ORDER BY {order}, t.run_id, t.idx) AS pos
                 {_FROM} WHERE {where}),
             here AS (SELECT pos FROM ranked WHERE run_id = $run AND problem_id = $problem)
             SELECT r.run_id, r.problem_id, r.pos - h.pos AS delta, h.pos, (SELECT count(*) FROM ranked) AS total
@@ -353,22 +363,20 @@ def round_stats(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
 def run_summary(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Per run: final accuracy, consensus, transition totals, and tokens and time per problem."""
     sync_traces(store)
-    where, params = _runs_clause(runs, "o")
+    where, params = _runs_clause(runs, "t")
     return store.con.execute(
-        f"""SELECT o.run_id, any_value(r.method) AS method, any_value(r.model) AS model,
+        f"""SELECT t.run_id, any_value(r.method) AS method, any_value(r.model) AS model,
                    any_value(r.dataset) AS dataset, count(*) AS problems,
-                   avg(coalesce(o.is_correct, false)::INT) AS accuracy,
-                   avg((o.consensus >= 1)::INT) AS unanimous,
+                   avg(t.is_correct::INT) AS accuracy,
+                   avg((t.consensus >= 1)::INT) AS unanimous,
                    sum(t.corrections)::BIGINT AS corrections, sum(t.regressions)::BIGINT AS regressions,
                    sum(t.wrong_to_wrong)::BIGINT AS wrong_to_wrong,
                    count(*) FILTER (WHERE t.corrections > 0) AS problems_with_correction,
                    count(*) FILTER (WHERE t.regressions > 0) AS problems_with_regression,
-                   avg(o.prompt_tokens + o.completion_tokens) AS tokens_per_problem,
-                   quantile_cont(o.prompt_tokens + o.completion_tokens, 0.9) AS tokens_p90,
-                   avg(o.wall_ms) / 1000 AS seconds_per_problem,
-                   quantile_cont(o.wall_ms, 0.9) / 1000 AS seconds_p90
-            FROM outcomes o JOIN problem_traces t USING (run_id, problem_id) JOIN runs r USING (run_id)
-            WHERE {where} GROUP BY o.run_id ORDER BY o.run_id""",
+                   avg(t.tokens) AS tokens_per_problem, quantile_cont(t.tokens, 0.9) AS tokens_p90,
+                   avg(t.wall_ms) / 1000 AS seconds_per_problem, quantile_cont(t.wall_ms, 0.9) / 1000 AS seconds_p90
+            FROM problem_traces t JOIN runs r USING (run_id)
+            WHERE {where} GROUP BY t.run_id ORDER BY t.run_id""",
         params,
     ).df()
 
@@ -380,11 +388,12 @@ def accuracy_by(store: Store, by: str, runs: list[str] | tuple[str, ...] = ()) -
     """Final accuracy grouped by the runs' method, model or dataset."""
     if by not in GROUPINGS:
         raise ConfigError(f"Cannot group by '{by}'; use one of: {', '.join(GROUPINGS)}.")
-    where, params = _runs_clause(runs, "o")
+    sync_traces(store)
+    where, params = _runs_clause(runs, "t")
     return store.con.execute(
-        f"""SELECT r.{by} AS "group", count(DISTINCT o.run_id) AS runs, count(*) AS problems,
-                   avg(coalesce(o.is_correct, false)::INT) AS accuracy
-            FROM outcomes o JOIN runs r USING (run_id) WHERE {where}
+        f"""SELECT r.{by} AS "group", count(DISTINCT t.run_id) AS runs, count(*) AS problems,
+                   avg(t.is_correct::INT) AS accuracy
+            FROM problem_traces t JOIN runs r USING (run_id) WHERE {where}
             GROUP BY r.{by} ORDER BY r.{by}""",
         params,
     ).df()
@@ -394,9 +403,10 @@ def token_histogram(store: Store, runs: list[str] | tuple[str, ...] = (), bins: 
     """Problems per bin of total tokens, per run; bins share edges across runs ([lo, hi))."""
     if bins < 1:
         raise ConfigError(f"bins must be at least 1 (got {bins}).")
-    where, params = _runs_clause(runs, "o")
+    sync_traces(store)
+    where, params = _runs_clause(runs, "t")
     return store.con.execute(
-        f"""WITH x AS (SELECT o.run_id, o.prompt_tokens + o.completion_tokens AS tokens FROM outcomes o WHERE {where}),
+        f"""WITH x AS (SELECT t.run_id, t.tokens FROM problem_traces t WHERE {where}),
             edges AS (SELECT min(tokens) AS lo, greatest(ceil((max(tokens) + 1 - min(tokens)) / $bins), 1) AS width FROM x)
             SELECT x.run_id, (lo + width * floor((tokens - lo) / width))::BIGINT AS tokens_min,
                    (lo + width * (floor((tokens - lo) / width) + 1))::BIGINT AS tokens_max, count(*) AS problems
@@ -446,8 +456,6 @@ def dashboard(store: Store, runs: list[str] | tuple[str, ...] = ()) -> Dashboard
 
 def run_agents(store: Store, runs: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The agents that spoke in some runs, in column order."""
-    from agentark.traces import agent_order
-
     sync_traces(store)
     where, params = _runs_clause(runs, "t")
     rows = store.con.execute(f"SELECT DISTINCT unnest(agents) FROM problem_traces t WHERE {where}", params).fetchall()
