@@ -10,7 +10,9 @@ st.set_page_config(page_title="AgentArk Studio", page_icon=":material/sailing:",
 
 pages = [
     st.Page("pages/1_run_debates.py", title="Run debates", icon=":material/play_arrow:", url_path="run", default=True),
-    st.Page("pages/2_transcripts.py", title="Transcripts", icon=":material/forum:", url_path="transcript"),
+    st.Page("pages/2_transcripts.py", title="Debate viewer", icon=":material/forum:", url_path="transcript"),
+    st.Page("pages/3_dashboard.py", title="Runs dashboard", icon=":material/monitoring:", url_path="runs-dashboard"),
+    st.Page("pages/4_problems.py", title="Problems", icon=":material/filter_list:", url_path="problem-list"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

@@ -76,6 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("what", choices=["transcripts"])
     e.add_argument("--run", required=True, help="run id")
     e.add_argument("--out", required=True, help="output .jsonl path")
+    st = sub.add_parser("stats", help="the runs dashboard's numbers: accuracy and agreement per round, corrections, cost")
+    _add_home(st)
+    st.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    st.add_argument("--json", action="store_true")
+
+    mk = sub.add_parser("mark", help="mark a problem of a run (or one message with --message) keep or exclude")
+    _add_home(mk)
+    mk.add_argument("run_id", metavar="RUN_ID")
+    mk.add_argument("problem_id", metavar="PROBLEM_ID")
+    choice = mk.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--keep", dest="mark", action="store_const", const="keep")
+    choice.add_argument("--exclude", dest="mark", action="store_const", const="exclude")
+    mk.add_argument("--message", default=None, metavar="MESSAGE_ID", help="mark this transcript turn only")
+    mk.add_argument("--note", default=None)
+    mk.add_argument("--annotator", default=None, help="who marks (default: $USER)")
 
     s = sub.add_parser("datasets", help="list the dataset names the studio understands")
     s.add_argument("--json", action="store_true")
@@ -258,6 +273,30 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from agentark.stats import print_stats
+    from agentark.store import Store
+
+    with Store() as store:
+        store.refresh()
+        print_stats(store, args.run_ids, as_json=args.json)
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace) -> int:
+    from agentark.curation import Mark, mark_targets
+    from agentark.store import Store
+
+    annotator = args.annotator or os.environ.get("USER") or "cli"
+    with Store() as store:
+        store.refresh()
+        mark = Mark(args.run_id, args.problem_id, args.mark, message_id=args.message, note=args.note, annotator=annotator)
+        mark_targets(store, [mark])
+    target = f"message {args.message}" if args.message else f"problem {args.problem_id}"
+    print(f"{args.mark}: {target} of run {args.run_id} (by {annotator})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "home", None):
@@ -271,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             from agentark.jobs import worker_main
 
             return worker_main(args.run_id)
+        if args.command == "stats":
+            return cmd_stats(args)
+        if args.command == "mark":
+            return cmd_mark(args)
         if args.command == "datasets":
             return cmd_datasets(args)
         if args.command == "import":

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from agentark.errors import ConfigError
+from agentark.errors import ConfigError, StoreError
 from agentark.store import Store, now
+from agentark.store.curation_checks import missing_targets
 
 MARKS = ("keep", "exclude")
 
@@ -54,3 +55,21 @@ def add_marks(store: Store, marks: list[Mark]) -> int:
 def latest_marks(store: Store, run_id: str | None = None) -> pd.DataFrame:
     """The mark in force per target (run, problem, message or none), with who made it and when."""
     return store.latest_marks(run_id)
+
+
+def mark_targets(store: Store, marks: list[Mark]) -> int:
+    """Append marks after checking that every run, problem and message they name is in the store.
+
+    The check is one query per call, so bulk marking from the problem list stays a single round trip.
+    """
+    if not marks:
+        return 0
+    missing = missing_targets(store, [(m.run_id, m.problem_id, m.message_id) for m in marks])
+    if missing:
+        run_id, problem_id, message_id = missing[0]
+        what = f"message '{message_id}' of problem '{problem_id}'" if message_id else f"problem '{problem_id}'"
+        raise StoreError(
+            f"Run '{run_id}' has no {what} ({len(missing)} target(s) unknown); check the ids with "
+            f"`python -m agentark runs` and the problem list, nothing was marked."
+        )
+    return add_marks(store, marks)

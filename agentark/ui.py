@@ -53,6 +53,12 @@ def sidebar(store: Store) -> None:
             key="active_model",
             help="embedded:smollm2-135m, a checkpoint folder, or a model id in your Hugging Face cache",
         )
+        st.text_input("Annotator", key="annotator", help="your name, stored with every curation mark you make")
         if st.button("Refresh from run folders", key="sidebar_refresh"):
             store.refresh()
             st.cache_data.clear()
+
+
+def annotator() -> str:
+    """Who is curating: the sidebar's Annotator field, or "anonymous" when it is empty."""
+    return (st.session_state.get("annotator") or "").strip() or "anonymous"

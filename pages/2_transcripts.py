@@ -1,10 +1,18 @@
-"""Transcripts: one problem of one run, rounds as rows and agents as columns, with answers and marks."""
+"""Debate viewer: one problem at a time, rounds as rows and agents as columns, with changes and curation.
+
+The address is the state: ``?run=RUN&problem=PROBLEM`` plus the problem list's filter, so a link opens
+the same problem and Next/Previous walk the same filtered list.
+"""
 import streamlit as st
 
-from agentark.ui import get_store
+from agentark.curation import Mark, mark_targets
+from agentark.store.traces import ProblemFilter, neighbours, problem_page
+from agentark.traces import agent_colour, agent_order, agent_transitions, diff_html, vote_tally
+from agentark.ui import annotator, errors_shown, get_store
 
 store = get_store()
-st.title("Transcripts")
+st.title("Debate viewer")
+PREVIEW_CHARS = 600
 
 runs = store.list_runs()
 runs = runs[runs["messages"] > 0]
@@ -12,51 +20,128 @@ if runs.empty:
     st.info("No run has finished problems yet. Start one on **Run debates**.")
     st.stop()
 
-run_ids = list(runs["run_id"])
-wanted = st.query_params.get("run")
-run_id = st.selectbox("Run", run_ids, index=run_ids.index(wanted) if wanted in run_ids else 0, key="tr_run")
-problems = store.run_problems(run_id)
-problems = problems[problems["final_answer"].notna() | problems["is_correct"].notna()]
-if problems.empty:
-    st.info("This run has no finished problem yet.")
-    st.stop()
-labels = {
-    r.problem_id: f"#{r.idx + 1} {'✓' if r.is_correct else '✗'} {r.question[:90]}" for r in problems.itertuples()
-}
-ids = list(labels)
-wanted_problem = st.query_params.get("problem")
-problem_id = st.selectbox(
-    "Problem", ids, index=ids.index(wanted_problem) if wanted_problem in ids else 0,
-    format_func=labels.get, key=f"tr_problem_{run_id}",
-)
-st.query_params.update({"run": run_id, "problem": problem_id})
 
-row = problems[problems["problem_id"] == problem_id].iloc[0]
-st.markdown(f"**Question.** {row.question}")
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Reference answer", row.reference_answer)
-c2.metric("Final answer", row.final_answer if row.final_answer is not None else "—")
-c3.metric("Consensus", f"{row.consensus:.0%}" if row.consensus == row.consensus else "—")
-c4.metric("Tokens", int((row.prompt_tokens or 0) + (row.completion_tokens or 0)))
-st.markdown(":green[:material/check_circle: correct]" if row.is_correct else ":red[:material/cancel: wrong]")
+def go_to(run_id: str, problem_id: str) -> None:
+    """Move to another problem of the same filtered list (a button callback, so it runs before the page)."""
+    st.query_params["run"] = run_id
+    st.query_params["problem"] = problem_id
+    st.session_state["tr_run"] = run_id
 
-messages = store.messages(run_id, problem_id)
-agents = sorted(messages["agent"].unique(), key=lambda a: (a == "aggregator", a))
-solver_agents = [a for a in agents if a != "aggregator"]
-for rnd in sorted(messages["round"].unique()):
-    in_round = messages[messages["round"] == rnd]
-    st.markdown(f"#### Round {rnd}")
-    shown = [a for a in agents if a in set(in_round["agent"])]
-    columns = st.columns(max(len(solver_agents), 1))
-    for col, agent in zip(columns, shown):
-        msg = in_round[in_round["agent"] == agent].iloc[0]
-        mark = (":orange[:material/error: failed]" if msg.error
-                else ":green[:material/check_circle:]" if msg.is_correct else ":red[:material/cancel:]")
-        with col:
-            st.markdown(f"**{agent}** · answer `{msg.answer}` {mark}")
-            st.caption(f"{msg.completion_tokens} tokens · {msg.model}")
-            with st.container(height=260, border=True):
-                st.markdown(msg.error or msg.content)
 
-st.subheader("Accuracy per round")
-st.dataframe(store.round_accuracy(run_id), hide_index=True, key=f"tr_acc_{run_id}")
+def mark(run_id: str, problem_id: str, value: str, message_id: str | None = None, note_key: str | None = None) -> None:
+    note = (st.session_state.get(note_key) or "").strip() or None if note_key else None
+    with errors_shown():
+        mark_targets(store, [Mark(run_id, problem_id, value, message_id=message_id, note=note, annotator=annotator())])
+
+
+with errors_shown():
+    params = st.query_params.to_dict()
+    run_ids = list(runs["run_id"])
+    linked_run = params.get("run") if params.get("run") in run_ids else run_ids[0]
+    if st.session_state.get("tr_run") not in run_ids:
+        st.session_state["tr_run"] = linked_run
+    run_id = st.selectbox("Run", run_ids, key="tr_run")
+    flt = ProblemFilter.from_params(params)
+    if run_id != linked_run or not flt.runs:
+        # A run chosen here (or a bare link) browses that run in run order.
+        flt = ProblemFilter(runs=(run_id,)) if run_id != linked_run else flt.replace(runs=(run_id,))
+    problem_id = params.get("problem") if run_id == linked_run else None
+    if not problem_id or store.scalar(
+        "SELECT count(*) FROM outcomes WHERE run_id = ? AND problem_id = ?", [run_id, problem_id]
+    ) == 0:
+        first = problem_page(store, flt, 0, 1).rows
+        if first.empty:
+            st.info("No finished problem matches this filter. Widen it on **Problems**.")
+            st.stop()
+        run_id, problem_id = first.iloc[0].run_id, first.iloc[0].problem_id
+    st.query_params.from_dict({**flt.to_params(), "run": run_id, "problem": problem_id})
+
+    around = neighbours(store, flt, run_id, problem_id)
+    nav = st.columns([1, 1, 4])
+    nav[0].button("◀ Previous", key="tr_prev", disabled=around["prev"] is None, width="stretch",
+                  on_click=go_to, args=around["prev"] or ("", ""))
+    nav[1].button("Next ▶", key="tr_next", disabled=around["next"] is None, width="stretch",
+                  on_click=go_to, args=around["next"] or ("", ""))
+    where = f"problem {around['position']} of {around['total']} in the current filter" if around["position"] else \
+        "this problem is outside the current filter"
+    nav[2].caption(f"{where} · link: `?run={run_id}&problem={problem_id}`")
+
+    problem = store.problem(problem_id)
+    outcome = store.run_problems(run_id).set_index("problem_id").loc[problem_id]
+    messages = store.messages(run_id, problem_id)
+    records = messages.to_dict("records")
+    transitions = {(t.agent, t.to_round): t for t in agent_transitions(records)}
+    marks = store.latest_marks(run_id)
+    marks = marks[marks["problem_id"] == problem_id]
+    problem_mark = marks[marks["message_id"].isna()]
+    message_marks = marks[marks["message_id"].notna()].set_index("message_id")
+
+    st.markdown(f"**Question.** {problem['question']}")
+    solvers = messages[messages["role"] == "solver"]
+    last_round = int(solvers["round"].max()) if not solvers.empty else 0
+    tally = vote_tally(solvers.loc[solvers["round"] == last_round, "answer"])
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.metric("Reference answer", problem["reference_answer"])
+    c2.metric("Final vote", outcome.final_answer if outcome.final_answer is not None else "—",
+              delta="right" if outcome.is_correct else "wrong", delta_color="normal" if outcome.is_correct else "inverse")
+    c3.metric("Consensus", f"{outcome.consensus:.0%}" if outcome.consensus == outcome.consensus else "—")
+    kinds = [t.kind for t in transitions.values()]
+    c4.metric("Corrections / regressions", f"{kinds.count('correction')} / {kinds.count('regression')}")
+    c5.metric("Tokens", int((outcome.prompt_tokens or 0) + (outcome.completion_tokens or 0)))
+    st.caption("Final-round votes: " + (" · ".join(f"`{a}` ×{n}" for a, n in tally) or "no answers"))
+
+    with st.container(border=True):
+        m1, m2, m3, m4 = st.columns([3, 1, 1, 3])
+        m1.text_input("Note for this problem", key=f"tr_note_{run_id}_{problem_id}", label_visibility="collapsed",
+                      placeholder="note for this problem (optional)")
+        m2.button("Keep problem", key="tr_keep", width="stretch", on_click=mark,
+                  args=(run_id, problem_id, "keep", None, f"tr_note_{run_id}_{problem_id}"))
+        m3.button("Exclude problem", key="tr_exclude", width="stretch", on_click=mark,
+                  args=(run_id, problem_id, "exclude", None, f"tr_note_{run_id}_{problem_id}"))
+        if problem_mark.empty:
+            m4.caption("Not marked yet.")
+        else:
+            pm = problem_mark.iloc[0]
+            m4.markdown(f"Marked **{pm['mark']}** by {pm['annotator'] or 'anonymous'} at {pm['created_at']:%Y-%m-%d %H:%M}"
+                        + (f" — _{pm['note']}_" if pm["note"] else ""))
+
+    show_diff = st.toggle("Word diff against the agent's previous round", key="tr_diff")
+    agents = agent_order(messages["agent"])
+    solver_agents = [a for a in agents if a != "aggregator"]
+    previous: dict[str, str] = {}
+    for rnd in sorted(messages["round"].unique()):
+        in_round = messages[messages["round"] == rnd]
+        is_aggregator = set(in_round["role"]) == {"aggregator"}
+        st.markdown("#### Aggregator" if is_aggregator else f"#### Round {rnd}")
+        shown = [a for a in agents if a in set(in_round["agent"])]
+        columns = st.columns(max(len(solver_agents), 1))
+        for col, agent in zip(columns, shown):
+            msg = in_round[in_round["agent"] == agent].iloc[0]
+            verdict = "⚠️ failed" if msg.error else ("✅" if msg.is_correct else "❌")
+            with col:
+                st.markdown(
+                    f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span> **{agent}** · '
+                    f"answer `{msg.answer}` {verdict}", unsafe_allow_html=True)
+                st.caption(f"{msg.completion_tokens} tokens · {msg.model}")
+                change = transitions.get((agent, int(rnd)))
+                if change and change.kind in ("correction", "regression", "wrong_to_wrong"):
+                    text = {"correction": ":green[↗ correction]", "regression": ":red[↘ regression]",
+                            "wrong_to_wrong": ":orange[↔ changed, still wrong]"}[change.kind]
+                    st.markdown(f"{text} `{change.prev_answer}` → `{change.answer}`")
+                content = msg.error or msg.content or ""
+                with st.container(border=True):
+                    if show_diff and agent in previous:
+                        st.html(diff_html(previous[agent], content))
+                    elif len(content) > PREVIEW_CHARS:
+                        st.markdown(content[:PREVIEW_CHARS].rsplit(" ", 1)[0] + " …")
+                        with st.expander(f"Show the whole message ({len(content)} characters)"):
+                            st.markdown(content)
+                    else:
+                        st.markdown(content)
+                previous[agent] = content
+                current = message_marks["mark"].get(msg.message_id) if not message_marks.empty else None
+                b1, b2 = st.columns(2)
+                b1.button("keep" + (" ✓" if current == "keep" else ""), key=f"tr_keep_{msg.message_id}",
+                          width="stretch", on_click=mark, args=(run_id, problem_id, "keep", msg.message_id))
+                b2.button("exclude" + (" ✓" if current == "exclude" else ""), key=f"tr_exclude_{msg.message_id}",
+                          width="stretch", on_click=mark, args=(run_id, problem_id, "exclude", msg.message_id))

@@ -1,4 +1,4 @@
-"""Pages driven headless with Streamlit's AppTest: the Run page and the first transcript view."""
+"""Pages driven headless with Streamlit's AppTest: the Run page and the debate viewer on a real run."""
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
@@ -56,7 +56,8 @@ def test_transcript_shows_rounds_as_rows_and_agents_as_columns():
     assert at.selectbox(key="tr_run").value == run_id
     headers = [m.value for m in at.markdown if m.value.startswith("#### Round")]
     assert headers == ["#### Round 1", "#### Round 2"]
-    agents = [m.value for m in at.markdown if m.value.startswith("**agent_")]
+    # Each agent's header starts with its colour dot, then its name, in column order.
+    agents = [m.value.split("</span> ", 1)[1] for m in at.markdown if "●</span> **agent_" in m.value]
     assert len(agents) == 6 and agents[0].startswith("**agent_1**") and agents[2].startswith("**agent_3**")
     first = report.problems[0]
     assert at.metric[0].value == first.reference_answer

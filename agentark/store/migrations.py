@@ -94,6 +94,29 @@ MIGRATIONS: list[Migration] = [
                 job_id VARCHAR NOT NULL, step INTEGER NOT NULL, name VARCHAR NOT NULL, value DOUBLE)""",
         ),
     ),
+    Migration(
+        5,
+        "trace summaries: per problem-round votes and transitions, per problem correction/regression totals",
+        (
+            # Derived from messages once per finished problem (outcomes are never updated), so the
+            # dashboard and the problem list aggregate ~1/6 of the message rows instead of all of them.
+            """CREATE TABLE problem_rounds (
+                run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL, round INTEGER NOT NULL,
+                messages INTEGER NOT NULL, correct INTEGER NOT NULL, vote_correct BOOLEAN NOT NULL,
+                agreement DOUBLE NOT NULL, corrections INTEGER NOT NULL, regressions INTEGER NOT NULL,
+                wrong_to_wrong INTEGER NOT NULL, transitions INTEGER NOT NULL, tokens BIGINT NOT NULL,
+                PRIMARY KEY (run_id, problem_id, round))""",
+            # The list's columns are copied from outcomes/run_problems/problems so a filtered page is one
+            # scan of one table; question text is joined only for the 50 rows shown.
+            """CREATE TABLE problem_traces (
+                run_id VARCHAR NOT NULL, problem_id VARCHAR NOT NULL, idx INTEGER NOT NULL, dataset VARCHAR,
+                final_answer VARCHAR, is_correct BOOLEAN NOT NULL, consensus DOUBLE, answer_changes INTEGER,
+                tokens BIGINT NOT NULL, wall_ms DOUBLE, agents VARCHAR[] NOT NULL,
+                rounds INTEGER NOT NULL, corrections INTEGER NOT NULL, regressions INTEGER NOT NULL,
+                wrong_to_wrong INTEGER NOT NULL, corrected_agents VARCHAR[] NOT NULL,
+                regressed_agents VARCHAR[] NOT NULL, PRIMARY KEY (run_id, problem_id))""",
+        ),
+    ),
 ]
 
 

@@ -1,0 +1,51 @@
+"""``python -m agentark stats``: the runs dashboard's numbers as tables or JSON.
+
+It prints exactly what ``agentark.store.traces.dashboard`` returns, the same call the dashboard page
+makes, so the page and the CLI cannot disagree.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from agentark.store import Store
+from agentark.store.traces import dashboard
+
+SUMMARY_COLUMNS = ["run_id", "method", "model", "problems", "accuracy", "unanimous", "corrections", "regressions",
+                   "wrong_to_wrong", "tokens_per_problem", "seconds_per_problem"]
+ROUND_COLUMNS = ["run_id", "round", "problems", "agent_accuracy", "vote_accuracy", "agreement", "corrections",
+                 "regressions", "wrong_to_wrong"]
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def format_table(frame: pd.DataFrame, columns: list[str]) -> str:
+    """A plain aligned text table of some columns of a frame."""
+    rows = [[_fmt(v) for v in row] for row in frame[columns].itertuples(index=False)]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+def print_stats(store: Store, run_ids: list[str], as_json: bool = False) -> None:
+    board = dashboard(store, run_ids)
+    if as_json:
+        print(json.dumps(board.to_json(), indent=2, default=str))
+        return
+    print("runs (accuracy = final answer; corrections = wrong->right, regressions = right->wrong per agent and round):")
+    print(format_table(board.summary, SUMMARY_COLUMNS))
+    print()
+    print("per round (transitions counted into the round):")
+    print(format_table(board.rounds, ROUND_COLUMNS))
+    for by, frame in board.by.items():
+        print()
+        print(f"accuracy by {by}:")
+        print(format_table(frame, ["group", "runs", "problems", "accuracy"]))

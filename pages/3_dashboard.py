@@ -1,0 +1,139 @@
+"""Runs dashboard: does debate help? Accuracy and agreement per round, corrections and regressions, cost.
+
+Every chart point carries the problem-list filter it stands for (as query parameters in its customdata);
+clicking it opens the problem list with that filter.
+"""
+import json
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from agentark.store.traces import GROUPINGS, ProblemFilter, dashboard
+from agentark.ui import errors_shown, get_store
+
+store = get_store()
+st.title("Runs dashboard")
+
+runs = store.list_runs()
+runs = runs[runs["messages"] > 0]
+if runs.empty:
+    st.info("No run has finished problems yet. Start one on **Run debates**.")
+    st.stop()
+
+KIND_COLOURS = {"corrections": "#009E73", "regressions": "#D55E00", "wrong_to_wrong": "#999999"}
+KIND_FILTER = {"corrections": "corrected", "regressions": "regressed", "wrong_to_wrong": "wrong_to_wrong"}
+
+
+def link(**fields) -> str:
+    return json.dumps(ProblemFilter(**fields).to_params())
+
+
+def clickable(fig: go.Figure, key: str) -> None:
+    """Show a chart; a click on a point or bar opens the problem list filtered to what it counts."""
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
+    points = event.selection.points if event else []
+    if points and points[0].get("customdata"):
+        data = points[0]["customdata"]
+        st.switch_page("pages/4_problems.py", query_params=json.loads(data[0] if isinstance(data, list) else data))
+
+
+run_ids = list(runs["run_id"])
+wanted = [r for r in st.query_params.get("runs", "").split(",") if r in run_ids]
+chosen = st.multiselect("Runs, side by side", run_ids, default=wanted or run_ids[:1], key="db_runs")
+if not chosen:
+    st.info("Choose at least one run.")
+    st.stop()
+st.query_params.from_dict({"runs": ",".join(chosen)})
+
+with errors_shown():
+    board = dashboard(store, chosen)
+    summary, rounds = board.summary, board.rounds
+
+    st.subheader("Per run")
+    st.dataframe(summary, hide_index=True, key="db_summary", column_config={
+        "accuracy": st.column_config.ProgressColumn("final accuracy", min_value=0.0, max_value=1.0, format="percent"),
+        "unanimous": st.column_config.NumberColumn("unanimous", format="percent"),
+        "tokens_per_problem": st.column_config.NumberColumn("tokens / problem", format="%.0f"),
+        "seconds_per_problem": st.column_config.NumberColumn("s / problem", format="%.2f"),
+    })
+
+    st.subheader("Per round")
+    st.dataframe(rounds, hide_index=True, key="db_rounds")
+
+    left, right = st.columns(2)
+    with left:
+        fig = go.Figure()
+        for run_id, part in rounds.groupby("run_id", sort=False):
+            for column, dash in (("agent_accuracy", "dot"), ("vote_accuracy", "solid")):
+                fig.add_scatter(
+                    x=part["round"], y=part[column], mode="lines+markers", line=dict(dash=dash),
+                    name=f"{run_id} · {'agents' if column == 'agent_accuracy' else 'vote'}",
+                    customdata=[[link(runs=(run_id,))] for _ in part["round"]],
+                )
+        fig.update_layout(title="Accuracy per round (does debate help?)", yaxis=dict(range=[0, 1], tickformat=".0%"),
+                          xaxis=dict(dtick=1, title="round"))
+        clickable(fig, "db_accuracy")
+    with right:
+        fig = go.Figure()
+        for run_id, part in rounds.groupby("run_id", sort=False):
+            fig.add_scatter(x=part["round"], y=part["agreement"], mode="lines+markers", name=run_id,
+                            customdata=[[link(runs=(run_id,), consensus="unanimous")] for _ in part["round"]])
+        fig.update_layout(title="Agreement per round (share of agents with the plurality answer)",
+                          yaxis=dict(range=[0, 1], tickformat=".0%"), xaxis=dict(dtick=1, title="round"))
+        clickable(fig, "db_agreement")
+
+    left, right = st.columns(2)
+    with left:
+        moved = rounds[rounds["round"] > 1]
+        fig = go.Figure()
+        for kind, colour in KIND_COLOURS.items():
+            fig.add_bar(
+                x=[f"{r.run_id} · {r.round - 1}→{r.round}" for r in moved.itertuples()], y=moved[kind],
+                name=kind.replace("_", " → ").replace("wrong → to → wrong", "wrong → wrong"), marker_color=colour,
+                customdata=[[link(runs=(r.run_id,), transition_round=int(r.round), **{KIND_FILTER[kind]: True})]
+                            for r in moved.itertuples()],
+            )
+        fig.update_layout(title="Answer changes between rounds (per agent)", barmode="group")
+        clickable(fig, "db_transitions")
+    with right:
+        fig = go.Figure()
+        for label, right_answer, colour in (("right", True, "#009E73"), ("wrong", False, "#D55E00")):
+            fig.add_bar(
+                x=summary["run_id"], y=summary["problems"] * (summary["accuracy"] if right_answer else 1 - summary["accuracy"]),
+                name=f"final answer {label}", marker_color=colour,
+                customdata=[[link(runs=(r,), correct=right_answer)] for r in summary["run_id"]],
+            )
+        fig.update_layout(title="Final answers", barmode="stack")
+        clickable(fig, "db_final")
+
+    st.subheader("Accuracy by method, model and dataset")
+    columns = st.columns(len(GROUPINGS))
+    for column, by in zip(columns, GROUPINGS):
+        frame = board.by[by]
+        members = {g: tuple(summary.loc[summary[by] == g, "run_id"]) for g in frame["group"]}
+        fig = go.Figure(go.Bar(x=frame["group"].astype(str), y=frame["accuracy"], marker_color="#0072B2",
+                               customdata=[[link(runs=members[g])] for g in frame["group"]]))
+        fig.update_layout(title=f"by {by}", yaxis=dict(range=[0, 1], tickformat=".0%"))
+        with column:
+            clickable(fig, f"db_by_{by}")
+
+    st.subheader("Cost per problem")
+    left, right = st.columns(2)
+    with left:
+        fig = go.Figure()
+        for run_id, part in board.tokens.groupby("run_id", sort=False):
+            fig.add_bar(x=(part["tokens_min"] + part["tokens_max"]) / 2, y=part["problems"], name=run_id,
+                        customdata=[[link(runs=(run_id,), tokens_min=int(r.tokens_min), tokens_max=int(r.tokens_max))]
+                                    for r in part.itertuples()])
+        fig.update_layout(title="Tokens per problem", xaxis=dict(title="tokens (prompt + completion)"), barmode="overlay")
+        fig.update_traces(opacity=0.7)
+        clickable(fig, "db_tokens")
+    with right:
+        fig = go.Figure()
+        fig.add_bar(x=summary["run_id"], y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
+                    customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
+        fig.add_bar(x=summary["run_id"], y=summary["seconds_p90"], name="p90", marker_color="#0072B2",
+                    customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
+        fig.update_layout(title="Seconds per problem (engine time)", barmode="group")
+        clickable(fig, "db_time")
