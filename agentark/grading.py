@@ -1,172 +1,361 @@
 """Answer extraction and equivalence for math answers.
 
-Model output is never evaluated as code: numbers are parsed into ``fractions.Fraction`` (exact for
-integers, decimals, percentages and simple fractions), and anything else is compared as normalized text.
+A debate message is free text; grading needs the one answer it commits to and a way to tell whether two
+answers mean the same thing. ``extract_answer`` finds the answer (last ``\\boxed{}``, then ``####``, then
+"The answer is ...", then the last number), ``normalize_answer`` gives it a canonical form, and
+``answers_equal`` / ``is_correct`` / ``majority_vote`` compare and group answers with that form.
+
+Design decision: model output is never ``eval()``-ed or otherwise executed. Numbers are recognised with
+regular expressions and turned into exact rationals with :class:`fractions.Fraction` (which parses decimal
+strings exactly, like :class:`decimal.Decimal`), so "0.5", "1/2" and "\\frac{1}{2}" compare equal without
+floating-point error and without running anything a model wrote.
 """
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
-_NUM = r"[-−]?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-−]?\.\d+"
-_NUMBER_RE = re.compile(_NUM)
-# "answer" counts only when followed by "is", ":" or "=": "the part of the answer that is ..." is no answer.
-_PHRASES = re.compile(r"answer\s*(?:is\s*[:=]?|[:=])\s*", re.IGNORECASE)
+__all__ = [
+    "answers_equal",
+    "extract_answer",
+    "gsm8k_final_answer",
+    "intermediate_results",
+    "is_correct",
+    "majority_vote",
+    "normalize_answer",
+]
+
+# --------------------------------------------------------------------------------------------------------
+# Numbers
+# --------------------------------------------------------------------------------------------------------
+
+# One number as it appears in prose or LaTeX-stripped text. The sign only counts when it is not preceded by
+# something that makes it a binary minus ("16-3" is a subtraction, "x=-3" is a negative number). Digits may
+# not start right after a letter so "H2O" or "x2" does not produce a number.
+_NUMBER = re.compile(
+    r"""
+    (?P<sign>(?<![\w)\]}])[-+])?
+    (?:[$€£¥₹]\s?)?
+    (?<![A-Za-z\d])
+    (?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<!\d)\.\d+)
+    (?:/(?P<den>\d+(?:\.\d+)?))?
+    (?P<pct>\s?%)?
+    """,
+    re.VERBOSE,
+)
+# The canonical token text produced by _token(): what normalize/answers_equal accept as "a number".
+_TOKEN = re.compile(r"(?P<sign>[-+]?)(?P<num>\d+(?:\.\d+)?|\.\d+)(?:/(?P<den>\d+(?:\.\d+)?))?(?P<pct>%?)")
+# A word of two or more letters that is not a LaTeX command ("sqrt" in "\sqrt" does not count): its presence
+# means the candidate is prose ("she has 72 apples"), not an expression ("x+1").
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+_DECIMAL_PART = re.compile(r"\.(\d+)")
+
+# A decimal with at least this many fractional digits is treated as an approximation (0.3333333 for 1/3), and
+# only then does answers_equal fall back to rel_tol; exact answers such as "1000000" vs "1000001" must never be
+# "close enough".
+_APPROX_DIGITS = 3
 
 
-def _last_boxed(text: str) -> str | None:
-    starts = [m.end() for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)]
-    if not starts:
-        return None
-    start = starts[-1]
-    depth, i = 1, start
-    while i < len(text) and depth:
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        i += 1
-    return text[start : i - 1] if depth == 0 else text[start:]
-
-
-def _leading_answer(fragment: str) -> str | None:
-    """The answer at the start of a fragment: a number (with its fraction/percent) or a short expression."""
-    fragment = _strip_markup(fragment).strip()
-    if not fragment:
-        return None
-    frac = re.match(r"[-−]?\s*\\[dt]?frac\s*\{[^{}]*\}\s*\{[^{}]*\}", fragment)
-    if frac:
-        return frac.group(0)
-    m = re.match(r"[$€£]?\s*(" + _NUM + r")(?:\s*/\s*(\d+))?\s*(%|\\%| percent)?", fragment)
-    if m and m.group(1):
-        value = m.group(1) + (f"/{m.group(2)}" if m.group(2) else "") + ("%" if m.group(3) else "")
-        return value
-    # Non-numeric answers (a letter choice, an expression): up to the end of the line or sentence.
-    word = re.match(r"([^\n.;,]{1,40})", fragment)
-    return word.group(1).strip() if word else None
-
-
-def _strip_markup(text: str) -> str:
-    text = text.replace("**", "").replace("\\$", "$").replace("\\!", "").replace("\\,", "")
-    text = re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", text)
-    text = re.sub(r"\\(?:left|right)\s*", "", text)
-    text = text.strip().strip("$").strip()
+def _token(match: re.Match[str]) -> str:
+    """Canonical text of a number match: sign, digits without separators or currency, "/den", "%"."""
+    sign = "-" if match.group("sign") == "-" else ""
+    text = sign + match.group("num").replace(",", "")
+    if match.group("den"):
+        text += "/" + match.group("den")
+    if match.group("pct"):
+        text += "%"
     return text
 
 
-def extract_answer(text: str) -> str | None:
-    """The final answer stated in free text, or None when there is none.
+def _parse_token(text: str) -> tuple[Fraction, bool] | None:
+    """(exact value, is-approximation) of a canonical number token; None if the text is not one number."""
+    m = _TOKEN.fullmatch(text)
+    if not m:
+        return None
+    value = Fraction(m.group("num"))
+    if m.group("den"):
+        den = Fraction(m.group("den"))
+        if den == 0:
+            return None
+        value /= den
+    if m.group("sign") == "-":
+        value = -value
+    # Percentages compare as their number: "45%" grades equal to a reference of 45.
+    approx = value.denominator != 1 and any(len(d) >= _APPROX_DIGITS for d in _DECIMAL_PART.findall(text))
+    return value, approx
 
-    Priority: the last ``\\boxed{}``, then ``#### X``, then the last "the answer is X" / "Final Answer: X" /
-    "Answer: X", then the last number anywhere.
+
+def _format_fraction(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Cleaning LaTeX and markdown
+# --------------------------------------------------------------------------------------------------------
+
+_TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_FRAC_SHORT = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
+_MIXED_FRAC = re.compile(r"(?<![\d.])(\d+)\s*\\[dt]?frac\s*\{(\d+)\}\s*\{(\d+)\}")
+_SIMPLE_NUMBER = re.compile(r"-?[\d.,]+")
+
+
+def _frac_repl(m: re.Match[str]) -> str:
+    num, den = m.group(1).strip(), m.group(2).strip()
+    if _SIMPLE_NUMBER.fullmatch(num) and _SIMPLE_NUMBER.fullmatch(den):
+        return f"{num}/{den}"
+    # Nested numeric fractions (\frac{\frac{1}{2}}{2}) arrive here with "1/2" inside: compute them exactly.
+    n, d = _NUMBER.fullmatch(num), _NUMBER.fullmatch(den)
+    pn, pd = (_parse_token(_token(n)) if n else None), (_parse_token(_token(d)) if d else None)
+    if pn is not None and pd is not None and pd[0] != 0:
+        return _format_fraction(pn[0] / pd[0])
+    # Parentheses keep the meaning of \frac{a+b}{c} once it is flattened to text.
+    return f"({num})/({den})"
+
+
+def _mixed_repl(m: re.Match[str]) -> str:
+    # "3\frac{1}{2}" is three and a half, not "31/2"; a sign in front applies to the whole mixed number.
+    whole, num, den = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if den == 0:
+        return m.group(0)
+    return _format_fraction(whole + Fraction(num, den))
+
+
+def _clean(text: str) -> str:
+    """Strip markdown bold, LaTeX wrappers/spacing, currency dollars and unicode minus; flatten fractions."""
+    s = text.replace("\u2212", "-").replace("\uff0d", "-").replace("\u00a0", " ")
+    s = re.sub(r"(?<=\d)[\u2009\u202f](?=\d{3})", "", s)  # thin space as a thousands separator
+    s = s.replace("**", "")
+    s = s.replace("\\$", "$").replace("\\%", "%").replace("{,}", ",")
+    s = re.sub(r"(?<=\d)\\[,!](?=\d{3}(?!\d))", "", s)  # "1\,234" is LaTeX's thousands spacing
+    s = re.sub(r"\\(?:left|right)\b", "", s)
+    s = re.sub(r"\\(?:displaystyle|quad|qquad)\b", " ", s)
+    s = re.sub(r"\\[,;:! ]", " ", s).replace("~", " ")
+    s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°", "", s)
+    prev = None
+    while prev != s:  # innermost first, so nested \text{\frac{..}{..}} unwraps fully
+        prev = s
+        s = _TEXT_WRAPPER.sub(lambda m: m.group(1), s)
+        s = _MIXED_FRAC.sub(_mixed_repl, s)
+        s = _FRAC.sub(_frac_repl, s)
+        s = _FRAC_SHORT.sub(r"\1/\2", s)
+    s = re.sub(r"\\[()\[\]]", " ", s)  # \( \) \[ \] math delimiters
+    s = s.replace("$", "")
+    return s.strip()
+
+
+# --------------------------------------------------------------------------------------------------------
+# From a candidate span to an answer
+# --------------------------------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"\n|\.(?=\s)")
+_WRAPPED = re.compile(r"\(([^()]*)\)")
+
+
+def _number_ends_here(rest: str) -> bool:
+    """Whether what follows a leading number leaves it a plain number ("72 apples") not an expression ("2x")."""
+    if not rest.strip():
+        return True
+    if rest[0] in ",.;:!?)":
+        return True
+    # Units or words after a space ("72 dollars per week"); an operator or "\pi" makes it an expression.
+    return rest[0].isspace() and rest.lstrip()[0].isalpha()
+
+
+def _finish(candidate: str) -> str | None:
+    """The answer a candidate span commits to: a canonical number token, a short non-numeric answer, or None."""
+    s = _SENTENCE_END.split(_clean(candidate), 1)[0]
+    s = s.strip().strip("*").strip().rstrip(".,;:").strip()
+    if not s:
+        return None
+    wrapped = _WRAPPED.fullmatch(s)
+    if wrapped and (_NUMBER.fullmatch(wrapped.group(1).strip()) or re.fullmatch(r"[A-Za-z]", wrapped.group(1).strip())):
+        s = wrapped.group(1).strip()  # "(1/2)" from \left(\frac{1}{2}\right), "(B)" for a choice
+    m = _NUMBER.match(s)
+    if m and _number_ends_here(s[m.end():]):
+        return _token(m)
+    if "=" in s:
+        # "8*9=72" or "x = 5": the answer is what the working finally equals.
+        rhs = s.rsplit("=", 1)[1].strip()
+        if rhs:
+            return _finish(rhs)
+    if _WORD.search(s):
+        # Prose around the answer ("approximately 72", "she has $18 left"): its first number is the answer;
+        # several words without a number ("as follows:") are no answer, so the caller keeps looking, while a
+        # single token ("Tuesday", "yes") is a non-numeric answer in its own right.
+        m = _NUMBER.search(s)
+        if m:
+            return _token(m)
+        return s if " " not in s else None
+    return s  # a non-numeric expression or choice such as "x+1", "\sqrt{2}", "B"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Extraction
+# --------------------------------------------------------------------------------------------------------
+
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_HASHES = re.compile(r"####[ \t]*(?:\n\s*)?([^\n]*)")
+# The span is captured in a lookahead so two phrases on one line ("The answer is 5. Wait... The answer is 6.")
+# are both found and the later one wins.
+_ANSWER_PHRASE = re.compile(r"\banswer\s*(?:is|would\s+be|:|=)[ \t:]*(?=((?:\n\s*)?[^\n]*))", re.IGNORECASE)
+
+
+def _boxed_contents(text: str) -> list[str]:
+    """Contents of every ``\\boxed{...}`` in order, nested braces included (``\\boxed{\\frac{1}{2}}``)."""
+    found = []
+    for m in _BOXED.finditer(text):
+        depth = 1
+        for j in range(m.end(), len(text)):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    found.append(text[m.end():j])
+                    break
+    return found
+
+
+def extract_answer(text: str) -> str | None:
+    """The final answer a model gave in free text, cleaned; None when the text commits to nothing.
+
+    Priority: the last ``\\boxed{}``, then ``#### X``, then the last "The answer is X" / "Final Answer: X" /
+    "Answer: X", then the last number anywhere. Numbers come back without currency, separators or units
+    ("$1,234.50" -> "1234.50", "72 apples" -> "72", "45%" stays "45%", "\\frac{1}{2}" -> "1/2").
     """
     if not text:
         return None
-    boxed = _last_boxed(text)
-    if boxed is not None:
-        return _strip_markup(boxed) or None
-    hashes = text.rsplit("####", 1)
-    if len(hashes) == 2:
-        found = _leading_answer(hashes[1])
-        if found:
-            return _clean(found)
-    phrases = list(_PHRASES.finditer(text))
-    for m in reversed(phrases):
-        found = _leading_answer(text[m.end() :])
-        if found and _NUMBER_RE.search(found):
-            return _clean(found)
-    for m in reversed(phrases):
-        found = _leading_answer(text[m.end() :])
-        if found:
-            return _clean(found)
-    numbers = list(re.finditer(r"(" + _NUM + r")(?:\s*/\s*(\d+))?(\s*%)?", _strip_markup(text)))
-    if numbers:
-        m = numbers[-1]
-        return _clean(m.group(1) + (f"/{m.group(2)}" if m.group(2) else "") + ("%" if m.group(3) else ""))
-    return None
+    # Later boxes/phrases are later thoughts: the model's final commitment is the last one that holds an answer.
+    for content in reversed(_boxed_contents(text)):
+        answer = _finish(content)
+        if answer is not None:
+            return answer
+    for m in reversed(list(_HASHES.finditer(text))):
+        answer = _finish(m.group(1))
+        if answer is not None:
+            return answer
+    unbolded = text.replace("**", "")  # "**Answer:** 72" must read as "Answer: 72"
+    for m in reversed(list(_ANSWER_PHRASE.finditer(unbolded))):
+        answer = _finish(m.group(1))
+        if answer is not None:
+            return answer
+    numbers = list(_NUMBER.finditer(_clean(text)))
+    return _token(numbers[-1]) if numbers else None
 
 
-def _clean(answer: str) -> str:
-    answer = answer.replace("−", "-").strip().rstrip(".").strip()
-    answer = re.sub(r"^-\s+", "-", answer)
-    return answer.lstrip("$€£").strip()
+# --------------------------------------------------------------------------------------------------------
+# Normalization and equivalence
+# --------------------------------------------------------------------------------------------------------
 
 
-def to_number(answer: str | None) -> Fraction | None:
-    """Parse an answer as an exact rational, or None when it is not a plain number."""
+def _value(answer: str | None) -> tuple[str, tuple[Fraction, bool] | None] | None:
+    """(finished answer text, numeric value or None); None when there is no answer at all."""
     if answer is None:
         return None
-    s = _strip_markup(str(answer)).replace("−", "-").replace(" ", "").lstrip("$€£").rstrip(".")
-    s = s.replace("$", "")
-    percent = s.endswith("%") or s.endswith("\\%")
-    s = s.rstrip("%").rstrip("\\")
-    m = re.fullmatch(r"(-?)\\[dt]?frac\{(-?\d+)\}\{(-?\d+)\}", s)
-    if m:
-        value = Fraction(int(m.group(2)), int(m.group(3))) if int(m.group(3)) else None
-        if value is None:
-            return None
-        return -value if m.group(1) else value
-    s = re.sub(r"(?<=\d),(?=\d{3}(?:\D|$))", "", s)
-    try:
-        if re.fullmatch(r"-?\d+/\d+", s):
-            num, den = s.split("/")
-            return Fraction(int(num), int(den)) if int(den) else None
-        if re.fullmatch(r"-?(?:\d+\.?\d*|\.\d+)(?:e-?\d+)?", s, re.IGNORECASE):
-            value = Fraction(s)
-            return value  # percent keeps its number: "45%" compares equal to 45
-    except (ValueError, ZeroDivisionError):
+    finished = _finish(answer)
+    if finished is None:
         return None
-    return None
+    return finished, _parse_token(finished)
+
+
+def _normalize_text(text: str) -> str:
+    # Whitespace, case and LaTeX spacing never change a non-numeric answer: "X + 1" is "x+1".
+    return re.sub(r"\s+", "", text).lower()
 
 
 def normalize_answer(answer: str | None) -> str | None:
-    """A canonical form: exact rationals as "72" or "7/2"; other answers as compact lower-case text."""
-    if answer is None:
+    """Canonical form of an answer: an exact rational ("72", "7/2") for numbers, else a normalized string.
+
+    "0.5", "1/2", "\\frac{1}{2}" all give "1/2"; "45%" gives "45"; "B" gives "b". None and answers with
+    nothing in them give None.
+    """
+    parsed = _value(answer)
+    if parsed is None:
         return None
-    number = to_number(answer)
+    finished, number = parsed
     if number is not None:
-        return str(number.numerator) if number.denominator == 1 else f"{number.numerator}/{number.denominator}"
-    text = _strip_markup(str(answer)).lower()
-    text = re.sub(r"\\[,;:! ]|\s+", "", text)
-    return text or None
+        return _format_fraction(number[0])
+    return _normalize_text(finished) or None
 
 
 def answers_equal(a: str | None, b: str | None, rel_tol: float = 1e-6) -> bool:
-    """Numeric equivalence (exact, or within ``rel_tol`` for long decimals), else equal normalized text."""
-    if a is None or b is None:
+    """Whether two answers mean the same: equal rationals, a long decimal within rel_tol, or equal text.
+
+    The tolerance applies only when one side is an approximation (a non-integer decimal with 3+ fractional
+    digits, like "0.3333333" for 1/3), so distinct exact answers such as 1000000 and 1000001 stay distinct.
+    None never equals anything, not even None: a missing answer is not agreement.
+    """
+    pa, pb = _value(a), _value(b)
+    if pa is None or pb is None:
         return False
-    x, y = to_number(a), to_number(b)
-    if x is not None and y is not None:
-        if x == y:
+    (ta, na), (tb, nb) = pa, pb
+    if na is not None and nb is not None:
+        (va, approx_a), (vb, approx_b) = na, nb
+        if va == vb:
             return True
-        return abs(float(x) - float(y)) <= rel_tol * max(abs(float(x)), abs(float(y)))
-    na, nb = normalize_answer(a), normalize_answer(b)
-    return na is not None and na == nb
+        if approx_a or approx_b:
+            try:
+                return math.isclose(float(va), float(vb), rel_tol=rel_tol)
+            except OverflowError:
+                return False
+        return False
+    if na is not None or nb is not None:
+        return False  # a number never equals a non-numeric answer
+    return _normalize_text(ta) == _normalize_text(tb)
 
 
 def is_correct(answer: str | None, reference: str) -> bool:
+    """Whether an extracted answer matches a reference, which may be raw ("1,234", "\\frac{1}{2}", "#### 5")."""
+    if reference is not None and "####" in reference:
+        reference = gsm8k_final_answer(reference)  # a whole GSM8K solution was passed as the reference
     return answers_equal(answer, reference)
 
 
 def majority_vote(answers: list[str | None]) -> tuple[str | None, float]:
-    """The most common answer up to equivalence (first seen wins a tie) and its share of all answers."""
-    groups: list[list[str]] = []
-    for a in answers:
-        if a is None:
+    """(answer of the largest group of equivalent answers, its size / len(answers)); (None, 0.0) if none.
+
+    None answers are not a group but still count in the denominator, so a failed agent lowers consensus.
+    Ties go to the group whose first member came first; the answer returned is that first member's text.
+    """
+    groups: list[list[str]] = []  # in order of first occurrence, so max() below breaks ties by it
+    for answer in answers:
+        if answer is None:
             continue
-        for g in groups:
-            if answers_equal(g[0], a):
-                g.append(a)
+        for group in groups:
+            # Compare with the group's first member: tolerance equality is not transitive, so a fixed
+            # representative keeps groups from drifting.
+            if answers_equal(group[0], answer):
+                group.append(answer)
                 break
         else:
-            groups.append([a])
+            if _value(answer) is not None:
+                groups.append([answer])
     if not groups:
         return None, 0.0
-    best = max(groups, key=len)  # max keeps the first of equal sizes
+    best = max(groups, key=len)  # max() returns the first of equal-sized groups
     return best[0], len(best) / len(answers)
 
 
+# --------------------------------------------------------------------------------------------------------
+# GSM8K reference solutions
+# --------------------------------------------------------------------------------------------------------
+
+_CALCULATOR = re.compile(r"<<([^<>]*)>>")
+
+
 def gsm8k_final_answer(solution: str) -> str:
+    """The text after the last ``####`` of a GSM8K solution, stripped, commas removed ("1,234" -> "1234")."""
     return solution.rsplit("####", 1)[-1].strip().replace(",", "")
 
 
 def intermediate_results(solution: str) -> list[str]:
-    """Results of a GSM8K solution's calculator annotations, ``<<48/2=24>>`` -> "24", in order."""
-    return [m.group(1).strip() for m in re.finditer(r"<<[^<>=]*=([^<>]*)>>", solution)]
+    """Results of a GSM8K solution's calculator annotations, in order: ``<<48/2=24>>`` gives "24"."""
+    results = []
+    for expr in _CALCULATOR.findall(solution):
+        if "=" in expr:
+            result = expr.rsplit("=", 1)[1].strip()
+            if result:
+                results.append(result)
+    return results
