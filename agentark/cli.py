@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("datasets", help="list the dataset names the studio understands")
     s.add_argument("--json", action="store_true")
+
+    from agentark import cli_labels
+
+    cli_labels.add_parsers(sub, _add_home)
     return parser
 
 
@@ -193,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
             return worker_main(args.run_id)
         if args.command == "datasets":
             return cmd_datasets(args)
+        from agentark import cli_labels
+
+        handled = cli_labels.dispatch(args)
+        if handled is not None:
+            return handled
     except AgentArkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
