@@ -11,6 +11,8 @@ st.set_page_config(page_title="AgentArk Studio", page_icon=":material/sailing:",
 pages = [
     st.Page("pages/1_run_debates.py", title="Run debates", icon=":material/play_arrow:", url_path="run", default=True),
     st.Page("pages/2_transcripts.py", title="Transcripts", icon=":material/forum:", url_path="transcript"),
+    st.Page("pages/4_label_steps.py", title="Label steps", icon=":material/checklist:", url_path="label"),
+    st.Page("pages/5_export.py", title="Export", icon=":material/download:", url_path="exports"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

@@ -137,6 +137,7 @@ def resolve_step_labels(labels: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame
 def prm_rows(messages: pd.DataFrame, steps: pd.DataFrame, labels: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame:
     """Stepwise supervision rows for messages whose every step has a label under the policy."""
     resolved = resolve_step_labels(labels, cfg).set_index("step_id")
+    cast = bool if cfg.label_type == "hard" else float
     keep = set(messages["message_id"])
     rows = []
     for message_id, g in steps[steps["message_id"].isin(keep)].groupby("message_id", sort=False):
@@ -145,7 +146,7 @@ def prm_rows(messages: pd.DataFrame, steps: pd.DataFrame, labels: pd.DataFrame, 
             continue
         first = g.iloc[0]
         rows.append({"prompt": first.question, "completions": g["text"].tolist(),
-                     "labels": [resolved.loc[s, "label"] for s in g["step_id"]],
+                     "labels": [cast(resolved.loc[s, "label"]) for s in g["step_id"]],
                      "label_sources": [resolved.loc[s, "source"] for s in g["step_id"]],
                      "run_id": first.run_id, "problem_id": first.problem_id, "message_id": message_id})
     return pd.DataFrame(rows, columns=["prompt", "completions", "labels", "label_sources", "run_id", "problem_id",

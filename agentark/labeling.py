@@ -89,6 +89,21 @@ def label_history(store: Store, step_id: str) -> pd.DataFrame:
     return q.label_history(store, step_id)
 
 
+def label_counts(store: Store) -> pd.DataFrame:
+    """Labels and labelled steps per source and annotator."""
+    return q.label_counts(store)
+
+
+def correct_mark(value) -> str:
+    """✅ / ❌ for a message's correctness, nothing when unknown (imported sets without a reference)."""
+    return "" if value is None or pd.isna(value) else ("✅" if bool(value) else "❌")
+
+
+def message_of(store: Store, message_id: str) -> dict:
+    """A message with its problem, to show a step in place."""
+    return q.message_with_problem(store, message_id)
+
+
 # -- automatic labelers -----------------------------------------------------------------------------------
 def _results(text: str) -> list[str]:
     """The numbers a step states as results: what follows an '='."""
