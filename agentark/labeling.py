@@ -159,7 +159,7 @@ def debate_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
 
     In round r > 1, (a) a critique sentence of one agent (it says wrong, mistake, should be, ...) points at
     another agent's round r-1 step it names (``agent_2 ... step 3``) or whose numbers it repeats (two or
-    more in common); (b) an agent that turned a wrong answer into a right one revised its first step that
+    more in common, one of them the step's stated result); (b) an agent that turned a wrong answer into a right one revised its first step that
     no longer appears in its new message.
     """
     out: dict[str, tuple[float, float]] = {}
@@ -214,6 +214,9 @@ def _pointed_step(sentence: str, agent: str, target_steps: pd.DataFrame, n_agent
     wanted = _numbers(sentence)
     best, best_score = None, 1
     for s in target_steps.itertuples():
+        # The critique must repeat a result the step states, not just its operands ("3 * 4 = 14 is wrong").
+        if not wanted & set(_results(s.text)):
+            continue
         score = len(wanted & _numbers(s.text))
         if score > best_score:
             best, best_score = s.step_id, score
