@@ -53,7 +53,7 @@ with tab_label:
         table = labeling.step_table(store, run_ids)
         step = table[table["step_id"] == step_id].iloc[0]
         message = labeling.message_of(store, step.message_id)
-        st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{step.run_id}` · {step.agent}, round {step.round}, "
+        st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{step.run_id}` · {step.agent}, round {step['round']}, "
                     f"step {step.idx + 1}")
         st.markdown(f"**Problem.** {step.question}")
         st.markdown(f"**Reference answer:** `{step.reference_answer}` · message answer `{step.answer}` "
