@@ -147,3 +147,16 @@ def test_import_prm800k_and_math_shepherd_then_export(tmp_path):
         assert sorted(len(r) for r in rows["labels"]) == [3, 3]
         with pytest.raises(ImportFormatError, match="no usable"):
             import_steps(store, prm, "math-shepherd")
+
+
+def test_cli_segment_autolabel_and_label(tmp_path, capsys):
+    store = _store(tmp_path / "home" / "agentark.duckdb")
+    step = q.steps_in_context(store).step_id[0]
+    store.close()
+    assert main(["segment", "--run", "r1", "--method", "lines"]) == 0
+    assert main(["autolabel", "--source", "auto:outcome"]) == 0
+    assert "auto:outcome:" in capsys.readouterr().out
+    assert main(["label", step, "--value", "-1", "--annotator", "ana", "--note", "checked"]) == 0
+    with Store() as store:
+        history = q.label_history(store, step)
+        assert history[history.source == "human"][["annotator", "value", "note"]].values.tolist() == [["ana", -1.0, "checked"]]
