@@ -13,6 +13,8 @@ pages = [
     st.Page("pages/2_transcripts.py", title="Debate viewer", icon=":material/forum:", url_path="transcript"),
     st.Page("pages/3_dashboard.py", title="Runs dashboard", icon=":material/monitoring:", url_path="runs-dashboard"),
     st.Page("pages/4_problems.py", title="Problems", icon=":material/filter_list:", url_path="problem-list"),
+    st.Page("pages/5_label_steps.py", title="Label steps", icon=":material/checklist:", url_path="label"),
+    st.Page("pages/6_export.py", title="Export", icon=":material/download:", url_path="exports"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

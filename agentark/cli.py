@@ -71,11 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--run-id", default=None, help="run to import into (du2023/maslab; default: derived from the path)")
     i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
 
-    e = sub.add_parser("export", help="export stored data")
-    _add_home(e)
-    e.add_argument("what", choices=["transcripts"])
-    e.add_argument("--run", required=True, help="run id")
-    e.add_argument("--out", required=True, help="output .jsonl path")
     st = sub.add_parser("stats", help="the runs dashboard's numbers: accuracy and agreement per round, corrections, cost")
     _add_home(st)
     st.add_argument("run_ids", nargs="+", metavar="RUN_ID")
@@ -94,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("datasets", help="list the dataset names the studio understands")
     s.add_argument("--json", action="store_true")
+
+    from agentark import cli_labels
+
+    cli_labels.add_parsers(sub, _add_home)
     return parser
 
 
@@ -254,17 +253,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from agentark.store import Store
-    from agentark.transcripts import export_transcripts
-
-    with Store() as store:
-        store.refresh()
-        n = export_transcripts(store, args.run, args.out)
-    print(f"wrote {n} messages of run {args.run} to {args.out}")
-    return 0
-
-
 def cmd_datasets(args: argparse.Namespace) -> int:
     from agentark.tasks import dataset_choices
 
@@ -318,8 +306,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_datasets(args)
         if args.command == "import":
             return cmd_import(args)
-        if args.command == "export":
-            return cmd_export(args)
+        from agentark import cli_labels
+
+        handled = cli_labels.dispatch(args)
+        if handled is not None:
+            return handled
     except AgentArkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -260,6 +260,14 @@ def _value(answer: str | None) -> tuple[str, tuple[Fraction, bool] | None] | Non
     return finished, _parse_token(finished)
 
 
+def to_number(answer: str | None) -> Fraction | None:
+    """An answer's exact value when it is a number ("1,234", "3.5", "45%", "\\frac{1}{2}"), else None."""
+    value = _value(answer)
+    if value is None or value[1] is None:
+        return None
+    return value[1][0]
+
+
 def _normalize_text(text: str) -> str:
     # Whitespace, case and LaTeX spacing never change a non-numeric answer: "X + 1" is "x+1".
     return re.sub(r"\s+", "", text).lower()

@@ -364,8 +364,8 @@ def _clean(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def export_transcripts(store: Store, run_id: str, out: str | Path) -> int:
-    """Write a run's messages as transcript JSONL (one record per message); return the number written."""
+def transcript_records(store: Store, run_id: str) -> list[dict]:
+    """A run's messages as transcript records (schema ``agentark.transcript/1``), one per message."""
     run = store.get_run(run_id)
     rows = db.transcript_rows(store, run_id)
     run_block = {
@@ -373,21 +373,35 @@ def export_transcripts(store: Store, run_id: str, out: str | Path) -> int:
         "config": run["config"], "status": run["status"], "created_at": run["created_at"].isoformat(),
         "git_commit": run["git_commit"], "versions": run["versions"],
     }
+    records = []
+    for row in rows.to_dict("records"):
+        record = {"schema": SCHEMA, "run_id": run_id, "problem_id": row["problem_id"]}
+        record.update({k: _clean(row[k]) for k in MESSAGE_FIELDS})
+        record["problem"] = {
+            "dataset": row["p_dataset"], "split": _clean(row["p_split"]), "question": row["p_question"],
+            "reference_answer": row["p_reference_answer"], "meta": json.loads(row["p_meta_json"] or "{}"),
+            "idx": _clean(row["p_idx"]),
+        }
+        record["outcome"] = ({k: _clean(row[f"o_{k}"]) for k in OUTCOME_FIELDS} if row["has_outcome"] else None)
+        record["run"] = run_block
+        records.append(record)
+    return records
+
+
+def write_records(records: list[dict], out: str | Path) -> None:
+    """Write records as JSON lines (temp name, then rename)."""
     out = Path(out).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows.to_dict("records"):
-            record = {"schema": SCHEMA, "run_id": run_id, "problem_id": row["problem_id"]}
-            record.update({k: _clean(row[k]) for k in MESSAGE_FIELDS})
-            record["problem"] = {
-                "dataset": row["p_dataset"], "split": _clean(row["p_split"]), "question": row["p_question"],
-                "reference_answer": row["p_reference_answer"], "meta": json.loads(row["p_meta_json"] or "{}"),
-                "idx": _clean(row["p_idx"]),
-            }
-            record["outcome"] = ({k: _clean(row[f"o_{k}"]) for k in OUTCOME_FIELDS} if row["has_outcome"] else None)
-            record["run"] = run_block
+        for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     tmp.replace(out)
-    return len(rows)
+
+
+def export_transcripts(store: Store, run_id: str, out: str | Path) -> int:
+    """Write a run's messages as transcript JSONL (one record per message); return the number written."""
+    records = transcript_records(store, run_id)
+    write_records(records, out)
+    return len(records)
 

@@ -53,12 +53,37 @@ def sidebar(store: Store) -> None:
             key="active_model",
             help="embedded:smollm2-135m, a checkpoint folder, or a model id in your Hugging Face cache",
         )
-        st.text_input("Annotator", key="annotator", help="your name, stored with every curation mark you make")
+        st.text_input("Annotator", key="annotator", placeholder="your name",
+                      help="Stored, with the time, with every curation mark and step label you make; nothing is overwritten.")
         if st.button("Refresh from run folders", key="sidebar_refresh"):
             store.refresh()
             st.cache_data.clear()
 
 
 def annotator() -> str:
-    """Who is curating: the sidebar's Annotator field, or "anonymous" when it is empty."""
-    return (st.session_state.get("annotator") or "").strip() or "anonymous"
+    """The name typed in the sidebar, stored with every human label."""
+    return (st.session_state.get("annotator") or "").strip()
+
+
+# Single-key shortcuts must not fire while someone types a note: stop such keydowns at the window (capture
+# phase) before the shortcut listener on the document sees them. Typing itself is the default action,
+# which stopping propagation leaves alone.
+_GUARD = """<script>
+const w = window.parent;
+if (!w.__agentarkTypingGuard) {
+  w.__agentarkTypingGuard = true;
+  w.addEventListener('keydown', (e) => {
+    const t = e.target;
+    const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
+    if (typing && !e.ctrlKey && !e.altKey && !e.metaKey && e.key !== 'Enter' && e.key !== 'Escape') {
+      e.stopPropagation();
+    }
+  }, true);
+}
+</script>"""
+
+
+def guard_shortcuts_while_typing() -> None:
+    import streamlit.components.v1 as components
+
+    components.html(_GUARD, height=0, width=0)

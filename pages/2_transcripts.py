@@ -31,7 +31,7 @@ def go_to(run_id: str, problem_id: str) -> None:
 def mark(run_id: str, problem_id: str, value: str, message_id: str | None = None, note_key: str | None = None) -> None:
     note = (st.session_state.get(note_key) or "").strip() or None if note_key else None
     with errors_shown():
-        mark_targets(store, [Mark(run_id, problem_id, value, message_id=message_id, note=note, annotator=annotator())])
+        mark_targets(store, [Mark(run_id, problem_id, value, message_id=message_id, note=note, annotator=annotator() or "anonymous")])
 
 
 with errors_shown():

@@ -105,7 +105,7 @@ with errors_shown():
             else:
                 keys = problem_keys(store, flt)
                 targets = list(zip(keys.run_id, keys.problem_id))
-            who = annotator()
+            who = annotator() or "anonymous"
             written = mark_targets(store, [Mark(r, p, bulk_mark, note=note or None, annotator=who) for r, p in targets])
             st.success(f"Marked {written} problems **{bulk_mark}** (by {who}).")
             st.cache_data.clear()

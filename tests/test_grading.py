@@ -223,3 +223,14 @@ def test_never_evaluates_code():
     assert extract_answer("The answer is __import__('os').system('true')") == "__import__('os').system('true')"
     assert normalize_answer("__import__('os')") == "__import__('os')"
     assert not answers_equal("2**3", "8")
+
+
+def test_to_number_is_exact_or_none():
+    from fractions import Fraction
+
+    from agentark.grading import to_number
+
+    assert to_number("1,234") == 1234
+    assert to_number("\\frac{1}{2}") == Fraction(1, 2)
+    assert to_number("3.50") == Fraction(7, 2)
+    assert to_number("B") is None and to_number(None) is None

@@ -43,6 +43,7 @@ def test_store_created_at_version_1_opens_and_upgrades(tmp_path):
         assert row["content"] == "The answer is 4." and row["answer"] == "4"
         assert "model" in row.index and "error" in row.index and "answer_norm" in row.index
         applied = store.df("SELECT version FROM schema_migrations ORDER BY version")["version"].tolist()
+        # Versions are reserved per branch, so the list may have gaps until every branch is merged.
         assert applied == sorted(m.version for m in MIGRATIONS)
     # Opening again applies nothing twice.
     with Store(path) as store:

@@ -147,7 +147,7 @@ def test_cli_export_then_import(tmp_path, capsys):
     run_id = capsys.readouterr().out.split()[1].rstrip(":")
     out = tmp_path / "t.jsonl"
     assert main(["export", "transcripts", "--run", run_id, "--out", str(out)]) == 0
-    assert "wrote 2 messages" in capsys.readouterr().out
+    assert f"2 rows -> {out}" in capsys.readouterr().out
     assert main(["import", "--format", "transcripts", str(out), "--home", str(tmp_path / "h2")]) == 0
     assert "2 imported, 0 skipped as duplicate, 0 rejected" in capsys.readouterr().out
     assert main(["import", "--format", "maslab", str(tmp_path / "missing.jsonl")]) == 2

@@ -19,6 +19,9 @@ class ChatRequest:
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
+    # The start of the assistant's reply: the engine continues it and returns only the continuation
+    # (Monte-Carlo rollouts from a step prefix). None asks for a fresh reply.
+    assistant_prefix: str | None = None
 
 
 @dataclass

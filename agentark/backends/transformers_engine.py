@@ -112,9 +112,14 @@ class TransformersEngine:
             ids = self.tokenizer.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=True)
             if isinstance(ids, dict) or hasattr(ids, "keys"):
                 ids = ids["input_ids"]
-            return list(ids)
-        text = "\n\n".join(f"{m['role']}: {m['content']}" for m in request.messages) + "\n\nassistant:"
-        return self.tokenizer(text)["input_ids"]
+            ids = list(ids)
+        else:
+            text = "\n\n".join(f"{m['role']}: {m['content']}" for m in request.messages) + "\n\nassistant:"
+            ids = self.tokenizer(text)["input_ids"]
+        if request.assistant_prefix:
+            # The open assistant turn goes on from the prefix: no end-of-turn token after it.
+            ids = ids + self.tokenizer(request.assistant_prefix, add_special_tokens=False)["input_ids"]
+        return ids
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
         import torch

@@ -318,10 +318,11 @@ class Store:
 
     # -- refresh ----------------------------------------------------------------------------------------
     def refresh(self) -> int:
-        """Register new run folders and ingest their finished shards; return the number of shards ingested."""
+        """Register new run folders and ingest finished debate and Monte-Carlo label shards; return how many."""
+        from agentark.montecarlo import sync_mc_jobs
         from agentark.runfolder import sync_store
 
-        return sync_store(self)
+        return sync_store(self) + sync_mc_jobs(self)
 
 
 def round_accuracy(con: duckdb.DuckDBPyConnection, run_id: str, messages: str = "messages") -> pd.DataFrame:

@@ -117,6 +117,16 @@ MIGRATIONS: list[Migration] = [
                 regressed_agents VARCHAR[] NOT NULL, PRIMARY KEY (run_id, problem_id))""",
         ),
     ),
+    Migration(
+        6,
+        "soft step labels (Monte-Carlo fraction) and step lookups by label source",
+        (
+            # value holds the hard label (+1/0/-1); soft_value the Monte-Carlo fraction in [0, 1] when a
+            # source has one, so an export can pick hard or soft labels from the same row.
+            "ALTER TABLE step_labels ADD COLUMN soft_value DOUBLE",
+            "CREATE INDEX step_labels_source ON step_labels (source, step_id)",
+        ),
+    ),
 ]
 
 

@@ -1,0 +1,155 @@
+"""CLI commands for steps, labels, imports and exports; ``agentark.cli`` adds them to its parser.
+
+Kept apart from ``cli.py`` so the step-label commands stay one module: ``add_parsers`` declares them and
+``dispatch`` runs one, returning None when the command is not one of these.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+COMMANDS = ("segment", "autolabel", "label", "label-mc", "mc-worker", "import-steps", "export")
+
+
+def add_parsers(sub, add_home) -> None:
+    from agentark.export import DEFAULT_PRECEDENCE, KINDS
+    from agentark.steps import SEGMENTERS
+
+    s = sub.add_parser("segment", help="split the runs' messages into steps (labels of unchanged steps are kept)")
+    add_home(s)
+    s.add_argument("--run", action="append", dest="runs", help="run id (repeat; default: every run)")
+    s.add_argument("--method", default="paragraphs", choices=SEGMENTERS)
+
+    a = sub.add_parser("autolabel", help="label steps from outcomes and the debate signal")
+    add_home(a)
+    a.add_argument("--run", action="append", dest="runs")
+    a.add_argument("--source", action="append", dest="sources", help="auto:outcome or auto:debate (default both)")
+
+    h = sub.add_parser("label", help="append a human label to a step")
+    add_home(h)
+    h.add_argument("step_id")
+    h.add_argument("--value", type=int, choices=(-1, 0, 1))
+    h.add_argument("--flag", action="store_true", help="mark the step 'unsure'")
+    h.add_argument("--note")
+    h.add_argument("--annotator", required=True)
+
+    m = sub.add_parser("label-mc", help="Monte-Carlo step labels (Math-Shepherd rollouts) as a resumable job")
+    add_home(m)
+    m.add_argument("--run", action="append", dest="runs")
+    m.add_argument("--k", type=int, default=None, help="rollouts per step prefix (default 4)")
+    m.add_argument("--max-tokens", type=int, default=None)
+    m.add_argument("--temperature", type=float, default=None)
+    m.add_argument("--seed", type=int, default=None)
+    m.add_argument("--engine", default=None)
+    m.add_argument("--model", default=None)
+    m.add_argument("--chunk-size", type=int, default=None, help="step prefixes per batch and per shard")
+    m.add_argument("--job-id", default=None, help="resume this job instead of starting a new one")
+    m.add_argument("--background", action="store_true")
+
+    w = sub.add_parser("mc-worker", help="(internal) run a Monte-Carlo labeling job in this process")
+    add_home(w)
+    w.add_argument("job_id")
+
+    i = sub.add_parser("import-steps", help="import PRM800K or Math-Shepherd labeled steps as a run")
+    add_home(i)
+    i.add_argument("format", choices=("prm800k", "math-shepherd"))
+    i.add_argument("path")
+
+    e = sub.add_parser("export", help="write an immutable training set (R-SFT, DA, PRM or transcripts)")
+    add_home(e)
+    e.add_argument("kind", choices=KINDS)
+    e.add_argument("--run", action="append", dest="runs", help="run id (repeat; default: every run)")
+    e.add_argument("--out", default=None, help="file to write (.parquet or .jsonl); default: $AGENTARK_HOME/exports/")
+    e.add_argument("--format", default=None, choices=("parquet", "jsonl"))
+    e.add_argument("--max-per-problem", type=int, default=None, help="DA: distinct trajectories per problem (4)")
+    e.add_argument("--precedence", nargs="+", default=None,
+                   help=f"PRM: label sources, winner first (default: {' '.join(DEFAULT_PRECEDENCE)})")
+    e.add_argument("--neutral", choices=("positive", "negative"), default=None, help="PRM: how a 0 label counts")
+    e.add_argument("--soft", action="store_true", help="PRM: soft labels (Monte-Carlo fraction) instead of booleans")
+
+
+def _store():
+    from agentark.store import Store
+
+    store = Store()
+    store.refresh()
+    return store
+
+
+def dispatch(args: argparse.Namespace) -> int | None:
+    if args.command not in COMMANDS:
+        return None
+    if args.command == "mc-worker":
+        from agentark.montecarlo import worker_main
+
+        return worker_main(args.job_id)
+    if args.command == "label-mc":
+        return _label_mc(args)
+    with _store() as store:
+        if args.command == "segment":
+            from agentark.steps import SegmentConfig, segment_runs
+
+            n = segment_runs(store, args.runs, SegmentConfig(method=args.method))
+            print(f"{n} steps stored ({args.method})")
+        elif args.command == "autolabel":
+            from agentark.labeling import AUTO_SOURCES, AutoLabelConfig, run_auto_labelers
+
+            written = run_auto_labelers(store, AutoLabelConfig(args.runs or [], args.sources or list(AUTO_SOURCES)))
+            for source, n in written.items():
+                print(f"{source}: {n} labels appended")
+        elif args.command == "label":
+            from agentark.labeling import HumanLabel, add_human_labels
+
+            add_human_labels(store, [HumanLabel(args.step_id, args.value, args.annotator, args.flag, args.note)])
+            print(f"labelled {args.step_id}")
+        elif args.command == "import-steps":
+            from agentark.step_import import import_steps
+
+            report = import_steps(store, args.path, args.format)
+            for line, reason in report.pop("rejected"):
+                print(f"warning: line {line} skipped: {reason}", file=sys.stderr)
+            print(json.dumps(report))
+        elif args.command == "export":
+            from agentark.export import ExportConfig, export
+
+            fields = {"kind": args.kind, "run_ids": args.runs or [], "format": args.format,
+                      "max_per_problem": args.max_per_problem, "precedence": args.precedence,
+                      "neutral": args.neutral, "label_type": "soft" if args.soft else None}
+            result = export(store, ExportConfig(**{k: v for k, v in fields.items() if v is not None}), args.out)
+            print(f"{result.n_rows} rows -> {result.path} (sha256 {result.sha256})")
+    return 0
+
+
+def _label_mc(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from agentark import montecarlo as mc
+
+    with _store() as store:
+        if args.job_id:
+            job_id = mc.MCFolder(args.job_id).require().job_id
+        else:
+            fields = {"run_ids": args.runs or [], "k": args.k, "max_tokens": args.max_tokens,
+                      "temperature": args.temperature, "seed": args.seed, "engine": args.engine, "model": args.model,
+                      "chunk_size": args.chunk_size}
+            job_id = mc.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
+            print(f"Monte-Carlo job {job_id}: {mc.MCFolder(job_id).progress().get('total')} step prefixes")
+        if args.background:
+            pid = mc.start_mc_background(store, job_id)
+            print(f"started in the background (pid {pid}); labels appear after `python -m agentark runs` refreshes")
+            return 0
+    bar = tqdm(total=None, unit="step", desc=job_id, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    mc.run_mc_job(job_id, on_progress=progress)
+    bar.close()
+    from agentark.store import labels as q
+
+    with _store() as store:
+        labels = q.count_labels(store, mc.SOURCE, job_id)
+    print(f"{labels} Monte-Carlo labels stored")
+    return 0

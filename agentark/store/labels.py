@@ -1,0 +1,247 @@
+"""Every query behind steps, step labels, label imports and exports.
+
+Step labels are append-only: a label is never updated or deleted, and the label in force for a step and
+a source (or a step and an annotator) is the latest row with a value, ordered by ``created_at`` then by
+insertion order (``rowid``), so two labels written in the same microsecond still have a defined winner.
+Curation is applied here, in one place: a problem or a message whose mark in force is ``exclude`` never
+reaches an export.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from agentark.store import _LATEST_MARKS, Store, now
+
+LABEL_COLUMNS = ["label_id", "step_id", "value", "source", "annotator", "confidence", "flag", "note",
+                 "created_at", "soft_value"]
+_RUN_FILTER = "($runs IS NULL OR list_contains($runs, m.run_id))"
+# The step context every labeling view needs: message, problem, and the run it came from.
+_STEP_CONTEXT = f"""
+    SELECT s.step_id, s.message_id, s.idx, s.text, s.char_start, s.char_end, s.segmenter,
+           m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.answer, m.is_correct,
+           p.question, p.reference_answer
+    FROM steps s JOIN messages m USING (message_id) JOIN problems p ON p.problem_id = m.problem_id
+    WHERE {_RUN_FILTER}"""
+_IN_FORCE = """SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY step_id, {part} ORDER BY created_at DESC, rid DESC) AS rn
+    FROM (SELECT *, rowid AS rid FROM step_labels WHERE value IS NOT NULL {where})) WHERE rn = 1"""
+
+
+def _runs(run_ids: list[str] | None) -> list[str] | None:
+    return list(run_ids) if run_ids else None
+
+
+# -- steps ------------------------------------------------------------------------------------------------
+def messages_to_segment(store: Store, run_ids: list[str] | None, roles: list[str]) -> pd.DataFrame:
+    return store.con.execute(
+        f"""SELECT m.message_id, m.content FROM messages m
+            WHERE {_RUN_FILTER} AND list_contains($roles, m.role) AND m.error IS NULL
+            ORDER BY m.run_id, m.problem_id, m.seq""",
+        {"runs": _runs(run_ids), "roles": list(roles)},
+    ).df()
+
+
+def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> None:
+    """Make ``rows`` the steps of ``message_ids`` in one transaction; unchanged steps keep their ids."""
+    frame = pd.DataFrame(rows, columns=["step_id", "message_id", "idx", "text", "char_start", "char_end",
+                                        "segmenter"])
+    frame["created_at"] = now()
+    ids = pd.DataFrame({"message_id": list(message_ids)})
+    with store._write_lock:
+        con = store.con
+        con.register("_new_steps", frame)
+        con.register("_seg_messages", ids)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                """DELETE FROM steps WHERE message_id IN (SELECT message_id FROM _seg_messages)
+                   AND step_id NOT IN (SELECT step_id FROM _new_steps)"""
+            )
+            con.execute(
+                """INSERT INTO steps BY NAME SELECT * FROM _new_steps
+                   ON CONFLICT (step_id) DO UPDATE SET idx = excluded.idx, char_start = excluded.char_start,
+                       char_end = excluded.char_end, segmenter = excluded.segmenter"""
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("_new_steps")
+            con.unregister("_seg_messages")
+
+
+def steps_in_context(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
+    """Every stored step with its message and problem, in transcript order."""
+    return store.con.execute(
+        _STEP_CONTEXT + " ORDER BY m.run_id, m.problem_id, m.seq, s.idx", {"runs": _runs(run_ids)}
+    ).df()
+
+
+def message_with_problem(store: Store, message_id: str) -> dict:
+    row = store.con.execute(
+        """SELECT m.*, p.question, p.reference_answer, p.meta_json FROM messages m
+           JOIN problems p USING (problem_id) WHERE m.message_id = ?""",
+        [message_id],
+    ).df()
+    return row.iloc[0].to_dict() if not row.empty else {}
+
+
+def transcript_messages(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
+    """Messages of the given runs with their problem and reference solution, for the automatic labelers."""
+    return store.con.execute(
+        f"""SELECT m.message_id, m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.content, m.answer,
+                   m.is_correct, p.question, p.reference_answer, p.meta_json
+            FROM messages m JOIN problems p USING (problem_id)
+            WHERE {_RUN_FILTER} AND m.error IS NULL ORDER BY m.run_id, m.problem_id, m.seq""",
+        {"runs": _runs(run_ids)},
+    ).df()
+
+
+# -- labels -----------------------------------------------------------------------------------------------
+def append_labels(store: Store, rows: pd.DataFrame) -> int:
+    """Append label rows in one transaction; a row whose label_id exists is skipped (idempotent ingestion)."""
+    if rows.empty:
+        return 0
+    frame = rows.reindex(columns=LABEL_COLUMNS)
+    with store._write_lock:
+        con = store.con
+        con.register("_labels", frame)
+        try:
+            before = con.execute("SELECT count(*) FROM step_labels").fetchall()[0][0]
+            con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _labels")
+            return con.execute("SELECT count(*) FROM step_labels").fetchall()[0][0] - before
+        finally:
+            con.unregister("_labels")
+
+
+def labels_in_force(store: Store, run_ids: list[str] | None = None, sources: list[str] | None = None) -> pd.DataFrame:
+    """The latest label with a value per (step, source), for steps of the given runs."""
+    return store.con.execute(
+        f"""SELECT l.* EXCLUDE (rid) FROM ({_IN_FORCE.format(part='source', where='')}) l
+            JOIN steps s USING (step_id) JOIN messages m USING (message_id)
+            WHERE {_RUN_FILTER} AND ($sources IS NULL OR list_contains($sources, l.source))""",
+        {"runs": _runs(run_ids), "sources": list(sources) if sources else None},
+    ).df()
+
+
+def human_labels_by_annotator(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
+    """Each annotator's latest human label per step."""
+    return store.con.execute(
+        f"""SELECT l.step_id, l.annotator, l.value FROM
+            ({_IN_FORCE.format(part="coalesce(annotator, '')", where="AND source = 'human'")}) l
+            JOIN steps s USING (step_id) JOIN messages m USING (message_id) WHERE {_RUN_FILTER}""",
+        {"runs": _runs(run_ids)},
+    ).df()
+
+
+def latest_human_rows(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """The latest human row per step (value or not), which carries the step's flag in force."""
+    return store.con.execute(
+        """SELECT * EXCLUDE (rn, rid) FROM (
+               SELECT *, rowid AS rid, row_number() OVER (PARTITION BY step_id ORDER BY created_at DESC, rowid DESC) rn
+               FROM step_labels WHERE source = 'human' AND list_contains($ids, step_id)) WHERE rn = 1""",
+        {"ids": list(step_ids)},
+    ).df()
+
+
+def label_history(store: Store, step_id: str) -> pd.DataFrame:
+    """Every label ever given to a step, oldest first."""
+    return store.con.execute(
+        """SELECT created_at, source, annotator, value, soft_value, confidence, flag, note, label_id
+           FROM step_labels WHERE step_id = ? ORDER BY created_at, rowid""",
+        [step_id],
+    ).df()
+
+
+def count_labels(store: Store, source: str, annotator: str | None = None) -> int:
+    return int(store.scalar(
+        "SELECT count(*) FROM step_labels WHERE source = ? AND (? IS NULL OR annotator = ?)", [source, annotator, annotator]
+    ))
+
+
+def label_counts(store: Store) -> pd.DataFrame:
+    return store.df(
+        """SELECT source, coalesce(annotator, '') AS annotator, count(*) AS labels,
+                  count(DISTINCT step_id) AS steps FROM step_labels GROUP BY ALL ORDER BY source, annotator"""
+    )
+
+
+# -- imports ----------------------------------------------------------------------------------------------
+def insert_imported(store: Store, meta: dict, problems: pd.DataFrame, messages: pd.DataFrame,
+                    steps: pd.DataFrame, labels: pd.DataFrame) -> None:
+    """Store an imported labeled set as a run of kind 'import', in one transaction."""
+    store.register_run(meta, problems)
+    with store._write_lock:
+        con = store.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, frame, table in (("_imp_m", messages, "messages"), ("_imp_s", steps, "steps"),
+                                       ("_imp_l", labels.reindex(columns=LABEL_COLUMNS), "step_labels")):
+                con.register(name, frame)
+                con.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM {name}")
+                con.unregister(name)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    store.set_run_status(meta["run_id"], "done")
+
+
+# -- Monte-Carlo shards -----------------------------------------------------------------------------------
+def ingest_label_shard(store: Store, job_id: str, shard: str, labels: pd.DataFrame) -> int:
+    """Ingest one Monte-Carlo shard of labels once, recorded in the shard ledger under the job's id."""
+    with store._write_lock:
+        con = store.con
+        if con.execute("SELECT 1 FROM ingested_shards WHERE run_id = ? AND shard = ?", [job_id, shard]).fetchall():
+            return 0
+        con.register("_mc", labels.reindex(columns=LABEL_COLUMNS))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _mc")
+            con.execute("INSERT INTO ingested_shards VALUES (?, ?, ?, ?)", [job_id, shard, len(labels), now()])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("_mc")
+        return 1
+
+
+def job_row(store: Store, job_id: str) -> dict | None:
+    rows = store.df("SELECT * FROM jobs WHERE job_id = ?", [job_id])
+    return rows.iloc[0].to_dict() if not rows.empty else None
+
+
+# -- exports ----------------------------------------------------------------------------------------------
+def curated_messages(store: Store, run_ids: list[str] | None = None, roles: tuple[str, ...] = ("solver",)) -> pd.DataFrame:
+    """Messages of the given runs minus excluded problems and excluded messages, with their problem."""
+    return store.con.execute(
+        f"""WITH latest AS ({_LATEST_MARKS}),
+            dropped_problems AS (SELECT run_id, problem_id FROM latest WHERE message_id IS NULL AND mark = 'exclude'),
+            dropped_messages AS (SELECT message_id FROM latest WHERE message_id IS NOT NULL AND mark = 'exclude')
+            SELECT m.message_id, m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.content, m.answer,
+                   m.answer_norm, m.is_correct, p.question, p.reference_answer
+            FROM messages m JOIN problems p USING (problem_id)
+            WHERE {_RUN_FILTER} AND list_contains($roles, m.role) AND m.error IS NULL
+              AND NOT EXISTS (SELECT 1 FROM dropped_problems d WHERE d.run_id = m.run_id AND d.problem_id = m.problem_id)
+              AND m.message_id NOT IN (SELECT message_id FROM dropped_messages)
+            ORDER BY m.run_id, m.problem_id, m.seq""",
+        {"runs": _runs(run_ids), "roles": list(roles)},
+    ).df()
+
+
+def record_export(store: Store, row: dict) -> None:
+    with store._write_lock:
+        store.con.execute(
+            "INSERT INTO exports (export_id, kind, path, sha256, n_rows, filters_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [row["export_id"], row["kind"], row["path"], row["sha256"], row["n_rows"],
+             json.dumps(row["filters"], sort_keys=True), now()],
+        )
+
+
+def list_exports(store: Store) -> pd.DataFrame:
+    return store.df("SELECT * FROM exports ORDER BY created_at DESC")

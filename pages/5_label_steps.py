@@ -1,0 +1,171 @@
+"""Label steps: a queue of steps shown in place, PRM800K labels with keyboard shortcuts, bulk relabel, agreement."""
+import html
+
+import streamlit as st
+from streamlit_shortcuts import shortcut_button
+
+from agentark import labeling, montecarlo
+from agentark.steps import SEGMENTERS, SegmentConfig, segment_runs
+from agentark.step_import import FORMATS as IMPORT_FORMATS
+from agentark.step_import import import_steps
+from agentark.ui import active_model, annotator, errors_shown, get_store, guard_shortcuts_while_typing
+
+store = get_store()
+st.title("Label steps")
+
+ALL = "all runs"
+runs = store.list_runs()
+run_choices = [ALL] + list(runs["run_id"])
+top = st.columns([2, 2, 1])
+run_choice = top[0].selectbox("Run", run_choices, key="lab_run")
+strategy = top[1].selectbox("Queue order", list(labeling.QUEUE_STRATEGIES), format_func=labeling.QUEUE_STRATEGIES.get,
+                            key="lab_strategy")
+run_ids = None if run_choice == ALL else [run_choice]
+queue_key = (run_choice, strategy)
+if top[2].button("Reload queue", key="lab_reload") or st.session_state.get("lab_queue_key") != queue_key:
+    # The order is a snapshot: labeling a step must not reshuffle the queue under the annotator's feet.
+    st.session_state["lab_queue"] = list(labeling.label_queue(store, strategy, run_ids).get("step_id", []))
+    st.session_state["lab_queue_key"] = queue_key
+    st.session_state["lab_pos"] = 0
+queue: list[str] = st.session_state["lab_queue"]
+
+tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Summary", "Prepare"])
+
+
+def move(delta: int) -> None:
+    st.session_state["lab_pos"] = min(max(st.session_state["lab_pos"] + delta, 0), max(len(queue) - 1, 0))
+
+
+def give(step_id: str, value: int | None, flag: bool = False) -> None:
+    with errors_shown():
+        note = st.session_state.get(f"lab_note_{step_id}") or None
+        labeling.add_human_labels(store, [labeling.HumanLabel(step_id, value, annotator(), flag=flag, note=note)])
+        if not flag:
+            move(1)
+
+
+with tab_label:
+    if not queue:
+        st.info("No steps to label yet: segment a run on the **Prepare** tab (or `python -m agentark segment`).")
+    else:
+        pos = st.session_state["lab_pos"]
+        step_id = queue[pos]
+        table = labeling.step_table(store, run_ids)
+        step = table[table["step_id"] == step_id].iloc[0]
+        message = labeling.message_of(store, step.message_id)
+        st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{step.run_id}` · {step.agent}, round {step['round']}, "
+                    f"step {step.idx + 1}")
+        st.markdown(f"**Problem.** {step.question}")
+        st.markdown(f"**Reference answer:** `{step.reference_answer}` · message answer `{step.answer}` "
+                    + labeling.correct_mark(step.is_correct))
+        content = message.get("content") or ""
+        shown = (html.escape(content[: step.char_start]) + "<mark style='background:#ffe08a'>"
+                 + html.escape(content[step.char_start : step.char_end]) + "</mark>" + html.escape(content[step.char_end :]))
+        st.markdown(f"<div style='white-space:pre-wrap;border:1px solid #ddd;padding:0.6em;border-radius:6px'>{shown}</div>",
+                    unsafe_allow_html=True)
+        st.text_input("Note (optional)", key=f"lab_note_{step_id}")
+        cols = st.columns(6)
+        with cols[0]:
+            shortcut_button("Good +1", "g", key="lab_good", on_click=give, args=(step_id, 1))
+        with cols[1]:
+            shortcut_button("Neutral 0", "n", key="lab_neutral", on_click=give, args=(step_id, 0))
+        with cols[2]:
+            shortcut_button("Wrong -1", "b", key="lab_wrong", on_click=give, args=(step_id, -1))
+        with cols[3]:
+            shortcut_button("Unsure", "f", key="lab_flag", on_click=give, args=(step_id, None, True))
+        with cols[4]:
+            shortcut_button("Previous", ["k", "arrowleft"], key="lab_prev", on_click=move, args=(-1,))
+        with cols[5]:
+            shortcut_button("Next", ["j", "arrowright"], key="lab_next", on_click=move, args=(1,))
+        guard_shortcuts_while_typing()
+        if not annotator():
+            st.warning("Enter your name as **Annotator** in the sidebar before labeling.")
+        st.caption("History of this step (every label ever given, oldest first)")
+        st.dataframe(labeling.label_history(store, step_id), hide_index=True, key=f"lab_history_{step_id}")
+
+with tab_table:
+    table = labeling.step_table(store, run_ids)
+    if table.empty:
+        st.caption("No steps yet.")
+    else:
+        f1, f2, f3 = st.columns(3)
+        only_unlabeled = f1.checkbox("Only steps without a human label", key="lab_f_unlabeled")
+        auto_filter = f2.selectbox("Automatic labels", ["any", "some negative", "some positive", "disagreeing"],
+                                   key="lab_f_auto")
+        contains = f3.text_input("Text contains", key="lab_f_text")
+        auto_cols = [c for c in table.columns if c.startswith(("auto:", "import:"))]
+        shown = table
+        if only_unlabeled:
+            shown = shown[shown["human"].isna()]
+        if auto_filter == "disagreeing":
+            shown = shown[shown["auto_signs"] > 1]
+        elif auto_filter != "any" and auto_cols:
+            sign = -1 if auto_filter == "some negative" else 1
+            shown = shown[(shown[auto_cols] * sign > 0).any(axis=1)]
+        if contains:
+            shown = shown[shown["text"].str.contains(contains, case=False, regex=False)]
+        filters = f"{run_choice}|{only_unlabeled}|{auto_filter}|{contains}"
+        picked = st.dataframe(
+            shown[["step_id", "run_id", "agent", "round", "idx", "text", "human", "human_by", *auto_cols]],
+            hide_index=True, key=f"lab_table_{filters}", on_select="rerun", selection_mode="multi-row",
+        )
+        rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
+        targets = shown.iloc[rows]["step_id"].tolist() if rows else shown["step_id"].tolist()
+        b1, b2 = st.columns([1, 3])
+        value = b1.selectbox("Bulk label", [1, 0, -1], format_func=lambda v: f"{v:+d} {labeling.VALUES[v]}",
+                             key="lab_bulk_value")
+        if b2.button(f"Apply to {len(targets)} {'selected' if rows else 'shown'} steps", key="lab_bulk_apply"):
+            with errors_shown():
+                n = labeling.bulk_label(store, targets, int(value), annotator(), note="bulk relabel")
+                st.success(f"Labelled {n} steps {value:+d}.")
+
+with tab_summary:
+    st.dataframe(labeling.label_counts(store), hide_index=True, key="lab_counts")
+    results = labeling.agreement(store, run_ids)
+    if not results:
+        st.caption("Agreement needs steps labelled by two annotators, or by a person and an automatic source.")
+    for res in results:
+        st.markdown(f"**{res.rater_a} vs {res.rater_b}** · {res.n} steps · Cohen's kappa "
+                    + ("—" if res.kappa is None else f"{res.kappa:.2f}"))
+        st.dataframe(res.table, key=f"lab_conf_{res.rater_a}_{res.rater_b}")
+
+with tab_prepare:
+    with st.form("lab_segment"):
+        method = st.selectbox("Segment messages by", SEGMENTERS, key="lab_segmenter")
+        if st.form_submit_button("Segment"):
+            with errors_shown():
+                n = segment_runs(store, run_ids, SegmentConfig(method=method))
+                st.session_state.pop("lab_queue_key", None)
+                st.success(f"{n} steps stored; labels of unchanged steps are kept.")
+    if st.button("Run automatic labelers (outcome, debate signal)", key="lab_auto"):
+        with errors_shown():
+            written = labeling.run_auto_labelers(store, labeling.AutoLabelConfig(run_ids=run_ids or []))
+            st.success(", ".join(f"{k}: {v} new labels" for k, v in written.items()))
+    with st.form("lab_mc"):
+        st.markdown("**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)")
+        c1, c2, c3 = st.columns(3)
+        k = c1.number_input("k rollouts", 1, 64, 4, key="lab_mc_k")
+        max_tokens = c2.number_input("Max new tokens", 8, 2048, 256, key="lab_mc_tokens")
+        temperature = c3.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="lab_mc_temp")
+        model = st.text_input("Model", value=active_model(),
+                              key="lab_mc_model")
+        if st.form_submit_button("Start Monte-Carlo job"):
+            with errors_shown():
+                cfg = montecarlo.MCConfig(run_ids=run_ids or [], k=int(k), max_tokens=int(max_tokens),
+                                          temperature=float(temperature), model=model.strip())
+                job_id = montecarlo.create_mc_job(store, cfg)
+                montecarlo.start_mc_background(store, job_id)
+                st.success(f"Started {job_id}.")
+    jobs = montecarlo.mc_jobs()
+    if not jobs.empty:
+        st.dataframe(jobs, hide_index=True, key="lab_mc_jobs")
+    with st.form("lab_import"):
+        st.markdown("**Import labeled steps**")
+        fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")
+        path = st.text_input("JSONL file on this machine", key="lab_import_path")
+        if st.form_submit_button("Import"):
+            with errors_shown():
+                report = import_steps(store, path.strip(), fmt)
+                st.success(f"Imported {report['solutions']} solutions, {report['labels']} labels as run {report['run_id']}.")
+                for line, reason in report["rejected"][:5]:
+                    st.warning(f"line {line} skipped: {reason}")
