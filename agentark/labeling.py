@@ -95,8 +95,11 @@ def label_counts(store: Store) -> pd.DataFrame:
 
 
 def correct_mark(value) -> str:
-    """✅ / ❌ for a message's correctness, nothing when unknown (imported sets without a reference)."""
-    return "" if value is None or pd.isna(value) else ("✅" if bool(value) else "❌")
+    """A green check or red cross (Streamlit markdown icons, which need no emoji font) for a message's
+    correctness; nothing when unknown (imported sets without a reference)."""
+    if value is None or pd.isna(value):
+        return ""
+    return ":green[:material/check_circle:]" if bool(value) else ":red[:material/cancel:]"
 
 
 def message_of(store: Store, message_id: str) -> dict:

@@ -5,6 +5,8 @@ the same problem and Next/Previous walk the same filtered list.
 """
 import streamlit as st
 
+from agentark import labeling
+
 from agentark.curation import Mark, mark_targets
 from agentark.store.traces import ProblemFilter, neighbours, problem_page
 from agentark.traces import agent_colour, agent_order, agent_transitions, diff_html, vote_tally
@@ -117,7 +119,7 @@ with errors_shown():
         columns = st.columns(max(len(solver_agents), 1))
         for col, agent in zip(columns, shown):
             msg = in_round[in_round["agent"] == agent].iloc[0]
-            verdict = "⚠️ failed" if msg.error else ("✅" if msg.is_correct else "❌")
+            verdict = ":orange[:material/error: failed]" if msg.error else labeling.correct_mark(msg.is_correct)
             with col:
                 st.markdown(
                     f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span> **{agent}** · '
