@@ -9,6 +9,7 @@ import json
 
 import pandas as pd
 
+from agentark.cli import _fmt
 from agentark.store import Store
 from agentark.store.traces import dashboard
 
@@ -16,14 +17,6 @@ SUMMARY_COLUMNS = ["run_id", "method", "model", "problems", "accuracy", "unanimo
                    "wrong_to_wrong", "tokens_per_problem", "seconds_per_problem"]
 ROUND_COLUMNS = ["run_id", "round", "problems", "agent_accuracy", "vote_accuracy", "agreement", "corrections",
                  "regressions", "wrong_to_wrong"]
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3f}"
-    return str(v)
 
 
 def format_table(frame: pd.DataFrame, columns: list[str]) -> str:
