@@ -28,7 +28,7 @@ from agentark.config import EMBEDDED_MODEL
 from agentark.debate import SOLVE_PROMPT
 from agentark.errors import ConfigError, JobError
 from agentark.grading import extract_answer, is_correct
-from agentark.runfolder import _atomic_write_bytes, pid_alive
+from agentark.runfolder import JobFiles, _atomic_write_bytes
 from agentark.store import Store, now
 from agentark.store import labels as q
 
@@ -109,23 +109,13 @@ def label_rows(job_id: str, targets: list[dict], correct: list[int], k: int) -> 
 
 
 @dataclass
-class MCFolder:
+class MCFolder(JobFiles):
     job_id: str
+    manifest = "job.json"
 
     @property
     def path(self) -> Path:
         return config.home() / "labeling" / self.job_id
-
-    @property
-    def shards(self) -> Path:
-        return self.path / "shards"
-
-    @property
-    def log_path(self) -> Path:
-        return self.path / "worker.log"
-
-    def exists(self) -> bool:
-        return (self.path / "job.json").exists()
 
     def require(self) -> "MCFolder":
         if not self.exists():
@@ -137,17 +127,6 @@ class MCFolder:
 
     def targets(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "targets.parquet")
-
-    def progress(self) -> dict:
-        try:
-            return json.loads((self.path / "progress.json").read_text())
-        except (OSError, ValueError):
-            return {}
-
-    def write_progress(self, **fields) -> dict:
-        progress = {**self.progress(), **fields}
-        _atomic_write_bytes(self.path / "progress.json", json.dumps(progress).encode())
-        return progress
 
     def finished_shards(self) -> list[str]:
         return sorted(p.name[: -len(".labels.parquet")] for p in self.shards.glob("*.labels.parquet")) if self.shards.exists() else []
@@ -171,12 +150,6 @@ class MCFolder:
         os.replace(tmp, final)
         return name
 
-    def status(self) -> str:
-        progress = self.progress()
-        status = progress.get("status", "queued")
-        if status in ("running", "queued") and progress.get("pid") and not pid_alive(progress.get("pid")):
-            return "interrupted"
-        return status
 
 
 def list_mc_folders() -> list[MCFolder]:

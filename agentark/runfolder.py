@@ -57,13 +57,15 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-@dataclass
-class RunFolder:
-    run_id: str
+class JobFiles:
+    """What every job folder shares (a debate run's or a Monte-Carlo labeling job's): its manifest, shards
+    folder, log, progress file and the status read from it. Subclasses give ``path`` and ``manifest``."""
+
+    manifest = "run.json"
 
     @property
     def path(self) -> Path:
-        return config.runs_dir() / self.run_id
+        raise NotImplementedError
 
     @property
     def shards(self) -> Path:
@@ -74,7 +76,35 @@ class RunFolder:
         return self.path / "worker.log"
 
     def exists(self) -> bool:
-        return (self.path / "run.json").exists()
+        return (self.path / self.manifest).exists()
+
+    def progress(self) -> dict:
+        try:
+            return json.loads((self.path / "progress.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def write_progress(self, **fields) -> dict:
+        progress = {**self.progress(), **fields, "updated_at": time.time()}
+        _atomic_write_bytes(self.path / "progress.json", json.dumps(progress).encode())
+        return progress
+
+    def status(self) -> str:
+        """queued, running, done, failed, or interrupted (its process died before finishing)."""
+        progress = self.progress()
+        status = progress.get("status", "queued")
+        if status in ("running", "queued") and progress.get("pid") and not pid_alive(progress.get("pid")):
+            return "interrupted"
+        return status
+
+
+@dataclass
+class RunFolder(JobFiles):
+    run_id: str
+
+    @property
+    def path(self) -> Path:
+        return config.runs_dir() / self.run_id
 
     def require(self) -> "RunFolder":
         if not self.exists():
@@ -103,23 +133,12 @@ class RunFolder:
             os.replace(tmp, final)
         return name
 
-    def write_progress(self, **fields) -> dict:
-        progress = {**self.progress(), **fields, "updated_at": time.time()}
-        _atomic_write_bytes(self.path / "progress.json", json.dumps(progress).encode())
-        return progress
-
     # -- reading (either side) ----------------------------------------------------------------------------
     def meta(self) -> dict:
         return json.loads((self.require().path / "run.json").read_text())
 
     def problems(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "problems.parquet")
-
-    def progress(self) -> dict:
-        try:
-            return json.loads((self.path / "progress.json").read_text())
-        except (OSError, ValueError):
-            return {}
 
     def finished_shards(self) -> list[str]:
         if not self.shards.exists():
@@ -150,14 +169,6 @@ class RunFolder:
 
     def failed_problem_ids(self) -> set[str]:
         return {pid for pid, ok in self.problem_states().items() if not ok}
-
-    def status(self) -> str:
-        """queued, running, done, failed, or interrupted (its process died before finishing)."""
-        progress = self.progress()
-        status = progress.get("status", "queued")
-        if status in ("running", "queued") and progress.get("pid") and not pid_alive(progress.get("pid")):
-            return "interrupted"
-        return status
 
 
 def list_run_folders() -> list[RunFolder]:
