@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+FINISH_REASONS = ("stop", "length", "error")
+
 
 @dataclass
 class ChatRequest:
@@ -29,7 +31,9 @@ class Completion:
     """What an engine produced for one request.
 
     ``latency_ms`` is the wall time of the engine call that served the request: in a batched local
-    engine every request of a batch shares it.
+    engine every request of a batch shares it. ``finish_reason`` says why generation stopped: "stop" (the
+    model ended its turn or hit a stop sequence), "length" (``max_tokens`` ran out) or "error" (the
+    request failed; always so when ``error`` is set).
     """
 
     text: str
@@ -39,6 +43,13 @@ class Completion:
     model: str = ""
     error: str | None = None
     meta: dict = field(default_factory=dict)
+    finish_reason: str = "stop"
+
+    def __post_init__(self) -> None:
+        if self.error is not None:
+            self.finish_reason = "error"
+        if self.finish_reason not in FINISH_REASONS:
+            raise ValueError(f"finish_reason must be one of {FINISH_REASONS} (got {self.finish_reason!r}).")
 
     @property
     def ok(self) -> bool:
