@@ -19,7 +19,9 @@ def check_model(model: str) -> None:
     """Fail early, before a run is created, on a model folder that does not exist."""
     if not model or model.startswith("embedded:"):
         return
-    path = Path(model).expanduser()
+    from agentark.models import resolve
+
+    path = Path(resolve(model)).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
             raise ModelNotFoundError(f"Model folder {path} has no config.json; point --model at a saved checkpoint folder.")
@@ -34,14 +36,18 @@ def check_model(model: str) -> None:
 def resolve_model(model: str) -> tuple[str, bool]:
     """Return (what to pass to from_pretrained, is a local folder) for a model string.
 
-    ``embedded:...`` (or empty) is the embedded model; an existing folder is a checkpoint; something that
-    looks like a path but does not exist is an error; anything else is a hub id served from the cache.
+    ``embedded:...`` (or empty) is the embedded model; a studio model id or an existing folder is a
+    checkpoint; something that looks like a path but does not exist is an error; anything else is a hub id
+    served from the cache.
     """
     from agentark.backends.embedded import ensure_embedded
+    from agentark.models import resolve
 
     if not model or model.startswith("embedded:"):
         return str(ensure_embedded()), True
     check_model(model)
+    # A model the studio trained is picked by its id, like any folder.
+    model = resolve(model)
     path = Path(model).expanduser()
     if path.is_dir():
         return str(path.resolve()), True

@@ -318,11 +318,13 @@ class Store:
 
     # -- refresh ----------------------------------------------------------------------------------------
     def refresh(self) -> int:
-        """Register new run folders and ingest finished debate and Monte-Carlo label shards; return how many."""
+        """Register new run folders, ingest finished debate and Monte-Carlo label shards and register trained
+        model folders; return how many."""
+        from agentark.models import sync_models
         from agentark.montecarlo import sync_mc_jobs
         from agentark.runfolder import sync_store
 
-        return sync_store(self) + sync_mc_jobs(self)
+        return sync_store(self) + sync_mc_jobs(self) + sync_models(self)
 
 
 def round_accuracy(con: duckdb.DuckDBPyConnection, run_id: str, messages: str = "messages") -> pd.DataFrame:

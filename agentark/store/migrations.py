@@ -127,6 +127,23 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX step_labels_source ON step_labels (source, step_id)",
         ),
     ),
+    Migration(
+        10,
+        "models registry: what a trained checkpoint was made from, how, on what, and how it ended",
+        (
+            # The row is the checkpoint's provenance: a model is reproducible from its export hash and config.
+            "ALTER TABLE models ADD COLUMN export_sha256 VARCHAR",
+            "ALTER TABLE models ADD COLUMN config_json VARCHAR",
+            "ALTER TABLE models ADD COLUMN metrics_json VARCHAR",
+            "ALTER TABLE models ADD COLUMN device VARCHAR",
+            "ALTER TABLE models ADD COLUMN precision VARCHAR",
+            "ALTER TABLE models ADD COLUMN world_size INTEGER",
+            "ALTER TABLE models ADD COLUMN peak_memory_mb DOUBLE",
+            # The solve prompt the student was trained with, so evaluation prompts it the same way.
+            "ALTER TABLE models ADD COLUMN prompt VARCHAR",
+            "ALTER TABLE models ADD COLUMN step INTEGER",
+        ),
+    ),
 ]
 
 
