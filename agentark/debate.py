@@ -504,6 +504,7 @@ def _message_record(run_id: str, problem: Problem, turn: Turn, seq: int, complet
         "completion_tokens": int(completion.completion_tokens),
         "latency_ms": float(completion.latency_ms),
         "error": completion.error,
+        "finish_reason": completion.finish_reason,
     }
 
 

@@ -38,7 +38,7 @@ FORMATS = ("du2023", "maslab", "transcripts")
 SCHEMA = "agentark.transcript/1"
 SOLUTION_HEADER = re.compile(r"^=+\s*Solution\s+(\d+)\s*=+\s*$", re.MULTILINE | re.IGNORECASE)
 MESSAGE_FIELDS = ("message_id", "agent", "round", "role", "seq", "model", "content", "answer", "answer_norm",
-                  "is_correct", "prompt_tokens", "completion_tokens", "latency_ms", "error")
+                  "is_correct", "prompt_tokens", "completion_tokens", "latency_ms", "error", "finish_reason")
 OUTCOME_FIELDS = ("final_answer", "is_correct", "consensus", "answer_changes", "prompt_tokens",
                   "completion_tokens", "engine_calls", "wall_ms")
 # One record per message: where it belongs, the message, and (repeated on each of a problem's messages)
@@ -103,9 +103,11 @@ def _problem_row(p: Problem) -> dict:
 
 
 def _debate_records(run_id: str, problem: Problem, turns: list[tuple[str, int, str, str, str]]) -> list[dict]:
-    """Message rows for (agent, round, role, content, model) turns, graded like a live run's."""
+    """Message rows for (agent, round, role, content, model) turns, graded like a live run's; these formats
+    do not say why a message ended, so its finish reason is unknown (NULL)."""
     return [
-        _message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model))
+        {**_message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model)),
+         "finish_reason": None}
         for seq, (agent, rnd, role, content, model) in enumerate(turns)
     ]
 

@@ -125,6 +125,8 @@ with errors_shown():
                     f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span> **{agent}** · '
                     f"answer `{msg.answer}` {verdict}", unsafe_allow_html=True)
                 st.caption(f"{msg.completion_tokens} tokens · {msg.model}")
+                if msg.get("finish_reason") == "length":
+                    st.markdown(":orange[:material/content_cut: cut off at the token limit]")
                 change = transitions.get((agent, int(rnd)))
                 if change and change.kind in ("correction", "regression", "wrong_to_wrong"):
                     text = {"correction": ":green[↗ correction]", "regression": ":red[↘ regression]",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
-from agentark.backends.base import ChatRequest, Completion, Engine
+from agentark.backends.base import FINISH_REASONS, ChatRequest, Completion, Engine
 from agentark.errors import EngineError
 
 # name -> "module:Class"; the module is imported on first use only.
@@ -58,4 +58,4 @@ def create_engine(spec: EngineSpec, reuse: bool = True) -> Engine:
     return engine
 
 
-__all__ = ["ChatRequest", "Completion", "Engine", "EngineSpec", "ENGINES", "create_engine", "register_engine"]
+__all__ = ["FINISH_REASONS", "ChatRequest", "Completion", "Engine", "EngineSpec", "ENGINES", "create_engine", "register_engine"]

@@ -179,6 +179,9 @@ class OpenAIEngine:
             completion_tokens=int(usage.get("completion_tokens") or 0),
             latency_ms=(time.perf_counter() - started) * 1000,
             model=self.model_id,
+            # Servers say "stop", "length", "tool_calls", "content_filter" or nothing; only "length"
+            # means the reply was cut off by max_tokens.
+            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
             meta={"finish_reason": choice.get("finish_reason")},
         )
 

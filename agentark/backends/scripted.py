@@ -2,7 +2,8 @@
 
 Tests use it to check exactly who saw what, and background-job tests use it because a worker process can
 rebuild it from the run's stored config: the model name is ``module:function`` of an importable function
-that takes a ``ChatRequest`` and returns the reply text.
+that takes a ``ChatRequest`` and returns the reply text. Like a model, it honours ``max_tokens`` (a token
+is a whitespace-separated word here): a longer reply is cut there and ends with finish reason "length".
 """
 from __future__ import annotations
 
@@ -46,16 +47,21 @@ class ScriptedEngine:
             time.sleep(self._delay_s)
         texts = [self._responder(r) for r in requests]
         latency = (time.perf_counter() - start) * 1000
-        return [
-            Completion(
-                text=t,
-                prompt_tokens=sum(len(m["content"].split()) for m in r.messages),
-                completion_tokens=len(t.split()),
-                latency_ms=latency,
-                model=self.model_id,
-            )
-            for r, t in zip(requests, texts)
-        ]
+        return [self._complete(r, t, latency) for r, t in zip(requests, texts)]
+
+    def _complete(self, request: ChatRequest, text: str, latency: float) -> Completion:
+        words = text.split()
+        cut = len(words) > request.max_tokens
+        if cut:
+            text = " ".join(words[: request.max_tokens])
+        return Completion(
+            text=text,
+            prompt_tokens=sum(len(m["content"].split()) for m in request.messages),
+            completion_tokens=min(len(words), request.max_tokens),
+            latency_ms=latency,
+            model=self.model_id,
+            finish_reason="length" if cut else "stop",
+        )
 
     def describe(self) -> dict:
         return {"engine": self.name, "model": self.model_id, "revision": None}

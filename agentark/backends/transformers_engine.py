@@ -170,16 +170,20 @@ class TransformersEngine:
         for row, i in enumerate(batch):
             new = out[row, width:].tolist()
             n = len(new)
+            stopped = False
             for k, tok in enumerate(new):
                 if tok in eos_ids and not self.ignore_eos:
-                    n = k + 1
+                    n, stopped = k + 1, True
                     break
+            # A reply that ends exactly at max_tokens without an end-of-turn token was cut off.
+            ended = "stop" if stopped or n < max_tokens else "length"
             results[i] = Completion(
                 text=self.tokenizer.decode(new[:n], skip_special_tokens=True).strip(),
                 prompt_tokens=len(prompts[i]),
                 completion_tokens=n,
                 latency_ms=latency,
                 model=self.model_id,
+                finish_reason=ended,
             )
 
     def _eos_ids(self) -> set[int]:

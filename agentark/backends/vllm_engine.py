@@ -60,6 +60,7 @@ class VLLMEngine:
                 completion_tokens=len(out.outputs[0].token_ids),
                 latency_ms=latency,
                 model=self.model_id,
+                finish_reason="length" if out.outputs[0].finish_reason == "length" else "stop",
             )
             for out in outputs
         ]

@@ -144,6 +144,14 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE models ADD COLUMN step INTEGER",
         ),
     ),
+    Migration(
+        8,
+        "why each message ended: stop, length (cut off at max_tokens) or error",
+        (
+            # NULL for messages stored before this version and for imports whose tool did not record it.
+            "ALTER TABLE messages ADD COLUMN finish_reason VARCHAR",
+        ),
+    ),
 ]
 
 
