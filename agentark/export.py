@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from agentark import config
-from agentark.debate import SOLVE_PROMPT
+from agentark.debate import solve_messages
 from agentark.errors import ConfigError
 from agentark.store import Store
 from agentark.store import labels as q
@@ -77,8 +77,7 @@ class ExportResult:
 
 
 def _chat(question: str, answer: str) -> list[dict]:
-    return [{"role": "user", "content": SOLVE_PROMPT.format(question=question)},
-            {"role": "assistant", "content": answer}]
+    return solve_messages(question) + [{"role": "assistant", "content": answer}]
 
 
 def rsft_rows(messages: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import pandas as pd
 from agentark import config
 from agentark.backends import ChatRequest, Engine, EngineSpec, create_engine
 from agentark.config import EMBEDDED_MODEL
-from agentark.debate import SOLVE_PROMPT
+from agentark.debate import solve_messages
 from agentark.errors import ConfigError, JobError
 from agentark.grading import extract_answer, is_correct
 from agentark.runfolder import JobFiles, _atomic_write_bytes
@@ -74,7 +74,7 @@ class MCConfig:
 
 def rollout_request(question: str, prefix: str, cfg: MCConfig, round_: int) -> ChatRequest:
     """The problem as the user turn and the step prefix as the start of the assistant's reply."""
-    return ChatRequest([{"role": "user", "content": SOLVE_PROMPT.format(question=question)}],
+    return ChatRequest(solve_messages(question),
                        max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + round_,
                        assistant_prefix=prefix)
 

@@ -27,12 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from agentark.backends.base import Completion
-from agentark.debate import Decision, Turn, _message_record, _outcome
+from agentark.debate import Decision, Turn, message_record, outcome_record
 from agentark.errors import ImportFormatError
 from agentark.grading import majority_vote, normalize_answer
 from agentark.store import Store
 from agentark.store import transcripts as db
-from agentark.tasks import Problem, _extract, _problem_id
+from agentark.tasks import Problem, extract_reference, problem_id
 
 FORMATS = ("du2023", "maslab", "transcripts")
 SCHEMA = "agentark.transcript/1"
@@ -93,7 +93,7 @@ def _reference(raw) -> str | None:
         return None
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    answer, _, _ = _extract(str(raw), "auto", "answer")
+    answer, _, _ = extract_reference(str(raw), "auto", "answer")
     return answer or None
 
 
@@ -106,7 +106,7 @@ def _debate_records(run_id: str, problem: Problem, turns: list[tuple[str, int, s
     """Message rows for (agent, round, role, content, model) turns, graded like a live run's; these formats
     do not say why a message ended, so its finish reason is unknown (NULL)."""
     return [
-        {**_message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model)),
+        {**message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model)),
          "finish_reason": None}
         for seq, (agent, rnd, role, content, model) in enumerate(turns)
     ]
@@ -116,7 +116,7 @@ def _vote_outcome(run_id: str, problem: Problem, records: list[dict]) -> dict:
     solvers = [r for r in records if r["role"] == "solver"]
     last = max((r["round"] for r in solvers), default=0)
     answer, _ = majority_vote([r["answer"] for r in solvers if r["round"] == last])
-    return _outcome(run_id, problem, Decision(answer), records, 0.0)
+    return outcome_record(run_id, problem, Decision(answer), records, 0.0)
 
 
 def _line_of(text: str, needle: str, default: int) -> int:
@@ -163,7 +163,7 @@ def _parse_du2023(path: Path, run_id: str, dataset: str, report: ImportReport, b
         if reason:
             report.rejected.append((line, reason))
             continue
-        problem = Problem(_problem_id(dataset, question.strip()), dataset, "imported", question.strip(),
+        problem = Problem(problem_id(dataset, question.strip()), dataset, "imported", question.strip(),
                           _reference(value[1]), {"reference": str(value[1])})
         _add_problem(batch, report, seen, problem, sorted(turns, key=lambda t: (t[1], int(t[0].split("_")[1]))))
 
@@ -227,7 +227,7 @@ def _parse_maslab(path: Path, run_id: str, dataset: str, report: ImportReport, b
             "completion_tokens": sum(int(v.get("completion_tokens") or 0) for v in stats.values()),
             "engine_calls": sum(int(v.get("num_llm_calls") or 0) for v in stats.values()) or len(solutions),
         }
-        problem = Problem(_problem_id(dataset, question.strip()), dataset, "imported", question.strip(), reference,
+        problem = Problem(problem_id(dataset, question.strip()), dataset, "imported", question.strip(), reference,
                           {"gt": str(row.get("gt"))})
         turns = [(f"agent_{i + 1}", 1, "solver", body, model) for i, body in enumerate(solutions)]
         _add_problem(batch, report, seen, problem, turns, extra)

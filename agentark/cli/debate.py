@@ -1,28 +1,21 @@
-"""``python -m agentark``: the studio's batch face. Every command calls the same library the pages call.
+"""``debate`` and ``worker``: start, resume or run a debate job from the command line.
 
-Domain errors print their message (which says what to do) and exit with status 2; nothing else is caught.
+Design decision: the command writes the run folder first and then either runs the job in this process
+(with a progress bar) or starts it in the background; when another process holds the store, it still runs
+and reports accuracy straight from the run's shards.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from pathlib import Path
 
-from agentark.errors import AgentArkError
-
-
-def _add_home(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--home", help="data folder (default: $AGENTARK_HOME or ./data)")
+from agentark.cli.common import add_home, fmt, open_store_or_none, print_table
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m agentark", description="AgentArk Studio: debate, curate, distill.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``debate`` and ``worker`` commands."""
     d = sub.add_parser("debate", help="run (or resume) a multi-agent debate and store every message")
-    _add_home(d)
+    add_home(d)
     d.add_argument("--dataset", default=None, help="builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path")
     d.add_argument("--split", default=None)
     d.add_argument("--limit", type=int, default=None, help="number of problems (default 8)")
@@ -55,48 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--id-col", default=None, help="column holding a stable problem id")
     d.add_argument("--run-id", default=None, help="resume this run instead of starting a new one")
     d.add_argument("--background", action="store_true", help="start the run as a background job and return")
-
-    r = sub.add_parser("runs", help="list runs with method, model, problems, status and final accuracy")
-    _add_home(r)
-    r.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_debate)
 
     w = sub.add_parser("worker", help="(internal) run a debate job in this process")
-    _add_home(w)
+    add_home(w)
     w.add_argument("run_id")
-
-    i = sub.add_parser("import", help="import transcripts from another tool (or an export) into the store")
-    _add_home(i)
-    i.add_argument("--format", required=True, choices=["du2023", "maslab", "transcripts"])
-    i.add_argument("path")
-    i.add_argument("--run-id", default=None, help="run to import into (du2023/maslab; default: derived from the path)")
-    i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
-
-    st = sub.add_parser("stats", help="the runs dashboard's numbers: accuracy and agreement per round, corrections, cost")
-    _add_home(st)
-    st.add_argument("run_ids", nargs="+", metavar="RUN_ID")
-    st.add_argument("--json", action="store_true")
-
-    mk = sub.add_parser("mark", help="mark a problem of a run (or one message with --message) keep or exclude")
-    _add_home(mk)
-    mk.add_argument("run_id", metavar="RUN_ID")
-    mk.add_argument("problem_id", metavar="PROBLEM_ID")
-    choice = mk.add_mutually_exclusive_group(required=True)
-    choice.add_argument("--keep", dest="mark", action="store_const", const="keep")
-    choice.add_argument("--exclude", dest="mark", action="store_const", const="exclude")
-    mk.add_argument("--message", default=None, metavar="MESSAGE_ID", help="mark this transcript turn only")
-    mk.add_argument("--note", default=None)
-    mk.add_argument("--annotator", default=None, help="who marks (default: $USER)")
-
-    s = sub.add_parser("datasets", help="list the dataset names the studio understands")
-    s.add_argument("--json", action="store_true")
-
-    from agentark import cli_labels
-
-    cli_labels.add_parsers(sub, _add_home)
-    return parser
+    w.set_defaults(func=cmd_worker)
 
 
-def _config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace):
+    """The ``DebateConfig`` the flags describe; flags left out keep the config's defaults."""
     from agentark.debate import DebateConfig
 
     fields = {
@@ -129,32 +90,6 @@ def agent_specs(models: list[str], systems: list[str]) -> list:
     return specs
 
 
-def _open_store_or_none():
-    from agentark.errors import StoreLockedError
-    from agentark.store import Store
-
-    try:
-        return Store()
-    except StoreLockedError as exc:
-        print(f"note: {exc}", file=sys.stderr)
-        return None
-
-
-def _print_table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in rows:
-        print("  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in columns))
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3f}"
-    return str(v)
-
-
 def cmd_debate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -166,14 +101,14 @@ def cmd_debate(args: argparse.Namespace) -> int:
         run_id = args.run_id
         print(f"resuming run {run_id} ({len(folder.done_problem_ids())} problems already done)")
     else:
-        cfg = _config_from_args(args)
+        cfg = config_from_args(args)
         run_id, report = jobs.create_debate_run(cfg)
         for line, reason in report.rejected:
             print(f"warning: {report.source} line {line} skipped: {reason}", file=sys.stderr)
         print(f"run {run_id}: {len(report.problems)} problems, method {cfg.method}, "
               f"{cfg.agents} agents x {cfg.rounds} rounds, model {', '.join(cfg.models())}")
     if args.background:
-        store = _open_store_or_none()
+        store = open_store_or_none()
         if store is None:
             pid = jobs.start_background(run_id)
         else:
@@ -203,7 +138,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
 def _report_rounds(run_id: str) -> None:
     from agentark.runfolder import RunFolder
 
-    store = _open_store_or_none()
+    store = open_store_or_none()
     if store is not None:
         with store:
             store.refresh()
@@ -223,95 +158,11 @@ def _report_rounds(run_id: str) -> None:
             f"SELECT avg(is_correct::INT) FROM read_parquet('{folder.shards}/*.outcomes.parquet')"
         ).fetchall()[0][0]
     print("accuracy per round (agent = mean over agents' answers, vote = majority vote):")
-    _print_table(table.to_dict("records"), ["round", "problems", "messages", "agent_accuracy", "vote_accuracy"])
-    print(f"final accuracy: {_fmt(final)}")
+    print_table(table.to_dict("records"), ["round", "problems", "messages", "agent_accuracy", "vote_accuracy"])
+    print(f"final accuracy: {fmt(final)}")
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    from agentark.store import Store
+def cmd_worker(args: argparse.Namespace) -> int:
+    from agentark.jobs import worker_main
 
-    with Store() as store:
-        store.refresh()
-        frame = store.list_runs()
-    rows = json.loads(frame.to_json(orient="records", date_format="iso"))
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        _print_table(rows, ["run_id", "method", "model", "dataset", "problems", "done", "status", "accuracy"])
-    return 0
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from agentark.store import Store
-    from agentark.transcripts import import_file
-
-    with Store() as store:
-        report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset)
-    for line, reason in report.rejected:
-        print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
-    print(report.summary())
-    return 0
-
-
-def cmd_datasets(args: argparse.Namespace) -> int:
-    from agentark.tasks import dataset_choices
-
-    names = dataset_choices()
-    print(json.dumps(names) if args.json else "\n".join(names))
-    return 0
-
-
-def cmd_stats(args: argparse.Namespace) -> int:
-    from agentark.stats import print_stats
-    from agentark.store import Store
-
-    with Store() as store:
-        store.refresh()
-        print_stats(store, args.run_ids, as_json=args.json)
-    return 0
-
-
-def cmd_mark(args: argparse.Namespace) -> int:
-    from agentark.curation import Mark, mark_targets
-    from agentark.store import Store
-
-    annotator = args.annotator or os.environ.get("USER") or "cli"
-    with Store() as store:
-        store.refresh()
-        mark = Mark(args.run_id, args.problem_id, args.mark, message_id=args.message, note=args.note, annotator=annotator)
-        mark_targets(store, [mark])
-    target = f"message {args.message}" if args.message else f"problem {args.problem_id}"
-    print(f"{args.mark}: {target} of run {args.run_id} (by {annotator})")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(args, "home", None):
-        os.environ["AGENTARK_HOME"] = str(Path(args.home).resolve())
-    try:
-        if args.command == "debate":
-            return cmd_debate(args)
-        if args.command == "runs":
-            return cmd_runs(args)
-        if args.command == "worker":
-            from agentark.jobs import worker_main
-
-            return worker_main(args.run_id)
-        if args.command == "stats":
-            return cmd_stats(args)
-        if args.command == "mark":
-            return cmd_mark(args)
-        if args.command == "datasets":
-            return cmd_datasets(args)
-        if args.command == "import":
-            return cmd_import(args)
-        from agentark import cli_labels
-
-        handled = cli_labels.dispatch(args)
-        if handled is not None:
-            return handled
-    except AgentArkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 1
+    return worker_main(args.run_id)

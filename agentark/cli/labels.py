@@ -1,7 +1,8 @@
-"""CLI commands for steps, labels, imports and exports; ``agentark.cli`` adds them to its parser.
+"""``segment``, ``autolabel``, ``label``, ``label-mc``, ``mc-worker``, ``import-steps``, ``export``: steps,
+labels and training sets from the command line.
 
-Kept apart from ``cli.py`` so the step-label commands stay one module: ``add_parsers`` declares them and
-``dispatch`` runs one, returning None when the command is not one of these.
+Design decision: every command here but the Monte-Carlo job opens the store once, refreshed, runs one
+library call and closes it; the job commands hold the store only while they create or start the job.
 """
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import argparse
 import json
 import sys
 
-COMMANDS = ("segment", "autolabel", "label", "label-mc", "mc-worker", "import-steps", "export")
+from agentark.cli.common import add_home
 
 
-def add_parsers(sub, add_home) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the step, label and export commands."""
     from agentark.export import DEFAULT_PRECEDENCE, KINDS
     from agentark.steps import SEGMENTERS
 
@@ -20,11 +22,13 @@ def add_parsers(sub, add_home) -> None:
     add_home(s)
     s.add_argument("--run", action="append", dest="runs", help="run id (repeat; default: every run)")
     s.add_argument("--method", default="paragraphs", choices=SEGMENTERS)
+    s.set_defaults(func=cmd_segment)
 
     a = sub.add_parser("autolabel", help="label steps from outcomes and the debate signal")
     add_home(a)
     a.add_argument("--run", action="append", dest="runs")
     a.add_argument("--source", action="append", dest="sources", help="auto:outcome or auto:debate (default both)")
+    a.set_defaults(func=cmd_autolabel)
 
     h = sub.add_parser("label", help="append a human label to a step")
     add_home(h)
@@ -33,6 +37,7 @@ def add_parsers(sub, add_home) -> None:
     h.add_argument("--flag", action="store_true", help="mark the step 'unsure'")
     h.add_argument("--note")
     h.add_argument("--annotator", required=True)
+    h.set_defaults(func=cmd_label)
 
     m = sub.add_parser("label-mc", help="Monte-Carlo step labels (Math-Shepherd rollouts) as a resumable job")
     add_home(m)
@@ -46,15 +51,18 @@ def add_parsers(sub, add_home) -> None:
     m.add_argument("--chunk-size", type=int, default=None, help="step prefixes per batch and per shard")
     m.add_argument("--job-id", default=None, help="resume this job instead of starting a new one")
     m.add_argument("--background", action="store_true")
+    m.set_defaults(func=cmd_label_mc)
 
     w = sub.add_parser("mc-worker", help="(internal) run a Monte-Carlo labeling job in this process")
     add_home(w)
     w.add_argument("job_id")
+    w.set_defaults(func=cmd_mc_worker)
 
     i = sub.add_parser("import-steps", help="import PRM800K or Math-Shepherd labeled steps as a run")
     add_home(i)
     i.add_argument("format", choices=("prm800k", "math-shepherd"))
     i.add_argument("path")
+    i.set_defaults(func=cmd_import_steps)
 
     e = sub.add_parser("export", help="write an immutable training set (R-SFT, DA, PRM or transcripts)")
     add_home(e)
@@ -67,6 +75,7 @@ def add_parsers(sub, add_home) -> None:
                    help=f"PRM: label sources, winner first (default: {' '.join(DEFAULT_PRECEDENCE)})")
     e.add_argument("--neutral", choices=("positive", "negative"), default=None, help="PRM: how a 0 label counts")
     e.add_argument("--soft", action="store_true", help="PRM: soft labels (Monte-Carlo fraction) instead of booleans")
+    e.set_defaults(func=cmd_export)
 
 
 def _store():
@@ -77,51 +86,64 @@ def _store():
     return store
 
 
-def dispatch(args: argparse.Namespace) -> int | None:
-    if args.command not in COMMANDS:
-        return None
-    if args.command == "mc-worker":
-        from agentark.montecarlo import worker_main
+def cmd_mc_worker(args: argparse.Namespace) -> int:
+    from agentark.montecarlo import worker_main
 
-        return worker_main(args.job_id)
-    if args.command == "label-mc":
-        return _label_mc(args)
+    return worker_main(args.job_id)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from agentark.steps import SegmentConfig, segment_runs
+
     with _store() as store:
-        if args.command == "segment":
-            from agentark.steps import SegmentConfig, segment_runs
-
-            n = segment_runs(store, args.runs, SegmentConfig(method=args.method))
-            print(f"{n} steps stored ({args.method})")
-        elif args.command == "autolabel":
-            from agentark.labeling import AUTO_SOURCES, AutoLabelConfig, run_auto_labelers
-
-            written = run_auto_labelers(store, AutoLabelConfig(args.runs or [], args.sources or list(AUTO_SOURCES)))
-            for source, n in written.items():
-                print(f"{source}: {n} labels appended")
-        elif args.command == "label":
-            from agentark.labeling import HumanLabel, add_human_labels
-
-            add_human_labels(store, [HumanLabel(args.step_id, args.value, args.annotator, args.flag, args.note)])
-            print(f"labelled {args.step_id}")
-        elif args.command == "import-steps":
-            from agentark.step_import import import_steps
-
-            report = import_steps(store, args.path, args.format)
-            for line, reason in report.pop("rejected"):
-                print(f"warning: line {line} skipped: {reason}", file=sys.stderr)
-            print(json.dumps(report))
-        elif args.command == "export":
-            from agentark.export import ExportConfig, export
-
-            fields = {"kind": args.kind, "run_ids": args.runs or [], "format": args.format,
-                      "max_per_problem": args.max_per_problem, "precedence": args.precedence,
-                      "neutral": args.neutral, "label_type": "soft" if args.soft else None}
-            result = export(store, ExportConfig(**{k: v for k, v in fields.items() if v is not None}), args.out)
-            print(f"{result.n_rows} rows -> {result.path} (sha256 {result.sha256})")
+        n = segment_runs(store, args.runs, SegmentConfig(method=args.method))
+    print(f"{n} steps stored ({args.method})")
     return 0
 
 
-def _label_mc(args: argparse.Namespace) -> int:
+def cmd_autolabel(args: argparse.Namespace) -> int:
+    from agentark.labeling import AUTO_SOURCES, AutoLabelConfig, run_auto_labelers
+
+    with _store() as store:
+        written = run_auto_labelers(store, AutoLabelConfig(args.runs or [], args.sources or list(AUTO_SOURCES)))
+    for source, n in written.items():
+        print(f"{source}: {n} labels appended")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from agentark.labeling import HumanLabel, add_human_labels
+
+    with _store() as store:
+        add_human_labels(store, [HumanLabel(args.step_id, args.value, args.annotator, args.flag, args.note)])
+    print(f"labelled {args.step_id}")
+    return 0
+
+
+def cmd_import_steps(args: argparse.Namespace) -> int:
+    from agentark.step_import import import_steps
+
+    with _store() as store:
+        report = import_steps(store, args.path, args.format)
+    for line, reason in report.pop("rejected"):
+        print(f"warning: line {line} skipped: {reason}", file=sys.stderr)
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from agentark.export import ExportConfig, export
+
+    fields = {"kind": args.kind, "run_ids": args.runs or [], "format": args.format,
+              "max_per_problem": args.max_per_problem, "precedence": args.precedence,
+              "neutral": args.neutral, "label_type": "soft" if args.soft else None}
+    with _store() as store:
+        result = export(store, ExportConfig(**{k: v for k, v in fields.items() if v is not None}), args.out)
+    print(f"{result.n_rows} rows -> {result.path} (sha256 {result.sha256})")
+    return 0
+
+
+def cmd_label_mc(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agentark import montecarlo as mc

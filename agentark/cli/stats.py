@@ -1,15 +1,16 @@
-"""``python -m agentark stats``: the runs dashboard's numbers as tables or JSON.
+"""``stats``: the runs dashboard's numbers as tables or JSON.
 
 It prints exactly what ``agentark.store.traces.dashboard`` returns, the same call the dashboard page
 makes, so the page and the CLI cannot disagree.
 """
 from __future__ import annotations
 
+import argparse
 import json
 
 import pandas as pd
 
-from agentark.cli import _fmt
+from agentark.cli.common import add_home, fmt
 from agentark.store import Store
 from agentark.store.traces import dashboard
 
@@ -19,9 +20,25 @@ ROUND_COLUMNS = ["run_id", "round", "problems", "agent_accuracy", "vote_accuracy
                  "regressions", "wrong_to_wrong"]
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``stats`` command."""
+    st = sub.add_parser("stats", help="the runs dashboard's numbers: accuracy and agreement per round, corrections, cost")
+    add_home(st)
+    st.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_stats)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with Store() as store:
+        store.refresh()
+        print_stats(store, args.run_ids, as_json=args.json)
+    return 0
+
+
 def format_table(frame: pd.DataFrame, columns: list[str]) -> str:
     """A plain aligned text table of some columns of a frame."""
-    rows = [[_fmt(v) for v in row] for row in frame[columns].itertuples(index=False)]
+    rows = [[fmt(v) for v in row] for row in frame[columns].itertuples(index=False)]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]

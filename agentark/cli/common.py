@@ -1,0 +1,47 @@
+"""Helpers every command module shares: the --home flag, plain text tables, opening the store.
+
+Design decision: numbers print the same way in every command (``fmt``: three decimals, "-" for missing),
+so tables from ``runs``, ``stats`` and the job list read alike and tests can parse them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentark.store import Store
+
+
+def add_home(p: argparse.ArgumentParser) -> None:
+    """The ``--home`` flag every command that touches the data folder takes."""
+    p.add_argument("--home", help="data folder (default: $AGENTARK_HOME or ./data)")
+
+
+def fmt(v: Any) -> str:
+    """One table cell: floats to three decimals, None and NaN as "-"."""
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def print_table(rows: list[dict], columns: list[str]) -> None:
+    """Print ``rows`` as an aligned text table of ``columns``."""
+    widths = {c: max(len(c), *(len(fmt(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        print("  ".join(fmt(r.get(c)).ljust(widths[c]) for c in columns))
+
+
+def open_store_or_none() -> "Store | None":
+    """The store, or None (with a note on stderr) when another process holds it."""
+    from agentark.errors import StoreLockedError
+    from agentark.store import Store
+
+    try:
+        return Store()
+    except StoreLockedError as exc:
+        print(f"note: {exc}", file=sys.stderr)
+        return None

@@ -1,0 +1,93 @@
+"""``runs``, ``import``, ``mark`` and ``datasets``: what is stored, and getting runs in and marked.
+
+Design decision: each command opens the store for one operation and refreshes it first, so what it prints
+includes every shard a job has finished.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from agentark.cli.common import add_home, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``runs``, ``import``, ``mark`` and ``datasets`` commands."""
+    r = sub.add_parser("runs", help="list runs with method, model, problems, status and final accuracy")
+    add_home(r)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_runs)
+
+    i = sub.add_parser("import", help="import transcripts from another tool (or an export) into the store")
+    add_home(i)
+    i.add_argument("--format", required=True, choices=["du2023", "maslab", "transcripts"])
+    i.add_argument("path")
+    i.add_argument("--run-id", default=None, help="run to import into (du2023/maslab; default: derived from the path)")
+    i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
+    i.set_defaults(func=cmd_import)
+
+    mk = sub.add_parser("mark", help="mark a problem of a run (or one message with --message) keep or exclude")
+    add_home(mk)
+    mk.add_argument("run_id", metavar="RUN_ID")
+    mk.add_argument("problem_id", metavar="PROBLEM_ID")
+    choice = mk.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--keep", dest="mark", action="store_const", const="keep")
+    choice.add_argument("--exclude", dest="mark", action="store_const", const="exclude")
+    mk.add_argument("--message", default=None, metavar="MESSAGE_ID", help="mark this transcript turn only")
+    mk.add_argument("--note", default=None)
+    mk.add_argument("--annotator", default=None, help="who marks (default: $USER)")
+    mk.set_defaults(func=cmd_mark)
+
+    s = sub.add_parser("datasets", help="list the dataset names the studio understands")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_datasets)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from agentark.store import Store
+
+    with Store() as store:
+        store.refresh()
+        frame = store.list_runs()
+    rows = json.loads(frame.to_json(orient="records", date_format="iso"))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print_table(rows, ["run_id", "method", "model", "dataset", "problems", "done", "status", "accuracy"])
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from agentark.store import Store
+    from agentark.transcripts import import_file
+
+    with Store() as store:
+        report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset)
+    for line, reason in report.rejected:
+        print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from agentark.tasks import dataset_choices
+
+    names = dataset_choices()
+    print(json.dumps(names) if args.json else "\n".join(names))
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace) -> int:
+    from agentark.curation import Mark, mark_targets
+    from agentark.store import Store
+
+    annotator = args.annotator or os.environ.get("USER") or "cli"
+    with Store() as store:
+        store.refresh()
+        mark = Mark(args.run_id, args.problem_id, args.mark, message_id=args.message, note=args.note, annotator=annotator)
+        mark_targets(store, [mark])
+    target = f"message {args.message}" if args.message else f"problem {args.problem_id}"
+    print(f"{args.mark}: {target} of run {args.run_id} (by {annotator})")
+    return 0

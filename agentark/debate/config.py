@@ -1,0 +1,178 @@
+"""The debate run's configuration: one dataclass shared by the CLI, the Run page and the stored run row.
+
+Design decision: ``DebateConfig`` validates against the method registry (``METHODS``) in ``__post_init__``,
+so a config that exists is one the scheduler can run: defaults per method are filled in, method options are
+checked by the method's own options dataclass, and every error names the flag or field that fixes it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from agentark.backends import Engine, EngineSpec, create_engine
+from agentark.config import DEFAULT_DATASET, EMBEDDED_MODEL
+from agentark.debate.methods import METHODS
+from agentark.errors import ConfigError
+
+
+@dataclass
+class AgentSpec:
+    """Who one speaker is: its engine and model (None: the run's own) and its system prompt (its role)."""
+
+    engine: str | None = None
+    model: str | None = None
+    system: str | None = None
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.engine is not None and self.model is None:
+            raise ConfigError(f"An agent on engine '{self.engine}' needs a model too: write ENGINE=MODEL.")
+
+    @classmethod
+    def parse(cls, text: str, system: str | None = None) -> "AgentSpec":
+        """``MODEL`` or ``ENGINE=MODEL`` (the CLI's --agent-model)."""
+        engine, sep, model = text.partition("=")
+        if not sep:
+            engine, model = "", text
+        if not model.strip():
+            raise ConfigError(f"Agent model '{text}' is empty; write MODEL or ENGINE=MODEL.")
+        return cls(engine=engine.strip() or None, model=model.strip(), system=system or None)
+
+    @classmethod
+    def parse_lines(cls, text: str) -> list["AgentSpec"]:
+        """One speaker per line, ``[ENGINE=]MODEL | system prompt`` (either part may be empty); the Run page's
+        per-speaker box. A line ``-`` keeps a speaker on the run's model."""
+        specs = []
+        for line in (text or "").strip().splitlines():
+            model, _, system = line.partition("|")
+            model, system = model.strip(), system.strip() or None
+            specs.append(cls.parse(model, system) if model and model != "-" else cls(system=system))
+        return specs
+
+
+@dataclass
+class DebateConfig:
+    """Everything that defines a debate run; stored as the run's config and shared by CLI and page.
+
+    ``agents`` and ``rounds`` default per method (see ``METHODS[name].defaults``). ``agent_specs`` gives
+    speakers, in the order of the method's ``speakers()``, their own model and system prompt; speakers
+    without one use ``engine``/``model``. ``method_options`` holds the method's own settings, validated by
+    its options dataclass. ``early_stop`` ends a round-based debate once every solver gives the same answer.
+    ``columns`` maps a file's question/answer/id columns.
+    """
+
+    method: str = "debate"
+    dataset: str = DEFAULT_DATASET
+    limit: int | None = 8
+    split: str = "test"
+    agents: int | None = None
+    rounds: int | None = None
+    temperature: float = 0.7
+    max_tokens: int = 256
+    seed: int = 0
+    aggregator: bool = False
+    engine: str = "transformers"
+    model: str = EMBEDDED_MODEL
+    engine_options: dict = field(default_factory=dict)
+    chunk_size: int = 16
+    agent_specs: list = field(default_factory=list)
+    method_options: dict = field(default_factory=dict)
+    early_stop: bool = False
+    columns: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"Unknown method '{self.method}'. Choose one of: {', '.join(sorted(METHODS))}.")
+        method = METHODS[self.method]
+        default_agents, default_rounds = method.defaults
+        self.agents = default_agents if self.agents is None else int(self.agents)
+        self.rounds = default_rounds if self.rounds is None else int(self.rounds)
+        if self.agents < 1:
+            raise ConfigError(f"agents must be at least 1 (got {self.agents}); use --agents 1 or more.")
+        if self.rounds < 1:
+            raise ConfigError(f"rounds must be at least 1 (got {self.rounds}); use --rounds 1 or more.")
+        if method.fixed_agents is not None and self.agents != method.fixed_agents:
+            count = "one agent" if method.fixed_agents == 1 else f"{method.fixed_agents} agents"
+            raise ConfigError(f"Method '{self.method}' always has {count}; leave --agents out.")
+        if method.single_round and self.rounds != 1:
+            raise ConfigError(f"Method '{self.method}' answers once; leave --rounds out, or use --method debate.")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be at least 1 (got {self.limit}); leave it out to use the whole dataset.")
+        if not 0 <= self.temperature <= 2:
+            raise ConfigError(f"temperature must be between 0 and 2 (got {self.temperature}).")
+        if self.max_tokens < 1:
+            raise ConfigError(f"max_tokens must be at least 1 (got {self.max_tokens}).")
+        if self.chunk_size < 1:
+            raise ConfigError(f"chunk_size must be at least 1 (got {self.chunk_size}).")
+        if self.aggregator and self.method != "debate":
+            raise ConfigError("The aggregator call belongs to --method debate; drop --aggregator for other methods.")
+        self.method_settings()
+        self.agent_specs = [asdict(a) if isinstance(a, AgentSpec) else dict(a) for a in self.agent_specs]
+        specs = self.specs()
+        speakers = method.speakers(self)
+        if len(specs) > len(speakers):
+            raise ConfigError(
+                f"{len(specs)} agent models given but method '{self.method}' has {len(speakers)} speakers "
+                f"({', '.join(speakers)}); give at most one per speaker, in that order."
+            )
+        if self.columns is not None:
+            unknown = set(self.columns) - {"question", "answer", "id"}
+            if unknown or not self.columns.get("question") or not self.columns.get("answer"):
+                raise ConfigError(
+                    "columns maps 'question' and 'answer' (and optionally 'id') to column names; "
+                    "pass both --question-col and --answer-col."
+                )
+
+    def method_settings(self):
+        """The method's own options dataclass, built (and validated) from ``method_options``."""
+        options_cls = METHODS[self.method].options
+        known = set(options_cls.__dataclass_fields__)
+        unknown = set(self.method_options) - known
+        if unknown:
+            raise ConfigError(
+                f"Method '{self.method}' has no option(s) {', '.join(sorted(unknown))}; "
+                f"its options are: {', '.join(sorted(known)) or 'none'}."
+            )
+        return options_cls(**self.method_options)
+
+    def specs(self) -> list[AgentSpec]:
+        try:
+            return [AgentSpec(**spec) for spec in self.agent_specs]
+        except TypeError as exc:
+            raise ConfigError(f"An agent spec has an unknown field ({exc}); use engine, model, system, options.") from exc
+
+    def engine_spec(self) -> EngineSpec:
+        return EngineSpec(self.engine, self.model, dict(self.engine_options))
+
+    def speaker_engine(self, index: int) -> tuple[str, EngineSpec]:
+        """(engine key, spec) of the ``index``-th speaker; ``"default"`` is the run's own engine."""
+        specs = self.specs()
+        if index >= len(specs) or specs[index].model is None:
+            return "default", self.engine_spec()
+        spec = specs[index]
+        engine = spec.engine or self.engine
+        options = dict(spec.options) if spec.options else (dict(self.engine_options) if engine == self.engine else {})
+        engine_spec = EngineSpec(engine, spec.model, options)
+        if engine_spec == self.engine_spec():
+            return "default", engine_spec
+        return engine_spec.key(), engine_spec
+
+    def engine_specs(self) -> dict[str, EngineSpec]:
+        """Every distinct engine the run needs, by key: one engine is built per key."""
+        speakers = METHODS[self.method].speakers(self)
+        return {"default": self.engine_spec()} | dict(self.speaker_engine(i) for i in range(len(speakers)))
+
+    def models(self) -> list[str]:
+        """Every model the run's speakers use, the run's own first."""
+        return list(dict.fromkeys(spec.model for spec in self.engine_specs().values()))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DebateConfig":
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def build_engines(cfg: DebateConfig) -> dict[str, Engine]:
+    """One engine per distinct (engine, model, options) among the run's speakers."""
+    return {key: create_engine(spec) for key, spec in cfg.engine_specs().items()}

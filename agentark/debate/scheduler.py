@@ -1,0 +1,144 @@
+"""The round scheduler: runs a chunk of problems through a method batch-first.
+
+Design decision: ``run_chunk`` steps every problem's method generator in lockstep, so one round of every
+agent on every problem of a chunk is one ``generate`` call per engine; the scheduler never loops one
+request at a time. ``message_record`` and ``outcome_record`` are the row shapes every importer reuses.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from agentark.backends import ChatRequest, Completion, Engine
+from agentark.debate.config import DebateConfig, build_engines
+from agentark.debate.methods import METHODS, Decision, Play, Turn
+from agentark.grading import answers_equal, extract_answer, is_correct, normalize_answer
+from agentark.tasks import Problem
+
+
+@dataclass
+class ChunkResult:
+    messages: list[dict]
+    outcomes: list[dict]
+
+
+def message_record(run_id: str, problem: Problem, turn: Turn, seq: int, completion: Completion) -> dict:
+    """The ``messages`` row of one finished turn, graded against the problem's reference answer."""
+    answer = extract_answer(completion.text) if completion.ok else None
+    return {
+        "message_id": f"{run_id}:{problem.problem_id}:{seq:04d}",
+        "run_id": run_id,
+        "problem_id": problem.problem_id,
+        "agent": turn.agent,
+        "round": turn.round,
+        "role": turn.role,
+        "seq": seq,
+        "model": completion.model,
+        "content": completion.text,
+        "answer": answer,
+        "answer_norm": normalize_answer(answer),
+        "is_correct": (is_correct(answer, problem.reference_answer) if answer is not None else False)
+        if completion.ok else None,
+        "prompt_tokens": int(completion.prompt_tokens),
+        "completion_tokens": int(completion.completion_tokens),
+        "latency_ms": float(completion.latency_ms),
+        "error": completion.error,
+        "finish_reason": completion.finish_reason,
+    }
+
+
+def answer_changes(records: list[dict]) -> int:
+    """How many times a solver's answer differed from its own answer in the previous round."""
+    by_agent: dict[str, list[dict]] = {}
+    for r in records:
+        if r["role"] == "solver":
+            by_agent.setdefault(r["agent"], []).append(r)
+    changes = 0
+    for rows in by_agent.values():
+        rows.sort(key=lambda r: r["round"])
+        for prev, cur in zip(rows, rows[1:]):
+            if not answers_equal(prev["answer"], cur["answer"]) and not (prev["answer"] is None and cur["answer"] is None):
+                changes += 1
+    return changes
+
+
+def outcome_record(run_id: str, problem: Problem, decision: Decision, records: list[dict], wall_ms: float) -> dict:
+    """The ``outcomes`` row of one problem: the decision, consensus, answer changes and cost."""
+    solvers = [r for r in records if r["role"] == "solver"]
+    last_round = max((r["round"] for r in solvers), default=0)
+    finals = [r["answer"] for r in solvers if r["round"] == last_round]
+    agree = sum(1 for a in finals if decision.final_answer is not None and answers_equal(a, decision.final_answer))
+    return {
+        "run_id": run_id,
+        "problem_id": problem.problem_id,
+        "final_answer": decision.final_answer,
+        "is_correct": bool(decision.final_answer is not None and is_correct(decision.final_answer, problem.reference_answer)),
+        "consensus": agree / len(finals) if finals else 0.0,
+        "answer_changes": answer_changes(records),
+        "prompt_tokens": sum(r["prompt_tokens"] for r in records),
+        "completion_tokens": sum(r["completion_tokens"] for r in records),
+        "engine_calls": len(records),
+        "wall_ms": wall_ms,
+    }
+
+
+def run_chunk(
+    problems: list[Problem],
+    cfg: DebateConfig,
+    run_id: str,
+    engines: dict[str, Engine] | None = None,
+    on_round: Callable[[int], None] | None = None,
+) -> ChunkResult:
+    """Debate every problem of a chunk; each step of all problems is one ``generate`` call per engine."""
+    engines = engines if engines is not None else build_engines(cfg)
+    method = METHODS[cfg.method](cfg)
+    plays: dict[str, Play] = {}
+    pending: dict[str, list[Turn]] = {}
+    records: dict[str, list[dict]] = {p.problem_id: [] for p in problems}
+    wall: dict[str, float] = {p.problem_id: 0.0 for p in problems}
+    by_id = {p.problem_id: p for p in problems}
+    outcomes: list[dict] = []
+    for p in problems:
+        plays[p.problem_id] = method.play(p)
+        pending[p.problem_id] = next(plays[p.problem_id])
+    step = 0
+    while pending:
+        step += 1
+        finished: dict[str, list[dict]] = {pid: [] for pid in pending}
+        per_engine: dict[str, list[tuple[str, Turn]]] = {}
+        for pid, turns in pending.items():
+            for t in turns:
+                per_engine.setdefault(t.engine, []).append((pid, t))
+        for engine_key, items in per_engine.items():
+            requests = [
+                ChatRequest(t.messages, max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + step)
+                for _, t in items
+            ]
+            started = time.perf_counter()
+            completions = engines[engine_key].generate(requests)
+            elapsed = (time.perf_counter() - started) * 1000
+            touched = set()
+            for (pid, t), c in zip(items, completions):
+                rec = message_record(run_id, by_id[pid], t, len(records[pid]), c)
+                records[pid].append(rec)
+                finished[pid].append(rec)
+                touched.add(pid)
+            for pid in touched:
+                wall[pid] += elapsed
+        next_pending: dict[str, list[Turn]] = {}
+        for pid, turns in pending.items():
+            # Hand back this problem's records in the order its turns were asked for.
+            order = {(t.agent, t.round, t.role): i for i, t in enumerate(turns)}
+            done = sorted(finished[pid], key=lambda r: order[(r["agent"], r["round"], r["role"])])
+            try:
+                next_pending[pid] = plays[pid].send(done)
+            except StopIteration as stop:
+                outcomes.append(outcome_record(run_id, by_id[pid], stop.value, records[pid], wall[pid]))
+        pending = next_pending
+        if on_round:
+            on_round(step)
+    messages = [m for p in problems for m in records[p.problem_id]]
+    order = {p.problem_id: i for i, p in enumerate(problems)}
+    outcomes.sort(key=lambda o: order[o["problem_id"]])
+    return ChunkResult(messages, outcomes)

@@ -1,0 +1,506 @@
+"""The built-in dataset: arithmetic word problems generated from templates, with worked solutions.
+
+Design decision: each template computes its answer through ``_Work.calc``, which evaluates the expression
+exactly and writes the GSM8K-style solution line at the same time, so a question's text, its solution and
+its answer can never drift apart; a template that would produce a fraction is a bug and raises.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+import random
+import re
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from agentark.errors import DatasetError
+from agentark.tasks.problems import LoadReport, Problem, problem_id, unknown_dataset_message
+
+__all__ = ["BUILTIN_COUNT", "generate_arithmetic", "load_builtin"]
+
+BUILTIN_COUNT = 100
+_LEVELS = {"easy": 1, "medium": 2, "hard": 3}
+_LEVEL_NAMES = {level: name for name, level in _LEVELS.items()}
+
+_BIN_OPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+def _exact(expr: str) -> int:
+    """Evaluate a calculator expression exactly; templates must only ever produce whole numbers."""
+
+    def walk(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return Fraction(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BIN_OPS:
+            return _BIN_OPS[type(node.op)](walk(node.left), walk(node.right))
+        raise ValueError(f"unsupported calculator expression {expr!r}")
+
+    value = walk(ast.parse(expr, mode="eval"))
+    if value.denominator != 1:  # a template bug, never user input
+        raise ValueError(f"template produced a non-integer step {expr} = {value}")
+    return int(value)
+
+
+def _spaced(expr: str) -> str:
+    # "16-3*4" -> "16 - 3 * 4"; a leading minus (negative temperature) stays attached to its number.
+    return re.sub(r"(?<=[\d)])\s*([-+*/])\s*", r" \1 ", expr)
+
+
+class _Work:
+    """Builds the GSM8K-style worked solution while the template computes, so text and answer cannot drift."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def calc(self, sentence: str, expr: str) -> int:
+        """Evaluate ``expr`` and add ``sentence`` with its ``{=}`` replaced by ``a * b = <<a*b=v>>v``."""
+        value = _exact(expr)
+        self.lines.append(sentence.replace("{=}", f"{_spaced(expr)} = <<{expr}={value}>>{value}"))
+        return value
+
+    def solution(self, answer: int) -> str:
+        return "\n".join([*self.lines, f"#### {answer}"])
+
+
+_Built = tuple[str, _Work, int]
+
+_NAMES = (
+    "Ava", "Ben", "Carlos", "Dana", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jia", "Kofi", "Lena", "Mateo",
+    "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wes", "Yuki", "Zane",
+)
+_SHOP_ITEMS = (
+    ("notebooks", "pens"), ("apples", "a melon"), ("comic books", "a poster"), ("socks", "a hat"),
+    ("cupcakes", "a pie"), ("paint brushes", "a canvas"), ("tennis balls", "a racket"), ("candles", "a vase"),
+)
+_SHARE_ITEMS = ("cookies", "stickers", "marbles", "crayons", "strawberries", "trading cards", "pencils", "grapes")
+_VEHICLES = (("drives", "car"), ("cycles", "bike"), ("rides", "scooter"), ("sails", "boat"), ("rides", "train"))
+_SALE_ITEMS = ("lamp", "backpack", "board game", "pair of shoes", "jacket", "desk chair", "kettle", "headphone set")
+_GOALS = ("a bike", "a guitar", "a tablet", "a telescope", "a skateboard", "a camera", "a keyboard", "a tent")
+_PLOTS = ("garden", "yard", "patio", "playground", "classroom floor", "kitchen floor", "courtyard")
+_RECIPES = (
+    ("pancakes", "flour", "milk"), ("muffins", "flour", "sugar"), ("soup", "carrots", "potatoes"),
+    ("bread", "flour", "water"), ("cookies", "flour", "butter"), ("smoothies", "yogurt", "berries"),
+)
+_PLACES = (
+    "Oslo", "Denver", "a mountain cabin", "a desert camp", "Winnipeg", "a ski resort", "Reykjavik", "a lake town",
+)
+_PRODUCTS = ("bottles", "toys", "bolts", "candles", "mugs", "shirts", "chairs", "cans")
+
+
+def _two_names(rng: random.Random) -> tuple[str, str]:
+    first, second = rng.sample(_NAMES, 2)
+    return first, second
+
+
+def _shopping(rng: random.Random, level: int) -> _Built:
+    name = rng.choice(_NAMES)
+    many, one = rng.choice(_SHOP_ITEMS)
+    work = _Work()
+    if level == 1:
+        k, p = rng.randint(2, 6), rng.randint(2, 9)
+        bill = rng.choice([b for b in (20, 50, 100) if b >= k * p])
+        q = (f"{name} buys {k} {many} that cost ${p} each and pays with a ${bill} bill. "
+             f"How much change does {name} get, in dollars?")
+        cost = work.calc(f"The {many} cost {{=}} dollars.", f"{k}*{p}")
+        answer = work.calc("The change is {=} dollars.", f"{bill}-{cost}")
+    elif level == 2:
+        k, p, extra = rng.randint(2, 8), rng.randint(2, 12), rng.randint(3, 15)
+        bill = rng.choice([b for b in (50, 100, 200) if b >= k * p + extra])
+        q = (f"{name} buys {k} {many} at ${p} each and {one} for ${extra}. {name} pays with a ${bill} bill. "
+             f"How much change does {name} get, in dollars?")
+        cost = work.calc(f"The {many} cost {{=}} dollars.", f"{k}*{p}")
+        total = work.calc(f"With {one}, the total is {{=}} dollars.", f"{cost}+{extra}")
+        answer = work.calc("The change is {=} dollars.", f"{bill}-{total}")
+    else:
+        k1, p1, k2, p2 = rng.randint(4, 15), rng.randint(11, 40), rng.randint(2, 9), rng.randint(12, 60)
+        bill = rng.choice([b for b in (500, 1000, 2000) if b >= k1 * p1 + k2 * p2])
+        q = (f"{name} buys {k1} {many} at ${p1} each and {k2} more things for ${p2} each, then pays with "
+             f"${bill}. How much change does {name} get, in dollars?")
+        a = work.calc(f"The {many} cost {{=}} dollars.", f"{k1}*{p1}")
+        b = work.calc("The other things cost {=} dollars.", f"{k2}*{p2}")
+        total = work.calc("Altogether that is {=} dollars.", f"{a}+{b}")
+        answer = work.calc("The change is {=} dollars.", f"{bill}-{total}")
+    return q, work, answer
+
+
+def _sharing(rng: random.Random, level: int) -> _Built:
+    giver, _ = _two_names(rng)
+    item = rng.choice(_SHARE_ITEMS)
+    work = _Work()
+    if level == 1:
+        b, c = rng.randint(2, 6), rng.randint(4, 12)
+        n = rng.choice([d for d in range(2, 9) if (b * c) % d == 0])
+        q = (f"{giver} has {b} boxes with {c} {item} in each box and shares all of them equally among {n} "
+             f"friends. How many {item} does each friend get?")
+        total = work.calc(f"{giver} has {{=}} {item}.", f"{b}*{c}")
+        answer = work.calc("Each friend gets {=}.", f"{total}/{n}")
+    elif level == 2:
+        b, c, n = rng.randint(2, 7), rng.randint(5, 12), rng.randint(3, 8)
+        each = (b * c) // n + rng.randint(1, 5)
+        loose = n * each - b * c
+        q = (f"{giver} has {b} bags of {item} with {c} in each bag, plus {loose} loose {item}. {giver} shares "
+             f"them equally among {n} classmates. How many {item} does each classmate get?")
+        bagged = work.calc(f"The bags hold {{=}} {item}.", f"{b}*{c}")
+        total = work.calc("With the loose ones there are {=}.", f"{bagged}+{loose}")
+        answer = work.calc("Each classmate gets {=}.", f"{total}/{n}")
+    else:
+        n, each, lost, c = rng.randint(4, 12), rng.randint(8, 30), rng.randint(2, 9), rng.randint(8, 15)
+        needed = n * each + lost  # at least 34, so two packs of at most 15 always leave some to find at home
+        b = max(2, (needed - 1) // c - rng.randint(0, 1))
+        loose = needed - b * c
+        keep = rng.randint(1, each - 1)
+        q = (f"{giver} buys {b} packs of {item} with {c} in each pack and finds {loose} more at home. {lost} of "
+             f"them are ruined. {giver} shares the rest equally among {n} teammates, and each teammate then "
+             f"gives {keep} to the coach. How many {item} does each teammate have left?")
+        packed = work.calc(f"The packs hold {{=}} {item}.", f"{b}*{c}")
+        total = work.calc("With the ones from home there are {=}.", f"{packed}+{loose}")
+        good = work.calc("Without the ruined ones there are {=}.", f"{total}-{lost}")
+        share = work.calc("Each teammate gets {=}.", f"{good}/{n}")
+        answer = work.calc("After giving some to the coach, each has {=} left.", f"{share}-{keep}")
+    return q, work, answer
+
+
+def _travel(rng: random.Random, level: int) -> _Built:
+    name = rng.choice(_NAMES)
+    verb, vehicle = rng.choice(_VEHICLES)
+    work = _Work()
+    if level == 1:
+        v, t = rng.randint(8, 90), rng.randint(2, 9)
+        q = f"{name} {verb} at {v} km per hour for {t} hours. How many kilometers does {name} travel?"
+        answer = work.calc(f"{name} travels {{=}} km.", f"{v}*{t}")
+    elif level == 2:
+        v1, t1, v2, t2 = rng.randint(20, 90), rng.randint(2, 6), rng.randint(10, 60), rng.randint(2, 5)
+        q = (f"{name} {verb} at {v1} km per hour for {t1} hours, then slows to {v2} km per hour for {t2} more "
+             f"hours. How many kilometers does {name} travel in total?")
+        a = work.calc("The first part is {=} km.", f"{v1}*{t1}")
+        b = work.calc("The second part is {=} km.", f"{v2}*{t2}")
+        answer = work.calc("In total that is {=} km.", f"{a}+{b}")
+    else:
+        v1, t1, v2, t2 = rng.randint(40, 110), rng.randint(2, 6), rng.randint(20, 80), rng.randint(2, 4)
+        v3, t3 = rng.randint(15, 70), rng.randint(2, 8)
+        trip = v1 * t1 + v2 * t2 + v3 * t3
+        q = (f"A {vehicle} trip is {trip} km long. {name} goes {v1} km per hour for {t1} hours and then {v2} km "
+             f"per hour for {t2} hours. If {name} covers the rest at {v3} km per hour, how many more hours "
+             f"does the trip take?")
+        a = work.calc("The first part is {=} km.", f"{v1}*{t1}")
+        b = work.calc("The second part is {=} km.", f"{v2}*{t2}")
+        done = work.calc("So far that is {=} km.", f"{a}+{b}")
+        rest = work.calc("There are {=} km left.", f"{trip}-{done}")
+        answer = work.calc("That takes {=} more hours.", f"{rest}/{v3}")
+    return q, work, answer
+
+
+def _ages(rng: random.Random, level: int) -> _Built:
+    a_name, b_name = _two_names(rng)
+    c_name = rng.choice([n for n in _NAMES if n not in (a_name, b_name)])
+    work = _Work()
+    if level == 1:
+        a, k, y = rng.randint(3, 40), rng.randint(2, 30), rng.randint(2, 20)
+        q = (f"{a_name} is {a} years old. {b_name} is {k} years older than {a_name}. How old will {b_name} be "
+             f"in {y} years?")
+        b = work.calc(f"{b_name} is {{=}} years old now.", f"{a}+{k}")
+        answer = work.calc(f"In {y} years {b_name} will be {{=}}.", f"{b}+{y}")
+    elif level == 2:
+        a, m, y = rng.randint(3, 15), rng.randint(2, 4), rng.randint(2, 15)
+        d = rng.randint(2, a * m - 1)
+        q = (f"{a_name} is {a} years old. {b_name} is {m} times as old as {a_name}, and {c_name} is {d} years "
+             f"younger than {b_name}. How old will {c_name} be in {y} years?")
+        b = work.calc(f"{b_name} is {{=}} years old.", f"{a}*{m}")
+        c = work.calc(f"{c_name} is {{=}} years old.", f"{b}-{d}")
+        answer = work.calc(f"In {y} years {c_name} will be {{=}}.", f"{c}+{y}")
+    else:
+        a, m, y = rng.randint(6, 25), rng.randint(2, 4), rng.randint(3, 25)
+        d = rng.randint(2, a * m - 1)
+        q = (f"{a_name} is {a} years old. {b_name} is {m} times as old as {a_name}, and {c_name} is {d} years "
+             f"younger than {b_name}. What will the sum of their three ages be in {y} years?")
+        b = work.calc(f"{b_name} is {{=}} years old.", f"{a}*{m}")
+        c = work.calc(f"{c_name} is {{=}} years old.", f"{b}-{d}")
+        now = work.calc("Their ages add up to {=} now.", f"{a}+{b}+{c}")
+        gain = work.calc(f"In {y} years they gain {{=}} years together.", f"3*{y}")
+        answer = work.calc("The sum will then be {=}.", f"{now}+{gain}")
+    return q, work, answer
+
+
+def _discount(rng: random.Random, level: int) -> _Built:
+    name = rng.choice(_NAMES)
+    item = rng.choice(_SALE_ITEMS)
+    work = _Work()
+    if level == 1:
+        p = rng.randint(10, 60)
+        off, k = rng.randint(1, p // 2), rng.randint(2, 6)
+        q = (f"A {item} costs ${p}, but this week it is ${off} off. {name} buys {k} of them at the sale price. "
+             f"How many dollars does {name} spend?")
+        sale = work.calc("Each costs {=} dollars on sale.", f"{p}-{off}")
+        answer = work.calc(f"{name} spends {{=}} dollars.", f"{sale}*{k}")
+    elif level == 2:
+        k, p, ship = rng.randint(2, 8), rng.randint(12, 60), rng.randint(3, 15)
+        coupon = rng.randint(2, k * p // 2)
+        q = (f"{name} orders {k} of the same {item} at ${p} each, uses a ${coupon} coupon on the order and pays "
+             f"${ship} for shipping. How many dollars does {name} pay?")
+        total = work.calc("The items cost {=} dollars.", f"{k}*{p}")
+        after = work.calc("After the coupon that is {=} dollars.", f"{total}-{coupon}")
+        answer = work.calc("With shipping, the order costs {=} dollars.", f"{after}+{ship}")
+    else:
+        # A price that is a multiple of 20 and a percentage that is a multiple of 5 keep the discount whole.
+        k, p, rate, ship = rng.randint(2, 12), 20 * rng.randint(2, 15), 5 * rng.randint(1, 10), rng.randint(5, 25)
+        q = (f"A {item} costs ${p}. {name} buys {k} of them during a {rate}% off sale and pays ${ship} for "
+             f"delivery. How many dollars does {name} pay in total?")
+        total = work.calc("Before the sale they cost {=} dollars.", f"{k}*{p}")
+        saved = work.calc("The discount is {=} dollars.", f"{total}*{rate}/100")
+        after = work.calc("After the discount they cost {=} dollars.", f"{total}-{saved}")
+        answer = work.calc("With delivery, the total is {=} dollars.", f"{after}+{ship}")
+    return q, work, answer
+
+
+def _saving(rng: random.Random, level: int) -> _Built:
+    name = rng.choice(_NAMES)
+    goal = rng.choice(_GOALS)
+    work = _Work()
+    if level == 1:
+        s, w, start = rng.randint(3, 25), rng.randint(3, 12), rng.randint(5, 60)
+        q = (f"{name} has ${start} in a piggy bank and saves ${s} every week. How many dollars will {name} have "
+             f"after {w} weeks?")
+        saved = work.calc(f"{name} saves {{=}} dollars.", f"{s}*{w}")
+        answer = work.calc("Altogether that is {=} dollars.", f"{saved}+{start}")
+    elif level == 2:
+        s, w, start = rng.randint(4, 30), rng.randint(4, 15), rng.randint(10, 80)
+        spent = rng.randint(5, start + s * w - 1)
+        q = (f"{name} starts with ${start}, saves ${s} a week for {w} weeks and then spends ${spent} on a gift. "
+             f"How many dollars does {name} have left?")
+        saved = work.calc(f"{name} saves {{=}} dollars.", f"{s}*{w}")
+        total = work.calc(f"Then {name} has {{=}} dollars.", f"{saved}+{start}")
+        answer = work.calc("After the gift, {=} dollars are left.", f"{total}-{spent}")
+    else:
+        chores, allowance = rng.randint(10, 40), rng.randint(5, 20)
+        snacks = rng.randint(1, chores + allowance - 5)
+        weeks, start = rng.randint(4, 20), rng.randint(15, 150)
+        price = start + weeks * (chores + allowance - snacks)
+        q = (f"{name} wants {goal} that costs ${price} and already has ${start}. Every week {name} earns "
+             f"${chores} doing chores and gets ${allowance} allowance, but spends ${snacks} on snacks. How many "
+             f"weeks will it take {name} to save enough?")
+        weekly = work.calc(f"Each week {name} saves {{=}} dollars.", f"{chores}+{allowance}-{snacks}")
+        need = work.calc(f"{name} still needs {{=}} dollars.", f"{price}-{start}")
+        answer = work.calc("That takes {=} weeks.", f"{need}/{weekly}")
+    return q, work, answer
+
+
+def _area(rng: random.Random, level: int) -> _Built:
+    plot = rng.choice(_PLOTS)
+    name = rng.choice(_NAMES)
+    work = _Work()
+    if level == 1:
+        length, width = rng.randint(3, 30), rng.randint(2, 20)
+        if rng.random() < 0.5:
+            q = (f"{name}'s {plot} is a rectangle {length} meters long and {width} meters wide. What is its area "
+                 "in square meters?")
+            answer = work.calc("The area is {=} square meters.", f"{length}*{width}")
+        else:
+            q = (f"{name}'s {plot} is a rectangle {length} meters long and {width} meters wide. How many meters "
+                 f"of fence go all the way around it?")
+            answer = work.calc("The perimeter is {=} meters.", f"2*({length}+{width})")
+    elif level == 2:
+        length, width, cost = rng.randint(4, 30), rng.randint(3, 20), rng.randint(2, 15)
+        q = (f"{name} fences a rectangular {plot} that is {length} meters by {width} meters. Fencing costs ${cost} "
+             f"per meter. How many dollars does the fence cost?")
+        perimeter = work.calc("The perimeter is {=} meters.", f"2*({length}+{width})")
+        answer = work.calc("The fence costs {=} dollars.", f"{perimeter}*{cost}")
+    else:
+        length, width, cost = rng.randint(12, 60), rng.randint(10, 40), rng.randint(3, 25)
+        side = rng.randint(2, min(length, width) - 2)
+        q = (f"A rectangular {plot} is {length} meters by {width} meters. A square pond {side} meters on each side "
+             f"sits inside it. {name} covers the rest with turf that costs ${cost} per square meter. How many "
+             f"dollars does the turf cost?")
+        whole = work.calc(f"The {plot} is {{=}} square meters.", f"{length}*{width}")
+        pond = work.calc("The pond is {=} square meters.", f"{side}*{side}")
+        rest = work.calc("The turf covers {=} square meters.", f"{whole}-{pond}")
+        answer = work.calc("The turf costs {=} dollars.", f"{rest}*{cost}")
+    return q, work, answer
+
+
+def _recipe(rng: random.Random, level: int) -> _Built:
+    name = rng.choice(_NAMES)
+    dish, first, second = rng.choice(_RECIPES)
+    work = _Work()
+    if level == 1:
+        serves, amount, factor = rng.randint(2, 12), rng.randint(2, 6), rng.randint(2, 6)
+        target = serves * factor
+        q = (f"A recipe for {serves} servings of {dish} uses {amount} cups of {first}. How many cups of {first} "
+             f"does {name} need for {target} servings?")
+        times = work.calc("That is {=} times the recipe.", f"{target}/{serves}")
+        answer = work.calc(f"{name} needs {{=}} cups.", f"{amount}*{times}")
+    elif level == 2:
+        serves, a, b, factor = rng.randint(2, 8), rng.randint(50, 400), rng.randint(20, 300), rng.randint(2, 5)
+        target = serves * factor
+        q = (f"A recipe for {serves} servings of {dish} uses {a} grams of {first} and {b} grams of {second}. How "
+             f"many grams of {first} and {second} together does {name} need for {target} servings?")
+        per_batch = work.calc("One batch uses {=} grams.", f"{a}+{b}")
+        times = work.calc("That is {=} batches.", f"{target}/{serves}")
+        answer = work.calc(f"{name} needs {{=}} grams.", f"{per_batch}*{times}")
+    else:
+        # The bag size divides the amount per batch, so the number of bags to buy is always whole.
+        serves, bag = rng.randint(4, 12), rng.choice((100, 200, 250, 500))
+        per_bag, factor = rng.randint(1, 4), rng.randint(3, 9)
+        amount, target = bag * per_bag, serves * factor
+        bags = rng.randint(1, per_bag * factor - 1)
+        have = amount * factor - bags * bag
+        q = (f"A recipe for {serves} servings of {dish} uses {amount} grams of {first}. {name} wants to make "
+             f"{target} servings and already has {have} grams of {first}. {first.capitalize()} is sold in "
+             f"{bag}-gram bags. How many bags must {name} buy?")
+        times = work.calc("That is {=} batches.", f"{target}/{serves}")
+        total = work.calc(f"{name} needs {{=}} grams of {first}.", f"{amount}*{times}")
+        missing = work.calc("{=} grams are missing.", f"{total}-{have}")
+        answer = work.calc(f"{name} must buy {{=}} bags.", f"{missing}/{bag}")
+    return q, work, answer
+
+
+def _temperature(rng: random.Random, level: int) -> _Built:
+    # The one template whose answers may be negative: temperatures go below zero.
+    place = rng.choice(_PLACES)
+    work = _Work()
+    if level == 1:
+        start, drop = rng.randint(-5, 20), rng.randint(2, 15)
+        q = (f"At sunset the temperature in {place} is {start} degrees. By midnight it has dropped {drop} degrees. "
+             f"What is the temperature at midnight, in degrees?")
+        answer = work.calc("It is {=} degrees at midnight.", f"{start}-{drop}")
+    elif level == 2:
+        start, per_hour, hours, rise = rng.randint(-5, 20), rng.randint(1, 5), rng.randint(2, 8), rng.randint(2, 12)
+        q = (f"The temperature in {place} is {start} degrees. It falls {per_hour} degrees every hour for {hours} "
+             f"hours, then rises {rise} degrees. What is the temperature now, in degrees?")
+        fall = work.calc("It falls {=} degrees.", f"{per_hour}*{hours}")
+        low = work.calc("It reaches {=} degrees.", f"{start}-{fall}")
+        answer = work.calc("After rising it is {=} degrees.", f"{low}+{rise}")
+    else:
+        start, down, h1 = rng.randint(-10, 25), rng.randint(2, 6), rng.randint(3, 10)
+        up, h2 = rng.randint(1, 5), rng.randint(2, 8)
+        q = (f"The temperature in {place} is {start} degrees at noon. It drops {down} degrees per hour for {h1} "
+             f"hours, then climbs {up} degrees per hour for {h2} hours. What is the temperature at the end, in "
+             f"degrees?")
+        fall = work.calc("It drops {=} degrees.", f"{down}*{h1}")
+        climb = work.calc("It climbs {=} degrees.", f"{up}*{h2}")
+        low = work.calc("At its lowest it is {=} degrees.", f"{start}-{fall}")
+        answer = work.calc("At the end it is {=} degrees.", f"{low}+{climb}")
+    return q, work, answer
+
+
+def _factory(rng: random.Random, level: int) -> _Built:
+    product = rng.choice(_PRODUCTS)
+    name = rng.choice(_NAMES)
+    work = _Work()
+    if level == 1:
+        rate, hours = rng.randint(5, 60), rng.randint(2, 10)
+        bad = rng.randint(1, rate)
+        q = (f"A machine in {name}'s workshop makes {rate} {product} an hour. It runs for {hours} hours and "
+             f"{bad} of the {product} are faulty. How many good {product} does it make?")
+        made = work.calc("It makes {=} in all.", f"{rate}*{hours}")
+        answer = work.calc("The good ones number {=}.", f"{made}-{bad}")
+    elif level == 2:
+        r1, h1, r2, h2 = rng.randint(10, 60), rng.randint(2, 8), rng.randint(5, 40), rng.randint(2, 8)
+        q = (f"In {name}'s factory one machine makes {r1} {product} an hour for {h1} hours and a second makes "
+             f"{r2} an hour for {h2} hours. How many {product} do they make together?")
+        a = work.calc("The first makes {=}.", f"{r1}*{h1}")
+        b = work.calc("The second makes {=}.", f"{r2}*{h2}")
+        answer = work.calc("Together they make {=}.", f"{a}+{b}")
+    else:
+        box = rng.choice((6, 8, 10, 12, 20, 24))
+        r1, h1, r2, h2 = box * rng.randint(2, 10), rng.randint(3, 12), box * rng.randint(1, 8), rng.randint(2, 10)
+        price = rng.randint(5, 40)
+        q = (f"{name}'s factory has two machines. One makes {r1} {product} an hour for {h1} hours, the other "
+             f"{r2} an hour for {h2} hours. The {product} are packed {box} to a box and each box sells for "
+             f"${price}. How many dollars do the boxes sell for?")
+        a = work.calc("The first machine makes {=}.", f"{r1}*{h1}")
+        b = work.calc("The second makes {=}.", f"{r2}*{h2}")
+        total = work.calc("Together that is {=}.", f"{a}+{b}")
+        boxes = work.calc("That fills {=} boxes.", f"{total}/{box}")
+        answer = work.calc("The boxes sell for {=} dollars.", f"{boxes}*{price}")
+    return q, work, answer
+
+
+_TEMPLATES: tuple[tuple[str, Callable[[random.Random, int], _Built]], ...] = (
+    ("shopping_change", _shopping),
+    ("sharing_equally", _sharing),
+    ("travel_speed", _travel),
+    ("ages", _ages),
+    ("discount_purchase", _discount),
+    ("weekly_saving", _saving),
+    ("area_perimeter", _area),
+    ("recipe_scaling", _recipe),
+    ("temperature_change", _temperature),
+    ("factory_rate", _factory),
+)
+
+
+def generate_arithmetic(n: int, seed: int = 0, difficulty: int | None = None) -> list[Problem]:
+    """``n`` distinct arithmetic word problems with exact whole-number answers and GSM8K-style solutions.
+
+    ``difficulty`` 1 (one or two operations), 2 (three) or 3 (four or more, bigger numbers); ``None``
+    mixes them. The same seed gives the same problems, and a shorter list is a prefix of a longer one.
+    """
+    return _generate(n, seed, difficulty, "test")
+
+
+def _generate(n: int, seed: int, difficulty: int | None, split: str) -> list[Problem]:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise DatasetError(f"The number of problems must be a whole number, 0 or more (got {n!r}).")
+    if difficulty not in (None, 1, 2, 3):
+        raise DatasetError(
+            f"difficulty must be 1 (easy), 2 (medium), 3 (hard) or empty for mixed (got {difficulty!r})."
+        )
+    dataset = "builtin:arithmetic" + (f"-{_LEVEL_NAMES[difficulty]}" if difficulty else "")
+    # A string seed is hashed the same way on every platform and Python run; other splits get their own
+    # stream so a model distilled on "train" is not evaluated on the very same questions.
+    rng = random.Random(f"agentark-arithmetic:{seed}" + ("" if split == "test" else f":{split}"))
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    queue: list[tuple[str, Callable[[random.Random, int], _Built]]] = []
+    attempts = 0
+    while len(problems) < n:
+        attempts += 1
+        if attempts > 50 * n + 1000:
+            raise DatasetError(
+                f"Could not make {n} distinct {dataset} problems; ask for fewer or mix difficulties."
+            )
+        if not queue:
+            # Every template once per round, so even a short list covers the variety of templates.
+            queue = list(_TEMPLATES)
+            rng.shuffle(queue)
+        template, build = queue.pop()
+        level = difficulty or rng.choice((1, 2, 3))
+        question, work, answer = build(rng, level)
+        if question in seen:  # a repeat would get the same id and collapse in the store
+            continue
+        seen.add(question)
+        problems.append(
+            Problem(
+                problem_id=problem_id(dataset, question),
+                dataset=dataset,
+                split=split,
+                question=question,
+                reference_answer=str(answer),
+                meta={"template": template, "difficulty": level, "solution": work.solution(answer)},
+            )
+        )
+    return problems
+
+
+def load_builtin(key: str, limit: int | None, split: str, seed: int) -> LoadReport:
+    """Problems for a ``builtin:arithmetic[-LEVEL]`` spec (lower-cased); ``limit`` None means BUILTIN_COUNT."""
+    variant = key.removeprefix("builtin:")
+    if variant == "arithmetic":
+        difficulty = None
+    elif variant.startswith("arithmetic-") and variant.removeprefix("arithmetic-") in _LEVELS:
+        difficulty = _LEVELS[variant.removeprefix("arithmetic-")]
+    else:
+        raise DatasetError(unknown_dataset_message(key))
+    problems = _generate(limit if limit is not None else BUILTIN_COUNT, seed, difficulty, split)
+    mix = _LEVEL_NAMES[difficulty] if difficulty else "mixed"
+    return LoadReport(problems, [], f"built-in arithmetic generator ({mix} difficulty, seed {seed})")
