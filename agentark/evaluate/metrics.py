@@ -1,0 +1,117 @@
+"""Per-run evaluation numbers: accuracy with its bootstrap interval, cost, latency, parsing, self-correction.
+
+Design decision: the numbers are computed by pure functions over plain frames (the run's outcomes and its
+answer-bearing messages), and ``run_metrics`` only fetches those frames from the store. The page, the CLI
+and the HTML report therefore print one computation, and tests check it on hand-built frames.
+
+Latency is what the store records per problem: ``outcomes.wall_ms``, the wall time of the engine calls
+that served the problem. A batched local engine serves a whole chunk in one call, so every problem of a
+batch is charged that call's full time; it is the latency a user waiting for that answer saw, not the
+engine time the problem alone used (divide by the batch size for throughput).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from agentark.errors import ConfigError
+from agentark.evaluate import stats
+from agentark.evaluate.markers import self_corrects
+from agentark.store import evaluation as q
+
+ANSWER_ROLES = ("solver", "aggregator", "judge")
+
+
+@dataclass
+class Pricing:
+    """USD per million tokens, prompt and completion, for the cost per 1,000 problems.
+
+    The defaults are list prices of a small hosted model; set your provider's (or your GPU-hour's
+    equivalent) to make the cost column yours.
+    """
+
+    prompt_usd_per_mtok: float = 0.15
+    completion_usd_per_mtok: float = 0.60
+
+    def __post_init__(self) -> None:
+        if self.prompt_usd_per_mtok < 0 or self.completion_usd_per_mtok < 0:
+            raise ConfigError("Token prices cannot be negative; give USD per million tokens, e.g. 0.15 and 0.60.")
+
+    def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
+        return (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
+
+
+@dataclass
+class RunMetrics:
+    """One run's numbers. Per-problem figures are means over the run's finished problems."""
+
+    run_id: str
+    method: str | None
+    model: str | None
+    dataset: str | None
+    problems: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    prompt_tokens_per_problem: float
+    completion_tokens_per_problem: float
+    tokens_per_problem: float
+    engine_calls_per_problem: float
+    latency_p50_s: float
+    latency_p95_s: float
+    latency_p99_s: float
+    cost_per_1k_usd: float
+    parse_rate: float
+    self_correction_rate: float
+    answers: int = 0
+    config: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+
+
+def metrics_from_frames(run: dict, outcomes: pd.DataFrame, messages: pd.DataFrame, pricing: Pricing | None = None,
+                        confidence: float = stats.CONFIDENCE) -> RunMetrics:
+    """Numbers of one run from its outcomes (one row per finished problem) and its answer messages.
+
+    ``parse_rate`` is the share of answer-bearing messages (solver, aggregator and judge turns that did not
+    fail) from which an answer was extracted; ``self_correction_rate`` the share of those messages with a
+    self-correction marker (``agentark.evaluate.markers``).
+    """
+    pricing = pricing or Pricing()
+    n = len(outcomes)
+    correct = outcomes["is_correct"].fillna(False).astype(bool).to_numpy() if n else []
+    low, high = stats.bootstrap_ci(correct, confidence=confidence)
+    mean = (lambda col: float(outcomes[col].fillna(0).mean())) if n else (lambda col: math.nan)
+    p50, p95, p99 = stats.percentiles(outcomes["wall_ms"].astype(float) / 1000 if n else [])
+    answers = messages[messages["role"].isin(ANSWER_ROLES) & messages["error"].isna()] if len(messages) else messages
+    n_answers = len(answers)
+    prompt, completion = mean("prompt_tokens"), mean("completion_tokens")
+    config = run.get("config") if isinstance(run.get("config"), dict) else json.loads(run.get("config_json") or "{}")
+    return RunMetrics(
+        run_id=run["run_id"], method=run.get("method"), model=run.get("model"), dataset=run.get("dataset"),
+        problems=n, accuracy=float(correct.mean()) if n else math.nan, ci_low=low, ci_high=high,
+        prompt_tokens_per_problem=prompt, completion_tokens_per_problem=completion,
+        tokens_per_problem=prompt + completion, engine_calls_per_problem=mean("engine_calls"),
+        latency_p50_s=p50, latency_p95_s=p95, latency_p99_s=p99,
+        cost_per_1k_usd=1000 * pricing.cost(prompt, completion) if n else math.nan,
+        parse_rate=float(answers["answer"].notna().mean()) if n_answers else math.nan,
+        self_correction_rate=float(answers["content"].map(self_corrects).mean()) if n_answers else math.nan,
+        answers=n_answers, config=config,
+    )
+
+
+def run_metrics(store, run_ids: list[str], pricing: Pricing | None = None,
+                confidence: float = stats.CONFIDENCE) -> list[RunMetrics]:
+    """``metrics_from_frames`` for each run, in the order given."""
+    runs = q.run_rows(store, run_ids)
+    outcomes = q.outcome_rows(store, run_ids)
+    messages = q.answer_messages(store, run_ids)
+    return [
+        metrics_from_frames(runs[run_id], outcomes[outcomes["run_id"] == run_id],
+                            messages[messages["run_id"] == run_id], pricing, confidence)
+        for run_id in run_ids
+    ]

@@ -1,0 +1,127 @@
+"""A shareable, self-contained HTML report of a comparison: one file, plotly embedded, no server needed.
+
+Design decision: the report renders the same ``Comparison`` (and best-of-N curves) the page and the CLI
+use, with plotly.js inlined once at the top so the file opens offline, and it carries the configs and
+export hashes behind every system so a reader can reproduce each number.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+from agentark.evaluate.bon import BonCurve
+from agentark.evaluate.compare import Comparison
+from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
+from agentark.evaluate.render import gate_html
+
+METRIC_COLUMNS = [
+    ("run", "run_id", "{}"), ("method", "method", "{}"), ("problems", "problems", "{}"),
+    ("accuracy", "accuracy", "{:.1%}"), ("95% interval", None, None),
+    ("prompt tok/problem", "prompt_tokens_per_problem", "{:,.0f}"),
+    ("completion tok/problem", "completion_tokens_per_problem", "{:,.0f}"),
+    ("engine calls/problem", "engine_calls_per_problem", "{:.2f}"),
+    ("latency p50 s", "latency_p50_s", "{:.2f}"), ("p95 s", "latency_p95_s", "{:.2f}"),
+    ("p99 s", "latency_p99_s", "{:.2f}"), ("USD per 1k problems", "cost_per_1k_usd", "{:.3f}"),
+    ("answers parsed", "parse_rate", "{:.1%}"), ("self-correcting", "self_correction_rate", "{:.1%}"),
+]
+
+
+def fmt(value, pattern: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return pattern.format(value)
+
+
+def metric_rows(comparison: Comparison) -> list[list[str]]:
+    """The metrics table as strings, one row per run (the page shows the same strings)."""
+    rows = []
+    for m in comparison.metrics:
+        d = m.to_dict()
+        row = []
+        for _, key, pattern in METRIC_COLUMNS:
+            if key is None:
+                row.append(f"[{fmt(m.ci_low, '{:.1%}')}, {fmt(m.ci_high, '{:.1%}')}]")
+            else:
+                row.append(fmt(d[key], pattern))
+        rows.append(row)
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_report(comparison: Comparison, curves: list[BonCurve] | None = None, max_rows: int = 200) -> str:
+    """The report as one HTML string."""
+    figs = [accuracy_bars(comparison), cost_scatter(comparison)] + [bon_chart(c) for c in curves or []]
+    plots = "".join(
+        f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False, div_id=f"fig{i}")
+        for i, f in enumerate(figs)
+    )
+    esc = html.escape
+    metrics = _table([h for h, _, _ in METRIC_COLUMNS],
+                     [[esc(c) for c in r] for r in metric_rows(comparison)])
+    pairs = _table(
+        ["reference", "candidate", "shared", "fixed", "broken", "both right", "both wrong", "McNemar exact p", "gates"],
+        [[esc(p.reference), esc(p.candidate), str(p.test.shared), str(p.test.fixed), str(p.test.broken),
+          str(p.test.both_right), str(p.test.both_wrong), f"{p.test.p_value:.4g}",
+          "<br>".join(gate_html(g.passed, g.text) for g in p.gates)] for p in comparison.pairs],
+    )
+    prov = _table(
+        ["run", "model", "trained by", "export sha256", "export filters", "run config"],
+        [[esc(k), esc(v.model or "—"), esc(v.label), esc(v.export_sha256 or "—"),
+          f"<pre>{esc(json.dumps(v.export_filters, indent=1, sort_keys=True))}</pre>",
+          f"<pre>{esc(json.dumps(v.run_config, indent=1, sort_keys=True))}</pre>"]
+         for k, v in comparison.provenance.items()],
+    )
+    diff_sections = []
+    for cand in comparison.run_ids[1:]:
+        diffs = comparison.differences(cand)
+        rows = [[esc(str(r["problem_id"])), esc(str(r[f"status:{cand}"])), esc(str(r["question"])[:160]),
+                 esc(str(r["reference_answer"])), esc(str(r[f"answer:{comparison.reference}"])),
+                 esc(str(r[f"answer:{cand}"]))] for r in diffs.head(max_rows).to_dict("records")]
+        diff_sections.append(
+            f"<h3>{esc(cand)} against {esc(comparison.reference)}: {len(diffs)} problems differ</h3>"
+            + _table(["problem", "status", "question", "reference", comparison.reference, cand], rows))
+    bon = ""
+    for c in curves or []:
+        header = ["N", "one sample", "majority vote"] + [f"best PRM ({h})" for h in c.best_of]
+        rows = [[str(n), f"{c.one_sample[i]:.1%}", f"{c.majority[i]:.1%}"]
+                + [f"{c.best_of[h][i]:.1%}" for h in c.best_of] for i, n in enumerate(c.ns)]
+        bon += f"<h3>Best-of-N: {esc(c.run_id)}</h3>" + _table(header, rows)
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>AgentArk comparison: {esc(' vs '.join(comparison.run_ids))}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f4f5f7; }} pre {{ margin: 0; font-size: 0.85em; white-space: pre-wrap; }}
+.figs {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 1em; }}
+</style></head><body>
+<h1>Comparison: {esc(' vs '.join(comparison.run_ids))}</h1>
+<p>Reference: <b>{esc(comparison.reference)}</b>. Created {created}. Settings:
+<code>{esc(json.dumps(comparison.config.to_dict(), sort_keys=True))}</code></p>
+<h2>Systems</h2>{metrics}
+<p>Latency per problem is the wall time of the engine calls that served it; in a batched engine a problem is
+charged its batch's whole call.</p>
+<div class="figs">{plots}</div>
+<h2>Paired test and gates</h2>{pairs}
+<h2>Where they differ</h2>{''.join(diff_sections)}
+{'<h2>Best-of-N</h2>' + bon if bon else ''}
+<h2>Configs and export hashes</h2>{prov}
+</body></html>"""
+
+
+def write_report(comparison: Comparison, out: Path | str, curves: list[BonCurve] | None = None) -> Path:
+    path = Path(out).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(html_report(comparison, curves), encoding="utf-8")
+    tmp.replace(path)
+    return path
