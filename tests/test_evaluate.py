@@ -8,7 +8,8 @@ import pytest
 
 from agentark.errors import ConfigError
 from agentark.evaluate import stats
-from agentark.evaluate.compare import CompareConfig, compare
+from agentark.evaluate.compare import compare
+from agentark.evaluate.config import CompareConfig
 from agentark.evaluate.markers import MARKERS, find_markers, highlight_html, self_corrects
 from agentark.evaluate.metrics import run_metrics
 from agentark.store import Store

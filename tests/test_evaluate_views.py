@@ -8,9 +8,8 @@ import pytest
 
 from agentark.errors import ConfigError
 from agentark.evaluate.compare import compare
-from agentark.evaluate.prm_eval import (
-    PRMEvalConfig, best_threshold, evaluate_prm, first_error, processbench, step_auc,
-)
+from agentark.evaluate.config import PRMEvalConfig
+from agentark.evaluate.prm_eval import best_threshold, evaluate_prm, first_error, processbench, step_auc
 from agentark.evaluate.render import heatmap_legend_html, score_colour, steps_html
 from agentark.evaluate.report import write_report
 from agentark.evaluate.sidebyside import representative, side_by_side

@@ -18,6 +18,7 @@ from agentark.errors import AgentArkError
 # One line per area, alphabetical (so parallel additions do not collide): agentark.cli.NAME.register(sub).
 AREAS = (
     "debate",
+    "evaluate",
     "labels",
     "runs",
     "stats",

@@ -57,7 +57,8 @@ class DebateConfig:
     speakers, in the order of the method's ``speakers()``, their own model and system prompt; speakers
     without one use ``engine``/``model``. ``method_options`` holds the method's own settings, validated by
     its options dataclass. ``early_stop`` ends a round-based debate once every solver gives the same answer.
-    ``columns`` maps a file's question/answer/id columns.
+    ``columns`` maps a file's question/answer/id columns. ``solve_prompt`` (None: ``SOLVE_PROMPT``) is the
+    first-turn wording, for evaluating a model trained on another one.
     """
 
     method: str = "debate"
@@ -78,6 +79,7 @@ class DebateConfig:
     method_options: dict = field(default_factory=dict)
     early_stop: bool = False
     columns: dict | None = None
+    solve_prompt: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -114,6 +116,8 @@ class DebateConfig:
                 f"{len(specs)} agent models given but method '{self.method}' has {len(speakers)} speakers "
                 f"({', '.join(speakers)}); give at most one per speaker, in that order."
             )
+        if self.solve_prompt is not None and "{question}" not in self.solve_prompt:
+            raise ConfigError("solve_prompt must contain {question} where the problem goes.")
         if self.columns is not None:
             unknown = set(self.columns) - {"question", "answer", "id"}
             if unknown or not self.columns.get("question") or not self.columns.get("answer"):

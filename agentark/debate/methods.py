@@ -102,7 +102,7 @@ class ChainOfThought(Method):
     single_round = True
 
     def play(self, problem: Problem) -> Play:
-        (record,) = yield [self.turn(agent_name(0), 1, "solver", solve_messages(problem.question))]
+        (record,) = yield [self.turn(agent_name(0), 1, "solver", solve_messages(problem.question, self.cfg.solve_prompt))]
         return Decision(record["answer"])
 
 
@@ -114,7 +114,7 @@ class SelfConsistency(Method):
 
     def play(self, problem: Problem) -> Play:
         names = self.speakers(self.cfg)
-        records = yield [self.turn(a, 1, "solver", solve_messages(problem.question)) for a in names]
+        records = yield [self.turn(a, 1, "solver", solve_messages(problem.question, self.cfg.solve_prompt)) for a in names]
         return Decision(majority_vote([r["answer"] for r in records])[0])
 
 
@@ -134,7 +134,7 @@ class LLMDebate(Method):
     def play(self, problem: Problem) -> Play:
         cfg = self.cfg
         names = [agent_name(i) for i in range(cfg.agents)]
-        histories = {a: solve_messages(problem.question) for a in names}
+        histories = {a: solve_messages(problem.question, self.cfg.solve_prompt) for a in names}
         latest: dict[str, dict] = {}
         for rnd in range(1, cfg.rounds + 1):
             if rnd > 1:
@@ -242,7 +242,7 @@ class CritiqueRevise(Method):
         cfg = self.cfg
         solvers = [f"solver_{i + 1}" for i in range(cfg.agents)]
         critics = [f"critic_{i + 1}" for i in range(self.opts.critics)]
-        histories = {a: solve_messages(problem.question) for a in solvers}
+        histories = {a: solve_messages(problem.question, self.cfg.solve_prompt) for a in solvers}
         latest: dict[str, dict] = {}
         for rnd in range(1, cfg.rounds + 1):
             records = yield [self.turn(a, rnd, "solver", histories[a]) for a in solvers]

@@ -58,9 +58,10 @@ REVISE_PROMPT = (
 )
 
 
-def solve_messages(question: str) -> list[dict[str, str]]:
-    """The chat that asks one agent to solve ``question``: the first turn of every method."""
-    return [{"role": "user", "content": SOLVE_PROMPT.format(question=question)}]
+def solve_messages(question: str, template: str | None = None) -> list[dict[str, str]]:
+    """The chat that asks one agent to solve ``question``: the first turn of every method. ``template`` replaces
+    ``SOLVE_PROMPT`` for a model trained on another wording (its model card records it)."""
+    return [{"role": "user", "content": (template or SOLVE_PROMPT).format(question=question)}]
 
 
 def format_others(records: Iterable[dict]) -> str:

@@ -13,43 +13,22 @@ report agree exactly, and a test can build a run whose curve is known. The PRM i
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
 from agentark.errors import ConfigError
+from agentark.evaluate.config import BonConfig
 from agentark.grading import is_correct, majority_vote
-from agentark.steps import SEGMENTERS, segment
+from agentark.steps import segment
 from agentark.store import evaluation as q
-
-AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
-
 
 @runtime_checkable
 class StepScorer(Protocol):
     """A PRM: for each (question, steps) the probability that each step is good."""
 
     def score(self, items: list[tuple[str, list[str]]]) -> list[list[float]]: ...
-
-
-@dataclass
-class BonConfig:
-    """How best-of-N is computed; shared by the CLI's ``compare --prm`` and the page's PRM picker."""
-
-    aggregations: list[str] = field(default_factory=lambda: list(AGGREGATIONS))
-    temperature: float = 0.1
-    segmenter: str = "paragraphs"
-
-    def __post_init__(self) -> None:
-        unknown = [a for a in self.aggregations if a not in AGGREGATIONS]
-        if unknown or not self.aggregations:
-            raise ConfigError(f"Unknown aggregation(s) {', '.join(unknown) or '(none given)'}; "
-                              f"choose from {', '.join(AGGREGATIONS)}.")
-        if self.temperature <= 0:
-            raise ConfigError(f"softmin temperature must be above 0 (got {self.temperature}).")
-        if self.segmenter not in SEGMENTERS:
-            raise ConfigError(f"Unknown segmenter '{self.segmenter}'; choose one of: {', '.join(SEGMENTERS)}.")
 
 
 @dataclass

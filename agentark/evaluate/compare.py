@@ -14,46 +14,12 @@ import pandas as pd
 
 from agentark.errors import ConfigError
 from agentark.evaluate import stats
-from agentark.evaluate.metrics import Pricing, RunMetrics, run_metrics
+from agentark.evaluate.config import CompareConfig
+from agentark.evaluate.metrics import RunMetrics, run_metrics
 from agentark.evaluate.provenance import Provenance, provenance
 from agentark.store import evaluation as q
 
 STATUSES = ("fixed", "broken", "both wrong", "both right")
-
-
-@dataclass
-class CompareConfig:
-    """Gates of a rollout decision and the prices behind cost; shared by the page, the CLI and the report.
-
-    A candidate passes when its accuracy is at least ``min_accuracy_ratio`` of the reference's, its tokens
-    per problem at most ``max_token_ratio`` of the reference's, and its p95 latency per problem under
-    ``max_p95_latency_s`` seconds.
-    """
-
-    min_accuracy_ratio: float = 0.95
-    max_token_ratio: float = 0.5
-    max_p95_latency_s: float = 30.0
-    prompt_usd_per_mtok: float = Pricing.prompt_usd_per_mtok
-    completion_usd_per_mtok: float = Pricing.completion_usd_per_mtok
-    confidence: float = stats.CONFIDENCE
-
-    def __post_init__(self) -> None:
-        if not 0 < self.min_accuracy_ratio <= 2:
-            raise ConfigError(f"min_accuracy_ratio is a share of the reference's accuracy, e.g. 0.95 "
-                              f"(got {self.min_accuracy_ratio}).")
-        if not self.max_token_ratio > 0:
-            raise ConfigError(f"max_token_ratio must be above 0, e.g. 0.5 for half the tokens (got {self.max_token_ratio}).")
-        if not self.max_p95_latency_s > 0:
-            raise ConfigError(f"max_p95_latency_s must be above 0 seconds (got {self.max_p95_latency_s}).")
-        if not 0.5 <= self.confidence < 1:
-            raise ConfigError(f"confidence must be in [0.5, 1), e.g. 0.95 (got {self.confidence}).")
-        self.pricing()
-
-    def pricing(self) -> Pricing:
-        return Pricing(self.prompt_usd_per_mtok, self.completion_usd_per_mtok)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

@@ -17,31 +17,12 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from agentark.errors import ConfigError
 from agentark.evaluate import stats
+from agentark.evaluate.config import CONFIDENCE, Pricing
 from agentark.evaluate.markers import self_corrects
 from agentark.store import evaluation as q
 
 ANSWER_ROLES = ("solver", "aggregator", "judge")
-
-
-@dataclass
-class Pricing:
-    """USD per million tokens, prompt and completion, for the cost per 1,000 problems.
-
-    The defaults are list prices of a small hosted model; set your provider's (or your GPU-hour's
-    equivalent) to make the cost column yours.
-    """
-
-    prompt_usd_per_mtok: float = 0.15
-    completion_usd_per_mtok: float = 0.60
-
-    def __post_init__(self) -> None:
-        if self.prompt_usd_per_mtok < 0 or self.completion_usd_per_mtok < 0:
-            raise ConfigError("Token prices cannot be negative; give USD per million tokens, e.g. 0.15 and 0.60.")
-
-    def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
-        return (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
 
 
 @dataclass
@@ -74,7 +55,7 @@ class RunMetrics:
 
 
 def metrics_from_frames(run: dict, outcomes: pd.DataFrame, messages: pd.DataFrame, pricing: Pricing | None = None,
-                        confidence: float = stats.CONFIDENCE) -> RunMetrics:
+                        confidence: float = CONFIDENCE) -> RunMetrics:
     """Numbers of one run from its outcomes (one row per finished problem) and its answer messages.
 
     ``parse_rate`` is the share of answer-bearing messages (solver, aggregator and judge turns that did not
@@ -105,7 +86,7 @@ def metrics_from_frames(run: dict, outcomes: pd.DataFrame, messages: pd.DataFram
 
 
 def run_metrics(store, run_ids: list[str], pricing: Pricing | None = None,
-                confidence: float = stats.CONFIDENCE) -> list[RunMetrics]:
+                confidence: float = CONFIDENCE) -> list[RunMetrics]:
     """``metrics_from_frames`` for each run, in the order given."""
     runs = q.run_rows(store, run_ids)
     outcomes = q.outcome_rows(store, run_ids)

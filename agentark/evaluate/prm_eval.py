@@ -22,29 +22,10 @@ from sklearn.metrics import roc_auc_score
 
 from agentark.errors import ConfigError
 from agentark.evaluate.bon import StepScorer
+from agentark.evaluate.config import PRMEvalConfig
 from agentark.export import ExportConfig, resolve_step_labels
 from agentark.store import evaluation as q
 from agentark.store import labels as label_q
-
-GROUND_TRUTH_SOURCES = ["human", "import:prm800k", "import:math-shepherd"]
-
-
-@dataclass
-class PRMEvalConfig:
-    """Which labels are ground truth and the threshold below which a step counts as wrong."""
-
-    threshold: float = 0.5
-    sources: list[str] = field(default_factory=lambda: list(GROUND_TRUTH_SOURCES))
-    neutral: str = "positive"
-
-    def __post_init__(self) -> None:
-        if not 0 < self.threshold < 1:
-            raise ConfigError(f"threshold is a step probability in (0, 1), e.g. 0.5 (got {self.threshold}).")
-        if not self.sources:
-            raise ConfigError("sources is empty; name the label sources that count, e.g. human import:prm800k.")
-        if self.neutral not in ("positive", "negative"):
-            raise ConfigError(f"neutral must be 'positive' or 'negative' (got '{self.neutral}').")
-
 
 @dataclass
 class PRMEvalResult:

@@ -7,7 +7,6 @@ training problems too, so held-out means held out from the whole chain.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 from agentark.errors import ConfigError
@@ -46,20 +45,11 @@ class Provenance:
         return " · ".join(parts)
 
 
-def _export_sha(row: dict) -> str | None:
-    sha = row.get("export_sha256")
-    if sha:
-        return sha
-    config = row.get("config_json")
-    data = json.loads(config) if isinstance(config, str) and config else {}
-    return data.get("export_sha256")
-
-
 def model_provenance(store, model: str | None, run_id: str = "", run_config: dict | None = None) -> Provenance:
     row = q.model_row(store, model) if model else None
     if row is None:
         return Provenance(run_id, model, run_config=run_config or {})
-    sha = _export_sha(row)
+    sha = row.get("export_sha256") or None
     export = q.export_row(store, sha) if sha else None
     return Provenance(
         run_id=run_id, model=model, model_id=row["model_id"], kind=row.get("kind"), base_model=row.get("base_model"),

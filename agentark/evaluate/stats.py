@@ -14,7 +14,8 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as sps
 
-CONFIDENCE = 0.95
+from agentark.evaluate.config import CONFIDENCE
+
 RESAMPLES = 2000
 SEED = 0
 

@@ -1,0 +1,167 @@
+"""``eval``, ``compare`` and ``prm-eval``: evaluation runs, comparisons (with an HTML report) and PRM scoring.
+
+Design decision: each command prints (or writes as JSON/HTML) exactly the objects ``agentark.evaluate``
+returns, the ones the Compare page renders, so the terminal, the page and the report agree.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agentark.cli.common import add_home, print_table
+
+METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high", "tokens_per_problem",
+                  "engine_calls_per_problem", "latency_p50_s", "latency_p95_s", "latency_p99_s", "cost_per_1k_usd",
+                  "parse_rate", "self_correction_rate"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``eval``, ``compare`` and ``prm-eval`` commands."""
+    from agentark.evaluate.config import AGGREGATIONS, CompareConfig, EvalConfig
+
+    e = sub.add_parser("eval", help="evaluate a model (one agent, or a debate method) on held-out problems")
+    add_home(e)
+    e.add_argument("--model", required=True, help="studio model id, checkpoint folder or embedded:smollm2-135m")
+    e.add_argument("--dataset", default=EvalConfig.dataset)
+    e.add_argument("--split", default=EvalConfig.split)
+    e.add_argument("--limit", type=int, default=EvalConfig.limit)
+    e.add_argument("--method", default=EvalConfig.method, help="cot (one agent, default) or a debate method")
+    e.add_argument("--samples", type=int, default=None, help="agents; k samples per problem for self_consistency")
+    e.add_argument("--rounds", type=int, default=None)
+    e.add_argument("--engine", default=EvalConfig.engine)
+    e.add_argument("--temperature", type=float, default=None, help="default 0 for cot, 0.7 otherwise")
+    e.add_argument("--max-tokens", type=int, default=EvalConfig.max_tokens)
+    e.add_argument("--seed", type=int, default=EvalConfig.seed)
+    e.add_argument("--chunk-size", type=int, default=EvalConfig.chunk_size)
+    e.add_argument("--allow-overlap", action="store_true",
+                   help="evaluate even on problems the model trained on (reported as a warning)")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+    c = sub.add_parser("compare", help="compare runs on shared problems: accuracy, McNemar, cost, gates")
+    add_home(c)
+    c.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="the reference (teacher) first, then candidates")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")
+    c.add_argument("--prm", default=None, help="PRM (studio id or folder) for best-of-N on runs with k samples")
+    c.add_argument("--aggregation", action="append", choices=AGGREGATIONS, default=None,
+                   help="best-of-N step aggregation (repeat; default all)")
+    c.add_argument("--min-accuracy-ratio", type=float, default=CompareConfig.min_accuracy_ratio)
+    c.add_argument("--max-token-ratio", type=float, default=CompareConfig.max_token_ratio)
+    c.add_argument("--max-p95-latency", type=float, default=CompareConfig.max_p95_latency_s, help="seconds")
+    c.add_argument("--price-prompt", type=float, default=CompareConfig.prompt_usd_per_mtok, help="USD per M tokens")
+    c.add_argument("--price-completion", type=float, default=CompareConfig.completion_usd_per_mtok,
+                   help="USD per M tokens")
+    c.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("prm-eval", help="ProcessBench-style PRM evaluation on a run's labelled steps")
+    add_home(p)
+    p.add_argument("--model", required=True, help="the PRM: studio model id or folder")
+    p.add_argument("--run", required=True, help="run whose steps carry human or imported labels")
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_prm_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from agentark.evaluate.metrics import run_metrics
+    from agentark.evaluate.config import EvalConfig
+    from agentark.evaluate.run import create_eval_run
+    from agentark.jobs import run_debate_job
+    from agentark.store import Store
+
+    cfg = EvalConfig(model=args.model, dataset=args.dataset, split=args.split, limit=args.limit, method=args.method,
+                     samples=args.samples, rounds=args.rounds, engine=args.engine, temperature=args.temperature,
+                     max_tokens=args.max_tokens, seed=args.seed, chunk_size=args.chunk_size,
+                     allow_overlap=args.allow_overlap)
+    with Store() as store:
+        store.refresh()
+        run_id, report, overlap = create_eval_run(store, cfg)
+    if overlap.overlapping:
+        print(f"warning: {overlap.message} (--allow-overlap): this is not a held-out evaluation", file=sys.stderr)
+    print(f"evaluation run {run_id}: {len(report.problems)} problems of {cfg.dataset} ({cfg.split}), "
+          f"model {cfg.model}, method {cfg.method}", file=sys.stderr)
+    bar = tqdm(total=len(report.problems), unit="problem", desc=run_id, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    final = run_debate_job(run_id, on_progress=progress)
+    bar.close()
+    with Store() as store:
+        store.refresh()
+        (metrics,) = run_metrics(store, [run_id])
+    if args.json:
+        print(json.dumps({**metrics.to_dict(), "overlap": overlap.overlapping}, indent=2, default=str))
+    else:
+        print_table([metrics.to_dict()], METRIC_COLUMNS)
+    if final["status"] == "failed":
+        print(f"warning: {final['error']}: python -m agentark debate --run-id {run_id}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from agentark.evaluate.bon import best_of_n
+    from agentark.evaluate.compare import compare
+    from agentark.evaluate.config import BonConfig, CompareConfig
+    from agentark.evaluate.report import write_report
+    from agentark.store import Store
+
+    cfg = CompareConfig(min_accuracy_ratio=args.min_accuracy_ratio, max_token_ratio=args.max_token_ratio,
+                        max_p95_latency_s=args.max_p95_latency, prompt_usd_per_mtok=args.price_prompt,
+                        completion_usd_per_mtok=args.price_completion)
+    bon_cfg = BonConfig(aggregations=args.aggregation) if args.aggregation else BonConfig()
+    with Store() as store:
+        store.refresh()
+        comparison = compare(store, args.run_ids, cfg)
+        curves = []
+        if args.prm:
+            from agentark.train.prm_scoring import load_prm
+
+            scorer = load_prm(args.prm)
+            curves = [best_of_n(store, m.run_id, scorer, bon_cfg) for m in comparison.metrics
+                      if m.method == "self_consistency"]
+    if args.html:
+        path = write_report(comparison, args.html, curves)
+        print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**comparison.to_json(), "best_of_n": [c.to_dict() for c in curves]}, indent=2, default=str))
+        return 0
+    print(f"reference: {comparison.reference}")
+    print_table([m.to_dict() for m in comparison.metrics], METRIC_COLUMNS)
+    for pair in comparison.pairs:
+        t = pair.test
+        print(f"\n{pair.candidate} vs {pair.reference} on {t.shared} shared problems: fixed {t.fixed}, broken "
+              f"{t.broken}, both right {t.both_right}, both wrong {t.both_wrong}; McNemar exact p = {t.p_value:.4g}")
+        for gate in pair.gates:
+            print(f"  {'PASS' if gate.passed else 'FAIL'}  {gate.text}")
+    for curve in curves:
+        print(f"\nbest-of-N on {curve.run_id} (k = {curve.k}, {curve.problems} problems):")
+        print_table(curve.frame().pivot(index="n", columns="strategy", values="accuracy").reset_index()
+                    .to_dict("records"), ["n", "one sample", "majority vote"] + [f"best PRM ({h})" for h in curve.best_of])
+    return 0
+
+
+def cmd_prm_eval(args: argparse.Namespace) -> int:
+    from agentark.evaluate.config import PRMEvalConfig
+    from agentark.evaluate.prm_eval import evaluate_prm
+    from agentark.store import Store
+    from agentark.train.prm_scoring import load_prm
+
+    cfg = PRMEvalConfig(threshold=args.threshold)
+    with Store() as store:
+        store.refresh()
+        scorer = load_prm(args.model)
+        result = evaluate_prm(store, args.run, scorer, cfg)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print_table([result.to_dict()], ["run_id", "trajectories", "erroneous", "correct", "threshold",
+                                         "accuracy_erroneous", "accuracy_correct", "f1", "step_auc",
+                                         "best_threshold", "best_f1"])
+    return 0

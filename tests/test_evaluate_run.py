@@ -1,0 +1,101 @@
+"""Evaluation runs: held-out checks against the models registry, the eval/compare CLI, the solve prompt."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from agentark import config
+from agentark.cli import main
+from agentark.errors import ConfigError
+from agentark.evaluate.config import EvalConfig
+from agentark.evaluate.provenance import training_problem_ids
+from agentark.evaluate.run import create_eval_run
+from agentark.models import model_dir, write_card
+from agentark.runfolder import RunFolder
+from agentark.store import Store
+from agentark.store import labels as label_q
+from agentark.tasks import load_problems
+from tests.tinylm import tiny_llama  # noqa: F401
+
+
+def _export(store: Store, problem_ids: list[str], filters: dict | None = None) -> str:
+    path = config.exports_dir() / f"rsft-{len(problem_ids)}.parquet"
+    pd.DataFrame({"messages": [[]] * len(problem_ids), "problem_id": problem_ids}).to_parquet(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    label_q.record_export(store, {"export_id": f"rsft-{sha[:6]}", "kind": "rsft", "path": str(path), "sha256": sha,
+                                  "n_rows": len(problem_ids), "filters": filters or {"kind": "rsft"}})
+    return sha
+
+
+def _model(tiny_llama, model_id: str, sha: str | None, base: str = "embedded:smollm2-135m") -> None:
+    folder = model_dir(model_id)
+    shutil.copytree(tiny_llama, folder)
+    write_card(folder, {"model_id": model_id, "kind": "sft", "base_model": base, "job_id": f"job-{model_id}",
+                        "export_sha256": sha, "config": {}, "metrics": {}, "prompt": "Q: {question}\nA:"})
+
+
+@pytest.fixture
+def trained(tiny_llama):
+    """sft-a trained on the first 3 built-in test problems; pad-b trained from sft-a on no export of its own."""
+    seen = [p.problem_id for p in load_problems("builtin:arithmetic", limit=3, split="test").problems]
+    with Store() as store:
+        sha = _export(store, seen, {"kind": "rsft", "corrections": "only"})
+        _model(tiny_llama, "sft-a", sha)
+        _model(tiny_llama, "pad-b", None, base="sft-a")
+        store.refresh()
+    return seen
+
+
+def test_training_problems_follow_the_model_chain(trained):
+    with Store() as store:
+        assert training_problem_ids(store, "sft-a") == set(trained)
+        assert training_problem_ids(store, "pad-b") == set(trained)
+        assert training_problem_ids(store, "embedded:smollm2-135m") == set()
+
+
+def test_overlapping_evaluation_is_refused_with_the_fix_and_nothing_is_written(trained):
+    with Store() as store:
+        with pytest.raises(ConfigError, match="3 of the problems evaluated were among the 3 training problems of "
+                                              "model pad-b.*another --split.*--allow-overlap"):
+            create_eval_run(store, EvalConfig(model="pad-b", limit=5, max_tokens=8))
+    assert not any(config.runs_dir().iterdir())
+
+
+def test_held_out_evaluation_records_the_models_solve_prompt(trained):
+    with Store() as store:
+        run_id, report, overlap = create_eval_run(store, EvalConfig(model="sft-a", split="train", limit=4, max_tokens=8))
+        assert overlap.overlapping == [] and len(report.problems) == 4
+        assert run_id.startswith("eval-cot-")
+        cfg = RunFolder(run_id).meta()["config"]
+        assert cfg["solve_prompt"] == "Q: {question}\nA:" and cfg["model"] == "sft-a" and cfg["temperature"] == 0
+        run_id, _, overlap = create_eval_run(store, EvalConfig(model="sft-a", limit=5, allow_overlap=True, max_tokens=8))
+        assert sorted(overlap.overlapping) == sorted(trained)
+
+
+def test_eval_and_compare_cli(capsys, tmp_path):
+    args = ["--engine", "scripted", "--model", "tests.scripted:first_number", "--limit", "6"]
+    assert main(["eval", *args, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["problems"] == 6 and first["method"] == "cot" and first["engine_calls_per_problem"] == 1
+    assert main(["eval", *args, "--method", "self_consistency", "--samples", "3", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["engine_calls_per_problem"] == 3 and second["parse_rate"] == 1.0
+    out = tmp_path / "report.html"
+    assert main(["compare", first["run_id"], second["run_id"], "--json", "--html", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["pairs"][0]["shared"] == 6 and out.exists()
+    assert [m["accuracy"] for m in data["metrics"]] == [first["accuracy"], second["accuracy"]]
+    assert main(["compare", first["run_id"], second["run_id"]]) == 0
+    text = capsys.readouterr().out
+    assert "McNemar exact p" in text and ("PASS" in text or "FAIL" in text)
+
+
+def test_cli_errors_name_the_fix(capsys):
+    assert main(["compare", "nope-1", "nope-2"]) == 2
+    assert "python -m agentark runs" in capsys.readouterr().err
+    assert main(["eval", "--engine", "scripted", "--model", "tests.scripted:first_number", "--method", "nope"]) == 2
+    assert "Choose one of" in capsys.readouterr().err
