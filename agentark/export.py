@@ -7,11 +7,17 @@ TRL conversational ``messages`` for SFT (the user turn is the studio's solve pro
 will be evaluated with) and TRL stepwise supervision ``prompt`` / ``completions`` / ``labels`` for a
 PRM, as Parquet or JSONL that ``datasets.load_dataset`` opens.
 
-Design decision for PRM labels: the policy is explicit in the config and stored with the export. For
-each step the first source in ``precedence`` that has a label in force wins (people before automatic
-sources by default); a neutral (0) counts as positive or negative as ``neutral`` says; ``labels`` holds
-booleans (hard) or the Monte-Carlo fraction (soft; 1.0/0.0 for sources without one). A message with any
-step no listed source has labelled is left out, so every row has exactly one label per step.
+Design decision: every rule that decides what a row holds is a field of :class:`ExportConfig`, stored with
+the export together with the figures it produced (``exports.filters_json``: the config plus ``summary``).
+For PRM labels, each step's label comes from the first source in ``precedence`` that has one in force
+(people before automatic sources by default); a neutral (0) counts as positive or negative as ``neutral``
+says; ``labels`` holds booleans (hard) or the Monte-Carlo fraction (soft; 1.0/0.0 for sources without one).
+With ``first_error`` (the default; PRM800K's and ProcessBench's convention) a trajectory whose first wrong
+step is known keeps the steps before it as good, that step as bad, and drops the rest; a trajectory with a
+right final answer and no bad step counts every step good; steps whose label comes from this convention
+rather than from a labeler have the source ``policy:first-error``. Without it, a message is kept only when
+every step has a label. R-SFT and DA keep by default only messages that ended on their own (not cut off at
+the token limit) and commit to an explicit final answer.
 """
 from __future__ import annotations
 
@@ -28,12 +34,21 @@ import pandas as pd
 from agentark import config
 from agentark.debate import solve_messages
 from agentark.errors import ConfigError
+from agentark.grading import explicit_answer
 from agentark.store import Store
 from agentark.store import labels as q
 
 KINDS = ("rsft", "da", "prm", "transcripts")
 FORMATS = ("parquet", "jsonl")
 DEFAULT_PRECEDENCE = ["human", "import:prm800k", "import:math-shepherd", "auto:mc", "auto:outcome", "auto:debate"]
+FIRST_ERROR_SOURCE = "policy:first-error"
+DEFAULT_BALANCE_THRESHOLD = 0.10
+# The labelers that add negative step labels, in the order a person would reach for them.
+NEGATIVE_LABELERS = (
+    "Monte-Carlo rollouts (`python -m agentark label-mc --run RUN_ID`, or Start on the Label steps page)",
+    "the debate signal (`python -m agentark autolabel --source auto:debate`)",
+    "people on the Label steps page (wrong trajectories whose first error is unknown)",
+)
 
 
 @dataclass
@@ -47,6 +62,13 @@ class ExportConfig:
     precedence: list[str] = field(default_factory=lambda: list(DEFAULT_PRECEDENCE))
     neutral: str = "positive"
     label_type: str = "hard"
+    # PRM: PRM800K's first-error convention (see the module docstring); off: only fully labelled messages.
+    first_error: bool = True
+    # PRM: warn when negatives are under this share of steps.
+    balance_threshold: float = DEFAULT_BALANCE_THRESHOLD
+    # R-SFT/DA: drop messages cut off at the token limit, and messages without an explicit final answer.
+    require_finished: bool = True
+    require_explicit_answer: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,9 +85,90 @@ class ExportConfig:
             raise ConfigError(f"label_type must be 'hard' or 'soft' (got '{self.label_type}').")
         if not self.precedence:
             raise ConfigError("precedence is empty; list label sources, e.g. human auto:mc auto:outcome.")
+        if not 0 <= self.balance_threshold < 1:
+            raise ConfigError(f"balance_threshold is a share of steps in [0, 1), e.g. 0.1 (got {self.balance_threshold}).")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class PRMFigures:
+    """What a PRM training set holds: rows, steps, positives and negatives, overall and per label source."""
+
+    rows: int
+    steps: int
+    positives: int
+    negatives: int
+    by_source: dict[str, dict[str, int]]
+    threshold: float = DEFAULT_BALANCE_THRESHOLD
+
+    @property
+    def rows_with_negative(self) -> int:
+        return self.by_source.get("_rows", {}).get("with_negative", 0)
+
+    @property
+    def negative_share(self) -> float:
+        return self.negatives / self.steps if self.steps else 0.0
+
+    def warning(self) -> str | None:
+        """The balance check: None when negatives reach the threshold, else what is wrong and who adds more."""
+        if not self.steps or self.negative_share >= self.threshold:
+            return None
+        return (f"Only {self.negatives} of {self.steps} steps ({self.negative_share:.1%}) are negative, under the "
+                f"{self.threshold:.0%} threshold: a PRM trained on this set learns little about wrong steps. Add "
+                f"negatives with {'; '.join(NEGATIVE_LABELERS)}; or weight classes in the PRM trainer.")
+
+    def lines(self) -> list[str]:
+        lines = [f"{self.rows} rows ({self.rows_with_negative} with a negative step), {self.steps} steps: "
+                 f"{self.positives} positive, {self.negatives} negative ({self.negative_share:.1%})"]
+        for source, n in sorted((k, v) for k, v in self.by_source.items() if not k.startswith("_")):
+            lines.append(f"  {source}: {n['steps']} steps, {n['positives']} positive, {n['negatives']} negative")
+        return lines
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "steps": self.steps, "positives": self.positives, "negatives": self.negatives,
+                "rows_with_negative": self.rows_with_negative, "threshold": self.threshold,
+                "by_source": {k: v for k, v in self.by_source.items() if not k.startswith("_")}}
+
+
+def prm_figures(rows: pd.DataFrame, threshold: float = DEFAULT_BALANCE_THRESHOLD) -> PRMFigures:
+    """Figures of PRM rows (``labels`` and ``label_sources`` columns, as exported or read back from an export
+    file); a soft label counts as positive from 0.5 up. The PRM trainer shows these before training."""
+    by_source: dict[str, dict[str, int]] = {}
+    steps = positives = with_negative = 0
+    for labels, sources in zip(rows["labels"], rows["label_sources"]):
+        good = [float(v) >= 0.5 for v in labels]
+        steps += len(good)
+        positives += sum(good)
+        with_negative += not all(good)
+        for ok, source in zip(good, sources):
+            n = by_source.setdefault(str(source), {"steps": 0, "positives": 0, "negatives": 0})
+            n["steps"] += 1
+            n["positives" if ok else "negatives"] += 1
+    by_source["_rows"] = {"with_negative": with_negative}
+    return PRMFigures(len(rows), steps, positives, steps - positives, by_source, threshold)
+
+
+@dataclass
+class ExportSummary:
+    """What an export produced: rows, what each rule dropped (messages), and for PRM the label figures."""
+
+    kind: str
+    rows: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    prm: PRMFigures | None = None
+
+    def lines(self) -> list[str]:
+        lines = self.prm.lines() if self.prm is not None else [f"{self.rows} rows"]
+        lines += [f"dropped {n} message(s): {rule}" for rule, n in self.dropped.items()]
+        return lines
+
+    def warning(self) -> str | None:
+        return self.prm.warning() if self.prm is not None else None
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "dropped": dict(self.dropped), "prm": self.prm.to_dict() if self.prm else None}
 
 
 @dataclass
@@ -74,24 +177,50 @@ class ExportResult:
     path: Path
     sha256: str
     n_rows: int
+    summary: ExportSummary | None = None
 
 
 def _chat(question: str, answer: str) -> list[dict]:
     return solve_messages(question) + [{"role": "assistant", "content": answer}]
 
 
-def rsft_rows(messages: pd.DataFrame) -> pd.DataFrame:
-    """One row per problem: a correct solver message of its last round (the team's final reasoning)."""
+ROW_COLUMNS = ["messages", "run_id", "problem_id", "message_id"]
+DROP_TRUNCATED = "cut off at the token limit"
+DROP_NO_ANSWER = "no explicit final answer (boxed, 'The answer is ...' or '#### ...')"
+
+
+def committed(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Correct messages an SFT student may learn from under the config, and how many each rule dropped.
+
+    A message whose finish reason is unknown (imported from a tool that does not record it) is not taken
+    for a truncated one; the explicit-answer rule still applies to it.
+    """
+    right = messages[messages["is_correct"].fillna(False).astype(bool)]
+    dropped: dict[str, int] = {}
+    if cfg.require_finished:
+        cut = right["finish_reason"].eq("length") if "finish_reason" in right else pd.Series(False, index=right.index)
+        dropped[DROP_TRUNCATED] = int(cut.sum())
+        right = right[~cut]
+    if cfg.require_explicit_answer:
+        bare = right["content"].map(lambda text: explicit_answer(text or "") is None).astype(bool)
+        dropped[DROP_NO_ANSWER] = int(bare.sum())
+        right = right[~bare]
+    return right, {rule: n for rule, n in dropped.items() if n}
+
+
+def rsft_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per problem: a correct, committed solver message of its last round (the team's final
+    reasoning); with the count of last-round correct messages each rule dropped."""
+    if messages.empty:
+        return pd.DataFrame(columns=ROW_COLUMNS), {}
+    last = messages[messages["round"] == messages.groupby(["run_id", "problem_id"])["round"].transform("max")]
+    keep, dropped = committed(last, cfg)
     rows = []
-    for (run_id, problem_id), g in messages.groupby(["run_id", "problem_id"], sort=True):
-        last = g[g["round"] == g["round"].max()]
-        right = last[last["is_correct"].fillna(False).astype(bool)].sort_values("seq")
-        if right.empty:
-            continue
-        m = right.iloc[0]
+    for (run_id, problem_id), g in keep.groupby(["run_id", "problem_id"], sort=True):
+        m = g.sort_values("seq").iloc[0]
         rows.append({"messages": _chat(m.question, m.content), "run_id": run_id, "problem_id": problem_id,
                      "message_id": m.message_id})
-    return pd.DataFrame(rows, columns=["messages", "run_id", "problem_id", "message_id"])
+    return pd.DataFrame(rows, columns=ROW_COLUMNS), dropped
 
 
 def normalized_text(text: str) -> str:
@@ -99,10 +228,11 @@ def normalized_text(text: str) -> str:
     return re.sub(r"[^a-z0-9=+\-*/.]", "", (text or "").lower())
 
 
-def da_rows(messages: pd.DataFrame, max_per_problem: int) -> pd.DataFrame:
-    """Distinct correct trajectories per problem (any agent, any round), up to ``max_per_problem`` each."""
+def da_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Distinct correct, committed trajectories per problem (any agent, any round), up to
+    ``cfg.max_per_problem`` each; with the count of correct messages each rule dropped."""
     rows = []
-    right = messages[messages["is_correct"].fillna(False).astype(bool)]
+    right, dropped = committed(messages, cfg)
     for problem_id, g in right.groupby("problem_id", sort=True):
         seen: set[str] = set()
         for m in g.sort_values(["round", "run_id", "seq"], ascending=[False, True, True]).itertuples():
@@ -112,17 +242,18 @@ def da_rows(messages: pd.DataFrame, max_per_problem: int) -> pd.DataFrame:
             seen.add(key)
             rows.append({"messages": _chat(m.question, m.content), "run_id": m.run_id, "problem_id": problem_id,
                          "message_id": m.message_id})
-            if len(seen) >= max_per_problem:
+            if len(seen) >= cfg.max_per_problem:
                 break
-    return pd.DataFrame(rows, columns=["messages", "run_id", "problem_id", "message_id"])
+    return pd.DataFrame(rows, columns=ROW_COLUMNS), dropped
 
 
 def resolve_step_labels(labels: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame:
-    """One label per step under the config's policy: columns step_id, source, label."""
+    """One label per step under the config's policy: columns step_id, source, label, and good (the hard
+    label, which decides where a first error is even when soft labels are exported)."""
     rank = {s: i for i, s in enumerate(cfg.precedence)}
     usable = labels[labels["source"].isin(rank)].copy()
     if usable.empty:
-        return pd.DataFrame(columns=["step_id", "source", "label"])
+        return pd.DataFrame(columns=["step_id", "source", "label", "good"])
     usable["_rank"] = usable["source"].map(rank)
     winners = usable.sort_values(["step_id", "_rank"]).drop_duplicates("step_id")
     neutral_positive = cfg.neutral == "positive"
@@ -132,43 +263,88 @@ def resolve_step_labels(labels: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame
     else:
         soft = winners["soft_value"] if "soft_value" in winners else pd.Series([None] * len(winners))
         values = [float(s) if s is not None and not pd.isna(s) else float(h) for s, h in zip(soft, hard)]
-    return pd.DataFrame({"step_id": winners["step_id"].values, "source": winners["source"].values, "label": values})
+    return pd.DataFrame({"step_id": winners["step_id"].values, "source": winners["source"].values, "label": values,
+                         "good": hard})
 
 
-def prm_rows(messages: pd.DataFrame, steps: pd.DataFrame, labels: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame:
-    """Stepwise supervision rows for messages whose every step has a label under the policy."""
+PRM_COLUMNS = ["prompt", "completions", "labels", "label_sources", "run_id", "problem_id", "message_id"]
+DROP_NOT_SEGMENTED = "not segmented into steps"
+DROP_FIRST_ERROR_UNKNOWN = "wrong final answer whose first error no source has labelled"
+DROP_UNLABELLED = "a step no listed source has labelled"
+
+
+def _known(value) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def prm_rows(messages: pd.DataFrame, steps: pd.DataFrame, labels: pd.DataFrame,
+             cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Stepwise supervision rows under the config's policy, and how many messages each rule dropped."""
     resolved = resolve_step_labels(labels, cfg).set_index("step_id")
     cast = bool if cfg.label_type == "hard" else float
-    keep = set(messages["message_id"])
+    correct = dict(zip(messages["message_id"], messages["is_correct"]))
+    mine = steps[steps["message_id"].isin(correct)]
+    dropped = {DROP_NOT_SEGMENTED: len(correct) - mine["message_id"].nunique()}
+    dropped.update({DROP_FIRST_ERROR_UNKNOWN: 0} if cfg.first_error else {})
+    dropped[DROP_UNLABELLED] = 0
     rows = []
-    for message_id, g in steps[steps["message_id"].isin(keep)].groupby("message_id", sort=False):
-        g = g.sort_values("idx")
-        if not g["step_id"].isin(resolved.index).all():
+    for message_id, g in mine.groupby("message_id", sort=False):
+        ids = g.sort_values("idx")["step_id"].tolist()
+        texts = g.sort_values("idx")["text"].tolist()
+        known = [s in resolved.index for s in ids]
+        right = correct[message_id]
+        if cfg.first_error:
+            first_bad = next((i for i, s in enumerate(ids) if known[i] and not resolved.at[s, "good"]), None)
+            if first_bad is not None:
+                ids, texts, known = ids[:first_bad + 1], texts[:first_bad + 1], known[:first_bad + 1]
+            elif not (_known(right) and bool(right)) and not all(known):
+                dropped[DROP_FIRST_ERROR_UNKNOWN if _known(right) else DROP_UNLABELLED] += 1
+                continue
+        elif not all(known):
+            dropped[DROP_UNLABELLED] += 1
             continue
         first = g.iloc[0]
-        rows.append({"prompt": first.question, "completions": g["text"].tolist(),
-                     "labels": [cast(resolved.loc[s, "label"]) for s in g["step_id"]],
-                     "label_sources": [resolved.loc[s, "source"] for s in g["step_id"]],
+        rows.append({"prompt": first.question, "completions": texts,
+                     "labels": [cast(resolved.at[s, "label"]) if k else cast(1) for s, k in zip(ids, known)],
+                     "label_sources": [resolved.at[s, "source"] if k else FIRST_ERROR_SOURCE for s, k in zip(ids, known)],
                      "run_id": first.run_id, "problem_id": first.problem_id, "message_id": message_id})
-    return pd.DataFrame(rows, columns=["prompt", "completions", "labels", "label_sources", "run_id", "problem_id",
-                                       "message_id"])
+    return pd.DataFrame(rows, columns=PRM_COLUMNS), {k: v for k, v in dropped.items() if v}
+
+
+TRANSCRIPT_PREVIEW = ["run_id", "problem_id", "message_id", "agent", "round", "role", "content", "answer",
+                      "is_correct", "finish_reason"]
+
+
+def _transcript_records(store: Store, cfg: ExportConfig) -> list[dict]:
+    """Whole runs in the lossless transcript schema, minus what curation excluded (the preview and the file
+    hold the same records)."""
+    from agentark.transcripts import transcript_records
+
+    run_ids = cfg.run_ids or list(store.list_runs()["run_id"])
+    kept = q.curated_message_ids(store, run_ids)
+    return [r for run_id in run_ids for r in transcript_records(store, run_id) if r["message_id"] in kept]
+
+
+def prepare(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummary]:
+    """The rows an export would hold and its summary, without writing anything."""
+    runs = cfg.run_ids or None
+    if cfg.kind == "transcripts":
+        records = _transcript_records(store, cfg)
+        frame = pd.DataFrame([{k: r.get(k) for k in TRANSCRIPT_PREVIEW} for r in records], columns=TRANSCRIPT_PREVIEW)
+        return frame, ExportSummary(cfg.kind, len(frame))
+    # Imported labeled sets are stored as 'solution' messages: step data for a PRM, not debate turns.
+    roles = ("solver", "solution") if cfg.kind == "prm" else ("solver",)
+    messages = q.curated_messages(store, runs, roles)
+    if cfg.kind == "prm":
+        rows, dropped = prm_rows(messages, q.steps_in_context(store, runs), q.labels_in_force(store, runs), cfg)
+        return rows, ExportSummary(cfg.kind, len(rows), dropped, prm_figures(rows, cfg.balance_threshold))
+    rows, dropped = rsft_rows(messages, cfg) if cfg.kind == "rsft" else da_rows(messages, cfg)
+    return rows, ExportSummary(cfg.kind, len(rows), dropped)
 
 
 def build_rows(store: Store, cfg: ExportConfig) -> pd.DataFrame:
     """The rows an export would hold, without writing anything."""
-    runs = cfg.run_ids or None
-    # Imported labeled sets are stored as 'solution' messages: step data for a PRM, not debate turns.
-    roles = {"rsft": ("solver",), "da": ("solver",), "prm": ("solver", "solution")}.get(
-        cfg.kind, ("solver", "aggregator", "solution"))
-    messages = q.curated_messages(store, runs, roles)
-    if cfg.kind == "rsft":
-        return rsft_rows(messages)
-    if cfg.kind == "da":
-        return da_rows(messages, cfg.max_per_problem)
-    if cfg.kind == "prm":
-        return prm_rows(messages, q.steps_in_context(store, runs), q.labels_in_force(store, runs), cfg)
-    return messages[["run_id", "problem_id", "message_id", "agent", "round", "role", "question", "reference_answer",
-                     "content", "answer", "is_correct"]].reset_index(drop=True)
+    return prepare(store, cfg)[0]
 
 
 def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
@@ -188,31 +364,27 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
         if out.exists():
             raise ConfigError(f"{out} exists and exports are immutable; choose another --out path.")
     if cfg.kind == "transcripts":
-        return _export_transcripts(store, cfg, out)
-    rows = build_rows(store, cfg)
+        from agentark.transcripts import write_records
+
+        if cfg.format != "jsonl":
+            raise ConfigError("Transcript exports are JSON lines; use --format jsonl or an --out path ending in .jsonl.")
+        records = _transcript_records(store, cfg)
+        if not records:
+            raise ConfigError("The transcripts export is empty: check the run ids (`python -m agentark runs`) and "
+                              "curation marks.")
+        return _finish(store, cfg, out, ExportSummary(cfg.kind, len(records)), lambda tmp: write_records(records, tmp))
+    rows, summary = prepare(store, cfg)
     if rows.empty:
+        why = "; ".join(f"{n} message(s) dropped: {rule}" for rule, n in summary.dropped.items())
         raise ConfigError(
             f"The {cfg.kind} export is empty for these runs: check the run ids, curation marks, and (for prm) "
-            "that steps are segmented and labelled by a source listed in the precedence."
+            "that steps are segmented and labelled by a source listed in the precedence" + (f" ({why})" if why else "")
+            + "."
         )
-    return _finish(store, cfg, out, len(rows), lambda tmp: _write(rows, tmp, cfg.format))
+    return _finish(store, cfg, out, summary, lambda tmp: _write(rows, tmp, cfg.format))
 
 
-def _export_transcripts(store: Store, cfg: ExportConfig, out: Path | None) -> ExportResult:
-    """Whole runs in the lossless transcript schema that ``python -m agentark import --format transcripts``
-    reads back; an archive of what happened, so curation marks do not thin it."""
-    from agentark.transcripts import transcript_records, write_records
-
-    if cfg.format != "jsonl":
-        raise ConfigError("Transcript exports are JSON lines; use --format jsonl or an --out path ending in .jsonl.")
-    run_ids = cfg.run_ids or list(store.list_runs()["run_id"])
-    records = [r for run_id in run_ids for r in transcript_records(store, run_id)]
-    if not records:
-        raise ConfigError("The transcripts export is empty: check the run ids (`python -m agentark runs`).")
-    return _finish(store, cfg, out, len(records), lambda tmp: write_records(records, tmp))
-
-
-def _finish(store: Store, cfg: ExportConfig, out: Path | None, n_rows: int, write) -> ExportResult:
+def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSummary, write) -> ExportResult:
     """Write through ``write(tmp)``, name the file by its hash unless ``out`` is given, make it read-only,
     never overwrite, and record it in the store."""
     target_dir = out.parent if out is not None else config.exports_dir()
@@ -230,8 +402,8 @@ def _finish(store: Store, cfg: ExportConfig, out: Path | None, n_rows: int, writ
         path.chmod(0o444)
     export_id = f"{cfg.kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     q.record_export(store, {"export_id": export_id, "kind": cfg.kind, "path": str(path), "sha256": digest,
-                            "n_rows": n_rows, "filters": cfg.to_dict()})
-    return ExportResult(export_id, path, digest, n_rows)
+                            "n_rows": summary.rows, "filters": {**cfg.to_dict(), "summary": summary.to_dict()}})
+    return ExportResult(export_id, path, digest, summary.rows, summary)
 
 
 def list_exports(store: Store) -> pd.DataFrame:

@@ -18,12 +18,14 @@ from fractions import Fraction
 
 __all__ = [
     "answers_equal",
+    "explicit_answer",
     "extract_answer",
     "gsm8k_final_answer",
     "intermediate_results",
     "is_correct",
     "majority_vote",
     "normalize_answer",
+    "reference_solution",
 ]
 
 # --------------------------------------------------------------------------------------------------------
@@ -227,6 +229,18 @@ def extract_answer(text: str) -> str | None:
     """
     if not text:
         return None
+    answer = explicit_answer(text)
+    if answer is not None:
+        return answer
+    numbers = list(_NUMBER.finditer(_clean(text)))
+    return _token(numbers[-1]) if numbers else None
+
+
+def explicit_answer(text: str) -> str | None:
+    """The answer a text explicitly commits to (a ``\\boxed{}``, ``#### X`` or "The answer is X"), without
+    falling back to the last number: a reply cut off mid-sentence ("Step 4", "18 pancakes") has none."""
+    if not text:
+        return None
     # Later boxes/phrases are later thoughts: the model's final commitment is the last one that holds an answer.
     for content in reversed(_boxed_contents(text)):
         answer = _finish(content)
@@ -241,8 +255,7 @@ def extract_answer(text: str) -> str | None:
         answer = _finish(m.group(1))
         if answer is not None:
             return answer
-    numbers = list(_NUMBER.finditer(_clean(text)))
-    return _token(numbers[-1]) if numbers else None
+    return None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -356,6 +369,18 @@ _CALCULATOR = re.compile(r"<<([^<>]*)>>")
 def gsm8k_final_answer(solution: str) -> str:
     """The text after the last ``####`` of a GSM8K solution, stripped, commas removed ("1,234" -> "1234")."""
     return solution.rsplit("####", 1)[-1].strip().replace(",", "")
+
+
+# Where a problem's metadata keeps its worked reference solution: loaders store ``solution``; older imports
+# kept the raw ground-truth cell under the name of the field they read it from.
+_SOLUTION_KEYS = ("solution", "reference", "gt", "answer")
+
+
+def reference_solution(meta: dict) -> str:
+    """The worked reference solution in a problem's metadata: the first field that carries calculator
+    annotations (``<<a*b=c>>``), else ``solution``, else ""."""
+    texts = [meta.get(k) for k in _SOLUTION_KEYS if isinstance(meta.get(k), str)]
+    return next((t for t in texts if _CALCULATOR.search(t)), meta.get("solution") if isinstance(meta.get("solution"), str) else "")
 
 
 def intermediate_results(solution: str) -> list[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from agentark.errors import ConfigError
-from agentark.grading import intermediate_results, to_number
+from agentark.grading import intermediate_results, reference_solution, to_number
 from agentark.store import Store, now
 from agentark.store import labels as q
 
@@ -127,7 +127,8 @@ def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
 
     A message whose final answer is correct gets +1 on every step. A wrong one gets -1 on its first step
     that states a result (``... = X``) absent from the reference solution's intermediate results (GSM8K's
-    ``<<a*b=X>>`` annotations, also kept by the built-in dataset); without such a reference it gets nothing.
+    ``<<a*b=X>>`` annotations, kept by the built-in dataset, the GSM8K and file loaders and the importers);
+    without such a reference it gets nothing.
     """
     out = []
     by_message = {mid: g.sort_values("idx") for mid, g in steps.groupby("message_id")}
@@ -138,7 +139,7 @@ def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
         if bool(m.is_correct):
             out += [(sid, 1.0, OUTCOME_POSITIVE_CONFIDENCE) for sid in mine["step_id"]]
             continue
-        solution = json.loads(m.meta_json or "{}").get("solution") or ""
+        solution = reference_solution(json.loads(m.meta_json or "{}"))
         reference = intermediate_results(solution) + [str(m.reference_answer)]
         if len(reference) < 2:
             continue

@@ -34,6 +34,7 @@ class ParsedSolution:
     ratings: list[int | None]
     annotator: str
     flags: list[bool]
+    solution: str = ""
 
 
 def parse_prm800k(record: dict) -> ParsedSolution:
@@ -66,7 +67,9 @@ def parse_prm800k(record: dict) -> ParsedSolution:
             break
     if not texts:
         raise ValueError("label.steps has no completion")
-    return ParsedSolution(question, reference, texts, ratings, str(record.get("labeler") or "prm800k"), flags)
+    solution = record["question"].get("ground_truth_solution")
+    return ParsedSolution(question, reference, texts, ratings, str(record.get("labeler") or "prm800k"), flags,
+                          solution if isinstance(solution, str) else "")
 
 
 def parse_math_shepherd(record: dict) -> ParsedSolution:
@@ -122,7 +125,8 @@ def import_steps(store: Store, path: Path | str, fmt: str) -> dict:
     for i, sol in enumerate(parsed):
         pid = hashlib.sha1(f"{dataset}\n{sol.question}".encode()).hexdigest()[:16]
         problems.setdefault(pid, {"problem_id": pid, "dataset": dataset, "split": "import", "question": sol.question,
-                                  "reference_answer": sol.reference_answer, "meta_json": "{}"})
+                                  "reference_answer": sol.reference_answer,
+                                  "meta_json": json.dumps({"solution": sol.solution} if sol.solution else {})})
         content, spans = "", []
         for text in sol.steps:
             if content:

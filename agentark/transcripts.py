@@ -29,7 +29,7 @@ import pandas as pd
 from agentark.backends.base import Completion
 from agentark.debate import Decision, Turn, message_record, outcome_record
 from agentark.errors import ImportFormatError
-from agentark.grading import majority_vote, normalize_answer
+from agentark.grading import majority_vote, normalize_answer, reference_solution
 from agentark.store import Store
 from agentark.store import transcripts as db
 from agentark.tasks import Problem, extract_reference, problem_id
@@ -98,8 +98,14 @@ def _reference(raw) -> str | None:
 
 
 def _problem_row(p: Problem) -> dict:
+    """The problem as a store row; a ground-truth cell that is a worked solution (GSM8K's ``<<a*b=c>>``
+    annotations) is kept as ``meta["solution"]``, where the outcome labeler reads intermediate results."""
+    meta = dict(p.meta)
+    solution = reference_solution(meta)
+    if solution and "solution" not in meta:
+        meta["solution"] = solution
     return {"problem_id": p.problem_id, "dataset": p.dataset, "split": p.split, "question": p.question,
-            "reference_answer": p.reference_answer, "meta_json": json.dumps(p.meta, sort_keys=True)}
+            "reference_answer": p.reference_answer, "meta_json": json.dumps(meta, sort_keys=True)}
 
 
 def _debate_records(run_id: str, problem: Problem, turns: list[tuple[str, int, str, str, str]]) -> list[dict]:

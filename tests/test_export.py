@@ -60,18 +60,22 @@ def test_prm_policy_precedence_neutral_and_soft(tmp_path):
         _auto(store, m1, [1.0, -1.0, -1.0], "auto:mc", soft=[0.75, 0.0, 0.0])
         add_human_labels(store, [HumanLabel(m1[0], -1, "ana"), HumanLabel(m1[1], 0, "ana")])
         add_human_labels(store, [HumanLabel(m1[0], 1, "ben")])  # latest human label wins
-        rows = build_rows(store, ExportConfig(kind="prm"))
+        rows = build_rows(store, ExportConfig(kind="prm", first_error=False))
         assert rows["message_id"].tolist() == ["m1"]  # the only message with every step labelled
+        # The first-error convention (default) adds the right answers, every step good.
+        assert build_rows(store, ExportConfig(kind="prm"))["message_id"].tolist() == ["m1", "m2", "m3", "m4", "n1"]
         row = rows.iloc[0]
         assert list(row["completions"]) == [s for s in steps[steps.message_id == "m1"].text]
         assert list(row["labels"]) == [True, True, False] and list(row["label_sources"]) == ["human", "human", "auto:mc"]
-        neg = build_rows(store, ExportConfig(kind="prm", neutral="negative")).iloc[0]
+        neg = build_rows(store, ExportConfig(kind="prm", neutral="negative", first_error=False)).iloc[0]
         assert list(neg["labels"]) == [True, False, False]
+        assert list(build_rows(store, ExportConfig(kind="prm", neutral="negative")).iloc[0]["labels"]) == [True, False]
         auto_first = build_rows(store, ExportConfig(kind="prm", precedence=["auto:outcome", "human"])).iloc[0]
         assert list(auto_first["labels"]) == [True, True, False] and set(auto_first["label_sources"]) == {"auto:outcome"}
-        soft = build_rows(store, ExportConfig(kind="prm", precedence=["auto:mc"], label_type="soft")).iloc[0]
+        soft = build_rows(store, ExportConfig(kind="prm", precedence=["auto:mc"], label_type="soft", first_error=False)).iloc[0]
         assert list(soft["labels"]) == [0.75, 0.0, 0.0]
-        assert build_rows(store, ExportConfig(kind="prm", precedence=["human"])).empty  # m1's last step has no human label
+        # m1's last step has no human label
+        assert build_rows(store, ExportConfig(kind="prm", precedence=["human"], first_error=False)).empty
         with pytest.raises(ConfigError, match="positive"):
             ExportConfig(neutral="maybe")
 
@@ -143,8 +147,12 @@ def test_import_prm800k_and_math_shepherd_then_export(tmp_path):
         assert by_run[shep["run_id"]]["text"].tolist()[0] == "Step 1: 3 * 4 = 12."
         assert by_run[shep["run_id"]]["value"].tolist() == [1.0, -1.0, -1.0]
         assert by_run[shep["run_id"]]["question"].iloc[0] == "What is 2 + 3 * 4?"
-        rows = build_rows(store, ExportConfig(kind="prm"))
+        rows = build_rows(store, ExportConfig(kind="prm", first_error=False))
         assert sorted(len(r) for r in rows["labels"]) == [3, 3]
+        # First-error convention: Math-Shepherd's solution ends at its first '-' step.
+        rows = build_rows(store, ExportConfig(kind="prm")).set_index("run_id")
+        assert list(rows.loc[shep["run_id"], "labels"]) == [True, False]
+        assert list(rows.loc[report["run_id"], "labels"]) == [True, True, True]
         with pytest.raises(ImportFormatError, match="no usable"):
             import_steps(store, prm, "math-shepherd")
 

@@ -75,6 +75,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"PRM: label sources, winner first (default: {' '.join(DEFAULT_PRECEDENCE)})")
     e.add_argument("--neutral", choices=("positive", "negative"), default=None, help="PRM: how a 0 label counts")
     e.add_argument("--soft", action="store_true", help="PRM: soft labels (Monte-Carlo fraction) instead of booleans")
+    e.add_argument("--no-first-error", dest="first_error", action="store_false", default=None,
+                   help="PRM: keep only messages with every step labelled, instead of the first-error convention "
+                        "(steps before a known first error good, it bad, the rest dropped; right answers all good)")
+    e.add_argument("--balance-threshold", type=float, default=None,
+                   help="PRM: warn when negatives are under this share of steps (0.1)")
+    e.add_argument("--keep-truncated", dest="require_finished", action="store_false", default=None,
+                   help="R-SFT/DA: keep messages cut off at the token limit")
+    e.add_argument("--keep-implicit", dest="require_explicit_answer", action="store_false", default=None,
+                   help="R-SFT/DA: keep messages without an explicit final answer (boxed, 'The answer is', ####)")
     e.set_defaults(func=cmd_export)
 
 
@@ -136,9 +145,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     fields = {"kind": args.kind, "run_ids": args.runs or [], "format": args.format,
               "max_per_problem": args.max_per_problem, "precedence": args.precedence,
-              "neutral": args.neutral, "label_type": "soft" if args.soft else None}
+              "neutral": args.neutral, "label_type": "soft" if args.soft else None, "first_error": args.first_error,
+              "balance_threshold": args.balance_threshold, "require_finished": args.require_finished,
+              "require_explicit_answer": args.require_explicit_answer}
     with _store() as store:
         result = export(store, ExportConfig(**{k: v for k, v in fields.items() if v is not None}), args.out)
+    for line in result.summary.lines():
+        print(line)
+    if result.summary.warning():
+        print(f"warning: {result.summary.warning()}", file=sys.stderr)
     print(f"{result.n_rows} rows -> {result.path} (sha256 {result.sha256})")
     return 0
 

@@ -224,7 +224,7 @@ def curated_messages(store: Store, run_ids: list[str] | None = None, roles: tupl
             dropped_problems AS (SELECT run_id, problem_id FROM latest WHERE message_id IS NULL AND mark = 'exclude'),
             dropped_messages AS (SELECT message_id FROM latest WHERE message_id IS NOT NULL AND mark = 'exclude')
             SELECT m.message_id, m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.content, m.answer,
-                   m.answer_norm, m.is_correct, p.question, p.reference_answer
+                   m.answer_norm, m.is_correct, m.finish_reason, p.question, p.reference_answer
             FROM messages m JOIN problems p USING (problem_id)
             WHERE {_RUN_FILTER} AND list_contains($roles, m.role) AND m.error IS NULL
               AND NOT EXISTS (SELECT 1 FROM dropped_problems d WHERE d.run_id = m.run_id AND d.problem_id = m.problem_id)
@@ -232,6 +232,20 @@ def curated_messages(store: Store, run_ids: list[str] | None = None, roles: tupl
             ORDER BY m.run_id, m.problem_id, m.seq""",
         {"runs": _runs(run_ids), "roles": list(roles)},
     ).df()
+
+
+def curated_message_ids(store: Store, run_ids: list[str] | None = None) -> set[str]:
+    """Ids of every message of the given runs (any role, failed ones too) that curation did not exclude."""
+    rows = store.con.execute(
+        f"""WITH latest AS ({_LATEST_MARKS})
+            SELECT m.message_id FROM messages m
+            WHERE {_RUN_FILTER}
+              AND NOT EXISTS (SELECT 1 FROM latest d WHERE d.message_id IS NULL AND d.mark = 'exclude'
+                              AND d.run_id = m.run_id AND d.problem_id = m.problem_id)
+              AND NOT EXISTS (SELECT 1 FROM latest d WHERE d.message_id = m.message_id AND d.mark = 'exclude')""",
+        {"runs": _runs(run_ids)},
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def record_export(store: Store, row: dict) -> None:
