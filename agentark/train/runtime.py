@@ -1,0 +1,239 @@
+"""What every trainer shares: the base model and its tokenizer, the device and precision, the callback that
+turns the Trainer's logs into metrics and a stop request into a saved checkpoint, and the final model folder.
+
+Design decision: a stop request (cancel) is honoured at the end of the current optimizer step by asking the
+Trainer to save a checkpoint and stop, so cancel never loses more than the step in flight and resume goes
+on from exactly that checkpoint with the optimizer and scheduler state.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from agentark.errors import ConfigError, ModelNotFoundError
+
+OnMetrics = Callable[[int, dict], None]
+ShouldStop = Callable[[], bool]
+CHECKPOINTS = "checkpoints"
+FINAL = "final"
+
+
+@dataclass
+class Hardware:
+    """Where and how a job trains; recorded with the job and the model."""
+
+    device: str
+    precision: str
+    world_size: int
+    gradient_checkpointing: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def detect_hardware(device: str = "auto", precision: str = "auto", gradient_checkpointing: str = "auto") -> Hardware:
+    """Resolve ``auto`` settings against what is visible; a GPU-only choice without a GPU is an error."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if device == "auto":
+        device = "cuda" if cuda else "cpu"
+    if device == "cuda" and not cuda:
+        raise ConfigError("device 'cuda' was chosen but no GPU is visible; use --device auto or --device cpu.")
+    if precision == "auto":
+        precision = "bf16" if device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if precision in ("bf16", "fp16") and device != "cuda":
+        raise ConfigError(f"precision '{precision}' needs a GPU; on a CPU use --precision auto (fp32).")
+    if gradient_checkpointing == "auto":
+        checkpointing = device == "cuda"
+    else:
+        checkpointing = gradient_checkpointing == "on"
+    return Hardware(device, precision, int(os.environ.get("WORLD_SIZE", "1")), checkpointing)
+
+
+def resolve_base(model: str) -> str:
+    """A folder (or hub id in the local cache) for a base model name: the embedded model, a studio model id,
+    a checkpoint folder or a hub id."""
+    from agentark.backends.transformers_engine import resolve_model
+
+    return resolve_model(model)[0]
+
+
+def load_tokenizer(model: str, need_chat_template: bool = True):
+    """The base model's tokenizer, with a pad token; refuse a folder without one or without a chat template."""
+    from transformers import AutoTokenizer
+
+    target = resolve_base(model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(target)
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(
+            f"Cannot load a tokenizer for base model '{model}' ({target}): {exc}. Point --base-model at a folder "
+            "saved with save_pretrained (it needs tokenizer.json or tokenizer_config.json) or a cached hub id."
+        ) from exc
+    if need_chat_template and not getattr(tokenizer, "chat_template", None):
+        raise ConfigError(
+            f"Base model '{model}' has no chat template, and the student is trained and evaluated on chats. Use an "
+            "instruct/chat model, or add a 'chat_template' to its tokenizer_config.json (for example the template "
+            "of the model family it was fine-tuned from)."
+        )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def training_arguments(cfg, hw: Hardware, out_dir: Path) -> dict:
+    """TrainingArguments keywords shared by the SFT and GRPO configs (both subclass TrainingArguments)."""
+    return dict(
+        output_dir=str(out_dir / CHECKPOINTS),
+        per_device_train_batch_size=cfg.per_device_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps if cfg.max_steps is not None else -1,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_steps,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=2,
+        seed=cfg.seed,
+        report_to=[],
+        disable_tqdm=True,
+        use_cpu=hw.device == "cpu",
+        bf16=hw.precision == "bf16",
+        fp16=hw.precision == "fp16",
+        gradient_checkpointing=hw.gradient_checkpointing,
+        dataloader_num_workers=0,
+    )
+
+
+def lora_config(cfg):
+    """A peft LoRA config on every linear layer, or None when the job trains all weights."""
+    if not cfg.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+def last_checkpoint(out_dir: Path) -> Path | None:
+    """The newest complete ``checkpoint-N`` folder of a job, or None."""
+    folder = Path(out_dir) / CHECKPOINTS
+    found = [(int(m.group(1)), p) for p in folder.glob("checkpoint-*")
+             if (m := re.fullmatch(r"checkpoint-(\d+)", p.name)) and (p / "trainer_state.json").exists()]
+    return max(found)[1] if found else None
+
+
+def peak_memory_mb(device: str) -> float:
+    """Peak memory of this process: the GPU's allocator peak on CUDA, the resident set size on the CPU."""
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _job_callback_class():
+    from transformers import TrainerCallback
+
+    class JobCallback(TrainerCallback):
+        """Reports every log as metrics (plus step time and tokens/s) and stops, saving, when asked."""
+
+        def __init__(self, on_metrics: OnMetrics | None, should_stop: ShouldStop | None) -> None:
+            self.on_metrics = on_metrics
+            self.should_stop = should_stop
+            self.stopped = False
+            self.last: dict = {}
+            self._step_started = time.perf_counter()
+            self._step_seconds = float("nan")
+            self._tokens: tuple[float, float] | None = None
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self._step_started = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self._step_seconds = time.perf_counter() - self._step_started
+            if self.should_stop is not None and self.should_stop():
+                self.stopped = True
+                control.should_save = True
+                control.should_training_stop = True
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            metrics = {k: float(v) for k, v in (logs or {}).items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))}
+            if not math.isnan(self._step_seconds):
+                metrics["step_time_s"] = self._step_seconds
+            tokens = metrics.get("num_tokens", float(getattr(state, "num_input_tokens_seen", 0) or 0))
+            now = time.perf_counter()
+            if self._tokens is not None and tokens > self._tokens[0] and now > self._tokens[1]:
+                metrics["tokens_per_s"] = (tokens - self._tokens[0]) / (now - self._tokens[1])
+            self._tokens = (tokens, now)
+            if "train_runtime" in metrics:  # the closing summary, not a step
+                return
+            self.last = metrics
+            if self.on_metrics is not None and metrics:
+                self.on_metrics(int(state.global_step), metrics)
+
+    return JobCallback
+
+
+def job_callback(on_metrics: OnMetrics | None, should_stop: ShouldStop | None):
+    return _job_callback_class()(on_metrics, should_stop)
+
+
+@dataclass
+class TrainResult:
+    """What a trainer hands back: the final model folder (None when stopped early), the last step's metrics,
+    the hardware and peak memory, and whether it stopped on request."""
+
+    model_dir: Path | None
+    step: int
+    metrics: dict
+    hardware: dict
+    peak_memory_mb: float
+    stopped: bool
+    checkpoint: Path | None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model_dir"] = str(self.model_dir) if self.model_dir else None
+        d["checkpoint"] = str(self.checkpoint) if self.checkpoint else None
+        return d
+
+
+def finish(trainer, callback, hw: Hardware, out_dir: Path, card: dict, merge_lora: bool) -> TrainResult:
+    """Save the final model (LoRA merged into the weights, so every engine loads it as a plain checkpoint) with
+    its card under ``out_dir/final``, unless the job stopped on request."""
+    from agentark.models import write_card
+
+    step = int(trainer.state.global_step)
+    stopped = callback.stopped
+    model_dir = None
+    if not stopped:
+        model = trainer.model
+        if merge_lora and hasattr(model, "merge_and_unload"):
+            model = model.merge_and_unload()
+        final = Path(out_dir) / FINAL
+        tmp = final.with_name(FINAL + ".tmp")
+        model.save_pretrained(tmp)
+        trainer.processing_class.save_pretrained(tmp)
+        write_card(tmp, {**card, "step": step, "metrics": callback.last, "device": hw.device,
+                         "precision": hw.precision, "world_size": hw.world_size,
+                         "peak_memory_mb": peak_memory_mb(hw.device)})
+        if final.exists():
+            import shutil
+
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        model_dir = final
+    return TrainResult(model_dir, step, callback.last, hw.to_dict(), peak_memory_mb(hw.device), stopped,
+                       last_checkpoint(out_dir))
