@@ -15,6 +15,7 @@ pages = [
     st.Page("pages/4_problems.py", title="Problems", icon=":material/filter_list:", url_path="problem-list"),
     st.Page("pages/5_label_steps.py", title="Label steps", icon=":material/checklist:", url_path="label"),
     st.Page("pages/6_export.py", title="Export", icon=":material/download:", url_path="exports"),
+    st.Page("pages/9_compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from agentark.errors import ConfigError
 from agentark.evaluate.config import EvalConfig
 from agentark.evaluate.provenance import training_problem_ids
-from agentark.jobs import create_debate_run, new_run_id
+from agentark.jobs import create_debate_run, new_run_id, resume_background
 from agentark.tasks import LoadReport, Problem, load_problems
 
 
@@ -54,4 +54,11 @@ def create_eval_run(store, cfg: EvalConfig) -> tuple[str, LoadReport, Overlap]:
     report = load_eval_problems(cfg)
     overlap = check_held_out(store, cfg.model, report.problems, cfg.allow_overlap)
     run_id, report = create_debate_run(cfg.debate_config(), report.problems, run_id=new_run_id(f"eval-{cfg.method}"))
+    return run_id, report, overlap
+
+
+def launch_eval(store, cfg: EvalConfig) -> tuple[str, LoadReport, Overlap]:
+    """``create_eval_run``, then start it as a background job (the Evaluate panel's button)."""
+    run_id, report, overlap = create_eval_run(store, cfg)
+    resume_background(store, run_id)
     return run_id, report, overlap

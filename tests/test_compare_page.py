@@ -1,0 +1,70 @@
+"""The Compare page shows the library's numbers on a store with known contents (tests/evalstore.py)."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from agentark.evaluate.compare import compare
+from agentark.evaluate.render import gate_html
+from agentark.evaluate.report import metric_rows
+from agentark.store import Store
+from tests.conftest import ROOT
+from tests.evalstore import build_eval_store
+
+
+@pytest.fixture(autouse=True)
+def known_store():
+    with Store() as store:
+        build_eval_store(store)
+        yield compare(store, ["teacher", "student"])
+
+
+def open_compare(**params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/9_compare.py")
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_page_numbers_equal_the_library(known_store):
+    at = open_compare(runs="teacher,student")
+    table = next(d.value for d in at.dataframe if "accuracy" in d.value.columns)
+    assert [list(map(str, r)) for r in table.itertuples(index=False)] == metric_rows(known_store)
+    assert table.loc[0, "95% interval"] == f"[{known_store.metric('teacher').ci_low:.1%}, {known_store.metric('teacher').ci_high:.1%}]"
+    text = markdown(at)
+    pair = known_store.pair("student")
+    assert f"fixed **4**, broken **6**, both right 10, both wrong 0 · McNemar exact p = **{pair.test.p_value:.4g}**" in text
+    assert [g.passed for g in pair.gates] == [False, True, True]
+    for gate in pair.gates:
+        assert gate_html(gate.passed, gate.text) in text
+    assert 'class="prm-legend"' in text
+
+
+def test_differences_filter_and_keyboard_walk():
+    at = open_compare(runs="teacher,student")
+    diffs = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert list(diffs["problem_id"]) == [f"P{i}" for i in range(10, 20)]
+    assert at.query_params["problem"] == "P10"
+    assert "Wait, let me re-check" in markdown(at) and 'class="selfcorr"' in markdown(at)
+    at.button(key="cmp_next").click().run()
+    assert at.query_params["problem"] == "P11"
+    at.button(key="cmp_prev").click().run()
+    at.button(key="cmp_prev").click().run()
+    assert at.query_params["problem"] == "P10"
+    at.multiselect(key="cmp_statuses").set_value(["fixed"]).run()
+    diffs = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert list(diffs["problem_id"]) == ["P16", "P17", "P18", "P19"] and at.query_params["problem"] == "P16"
+    assert "/transcript?run=teacher&problem=P16" in "\n".join(c.value for c in at.caption)
+
+
+def test_runs_sharing_no_problems_show_the_fix():
+    at = open_compare(runs="teacher,elsewhere")
+    assert any("share no finished problems" in e.value for e in at.error)
