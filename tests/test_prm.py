@@ -13,7 +13,7 @@ from agentark.errors import AgentArkError, ConfigError, DatasetError, ModelNotFo
 from agentark.train.prm import META_FILE, PRMConfig, load_projector, step_loss, train_prm
 from agentark.train.prm_data import IGNORE, StepwiseCollator, load_stepwise, tokenize_dataset
 from agentark.train.prm_scoring import aggregate, load_prm
-from tests.tiny_models import build_tokenizer, tiny_llama
+from tests.tinylm import build_tiny_llama
 
 
 def toy_rows(n: int = 32, seed: int = 0) -> list[dict]:
@@ -42,7 +42,7 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def base(workdir) -> Path:
-    return tiny_llama(workdir / "base")
+    return build_tiny_llama(workdir / "base")
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,9 @@ def test_soft_labels_stay_floats_end_to_end(tmp_path, base):
     pd.DataFrame(rows).to_parquet(path)
     data = load_stepwise(path)
     assert data.label_type == "soft" and data.labels[0] == [0.7, 0.25]
-    tok = build_tokenizer()
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(base)
     features, _ = tokenize_dataset(data, tok, tok("\n", add_special_tokens=False)["input_ids"], 128)
     assert [v for v in features[0]["labels"] if v != IGNORE] == [0.7, 0.25]
     batch = StepwiseCollator(tok.pad_token_id)(features)

@@ -200,11 +200,15 @@ class PRMResult:
 
 # -- preflight: everything that can be refused before a model is loaded -------------------------------------
 def resolve_base_model(name: str) -> str:
-    """A local folder for the PRM's backbone: the embedded model, a checkpoint folder, or a cached hub id."""
+    """A local folder for the PRM's backbone: the embedded model, a studio model id, a checkpoint folder, or a
+    model id in the local Hugging Face cache."""
+    from agentark.models import resolve
+
     if not name or name.startswith("embedded:"):
         from agentark.backends.embedded import ensure_embedded
 
         return str(ensure_embedded())
+    name = resolve(name)
     path = Path(name).expanduser()
     if path.is_dir():
         folder = path.resolve()

@@ -61,7 +61,9 @@ def read_meta(folder: Path) -> dict:
 
 
 def _folder(path_or_model_id: str) -> Path:
-    path = Path(path_or_model_id).expanduser()
+    from agentark.models import resolve
+
+    path = Path(resolve(path_or_model_id)).expanduser()
     if path.is_dir():
         return path.resolve()
     if path_or_model_id.startswith((".", "/", "~")) or path_or_model_id.count("/") != 1:
@@ -131,7 +133,8 @@ class PRMScorer:
 
 
 def load_prm(path_or_model_id: str, device: str = "auto", batch_size: int = 16) -> PRMScorer:
-    """Load a studio PRM (a trainer's ``model`` folder or any of its ``checkpoint-N`` folders)."""
+    """Load a studio PRM: a studio model id, a trainer's ``model`` folder or any of its ``checkpoint-N`` folders,
+    or a model id in the local Hugging Face cache."""
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
