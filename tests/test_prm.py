@@ -50,7 +50,7 @@ def trained(workdir, base):
     """One PRM trained on the toy set, shared by the tests that read a trained model."""
     data = write_jsonl(workdir / "toy.jsonl", toy_rows())
     metrics: list[tuple[int, dict]] = []
-    cfg = PRMConfig(data=str(data), base_model=str(base), max_steps=30, learning_rate=3e-3, per_device_batch_size=8,
+    cfg = PRMConfig(export=str(data), base_model=str(base), max_steps=30, learning_rate=3e-3, per_device_batch_size=8,
                     save_steps=100, lr_scheduler="constant")
     result = train_prm(cfg, workdir / "out", on_metrics=lambda s, m: metrics.append((s, m)))
     return result, metrics
@@ -64,9 +64,13 @@ def test_training_reports_metrics_and_loss_falls(trained, base):
     assert set(steps[0][1]) == {"loss", "learning_rate", "grad_norm", "tokens_per_s", "step_time"}
     losses = [m["loss"] for _, m in steps]
     assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5
-    assert result.global_step == 30 and not result.stopped
-    assert (result.device, result.precision, result.world_size) == ("cpu", "fp32", 1)
+    assert result.step == 30 and not result.stopped
+    assert result.hardware == {"device": "cpu", "precision": "fp32", "world_size": 1, "gradient_checkpointing": False}
     assert result.peak_memory_mb > 0 and result.tokens > 0
+    from agentark.models import read_card
+
+    card = read_card(result.model_dir)
+    assert card["kind"] == "prm" and card["step"] == 30 and card["device"] == "cpu" and len(card["export_sha256"]) == 64
     from safetensors.torch import load_file
 
     before = load_file(str(base / "model.safetensors"))
@@ -76,7 +80,7 @@ def test_training_reports_metrics_and_loss_falls(trained, base):
 
 def test_scores_separate_good_from_bad_steps(trained):
     result, _ = trained
-    scorer = load_prm(result.model_path)
+    scorer = load_prm(str(result.model_path))
     rows = toy_rows(12, seed=7)
     scores = scorer.score([(r["prompt"], r["completions"]) for r in rows])
     good = [s for r, sc in zip(rows, scores) for s, ok in zip(sc, r["labels"]) if ok]
@@ -85,7 +89,7 @@ def test_scores_separate_good_from_bad_steps(trained):
 
 
 def test_one_pass_scoring_equals_per_prefix_scoring(trained):
-    scorer = load_prm(trained[0].model_path, batch_size=3)
+    scorer = load_prm(str(trained[0].model_path), batch_size=3)
     items = [(r["prompt"], r["completions"]) for r in toy_rows(4, seed=3)] + [("empty", [])]
     fast, slow = scorer.score(items), scorer.score_prefixes(items)
     assert [len(x) for x in fast] == [len(s) for _, s in items]
@@ -142,7 +146,7 @@ def test_soft_labels_stay_floats_end_to_end(tmp_path, base):
     margin = (logits[..., 1] - logits[..., 0])[batch["labels"] != IGNORE]
     expected = torch.nn.functional.binary_cross_entropy_with_logits(margin, picked)
     assert torch.allclose(step_loss(logits, batch["labels"], "soft"), expected)
-    result = train_prm(PRMConfig(data=str(path), base_model=str(base), max_steps=2, learning_rate=1e-3),
+    result = train_prm(PRMConfig(export=str(path), base_model=str(base), max_steps=2, learning_rate=1e-3),
                        tmp_path / "out")
     assert result.label_type == "soft"
     assert json.loads((Path(result.model_path) / META_FILE).read_text())["label_type"] == "soft"
@@ -162,31 +166,31 @@ def test_class_weights_weigh_each_class():
 
 def test_stop_keeps_a_usable_checkpoint_and_resume_continues(tmp_path, base):
     data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(16))
-    cfg = PRMConfig(data=str(data), base_model=str(base), max_steps=4, per_device_batch_size=4, save_steps=100,
+    cfg = PRMConfig(export=str(data), base_model=str(base), max_steps=4, per_device_batch_size=4, save_steps=100,
                     learning_rate=1e-3)
     seen: list[int] = []
     first = train_prm(cfg, tmp_path / "out", on_metrics=lambda s, m: seen.append(s), should_stop=lambda: len(seen) >= 2)
-    assert first.stopped and first.global_step == 2
-    assert Path(first.checkpoint).name == "checkpoint-2" and first.model_path == first.checkpoint
-    assert len(load_prm(first.checkpoint).score([("q", ["1 + 1 = 2"])])[0]) == 1
-    assert not (tmp_path / "out" / "model").exists()
+    assert first.stopped and first.step == 2
+    assert first.checkpoint.name == "checkpoint-2" and first.model_path == first.checkpoint
+    assert len(load_prm(str(first.checkpoint)).score([("q", ["1 + 1 = 2"])])[0]) == 1
+    assert not (tmp_path / "out" / "final").exists()
     resumed: list[int] = []
     second = train_prm(cfg, tmp_path / "out", on_metrics=lambda s, m: resumed.append(s), resume=True)
-    assert second.resumed_from == first.checkpoint and not second.stopped
-    assert second.global_step == 4 and [s for s in resumed if s > 0] == [3, 4]
-    assert (tmp_path / "out" / "model" / META_FILE).exists()
+    assert second.resumed_from == str(first.checkpoint) and not second.stopped
+    assert second.step == 4 and [s for s in resumed if s > 0] == [3, 4]
+    assert (tmp_path / "out" / "final" / META_FILE).exists()
 
 
 def test_contrastive_projector_is_trained_and_saved(tmp_path, base):
     data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(8))
-    cfg = PRMConfig(data=str(data), base_model=str(base), max_steps=2, save_steps=1, per_device_batch_size=8,
+    cfg = PRMConfig(export=str(data), base_model=str(base), max_steps=2, save_steps=1, per_device_batch_size=8,
                     learning_rate=1e-2, contrastive_weight=0.5, projector_dim=8, freeze_backbone=True)
     result = train_prm(cfg, tmp_path / "out")
     projector = load_projector(result.model_path)
     assert projector is not None and projector.weight.shape == (8, 32)
     from safetensors.torch import load_file
 
-    at_step_1 = load_file(str(tmp_path / "out" / "checkpoint-1" / "model.safetensors"))
+    at_step_1 = load_file(str(tmp_path / "out" / "checkpoints" / "checkpoint-1" / "model.safetensors"))
     assert not torch.equal(at_step_1["prm_projector.weight"], projector.weight.detach())
     # The frozen backbone is untouched; only the head and the projector learned.
     base_w = load_file(str(base / "model.safetensors"))
@@ -197,12 +201,12 @@ def test_contrastive_projector_is_trained_and_saved(tmp_path, base):
 
 def test_lora_trains_adapters_and_the_merged_model_scores(tmp_path, base):
     data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(8))
-    cfg = PRMConfig(data=str(data), base_model=str(base), max_steps=2, save_steps=1, lora=True, lora_r=4,
+    cfg = PRMConfig(export=str(data), base_model=str(base), max_steps=2, save_steps=1, lora=True, lora_r=4,
                     learning_rate=1e-2, class_weights="balanced")
     result = train_prm(cfg, tmp_path / "out")
     assert result.trainable_parameters < result.total_parameters and len(result.class_weights) == 2
-    assert (tmp_path / "out" / "checkpoint-1" / "adapter_config.json").exists()
-    full, from_adapter = load_prm(result.model_path), load_prm(str(tmp_path / "out" / "checkpoint-2"))
+    assert (tmp_path / "out" / "checkpoints" / "checkpoint-1" / "adapter_config.json").exists()
+    full, from_adapter = load_prm(str(result.model_path)), load_prm(str(tmp_path / "out" / "checkpoints" / "checkpoint-2"))
     items = [("q", ["1 + 1 = 2", "2 + 2 = 5 BUG"])]
     assert torch.allclose(torch.tensor(full.score(items)[0]), torch.tensor(from_adapter.score(items)[0]), atol=1e-5)
 
@@ -217,33 +221,35 @@ def test_bad_data_is_refused_before_training(tmp_path, base, rows, match):
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     with pytest.raises(DatasetError, match=match):
-        train_prm(PRMConfig(data=str(path), base_model=str(base)), tmp_path / "out")
+        train_prm(PRMConfig(export=str(path), base_model=str(base)), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_bad_models_and_options_are_refused_before_training(tmp_path, base):
     data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(2))
     with pytest.raises(ModelNotFoundError, match="does not exist"):
-        train_prm(PRMConfig(data=str(data), base_model=str(tmp_path / "missing")), tmp_path / "out")
+        train_prm(PRMConfig(export=str(data), base_model=str(tmp_path / "missing")), tmp_path / "out")
     no_tok = tmp_path / "no_tokenizer"
     no_tok.mkdir()
     (no_tok / "config.json").write_text((base / "config.json").read_text())
     with pytest.raises(ModelNotFoundError, match="has no tokenizer"):
-        train_prm(PRMConfig(data=str(data), base_model=str(no_tok)), tmp_path / "out")
+        train_prm(PRMConfig(export=str(data), base_model=str(no_tok)), tmp_path / "out")
     if not torch.cuda.is_available():
-        for option in ({"precision": "bf16"}, {"distributed": "zero2"}, {"device": "cuda"}):
-            with pytest.raises(ConfigError, match="needs a CUDA GPU"):
-                train_prm(PRMConfig(data=str(data), base_model=str(base), **option), tmp_path / "out")
+        for option in ({"precision": "bf16"}, {"num_processes": 2, "distributed": "zero2"}, {"device": "cuda"}):
+            with pytest.raises(ConfigError, match="(needs a GPU|no GPU is visible|none is visible)"):
+                train_prm(PRMConfig(export=str(data), base_model=str(base), **option), tmp_path / "out")
     assert not (tmp_path / "out").exists()
     with pytest.raises(ConfigError, match="choose one"):
-        PRMConfig(lora=True, freeze_backbone=True)
+        PRMConfig(export="x.parquet", lora=True, freeze_backbone=True)
     with pytest.raises(ConfigError, match="NEG:POS"):
-        PRMConfig(class_weights="heavy")
+        PRMConfig(export="x.parquet", class_weights="heavy")
 
 
 def test_every_config_field_has_help():
     from dataclasses import fields
 
     assert all(f.metadata.get("help") for f in fields(PRMConfig))
-    assert PRMConfig.from_dict(PRMConfig(max_steps=3).to_dict()).max_steps == 3
+    assert PRMConfig.from_dict(PRMConfig(export="x.parquet", max_steps=3).to_dict()).max_steps == 3
     assert issubclass(ConfigError, AgentArkError)
+    with pytest.raises(ConfigError, match="No export given"):
+        PRMConfig()

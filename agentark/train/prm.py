@@ -14,11 +14,11 @@ leaves a usable model, and a folder that lacks the file is refused as "not a stu
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import os
-import resource
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -29,6 +29,8 @@ from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError, ModelNotFoundError
 from agentark.train.prm_data import (IGNORE, StepwiseCollator, StepwiseData, load_stepwise, separator_ids,
                                      tokenize_dataset)
+from agentark.train.runtime import (CHECKPOINTS, FINAL, Hardware, TrainResult, detect_hardware, last_checkpoint,
+                                    peak_memory_mb)
 
 log = logging.getLogger(__name__)
 
@@ -37,114 +39,124 @@ PROJECTOR_FILE = "contrastive_projector.safetensors"
 FORMAT = "agentark-prm"
 LABEL2ID = {"bad": 0, "good": 1}
 NEGATIVE_SHARE_WARNING = 0.10
+LABEL_TYPES = ("auto", "hard", "soft")
+DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-DISTRIBUTED = ("none", "ddp", "zero2", "zero3", "fsdp")
+SWITCHES = ("auto", "on", "off")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+DISTRIBUTED = ("ddp", "zero2", "zero3", "fsdp")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
 StopCallback = Callable[[], bool]
 
 
-def _help(text: str) -> dict:
-    return {"help": text}
+def _help(text: str, choices: tuple = ()) -> dict:
+    return {"help": text, "choices": choices} if choices else {"help": text}
 
 
 @dataclass
 class PRMConfig:
-    """Everything a PRM training job needs; the CLI flags and the Train page form are generated from it."""
+    """A PRM training job: which stepwise file, which backbone, and how to train; stored as the job's config.
+    The CLI flags and the Train page form are generated from these fields and their help."""
 
-    data: str = field(default="", metadata=_help(
-        "Stepwise training file (.parquet/.jsonl with prompt, completions, labels): a studio PRM export or a "
-        "PRM800K/Math-Shepherd-style stepwise file."))
+    export: str = field(default="", metadata=_help(
+        "The training set: a studio PRM export (id or sha256, see `python -m agentark exports`) or a "
+        "PRM800K/Math-Shepherd-style stepwise file (.parquet/.jsonl with prompt, completions, labels)."))
     base_model: str = field(default=EMBEDDED_MODEL, metadata=_help(
-        "The PRM's backbone, chosen independently of the student: 'embedded:smollm2-135m', a checkpoint folder, "
-        "or a model id in the local Hugging Face cache."))
+        "The PRM's backbone, chosen independently of the student: the embedded model, a checkpoint folder, a "
+        "model id in the local Hugging Face cache, or a model the studio trained."))
     separator: str = field(default="\n", metadata=_help(
         "Text placed after each step; the PRM's head is read at its last token. Saved with the model."))
     label_type: str = field(default="auto", metadata=_help(
-        "'hard' (good/bad, cross entropy), 'soft' (Monte-Carlo fractions, binary cross entropy) or 'auto' "
-        "(soft when the file has fractional labels)."))
-    max_length: int = field(default=1024, metadata=_help(
-        "Longest token sequence; a long question is cut from the left, steps that do not fit are dropped."))
-    epochs: float = field(default=1.0, metadata=_help("Passes over the training file (ignored when max_steps > 0)."))
-    max_steps: int = field(default=0, metadata=_help("Stop after this many optimizer steps; 0 means use epochs."))
+        "hard: good/bad with cross entropy; soft: Monte-Carlo fractions with binary cross entropy; auto: soft "
+        "when the file has fractional labels.", LABEL_TYPES))
+    class_weights: str = field(default="none", metadata=_help(
+        "Weigh the classes: 'none', 'balanced' (inverse frequency of good and bad steps in the file) or "
+        "'NEG:POS' such as '4:1'."))
+    epochs: float = field(default=1.0, metadata=_help("Passes over the training set (ignored when max_steps is set)."))
+    max_steps: int | None = field(default=None, metadata=_help(
+        "Stop after this many optimizer steps; leave empty to train for the given epochs."))
     learning_rate: float = field(default=2e-5, metadata=_help(
-        "Peak learning rate (LoRA and frozen backbones usually want ~1e-4)."))
-    lr_scheduler: str = field(default="linear", metadata=_help("Learning-rate schedule: linear, cosine or constant."))
+        "Peak learning rate of AdamW (LoRA and a frozen backbone usually want about 1e-4)."))
+    lr_scheduler: str = field(default="linear", metadata=_help("Learning-rate schedule after warm-up.", SCHEDULERS))
     warmup_steps: int = field(default=0, metadata=_help("Optimizer steps of linear warm-up."))
     weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay."))
     per_device_batch_size: int = field(default=4, metadata=_help("Trajectories per device per forward pass."))
     gradient_accumulation_steps: int = field(default=1, metadata=_help(
-        "Forward passes per optimizer step (effective batch = per-device batch x accumulation x devices)."))
+        "Forward passes accumulated into one optimizer step (effective batch = batch x accumulation x GPUs)."))
+    max_length: int = field(default=1024, metadata=_help(
+        "Tokens per trajectory; a long question is cut from the left and steps that do not fit are dropped."))
     freeze_backbone: bool = field(default=False, metadata=_help(
         "Train only the classification head (and the contrastive projector); the backbone stays fixed."))
-    lora: bool = field(default=False, metadata=_help("Train LoRA adapters on all linear layers plus the head."))
+    lora: bool = field(default=False, metadata=_help(
+        "Train LoRA adapters and the head instead of all weights; the final model has them merged in."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator (alpha / r scales the update)."))
+    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator (scale = alpha / r)."))
     lora_dropout: float = field(default=0.05, metadata=_help("Dropout on the LoRA branch."))
     contrastive_weight: float = field(default=0.0, metadata=_help(
         "Weight of the supervised contrastive term on the steps' separator states (0 turns it off)."))
     contrastive_temperature: float = field(default=0.1, metadata=_help("Temperature of the contrastive term."))
     projector_dim: int = field(default=128, metadata=_help(
         "Output size of the contrastive projector (trained and saved with the model)."))
-    class_weights: str = field(default="none", metadata=_help(
-        "'none', 'balanced' (inverse class frequency of the training steps) or 'NEG:POS' weights such as '4:1'."))
     logging_steps: int = field(default=1, metadata=_help("Report metrics every this many optimizer steps."))
-    save_steps: int = field(default=50, metadata=_help("Write a checkpoint every this many optimizer steps."))
-    save_total_limit: int = field(default=2, metadata=_help("Checkpoints kept on disk (older ones are deleted)."))
+    save_steps: int = field(default=50, metadata=_help(
+        "Save a resumable checkpoint every this many steps (cancel also saves one)."))
     seed: int = field(default=0, metadata=_help("Seed for the head's initialisation, data order and dropout."))
-    device: str = field(default="auto", metadata=_help("'auto' (CUDA when visible), 'cpu' or 'cuda' (GPU only)."))
+    device: str = field(default="auto", metadata=_help("Where to train: auto picks the GPU when there is one.",
+                                                       DEVICES))
     precision: str = field(default="auto", metadata=_help(
-        "'auto' (bf16 on a GPU that has it, else fp32), 'fp32', or GPU-only 'bf16'/'fp16'."))
+        "Weights and activations: auto is bf16 on a GPU that has it and fp32 on the CPU; bf16/fp16 need a GPU.",
+        PRECISIONS))
     gradient_checkpointing: str = field(default="auto", metadata=_help(
-        "'auto' (on with a GPU), 'on' or 'off': recompute activations to save memory."))
-    distributed: str = field(default="none", metadata=_help(
-        "Multi-GPU engine for `accelerate launch` (GPU only): none, ddp, zero2, zero3 (DeepSpeed) or fsdp."))
-    num_processes: int = field(default=0, metadata=_help(
-        "GPUs per machine for a distributed run; 0 means all visible GPUs."))
-    num_machines: int = field(default=1, metadata=_help("Machines in a multi-node distributed run."))
+        "Recompute activations to save memory: auto turns it on on a GPU.", SWITCHES))
+    num_processes: int = field(default=1, metadata=_help(
+        "GPUs per machine; above 1 the job runs under `accelerate launch` with a generated config."))
+    num_machines: int = field(default=1, metadata=_help("Machines of a multi-node run (each with num_processes GPUs)."))
+    distributed: str = field(default="ddp", metadata=_help(
+        "How several GPUs share the work: ddp, DeepSpeed ZeRO-2/3, or FSDP.", DISTRIBUTED))
 
     def __post_init__(self) -> None:
-        if self.label_type not in ("auto", "hard", "soft"):
-            raise ConfigError(f"label_type must be auto, hard or soft (got '{self.label_type}').")
+        if not str(self.export).strip():
+            raise ConfigError("No export given: pass --export with a PRM export id or a stepwise file "
+                              "(make one with `python -m agentark export prm`).")
+        if not str(self.base_model).strip():
+            raise ConfigError("No base model given: pass --base-model (embedded:smollm2-135m for the embedded model).")
         if not self.separator:
             raise ConfigError("separator is empty; use a short text such as '\\n' that marks the end of a step.")
-        positive = {"max_length": self.max_length, "per_device_batch_size": self.per_device_batch_size,
-                    "gradient_accumulation_steps": self.gradient_accumulation_steps, "logging_steps": self.logging_steps,
-                    "save_steps": self.save_steps, "save_total_limit": self.save_total_limit, "lora_r": self.lora_r,
-                    "projector_dim": self.projector_dim, "num_machines": self.num_machines}
-        for name, value in positive.items():
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1 (got {value}).")
-        if self.max_steps < 0 or self.num_processes < 0 or self.warmup_steps < 0:
-            raise ConfigError("max_steps, num_processes and warmup_steps cannot be negative; use 0 for the default.")
-        if self.max_steps == 0 and self.epochs <= 0:
-            raise ConfigError(f"epochs must be positive when max_steps is 0 (got {self.epochs}).")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"max_steps must be at least 1 (got {self.max_steps}); leave it empty to train by epochs.")
+        if self.max_steps is None and self.epochs <= 0:
+            raise ConfigError(f"epochs must be positive (got {self.epochs}), or set max_steps.")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be positive (got {self.learning_rate}).")
-        if self.lr_scheduler not in ("linear", "cosine", "constant"):
-            raise ConfigError(f"lr_scheduler must be linear, cosine or constant (got '{self.lr_scheduler}').")
-        if self.contrastive_weight < 0 or self.contrastive_temperature <= 0:
-            raise ConfigError("contrastive_weight must be >= 0 and contrastive_temperature > 0.")
+        for name in ("per_device_batch_size", "gradient_accumulation_steps", "logging_steps", "save_steps",
+                     "num_processes", "num_machines", "lora_r", "projector_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1 (got {getattr(self, name)}).")
+        if self.max_length < 8:
+            raise ConfigError(f"max_length must be at least 8 tokens (got {self.max_length}).")
+        if self.warmup_steps < 0 or self.weight_decay < 0:
+            raise ConfigError("warmup_steps and weight_decay must be 0 or more.")
         if not 0 <= self.lora_dropout < 1:
             raise ConfigError(f"lora_dropout must be in [0, 1) (got {self.lora_dropout}).")
+        for name, allowed in (("label_type", LABEL_TYPES), ("device", DEVICES), ("precision", PRECISIONS),
+                              ("gradient_checkpointing", SWITCHES), ("lr_scheduler", SCHEDULERS),
+                              ("distributed", DISTRIBUTED)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} '{getattr(self, name)}' is not one of: {', '.join(allowed)}.")
+        if self.contrastive_weight < 0 or self.contrastive_temperature <= 0:
+            raise ConfigError("contrastive_weight must be 0 or more and contrastive_temperature positive.")
         if self.freeze_backbone and self.lora:
             raise ConfigError("freeze_backbone and lora both limit what trains; choose one (LoRA trains adapters "
                               "and the head, a frozen backbone trains the head only).")
         parse_class_weights(self.class_weights)
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"device must be auto, cpu or cuda (got '{self.device}').")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)} (got '{self.precision}').")
-        if self.gradient_checkpointing not in ("auto", "on", "off"):
-            raise ConfigError(f"gradient_checkpointing must be auto, on or off (got '{self.gradient_checkpointing}').")
-        if self.distributed not in DISTRIBUTED:
-            raise ConfigError(f"distributed must be one of {', '.join(DISTRIBUTED)} (got '{self.distributed}').")
-        if self.contrastive_weight > 0 and self.distributed in ("zero3", "fsdp"):
+        if self.num_processes * self.num_machines > 1 and self.device == "cpu":
+            raise ConfigError("num_processes or num_machines above 1 trains on several GPUs; on a CPU use 1.")
+        if self.contrastive_weight > 0 and self.num_processes * self.num_machines > 1 and self.distributed in (
+                "zero3", "fsdp"):
             raise ConfigError("The contrastive projector runs outside the sharded forward pass; with "
-                              f"distributed='{self.distributed}' set contrastive_weight 0, or use ddp or zero2.")
-        if self.distributed == "none" and self.num_machines > 1:
-            raise ConfigError("num_machines > 1 needs a distributed engine; set distributed to ddp, zero2, zero3 or fsdp.")
+                              f"distributed '{self.distributed}' set contrastive_weight 0, or use ddp or zero2.")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -171,31 +183,24 @@ def parse_class_weights(spec: str) -> str | tuple[float, float] | None:
 
 
 @dataclass
-class PRMResult:
-    """What a training run produced and on what; stored with the job and the model's registry row."""
+class PRMResult(TrainResult):
+    """A :class:`TrainResult` (final folder, step, metrics, hardware, peak memory, stopped, checkpoint) plus
+    what the PRM saw: the data's figures, the label type, the class weights, and the model's size."""
 
-    model_path: str
-    checkpoint: str | None
-    global_step: int
-    stopped: bool
-    resumed_from: str | None
-    final_metrics: dict[str, float]
-    data_summary: dict[str, float]
-    label_type: str
-    dropped_steps: int
-    class_weights: list[float] | None
-    device: str
-    precision: str
-    world_size: int
-    peak_memory_mb: float
-    peak_memory_of: str
-    train_seconds: float
-    trainable_parameters: int
-    total_parameters: int
-    tokens: int
+    resumed_from: str | None = None
+    data_summary: dict = field(default_factory=dict)
+    label_type: str = "hard"
+    dropped_steps: int = 0
+    class_weights: list[float] | None = None
+    train_seconds: float = 0.0
+    trainable_parameters: int = 0
+    total_parameters: int = 0
+    tokens: int = 0
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def model_path(self) -> Path | None:
+        """The folder to load: the final model, or the last checkpoint when the job stopped early."""
+        return self.model_dir or self.checkpoint
 
 
 # -- preflight: everything that can be refused before a model is loaded -------------------------------------
@@ -232,46 +237,23 @@ def resolve_base_model(name: str) -> str:
     return str(folder)
 
 
-@dataclass
-class Hardware:
-    device: str
-    precision: str
-    gradient_checkpointing: bool
-    world_size: int
-
-
-def detect_hardware(cfg: PRMConfig) -> Hardware:
+def detect_prm_hardware(cfg: PRMConfig) -> Hardware:
     """Device, precision and checkpointing for this machine; a GPU-only option without a GPU is refused."""
     import torch
 
-    cuda = torch.cuda.is_available()
-    gpu_only = []
-    if cfg.device == "cuda":
-        gpu_only.append("device='cuda'")
-    if cfg.precision in ("bf16", "fp16"):
-        gpu_only.append(f"precision='{cfg.precision}'")
-    if cfg.distributed != "none":
-        gpu_only.append(f"distributed='{cfg.distributed}'")
-    if cfg.num_processes > 1:
-        gpu_only.append(f"num_processes={cfg.num_processes}")
-    if gpu_only and not cuda:
-        raise ConfigError(f"{', '.join(gpu_only)} needs a CUDA GPU and none is visible on this machine; run on a GPU "
-                          "machine, or set device 'auto', precision 'auto', distributed 'none' and num_processes 0.")
-    device = "cuda" if cuda and cfg.device != "cpu" else "cpu"
-    precision = cfg.precision
-    if precision == "auto":
-        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device == "cuda" else "fp32"
-    if device == "cpu" and precision != "fp32":
-        raise ConfigError(f"precision '{precision}' needs a GPU; use 'auto' or 'fp32' with device 'cpu'.")
-    checkpointing = {"on": True, "off": False}.get(cfg.gradient_checkpointing, device == "cuda")
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    return Hardware(device, precision, checkpointing and not cfg.freeze_backbone, world_size)
+    if cfg.num_processes * cfg.num_machines > 1 and not torch.cuda.is_available():
+        raise ConfigError(f"num_processes {cfg.num_processes} x num_machines {cfg.num_machines} trains on several "
+                          "GPUs and none is visible on this machine; run on a GPU machine or set both to 1.")
+    hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
+    # A frozen backbone has no activations to recompute for a backward pass.
+    hw.gradient_checkpointing = hw.gradient_checkpointing and not cfg.freeze_backbone
+    return hw
 
 
 def preflight(cfg: PRMConfig) -> tuple[StepwiseData, str, Hardware]:
     """Refuse bad data, a missing model or a GPU-only option on a CPU machine before anything is written."""
-    data = load_stepwise(cfg.data, cfg.label_type)
-    hardware = detect_hardware(cfg)
+    data = load_stepwise(cfg.export, cfg.label_type)
+    hardware = detect_prm_hardware(cfg)
     return data, resolve_base_model(cfg.base_model), hardware
 
 
@@ -488,34 +470,18 @@ class _ListDataset:
         return self.items[i]
 
 
-def _peak_memory(device: str) -> tuple[float, str]:
-    if device == "cuda":
-        import torch
-
-        return torch.cuda.max_memory_allocated() / 2**20, "cuda max allocated"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process peak RSS"
-
-
-def last_checkpoint(out_dir: Path | str) -> Path | None:
-    """The newest ``checkpoint-N`` folder of a training output folder, or None."""
-    found = []
-    for p in Path(out_dir).glob("checkpoint-*"):
-        suffix = p.name.split("-", 1)[1]
-        if p.is_dir() and suffix.isdigit() and (p / "trainer_state.json").exists():
-            found.append((int(suffix), p))
-    return max(found)[1] if found else None
-
-
 def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: MetricsCallback | None = None,
               should_stop: StopCallback | None = None, resume: bool | str = False,
               on_log: Callable[[str], None] | None = None) -> PRMResult:
-    """Train a PRM into ``out_dir`` (checkpoints ``checkpoint-N`` and, when it finishes, ``model``).
+    """Train a PRM into ``out_dir``: resumable ``checkpoints/checkpoint-N`` folders and, when it finishes,
+    ``final`` (merged weights, tokenizer, projector, the studio PRM file and the model card).
 
     ``on_metrics(step, {name: value})`` is called each logging step with loss, learning_rate, grad_norm,
     tokens_per_s and step_time (and once at step 0 with the data's figures, ``data/*``); ``should_stop()``
     is asked after every optimizer step and a True stops training there, saving a checkpoint. ``resume``
     True continues from the newest checkpoint in ``out_dir`` (from scratch when there is none), or from the
-    checkpoint folder it names.
+    checkpoint folder it names. Bad data, a missing model or a GPU-only option on a CPU machine raise before
+    anything is written.
     """
     import torch
     from transformers import PrinterCallback, TrainingArguments, set_seed
@@ -558,12 +524,12 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: MetricsCallback |
     meter = _Meter()
     callback = _make_callback(meter, on_metrics, should_stop, write_meta)
     args = TrainingArguments(
-        output_dir=str(out_dir), per_device_train_batch_size=cfg.per_device_batch_size,
+        output_dir=str(out_dir / CHECKPOINTS), per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps if cfg.max_steps > 0 else -1, learning_rate=cfg.learning_rate,
+        max_steps=cfg.max_steps or -1, learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay,
         logging_steps=cfg.logging_steps, logging_strategy="steps", save_strategy="steps", save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none", disable_tqdm=True,
+        save_total_limit=2, seed=cfg.seed, report_to="none", disable_tqdm=True,
         use_cpu=hardware.device == "cpu", bf16=hardware.precision == "bf16", fp16=hardware.precision == "fp16",
         **({"activation_checkpointing": True, "activation_checkpointing_kwargs": {"use_reentrant": False}}
            if hardware.gradient_checkpointing else {}),
@@ -584,45 +550,57 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: MetricsCallback |
     seconds = time.perf_counter() - started
 
     checkpoint = last_checkpoint(out_dir)
+    peak = peak_memory_mb(hardware.device)
+    hardware.world_size = int(trainer.args.world_size)
+    final_dir = None
     if callback.stopped:
-        model_path = checkpoint
         say(f"Stopped at step {trainer.state.global_step}; checkpoint {checkpoint} is usable and resumable.")
-    else:
-        model_path = _save_final(trainer, tokenizer, out_dir, meta) if trainer.is_world_process_zero() else out_dir / "model"
-    peak, peak_of = _peak_memory(hardware.device)
+    elif trainer.is_world_process_zero():
+        card = {"kind": "prm", "base_model": cfg.base_model, "export_sha256": file_sha256(cfg.export),
+                "config": cfg.to_dict(), "step": int(trainer.state.global_step), "metrics": dict(callback.last),
+                "device": hardware.device, "precision": hardware.precision, "world_size": hardware.world_size,
+                "peak_memory_mb": round(peak, 1), "data_summary": summary}
+        final_dir = _save_final(trainer, tokenizer, out_dir, meta, card)
     params = list(trainer.model.parameters())
     return PRMResult(
-        model_path=str(model_path), checkpoint=str(checkpoint) if checkpoint else None,
-        global_step=int(trainer.state.global_step), stopped=callback.stopped, resumed_from=resume_from,
-        final_metrics=dict(callback.last), data_summary=summary, label_type=data.label_type, dropped_steps=dropped,
-        class_weights=weights, device=hardware.device, precision=hardware.precision,
-        world_size=int(trainer.args.world_size), peak_memory_mb=round(peak, 1), peak_memory_of=peak_of,
-        train_seconds=round(seconds, 3), trainable_parameters=sum(p.numel() for p in params if p.requires_grad),
+        model_dir=final_dir, step=int(trainer.state.global_step), metrics=dict(callback.last),
+        hardware=hardware.to_dict(), peak_memory_mb=round(peak, 1), stopped=callback.stopped, checkpoint=checkpoint,
+        resumed_from=resume_from, data_summary=summary, label_type=data.label_type, dropped_steps=dropped,
+        class_weights=weights, train_seconds=round(seconds, 3),
+        trainable_parameters=sum(p.numel() for p in params if p.requires_grad),
         total_parameters=sum(p.numel() for p in params), tokens=meter.total_tokens)
 
 
-def _save_final(trainer, tokenizer, out_dir: Path, meta: dict) -> Path:
-    """Write ``out_dir/model``: full weights (LoRA merged), tokenizer, projector and the studio PRM file;
-    written under a temporary name and renamed, so a half-written model never looks finished."""
+def file_sha256(path: Path | str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _save_final(trainer, tokenizer, out_dir: Path, meta: dict, card: dict) -> Path:
+    """Write ``out_dir/final``: full weights (LoRA merged), tokenizer, projector, the studio PRM file and the
+    model card; written under a temporary name and renamed, so a half-written model never looks finished."""
     from safetensors.torch import save_file
+
+    from agentark.models import write_card
 
     model = trainer.accelerator.unwrap_model(trainer.model)
     if meta["adapter"]:
         model = model.merge_and_unload()
-    target, tmp = out_dir / "model", out_dir / ".model.tmp"
+    target, tmp = out_dir / FINAL, out_dir / (FINAL + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     projector = getattr(model, "prm_projector", None)
     if projector is not None:
         save_file({k: v.detach().cpu().contiguous() for k, v in projector.state_dict().items()}, str(tmp / PROJECTOR_FILE))
+        # The projector is kept in its own file so the weights file is a plain token-classification checkpoint.
         del model.prm_projector
     model.save_pretrained(tmp)
     if projector is not None:
         model.prm_projector = projector
     tokenizer.save_pretrained(tmp)
     (tmp / META_FILE).write_text(json.dumps({**meta, "adapter": False}, indent=2))
+    write_card(tmp, card)
     shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    os.replace(tmp, target)
     return target
 
 
