@@ -37,7 +37,9 @@ from agentark.errors import ConfigError
 from agentark.grading import explicit_answer
 from agentark.store import Store
 from agentark.store import labels as q
+from agentark.store.traces import corrected_problems
 
+CORRECTION_FILTERS = ("any", "only", "none")
 KINDS = ("rsft", "da", "prm", "transcripts")
 FORMATS = ("parquet", "jsonl")
 DEFAULT_PRECEDENCE = ["human", "import:prm800k", "import:math-shepherd", "auto:mc", "auto:outcome", "auto:debate"]
@@ -69,6 +71,9 @@ class ExportConfig:
     # R-SFT/DA: drop messages cut off at the token limit, and messages without an explicit final answer.
     require_finished: bool = True
     require_explicit_answer: bool = True
+    # Ablations: "only" problems whose debate has a correction (an agent went wrong -> right), "none" only
+    # problems without one, "any" every problem.
+    corrections: str = "any"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -85,6 +90,8 @@ class ExportConfig:
             raise ConfigError(f"label_type must be 'hard' or 'soft' (got '{self.label_type}').")
         if not self.precedence:
             raise ConfigError("precedence is empty; list label sources, e.g. human auto:mc auto:outcome.")
+        if self.corrections not in CORRECTION_FILTERS:
+            raise ConfigError(f"corrections must be one of {', '.join(CORRECTION_FILTERS)} (got '{self.corrections}').")
         if not 0 <= self.balance_threshold < 1:
             raise ConfigError(f"balance_threshold is a share of steps in [0, 1), e.g. 0.1 (got {self.balance_threshold}).")
 
@@ -335,6 +342,10 @@ def prepare(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummar
     # Imported labeled sets are stored as 'solution' messages: step data for a PRM, not debate turns.
     roles = ("solver", "solution") if cfg.kind == "prm" else ("solver",)
     messages = q.curated_messages(store, runs, roles)
+    if cfg.corrections != "any":
+        corrected = corrected_problems(store, runs)
+        has = pd.Series([k in corrected for k in zip(messages["run_id"], messages["problem_id"])], dtype=bool)
+        messages = messages[has.values if cfg.corrections == "only" else ~has.values]
     if cfg.kind == "prm":
         rows, dropped = prm_rows(messages, q.steps_in_context(store, runs), q.labels_in_force(store, runs), cfg)
         return rows, ExportSummary(cfg.kind, len(rows), dropped, prm_figures(rows, cfg.balance_threshold))

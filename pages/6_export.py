@@ -13,6 +13,9 @@ runs = store.list_runs()
 with st.form("exp_form"):
     kind = st.selectbox("Training set", KINDS, format_func=KIND_NAMES.get, key="exp_kind")
     run_ids = st.multiselect("Runs (none: every run)", list(runs["run_id"]), key="exp_runs")
+    corrections = st.radio("Problems", ["any", "only", "none"], horizontal=True, key="exp_corrections",
+                           format_func={"any": "all", "only": "only problems with a correction",
+                                        "none": "only problems without a correction"}.get)
     c1, c2 = st.columns(2)
     fmt = c1.radio("Format", FORMATS, horizontal=True, key="exp_format")
     cap = c2.number_input("DA: trajectories per problem", 1, 64, 4, key="exp_cap")
@@ -41,7 +44,7 @@ if preview or write:
         cfg = ExportConfig(kind=kind, run_ids=list(run_ids), format=fmt, max_per_problem=int(cap),
                            precedence=list(precedence), neutral=neutral, label_type="soft" if soft else "hard",
                            first_error=first_error, balance_threshold=float(threshold), require_finished=finished,
-                           require_explicit_answer=explicit)
+                           require_explicit_answer=explicit, corrections=corrections)
         if write:
             result = export(store, cfg, out.strip() or None)
             st.success(f"Wrote {result.n_rows} rows to `{result.path}` (sha256 `{result.sha256[:16]}…`).")

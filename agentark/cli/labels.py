@@ -84,6 +84,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="R-SFT/DA: keep messages cut off at the token limit")
     e.add_argument("--keep-implicit", dest="require_explicit_answer", action="store_false", default=None,
                    help="R-SFT/DA: keep messages without an explicit final answer (boxed, 'The answer is', ####)")
+    e.add_argument("--corrections", choices=("any", "only", "none"), default=None,
+                   help="only problems whose debate has a correction (wrong -> right), or none of them (ablations)")
     e.set_defaults(func=cmd_export)
 
 
@@ -147,7 +149,7 @@ def cmd_export(args: argparse.Namespace) -> int:
               "max_per_problem": args.max_per_problem, "precedence": args.precedence,
               "neutral": args.neutral, "label_type": "soft" if args.soft else None, "first_error": args.first_error,
               "balance_threshold": args.balance_threshold, "require_finished": args.require_finished,
-              "require_explicit_answer": args.require_explicit_answer}
+              "require_explicit_answer": args.require_explicit_answer, "corrections": args.corrections}
     with _store() as store:
         result = export(store, ExportConfig(**{k: v for k, v in fields.items() if v is not None}), args.out)
     for line in result.summary.lines():

@@ -460,3 +460,13 @@ def run_agents(store: Store, runs: list[str] | tuple[str, ...] = ()) -> list[str
     where, params = _runs_clause(runs, "t")
     rows = store.con.execute(f"SELECT DISTINCT unnest(agents) FROM problem_traces t WHERE {where}", params).fetchall()
     return agent_order(r[0] for r in rows)
+
+
+def corrected_problems(store: Store, runs: list[str] | tuple[str, ...] | None = None) -> set[tuple[str, str]]:
+    """(run, problem) pairs whose debate has a correction: some agent's answer went from wrong to right."""
+    sync_traces(store)
+    where, params = _runs_clause(runs or (), "t")
+    rows = store.con.execute(
+        f"SELECT run_id, problem_id FROM problem_traces t WHERE {where} AND corrections > 0", params
+    ).fetchall()
+    return {(r, p) for r, p in rows}
