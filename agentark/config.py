@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from agentark.errors import ConfigError
+
 EMBEDDED_MODEL = "embedded:smollm2-135m"
 DEFAULT_DATASET = "builtin:arithmetic"
+DEFAULT_LOCK_TIMEOUT_S = 30.0
 
 
 def home() -> Path:
@@ -53,3 +56,16 @@ def model_cache_dir() -> Path:
     path = Path(explicit).expanduser().resolve() if explicit else home() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def lock_timeout_s() -> float:
+    """How long a store operation waits for another process to let go of the file: ``AGENTARK_LOCK_TIMEOUT``
+    seconds (default 30)."""
+    raw = os.environ.get("AGENTARK_LOCK_TIMEOUT", str(DEFAULT_LOCK_TIMEOUT_S))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ConfigError(f"AGENTARK_LOCK_TIMEOUT must be a number of seconds, 0 or more (got {raw!r}).")
+    return value

@@ -1,7 +1,7 @@
 """Streamlit glue shared by app.py and the pages: the cached store, the sidebar and the error boundary.
 
-The store is a ``st.cache_resource`` (one DuckDB connection per app process); each script run works on its
-own thread cursor through ``Store.con``. Domain errors are shown once with ``st.error`` at the page
+The store object is a ``st.cache_resource``, but it holds no connection: every query opens the file, runs and
+closes it (see ``agentark.store``), so the app never keeps the CLI out between reruns. Domain errors are shown once with ``st.error`` at the page
 boundary, never swallowed.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _open_store(path: str) -> Store:
 
 
 def get_store() -> Store:
-    """The app's store; a lock held by another process stops the page with the message that says why."""
+    """The app's store; a file held by another process past the wait stops the page with the message that says why."""
     try:
         return _open_store(str(config.store_path()))
     except AgentArkError as exc:

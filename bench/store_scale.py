@@ -6,7 +6,9 @@ run, one line per problem with every round's messages nested, which is how the r
 keep their results. It then times, side by side:
   - the problem list: filtered, sorted, paginated pages (``agentark.store.traces.problem_page``) against
     reading the run's JSONL, classifying every agent's transitions with ``agentark.traces`` and filtering;
-  - the dashboard (``agentark.store.traces.dashboard``) against the same aggregations over the JSONL.
+  - the dashboard (``agentark.store.traces.dashboard``) against the same aggregations over the JSONL;
+  - what opening the store per operation costs: the problem list opening the file for every page (what the
+    app and the CLI do, so neither keeps the other out) against one connection held open.
 The last line prints the p95 latencies and the ratios.
 """
 from __future__ import annotations
@@ -24,6 +26,8 @@ import tempfile
 import time
 from collections import Counter
 
+import duckdb
+
 from agentark.store import Store
 from agentark.store.traces import ProblemFilter, dashboard, problem_page, sync_traces
 from agentark.traces import count_transitions
@@ -35,7 +39,11 @@ ROUNDS = 2
 
 def build(store: Store, problems: int) -> None:
     """Synthetic debates: later rounds are more often right, so corrections outnumber regressions."""
-    con = store.con
+    with store.transaction() as con:
+        _build(con, problems)
+
+
+def _build(con: duckdb.DuckDBPyConnection, problems: int) -> None:
     con.execute(f"""INSERT INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at)
         SELECT 'run-' || i, 'debate', CASE WHEN i % 2 = 0 THEN 'debate' ELSE 'cot' END, 'synthetic',
                'model-' || (i % 2), '{{}}', 'done', TIMESTAMP '2026-01-01' + INTERVAL (i) HOUR FROM range({RUNS}) t(i)""")
@@ -162,8 +170,12 @@ def main() -> None:
             (ProblemFilter(agent="agent_2", corrected=True, sort="regressions", descending=True), 0),
             (ProblemFilter(runs=("run-3",)), 100),
         ]
-        problem_page(store, *filters[0])  # warm the connection's caches the way a live app is warm
+        # Each problem_page is one store operation: it opens the file, queries and closes it, as the app does.
         list_ms = [t for flt, page in filters for t in timed(lambda: problem_page(store, flt, page), args.repeats)]
+        with store.connection():  # the old way, side by side: one connection kept open, caches warm
+            problem_page(store, *filters[0])
+            held_ms = [t for flt, page in filters for t in timed(lambda: problem_page(store, flt, page), args.repeats)]
+        open_ms = timed(lambda: store.scalar("SELECT 1"), args.repeats)
         search_ms = timed(lambda: problem_page(store, ProblemFilter(runs=("run-0",), text="farmer has 42 rows")),
                           max(3, args.repeats // 4))
         dashboard(store, ["run-0", "run-1"])
@@ -174,7 +186,11 @@ def main() -> None:
         base_list_ms = timed(lambda: jsonl_list_page(one_run, True, False, 0), args.baseline_repeats)
         base_board_ms = timed(lambda: jsonl_dashboard(paths[:2]), args.baseline_repeats)
 
-    print(f"problem list  p95 {p95(list_ms):7.1f} ms  (median {statistics.median(list_ms):.1f}, {len(list_ms)} queries)")
+    print(f"problem list  p95 {p95(list_ms):7.1f} ms  (median {statistics.median(list_ms):.1f}, {len(list_ms)} queries, "
+          "each opening the store)")
+    print(f"store per operation: open+query+close of SELECT 1 p95 {p95(open_ms):.1f} ms; problem list p95 "
+          f"{p95(list_ms):.1f} ms opening per page vs {p95(held_ms):.1f} ms on one held connection "
+          f"= {p95(list_ms) / p95(held_ms):.2f}x")
     print(f"text search   p95 {p95(search_ms):7.1f} ms  (questions and messages of one run, ILIKE)")
     print(f"dashboard     p95 {p95(board_ms):7.1f} ms  (2 runs, every aggregation)")
     print(f"JSONL list    p95 {p95(base_list_ms):7.1f} ms ; JSONL dashboard p95 {p95(base_board_ms):.1f} ms")

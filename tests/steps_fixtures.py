@@ -31,9 +31,10 @@ def build_store(path, messages: list[dict]) -> Store:
         store.register_run({"run_id": run, "kind": "debate", "config": {}, "created_at": "2026-01-01T00:00:00",
                             "status": "done"}, problems)
     frame = pd.DataFrame(messages).drop(columns=["meta_json", "reference_answer", "question"])
-    store.con.register("_m", frame)
-    store.con.execute("INSERT INTO messages BY NAME SELECT * FROM _m")
-    store.con.unregister("_m")
+    with store.transaction() as con:
+        con.register("_m", frame)
+        con.execute("INSERT INTO messages BY NAME SELECT * FROM _m")
+        con.unregister("_m")
     return store
 
 

@@ -46,9 +46,10 @@ def test_bad_input_exits_2_with_the_fix(capsys):
     assert "No run folder" in capsys.readouterr().err
 
 
-def test_locked_store_still_reports_from_shards(capsys):
+def test_locked_store_still_reports_from_shards(capsys, monkeypatch):
     from agentark.store import Store
 
+    monkeypatch.setenv("AGENTARK_LOCK_TIMEOUT", "1")
     holder = Store()  # this process holds it; the CLI's own open below must fail like a second process
     holder.close()
     import subprocess

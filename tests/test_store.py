@@ -59,30 +59,39 @@ def test_locked_store_names_the_fix(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
         with pytest.raises(StoreLockedError) as err:
-            Store(path)
+            Store(path, lock_timeout_s=0.5)
+        waited = time.monotonic() - started
         message = str(err.value)
-        assert str(holder.pid) in message
-        assert "AGENTARK_HOME" in message and "--home" in message
+        assert f"process {holder.pid} (python -c import duckdb" in message  # the holder, by pid and command
+        assert "after waiting 0.5 s" in message and 0.5 <= waited < 5
+        assert "AGENTARK_HOME" in message and "--home" in message and "AGENTARK_LOCK_TIMEOUT" in message
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_threads_get_their_own_cursor(tmp_path):
+def test_threads_get_their_own_connection(tmp_path):
     import threading
 
     store = Store(tmp_path / "t.duckdb")
-    seen = []
+    seen, errors = [], []
+    barrier = threading.Barrier(4)
 
     def work():
-        seen.append(store.con)
-        store.scalar("SELECT 1")
+        try:
+            with store.connection() as con:
+                barrier.wait(timeout=10)  # all four hold a connection at once
+                seen.append(con)
+                assert store.con is con
+                store.scalar("SELECT 1")
+        except Exception as exc:  # surfaced below: a thread's assertion does not fail the test by itself
+            errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len({id(c) for c in seen}) == 4
-    store.close()
+    assert not errors and len({id(c) for c in seen}) == 4

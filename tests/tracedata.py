@@ -88,13 +88,13 @@ def add_run(store: Store, run_id: str, method: str, model: str, debates: dict[st
         rows = message_rows(run_id, pid, rounds, references[pid], (errors or {}).get(pid, set()))
         messages += rows
         outcomes.append(outcome_row(run_id, pid, rows, references[pid]))
-    con = store.con
-    con.register("_m", pd.DataFrame(messages))
-    con.execute("INSERT INTO messages BY NAME SELECT * FROM _m")
-    con.unregister("_m")
-    con.register("_o", pd.DataFrame(outcomes))
-    con.execute("INSERT INTO outcomes BY NAME SELECT * FROM _o")
-    con.unregister("_o")
+    with store.transaction() as con:
+        con.register("_m", pd.DataFrame(messages))
+        con.execute("INSERT INTO messages BY NAME SELECT * FROM _m")
+        con.unregister("_m")
+        con.register("_o", pd.DataFrame(outcomes))
+        con.execute("INSERT INTO outcomes BY NAME SELECT * FROM _o")
+        con.unregister("_o")
 
 
 def build_known_store(store: Store) -> None:

@@ -1,17 +1,28 @@
 """The DuckDB store: schema, migrations and every query the studio runs.
 
-One process owns the store file read-write (DuckDB allows no second one, not even read-only). Long jobs
-never open it: they write Parquet shards into their run folder and ``Store.refresh`` ingests those,
-idempotently, keyed by ids and recorded in ``ingested_shards``. Inside the owning process each thread
-gets its own cursor of the one connection, which is what DuckDB supports.
+The one design decision: **nobody holds the store file between operations.** DuckDB lets one process
+open a file read-write and no other process open it at all, so the app, the CLI and annotators' scripts
+take turns: every operation (a query, an ingest, a migration) opens the file, does its work and closes it.
+An operation that finds the file held by another process waits and retries with jittered exponential
+backoff, up to ``AGENTARK_LOCK_TIMEOUT`` seconds (default 30), then raises ``StoreLockedError`` naming
+the holder. Inside a process, threads share DuckDB's one instance of the file (each thread opens its own
+connection to it) and this process's writes go one at a time. Long jobs never open the store: they write
+Parquet shards into their run folder and ``Store.refresh`` ingests those, idempotently, keyed by ids and
+recorded in ``ingested_shards``.
 """
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
 import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from functools import wraps
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 import pandas as pd
@@ -21,6 +32,11 @@ from agentark.errors import StoreError, StoreLockedError
 from agentark.store.migrations import MIGRATIONS, latest_version
 
 _LOCK_PATTERNS = ("could not set lock", "conflicting lock")
+# Backoff between attempts to open a held file: short at first (most operations take milliseconds), capped
+# so that a waiter notices a released file within a fraction of a second.
+_FIRST_WAIT_S = 0.005
+_MAX_WAIT_S = 0.2
+_TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK", "ABORT", "END", "START")
 APPEND_ONLY_TABLES = {"curation_marks", "step_labels", "metrics"}
 # The mark in force per target: the latest row per (run, problem, message-or-none).
 _LATEST_MARKS = """SELECT * EXCLUDE (rn) FROM (
@@ -29,52 +45,211 @@ _LATEST_MARKS = """SELECT * EXCLUDE (rn) FROM (
     FROM curation_marks) WHERE rn = 1"""
 
 
+_F = TypeVar("_F", bound=Callable)
+
+
+def operation(fn: _F) -> _F:
+    """Run a store function (first argument: the ``Store``) as one operation: one connection for all its statements."""
+
+    @wraps(fn)
+    def wrapper(store: "Store", *args, **kwargs):
+        with store.connection():
+            return fn(store, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def open_connection(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file, turning a lock conflict into an error that says what to do."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _holder(message: str) -> str:
+    """Who holds the file, from DuckDB's lock message: the pid and, where /proc tells, its command line."""
+    pid = re.search(r"PID (\d+)", message)
+    if not pid:
+        return "another process"
     try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.Error as exc:
-        text = str(exc)
-        if any(p in text.lower() for p in _LOCK_PATTERNS):
-            pid = re.search(r"PID (\d+)", text)
-            holder = f"process {pid.group(1)}" if pid else "another process"
-            raise StoreLockedError(
-                f"The store {path} is held by {holder} (the Studio app or another agentark command). "
-                "Stop that process, or use another store with --home DIR or AGENTARK_HOME=DIR. "
-                "Debates started from the CLI still run: they write to their run folder and the app "
-                "ingests them on its next refresh."
-            ) from exc
-        raise
+        argv = Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().split(b"\0")
+        command = " ".join(Path(a.decode(errors="replace")).name if i == 0 else a.decode(errors="replace")
+                           for i, a in enumerate(argv) if a)
+    except OSError:
+        command = ""
+    command = command if len(command) <= 100 else command[:97] + "..."
+    return f"process {pid.group(1)}" + (f" ({command})" if command else "")
+
+
+def open_connection(path: Path, read_only: bool = False, timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting out another process's hold for up to ``timeout_s`` seconds.
+
+    Attempts back off exponentially with jitter (so that waiting writers do not retry in step); when the
+    bound passes, a ``StoreLockedError`` names the holder and what to do.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    timeout_s = config.lock_timeout_s() if timeout_s is None else timeout_s
+    deadline = time.monotonic() + timeout_s
+    wait = _FIRST_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            text = str(exc)
+            if not any(p in text.lower() for p in _LOCK_PATTERNS):
+                raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreLockedError(
+                    f"The store {path} is still held by {_holder(text)} after waiting {timeout_s:g} s. Studio "
+                    "commands and the app hold it only for one operation at a time, so that process is in a "
+                    "long operation or is not an agentark command: let it finish or stop it, wait longer with "
+                    "AGENTARK_LOCK_TIMEOUT=SECONDS, or use another store with --home DIR or AGENTARK_HOME=DIR. "
+                    "Debates started from the CLI still run: they write to their run folder and the store "
+                    "ingests them on its next refresh."
+                ) from exc
+            time.sleep(min(left, wait * random.uniform(0.5, 1.5)))
+            wait = min(wait * 2, _MAX_WAIT_S)
+
+
+class _Result:
+    """A statement's rows, fetched before its connection closed; read them the way a DuckDB result reads."""
+
+    def __init__(self, relation: duckdb.DuckDBPyRelation | None) -> None:
+        self._table = relation.to_arrow_table() if relation is not None else None
+        self._rows: list[tuple] | None = None
+
+    def _relation(self) -> duckdb.DuckDBPyRelation:
+        if self._table is None:
+            raise StoreError("That statement returned no rows to fetch.")
+        return duckdb.connect().from_arrow(self._table)
+
+    def df(self) -> pd.DataFrame:
+        return self._relation().df()
+
+    fetchdf = df
+
+    def fetchall(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows = self._relation().fetchall()
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchone(self) -> tuple | None:
+        if self._rows is None:
+            self._rows = self._relation().fetchall()
+        return self._rows.pop(0) if self._rows else None
+
+    def arrow(self):
+        return self._table
+
+
+class _OneStatement:
+    """``Store.con`` outside an operation: every ``execute`` is its own operation (open, run, fetch, close).
+
+    Statements that only make sense together on one connection (a transaction, a registered DataFrame)
+    are refused with the way to do them: ``with store.connection() as con`` or ``store.transaction()``.
+    """
+
+    def __init__(self, store: "Store") -> None:
+        self._store = store
+
+    def execute(self, sql: str, params: list | tuple | dict | None = None) -> _Result:
+        if sql.lstrip().split(None, 1)[0].upper().rstrip(";") in _TRANSACTION_WORDS:
+            raise StoreError(
+                "A transaction needs one connection for all its statements: use `with store.transaction() as con:`."
+            )
+        with self._store.connection() as con:
+            return _Result(con.sql(sql, params=params or None))
+
+    def register(self, *_args) -> None:
+        raise StoreError("A registered DataFrame lives on one connection: use `with store.connection() as con:`.")
+
+    unregister = register
+
+
+class _WriteOperation:
+    """This process's writers one at a time, each on one connection held for the whole write.
+
+    Reentrant, so a write may call another store write (say, inside ``Store.transaction``).
+    """
+
+    def __init__(self, store: "Store") -> None:
+        self._store = store
+        self._lock = threading.RLock()
+        self._open = threading.local()
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        self._lock.acquire()
+        try:
+            operation = self._store.connection()
+            connection = operation.__enter__()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._open.__dict__.setdefault("stack", []).append(operation)
+        return connection
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._open.stack.pop().__exit__(*exc)
+        finally:
+            self._lock.release()
 
 
 class Store:
-    """The studio's database; create one per process and share it across threads."""
+    """The studio's database. Cheap to keep (it holds no connection between operations); share it across threads."""
 
-    def __init__(self, path: Path | str | None = None, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str | None = None, read_only: bool = False,
+                 lock_timeout_s: float | None = None) -> None:
         self.path = Path(path) if path else config.store_path()
-        self._root = open_connection(self.path, read_only=read_only)
+        self.read_only = read_only
+        # None: read AGENTARK_LOCK_TIMEOUT at each operation, so a long-lived store (the app's) follows it.
+        self.lock_timeout_s = lock_timeout_s
         self._local = threading.local()
-        self._write_lock = threading.Lock()
-        if not read_only:
+        self._write_lock = _WriteOperation(self)
+        if read_only:
+            with self.connection():
+                pass  # fail now, not at the first query, when the file cannot be opened
+        else:
             self.migrate()
 
     # -- connection -------------------------------------------------------------------------------------
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One operation: this thread's connection, opened on entry and closed when the outermost block ends.
+
+        Nested blocks (a method calling another) share the connection, so an operation opens the file once.
+        """
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.connection = open_connection(self.path, self.read_only, self.lock_timeout_s)
+        self._local.depth = depth + 1
+        try:
+            yield self._local.connection
+        finally:
+            self._local.depth -= 1
+            if self._local.depth == 0:
+                connection, self._local.connection = self._local.connection, None
+                connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write in one transaction: committed when the block ends, rolled back if it raises."""
+        with self._write_lock as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
     @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor on the shared connection."""
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._root.cursor()
-            self._local.cursor = cur
-        return cur
+    def con(self) -> duckdb.DuckDBPyConnection | _OneStatement:
+        """Inside ``with store.connection()`` (or a write), that connection; outside, one operation per statement."""
+        connection = getattr(self._local, "connection", None)
+        return connection if connection is not None else _OneStatement(self)
 
     def close(self) -> None:
-        self._root.close()
+        """Nothing stays open between operations; kept so ``with Store() as store`` reads naturally."""
 
     def __enter__(self) -> "Store":
         return self
@@ -82,12 +257,14 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
-        return self.con.execute(sql, params or []).df()
+    def df(self, sql: str, params: list | tuple | dict | None = None) -> pd.DataFrame:
+        with self.connection() as con:
+            return con.execute(sql, params or []).df()
 
-    def scalar(self, sql: str, params: list | tuple | None = None):
-        # fetchall, not fetchone: DuckDB refuses new work on a cursor with an unfinished result.
-        rows = self.con.execute(sql, params or []).fetchall()
+    def scalar(self, sql: str, params: list | tuple | dict | None = None):
+        with self.connection() as con:
+            # fetchall, not fetchone: DuckDB refuses new work on a cursor with an unfinished result.
+            rows = con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
 
     # -- schema -----------------------------------------------------------------------------------------
@@ -102,7 +279,10 @@ class Store:
     def migrate(self, target: int | None = None) -> int:
         """Apply every migration above the stored version (up to ``target``); return the new version."""
         target = latest_version() if target is None else target
-        con = self.con
+        with self._write_lock as con:
+            return self._migrate(con, target)
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection, target: int) -> int:
         con.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
         )
@@ -202,7 +382,8 @@ class Store:
         return self.scalar("SELECT status FROM runs WHERE run_id = ?", [run_id])
 
     def ingested_shards(self, run_id: str) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT shard FROM ingested_shards WHERE run_id = ?", [run_id]).fetchall()}
+        with self.connection() as con:
+            return {r[0] for r in con.execute("SELECT shard FROM ingested_shards WHERE run_id = ?", [run_id]).fetchall()}
 
     def get_run(self, run_id: str) -> dict:
         rows = self.df("SELECT * FROM runs WHERE run_id = ?", [run_id])
@@ -241,7 +422,8 @@ class Store:
         )
 
     def round_accuracy(self, run_id: str) -> pd.DataFrame:
-        return round_accuracy(self.con, run_id, "messages")
+        with self.connection() as con:
+            return round_accuracy(con, run_id, "messages")
 
     def run_problems(self, run_id: str) -> pd.DataFrame:
         """The problems of a run in run order, with their outcome when finished."""
@@ -292,7 +474,7 @@ class Store:
 
     def latest_marks(self, run_id: str | None = None) -> pd.DataFrame:
         sql = f"SELECT * FROM ({_LATEST_MARKS}) WHERE $run IS NULL OR run_id = $run ORDER BY run_id, problem_id, message_id NULLS FIRST"
-        return self.con.execute(sql, {"run": run_id}).df()
+        return self.df(sql, {"run": run_id})
 
     # -- jobs -------------------------------------------------------------------------------------------
     def upsert_job(self, job: dict) -> None:
@@ -317,9 +499,13 @@ class Store:
         return self.df("SELECT * FROM jobs ORDER BY started_at DESC NULLS LAST")
 
     # -- refresh ----------------------------------------------------------------------------------------
+    @operation
     def refresh(self) -> int:
         """Register new run folders, ingest finished debate and Monte-Carlo label shards and register trained
-        model folders; return how many."""
+        model folders; return how many.
+
+        One operation: the store is opened once for every folder checked and every shard ingested.
+        """
         from agentark.models import sync_models
         from agentark.montecarlo import sync_mc_jobs
         from agentark.runfolder import sync_store

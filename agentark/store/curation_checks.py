@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agentark.store import Store
+from agentark.store import Store, operation
 
 
+@operation
 def missing_targets(store: Store, targets: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
     """The (run_id, problem_id, message_id) targets that name no problem of the run or no message of it."""
     frame = pd.DataFrame(targets, columns=["run_id", "problem_id", "message_id"]).astype(object)

@@ -12,7 +12,7 @@ import json
 
 import pandas as pd
 
-from agentark.store import _LATEST_MARKS, Store, now
+from agentark.store import _LATEST_MARKS, Store, now, operation
 
 LABEL_COLUMNS = ["label_id", "step_id", "value", "source", "annotator", "confidence", "flag", "note",
                  "created_at", "soft_value"]
@@ -34,6 +34,7 @@ def _runs(run_ids: list[str] | None) -> list[str] | None:
 
 
 # -- steps ------------------------------------------------------------------------------------------------
+@operation
 def messages_to_segment(store: Store, run_ids: list[str] | None, roles: list[str]) -> pd.DataFrame:
     return store.con.execute(
         f"""SELECT m.message_id, m.content FROM messages m
@@ -73,6 +74,7 @@ def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> Non
             con.unregister("_seg_messages")
 
 
+@operation
 def steps_in_context(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
     """Every stored step with its message and problem, in transcript order."""
     return store.con.execute(
@@ -80,6 +82,7 @@ def steps_in_context(store: Store, run_ids: list[str] | None = None) -> pd.DataF
     ).df()
 
 
+@operation
 def message_with_problem(store: Store, message_id: str) -> dict:
     row = store.con.execute(
         """SELECT m.*, p.question, p.reference_answer, p.meta_json FROM messages m
@@ -89,6 +92,7 @@ def message_with_problem(store: Store, message_id: str) -> dict:
     return row.iloc[0].to_dict() if not row.empty else {}
 
 
+@operation
 def transcript_messages(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
     """Messages of the given runs with their problem and reference solution, for the automatic labelers."""
     return store.con.execute(
@@ -117,6 +121,7 @@ def append_labels(store: Store, rows: pd.DataFrame) -> int:
             con.unregister("_labels")
 
 
+@operation
 def labels_in_force(store: Store, run_ids: list[str] | None = None, sources: list[str] | None = None) -> pd.DataFrame:
     """The latest label with a value per (step, source), for steps of the given runs."""
     return store.con.execute(
@@ -127,6 +132,7 @@ def labels_in_force(store: Store, run_ids: list[str] | None = None, sources: lis
     ).df()
 
 
+@operation
 def human_labels_by_annotator(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
     """Each annotator's latest human label per step."""
     return store.con.execute(
@@ -137,6 +143,7 @@ def human_labels_by_annotator(store: Store, run_ids: list[str] | None = None) ->
     ).df()
 
 
+@operation
 def latest_human_rows(store: Store, step_ids: list[str]) -> pd.DataFrame:
     """The latest human row per step (value or not), which carries the step's flag in force."""
     return store.con.execute(
@@ -147,6 +154,7 @@ def latest_human_rows(store: Store, step_ids: list[str]) -> pd.DataFrame:
     ).df()
 
 
+@operation
 def label_history(store: Store, step_id: str) -> pd.DataFrame:
     """Every label ever given to a step, oldest first."""
     return store.con.execute(
@@ -217,6 +225,7 @@ def job_row(store: Store, job_id: str) -> dict | None:
 
 
 # -- exports ----------------------------------------------------------------------------------------------
+@operation
 def curated_messages(store: Store, run_ids: list[str] | None = None, roles: tuple[str, ...] = ("solver",)) -> pd.DataFrame:
     """Messages of the given runs minus excluded problems and excluded messages, with their problem."""
     return store.con.execute(

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 import pandas as pd
 
 from agentark.errors import ConfigError, StoreError
-from agentark.store import Store
+from agentark.store import Store, operation
 from agentark.traces import agent_order
 
 CONSENSUS = ("any", "unanimous", "majority", "no majority")
@@ -93,6 +93,7 @@ DROP TABLE _pending;
 """
 
 
+@operation
 def sync_traces(store: Store) -> int:
     """Summarize every finished problem not summarized yet; return how many were added."""
     con = store.con
@@ -270,6 +271,7 @@ class ProblemPage:
         return max(1, -(-self.total // self.page_size))
 
 
+@operation
 def problem_page(store: Store, flt: ProblemFilter, page: int = 0, page_size: int = 50) -> ProblemPage:
     """One page of the filtered, sorted problem list, with the total count of matches."""
     if page < 0 or page_size < 1:
@@ -297,12 +299,14 @@ def problem_page(store: Store, flt: ProblemFilter, page: int = 0, page_size: int
     return ProblemPage(rows, count_problems(store, flt), page, page_size)
 
 
+@operation
 def count_problems(store: Store, flt: ProblemFilter) -> int:
     sync_traces(store)
     where, params = _where(flt)
     return int(store.con.execute(f"SELECT count(*) {_FROM} WHERE {where}", params).fetchall()[0][0])
 
 
+@operation
 def problem_keys(store: Store, flt: ProblemFilter) -> pd.DataFrame:
     """(run_id, problem_id) of every match in list order: what bulk curation marks."""
     sync_traces(store)
@@ -313,6 +317,7 @@ def problem_keys(store: Store, flt: ProblemFilter) -> pd.DataFrame:
     ).df()
 
 
+@operation
 def neighbours(store: Store, flt: ProblemFilter, run_id: str, problem_id: str) -> dict:
     """Position of a problem in the filtered list and its previous/next (run_id, problem_id), or None."""
     sync_traces(store)
@@ -345,6 +350,7 @@ def _runs_clause(runs: tuple[str, ...] | list[str], alias: str) -> tuple[str, di
     return f"list_contains($runs, {alias}.run_id)", {"runs": list(runs)}
 
 
+@operation
 def round_stats(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Per run and round: agents' accuracy, majority-vote accuracy, agreement, transitions into the round."""
     sync_traces(store)
@@ -360,6 +366,7 @@ def round_stats(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
     ).df()
 
 
+@operation
 def run_summary(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Per run: final accuracy, consensus, transition totals, and tokens and time per problem."""
     sync_traces(store)
@@ -384,6 +391,7 @@ def run_summary(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
 GROUPINGS = ("method", "model", "dataset")
 
 
+@operation
 def accuracy_by(store: Store, by: str, runs: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Final accuracy grouped by the runs' method, model or dataset."""
     if by not in GROUPINGS:
@@ -399,6 +407,7 @@ def accuracy_by(store: Store, by: str, runs: list[str] | tuple[str, ...] = ()) -
     ).df()
 
 
+@operation
 def token_histogram(store: Store, runs: list[str] | tuple[str, ...] = (), bins: int = 20) -> pd.DataFrame:
     """Problems per bin of total tokens, per run; bins share edges across runs ([lo, hi))."""
     if bins < 1:
@@ -438,6 +447,7 @@ class Dashboard:
         }
 
 
+@operation
 def dashboard(store: Store, runs: list[str] | tuple[str, ...] = ()) -> Dashboard:
     """The dashboard's numbers for some runs (all runs when none are named)."""
     runs = list(runs)
@@ -454,6 +464,7 @@ def dashboard(store: Store, runs: list[str] | tuple[str, ...] = ()) -> Dashboard
     )
 
 
+@operation
 def run_agents(store: Store, runs: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The agents that spoke in some runs, in column order."""
     sync_traces(store)

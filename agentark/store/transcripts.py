@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from agentark.runfolder import MESSAGE_SCHEMA, OUTCOME_SCHEMA
-from agentark.store import Store
+from agentark.store import Store, operation
 
 PROBLEM_SCHEMA = pa.schema([
     ("problem_id", pa.string()), ("dataset", pa.string()), ("split", pa.string()), ("question", pa.string()),
@@ -23,11 +23,13 @@ PROBLEM_SCHEMA = pa.schema([
 RUN_PROBLEM_SCHEMA = pa.schema([("run_id", pa.string()), ("problem_id", pa.string()), ("idx", pa.int32())])
 
 
+@operation
 def known_message_ids(store: Store, run_id: str) -> set[str]:
     rows = store.con.execute("SELECT message_id FROM messages WHERE run_id = ?", [run_id]).fetchall()
     return {r[0] for r in rows}
 
 
+@operation
 def problems_with_messages(store: Store, run_id: str) -> set[str]:
     rows = store.con.execute("SELECT DISTINCT problem_id FROM messages WHERE run_id = ?", [run_id]).fetchall()
     return {r[0] for r in rows}

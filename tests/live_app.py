@@ -1,0 +1,90 @@
+"""A live ``streamlit run app.py`` and one browser-like session on it, without a browser.
+
+The session is the app's websocket, as a browser opens it: it asks for reruns and reads what the app sent
+back, so a test can keep the app working (and watching its store) while it does something else.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.sync.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_app(home: Path, *flags: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``streamlit run app.py`` from the repo root (so the project's .streamlit/config.toml applies)."""
+    port = free_port()
+    env = dict(os.environ, AGENTARK_HOME=str(home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         *flags],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError(f"the app did not answer on 127.0.0.1:{port}")
+        yield proc, port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def rerun(ws: ClientConnection, page: str = "") -> None:
+    """Ask for a rerun of the app (``page``: a page's url path, or the default page)."""
+    msg = BackMsg()
+    msg.rerun_script.query_string = ""
+    msg.rerun_script.page_name = page
+    ws.send(msg.SerializeToString())
+
+
+def read_until_finished(ws: ClientConnection, timeout: float = 60) -> list[str]:
+    """Read the app's messages until its script run finishes; return the texts of errors it showed."""
+    errors = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        msg = ForwardMsg.FromString(ws.recv(timeout=deadline - time.time()))
+        kind = msg.WhichOneof("type")
+        if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            if element.WhichOneof("type") == "exception":
+                errors.append(f"{element.exception.type}: {element.exception.message}")
+            elif element.WhichOneof("type") == "alert" and element.alert.format == element.alert.ERROR:
+                errors.append(element.alert.body)
+        elif kind == "script_finished":
+            return errors
+    raise TimeoutError("the app's script run did not finish")
+
+
+@contextmanager
+def session(port: int) -> Iterator[ClientConnection]:
+    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
+        yield ws
