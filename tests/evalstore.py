@@ -45,11 +45,11 @@ def add_run(store: Store, run_id: str, method: str, model: str, messages: list[d
     meta = {"run_id": run_id, "kind": "debate", "method": method, "dataset": "ds-eval", "model": model,
             "config": {"method": method, "model": model}, "created_at": created, "status": "done"}
     store.register_run(meta, _problems(pids))
-    con = store.con
-    for table, rows in (("messages", messages), ("outcomes", outcomes)):
-        con.register("_rows", pd.DataFrame(rows))
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
-        con.unregister("_rows")
+    with store.transaction() as con:
+        for table, rows in (("messages", messages), ("outcomes", outcomes)):
+            con.register("_rows", pd.DataFrame(rows))
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
+            con.unregister("_rows")
 
 
 def message(run_id: str, pid: str, seq: int, content: str, agent: str = "agent_1", rnd: int = 1,
