@@ -20,6 +20,7 @@ AREAS = (
     "debate",
     "evaluate",
     "labels",
+    "prm",
     "runs",
     "stats",
 )

@@ -1,0 +1,77 @@
+"""The auto:prm label source: probabilities become labels with confidence, reruns add only changes, CLI."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from agentark.cli import main
+from agentark.errors import ConfigError
+from agentark.labeling import step_table
+from agentark.prm_labels import SOURCE, PRMLabelConfig, prm_label_rows, run_prm_labeler
+from agentark.steps import SegmentConfig, segment_runs
+from agentark.store import labels as q
+from tests.steps_fixtures import debate_store
+
+
+class FixedScorer:
+    """Scores each step by whether its text holds the wrong product '14' (a stand-in PRM)."""
+
+    def __init__(self, wrong: float = 0.2, right: float = 0.9) -> None:
+        self.wrong, self.right, self.calls = wrong, right, 0
+
+    def score(self, items):
+        self.calls += 1
+        return [[self.wrong if "14" in s else self.right for s in steps] for _, steps in items]
+
+
+def test_rows_carry_value_confidence_and_probability():
+    rows = prm_label_rows([["a", "b"], ["c"]], [[0.9, 0.3], [0.5]], threshold=0.5)
+    assert rows["value"].tolist() == [1.0, -1.0, 1.0]
+    assert rows["confidence"].tolist() == pytest.approx([0.9, 0.7, 0.5])
+    assert rows["soft_value"].tolist() == pytest.approx([0.9, 0.3, 0.5])
+
+
+def test_labeler_writes_the_source_once_and_again_only_on_change(tmp_path):
+    store = debate_store(tmp_path / "s.duckdb")
+    segment_runs(store, None, SegmentConfig())
+    cfg = PRMLabelConfig(model="stand-in")
+    written = run_prm_labeler(store, cfg, FixedScorer())
+    steps = q.steps_in_context(store)
+    assert written == len(steps)
+    labels = q.labels_in_force(store, None, [SOURCE]).merge(steps[["step_id", "text"]], on="step_id")
+    wrong = labels[labels["text"].str.contains("14")]
+    assert not wrong.empty and (wrong["value"] == -1.0).all() and wrong["confidence"].tolist() == pytest.approx([0.8] * len(wrong))
+    assert (labels[~labels["text"].str.contains("14")]["value"] == 1.0).all()
+    assert run_prm_labeler(store, cfg, FixedScorer()) == 0
+    assert run_prm_labeler(store, cfg, FixedScorer(wrong=0.45)) == len(wrong)
+    table = step_table(store)
+    assert SOURCE in table.columns and table["min_confidence"].notna().all()
+
+
+def test_config_refuses_bad_values():
+    with pytest.raises(ConfigError, match="No PRM given"):
+        PRMLabelConfig()
+    with pytest.raises(ConfigError, match="threshold"):
+        PRMLabelConfig(model="m", threshold=1.5)
+
+
+def test_cli_labels_with_a_trained_prm(tmp_path, agentark_home, capsys):
+    from agentark.train.prm import PRMConfig, train_prm
+    from tests.tinylm import build_tiny_llama
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"prompt": "q", "completions": ["3 * 4 = 14", "12 - 2 = 10"], "labels": [False, True]}))
+    result = train_prm(PRMConfig(export=str(data), base_model=str(build_tiny_llama(tmp_path / "base")), max_steps=1),
+                       tmp_path / "out")
+    store = debate_store(agentark_home / "agentark.duckdb")
+    segment_runs(store, None, SegmentConfig())
+    n_steps = len(q.steps_in_context(store))
+    store.close()
+    assert main(["label-prm", "--model", str(result.model_dir)]) == 0
+    assert f"auto:prm: {n_steps} labels appended" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["label-prm"])
+    assert main(["label-prm", "--model", str(tmp_path / "base")]) == 2
+    assert "not a studio PRM" in capsys.readouterr().err
