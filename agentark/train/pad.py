@@ -1,0 +1,288 @@
+"""Process-aware distillation (PAD): GRPO on the student with a studio PRM's step scores as reward.
+
+Each completion earns (a) the PRM's verdict on its reasoning: the completion is split into steps by the same
+segmenter the labels were made with, every step scored in one PRM pass, and the step scores aggregated
+(min / mean / last / product / soft-min with a temperature; the reference uses soft-min, T = 0.1), and
+(b) the verifiable reward: 1 when the grader's extracted answer equals the reference, else 0. TRL's
+``GRPOTrainer`` weights and sums them. Design decision: the reward functions are plain callables checked on
+hand-made completions of real problems before the job starts (types, NaN, one reward per completion), so a
+bad PRM or a broken config fails in seconds instead of after the policy model has loaded.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from agentark.config import EMBEDDED_MODEL
+from agentark.errors import ConfigError
+from agentark.train.runtime import (
+    OnMetrics, ShouldStop, TrainResult, detect_hardware, finish, job_callback, last_checkpoint, load_tokenizer,
+    lora_config, resolve_base, training_arguments,
+)
+from agentark.train.sft import DEVICES, PRECISIONS, SCHEDULERS, SWITCHES, _check_common, _help
+
+AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
+SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
+
+
+@dataclass
+class PADJobConfig:
+    """A PAD job: problems with reference answers, the PRM that judges steps, and how GRPO samples and trains."""
+
+    dataset: str = field(default="builtin:arithmetic-easy", metadata=_help(
+        "Problems to practise on (any studio dataset: builtin:..., gsm8k, a .jsonl/.csv file); they need "
+        "reference answers for the verifiable reward."))
+    split: str = field(default="train", metadata=_help("Split of the dataset (keep the test split for evaluation)."))
+    limit: int | None = field(default=64, metadata=_help("How many problems to use; empty for all."))
+    problem_seed: int = field(default=0, metadata=_help("Seed of the built-in generator that picks the problems."))
+    base_model: str = field(default=EMBEDDED_MODEL, metadata=_help(
+        "The student: the embedded model, a checkpoint folder, a cached hub id, or a studio model (an SFT "
+        "student, say)."))
+    prm: str = field(default="", metadata=_help(
+        "The studio PRM that scores steps: its model id or folder (train one with `train prm`). Empty only "
+        "when prm_weight is 0."))
+    prm_weight: float = field(default=1.0, metadata=_help("Weight of the PRM reward."))
+    correctness_weight: float = field(default=1.0, metadata=_help(
+        "Weight of the verifiable reward (1 when the final answer equals the reference)."))
+    aggregation: str = field(default="softmin", metadata=_help(
+        "How step scores become one reward: min, mean, last, product, or softmin (a soft minimum).",
+        AGGREGATIONS))
+    softmin_temperature: float = field(default=0.1, metadata=_help(
+        "Temperature of softmin: near 0 it is the minimum, large it is the mean."))
+    segmenter: str = field(default="paragraphs", metadata=_help(
+        "How completions are split into steps; use the one the PRM's labels were made with.", SEGMENTERS))
+    num_generations: int = field(default=4, metadata=_help(
+        "Completions sampled per problem; GRPO compares them with each other."))
+    max_completion_length: int = field(default=128, metadata=_help("Tokens per sampled completion."))
+    generation_temperature: float = field(default=1.0, metadata=_help("Sampling temperature of the completions."))
+    beta: float = field(default=0.04, metadata=_help(
+        "KL penalty towards the base model (0 skips the reference model and the KL chart)."))
+    epochs: float = field(default=1.0, metadata=_help("Passes over the problems (ignored when max_steps is set)."))
+    max_steps: int | None = field(default=None, metadata=_help("Stop after this many optimizer steps."))
+    learning_rate: float = field(default=1e-6, metadata=_help("Peak learning rate of AdamW."))
+    lr_scheduler: str = field(default="linear", metadata=_help("Learning-rate schedule after warm-up.", SCHEDULERS))
+    warmup_steps: int = field(default=0, metadata=_help("Optimizer steps of linear warm-up."))
+    per_device_batch_size: int = field(default=4, metadata=_help(
+        "Completions per device per forward pass; batch x accumulation x GPUs must be a multiple of "
+        "num_generations."))
+    gradient_accumulation_steps: int = field(default=1, metadata=_help(
+        "Forward passes accumulated into one optimizer step."))
+    lora: bool = field(default=False, metadata=_help(
+        "Train LoRA adapters instead of all weights; the final model has them merged in."))
+    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
+    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator (scale = alpha / r)."))
+    lora_dropout: float = field(default=0.05, metadata=_help("Dropout on the LoRA branch."))
+    save_steps: int = field(default=25, metadata=_help(
+        "Save a resumable checkpoint every this many steps (cancel also saves one)."))
+    seed: int = field(default=0, metadata=_help("Seed for sampling and data order."))
+    device: str = field(default="auto", metadata=_help("Where to train: auto picks the GPU when there is one.",
+                                                       DEVICES))
+    precision: str = field(default="auto", metadata=_help(
+        "auto is bf16 on a GPU that has it and fp32 on the CPU; bf16/fp16 need a GPU.", PRECISIONS))
+    gradient_checkpointing: str = field(default="auto", metadata=_help(
+        "Recompute activations to save memory: auto turns it on on a GPU.", SWITCHES))
+    num_processes: int = field(default=1, metadata=_help(
+        "GPUs to train on; above 1 the job runs under `accelerate launch` with a generated config."))
+    distributed: str = field(default="ddp", metadata=_help(
+        "How several GPUs share the work: ddp, DeepSpeed ZeRO-2/3, or FSDP.", ("ddp", "zero2", "zero3", "fsdp")))
+    vllm_server_url: str | None = field(default=None, metadata=_help(
+        "GPU only: generate through a running `trl vllm-serve` at this URL (TRL's vLLM server mode) instead "
+        "of transformers."))
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if not str(self.dataset).strip():
+            raise ConfigError("No dataset given: pass --dataset (builtin:arithmetic-easy, gsm8k, or a file).")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be at least 1 (got {self.limit}); leave it empty for every problem.")
+        if self.num_generations < 2:
+            raise ConfigError(f"num_generations must be at least 2 (got {self.num_generations}): GRPO compares "
+                              "completions of the same problem.")
+        effective = self.per_device_batch_size * self.gradient_accumulation_steps * self.num_processes
+        if effective % self.num_generations:
+            raise ConfigError(
+                f"per_device_batch_size x gradient_accumulation_steps x num_processes = {effective} is not a "
+                f"multiple of num_generations = {self.num_generations}; e.g. set --per-device-batch-size "
+                f"{self.num_generations} or --num-generations {math.gcd(effective, self.num_generations)}.")
+        if self.max_completion_length < 8:
+            raise ConfigError(f"max_completion_length must be at least 8 tokens (got {self.max_completion_length}).")
+        if self.prm_weight < 0 or self.correctness_weight < 0 or self.prm_weight + self.correctness_weight <= 0:
+            raise ConfigError("Reward weights must be 0 or more with at least one positive; e.g. --prm-weight 1 "
+                              "--correctness-weight 1.")
+        if self.prm_weight > 0 and not str(self.prm).strip():
+            raise ConfigError("prm_weight is above 0 but no PRM is given: pass --prm with a studio PRM "
+                              "(train one with `python -m agentark train prm`) or set --prm-weight 0.")
+        if self.aggregation not in AGGREGATIONS:
+            raise ConfigError(f"aggregation '{self.aggregation}' is not one of: {', '.join(AGGREGATIONS)}.")
+        if self.aggregation == "softmin" and self.softmin_temperature <= 0:
+            raise ConfigError(f"softmin_temperature must be positive (got {self.softmin_temperature}).")
+        if self.segmenter not in SEGMENTERS:
+            raise ConfigError(f"segmenter '{self.segmenter}' is not one of: {', '.join(SEGMENTERS)}.")
+        if self.beta < 0:
+            raise ConfigError(f"beta must be 0 or more (got {self.beta}).")
+        if self.vllm_server_url and self.device == "cpu":
+            raise ConfigError("vllm_server_url is GPU-only (TRL's vLLM server mode); on a CPU leave it empty.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def completion_text(completion) -> str:
+    """The text of a completion as TRL passes it: a string, or a conversational ``[{"role": "assistant", ...}]``."""
+    if isinstance(completion, list):
+        return "".join(str(m.get("content") or "") for m in completion if m.get("role", "assistant") == "assistant")
+    return str(completion or "")
+
+
+class PRMReward:
+    """Reward (a): the aggregated PRM step scores of each completion; 0 for a completion with no steps."""
+
+    __name__ = "prm"
+
+    def __init__(self, scorer, aggregation: str, temperature: float, segmenter: str) -> None:
+        self.scorer = scorer
+        self.aggregation = aggregation
+        self.temperature = temperature
+        self.segmenter = segmenter
+
+    def steps(self, text: str) -> list[str]:
+        from agentark.steps import segment
+
+        return [s.text for s in segment(text, self.segmenter)]
+
+    def __call__(self, prompts, completions, question, **kwargs) -> list[float]:
+        from agentark.train.prm_scoring import aggregate
+
+        items = [(q, self.steps(completion_text(c))) for q, c in zip(question, completions)]
+        scores = self.scorer.score(items)
+        return [aggregate(s, self.aggregation, self.temperature) if s else 0.0 for s in scores]
+
+
+class CorrectnessReward:
+    """Reward (b): 1 when the grader's extracted final answer equals the reference, else 0. Also logs the share
+    of completions with an answer the grader can parse at all."""
+
+    __name__ = "correct"
+
+    def __call__(self, prompts, completions, reference, log_metric=None, **kwargs) -> list[float]:
+        from agentark.grading import extract_answer, is_correct
+
+        answers = [extract_answer(completion_text(c)) for c in completions]
+        if log_metric is not None and answers:
+            log_metric("parseable_answer_share", sum(a is not None for a in answers) / len(answers))
+        return [1.0 if a is not None and is_correct(a, ref) else 0.0 for a, ref in zip(answers, reference)]
+
+
+def pad_rows(cfg: PADJobConfig) -> list[dict]:
+    """The GRPO dataset: the solve prompt as a chat, plus the question and reference for the rewards."""
+    from agentark.debate import SOLVE_PROMPT
+    from agentark.errors import DatasetError
+    from agentark.tasks import load_problems
+
+    report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.problem_seed)
+    if not report.problems:
+        raise DatasetError(f"Dataset '{cfg.dataset}' (split {cfg.split}) gave no problems; check the name and split.")
+    return [{"prompt": [{"role": "user", "content": SOLVE_PROMPT.format(question=p.question)}], "question": p.question, "reference": p.reference_answer}
+            for p in report.problems]
+
+
+def reward_functions(cfg: PADJobConfig, scorer=None) -> tuple[list, list[float]]:
+    """The reward callables and their weights; loads the PRM unless a loaded one is given."""
+    funcs, weights = [], []
+    if cfg.prm_weight > 0:
+        if scorer is None:
+            from agentark.train.prm_scoring import load_prm
+
+            scorer = load_prm(cfg.prm, device="cpu" if cfg.device == "cpu" else "auto")
+        funcs.append(PRMReward(scorer, cfg.aggregation, cfg.softmin_temperature, cfg.segmenter))
+        weights.append(cfg.prm_weight)
+    if cfg.correctness_weight > 0:
+        funcs.append(CorrectnessReward())
+        weights.append(cfg.correctness_weight)
+    return funcs, weights
+
+
+def check_rewards(funcs: list, rows: list[dict]) -> None:
+    """Call every reward on hand-made completions of real problems (a right answer in two steps, a wrong one,
+    an empty one) and refuse anything but one finite number per completion."""
+    sample = rows[:2]
+    prompts, completions, kwargs = [], [], {"question": [], "reference": []}
+    for row in sample:
+        for text in (f"Work it out.\n\nThe answer is {row['reference']}.", "I think it is 1e9 + 7.\n\nThe answer is x.",
+                     ""):
+            prompts.append(row["prompt"])
+            completions.append([{"role": "assistant", "content": text}])
+            kwargs["question"].append(row["question"])
+            kwargs["reference"].append(row["reference"])
+    for func in funcs:
+        name = getattr(func, "__name__", type(func).__name__)
+        try:
+            out = func(prompts=prompts, completions=completions, completion_ids=None, log_metric=lambda *a: None,
+                       trainer_state=None, **kwargs)
+        except Exception as exc:
+            raise ConfigError(f"Reward '{name}' failed on sample completions before launch: {type(exc).__name__}: "
+                              f"{exc}. Check the PRM folder and the dataset's reference answers.") from exc
+        if not isinstance(out, list) or len(out) != len(completions):
+            raise ConfigError(f"Reward '{name}' returned {len(out) if isinstance(out, list) else type(out).__name__} "
+                              f"for {len(completions)} completions; it must return one number per completion.")
+        bad = [v for v in out if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)]
+        if bad:
+            raise ConfigError(f"Reward '{name}' returned non-finite or non-numeric values {bad[:3]} on sample "
+                              "completions; check the PRM (a NaN score usually means a broken checkpoint).")
+
+
+def check_pad(cfg: PADJobConfig, scorer=None) -> tuple[list[dict], list, list[float]]:
+    """Everything that can be refused before a PAD job starts: device, vLLM, problems, the base model's
+    tokenizer and chat template, the PRM, and the rewards on a sample. Returns (rows, rewards, weights)."""
+    hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
+    if cfg.vllm_server_url and hw.device != "cuda":
+        raise ConfigError("vllm_server_url is GPU-only (TRL's vLLM server mode) and no GPU is visible; leave it "
+                          "empty to generate with transformers.")
+    rows = pad_rows(cfg)
+    load_tokenizer(cfg.base_model)
+    funcs, weights = reward_functions(cfg, scorer)
+    check_rewards(funcs, rows)
+    return rows, funcs, weights
+
+
+def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None = None,
+                  should_stop: ShouldStop | None = None, scorer=None):
+    """The configured ``GRPOTrainer`` and its job callback."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import GRPOConfig, GRPOTrainer
+
+    hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
+    rows, funcs, weights = check_pad(cfg, scorer)
+    tokenizer = load_tokenizer(cfg.base_model)
+    tokenizer.padding_side = "left"
+    dtype = torch.bfloat16 if hw.precision == "bf16" else torch.float16 if hw.precision == "fp16" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(resolve_base(cfg.base_model), dtype=dtype)
+    vllm = dict(use_vllm=True, vllm_mode="server", vllm_server_base_url=cfg.vllm_server_url) if cfg.vllm_server_url else {}
+    args = GRPOConfig(**training_arguments(cfg, hw, out_dir), num_generations=cfg.num_generations,
+                      max_completion_length=cfg.max_completion_length, temperature=cfg.generation_temperature,
+                      beta=cfg.beta, reward_weights=weights, log_completions=False, **vllm)
+    callback = job_callback(on_metrics, should_stop)
+    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=Dataset.from_list(rows),
+                          processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[callback])
+    return trainer, callback, hw
+
+
+def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | None = None,
+              should_stop: ShouldStop | None = None, resume: bool = False, scorer=None) -> TrainResult:
+    """Run GRPO on ``cfg.base_model`` with the PRM and verifiable rewards, writing under ``out_dir``.
+
+    Callbacks and ``resume`` behave as in :func:`agentark.train.sft.train_sft`; ``scorer`` is an already
+    loaded PRM to use instead of loading ``cfg.prm``.
+    """
+    from agentark.debate import SOLVE_PROMPT
+
+    out_dir = Path(out_dir)
+    trainer, callback, hw = build_trainer(cfg, out_dir, on_metrics, should_stop, scorer)
+    checkpoint = last_checkpoint(out_dir) if resume else None
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    card = {"kind": "pad", "base_model": cfg.base_model, "export_sha256": None, "config": cfg.to_dict(),
+            "prompt": SOLVE_PROMPT, "prm": cfg.prm}
+    return finish(trainer, callback, hw, out_dir, card, merge_lora=cfg.lora)
