@@ -25,14 +25,11 @@ def register_model(store: Store, card: dict, path: str) -> bool:
         "precision": card.get("precision"), "world_size": card.get("world_size"),
         "peak_memory_mb": card.get("peak_memory_mb"), "prompt": card.get("prompt"), "step": card.get("step"),
     }
-    with store._write_lock:
-        before = store.scalar("SELECT count(*) FROM models WHERE model_id = ?", [row["model_id"]])
-        if before:
+    with store.transaction() as con:
+        if con.execute("SELECT count(*) FROM models WHERE model_id = ?", [row["model_id"]]).fetchone()[0]:
             return False
-        store.con.execute(
-            f"INSERT INTO models ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
-            [row[c] for c in _COLUMNS],
-        )
+        con.execute(f"INSERT INTO models ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
+                    [row[c] for c in _COLUMNS])
     return True
 
 

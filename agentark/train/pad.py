@@ -176,14 +176,14 @@ class CorrectnessReward:
 
 def pad_rows(cfg: PADJobConfig) -> list[dict]:
     """The GRPO dataset: the solve prompt as a chat, plus the question and reference for the rewards."""
-    from agentark.debate import SOLVE_PROMPT
+    from agentark.debate import solve_messages
     from agentark.errors import DatasetError
     from agentark.tasks import load_problems
 
     report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.problem_seed)
     if not report.problems:
         raise DatasetError(f"Dataset '{cfg.dataset}' (split {cfg.split}) gave no problems; check the name and split.")
-    return [{"prompt": [{"role": "user", "content": SOLVE_PROMPT.format(question=p.question)}], "question": p.question, "reference": p.reference_answer}
+    return [{"prompt": solve_messages(p.question), "question": p.question, "reference": p.reference_answer}
             for p in report.problems]
 
 
