@@ -78,7 +78,8 @@ def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, 
         check_engine(spec)
     if problems is None:
         columns = ColumnMap(**cfg.columns) if cfg.columns else None
-        report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.seed, columns=columns)
+        report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.problem_seed,
+                               columns=columns)
     else:
         report = LoadReport(problems=list(problems), rejected=[], source="given")
     if not report.problems:

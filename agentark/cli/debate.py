@@ -17,14 +17,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("debate", help="run (or resume) a multi-agent debate and store every message")
     add_home(d)
     d.add_argument("--dataset", default=None, help="builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path")
-    d.add_argument("--split", default=None)
+    d.add_argument("--split", default=None,
+                   help="dataset split (default test); the built-in generator draws its own problems for each split "
+                        "name: train to distill on, test held out")
     d.add_argument("--limit", type=int, default=None, help="number of problems (default 8)")
     d.add_argument("--method", default=None, help="cot, self_consistency, debate (default), mad or critique")
     d.add_argument("--agents", type=int, default=None)
     d.add_argument("--rounds", type=int, default=None)
     d.add_argument("--temperature", type=float, default=None)
     d.add_argument("--max-tokens", type=int, default=None)
-    d.add_argument("--seed", type=int, default=None)
+    d.add_argument("--seed", type=int, default=None, help="sampling seed (default 0)")
+    d.add_argument("--problem-seed", type=int, default=None,
+                   help="seed that picks the built-in generator's problems (default 0), apart from the sampling seed")
     d.add_argument("--aggregator", action="store_true", default=None, help="add a final aggregator call")
     d.add_argument("--engine", default=None, help="transformers (default), openai, vllm or scripted")
     d.add_argument("--model", default=None, help="checkpoint folder or model id (default: embedded SmolLM2-135M)")
@@ -63,7 +67,8 @@ def config_from_args(args: argparse.Namespace):
     fields = {
         "dataset": args.dataset, "split": args.split, "limit": args.limit, "method": args.method,
         "agents": args.agents, "rounds": args.rounds, "temperature": args.temperature,
-        "max_tokens": args.max_tokens, "seed": args.seed, "aggregator": args.aggregator, "engine": args.engine,
+        "max_tokens": args.max_tokens, "seed": args.seed, "problem_seed": args.problem_seed,
+        "aggregator": args.aggregator, "engine": args.engine,
         "model": args.model, "chunk_size": args.chunk_size,
     }
     options = {"base_urls": args.base_url, "concurrency": args.concurrency, "api_key_env": args.api_key_env,

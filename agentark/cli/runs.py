@@ -72,10 +72,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from agentark.tasks import dataset_choices
+    from agentark.tasks.problems import BUILTIN_NOTE, DATASETS
 
-    names = dataset_choices()
-    print(json.dumps(names) if args.json else "\n".join(names))
+    if args.json:
+        print(json.dumps(list(DATASETS)))
+        return 0
+    width = max(map(len, DATASETS))
+    for name, what in DATASETS.items():
+        print(f"{name:<{width}}  {what}")
+    print(f"\n{BUILTIN_NOTE}\nAlso: math, metamathqa, hf:NAME[:CONFIG], or a .jsonl/.json/.parquet/.csv file.")
     return 0
 
 

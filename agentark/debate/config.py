@@ -57,7 +57,8 @@ class DebateConfig:
     speakers, in the order of the method's ``speakers()``, their own model and system prompt; speakers
     without one use ``engine``/``model``. ``method_options`` holds the method's own settings, validated by
     its options dataclass. ``early_stop`` ends a round-based debate once every solver gives the same answer.
-    ``columns`` maps a file's question/answer/id columns. ``solve_prompt`` (None: ``SOLVE_PROMPT``) is the
+    ``seed`` seeds sampling; ``problem_seed`` picks the built-in generator's problems, so two runs with
+    different sampling seeds debate the same problems. ``columns`` maps a file's question/answer/id columns. ``solve_prompt`` (None: ``SOLVE_PROMPT``) is the
     first-turn wording, for evaluating a model trained on another one.
     """
 
@@ -70,6 +71,7 @@ class DebateConfig:
     temperature: float = 0.7
     max_tokens: int = 256
     seed: int = 0
+    problem_seed: int = 0
     aggregator: bool = False
     engine: str = "transformers"
     model: str = EMBEDDED_MODEL

@@ -1,5 +1,13 @@
 """The built-in dataset: arithmetic word problems generated from templates, with worked solutions.
 
+Levels: ``builtin:arithmetic-onestep`` (one addition or subtraction of small numbers: the level the
+embedded SmolLM2-135M partly solves), ``-easy`` (one or two operations), ``-medium`` (three), ``-hard``
+(four or more, bigger numbers) and ``builtin:arithmetic`` (easy, medium and hard mixed).
+
+Splits: every split name is its own stream of problems drawn from the seed (``test`` by default; use
+``train`` for problems to distill on, ``test`` held out), and problem ids of any split other than ``test``
+include the split, so a problem of one split is never stored as another split's.
+
 Design decision: each template computes its answer through ``_Work.calc``, which evaluates the expression
 exactly and writes the GSM8K-style solution line at the same time, so a question's text, its solution and
 its answer can never drift apart; a template that would produce a fraction is a bug and raises.
@@ -17,11 +25,18 @@ from typing import Any
 from agentark.errors import DatasetError
 from agentark.tasks.problems import LoadReport, Problem, problem_id, unknown_dataset_message
 
-__all__ = ["BUILTIN_COUNT", "generate_arithmetic", "load_builtin"]
+__all__ = ["BUILTIN_COUNT", "BUILTIN_LEVELS", "generate_arithmetic", "load_builtin"]
 
 BUILTIN_COUNT = 100
-_LEVELS = {"easy": 1, "medium": 2, "hard": 3}
+ONESTEP = 0
+_LEVELS = {"onestep": ONESTEP, "easy": 1, "medium": 2, "hard": 3}
 _LEVEL_NAMES = {level: name for name, level in _LEVELS.items()}
+BUILTIN_LEVELS = {
+    "onestep": "one addition or subtraction of small numbers",
+    "easy": "one or two operations",
+    "medium": "three operations",
+    "hard": "four or more operations, bigger numbers",
+}
 
 _BIN_OPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -425,6 +440,33 @@ def _factory(rng: random.Random, level: int) -> _Built:
     return q, work, answer
 
 
+# One-step stories: (question with {name} {a} {b} {item}, sentence with {=}, operator). Numbers stay small
+# (a two-digit count and a one-digit change): the embedded 135M model adds and subtracts these in part.
+_ONESTEP_STORIES: tuple[tuple[str, str, str], ...] = (
+    ("{name} has {a} {item}. {name} gets {b} more {item}. How many {item} does {name} have now?",
+     "{name} has {=} {item} now.", "+"),
+    ("{name} has {a} {item} and finds {b} more. How many {item} does {name} have now?",
+     "{name} has {=} {item} now.", "+"),
+    ("There are {a} {item} in a box. {name} puts in {b} more. How many {item} are in the box now?",
+     "The box holds {=} {item}.", "+"),
+    ("{name} has {a} {item} and gives {b} of them away. How many {item} does {name} have left?",
+     "{name} has {=} {item} left.", "-"),
+    ("There are {a} {item} on a table. {name} takes {b} of them. How many {item} are still on the table?",
+     "{=} {item} are still on the table.", "-"),
+    ("{name} had {a} {item} and lost {b}. How many {item} does {name} have now?",
+     "{name} has {=} {item} now.", "-"),
+)
+
+
+def _onestep(rng: random.Random, level: int) -> _Built:
+    story, sentence, op = rng.choice(_ONESTEP_STORIES)
+    name, item = rng.choice(_NAMES), rng.choice(_SHARE_ITEMS)
+    a, b = (rng.randint(2, 20), rng.randint(2, 9)) if op == "+" else (rng.randint(10, 29), rng.randint(2, 9))
+    work = _Work()
+    answer = work.calc(sentence.format(name=name, item=item, **{"=": "{=}"}), f"{a}{op}{b}")
+    return story.format(name=name, a=a, b=b, item=item), work, answer
+
+
 _TEMPLATES: tuple[tuple[str, Callable[[random.Random, int], _Built]], ...] = (
     ("shopping_change", _shopping),
     ("sharing_equally", _sharing),
@@ -439,23 +481,26 @@ _TEMPLATES: tuple[tuple[str, Callable[[random.Random, int], _Built]], ...] = (
 )
 
 
-def generate_arithmetic(n: int, seed: int = 0, difficulty: int | None = None) -> list[Problem]:
+def generate_arithmetic(n: int, seed: int = 0, difficulty: int | None = None, split: str = "test") -> list[Problem]:
     """``n`` distinct arithmetic word problems with exact whole-number answers and GSM8K-style solutions.
 
-    ``difficulty`` 1 (one or two operations), 2 (three) or 3 (four or more, bigger numbers); ``None``
-    mixes them. The same seed gives the same problems, and a shorter list is a prefix of a longer one.
+    ``difficulty`` 0 (one step), 1 (one or two operations), 2 (three) or 3 (four or more, bigger numbers);
+    ``None`` mixes 1 to 3. The same seed and split give the same problems, and a shorter list is a prefix of
+    a longer one.
     """
-    return _generate(n, seed, difficulty, "test")
+    return _generate(n, seed, difficulty, split)
 
 
 def _generate(n: int, seed: int, difficulty: int | None, split: str) -> list[Problem]:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise DatasetError(f"The number of problems must be a whole number, 0 or more (got {n!r}).")
-    if difficulty not in (None, 1, 2, 3):
+    if difficulty not in (None, ONESTEP, 1, 2, 3):
         raise DatasetError(
-            f"difficulty must be 1 (easy), 2 (medium), 3 (hard) or empty for mixed (got {difficulty!r})."
+            f"difficulty must be 0 (one step), 1 (easy), 2 (medium), 3 (hard) or empty for mixed (got {difficulty!r})."
         )
-    dataset = "builtin:arithmetic" + (f"-{_LEVEL_NAMES[difficulty]}" if difficulty else "")
+    dataset = "builtin:arithmetic" + (f"-{_LEVEL_NAMES[difficulty]}" if difficulty is not None else "")
+    # The test split keeps the ids it always had; any other split's ids include the split.
+    id_space = dataset if split == "test" else f"{dataset}/{split}"
     # A string seed is hashed the same way on every platform and Python run; other splits get their own
     # stream so a model distilled on "train" is not evaluated on the very same questions.
     rng = random.Random(f"agentark-arithmetic:{seed}" + ("" if split == "test" else f":{split}"))
@@ -469,19 +514,22 @@ def _generate(n: int, seed: int, difficulty: int | None, split: str) -> list[Pro
             raise DatasetError(
                 f"Could not make {n} distinct {dataset} problems; ask for fewer or mix difficulties."
             )
-        if not queue:
-            # Every template once per round, so even a short list covers the variety of templates.
-            queue = list(_TEMPLATES)
-            rng.shuffle(queue)
-        template, build = queue.pop()
-        level = difficulty or rng.choice((1, 2, 3))
+        if difficulty == ONESTEP:
+            template, build = "one_step", _onestep
+        else:
+            if not queue:
+                # Every template once per round, so even a short list covers the variety of templates.
+                queue = list(_TEMPLATES)
+                rng.shuffle(queue)
+            template, build = queue.pop()
+        level = difficulty if difficulty is not None else rng.choice((1, 2, 3))
         question, work, answer = build(rng, level)
         if question in seen:  # a repeat would get the same id and collapse in the store
             continue
         seen.add(question)
         problems.append(
             Problem(
-                problem_id=problem_id(dataset, question),
+                problem_id=problem_id(id_space, question),
                 dataset=dataset,
                 split=split,
                 question=question,
@@ -502,5 +550,5 @@ def load_builtin(key: str, limit: int | None, split: str, seed: int) -> LoadRepo
     else:
         raise DatasetError(unknown_dataset_message(key))
     problems = _generate(limit if limit is not None else BUILTIN_COUNT, seed, difficulty, split)
-    mix = _LEVEL_NAMES[difficulty] if difficulty else "mixed"
-    return LoadReport(problems, [], f"built-in arithmetic generator ({mix} difficulty, seed {seed})")
+    mix = _LEVEL_NAMES[difficulty] if difficulty is not None else "mixed"
+    return LoadReport(problems, [], f"built-in arithmetic generator ({mix} level, split {split}, problem seed {seed})")

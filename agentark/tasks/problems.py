@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["ColumnMap", "LoadReport", "Problem", "dataset_choices", "problem_id", "unknown_dataset_message"]
+__all__ = ["BUILTIN_NOTE", "DATASETS", "ColumnMap", "LoadReport", "Problem", "dataset_choices", "problem_id",
+           "unknown_dataset_message"]
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,26 @@ class ColumnMap:
     id: str | None = None
 
 
+# The dataset specs the UI and ``agentark datasets`` offer, with what each holds; any file path is accepted
+# besides, and math, metamathqa and hf:NAME[:CONFIG] load from Hugging Face.
+DATASETS = {
+    "builtin:arithmetic": "built-in word problems, easy, medium and hard mixed",
+    "builtin:arithmetic-onestep": "built-in, one addition or subtraction of small numbers (the embedded model "
+                                  "solves part of them)",
+    "builtin:arithmetic-easy": "built-in, one or two operations",
+    "builtin:arithmetic-medium": "built-in, three operations",
+    "builtin:arithmetic-hard": "built-in, four or more operations with bigger numbers",
+    "gsm8k": "GSM8K grade-school math (a local copy in AGENTARK_GSM8K_DIR, else Hugging Face)",
+}
+BUILTIN_NOTE = (
+    "Built-in datasets: 100 problems unless --limit; each --split name is its own stream of problems (test, the "
+    "default, held out; train to distill on) with ids of its own; --problem-seed picks other problems."
+)
+
+
 def dataset_choices() -> list[str]:
     """The dataset specs the UI and ``agentark datasets`` offer; any file path is accepted besides."""
-    return [
-        "builtin:arithmetic",
-        "builtin:arithmetic-easy",
-        "builtin:arithmetic-medium",
-        "builtin:arithmetic-hard",
-        "gsm8k",
-    ]
+    return list(DATASETS)
 
 
 def unknown_dataset_message(spec: str) -> str:
