@@ -177,15 +177,40 @@ def test_bad_generator_arguments_are_dataset_errors() -> None:
 
 def test_dataset_choices() -> None:
     choices = dataset_choices()
-    assert choices[:4] == [
+    assert choices[:5] == [
         "builtin:arithmetic",
+        "builtin:arithmetic-onestep",
         "builtin:arithmetic-easy",
         "builtin:arithmetic-medium",
         "builtin:arithmetic-hard",
     ]
     assert "gsm8k" in choices
-    for spec in choices[:4]:
+    for spec in choices[:5]:
         assert load_problems(spec, limit=2).problems
+
+
+def test_onestep_level_is_one_small_addition_or_subtraction() -> None:
+    problems = load_problems("builtin:arithmetic-onestep").problems
+    assert len({p.question for p in problems}) == 100 and {p.dataset for p in problems} == {"builtin:arithmetic-onestep"}
+    ops = set()
+    for p in problems:
+        (expr, shown), = ANNOTATION.findall(p.meta["solution"])  # exactly one calculation
+        a, op, b = re.fullmatch(r"(\d+)([-+])(\d+)", expr).groups()
+        ops.add(op)
+        assert 2 <= int(b) <= 9 and int(a) <= 29 and int(shown) == safe_eval(expr) == int(p.reference_answer) > 0
+        assert p.meta["difficulty"] == 0 and p.meta["solution"].endswith(f"#### {p.reference_answer}")
+    assert ops == {"+", "-"}
+    assert load_problems("builtin:arithmetic-onestep", limit=10).problems == problems[:10]
+
+
+def test_split_ids_differ_and_test_ids_stay_as_they_were() -> None:
+    for spec in ("builtin:arithmetic", "builtin:arithmetic-onestep"):
+        test = load_problems(spec, limit=30).problems
+        train = load_problems(spec, limit=30, split="train").problems
+        assert not {p.problem_id for p in test} & {p.problem_id for p in train}
+        assert train[0].problem_id == hashlib.sha1(f"{spec}/train\n{train[0].question}".encode()).hexdigest()[:16]
+        assert test[0].problem_id == hashlib.sha1(f"{spec}\n{test[0].question}".encode()).hexdigest()[:16]
+    assert generate_arithmetic(5, split="train") == load_problems("builtin:arithmetic", limit=5, split="train").problems
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -545,3 +570,34 @@ def test_shared_gsm8k_by_name(shared_gsm8k: Path, monkeypatch: pytest.MonkeyPatc
     report = load_problems("gsm8k", limit=5)
     assert len(report.problems) == 5
     assert report.problems[0].reference_answer == "18" and report.problems[0].dataset == "gsm8k"
+
+
+def test_problem_seed_picks_problems_and_the_sampling_seed_does_not() -> None:
+    from agentark import jobs
+    from agentark.debate import DebateConfig
+    from agentark.runfolder import RunFolder
+
+    def questions(**kw) -> list[str]:
+        cfg = DebateConfig(method="cot", dataset="builtin:arithmetic-onestep", limit=5, engine="scripted",
+                           model="tests.scripted:first_number", **kw)
+        return list(RunFolder(jobs.create_debate_run(cfg)[0]).problems()["question"])
+
+    base = questions()
+    assert questions(seed=7) == base
+    assert questions(problem_seed=7) != base
+    assert questions(problem_seed=7, seed=3) == questions(problem_seed=7)
+
+
+def test_cli_documents_splits_levels_and_seeds(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentark.cli import main
+
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "builtin:arithmetic-onestep  built-in, one addition or subtraction" in out
+    assert "each --split name is its own stream" in out and "--problem-seed" in out
+    assert main(["datasets", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == dataset_choices()
+    with pytest.raises(SystemExit):
+        main(["debate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "train to distill on, test held out" in help_text and "--problem-seed" in help_text
