@@ -14,6 +14,8 @@ import typing
 from dataclasses import MISSING, dataclass
 from typing import Any
 
+from agentark.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Option:
@@ -102,7 +104,15 @@ def from_values(cls, values: dict):
     clean = {}
     for name, value in values.items():
         opt = opts[name]
+        if isinstance(value, str):
+            value = value.strip()
         if opt.optional and value in ("", None):
             value = None
+        elif opt.kind in ("int", "float") and isinstance(value, str):
+            try:
+                value = int(value) if opt.kind == "int" else float(value)
+            except ValueError:
+                raise ConfigError(f"{name.replace('_', ' ')} must be a number{' or empty' if opt.optional else ''} "
+                                  f"(got '{value}').") from None
         clean[name] = value
     return cls(**clean)

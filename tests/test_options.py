@@ -33,6 +33,9 @@ def test_every_field_becomes_a_flag_with_help_and_the_flags_build_the_config():
 def test_form_values_build_the_same_config_and_empty_optional_means_unset():
     cfg = from_values(PADJobConfig, {"prm": "p", "max_steps": None, "limit": "", "vllm_server_url": ""})
     assert cfg == PADJobConfig(prm="p", limit=None)
+    assert from_values(PADJobConfig, {"prm": "p", "max_steps": " 7 "}).max_steps == 7
+    with pytest.raises(ConfigError, match="max steps must be a number or empty"):
+        from_values(PADJobConfig, {"prm": "p", "max_steps": "seven"})
 
 
 def test_a_field_without_help_is_a_programming_error():

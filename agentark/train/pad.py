@@ -18,7 +18,7 @@ from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError
 from agentark.train.runtime import (
     OnMetrics, ShouldStop, TrainResult, detect_hardware, finish, job_callback, last_checkpoint, load_tokenizer,
-    lora_config, resolve_base, training_arguments,
+    lora_config, quiet_datasets, resolve_base, training_arguments,
 )
 from agentark.train.sft import DEVICES, PRECISIONS, SCHEDULERS, SWITCHES, _check_common, _help
 
@@ -30,7 +30,7 @@ SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
 class PADJobConfig:
     """A PAD job: problems with reference answers, the PRM that judges steps, and how GRPO samples and trains."""
 
-    dataset: str = field(default="builtin:arithmetic-easy", metadata=_help(
+    dataset: str = field(default="builtin:arithmetic-onestep", metadata=_help(
         "Problems to practise on (any studio dataset: builtin:..., gsm8k, a .jsonl/.csv file); they need "
         "reference answers for the verifiable reward."))
     split: str = field(default="train", metadata=_help("Split of the dataset (keep the test split for evaluation)."))
@@ -251,7 +251,7 @@ def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None
     """The configured ``GRPOTrainer`` and its job callback."""
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, PrinterCallback
     from trl import GRPOConfig, GRPOTrainer
 
     hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
@@ -265,8 +265,10 @@ def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None
                       max_completion_length=cfg.max_completion_length, temperature=cfg.generation_temperature,
                       beta=cfg.beta, reward_weights=weights, log_completions=False, **vllm)
     callback = job_callback(on_metrics, should_stop)
+    quiet_datasets()
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=Dataset.from_list(rows),
                           processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[callback])
+    trainer.remove_callback(PrinterCallback)  # metrics go to the job's shards, not as dicts to the log
     return trainer, callback, hw
 
 

@@ -113,6 +113,13 @@ def training_arguments(cfg, hw: Hardware, out_dir: Path) -> dict:
     )
 
 
+def quiet_datasets() -> None:
+    """No per-map progress bars from ``datasets``: a job's log should show its steps, not preprocessing."""
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+
+
 def lora_config(cfg):
     """A peft LoRA config on every linear layer, or None when the job trains all weights."""
     if not cfg.lora:

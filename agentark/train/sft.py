@@ -17,7 +17,7 @@ from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError, DatasetError
 from agentark.train.runtime import (
     OnMetrics, ShouldStop, TrainResult, detect_hardware, finish, job_callback, last_checkpoint, load_tokenizer,
-    lora_config, resolve_base, training_arguments,
+    lora_config, quiet_datasets, resolve_base, training_arguments,
 )
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -195,7 +195,7 @@ def build_trainer(cfg: SFTJobConfig, out_dir: Path, on_metrics: OnMetrics | None
     """The configured ``SFTTrainer`` and its job callback (exposed so tests can inspect the prepared data)."""
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, PrinterCallback
     from trl import SFTConfig, SFTTrainer
 
     hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
@@ -206,8 +206,10 @@ def build_trainer(cfg: SFTJobConfig, out_dir: Path, on_metrics: OnMetrics | None
     args = SFTConfig(**training_arguments(cfg, hw, out_dir), max_length=cfg.max_length, packing=cfg.packing,
                      completion_only_loss=True, eos_token=tokenizer.eos_token)
     callback = job_callback(on_metrics, should_stop)
+    quiet_datasets()
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
                          processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[callback])
+    trainer.remove_callback(PrinterCallback)  # metrics go to the job's shards, not as dicts to the log
     return trainer, callback, hw, examples
 
 
