@@ -16,6 +16,7 @@ pages = [
     st.Page("pages/5_label_steps.py", title="Label steps", icon=":material/checklist:", url_path="label"),
     st.Page("pages/6_export.py", title="Export", icon=":material/download:", url_path="exports"),
     st.Page("pages/9_compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("pages/7_jobs.py", title="Jobs", icon=":material/work_history:", url_path="jobs"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

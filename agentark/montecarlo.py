@@ -4,36 +4,32 @@ A step's soft label is the fraction of its k rollouts that reach the reference a
 when any did and -1 otherwise. Design decision: rollouts are batch-first across every step prefix of
 every problem: one round of rollouts (one sample per prefix) is one engine call for a whole chunk of
 prefixes, k calls per chunk. Like a debate, the job never opens the store: it reads the targets frozen
-in its folder (``$AGENTARK_HOME/labeling/JOB_ID/``), writes one Parquet shard of labels per finished
-chunk (temp name, then rename), and ``sync_mc_jobs`` ingests shards idempotently; re-running resumes.
+in its folder (``$AGENTARK_HOME/labeling/JOB_ID/``, the job framework's layout), writes one Parquet shard
+of labels per finished chunk, and the kind's ingester takes shards into the store once; resuming skips
+the targets that have labels.
 """
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import subprocess
-import sys
-import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Callable
 
 import pandas as pd
+import pyarrow as pa
 
-from agentark import config
 from agentark.backends import ChatRequest, Engine, EngineSpec, create_engine
 from agentark.config import EMBEDDED_MODEL
 from agentark.debate import solve_messages
-from agentark.errors import ConfigError, JobError
+from agentark.errors import ConfigError
 from agentark.grading import extract_answer, is_correct
-from agentark.runfolder import JobFiles, _atomic_write_bytes
+from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
+from agentark.jobs.registry import JobKind, Progress, register_kind
+from agentark.jobs.runner import list_jobs, run_job
 from agentark.store import Store, now
 from agentark.store import labels as q
 
 SOURCE = "auto:mc"
-Progress = Callable[[int, int], None]
+KIND = "mc_label"
 
 
 @dataclass
@@ -108,53 +104,25 @@ def label_rows(job_id: str, targets: list[dict], correct: list[int], k: int) -> 
     })
 
 
-@dataclass
-class MCFolder(JobFiles):
-    job_id: str
-    manifest = "job.json"
+class MCFolder(JobFolder):
+    """A Monte-Carlo labeling job's folder: ``targets.parquet`` (the frozen step prefixes) and one
+    ``NAME.labels.parquet`` shard per finished chunk."""
 
-    @property
-    def path(self) -> Path:
-        return config.home() / "labeling" / self.job_id
-
-    def require(self) -> "MCFolder":
-        if not self.exists():
-            raise JobError(f"No Monte-Carlo job '{self.job_id}' under {self.path.parent}; list jobs on the labeling page.")
-        return self
-
-    def meta(self) -> dict:
-        return json.loads((self.require().path / "job.json").read_text())
+    root = "labeling"
 
     def targets(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "targets.parquet")
 
-    def finished_shards(self) -> list[str]:
-        return sorted(p.name[: -len(".labels.parquet")] for p in self.shards.glob("*.labels.parquet")) if self.shards.exists() else []
-
-    def shard_path(self, name: str) -> Path:
-        return self.shards / f"{name}.labels.parquet"
-
     def done_step_ids(self) -> set[str]:
         done: set[str] = set()
-        for name in self.finished_shards():
-            done.update(pd.read_parquet(self.shard_path(name), columns=["step_id"])["step_id"])
+        for name in self.finished_shards("labels"):
+            done.update(pd.read_parquet(self.shard_path(name, "labels"), columns=["step_id"])["step_id"])
         return done
 
     def write_shard(self, rows: pd.DataFrame) -> str:
-        import time
-
-        name = f"{time.time_ns():020d}"
-        final = self.shard_path(name)
-        tmp = final.with_name(final.name + ".tmp")
-        rows.to_parquet(tmp, index=False)
-        os.replace(tmp, final)
+        name = shard_name()
+        atomic_write_table(self.shard_path(name, "labels"), pa.Table.from_pandas(rows, preserve_index=False))
         return name
-
-
-
-def list_mc_folders() -> list[MCFolder]:
-    root = config.home() / "labeling"
-    return [MCFolder(p.name) for p in sorted(root.iterdir()) if (p / "job.json").exists()] if root.exists() else []
 
 
 def mc_targets(store: Store, cfg: MCConfig) -> pd.DataFrame:
@@ -172,7 +140,7 @@ def mc_targets(store: Store, cfg: MCConfig) -> pd.DataFrame:
 
 
 def create_mc_job(store: Store, cfg: MCConfig) -> str:
-    """Freeze the targets and the config in a new job folder and record the job; return its id."""
+    """Freeze the targets and the config in a new job folder; return its id (start it with ``jobs.spawn``)."""
     targets = mc_targets(store, cfg)
     if targets.empty:
         raise ConfigError("Every step of these runs already has a Monte-Carlo label; untick 'skip labeled' to redo them.")
@@ -180,92 +148,53 @@ def create_mc_job(store: Store, cfg: MCConfig) -> str:
         from agentark.backends.transformers_engine import check_model
 
         check_model(cfg.model)
-    job_id = f"mc-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    folder = MCFolder(job_id)
-    folder.shards.mkdir(parents=True, exist_ok=True)
-    targets.to_parquet(folder.path / "targets.parquet", index=False)
-    meta = {"job_id": job_id, "kind": "mc_label", "config": cfg.to_dict(),
-            "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()}
-    _atomic_write_bytes(folder.path / "job.json", json.dumps(meta, indent=2, sort_keys=True).encode())
-    folder.write_progress(status="queued", done=0, total=len(targets))
-    store.upsert_job({"job_id": job_id, "kind": "mc_label", "config": cfg.to_dict(), "status": "queued",
-                      "log_path": str(folder.log_path)})
-    return job_id
+    folder = MCFolder(f"mc-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    atomic_write_table(folder.path / "targets.parquet", pa.Table.from_pandas(targets, preserve_index=False))
+    folder.create({"kind": KIND, "config": cfg.to_dict(),
+                   "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()})
+    folder.write_progress(done=0, total=len(targets))
+    return folder.job_id
 
 
-def run_mc_job(job_id: str, engine: Engine | None = None, on_progress: Progress | None = None) -> dict:
-    """Run (or resume) a Monte-Carlo job in this process until every target has a label shard."""
-    folder = MCFolder(job_id).require()
+def run_mc(folder: MCFolder, on_progress: Progress | None = None, engine: Engine | None = None) -> dict:
+    """The Monte-Carlo kind's run: every target without a label shard, chunk by chunk, stopping between
+    chunks when asked."""
     cfg = MCConfig.from_dict(folder.meta()["config"])
     targets = folder.targets().to_dict("records")
     done = folder.done_step_ids()
     todo = [t for t in targets if t["step_id"] not in done]
-    folder.write_progress(status="running", done=len(done), total=len(targets), pid=os.getpid(), error=None)
+    folder.write_progress(done=len(done), total=len(targets))
     if on_progress:
         on_progress(len(done), len(targets))
-    try:
-        if todo and engine is None:
-            engine = create_engine(cfg.engine_spec())
-        for start in range(0, len(todo), cfg.chunk_size):
-            chunk = todo[start : start + cfg.chunk_size]
-            folder.write_shard(label_rows(job_id, chunk, rollouts(engine, chunk, cfg), cfg.k))
-            done.update(t["step_id"] for t in chunk)
-            folder.write_progress(done=len(done))
-            if on_progress:
-                on_progress(len(done), len(targets))
-    except BaseException as exc:
-        folder.write_progress(status="failed" if isinstance(exc, Exception) else "interrupted",
-                              error=f"{type(exc).__name__}: {exc}")
-        raise
-    return folder.write_progress(status="done", done=len(done))
+    if todo and engine is None:
+        engine = create_engine(cfg.engine_spec())
+    for start in range(0, len(todo), cfg.chunk_size):
+        folder.check_cancel()
+        chunk = todo[start : start + cfg.chunk_size]
+        folder.write_shard(label_rows(folder.job_id, chunk, rollouts(engine, chunk, cfg), cfg.k))
+        done.update(t["step_id"] for t in chunk)
+        folder.write_progress(done=len(done))
+        if on_progress:
+            on_progress(len(done), len(targets))
+    return {"status": "done", "done": len(done)}
 
 
-def sync_mc_jobs(store: Store) -> int:
-    """Ingest every finished label shard not yet in the store and refresh job statuses; return shards ingested."""
-    ingested = 0
-    for folder in list_mc_folders():
-        for name in folder.finished_shards():
-            ingested += q.ingest_label_shard(store, folder.job_id, name, pd.read_parquet(folder.shard_path(name)))
-        status = folder.status()
-        known = q.job_row(store, folder.job_id)
-        if known is None:
-            store.upsert_job({"job_id": folder.job_id, "kind": "mc_label", "config": folder.meta()["config"],
-                              "status": status, "log_path": str(folder.log_path)})
-        elif known["status"] != status:
-            store.set_job_status(folder.job_id, status, ended=status in ("done", "failed", "interrupted"))
-    return ingested
+def run_mc_job(job_id: str, engine: Engine | None = None, on_progress: Progress | None = None) -> dict:
+    """Run (or resume) a Monte-Carlo job in this process until every target has a label shard."""
+    return run_job(job_id, on_progress=on_progress, engine=engine)
 
 
-def start_mc_background(store: Store, job_id: str) -> int:
-    """Start ``python -m agentark mc-worker JOB_ID`` in its own session and record it; return its pid."""
-    folder = MCFolder(job_id).require()
-    if folder.status() == "running":
-        raise JobError(f"Monte-Carlo job '{job_id}' is already running (pid {folder.progress().get('pid')}).")
-    root = str(Path(__file__).resolve().parent.parent)
-    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = dict(os.environ, AGENTARK_HOME=str(config.home()), PYTHONUNBUFFERED="1", PYTHONPATH=pythonpath)
-    with open(folder.log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "agentark", "mc-worker", job_id], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=os.getcwd(),
-                                start_new_session=True)
-    folder.write_progress(status="running", pid=proc.pid, error=None)
-    store.upsert_job({"job_id": job_id, "kind": "mc_label", "config": folder.meta()["config"], "pid": proc.pid,
-                      "status": "running", "log_path": str(folder.log_path),
-                      "started_at": datetime.now(timezone.utc).replace(tzinfo=None)})
-    return proc.pid
+def ingest_mc(store: Store, folder: MCFolder) -> int:
+    """The Monte-Carlo kind's ingester: every finished label shard not yet in the store."""
+    return sum(q.ingest_label_shard(store, folder.job_id, name, pd.read_parquet(folder.shard_path(name, "labels")))
+               for name in folder.finished_shards("labels"))
 
 
 def mc_jobs() -> pd.DataFrame:
     """Monte-Carlo jobs as their folders tell it: status and progress."""
-    rows = [{"job_id": f.job_id, "status": f.status(), "done": f.progress().get("done", 0),
-             "total": f.progress().get("total", 0), "error": f.progress().get("error")} for f in list_mc_folders()]
+    rows = [r for r in list_jobs() if r["kind"] == KIND]
     return pd.DataFrame(rows, columns=["job_id", "status", "done", "total", "error"])
 
 
-def worker_main(job_id: str) -> int:
-    try:
-        run_mc_job(job_id, on_progress=lambda d, t: print(f"progress {d}/{t}", flush=True))
-    except Exception:
-        traceback.print_exc()
-        return 1
-    return 0
+MC_LABEL = register_kind(JobKind(KIND, MCFolder, run_mc, ingest_mc, title="Monte-Carlo labels"))

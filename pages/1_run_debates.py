@@ -3,7 +3,7 @@ import streamlit as st
 
 from agentark import jobs
 from agentark.debate import METHODS, AgentSpec, DebateConfig
-from agentark.runfolder import RunFolder
+from agentark.jobs import RunFolder
 from agentark.tasks import dataset_choices
 from agentark.transcripts import FORMATS, import_upload
 from agentark.store.transcripts import run_costs
@@ -126,14 +126,15 @@ def live_runs() -> None:
         st.progress(done / max(total, 1), text=f"{row.run_id}: {done}/{total} problems · {stage}")
         if st.button("Stop", key=f"stop_{row.run_id}"):
             jobs.stop(row.run_id)
-    interrupted = runs[runs["status"].isin(["interrupted", "failed"])]
+    interrupted = runs[runs["status"].isin(["interrupted", "failed", "stopped"])]
     for row in interrupted.itertuples():
         cols = st.columns([4, 1])
         error = RunFolder(row.run_id).progress().get("error")
         cols[0].warning(f"{row.run_id} {row.status} at {row.done}/{row.problems}" + (f": {error}" if error else ""))
         if cols[1].button("Resume", key=f"resume_{row.run_id}"):
             with errors_shown():
-                jobs.resume_background(store, row.run_id)
+                jobs.resume(row.run_id)
+                store.refresh()
                 st.rerun()
     st.subheader("Runs")
     if runs.empty:

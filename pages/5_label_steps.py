@@ -4,7 +4,7 @@ import html
 import streamlit as st
 from streamlit_shortcuts import shortcut_button
 
-from agentark import labeling, montecarlo
+from agentark import jobs, labeling, montecarlo
 from agentark.steps import SEGMENTERS, SegmentConfig, segment_runs
 from agentark.step_import import FORMATS as IMPORT_FORMATS
 from agentark.step_import import import_steps
@@ -154,11 +154,11 @@ with tab_prepare:
                 cfg = montecarlo.MCConfig(run_ids=run_ids or [], k=int(k), max_tokens=int(max_tokens),
                                           temperature=float(temperature), model=model.strip())
                 job_id = montecarlo.create_mc_job(store, cfg)
-                montecarlo.start_mc_background(store, job_id)
+                jobs.spawn(montecarlo.KIND, job_id)
                 st.success(f"Started {job_id}.")
-    jobs = montecarlo.mc_jobs()
-    if not jobs.empty:
-        st.dataframe(jobs, hide_index=True, key="lab_mc_jobs")
+    mc_jobs = montecarlo.mc_jobs()
+    if not mc_jobs.empty:
+        st.dataframe(mc_jobs, hide_index=True, key="lab_mc_jobs")
     with st.form("lab_import"):
         st.markdown("**Import labeled steps**")
         fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")

@@ -14,7 +14,7 @@ import pytest
 from agentark import jobs
 from agentark.debate import DebateConfig
 from agentark.errors import ConfigError, DatasetError, ModelNotFoundError
-from agentark.runfolder import RunFolder, list_run_folders
+from agentark.jobs import RunFolder, list_run_folders
 from agentark.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from agentark.backends.base import ChatRequest
 from agentark.backends.openai_engine import OpenAIEngine
 from agentark.debate import DebateConfig
 from agentark.errors import EngineError
-from agentark.runfolder import RunFolder
+from agentark.jobs import RunFolder
 from agentark.store import Store
 from tests.openai_server import OpenAIServer, Reply
 

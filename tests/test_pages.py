@@ -7,7 +7,7 @@ from tests.conftest import ROOT
 
 from agentark import jobs
 from agentark.debate import DebateConfig
-from agentark.runfolder import list_run_folders
+from agentark.jobs import list_run_folders
 
 
 def app() -> AppTest:

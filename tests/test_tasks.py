@@ -575,7 +575,7 @@ def test_shared_gsm8k_by_name(shared_gsm8k: Path, monkeypatch: pytest.MonkeyPatc
 def test_problem_seed_picks_problems_and_the_sampling_seed_does_not() -> None:
     from agentark import jobs
     from agentark.debate import DebateConfig
-    from agentark.runfolder import RunFolder
+    from agentark.jobs import RunFolder
 
     def questions(**kw) -> list[str]:
         cfg = DebateConfig(method="cot", dataset="builtin:arithmetic-onestep", limit=5, engine="scripted",

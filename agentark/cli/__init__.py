@@ -19,6 +19,7 @@ from agentark.errors import AgentArkError
 AREAS = (
     "debate",
     "evaluate",
+    "jobs",
     "labels",
     "prm",
     "runs",
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "home", None):
         os.environ["AGENTARK_HOME"] = str(Path(args.home).resolve())
+    # Registers every job kind's ingester, so any command's Store.refresh ingests every kind.
+    import agentark.jobs  # noqa: F401
     try:
         return args.func(args)
     except AgentArkError as exc:

@@ -1,4 +1,4 @@
-"""``debate`` and ``worker``: start, resume or run a debate job from the command line.
+"""``debate``: start, resume or run a debate job from the command line.
 
 Design decision: the command writes the run folder first and then either runs the job in this process
 (with a progress bar) or starts it in the background; when another process holds the store, it still runs
@@ -13,7 +13,7 @@ from agentark.cli.common import add_home, fmt, open_store_or_none, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``debate`` and ``worker`` commands."""
+    """Add the ``debate`` command."""
     d = sub.add_parser("debate", help="run (or resume) a multi-agent debate and store every message")
     add_home(d)
     d.add_argument("--dataset", default=None, help="builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path")
@@ -53,11 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--run-id", default=None, help="resume this run instead of starting a new one")
     d.add_argument("--background", action="store_true", help="start the run as a background job and return")
     d.set_defaults(func=cmd_debate)
-
-    w = sub.add_parser("worker", help="(internal) run a debate job in this process")
-    add_home(w)
-    w.add_argument("run_id")
-    w.set_defaults(func=cmd_worker)
 
 
 def config_from_args(args: argparse.Namespace):
@@ -99,7 +94,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agentark import jobs
-    from agentark.runfolder import RunFolder
+    from agentark.jobs import RunFolder
 
     if args.run_id:
         folder = RunFolder(args.run_id).require()
@@ -113,13 +108,9 @@ def cmd_debate(args: argparse.Namespace) -> int:
         print(f"run {run_id}: {len(report.problems)} problems, method {cfg.method}, "
               f"{cfg.agents} agents x {cfg.rounds} rounds, model {', '.join(cfg.models())}")
     if args.background:
-        store = open_store_or_none()
-        if store is None:
-            pid = jobs.start_background(run_id)
-        else:
-            with store:
-                pid = jobs.resume_background(store, run_id)
-        print(f"started in the background (pid {pid}); follow it with `python -m agentark runs`")
+        pid = jobs.spawn("debate", run_id)
+        print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`, "
+              f"stop it with `python -m agentark stop {run_id}`")
         return 0
     bar = tqdm(total=None, unit="problem", desc=run_id, file=sys.stderr)
 
@@ -137,11 +128,13 @@ def cmd_debate(args: argparse.Namespace) -> int:
     if final["status"] == "failed":
         print(f"warning: {final['error']}: python -m agentark debate --run-id {run_id}", file=sys.stderr)
         return 1
+    if final["status"] == "stopped":
+        print(f"stopped; resume with `python -m agentark debate --run-id {run_id}`", file=sys.stderr)
     return 0
 
 
 def _report_rounds(run_id: str) -> None:
-    from agentark.runfolder import RunFolder
+    from agentark.jobs import RunFolder
 
     store = open_store_or_none()
     if store is not None:
@@ -165,9 +158,3 @@ def _report_rounds(run_id: str) -> None:
     print("accuracy per round (agent = mean over agents' answers, vote = majority vote):")
     print_table(table.to_dict("records"), ["round", "problems", "messages", "agent_accuracy", "vote_accuracy"])
     print(f"final accuracy: {fmt(final)}")
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    from agentark.jobs import worker_main
-
-    return worker_main(args.run_id)

@@ -1,4 +1,4 @@
-"""``segment``, ``autolabel``, ``label``, ``label-mc``, ``mc-worker``, ``import-steps``, ``export``: steps,
+"""``segment``, ``autolabel``, ``label``, ``label-mc``, ``import-steps``, ``export``: steps,
 labels and training sets from the command line.
 
 Design decision: every command here but the Monte-Carlo job opens the store once, refreshed, runs one
@@ -53,11 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--background", action="store_true")
     m.set_defaults(func=cmd_label_mc)
 
-    w = sub.add_parser("mc-worker", help="(internal) run a Monte-Carlo labeling job in this process")
-    add_home(w)
-    w.add_argument("job_id")
-    w.set_defaults(func=cmd_mc_worker)
-
     i = sub.add_parser("import-steps", help="import PRM800K or Math-Shepherd labeled steps as a run")
     add_home(i)
     i.add_argument("format", choices=("prm800k", "math-shepherd"))
@@ -95,12 +90,6 @@ def _store():
     store = Store()
     store.refresh()
     return store
-
-
-def cmd_mc_worker(args: argparse.Namespace) -> int:
-    from agentark.montecarlo import worker_main
-
-    return worker_main(args.job_id)
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
@@ -175,8 +164,10 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
             job_id = mc.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
             print(f"Monte-Carlo job {job_id}: {mc.MCFolder(job_id).progress().get('total')} step prefixes")
         if args.background:
-            pid = mc.start_mc_background(store, job_id)
-            print(f"started in the background (pid {pid}); labels appear after `python -m agentark runs` refreshes")
+            from agentark import jobs
+
+            pid = jobs.spawn(mc.KIND, job_id)
+            print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
             return 0
     bar = tqdm(total=None, unit="step", desc=job_id, file=sys.stderr)
 

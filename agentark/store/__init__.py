@@ -29,6 +29,7 @@ import pandas as pd
 
 from agentark import config
 from agentark.errors import StoreError, StoreLockedError
+from agentark.store.ingesters import registered
 from agentark.store.migrations import MIGRATIONS, latest_version
 
 _LOCK_PATTERNS = ("could not set lock", "conflicting lock")
@@ -501,16 +502,19 @@ class Store:
     # -- refresh ----------------------------------------------------------------------------------------
     @operation
     def refresh(self) -> int:
-        """Register new run folders, ingest finished debate and Monte-Carlo label shards and register trained
-        model folders; return how many.
+        """Run every registered ingester (each job kind's, trained models'): new run and job folders are
+        registered and their finished shards ingested, once. Returns how many shards or rows came in.
 
-        One operation: the store is opened once for every folder checked and every shard ingested.
+        One operation: the store is opened once for every folder checked and every shard ingested. The store
+        imports no job module: ``import agentark.jobs`` registers the built-in kinds.
         """
-        from agentark.models import sync_models
-        from agentark.montecarlo import sync_mc_jobs
-        from agentark.runfolder import sync_store
-
-        return sync_store(self) + sync_mc_jobs(self) + sync_models(self)
+        found = registered()
+        if not found:
+            raise StoreError(
+                "No ingesters are registered, so refresh would find nothing: import agentark.jobs first "
+                "(the app and the CLI do)."
+            )
+        return sum(ingest(self) for ingest in found.values())
 
 
 def round_accuracy(con: duckdb.DuckDBPyConnection, run_id: str, messages: str = "messages") -> pd.DataFrame:

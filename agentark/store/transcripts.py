@@ -13,8 +13,8 @@ from datetime import datetime
 import pandas as pd
 import pyarrow as pa
 
-from agentark.runfolder import MESSAGE_SCHEMA, OUTCOME_SCHEMA
 from agentark.store import Store, operation
+from agentark.store.shards import MESSAGE_SCHEMA, OUTCOME_SCHEMA
 
 PROBLEM_SCHEMA = pa.schema([
     ("problem_id", pa.string()), ("dataset", pa.string()), ("split", pa.string()), ("question", pa.string()),

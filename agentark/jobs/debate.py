@@ -1,0 +1,261 @@
+"""Debate runs as jobs: the run folder, creating a run, running it chunk by chunk, ingesting its shards.
+
+A run's folder is ``$AGENTARK_HOME/runs/RUN_ID/`` (the job framework's layout, with ``run.json`` as the
+manifest): ``problems.parquet`` holds the run's problems in order, and each finished chunk is one
+``NAME.messages.parquet`` plus one ``NAME.outcomes.parquet`` in ``shards/``. Design decision: the outcomes
+file is renamed last, so a shard counts as finished only once it exists, and resuming skips every problem
+whose latest shard finished it without a failed message: each problem is done exactly once, and a problem
+with failed requests is retried into a later shard that supersedes the earlier rows.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agentark import config
+from agentark.debate import DebateConfig, build_engines, run_chunk
+from agentark.errors import DatasetError, JobError
+from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
+from agentark.jobs.registry import JobKind, Progress, folders, register_kind
+from agentark.jobs.runner import run_job, spawn
+from agentark.provenance import git_commit, package_versions
+from agentark.store.shards import MESSAGE_SCHEMA, OUTCOME_SCHEMA
+from agentark.tasks import ColumnMap, LoadReport, Problem, load_problems
+
+if TYPE_CHECKING:
+    from agentark.store import Store
+
+class RunFolder(JobFolder):
+    """A debate run's folder."""
+
+    root = "runs"
+    manifest = "run.json"
+
+    @property
+    def run_id(self) -> str:
+        return self.job_id
+
+    def require(self) -> "RunFolder":
+        if not self.exists():
+            raise JobError(
+                f"No run folder for '{self.run_id}' under {config.runs_dir()}. Check the id with "
+                "`python -m agentark runs`, or the AGENTARK_HOME it was started with."
+            )
+        return self
+
+    # -- writing (the job side) ---------------------------------------------------------------------------
+    def create(self, meta: dict, problems: pd.DataFrame) -> None:
+        """Write the problems, then the manifest: a folder without ``run.json`` is not a run yet."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_table(self.path / "problems.parquet", pa.Table.from_pandas(problems, preserve_index=False))
+        super().create(meta)
+
+    def write_shard(self, messages: list[dict], outcomes: list[dict]) -> str:
+        name = shard_name()
+        atomic_write_table(self.shard_path(name, "messages"), pa.Table.from_pylist(messages, schema=MESSAGE_SCHEMA))
+        atomic_write_table(self.shard_path(name, "outcomes"), pa.Table.from_pylist(outcomes, schema=OUTCOME_SCHEMA))
+        return name
+
+    # -- reading (either side) ----------------------------------------------------------------------------
+    def problems(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "problems.parquet")
+
+    def finished_shards(self, suffix: str = "outcomes") -> list[str]:
+        """Finished chunks: those whose outcomes file (written last) exists."""
+        return super().finished_shards(suffix)
+
+    def shard_paths(self, name: str) -> tuple:
+        return self.shard_path(name, "messages"), self.shard_path(name, "outcomes")
+
+    def problem_states(self) -> dict[str, bool]:
+        """problem id -> whether its latest shard finished it without a failed message."""
+        states: dict[str, bool] = {}
+        for name in self.finished_shards():
+            messages_path, outcomes_path = self.shard_paths(name)
+            ids = pq.read_table(outcomes_path, columns=["problem_id"]).column(0).to_pylist()
+            table = pq.read_table(messages_path, columns=["problem_id", "error"]).to_pydict()
+            failed = {pid for pid, err in zip(table["problem_id"], table["error"]) if err is not None}
+            states.update({pid: pid not in failed for pid in ids})
+        return states
+
+    def done_problem_ids(self) -> set[str]:
+        """Problems finished without failed messages: resuming skips these and retries the rest."""
+        return {pid for pid, ok in self.problem_states().items() if ok}
+
+    def failed_problem_ids(self) -> set[str]:
+        return {pid for pid, ok in self.problem_states().items() if not ok}
+
+
+def list_run_folders() -> list[RunFolder]:
+    """Every debate run folder, in id order."""
+    return folders(DEBATE)
+
+
+def new_run_id(method: str) -> str:
+    return f"{method}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "problem_id": [p.problem_id for p in problems],
+            "dataset": [p.dataset for p in problems],
+            "split": [p.split for p in problems],
+            "question": [p.question for p in problems],
+            "reference_answer": [p.reference_answer for p in problems],
+            "meta_json": [json.dumps(p.meta, sort_keys=True) for p in problems],
+        }
+    )
+
+
+def frame_problems(frame: pd.DataFrame) -> list[Problem]:
+    return [
+        Problem(r.problem_id, r.dataset, r.split, r.question, r.reference_answer, json.loads(r.meta_json or "{}"))
+        for r in frame.itertuples()
+    ]
+
+
+def check_engine(spec) -> None:
+    """Fail before a run is created on what would only fail in the worker: a missing model folder, an
+    unset API key variable, no base URL, vLLM not installed."""
+    if spec.engine == "transformers":
+        from agentark.backends.transformers_engine import check_model
+
+        check_model(spec.model)
+    elif spec.engine == "openai":
+        from agentark.backends.openai_engine import check_options
+
+        check_options(spec.model, **spec.options)
+    elif spec.engine == "vllm":
+        from agentark.backends.vllm_engine import import_vllm
+
+        import_vllm()
+
+
+def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, run_id: str | None = None) -> tuple[str, LoadReport]:
+    """Write a new run folder (config, problems, provenance) and return its id with the load report.
+
+    Nothing is written when the dataset cannot be loaded or yields no problems.
+    """
+    folder = RunFolder(run_id or new_run_id(cfg.method))
+    if folder.exists():
+        raise JobError(f"Run '{folder.run_id}' already exists; resume it with --run-id {folder.run_id} or pick a new id.")
+    for spec in cfg.engine_specs().values():
+        check_engine(spec)
+    if problems is None:
+        columns = ColumnMap(**cfg.columns) if cfg.columns else None
+        report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.problem_seed,
+                               columns=columns)
+    else:
+        report = LoadReport(problems=list(problems), rejected=[], source="given")
+    if not report.problems:
+        raise DatasetError(f"Dataset '{cfg.dataset}' gave no problems; check the name, split and limit.")
+    ids = [p.problem_id for p in report.problems]
+    if len(set(ids)) != len(ids):
+        # Duplicate questions would collide in the store; keep the first of each.
+        seen: set[str] = set()
+        report.problems = [p for p in report.problems if not (p.problem_id in seen or seen.add(p.problem_id))]
+    meta = {
+        "run_id": folder.run_id,
+        "kind": "debate",
+        "method": cfg.method,
+        "dataset": cfg.dataset,
+        "model": ", ".join(cfg.models()),
+        "config": cfg.to_dict(),
+        "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "status": "queued",
+    }
+    folder.create(meta, problems_frame(report.problems))
+    folder.write_progress(status="queued", done=0, total=len(report.problems))
+    return folder.run_id, report
+
+
+def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: dict | None = None) -> dict:
+    """The debate kind's run: every problem without a clean shard, chunk by chunk, stopping between steps
+    when asked."""
+    cfg = DebateConfig.from_dict(folder.meta()["config"])
+    problems = frame_problems(folder.problems())
+    done = folder.done_problem_ids()
+    todo = [p for p in problems if p.problem_id not in done]
+    failed: set[str] = set()
+    total = len(problems)
+    folder.write_progress(done=len(done), total=total, failed=0, stage="loading the engine")
+    if on_progress:
+        on_progress(len(done), total)
+    if todo and engines is None:
+        engines = build_engines(cfg)
+    chunks = [todo[i : i + cfg.chunk_size] for i in range(0, len(todo), cfg.chunk_size)]
+    for number, chunk in enumerate(chunks, 1):
+        folder.check_cancel()
+
+        def step_done(step: int, number: int = number) -> None:
+            # Finer than problems: a chunk's problems finish together, after its last step.
+            folder.write_progress(stage=f"chunk {number}/{len(chunks)}: step {step} done")
+            if on_progress:
+                on_progress(len(done), total)
+            folder.check_cancel()
+
+        result = run_chunk(chunk, cfg, folder.run_id, engines=engines, on_round=step_done)
+        folder.write_shard(result.messages, result.outcomes)
+        chunk_failed = {m["problem_id"] for m in result.messages if m["error"] is not None}
+        failed.update(chunk_failed)
+        done.update(p.problem_id for p in chunk if p.problem_id not in chunk_failed)
+        folder.write_progress(done=len(done), failed=len(failed), stage=f"chunk {number}/{len(chunks)} stored")
+        if on_progress:
+            on_progress(len(done), total)
+    if failed:
+        first = next(m["error"] for m in _failed_messages(folder, failed))
+        return {
+            "status": "failed", "done": len(done), "stage": "finished with failed requests",
+            "error": f"{len(failed)} problem(s) have failed requests (first error: {first}); resume the run to retry them",
+        }
+    return {"status": "done", "done": len(done), "stage": "finished"}
+
+
+def _failed_messages(folder: RunFolder, problem_ids: set[str]) -> list[dict]:
+    rows: list[dict] = []
+    for name in folder.finished_shards():
+        frame = pd.read_parquet(folder.shard_paths(name)[0], columns=["problem_id", "error"])
+        rows += frame[frame["problem_id"].isin(problem_ids) & frame["error"].notna()].to_dict("records")
+    return rows
+
+
+def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: dict | None = None) -> dict:
+    """Run (or resume) a debate run in this process until every problem has a shard (or it is stopped)."""
+    return run_job(run_id, on_progress=on_progress, engines=engines)
+
+
+def ingest_run(store: Store, folder: RunFolder) -> int:
+    """The debate kind's ingester: register the run if new, ingest its new shards, keep its status fresh."""
+    meta = folder.meta()
+    known_status = store.run_status(folder.run_id)
+    if known_status is None:
+        store.register_run(meta, folder.problems())
+    seen = store.ingested_shards(folder.run_id)
+    ingested = 0
+    for name in folder.finished_shards():
+        if name not in seen:
+            ingested += store.ingest_shard(folder.run_id, name, *folder.shard_paths(name))
+    status = folder.status()
+    if status != known_status:
+        store.set_run_status(folder.run_id, status)
+    return ingested
+
+
+def launch_debate(store: Store, cfg: DebateConfig, problems: list[Problem] | None = None) -> tuple[str, LoadReport]:
+    """Create a run, start it in the background and register it in the store (so the app lists it at once)."""
+    run_id, report = create_debate_run(cfg, problems)
+    spawn("debate", run_id)
+    store.refresh()
+    return run_id, report
+
+
+DEBATE = register_kind(JobKind("debate", RunFolder, run_debate, ingest_run, title="Debate run"))

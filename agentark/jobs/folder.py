@@ -1,0 +1,247 @@
+"""A job's folder: the only thing a running job writes, and what the store ingests.
+
+Every kind of job (debate, Monte-Carlo labeling, training, evaluation) has the same layout under
+``$AGENTARK_HOME/ROOT/JOB_ID/`` (ROOT is the kind's folder, ``jobs`` unless the kind says otherwise):
+
+- the manifest (``job.json``; debates keep ``run.json``): ``job_id``, ``kind``, ``config`` and whatever
+  else the kind records; written last when the folder is created, so a folder without it is no job yet;
+- ``shards/``: finished work, one Parquet file per batch (``NAME.SUFFIX.parquet``), including the generic
+  metrics stream ``NAME.metrics.parquet`` (job_id, step, name, value) that lands in the ``metrics`` table;
+- ``checkpoints/``: whatever a training kind saves to resume from (``step-N/`` folders by convention);
+- ``progress.json`` (status, done/total, stage, pid, started/ended times, error), ``worker.log``, and
+  ``cancel`` while a stop was requested.
+
+Design decision: every file is written under a temporary name and renamed, so a job killed at any moment
+leaves either a whole file or none, and a shard counts as finished once it exists under its final name.
+Ids are checked before they become paths (``check_id``), so no id can make a job read or write outside
+its root folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agentark import config
+from agentark.errors import JobError
+
+STATUSES = ("queued", "running", "done", "failed", "stopped", "interrupted")
+FINISHED = ("done", "failed", "stopped", "interrupted")
+METRICS_SCHEMA = pa.schema([("job_id", pa.string()), ("step", pa.int64()), ("name", pa.string()),
+                            ("value", pa.float64())])
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:=+-]{0,199}")
+
+
+class JobStopped(Exception):
+    """Raised inside a job by ``JobFolder.check_cancel`` when a stop was requested; the runner records
+    status "stopped" and the job resumes from its finished shards."""
+
+
+def check_id(job_id: str, what: str = "job id") -> str:
+    """``job_id`` if it is safe as one folder name; otherwise a JobError that says what an id may hold.
+
+    Letters, digits and ``_ . : = + -``, starting with a letter or digit: no ``/``, no ``\\``, so never
+    ``..`` or an absolute path, nothing that could climb out of ``$AGENTARK_HOME``.
+    """
+    if not isinstance(job_id, str) or not _ID.fullmatch(job_id):
+        raise JobError(
+            f"{job_id!r} is not a valid {what}: use letters, digits and _ . : = + - (at most 200, starting "
+            "with a letter or digit). List existing ids with `python -m agentark jobs`."
+        )
+    return job_id
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` under a temporary name, then rename: readers see all of it or nothing."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_table(path: Path, table: pa.Table) -> None:
+    """Write a Parquet table under a temporary name, then rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def shard_name() -> str:
+    """A new shard's name: nanoseconds since the epoch, so names sort in the order they were written."""
+    return f"{time.time_ns():020d}"
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+class JobFolder:
+    """One job's folder. Subclasses (one per kind) add the kind's own files and shard readers.
+
+    ``root`` is the folder under ``$AGENTARK_HOME`` holding this kind's jobs, ``manifest`` the manifest's
+    file name; both are class attributes so a kind can keep an existing layout.
+    """
+
+    root = "jobs"
+    manifest = "job.json"
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = check_id(job_id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.job_id!r})"
+
+    # -- where things are ---------------------------------------------------------------------------------
+    @classmethod
+    def root_dir(cls) -> Path:
+        return config.home() / cls.root
+
+    @property
+    def path(self) -> Path:
+        return self.root_dir() / self.job_id
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / self.manifest
+
+    @property
+    def shards(self) -> Path:
+        return self.path / "shards"
+
+    @property
+    def checkpoints(self) -> Path:
+        """Where a training kind saves what it resumes from: ``checkpoints/step-N/`` by convention."""
+        return self.path / "checkpoints"
+
+    def checkpoint_dir(self, step: int) -> Path:
+        """Where step ``step``'s checkpoint goes (``checkpoints/step-N``); write it under another name and
+        rename it there, so a checkpoint that exists is whole."""
+        return self.checkpoints / f"step-{int(step)}"
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        """(step, folder) of the newest whole checkpoint, or None: what a resumed training job loads."""
+        steps = []
+        if self.checkpoints.exists():
+            for p in self.checkpoints.iterdir():
+                name = p.name.removeprefix("step-")
+                if p.is_dir() and p.name.startswith("step-") and name.isdigit():
+                    steps.append((int(name), p))
+        return max(steps) if steps else None
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "worker.log"
+
+    @property
+    def cancel_path(self) -> Path:
+        return self.path / "cancel"
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def require(self):
+        """This folder, or a JobError naming where it was looked for."""
+        if not self.exists():
+            raise JobError(
+                f"No job '{self.job_id}' under {self.root_dir()}. List jobs with `python -m agentark jobs`, "
+                "or check the AGENTARK_HOME it was started with."
+            )
+        return self
+
+    # -- manifest -----------------------------------------------------------------------------------------
+    def create(self, meta: dict) -> None:
+        """Write the manifest (with this job's id), after the kind wrote its other files; fails if it exists."""
+        if self.exists():
+            raise JobError(f"Job '{self.job_id}' already exists; resume it, or pick a new id.")
+        self.shards.mkdir(parents=True, exist_ok=True)
+        # The module defining this folder's kind: a worker process imports it to run the job.
+        meta = {"module": type(self).__module__, **meta, "job_id": self.job_id}
+        atomic_write_bytes(self.manifest_path, json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
+        self.write_progress(status="queued")
+
+    def meta(self) -> dict:
+        return json.loads(self.require().manifest_path.read_text())
+
+    def kind(self) -> str:
+        return self.meta()["kind"]
+
+    # -- progress and status ------------------------------------------------------------------------------
+    def progress(self) -> dict:
+        try:
+            return json.loads((self.path / "progress.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def write_progress(self, **fields: Any) -> dict:
+        progress = {**self.progress(), **fields, "updated_at": time.time()}
+        atomic_write_bytes(self.path / "progress.json", json.dumps(progress, default=str).encode())
+        return progress
+
+    def status(self) -> str:
+        """queued, running, done, failed, stopped, or interrupted (its process died before finishing)."""
+        progress = self.progress()
+        status = progress.get("status", "queued")
+        if status in ("running", "queued") and progress.get("pid") and not pid_alive(progress.get("pid")):
+            return "interrupted"
+        return status
+
+    def pid(self) -> int | None:
+        return self.progress().get("pid")
+
+    # -- stopping -----------------------------------------------------------------------------------------
+    def request_cancel(self) -> None:
+        """Ask the job to stop at its next step; it polls this file (``cancel_requested``)."""
+        atomic_write_bytes(self.cancel_path, str(time.time()).encode())
+
+    def cancel_requested(self) -> bool:
+        return self.cancel_path.exists()
+
+    def clear_cancel(self) -> None:
+        self.cancel_path.unlink(missing_ok=True)
+
+    def check_cancel(self) -> None:
+        """Call between steps: raises JobStopped once a stop was requested (file or SIGTERM)."""
+        if self.cancel_requested():
+            raise JobStopped(f"job {self.job_id} stopped on request")
+
+    # -- shards -------------------------------------------------------------------------------------------
+    def shard_path(self, name: str, suffix: str) -> Path:
+        return self.shards / f"{name}.{suffix}.parquet"
+
+    def finished_shards(self, suffix: str) -> list[str]:
+        """Names of the finished shards with this suffix, oldest first."""
+        if not self.shards.exists():
+            return []
+        tail = f".{suffix}.parquet"
+        return sorted(p.name[: -len(tail)] for p in self.shards.glob(f"*{tail}"))
+
+    def write_metrics(self, rows: Iterable[tuple[int, str, float]]) -> str | None:
+        """Append (step, name, value) rows as one metrics shard; the store's ``metrics`` table gets them on
+        refresh. Returns the shard's name, or None when there was nothing to write."""
+        rows = list(rows)
+        if not rows:
+            return None
+        table = pa.Table.from_pylist(
+            [{"job_id": self.job_id, "step": int(s), "name": str(n), "value": float(v)} for s, n, v in rows],
+            schema=METRICS_SCHEMA,
+        )
+        name = shard_name()
+        atomic_write_table(self.shard_path(name, "metrics"), table)
+        return name

@@ -1,0 +1,151 @@
+"""Starting, running, stopping and resuming a job: the same four verbs for every kind.
+
+- ``spawn(kind, job_id)`` starts ``python -m agentark worker JOB_ID`` in its own session and returns its
+  pid; ``worker_main`` (that command) looks the job up by id and runs it with ``run_job``, which
+  dispatches on the manifest's kind.
+- ``stop(job_id)`` asks the job to stop at its next step: it writes the folder's ``cancel`` file, which
+  the job polls between steps, and sends SIGTERM, which the worker turns into the same request (a second
+  SIGTERM ends it at once). The job then ends with status "stopped".
+- ``resume(job_id)`` spawns it again; every kind skips the work its finished shards already hold.
+
+Design decision: the runner, not the kind, owns status, pid, start and end times and the error in
+``progress.json``, so every kind reports them the same way and the Jobs table needs no per-kind code.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from agentark import config
+from agentark.errors import JobError
+from agentark.jobs.folder import FINISHED, JobFolder, JobStopped, pid_alive
+from agentark.jobs.registry import Progress, find, folders, get_kind, kinds
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def run_job(job_id: str, on_progress: Progress | None = None, **options: Any) -> dict:
+    """Run (or resume) a job in this process until it is done, fails or is stopped; return its progress.
+
+    ``options`` go to the kind's run function (tests pass prebuilt engines this way). A stop request left
+    from an earlier run is cleared: starting a job is asking it to run.
+    """
+    kind, folder = find(job_id)
+    folder.clear_cancel()
+    folder.write_progress(status="running", pid=os.getpid(), started_at=_now(), ended_at=None, error=None)
+    previous = _catch_sigterm(folder)
+    try:
+        fields = kind.run(folder, on_progress=on_progress, **options)
+    except JobStopped:
+        return folder.write_progress(status="stopped", ended_at=_now(), stage="stopped on request")
+    except BaseException as exc:
+        # A KeyboardInterrupt (or a second SIGTERM) is an interruption, anything else a failure.
+        folder.write_progress(status="failed" if isinstance(exc, Exception) else "interrupted",
+                              error=f"{type(exc).__name__}: {exc}", ended_at=_now())
+        raise
+    finally:
+        _restore_sigterm(previous)
+        folder.clear_cancel()
+    fields = dict(fields or {})
+    return folder.write_progress(**{"status": "done", **fields, "ended_at": _now()})
+
+
+def _catch_sigterm(folder: JobFolder):
+    """While the job runs, SIGTERM becomes a stop request; a second SIGTERM ends the process as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def request_stop(signum: int, frame: object) -> None:
+        folder.request_cancel()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    return signal.signal(signal.SIGTERM, request_stop)
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def spawn(kind: str, job_id: str) -> int:
+    """Start the job's worker process in its own session; return its pid. The job must exist, be of this
+    kind and not be running."""
+    found_kind, folder = find(job_id)
+    if found_kind.name != get_kind(kind).name:
+        raise JobError(f"Job '{job_id}' is a {found_kind.name} job, not {kind}.")
+    if folder.status() == "running":
+        raise JobError(f"Job '{job_id}' is already running (pid {folder.pid()}); stop it first.")
+    folder.clear_cancel()
+    root = str(Path(__file__).resolve().parents[2])
+    # The worker must import this same checkout of agentark, wherever the app was started from.
+    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, AGENTARK_HOME=str(config.home()), PYTHONUNBUFFERED="1", PYTHONPATH=pythonpath)
+    with open(folder.log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentark", "worker", job_id],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            cwd=os.getcwd(), start_new_session=True,
+        )
+    folder.write_progress(status="running", pid=proc.pid, started_at=_now(), ended_at=None, error=None)
+    return proc.pid
+
+
+def stop(job_id: str) -> bool:
+    """Ask a job to stop at its next step; return whether it was running or queued (False: already over)."""
+    _, folder = find(job_id)
+    status = folder.status()
+    if status in FINISHED:
+        return False
+    folder.request_cancel()
+    pid = folder.pid()
+    if status == "running" and pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+    else:
+        folder.write_progress(status="stopped", ended_at=_now(), stage="stopped before it started")
+    return True
+
+
+def resume(job_id: str) -> int:
+    """Start a stopped, failed or interrupted job (or a queued one) again in the background; return its pid."""
+    kind, _ = find(job_id)
+    return spawn(kind.name, job_id)
+
+
+def worker_main(job_id: str) -> int:
+    """``python -m agentark worker JOB_ID``: run the job, print progress lines to its log. A bad or unknown
+    id raises (the CLI prints the fix); the job's own failure is printed with its traceback."""
+    find(job_id)
+    try:
+        final = run_job(job_id, on_progress=lambda d, t: print(f"progress {d}/{t}", flush=True))
+    except Exception:
+        traceback.print_exc()
+        return 1
+    return 0 if final["status"] in ("done", "stopped") else 1
+
+
+COLUMNS = ("job_id", "kind", "status", "done", "total", "stage", "started_at", "ended_at", "pid", "error")
+
+
+def list_jobs() -> list[dict]:
+    """Every job of every kind as its folder tells it, newest start first: the one Jobs table."""
+    rows = []
+    for kind in kinds().values():
+        for folder in folders(kind):
+            progress = folder.progress()
+            rows.append({
+                "job_id": folder.job_id, "kind": kind.name, "status": folder.status(),
+                "done": int(progress.get("done") or 0), "total": int(progress.get("total") or 0),
+                "stage": progress.get("stage"), "started_at": progress.get("started_at"),
+                "ended_at": progress.get("ended_at"), "pid": progress.get("pid"), "error": progress.get("error"),
+            })
+    rows.sort(key=lambda r: (r["started_at"] or "", r["job_id"]), reverse=True)
+    return rows
