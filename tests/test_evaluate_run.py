@@ -15,7 +15,7 @@ from agentark.evaluate.config import EvalConfig
 from agentark.evaluate.provenance import training_problem_ids
 from agentark.evaluate.run import create_eval_run
 from agentark.models import model_dir, write_card
-from agentark.runfolder import RunFolder
+from agentark.jobs import RunFolder
 from agentark.store import Store
 from agentark.store import labels as label_q
 from agentark.tasks import load_problems

@@ -12,7 +12,7 @@ import agentark.cli as cli
 import agentark.debate as debate
 import agentark.tasks as tasks
 from agentark.debate import DebateConfig
-from agentark.export import rsft_rows
+from agentark.export import ExportConfig, rsft_rows
 from agentark.tasks import Problem
 
 
@@ -45,9 +45,11 @@ def test_solve_prompt_is_one_constant_shared_by_debates_rollouts_and_exports(mon
         first_turns = next(debate.METHODS[method](DebateConfig(method=method)).play(problem))
         assert all(t.messages == expected for t in first_turns), method
     assert rollout_request(question, "Step 1", MCConfig(), 0).messages == expected
+    answer = "2 + 3 = 5. The answer is 5."
     messages = pd.DataFrame([{"run_id": "r", "problem_id": "p1", "round": 1, "seq": 0, "is_correct": True,
-                              "question": question, "content": "5", "message_id": "m"}])
-    assert rsft_rows(messages)["messages"][0] == [*expected, {"role": "assistant", "content": "5"}]
+                              "question": question, "content": answer, "message_id": "m", "finish_reason": "stop"}])
+    rows, _ = rsft_rows(messages, ExportConfig(kind="rsft"))
+    assert rows["messages"][0] == [*expected, {"role": "assistant", "content": answer}]
 
 
 def test_every_command_has_a_function() -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from agentark.errors import ConfigError
 from agentark.evaluate.config import EvalConfig
 from agentark.evaluate.provenance import training_problem_ids
-from agentark.jobs import create_debate_run, new_run_id, resume_background
+from agentark.jobs import create_debate_run, new_run_id, spawn
 from agentark.tasks import LoadReport, Problem, load_problems
 
 
@@ -60,5 +60,6 @@ def create_eval_run(store, cfg: EvalConfig) -> tuple[str, LoadReport, Overlap]:
 def launch_eval(store, cfg: EvalConfig) -> tuple[str, LoadReport, Overlap]:
     """``create_eval_run``, then start it as a background job (the Evaluate panel's button)."""
     run_id, report, overlap = create_eval_run(store, cfg)
-    resume_background(store, run_id)
+    spawn("debate", run_id)
+    store.refresh()
     return run_id, report, overlap
