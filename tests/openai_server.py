@@ -26,6 +26,7 @@ class Reply:
     delay_s: float = 0.0
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    finish_reason: str = "stop"
 
 
 Script = Callable[[dict, int], Reply]
@@ -67,7 +68,7 @@ class OpenAIServer:
                         time.sleep(reply.delay_s)
                     payload = reply.raw if reply.raw is not None else json.dumps({
                         "id": "cmpl-test", "object": "chat.completion", "model": body.get("model"),
-                        "choices": [{"index": 0, "finish_reason": "stop",
+                        "choices": [{"index": 0, "finish_reason": reply.finish_reason,
                                      "message": {"role": "assistant", "content": reply.text}}],
                         "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                                   "total_tokens": reply.prompt_tokens + reply.completion_tokens},

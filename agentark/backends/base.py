@@ -6,7 +6,7 @@ silently into an empty answer.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 FINISH_REASONS = ("stop", "length", "error")
@@ -54,6 +54,23 @@ class Completion:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def spread_seeds(requests: list[ChatRequest]) -> list[ChatRequest]:
+    """The batch with distinct seeds: request i gets its seed + i (unseeded requests stay unseeded).
+
+    Callers give a whole batch one seed; identical seeds on identical prompts (k samples, several agents)
+    would make a seeded sampler return identical completions.
+    """
+    return [r if r.seed is None else replace(r, seed=r.seed + i) for i, r in enumerate(requests)]
+
+
+def continued_messages(request: ChatRequest) -> list[dict[str, str]]:
+    """The chat to render for a request: with an assistant prefix, the prefix is a final assistant message
+    that the chat template must leave open (``continue_final_message``) instead of closing the turn."""
+    if not request.assistant_prefix:
+        return request.messages
+    return [*request.messages, {"role": "assistant", "content": request.assistant_prefix}]
 
 
 @runtime_checkable

@@ -6,7 +6,10 @@ concurrent requests themselves, so keeping many requests in flight is what makes
 no async runtime is needed. A request that still fails after its retries comes back as a
 ``Completion`` with ``error`` set, which the scheduler stores as a failed message (never an empty answer).
 The API key is read from an environment variable on every engine build and is never put in the engine's
-options, its description, the run's config or any error message.
+options, its description, the run's config or any error message. A request with an assistant prefix is
+sent the way vLLM and SGLang continue a reply: the prefix as a final assistant message, with
+``continue_final_message: true`` and ``add_generation_prompt: false``; the server returns only the
+continuation.
 """
 from __future__ import annotations
 
@@ -16,9 +19,8 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
-from agentark.backends.base import ChatRequest, Completion
+from agentark.backends.base import ChatRequest, Completion, continued_messages, spread_seeds
 from agentark.errors import EngineError
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -121,11 +123,13 @@ class OpenAIEngine:
     def _payload(self, request: ChatRequest) -> dict:
         payload = {
             "model": self.model_id,
-            "messages": request.messages,
+            "messages": continued_messages(request),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,
         }
+        if request.assistant_prefix:
+            payload.update(continue_final_message=True, add_generation_prompt=False)
         if request.seed is not None:
             payload["seed"] = request.seed
         return payload
@@ -159,7 +163,11 @@ class OpenAIEngine:
                 last_error = f"HTTP {response.status_code} from {url}: {response.text[:200]}"
                 continue
             if response.status_code != 200:
-                return self._failed(started, f"HTTP {response.status_code} from {url}: {response.text[:200]}")
+                hint = ""
+                if response.status_code in (400, 422) and request.assistant_prefix:
+                    hint = (" The request continues an assistant prefix (continue_final_message), which this "
+                            "server may not support; serve the model with vLLM or SGLang.")
+                return self._failed(started, f"HTTP {response.status_code} from {url}: {response.text[:200]}{hint}")
             try:
                 return self._parse(response.json(), started)
             except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -173,16 +181,16 @@ class OpenAIEngine:
         if not isinstance(text, str):
             raise TypeError("choices[0].message.content is not a string")
         usage = body.get("usage") or {}
+        reason = choice.get("finish_reason")
         return Completion(
             text=text.strip(),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             latency_ms=(time.perf_counter() - started) * 1000,
             model=self.model_id,
-            # Servers say "stop", "length", "tool_calls", "content_filter" or nothing; only "length"
-            # means the reply was cut off by max_tokens.
-            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
-            meta={"finish_reason": choice.get("finish_reason")},
+            # Servers also say "eos", "content_filter" or "tool_calls"; only running out of tokens is "length".
+            finish_reason="length" if reason == "length" else "stop",
+            meta={"finish_reason": reason},
         )
 
     def _failed(self, started: float, error: str) -> Completion:
@@ -194,10 +202,7 @@ class OpenAIEngine:
         if self._pool is None:
             # One long-lived pool: its threads keep their HTTP sessions (and connections) across rounds.
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="openai")
-        # A batch shares one seed; identical seeds on identical prompts (k samples, several agents) would
-        # make a server return identical completions, so each request gets its own offset.
-        seeded = [r if r.seed is None else replace(r, seed=r.seed + i) for i, r in enumerate(requests)]
-        return list(self._pool.map(self._one, seeded))
+        return list(self._pool.map(self._one, spread_seeds(requests)))
 
     def describe(self) -> dict:
         return {"engine": self.name, "model": self.model_id, "base_urls": self.base_urls,

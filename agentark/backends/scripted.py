@@ -2,19 +2,22 @@
 
 Tests use it to check exactly who saw what, and background-job tests use it because a worker process can
 rebuild it from the run's stored config: the model name is ``module:function`` of an importable function
-that takes a ``ChatRequest`` and returns the reply text. Like a model, it honours ``max_tokens`` (a token
-is a whitespace-separated word here): a longer reply is cut there and ends with finish reason "length".
+that takes a ``ChatRequest`` and returns the reply text. It keeps the engine contract like the real
+engines: a batch's requests reach the responder with distinct seeds, and a reply longer than
+``max_tokens`` words is cut there with finish reason "length".
 """
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from typing import Callable
 
-from agentark.backends.base import ChatRequest, Completion
+from agentark.backends.base import ChatRequest, Completion, spread_seeds
 from agentark.errors import EngineError
 
 Responder = Callable[[ChatRequest], str]
+_WORD = re.compile(r"\S+")
 
 
 def _resolve(target: str | Responder) -> Responder:
@@ -42,18 +45,19 @@ class ScriptedEngine:
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
         start = time.perf_counter()
+        requests = spread_seeds(requests)
         self.calls.append(list(requests))
         if self._delay_s:
             time.sleep(self._delay_s)
         texts = [self._responder(r) for r in requests]
         latency = (time.perf_counter() - start) * 1000
-        return [self._complete(r, t, latency) for r, t in zip(requests, texts)]
+        return [self._completion(r, t, latency) for r, t in zip(requests, texts)]
 
-    def _complete(self, request: ChatRequest, text: str, latency: float) -> Completion:
-        words = text.split()
+    def _completion(self, request: ChatRequest, text: str, latency: float) -> Completion:
+        words = list(_WORD.finditer(text))
         cut = len(words) > request.max_tokens
         if cut:
-            text = " ".join(words[: request.max_tokens])
+            text = text[: words[request.max_tokens - 1].end()]
         return Completion(
             text=text,
             prompt_tokens=sum(len(m["content"].split()) for m in request.messages),

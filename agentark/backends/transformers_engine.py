@@ -2,14 +2,16 @@
 
 Batching is the point: requests with the same sampling settings are sorted by prompt length (less padding)
 and generated together with left padding, ``max_batch_size`` at a time. Models loaded in this process are
-kept, so several agents or engines on the same weights share one copy.
+kept, so several agents or engines on the same weights share one copy. An assistant prefix is rendered
+as served engines render it (a final assistant message the chat template leaves open), so a local and a
+served model continue the same prompt.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from agentark.backends.base import ChatRequest, Completion
+from agentark.backends.base import ChatRequest, Completion, continued_messages
 from agentark.errors import ModelNotFoundError
 
 _LOADED: dict[tuple[str, str], tuple[object, object]] = {}
@@ -114,18 +116,19 @@ class TransformersEngine:
         self.max_batch_size = max_batch_size or (64 if self.device.startswith("cuda") else 16)
 
     def _prompt_ids(self, request: ChatRequest) -> list[int]:
+        continuing = bool(request.assistant_prefix)
         if getattr(self.tokenizer, "chat_template", None):
-            ids = self.tokenizer.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=True)
+            ids = self.tokenizer.apply_chat_template(
+                continued_messages(request), add_generation_prompt=not continuing,
+                continue_final_message=continuing, tokenize=True,
+            )
             if isinstance(ids, dict) or hasattr(ids, "keys"):
                 ids = ids["input_ids"]
-            ids = list(ids)
-        else:
-            text = "\n\n".join(f"{m['role']}: {m['content']}" for m in request.messages) + "\n\nassistant:"
-            ids = self.tokenizer(text)["input_ids"]
-        if request.assistant_prefix:
-            # The open assistant turn goes on from the prefix: no end-of-turn token after it.
-            ids = ids + self.tokenizer(request.assistant_prefix, add_special_tokens=False)["input_ids"]
-        return ids
+            return list(ids)
+        text = "\n\n".join(f"{m['role']}: {m['content']}" for m in request.messages) + "\n\nassistant:"
+        if continuing:
+            text += " " + request.assistant_prefix
+        return self.tokenizer(text)["input_ids"]
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
         import torch
@@ -169,21 +172,18 @@ class TransformersEngine:
         eos_ids = self._eos_ids()
         for row, i in enumerate(batch):
             new = out[row, width:].tolist()
-            n = len(new)
-            stopped = False
+            n, ended = len(new), False
             for k, tok in enumerate(new):
                 if tok in eos_ids and not self.ignore_eos:
-                    n, stopped = k + 1, True
+                    n, ended = k + 1, True
                     break
-            # A reply that ends exactly at max_tokens without an end-of-turn token was cut off.
-            ended = "stop" if stopped or n < max_tokens else "length"
             results[i] = Completion(
                 text=self.tokenizer.decode(new[:n], skip_special_tokens=True).strip(),
                 prompt_tokens=len(prompts[i]),
                 completion_tokens=n,
                 latency_ms=latency,
                 model=self.model_id,
-                finish_reason=ended,
+                finish_reason="stop" if ended or n < max_tokens else "length",
             )
 
     def _eos_ids(self) -> set[int]:

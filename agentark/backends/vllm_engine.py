@@ -2,13 +2,15 @@
 
 vLLM is imported only when this engine is built: it is not in requirements.txt (it pulls CUDA builds),
 so choosing the engine without it fails with the install step and the served alternative. One
-``LLM.chat`` call takes the whole batch; vLLM schedules it with continuous batching.
+``LLM.chat`` call takes the whole batch (two when some requests continue an assistant prefix and some do
+not, since ``continue_final_message`` is set per call); vLLM schedules it with continuous batching.
+Requests of a batch get distinct seeds (``spread_seeds``), or k seeded samples of a prompt would be equal.
 """
 from __future__ import annotations
 
 import time
 
-from agentark.backends.base import ChatRequest, Completion
+from agentark.backends.base import ChatRequest, Completion, continued_messages, spread_seeds
 from agentark.errors import EngineError
 
 INSTALL_HINT = (
@@ -44,26 +46,38 @@ class VLLMEngine:
             raise EngineError(f"vLLM could not load '{model}': {exc}. {INSTALL_HINT}") from exc
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
-        if not requests:
-            return []
+        results: list[Completion | None] = [None] * len(requests)
+        seeded = spread_seeds(requests)
+        fresh = [i for i, r in enumerate(seeded) if not r.assistant_prefix]
+        continued = [i for i, r in enumerate(seeded) if r.assistant_prefix]
+        for members, continue_final in ((fresh, False), (continued, True)):
+            if members:
+                self._chat([seeded[i] for i in members], continue_final, members, results)
+        return results  # type: ignore[return-value]
+
+    def _chat(self, batch: list[ChatRequest], continue_final: bool, where: list[int],
+              results: list[Completion | None]) -> None:
         params = [
             self._vllm.SamplingParams(max_tokens=r.max_tokens, temperature=r.temperature, top_p=r.top_p, seed=r.seed)
-            for r in requests
+            for r in batch
         ]
         started = time.perf_counter()
-        outputs = self.llm.chat([r.messages for r in requests], sampling_params=params, use_tqdm=False)
+        outputs = self.llm.chat([continued_messages(r) for r in batch], sampling_params=params, use_tqdm=False,
+                                add_generation_prompt=not continue_final, continue_final_message=continue_final)
         latency = (time.perf_counter() - started) * 1000
-        return [
-            Completion(
-                text=out.outputs[0].text.strip(),
+        for i, out in zip(where, outputs):
+            sample = out.outputs[0]
+            reason = getattr(sample, "finish_reason", None)
+            results[i] = Completion(
+                text="" if reason == "abort" else sample.text.strip(),
                 prompt_tokens=len(out.prompt_token_ids or []),
-                completion_tokens=len(out.outputs[0].token_ids),
+                completion_tokens=len(sample.token_ids),
                 latency_ms=latency,
                 model=self.model_id,
-                finish_reason="length" if out.outputs[0].finish_reason == "length" else "stop",
+                # vLLM says "abort" for a request it dropped: a failure, never an answer.
+                error="vLLM aborted the request" if reason == "abort" else None,
+                finish_reason="length" if reason == "length" else "stop",
             )
-            for out in outputs
-        ]
 
     def describe(self) -> dict:
         return {"engine": self.name, "model": self.model_id, "revision": None}
