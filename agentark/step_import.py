@@ -4,13 +4,15 @@ An imported file becomes a run of kind ``import`` whose messages (role ``solutio
 already split into their labeled steps, with labels of source ``import:prm800k`` or
 ``import:math-shepherd``; so they show up in the labeling queue, can be relabeled by people, and mix
 with the studio's own labels in a PRM export. Design decision: the run id is a hash of the file's
-bytes and every other id derives from it, so importing the same file twice adds nothing.
+bytes and every other id derives from it, so importing the same file twice adds nothing; the file is
+streamed (hashed in one pass, then read line by line and written in batches), so its size costs time
+linearly and memory not at all. Every line is either imported or rejected with its line and reason.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,12 +20,14 @@ import pandas as pd
 
 from agentark.errors import ImportFormatError
 from agentark.grading import extract_answer, is_correct, normalize_answer
+from agentark.import_io import FieldError, Unreadable, iter_json_lines, list_field, object_field, text_field
 from agentark.steps import Step, step_ids
 from agentark.store import Store, now
 from agentark.store import labels as q
 
 FORMATS = ("prm800k", "math-shepherd")
 STEP_TAG = "ки"
+FLUSH_MESSAGES = 5000
 
 
 @dataclass
@@ -37,56 +41,81 @@ class ParsedSolution:
     solution: str = ""
 
 
+def _reference(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise FieldError("'question.ground_truth_answer' is not text or a number")
+    return str(value)
+
+
+def _pick(step: object, n: int) -> tuple[dict, bool]:
+    """(the completion kept for step ``n``, whether a completion was chosen there so the solution goes on)."""
+    if not isinstance(step, dict):
+        raise FieldError(f"'label.steps[{n}]' is a {type(step).__name__}, expected an object")
+    completions = step.get("completions") or []
+    if not isinstance(completions, list) or not all(isinstance(c, dict) for c in completions):
+        raise FieldError(f"'label.steps[{n}].completions' is not a list of objects")
+    chosen = step.get("chosen_completion")
+    if chosen is not None and (isinstance(chosen, bool) or not isinstance(chosen, int)):
+        raise FieldError(f"'label.steps[{n}].chosen_completion' is not a whole number")
+    goes_on = chosen is not None
+    if goes_on and 0 <= chosen < len(completions):
+        return completions[chosen], goes_on
+    human = step.get("human_completion")
+    if human:
+        if isinstance(human, dict):
+            return human, goes_on
+        if isinstance(human, str):
+            return {"text": human, "rating": None}, goes_on
+        raise FieldError(f"'label.steps[{n}].human_completion' is not text or an object")
+    if completions:
+        # No completion chosen: the labeler stopped here; keep the one rated wrong if there is one.
+        return next((c for c in completions if c.get("rating") == -1), completions[0]), goes_on
+    return {}, goes_on
+
+
 def parse_prm800k(record: dict) -> ParsedSolution:
     """One PRM800K line: the chosen completion of each step (or the one rated where the labeler stopped)."""
-    try:
-        question = record["question"]["problem"]
-        reference = str(record["question"].get("ground_truth_answer") or "")
-        raw_steps = record["label"]["steps"]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"missing {exc}; a PRM800K line has question.problem and label.steps") from exc
+    question_block = object_field(record, "question", required=True)
+    question = text_field(question_block, "problem", nonempty=True, where="question.")
+    reference = _reference(question_block.get("ground_truth_answer"))
+    raw_steps = list_field(object_field(record, "label", required=True), "steps", where="label.")
     texts, ratings, flags = [], [], []
-    for step in raw_steps:
-        completions = step.get("completions") or []
-        chosen = step.get("chosen_completion")
-        if chosen is not None and 0 <= chosen < len(completions):
-            pick = completions[chosen]
-        elif step.get("human_completion"):
-            human = step["human_completion"]
-            pick = human if isinstance(human, dict) else {"text": str(human), "rating": None}
-        elif completions:
-            # No completion chosen: the labeler stopped here; keep the one rated wrong if there is one.
-            pick = next((c for c in completions if c.get("rating") == -1), completions[0])
-        else:
+    for n, step in enumerate(raw_steps):
+        pick, goes_on = _pick(step, n)
+        if not pick:
             continue
-        texts.append(str(pick.get("text") or "").strip())
+        text = pick.get("text")
+        if text is not None and not isinstance(text, str):
+            raise FieldError(f"'label.steps[{n}]' completion text is not text")
         rating = pick.get("rating")
-        ratings.append(int(rating) if rating in (-1, 0, 1) else None)
-        flags.append(bool(pick.get("flagged")))
-        if chosen is None:
+        texts.append((text or "").strip())
+        ratings.append(int(rating) if rating in (-1, 0, 1) and not isinstance(rating, bool) else None)
+        flags.append(pick.get("flagged") is True)
+        if not goes_on:
             break
     if not texts:
-        raise ValueError("label.steps has no completion")
-    solution = record["question"].get("ground_truth_solution")
-    return ParsedSolution(question, reference, texts, ratings, str(record.get("labeler") or "prm800k"), flags,
-                          solution if isinstance(solution, str) else "")
+        raise FieldError("'label.steps' has no completion")
+    labeler = record.get("labeler")
+    solution = question_block.get("ground_truth_solution")
+    return ParsedSolution(question, reference, texts, ratings, labeler if isinstance(labeler, str) and labeler else
+                          "prm800k", flags, solution if isinstance(solution, str) else "")
 
 
 def parse_math_shepherd(record: dict) -> ParsedSolution:
     """One Math-Shepherd line: ``input`` has a ``ки`` after each step, ``label`` the same text with + or -."""
-    try:
-        text, labeled = record["input"], record["label"]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"missing {exc}; a Math-Shepherd line has 'input' and 'label'") from exc
+    text = text_field(record, "input", nonempty=True)
+    labeled = text_field(record, "label", nonempty=True)
     pieces = text.split(STEP_TAG)
     if len(pieces) < 2:
-        raise ValueError(f"'input' has no {STEP_TAG} step tag")
+        raise FieldError(f"'input' has no {STEP_TAG} step tag")
     ratings, pos = [], 0
     for piece in pieces[:-1]:
         pos += len(piece)
         mark = labeled[pos : pos + 1]
         if mark not in ("+", "-"):
-            raise ValueError(f"'label' has {mark!r} where a step tag is; expected + or -")
+            raise FieldError(f"'label' has {mark!r} where a step tag is; expected + or -")
         ratings.append(1 if mark == "+" else -1)
         pos += 1
     first = pieces[0]
@@ -94,62 +123,108 @@ def parse_math_shepherd(record: dict) -> ParsedSolution:
     question = first[:cut].strip() if cut > 0 else ""
     steps = [first[cut:].strip() if cut > 0 else first.strip()] + [p.strip() for p in pieces[1:-1]]
     if not question:
-        raise ValueError("cannot find where the question ends ('Step 1:' is missing)")
+        raise FieldError("cannot find where the question ends ('Step 1:' is missing)")
     return ParsedSolution(question, "", steps, ratings, "math-shepherd", [False] * len(steps))
 
 
-def import_steps(store: Store, path: Path | str, fmt: str) -> dict:
-    """Import a labeled step file into the store as a run; return the run id and what was read and skipped."""
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Rows:
+    """One batch of an import's rows, on its way to ``labels.insert_imported``."""
+
+    problems: dict[str, dict] = field(default_factory=dict)
+    run_problems: list[dict] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+    labels: list[dict] = field(default_factory=list)
+
+
+def _solution_rows(rows: _Rows, run_id: str, n: int, sol: ParsedSolution, fmt: str, model: str | None,
+                   placed: dict[str, int]) -> None:
+    dataset, source = f"import:{fmt}", f"import:{fmt}"
+    pid = hashlib.sha1(f"{dataset}\n{sol.question}".encode()).hexdigest()[:16]
+    if pid not in placed:
+        placed[pid] = len(placed)
+        rows.problems[pid] = {"problem_id": pid, "dataset": dataset, "split": "import", "question": sol.question,
+                              "reference_answer": sol.reference_answer,
+                              "meta_json": json.dumps({"solution": sol.solution} if sol.solution else {})}
+        rows.run_problems.append({"run_id": run_id, "problem_id": pid, "idx": placed[pid]})
+    content, spans = "", []
+    for text in sol.steps:
+        if content:
+            content += "\n"
+        spans.append(Step(len(spans), text, len(content), len(content) + len(text)))
+        content += text
+    message_id = f"{run_id}:{n:06d}"
+    answer = extract_answer(content)
+    rows.messages.append({"message_id": message_id, "run_id": run_id, "problem_id": pid, "agent": sol.annotator,
+                          "round": 1, "role": "solution", "seq": 0, "model": model, "content": content,
+                          "answer": answer, "answer_norm": normalize_answer(answer),
+                          "is_correct": is_correct(answer, sol.reference_answer) if sol.reference_answer else None})
+    created = now()
+    for sid, s, rating, flag in zip(step_ids(message_id, spans), spans, sol.ratings, sol.flags):
+        rows.steps.append({"step_id": sid, "message_id": message_id, "idx": s.idx, "text": s.text,
+                           "char_start": s.char_start, "char_end": s.char_end, "segmenter": fmt, "created_at": created})
+        if rating is not None:
+            rows.labels.append({"label_id": f"{run_id}:{sid}", "step_id": sid, "value": float(rating),
+                                "source": source, "annotator": sol.annotator, "confidence": 1.0, "flag": flag,
+                                "created_at": created})
+
+
+def import_steps(store: Store, path: Path | str, fmt: str, model: str | None = None) -> dict:
+    """Import a labeled step file into the store as a run; return the run id, counts and rejected lines.
+
+    ``model`` names the model that wrote the solutions (PRM800K: a GPT-4 generator; Math-Shepherd: the
+    one its authors sampled), recorded on every message and on the run. Raises
+    :class:`ImportFormatError` when no line could be imported.
+    """
     if fmt not in FORMATS:
         raise ImportFormatError(f"Unknown step format '{fmt}'; choose one of: {', '.join(FORMATS)}.")
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise ImportFormatError(f"{path} does not exist; pass the path of a {fmt} .jsonl file.")
-    data = path.read_bytes()
+    model = (model or "").strip() or None
+    run_id = f"import-{fmt}-{_file_sha256(path)[:12]}"
+    meta = {"run_id": run_id, "kind": "import", "method": fmt, "dataset": f"file:{path}", "model": model,
+            "config": {"format": fmt, "path": str(path), "model": model}, "status": "done",
+            "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()}
     parse = parse_prm800k if fmt == "prm800k" else parse_math_shepherd
-    parsed: list[ParsedSolution] = []
     rejected: list[tuple[int, str]] = []
-    for n, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
+    placed: dict[str, int] = {}
+    counts = {"solutions": 0, "steps": 0, "labels": 0}
+    rows = _Rows()
+
+    def flush() -> None:
+        nonlocal rows
+        if rows.messages:
+            q.insert_imported(store, meta, pd.DataFrame(list(rows.problems.values())), pd.DataFrame(rows.run_problems),
+                              pd.DataFrame(rows.messages), pd.DataFrame(rows.steps), pd.DataFrame(rows.labels))
+            counts["steps"] += len(rows.steps)
+            counts["labels"] += len(rows.labels)
+        rows = _Rows()
+
+    for line_no, record in iter_json_lines(path):
+        if isinstance(record, Unreadable):
+            rejected.append((line_no, record.reason))
             continue
         try:
-            parsed.append(parse(json.loads(line)))
-        except (ValueError, TypeError) as exc:
-            rejected.append((n, str(exc)))
-    if not parsed:
-        first = f" (line {rejected[0][0]}: {rejected[0][1]})" if rejected else ""
-        raise ImportFormatError(f"{path} has no usable {fmt} line{first}; check the format you chose.")
-    run_id = f"import-{fmt}-{hashlib.sha256(data).hexdigest()[:12]}"
-    dataset, source = f"import:{fmt}", f"import:{fmt}"
-    problems, messages, steps, labels = {}, [], [], []
-    for i, sol in enumerate(parsed):
-        pid = hashlib.sha1(f"{dataset}\n{sol.question}".encode()).hexdigest()[:16]
-        problems.setdefault(pid, {"problem_id": pid, "dataset": dataset, "split": "import", "question": sol.question,
-                                  "reference_answer": sol.reference_answer,
-                                  "meta_json": json.dumps({"solution": sol.solution} if sol.solution else {})})
-        content, spans = "", []
-        for text in sol.steps:
-            if content:
-                content += "\n"
-            spans.append(Step(len(spans), text, len(content), len(content) + len(text)))
-            content += text
-        message_id = f"{run_id}:{i:06d}"
-        answer = extract_answer(content)
-        messages.append({"message_id": message_id, "run_id": run_id, "problem_id": pid, "agent": sol.annotator,
-                         "round": 1, "role": "solution", "seq": 0, "content": content, "answer": answer,
-                         "answer_norm": normalize_answer(answer),
-                         "is_correct": is_correct(answer, sol.reference_answer) if sol.reference_answer else None})
-        for sid, s, rating, flag in zip(step_ids(message_id, spans), spans, sol.ratings, sol.flags):
-            steps.append({"step_id": sid, "message_id": message_id, "idx": s.idx, "text": s.text,
-                          "char_start": s.char_start, "char_end": s.char_end, "segmenter": fmt, "created_at": now()})
-            if rating is not None:
-                labels.append({"label_id": f"{run_id}:{sid}", "step_id": sid, "value": float(rating),
-                               "source": source, "annotator": sol.annotator, "confidence": 1.0, "flag": flag,
-                               "created_at": now()})
-    meta = {"run_id": run_id, "kind": "import", "method": fmt, "dataset": f"file:{path}", "model": None,
-            "config": {"format": fmt, "path": str(path)}, "status": "done",
-            "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()}
-    q.insert_imported(store, meta, pd.DataFrame(list(problems.values())), pd.DataFrame(messages),
-                      pd.DataFrame(steps), pd.DataFrame(labels))
-    return {"run_id": run_id, "solutions": len(parsed), "steps": len(steps), "labels": len(labels),
-            "rejected": rejected}
+            solution = parse(record)
+        except FieldError as exc:
+            rejected.append((line_no, str(exc)))
+            continue
+        _solution_rows(rows, run_id, counts["solutions"], solution, fmt, model, placed)
+        counts["solutions"] += 1
+        if len(rows.messages) >= FLUSH_MESSAGES:
+            flush()
+    flush()
+    if not counts["solutions"]:
+        first = "; ".join(f"line {n}: {why}" for n, why in rejected[:3]) or "the file holds no record"
+        raise ImportFormatError(f"{path} has no usable {fmt} line ({first}); check the format you chose.")
+    return {"run_id": run_id, **counts, "rejected": rejected}

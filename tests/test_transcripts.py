@@ -25,7 +25,7 @@ def du_entry(question: str, answers: list[list[str]], reference) -> tuple[str, l
     return question, [contexts, reference]
 
 
-def test_du2023_rounds_are_messages_at_2r_plus_1(tmp_path):
+def test_du2023_rounds_are_the_assistant_turns(tmp_path):
     data = dict([
         du_entry("What is 2+3?", [["The answer is 5.", "The answer is 5."], ["The answer is 6.", "The answer is 5."]],
                  "Two plus three.\n#### 5"),
@@ -39,7 +39,7 @@ def test_du2023_rounds_are_messages_at_2r_plus_1(tmp_path):
         report = import_file(store, "du2023", path)
         assert (report.imported, report.duplicates) == (2, 0)
         assert [r[1] for r in report.rejected] == ["value is not [agent_contexts, answer]",
-                                                   "agent 1 message 1 has no text content"]
+                                                   "agent_1 message 1 (assistant) has no text content"]
         assert all(line > 1 for line, _ in report.rejected)  # the line of the question in the file
         msgs = store.messages(report.run_id)
         first = msgs[msgs["content"] == "The answer is 6."].iloc[0]
@@ -133,7 +133,7 @@ def test_transcripts_rejections_keep_good_records(tmp_path):
         report = import_file(store, "transcripts", path)
         assert (report.imported, report.duplicates) == (1, 1)
         assert [(line, reason.split(" ")[0]) for line, reason in report.rejected] == [
-            (2, "'schema'"), (3, "'round'"), (4, "'reference_answer'"), (5, "not")]
+            (2, "'schema'"), (3, "'round'"), (4, "'problem.reference_answer'"), (5, "a")]
         assert store.count("messages", "ext-1") == 1 and store.get_run("ext-1")["status"] == "imported"
     bad = tmp_path / "bad.jsonl"
     bad.write_text("nope\n")

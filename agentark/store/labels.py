@@ -9,6 +9,7 @@ reaches an export.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pandas as pd
 
@@ -178,24 +179,32 @@ def label_counts(store: Store) -> pd.DataFrame:
 
 
 # -- imports ----------------------------------------------------------------------------------------------
-def insert_imported(store: Store, meta: dict, problems: pd.DataFrame, messages: pd.DataFrame,
-                    steps: pd.DataFrame, labels: pd.DataFrame) -> None:
-    """Store an imported labeled set as a run of kind 'import', in one transaction."""
-    store.register_run(meta, problems)
-    with store._write_lock:
-        con = store.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for name, frame, table in (("_imp_m", messages, "messages"), ("_imp_s", steps, "steps"),
-                                       ("_imp_l", labels.reindex(columns=LABEL_COLUMNS), "step_labels")):
-                con.register(name, frame)
+def insert_imported(store: Store, meta: dict, problems: pd.DataFrame, run_problems: pd.DataFrame,
+                    messages: pd.DataFrame, steps: pd.DataFrame, labels: pd.DataFrame) -> None:
+    """Store one batch of an imported labeled set (a run of kind 'import') in one transaction.
+
+    A streamed import calls this once per batch: the run row comes with the first batch, and rows whose
+    keys are already stored are left as they are, so importing the same file again adds nothing.
+    """
+    with store.transaction() as con:
+        con.execute(
+            """INSERT OR IGNORE INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at,
+               git_commit, versions_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [meta["run_id"], meta["kind"], meta.get("method"), meta.get("dataset"), meta.get("model"),
+             json.dumps(meta["config"], sort_keys=True), meta.get("status", "done"),
+             datetime.fromisoformat(meta["created_at"]), meta.get("git_commit"),
+             json.dumps(meta.get("versions", {}), sort_keys=True)],
+        )
+        for name, frame, table in (("_imp_p", problems, "problems"), ("_imp_rp", run_problems, "run_problems"),
+                                   ("_imp_m", messages, "messages"), ("_imp_s", steps, "steps"),
+                                   ("_imp_l", labels.reindex(columns=LABEL_COLUMNS), "step_labels")):
+            if frame.empty:
+                continue
+            con.register(name, frame)
+            try:
                 con.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM {name}")
+            finally:
                 con.unregister(name)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    store.set_run_status(meta["run_id"], "done")
 
 
 # -- Monte-Carlo shards -----------------------------------------------------------------------------------
