@@ -147,7 +147,7 @@ def live_runs() -> None:
     )
     costs = run_costs(store)
     if not costs.empty:
-        st.caption("Cost per finished problem (tokens from the engine's usage, wall time of its engine calls)")
+        st.caption("Cost per finished problem (tokens from the engine's usage; time: its share of the engine calls, each call's wall time split over its requests)")
         st.dataframe(costs, hide_index=True, width="stretch", key="run_costs_table",
                      column_config={"wall_s_per_problem": st.column_config.NumberColumn("wall s / problem", format="%.2f")})
     last = st.session_state.get("last_run")

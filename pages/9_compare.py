@@ -90,8 +90,8 @@ params = {"runs": ",".join(chosen)}
 st.subheader("Systems")
 st.dataframe({h: [r[i] for r in metric_rows(comparison)] for i, (h, _, _) in enumerate(METRIC_COLUMNS)},
              hide_index=True, key="cmp_metrics")
-st.caption("Latency per problem is the wall time of the engine calls that served it; a batched engine charges "
-           "each problem its batch's whole call.")
+st.caption("Latency per problem is its share of the engine calls that served it: each call's wall time split "
+           "equally over the requests it served.")
 f1, f2 = st.columns(2)
 f1.plotly_chart(accuracy_bars(comparison), key="cmp_acc_chart")
 f2.plotly_chart(cost_scatter(comparison), key="cmp_cost_chart")

@@ -145,16 +145,18 @@ def _report_rounds(run_id: str) -> None:
     else:
         import duckdb
 
-        from agentark.store import round_accuracy
+        from agentark.store import round_accuracy, shard_relations
 
-        # The store is held by another process: read the same numbers straight from the shards.
+        # The store is held by another process: read the same numbers straight from the finished shards,
+        # each problem's latest one (a retry supersedes the failed attempt, as in the store).
         folder = RunFolder(run_id)
+        if not folder.finished_shards():
+            print("no problem has finished yet")
+            return
         con = duckdb.connect()
-        con.execute(f"CREATE VIEW messages AS SELECT * FROM read_parquet('{folder.shards}/*.messages.parquet')")
+        shard_relations(con, [folder.shard_paths(name) for name in folder.finished_shards()])
         table = round_accuracy(con, run_id, "messages")
-        final = con.execute(
-            f"SELECT avg(is_correct::INT) FROM read_parquet('{folder.shards}/*.outcomes.parquet')"
-        ).fetchall()[0][0]
+        final = con.execute("SELECT avg(is_correct::INT) FROM outcomes").fetchall()[0][0]
     print("accuracy per round (agent = mean over agents' answers, vote = majority vote):")
     print_table(table.to_dict("records"), ["round", "problems", "messages", "agent_accuracy", "vote_accuracy"])
     print(f"final accuracy: {fmt(final)}")

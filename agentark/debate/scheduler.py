@@ -23,11 +23,18 @@ class ChunkResult:
     outcomes: list[dict]
 
 
-def message_record(run_id: str, problem: Problem, turn: Turn, seq: int, completion: Completion) -> dict:
+def message_id(run_id: str, problem_id: str, seq: int, attempt: int = 0) -> str:
+    """A message's id; a retried problem's messages (``attempt`` 1, 2, ...) get new ids, so steps and labels
+    of an earlier attempt never attach to the new text."""
+    return f"{run_id}:{problem_id}:{seq:04d}" if not attempt else f"{run_id}:{problem_id}:a{attempt}:{seq:04d}"
+
+
+def message_record(run_id: str, problem: Problem, turn: Turn, seq: int, completion: Completion,
+                   attempt: int = 0) -> dict:
     """The ``messages`` row of one finished turn, graded against the problem's reference answer."""
     answer = extract_answer(completion.text) if completion.ok else None
     return {
-        "message_id": f"{run_id}:{problem.problem_id}:{seq:04d}",
+        "message_id": message_id(run_id, problem.problem_id, seq, attempt),
         "run_id": run_id,
         "problem_id": problem.problem_id,
         "agent": turn.agent,
@@ -89,8 +96,16 @@ def run_chunk(
     run_id: str,
     engines: dict[str, Engine] | None = None,
     on_round: Callable[[int], None] | None = None,
+    attempts: dict[str, int] | None = None,
 ) -> ChunkResult:
-    """Debate every problem of a chunk; each step of all problems is one ``generate`` call per engine."""
+    """Debate every problem of a chunk; each step of all problems is one ``generate`` call per engine.
+
+    ``attempts`` says how many times a problem was tried before (a resume retrying failed requests), which
+    gives its messages new ids. A problem's ``wall_ms`` is its share of the engine calls it took part in:
+    each call's wall time split equally over the requests it served, so the problems of a run add up to the
+    run's engine time whatever the chunk size.
+    """
+    attempts = attempts or {}
     engines = engines if engines is not None else build_engines(cfg)
     method = METHODS[cfg.method](cfg)
     plays: dict[str, Play] = {}
@@ -118,14 +133,11 @@ def run_chunk(
             started = time.perf_counter()
             completions = engines[engine_key].generate(requests)
             elapsed = (time.perf_counter() - started) * 1000
-            touched = set()
             for (pid, t), c in zip(items, completions):
-                rec = message_record(run_id, by_id[pid], t, len(records[pid]), c)
+                rec = message_record(run_id, by_id[pid], t, len(records[pid]), c, attempts.get(pid, 0))
                 records[pid].append(rec)
                 finished[pid].append(rec)
-                touched.add(pid)
-            for pid in touched:
-                wall[pid] += elapsed
+                wall[pid] += elapsed / len(items)
         next_pending: dict[str, list[Turn]] = {}
         for pid, turns in pending.items():
             # Hand back this problem's records in the order its turns were asked for.

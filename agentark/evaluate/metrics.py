@@ -4,10 +4,9 @@ Design decision: the numbers are computed by pure functions over plain frames (t
 answer-bearing messages), and ``run_metrics`` only fetches those frames from the store. The page, the CLI
 and the HTML report therefore print one computation, and tests check it on hand-built frames.
 
-Latency is what the store records per problem: ``outcomes.wall_ms``, the wall time of the engine calls
-that served the problem. A batched local engine serves a whole chunk in one call, so every problem of a
-batch is charged that call's full time; it is the latency a user waiting for that answer saw, not the
-engine time the problem alone used (divide by the batch size for throughput).
+Latency is what the store records per problem: ``outcomes.wall_ms``, the problem's share of the engine
+calls that served it (each call's wall time split equally over the requests it served), so a run's problems
+add up to its engine time and runs with different batch sizes compare.
 """
 from __future__ import annotations
 

@@ -108,8 +108,8 @@ th {{ background: #f4f5f7; }} pre {{ margin: 0; font-size: 0.85em; white-space: 
 <p>Reference: <b>{esc(comparison.reference)}</b>. Created {created}. Settings:
 <code>{esc(json.dumps(comparison.config.to_dict(), sort_keys=True))}</code></p>
 <h2>Systems</h2>{metrics}
-<p>Latency per problem is the wall time of the engine calls that served it; in a batched engine a problem is
-charged its batch's whole call.</p>
+<p>Latency per problem is its share of the engine calls that served it: each call's wall time split equally
+over the requests it served.</p>
 <div class="figs">{plots}</div>
 <h2>Paired test and gates</h2>{pairs}
 <h2>Where they differ</h2>{''.join(diff_sections)}

@@ -355,8 +355,9 @@ class Store:
                 return 0
             con.execute("BEGIN TRANSACTION")
             try:
-                # A later shard of the same problem (a retry of failed requests) supersedes its earlier rows.
-                for table in ("messages", "outcomes"):
+                # A later shard of the same problem (a retry of failed requests) supersedes its earlier rows,
+                # and the summaries made from them: sync_traces then sees them missing and summarizes anew.
+                for table in ("messages", "outcomes", "problem_rounds", "problem_traces"):
                     con.execute(
                         f"DELETE FROM {table} WHERE run_id = ? AND problem_id IN "
                         "(SELECT problem_id FROM read_parquet(?))", [run_id, str(outcomes_path)]
@@ -515,6 +516,26 @@ class Store:
                 "(the app and the CLI do)."
             )
         return sum(ingest(self) for ingest in found.values())
+
+
+def shard_relations(con: duckdb.DuckDBPyConnection, shards: list[tuple[Path, Path]]) -> None:
+    """Create ``messages`` and ``outcomes`` tables in ``con`` from a run's finished shards, (messages file,
+    outcomes file) in the order they were written, keeping each problem's rows from its latest shard only:
+    the same rows the store keeps once a retry supersedes a problem's earlier shard."""
+    for i, table in enumerate(("messages", "outcomes")):
+        paths = [str(pair[i]) for pair in shards]
+        order = {path: n for n, path in enumerate(paths)}
+        con.execute("CREATE OR REPLACE TEMP TABLE _shard_order (filename VARCHAR, n INTEGER)")
+        con.executemany("INSERT INTO _shard_order VALUES (?, ?)", list(order.items()))
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT * EXCLUDE (filename, n, latest) FROM (
+                    SELECT r.*, o.n, max(o.n) OVER (PARTITION BY r.problem_id) AS latest
+                    FROM read_parquet(?, filename = true, union_by_name = true) r JOIN _shard_order o USING (filename))
+                WHERE n = latest""",
+            [paths],
+        )
+    con.execute("DROP TABLE _shard_order")
 
 
 def round_accuracy(con: duckdb.DuckDBPyConnection, run_id: str, messages: str = "messages") -> pd.DataFrame:
