@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pyarrow as pa
 
-from agentark.backends import ChatRequest, Engine, EngineSpec, create_engine
+from agentark.backends import ENGINES, ChatRequest, Engine, EngineSpec, create_engine
 from agentark.config import EMBEDDED_MODEL
 from agentark.debate import solve_messages
 from agentark.errors import ConfigError
@@ -29,6 +29,7 @@ from agentark.store import Store, now
 from agentark.store import labels as q
 
 SOURCE = "auto:mc"
+SERVER_OPTIONS = {"base_urls", "concurrency", "api_key_env", "timeout_s", "max_retries", "backoff_s"}
 KIND = "mc_label"
 
 
@@ -56,6 +57,11 @@ class MCConfig:
             raise ConfigError(f"temperature must be between 0 and 2 (got {self.temperature}); rollouts need > 0 to differ.")
         if self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be at least 1 (got {self.chunk_size}).")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"Unknown engine '{self.engine}'; choose one of: {', '.join(sorted(ENGINES))}.")
+        if SERVER_OPTIONS & set(self.engine_options) and self.engine != "openai":
+            raise ConfigError("Server options (--base-url, --concurrency, --api-key-env, --timeout, --max-retries) "
+                              "belong to --engine openai; add it or drop them.")
 
     def engine_spec(self) -> EngineSpec:
         return EngineSpec(self.engine, self.model, dict(self.engine_options))
@@ -141,13 +147,14 @@ def mc_targets(store: Store, cfg: MCConfig) -> pd.DataFrame:
 
 def create_mc_job(store: Store, cfg: MCConfig) -> str:
     """Freeze the targets and the config in a new job folder; return its id (start it with ``jobs.spawn``)."""
+    from agentark.jobs.debate import check_engine
+
+    # A model, server option or API key variable that would only fail in the worker fails here, before
+    # a job folder exists.
+    check_engine(cfg.engine_spec())
     targets = mc_targets(store, cfg)
     if targets.empty:
         raise ConfigError("Every step of these runs already has a Monte-Carlo label; untick 'skip labeled' to redo them.")
-    if cfg.engine == "transformers":
-        from agentark.backends.transformers_engine import check_model
-
-        check_model(cfg.model)
     folder = MCFolder(f"mc-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
     folder.path.mkdir(parents=True, exist_ok=True)
     atomic_write_table(folder.path / "targets.parquet", pa.Table.from_pandas(targets, preserve_index=False))

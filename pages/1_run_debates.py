@@ -99,13 +99,16 @@ with st.expander("Import transcripts from another tool", expanded=False):
         upload = st.file_uploader("File", type=["json", "jsonl"], key="import_file")
         import_dataset = st.text_input("Name of the imported problem set (du2023, maslab)", key="import_dataset",
                                        placeholder="default: import:FILE")
+        import_model = st.text_input("Model that spoke", key="import_model", placeholder="e.g. gpt-3.5-turbo",
+                                     help="Recorded on the run and its messages; du2023 files never name it.")
         do_import = st.form_submit_button("Import")
     if do_import:
         with errors_shown():
             if upload is None:
                 st.error("Choose a file to import first.")
             else:
-                report = import_upload(store, fmt, upload.name, upload.getvalue(), import_dataset.strip() or None)
+                report = import_upload(store, fmt, upload.name, upload.getvalue(), import_dataset.strip() or None,
+                                       model=import_model.strip() or None)
                 st.success(report.summary())
                 for line, reason in report.rejected:
                     st.warning(f"line {line} rejected: {reason}")

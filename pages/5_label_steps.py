@@ -163,9 +163,11 @@ with tab_prepare:
         st.markdown("**Import labeled steps**")
         fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")
         path = st.text_input("JSONL file on this machine", key="lab_import_path")
+        import_model = st.text_input("Model that wrote the solutions", key="lab_import_model",
+                                     help="Recorded on the imported run and its messages.")
         if st.form_submit_button("Import"):
             with errors_shown():
-                report = import_steps(store, path.strip(), fmt)
+                report = import_steps(store, path.strip(), fmt, model=import_model.strip() or None)
                 st.success(f"Imported {report['solutions']} solutions, {report['labels']} labels as run {report['run_id']}.")
                 for line, reason in report["rejected"][:5]:
                     st.warning(f"line {line} skipped: {reason}")

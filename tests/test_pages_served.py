@@ -72,6 +72,7 @@ def test_import_upload_reports_counts_and_rejections():
     at = app()
     at.selectbox(key="import_format").set_value("maslab")
     at.file_uploader(key="import_file").set_value(("mas.jsonl", "\n".join(lines).encode(), "application/json"))
+    at.text_input(key="import_model").set_value("llama-3-8b")
     next(b for b in at.button if b.label == "Import").click()
     at.run()
     assert not at.exception, at.exception
@@ -79,6 +80,7 @@ def test_import_upload_reports_counts_and_rejections():
     assert any("line 2 rejected" in w.value for w in at.warning)
     with Store() as store:
         assert store.count("messages") == 1
+        assert store.list_runs()["model"].tolist() == ["llama-3-8b"]
 
 
 def test_cost_per_problem_is_shown_for_runs():

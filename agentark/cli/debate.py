@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import add_home, fmt, open_store_or_none, print_table
+from agentark.cli.common import add_home, add_server_options, fmt, open_store_or_none, print_table, server_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,12 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--engine", default=None, help="transformers (default), openai, vllm or scripted")
     d.add_argument("--model", default=None, help="checkpoint folder or model id (default: embedded SmolLM2-135M)")
     d.add_argument("--chunk-size", type=int, default=None, help="problems per batch and per shard (default 16)")
-    d.add_argument("--base-url", action="append", default=None,
-                   help="OpenAI-compatible server, e.g. http://HOST:8000/v1 (repeat to spread load over replicas)")
-    d.add_argument("--concurrency", type=int, default=None, help="requests in flight at once (openai engine, default 16)")
-    d.add_argument("--api-key-env", default=None, help="environment variable holding the API key (default OPENAI_API_KEY)")
-    d.add_argument("--timeout", type=float, default=None, help="seconds per request before a retry (openai engine)")
-    d.add_argument("--max-retries", type=int, default=None, help="retries on 429/5xx/timeouts (openai engine, default 3)")
+    add_server_options(d)
     d.add_argument("--agent-model", action="append", default=None, metavar="[ENGINE=]MODEL",
                    help="one per speaker in order (e.g. agent_1, agent_2, ...; mad: affirmative, negative, judge)")
     d.add_argument("--agent-system", action="append", default=None, metavar="TEXT",
@@ -66,9 +61,7 @@ def config_from_args(args: argparse.Namespace):
         "aggregator": args.aggregator, "engine": args.engine,
         "model": args.model, "chunk_size": args.chunk_size,
     }
-    options = {"base_urls": args.base_url, "concurrency": args.concurrency, "api_key_env": args.api_key_env,
-               "timeout_s": args.timeout, "max_retries": args.max_retries}
-    fields["engine_options"] = {k: v for k, v in options.items() if v is not None} or None
+    fields["engine_options"] = server_options(args)
     method_options = {"critics": args.critics,
                       "judge_every_round": False if args.judge_last_round_only else None}
     fields["method_options"] = {k: v for k, v in method_options.items() if v is not None} or None

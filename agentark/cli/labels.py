@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home
+from agentark.cli.common import add_home, add_server_options, server_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,8 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--max-tokens", type=int, default=None)
     m.add_argument("--temperature", type=float, default=None)
     m.add_argument("--seed", type=int, default=None)
-    m.add_argument("--engine", default=None)
-    m.add_argument("--model", default=None)
+    m.add_argument("--engine", default=None, help="transformers (default), openai, vllm or scripted")
+    m.add_argument("--model", default=None, help="checkpoint folder or model id (default: embedded SmolLM2-135M)")
+    add_server_options(m)
     m.add_argument("--chunk-size", type=int, default=None, help="step prefixes per batch and per shard")
     m.add_argument("--job-id", default=None, help="resume this job instead of starting a new one")
     m.add_argument("--background", action="store_true")
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_home(i)
     i.add_argument("format", choices=("prm800k", "math-shepherd"))
     i.add_argument("path")
+    i.add_argument("--model", default=None, help="the model that wrote the solutions, recorded on the run")
     i.set_defaults(func=cmd_import_steps)
 
     e = sub.add_parser("export", help="write an immutable training set (R-SFT, DA, PRM or transcripts)")
@@ -124,7 +126,7 @@ def cmd_import_steps(args: argparse.Namespace) -> int:
     from agentark.step_import import import_steps
 
     with _store() as store:
-        report = import_steps(store, args.path, args.format)
+        report = import_steps(store, args.path, args.format, model=args.model)
     for line, reason in report.pop("rejected"):
         print(f"warning: line {line} skipped: {reason}", file=sys.stderr)
     print(json.dumps(report))
@@ -160,7 +162,7 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
         else:
             fields = {"run_ids": args.runs or [], "k": args.k, "max_tokens": args.max_tokens,
                       "temperature": args.temperature, "seed": args.seed, "engine": args.engine, "model": args.model,
-                      "chunk_size": args.chunk_size}
+                      "engine_options": server_options(args), "chunk_size": args.chunk_size}
             job_id = mc.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
             print(f"Monte-Carlo job {job_id}: {mc.MCFolder(job_id).progress().get('total')} step prefixes")
         if args.background:

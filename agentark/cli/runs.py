@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("path")
     i.add_argument("--run-id", default=None, help="run to import into (du2023/maslab; default: derived from the path)")
     i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
+    i.add_argument("--model", default=None,
+                   help="the model that spoke (du2023 files never say; overrides maslab's token_stats names; "
+                        "fills transcript records that name none)")
     i.set_defaults(func=cmd_import)
 
     mk = sub.add_parser("mark", help="mark a problem of a run (or one message with --message) keep or exclude")
@@ -64,7 +67,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from agentark.transcripts import import_file
 
     with Store() as store:
-        report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset)
+        report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset,
+                             model=args.model)
     for line, reason in report.rejected:
         print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
     print(report.summary())
