@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pandas as pd
 
@@ -28,7 +30,9 @@ QUEUE_STRATEGIES = {
     "unlabeled": "unlabeled by people first",
     "disagreement": "automatic labels that disagree first",
     "confidence": "lowest automatic confidence first",
+    "first-error": "wrong answers whose first error is unknown first",
 }
+QUEUE_PAGE = 500  # steps fetched per queue query; the next page loads in the background before it is needed
 OUTCOME_POSITIVE_CONFIDENCE = 0.6  # a right answer can sit on a wrong step (Math-Shepherd's false positives)
 OUTCOME_NEGATIVE_CONFIDENCE = 0.7
 DEBATE_CRITIQUE_CONFIDENCE = 0.5
@@ -293,27 +297,81 @@ def step_table(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
     return table
 
 
-def label_queue(store: Store, strategy: str = "unlabeled", run_ids: list[str] | None = None) -> pd.DataFrame:
-    """Steps in the order a person should label them; transcript order breaks ties."""
+def _check_strategy(strategy: str) -> None:
     if strategy not in QUEUE_STRATEGIES:
         raise ConfigError(f"Unknown queue order '{strategy}'; choose one of: {', '.join(QUEUE_STRATEGIES)}.")
-    table = step_table(store, run_ids)
-    if table.empty:
-        return table
-    table = table.reset_index(drop=True)
-    table["_order"] = range(len(table))
-    unlabeled = table["human"].isna()
-    if strategy == "unlabeled":
-        keys, asc = [~unlabeled, "_order"], [True, True]
-    elif strategy == "disagreement":
-        table["_disagree"] = table["auto_signs"] > 1
-        keys, asc = ["_disagree", ~unlabeled, "auto_n", "_order"], [False, True, False, True]
-    else:
-        table["_conf"] = table["min_confidence"].fillna(-1.0)
-        keys, asc = [~unlabeled, "_conf", "_order"], [True, True, True]
-    key_frame = pd.DataFrame({f"k{i}": (table[k] if isinstance(k, str) else k) for i, k in enumerate(keys)})
-    order = key_frame.sort_values(list(key_frame.columns), ascending=asc, kind="stable").index
-    return table.loc[order].drop(columns=[c for c in ("_order", "_disagree", "_conf") if c in table]).reset_index(drop=True)
+
+
+def label_queue(store: Store, strategy: str = "unlabeled", run_ids: list[str] | None = None) -> pd.DataFrame:
+    """Every step in the order a person should label them; transcript order breaks ties.
+
+    ``first-error`` puts first the steps of wrong answers (``is_correct`` false) that no source in force
+    labels bad yet, whole trajectories in step order, so a person's minutes go to the first errors the
+    PRM data lacks.
+    """
+    _check_strategy(strategy)
+    return q.queue_page(store, strategy, run_ids)
+
+
+# One background thread per process loads the next queue page while the person labels the current one.
+_PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-queue")
+
+
+@dataclass
+class LabelQueue:
+    """A person's queue: its order fixed when opened (labels given later do not reshuffle it), loaded a page
+    at a time with keyset paging, so opening and moving through a queue of a million steps stays fast."""
+
+    store: Store
+    strategy: str
+    run_ids: list[str] | None = None
+    page_size: int = QUEUE_PAGE
+    as_of: datetime = field(default_factory=now)
+    step_ids: list[str] = field(default_factory=list)
+    total: int = 0
+    _after: tuple | None = None
+    _exhausted: bool = False
+    _next: Future | None = None
+
+    def __post_init__(self) -> None:
+        _check_strategy(self.strategy)
+        if self.page_size < 1:
+            raise ConfigError(f"A queue page holds at least one step; got page_size={self.page_size}.")
+
+    @classmethod
+    def open(cls, store: Store, strategy: str = "unlabeled", run_ids: list[str] | None = None,
+             page_size: int = QUEUE_PAGE) -> "LabelQueue":
+        queue = cls(store, strategy, list(run_ids) if run_ids else None, page_size)
+        queue.total = q.count_steps(store, queue.run_ids)
+        queue.ensure(0)
+        return queue
+
+    def _fetch(self) -> pd.DataFrame:
+        return q.queue_page(self.store, self.strategy, self.run_ids, self.as_of, self._after, self.page_size)
+
+    def _take(self, page: pd.DataFrame) -> None:
+        self.step_ids.extend(page["step_id"].tolist())
+        if len(page) < self.page_size:
+            self._exhausted = True
+        else:
+            self._after = tuple(page.iloc[-1][q.QUEUE_CURSOR])
+
+    def ensure(self, pos: int) -> None:
+        """Load pages until position ``pos`` is loaded; near the end of what is loaded, start the next page."""
+        while pos >= len(self.step_ids) and not self._exhausted:
+            page = self._next.result() if self._next is not None else self._fetch()
+            self._next = None
+            self._take(page)
+        if not self._exhausted and self._next is None and pos >= len(self.step_ids) - self.page_size // 2:
+            self._next = _PREFETCH.submit(self._fetch)
+
+    def __len__(self) -> int:
+        return self.total if not self._exhausted else len(self.step_ids)
+
+
+def step_card(store: Store, step_id: str) -> dict:
+    """What the labeling card shows for one step: the step, its message and problem (key lookups only)."""
+    return q.step_in_context(store, step_id)
 
 
 # -- agreement --------------------------------------------------------------------------------------------

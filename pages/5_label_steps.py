@@ -13,6 +13,18 @@ from agentark.ui import active_model, annotator, errors_shown, get_store, guard_
 store = get_store()
 st.title("Label steps")
 
+
+# Summaries read every label: computed only when their tab is open, cached, and cleared after each write.
+@st.cache_data(ttl=300, show_spinner=False)
+def summary(store_path: str, run_ids: tuple[str, ...] | None, _store) -> tuple:
+    return labeling.label_counts(_store), labeling.agreement(_store, list(run_ids) if run_ids else None)
+
+
+@st.cache_data(ttl=300, max_entries=5000, show_spinner=False)
+def card(store_path: str, step_id: str, _store) -> dict:
+    return labeling.step_card(_store, step_id)
+
+
 ALL = "all runs"
 runs = store.list_runs()
 run_choices = [ALL] + list(runs["run_id"])
@@ -24,66 +36,82 @@ run_ids = None if run_choice == ALL else [run_choice]
 queue_key = (run_choice, strategy)
 if top[2].button("Reload queue", key="lab_reload") or st.session_state.get("lab_queue_key") != queue_key:
     # The order is a snapshot: labeling a step must not reshuffle the queue under the annotator's feet.
-    st.session_state["lab_queue"] = list(labeling.label_queue(store, strategy, run_ids).get("step_id", []))
+    st.session_state["lab_queue"] = labeling.LabelQueue.open(store, strategy, run_ids)
     st.session_state["lab_queue_key"] = queue_key
     st.session_state["lab_pos"] = 0
-queue: list[str] = st.session_state["lab_queue"]
 
-tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Summary", "Prepare"])
+# Only the open tab runs (on_change="rerun"): a keypress on the Label tab never computes the table or agreement.
+tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Summary", "Prepare"], key="lab_tab",
+                                                         on_change="rerun")
+
+
+def labels_written() -> None:
+    summary.clear()
 
 
 def move(delta: int) -> None:
-    st.session_state["lab_pos"] = min(max(st.session_state["lab_pos"] + delta, 0), max(len(queue) - 1, 0))
+    queue: labeling.LabelQueue = st.session_state["lab_queue"]
+    pos = min(max(st.session_state["lab_pos"] + delta, 0), max(len(queue) - 1, 0))
+    queue.ensure(pos)
+    st.session_state["lab_pos"] = min(pos, max(len(queue.step_ids) - 1, 0))
 
 
 def give(step_id: str, value: int | None, flag: bool = False) -> None:
     with errors_shown():
         note = st.session_state.get(f"lab_note_{step_id}") or None
         labeling.add_human_labels(store, [labeling.HumanLabel(step_id, value, annotator(), flag=flag, note=note)])
+        labels_written()
         if not flag:
             move(1)
 
 
-with tab_label:
-    if not queue:
+@st.fragment
+def label_card() -> None:
+    """One step and its buttons; a keypress reruns this card alone, not the page."""
+    queue: labeling.LabelQueue = st.session_state["lab_queue"]
+    if not queue.step_ids:
         st.info("No steps to label yet: segment a run on the **Prepare** tab (or `python -m agentark segment`).")
-    else:
-        pos = st.session_state["lab_pos"]
-        step_id = queue[pos]
-        table = labeling.step_table(store, run_ids)
-        step = table[table["step_id"] == step_id].iloc[0]
-        message = labeling.message_of(store, step.message_id)
-        st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{step.run_id}` · {step.agent}, round {step['round']}, "
-                    f"step {step.idx + 1}")
-        st.markdown(f"**Problem.** {step.question}")
-        st.markdown(f"**Reference answer:** `{step.reference_answer}` · message answer `{step.answer}` "
-                    + labeling.correct_mark(step.is_correct))
-        content = message.get("content") or ""
-        shown = (html.escape(content[: step.char_start]) + "<mark style='background:#ffe08a'>"
-                 + html.escape(content[step.char_start : step.char_end]) + "</mark>" + html.escape(content[step.char_end :]))
-        st.markdown(f"<div style='white-space:pre-wrap;border:1px solid #ddd;padding:0.6em;border-radius:6px'>{shown}</div>",
-                    unsafe_allow_html=True)
-        st.text_input("Note (optional)", key=f"lab_note_{step_id}")
-        cols = st.columns(6)
-        with cols[0]:
-            shortcut_button("Good +1", "g", key="lab_good", on_click=give, args=(step_id, 1))
-        with cols[1]:
-            shortcut_button("Neutral 0", "n", key="lab_neutral", on_click=give, args=(step_id, 0))
-        with cols[2]:
-            shortcut_button("Wrong -1", "b", key="lab_wrong", on_click=give, args=(step_id, -1))
-        with cols[3]:
-            shortcut_button("Unsure", "f", key="lab_flag", on_click=give, args=(step_id, None, True))
-        with cols[4]:
-            shortcut_button("Previous", ["k", "arrowleft"], key="lab_prev", on_click=move, args=(-1,))
-        with cols[5]:
-            shortcut_button("Next", ["j", "arrowright"], key="lab_next", on_click=move, args=(1,))
-        guard_shortcuts_while_typing()
-        if not annotator():
-            st.warning("Enter your name as **Annotator** in the sidebar before labeling.")
-        st.caption("History of this step (every label ever given, oldest first)")
-        st.dataframe(labeling.label_history(store, step_id), hide_index=True, key=f"lab_history_{step_id}")
+        return
+    pos = st.session_state["lab_pos"]
+    step_id = queue.step_ids[pos]
+    step = card(str(store.path), step_id, store)
+    st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{step['run_id']}` · {step['agent']}, round {step['round']}, "
+                f"step {step['idx'] + 1}")
+    st.markdown(f"**Problem.** {step['question']}")
+    st.markdown(f"**Reference answer:** `{step['reference_answer']}` · message answer `{step['answer']}` "
+                + labeling.correct_mark(step["is_correct"]))
+    content = step.get("content") or ""
+    start, end = step["char_start"], step["char_end"]
+    shown = (html.escape(content[:start]) + "<mark style='background:#ffe08a'>"
+             + html.escape(content[start:end]) + "</mark>" + html.escape(content[end:]))
+    st.markdown(f"<div style='white-space:pre-wrap;border:1px solid #ddd;padding:0.6em;border-radius:6px'>{shown}</div>",
+                unsafe_allow_html=True)
+    st.text_input("Note (optional)", key=f"lab_note_{step_id}")
+    cols = st.columns(6)
+    with cols[0]:
+        shortcut_button("Good +1", "g", key="lab_good", on_click=give, args=(step_id, 1))
+    with cols[1]:
+        shortcut_button("Neutral 0", "n", key="lab_neutral", on_click=give, args=(step_id, 0))
+    with cols[2]:
+        shortcut_button("Wrong -1", "b", key="lab_wrong", on_click=give, args=(step_id, -1))
+    with cols[3]:
+        shortcut_button("Unsure", "f", key="lab_flag", on_click=give, args=(step_id, None, True))
+    with cols[4]:
+        shortcut_button("Previous", ["k", "arrowleft"], key="lab_prev", on_click=move, args=(-1,))
+    with cols[5]:
+        shortcut_button("Next", ["j", "arrowright"], key="lab_next", on_click=move, args=(1,))
+    guard_shortcuts_while_typing()
+    if not annotator():
+        st.warning("Enter your name as **Annotator** in the sidebar before labeling.")
+    st.caption("History of this step (every label ever given, oldest first)")
+    st.dataframe(labeling.label_history(store, step_id), hide_index=True, key=f"lab_history_{step_id}")
 
-with tab_table:
+
+if tab_label.open:
+    with tab_label:
+        label_card()
+
+def table_tab() -> None:
     table = labeling.step_table(store, run_ids)
     if table.empty:
         st.caption("No steps yet.")
@@ -117,11 +145,13 @@ with tab_table:
         if b2.button(f"Apply to {len(targets)} {'selected' if rows else 'shown'} steps", key="lab_bulk_apply"):
             with errors_shown():
                 n = labeling.bulk_label(store, targets, int(value), annotator(), note="bulk relabel")
+                labels_written()
                 st.success(f"Labelled {n} steps {value:+d}.")
 
-with tab_summary:
-    st.dataframe(labeling.label_counts(store), hide_index=True, key="lab_counts")
-    results = labeling.agreement(store, run_ids)
+
+def summary_tab() -> None:
+    counts, results = summary(str(store.path), tuple(run_ids) if run_ids else None, store)
+    st.dataframe(counts, hide_index=True, key="lab_counts")
     if not results:
         st.caption("Agreement needs steps labelled by two annotators, or by a person and an automatic source.")
     for res in results:
@@ -129,17 +159,21 @@ with tab_summary:
                     + ("—" if res.kappa is None else f"{res.kappa:.2f}"))
         st.dataframe(res.table, key=f"lab_conf_{res.rater_a}_{res.rater_b}")
 
-with tab_prepare:
+
+def prepare_tab() -> None:
     with st.form("lab_segment"):
         method = st.selectbox("Segment messages by", SEGMENTERS, key="lab_segmenter")
         if st.form_submit_button("Segment"):
             with errors_shown():
                 n = segment_runs(store, run_ids, SegmentConfig(method=method))
                 st.session_state.pop("lab_queue_key", None)
+                card.clear()  # unchanged step ids can move within their message
+                labels_written()
                 st.success(f"{n} steps stored; labels of unchanged steps are kept.")
     if st.button("Run automatic labelers (outcome, debate signal)", key="lab_auto"):
         with errors_shown():
             written = labeling.run_auto_labelers(store, labeling.AutoLabelConfig(run_ids=run_ids or []))
+            labels_written()
             st.success(", ".join(f"{k}: {v} new labels" for k, v in written.items()))
     with st.form("lab_mc"):
         st.markdown("**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)")
@@ -168,6 +202,13 @@ with tab_prepare:
         if st.form_submit_button("Import"):
             with errors_shown():
                 report = import_steps(store, path.strip(), fmt, model=import_model.strip() or None)
+                labels_written()
                 st.success(f"Imported {report['solutions']} solutions, {report['labels']} labels as run {report['run_id']}.")
                 for line, reason in report["rejected"][:5]:
                     st.warning(f"line {line} skipped: {reason}")
+
+
+for tab, body in ((tab_table, table_tab), (tab_summary, summary_tab), (tab_prepare, prepare_tab)):
+    if tab.open:
+        with tab:
+            body()

@@ -31,6 +31,13 @@ def labeling_page(name: str | None = "ana") -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, name: str) -> None:
+    """Switch the labeling page's tabs the way a click does: only the open tab's content runs."""
+    at.session_state["lab_tab"] = name
+    at.run()
+    assert not at.exception, at.exception
+
+
 def _shown_step(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**Step "))
 
@@ -46,7 +53,7 @@ def test_label_with_controls_moves_on_and_history_shows_relabel():
     _run_with_steps()
     at = labeling_page()
     assert _shown_step(at).startswith("**Step 1 of")
-    first = at.session_state["lab_queue"][0]
+    first = at.session_state["lab_queue"].step_ids[0]
     at.button(key="lab_good").click().run()
     assert not at.exception, at.exception
     assert _shown_step(at).startswith("**Step 2 of")
@@ -90,11 +97,13 @@ def test_prepare_tab_segments_and_bulk_relabel_and_summary():
     jobs.run_debate_job(run_id)
     at = labeling_page()
     assert any("No steps to label" in i.value for i in at.info)
+    open_tab(at, "Prepare")
     at.selectbox(key="lab_segmenter").set_value("lines")
     at.button(key="FormSubmitter:lab_segment-Segment").click().run()
     assert any("steps stored" in s.value for s in at.success)
     at.button(key="lab_auto").click().run()
     assert any("auto:outcome" in s.value for s in at.success)
+    open_tab(at, "Table")
     at.checkbox(key="lab_f_unlabeled").check().run()
     at.selectbox(key="lab_bulk_value").set_value(-1)
     at.button(key="lab_bulk_apply").click().run()
@@ -102,6 +111,7 @@ def test_prepare_tab_segments_and_bulk_relabel_and_summary():
     steps = q.steps_in_context(_store_of(at))
     human = q.labels_in_force(_store_of(at), sources=["human"])
     assert len(human) == len(steps) and set(human["value"]) == {-1.0}
+    open_tab(at, "Summary")
     assert any("auto:outcome vs human" in m.value for m in at.markdown)
 
 

@@ -105,6 +105,91 @@ def transcript_messages(store: Store, run_ids: list[str] | None = None) -> pd.Da
     ).df()
 
 
+# -- the labeling queue -----------------------------------------------------------------------------------
+# Each queue order is three numeric keys (smaller first) followed by transcript order, which makes every
+# step's position total and lets a page continue from the last row shown (keyset paging).
+_QUEUE_KEYS = {
+    "unlabeled": ("k.human", "0", "0"),
+    "disagreement": ("CASE WHEN k.auto_signs > 1 THEN 0 ELSE 1 END", "k.human", "-k.auto_n"),
+    "confidence": ("k.human", "coalesce(k.min_confidence, -1.0)", "0"),
+    "first-error": ("CASE WHEN k.is_correct = false AND NOT k.message_bad THEN 0 ELSE 1 END", "k.human", "0"),
+}
+# Only these orders need the labels of every source; the others read the human labels alone.
+_QUEUE_ALL_SOURCES = {"disagreement", "confidence", "first-error"}
+QUEUE_CURSOR = ["k1", "k2", "k3", "run_id", "problem_id", "seq", "idx", "step_id"]
+
+
+def queue_orders() -> list[str]:
+    return list(_QUEUE_KEYS)
+
+
+def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of=None,
+               after: tuple | None = None, limit: int | None = None) -> pd.DataFrame:
+    """One page of the labeling queue: steps in ``order``, after the cursor row ``after``.
+
+    Labels count only when created at or before ``as_of``, so the pages of one queue keep the order it
+    had when it was opened even while people label (a labelled step does not jump ahead of the cursor).
+    The result has the cursor columns (``QUEUE_CURSOR``); the last row's values are the next ``after``.
+    """
+    k1, k2, k3 = _QUEUE_KEYS[order]
+    sources = "" if order in _QUEUE_ALL_SOURCES else "AND source = 'human'"
+    message_bad = ("bool_or(coalesce(l.bad, false)) OVER (PARTITION BY c.message_id)"
+                   if order == "first-error" else "false")
+    sql = f"""
+        WITH ctx AS (
+            SELECT s.step_id, s.message_id, s.idx, m.run_id, m.problem_id, m.seq, m.is_correct
+            FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}),
+        in_force AS (
+            SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
+                   arg_max(confidence, (created_at, rid)) AS confidence
+            FROM (SELECT *, rowid AS rid FROM step_labels
+                  WHERE value IS NOT NULL AND ($as_of IS NULL OR created_at <= $as_of) {sources})
+            GROUP BY step_id, source),
+        per_step AS (
+            SELECT step_id, bool_or(source = 'human') AS human, bool_or(value < 0) AS bad,
+                   count(DISTINCT sign(value)) FILTER (WHERE source <> 'human') AS auto_signs,
+                   count(*) FILTER (WHERE source <> 'human') AS auto_n,
+                   min(confidence) FILTER (WHERE source <> 'human') AS min_confidence
+            FROM in_force GROUP BY step_id),
+        k AS (
+            SELECT c.*, coalesce(l.human, false)::INT AS human, coalesce(l.auto_signs, 0) AS auto_signs,
+                   coalesce(l.auto_n, 0) AS auto_n, l.min_confidence, {message_bad} AS message_bad
+            FROM ctx c LEFT JOIN per_step l USING (step_id)),
+        keyed AS (
+            SELECT ({k1})::DOUBLE AS k1, ({k2})::DOUBLE AS k2, ({k3})::DOUBLE AS k3, k.run_id, k.problem_id,
+                   k.seq, k.idx, k.step_id, k.human, k.auto_signs, k.auto_n, k.min_confidence, k.is_correct
+            FROM k)
+        SELECT * FROM keyed
+        {"" if after is None else "WHERE (k1, k2, k3, run_id, problem_id, seq, idx, step_id) > "
+                                  "($a1, $a2, $a3, $a4, $a5, $a6, $a7, $a8)"}
+        ORDER BY k1, k2, k3, run_id, problem_id, seq, idx, step_id
+        {"" if limit is None else "LIMIT $limit"}"""
+    params = {"runs": _runs(run_ids), "as_of": as_of}
+    if after is not None:
+        k1v, k2v, k3v, run_id, problem_id, seq, idx, step_id = after
+        params.update(a1=float(k1v), a2=float(k2v), a3=float(k3v), a4=str(run_id), a5=str(problem_id),
+                      a6=int(seq), a7=int(idx), a8=str(step_id))
+    if limit is not None:
+        params["limit"] = int(limit)
+    return store.con.execute(sql, params).df()
+
+
+def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
+    return int(store.con.execute(
+        f"SELECT count(*) FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}",
+        {"runs": _runs(run_ids)}).fetchall()[0][0])
+
+
+def step_in_context(store: Store, step_id: str) -> dict:
+    """One step with its message and problem, by key lookups only (what the labeling card shows)."""
+    step = store.con.execute("SELECT * FROM steps WHERE step_id = ?", [step_id]).df()
+    if step.empty:
+        return {}
+    row = step.iloc[0].to_dict()
+    row.update(message_with_problem(store, row["message_id"]))
+    return row
+
+
 # -- labels -----------------------------------------------------------------------------------------------
 def append_labels(store: Store, rows: pd.DataFrame) -> int:
     """Append label rows in one transaction; a row whose label_id exists is skipped (idempotent ingestion)."""
