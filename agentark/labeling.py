@@ -369,9 +369,21 @@ class LabelQueue:
         return self.total if not self._exhausted else len(self.step_ids)
 
 
+def label_and_card(store: Store, label: HumanLabel, show_step_id: str) -> dict:
+    """Store a person's label and read the card to show next in one store operation: a keypress opens the
+    store file once."""
+    with store.connection():
+        add_human_labels(store, [label])
+        return step_card(store, show_step_id)
+
+
 def step_card(store: Store, step_id: str) -> dict:
-    """What the labeling card shows for one step: the step, its message and problem (key lookups only)."""
-    return q.step_in_context(store, step_id)
+    """What the labeling card shows for one step: the step with its message and problem, and under ``history``
+    every label it was given; key lookups only, in one store operation (one open of the file)."""
+    with store.connection():
+        card = q.step_in_context(store, step_id)
+        card["history"] = q.label_history(store, step_id)
+    return card
 
 
 # -- agreement --------------------------------------------------------------------------------------------

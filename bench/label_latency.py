@@ -38,8 +38,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def build(path: Path, steps: int) -> None:
     """A store of debates with ``steps`` steps (rounded to whole problems) and their labels."""
     problems = max(1, steps // (AGENTS * ROUNDS * STEPS_PER_MESSAGE))
-    with Store(path) as store:
-        con = store.con
+    store = Store(path)
+    with store.connection() as con:  # one operation: the temporary tables live on this connection
         con.execute("""INSERT INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at)
             VALUES ('bench-run', 'debate', 'debate', 'synthetic', 'model', '{}', 'done', TIMESTAMP '2026-01-01')""")
         con.execute(f"""INSERT INTO problems (problem_id, dataset, split, question, reference_answer, meta_json)
@@ -125,7 +125,8 @@ def drive(browser, home: Path, keys: int) -> dict:
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         opened = time.perf_counter()
-        page.goto(f"{url}/label")
+        page.goto(url)
+        page.get_by_role("link", name="Label steps").click(timeout=600_000)
         page.get_by_text("Step 1 of").wait_for(timeout=900_000)
         open_s = time.perf_counter() - opened
         page.get_by_role("textbox", name="Annotator").fill("bench")

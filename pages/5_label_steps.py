@@ -20,11 +20,6 @@ def summary(store_path: str, run_ids: tuple[str, ...] | None, _store) -> tuple:
     return labeling.label_counts(_store), labeling.agreement(_store, list(run_ids) if run_ids else None)
 
 
-@st.cache_data(ttl=300, max_entries=5000, show_spinner=False)
-def card(store_path: str, step_id: str, _store) -> dict:
-    return labeling.step_card(_store, step_id)
-
-
 ALL = "all runs"
 runs = store.list_runs()
 run_choices = [ALL] + list(runs["run_id"])
@@ -49,20 +44,26 @@ def labels_written() -> None:
     summary.clear()
 
 
-def move(delta: int) -> None:
+def _position(delta: int) -> int:
+    """The queue position ``delta`` steps away, clamped to the queue, with its page loaded."""
     queue: labeling.LabelQueue = st.session_state["lab_queue"]
     pos = min(max(st.session_state["lab_pos"] + delta, 0), max(len(queue) - 1, 0))
     queue.ensure(pos)
-    st.session_state["lab_pos"] = min(pos, max(len(queue.step_ids) - 1, 0))
+    return min(pos, max(len(queue.step_ids) - 1, 0))
+
+
+def move(delta: int) -> None:
+    st.session_state["lab_pos"] = _position(delta)
 
 
 def give(step_id: str, value: int | None, flag: bool = False) -> None:
     with errors_shown():
         note = st.session_state.get(f"lab_note_{step_id}") or None
-        labeling.add_human_labels(store, [labeling.HumanLabel(step_id, value, annotator(), flag=flag, note=note)])
+        label = labeling.HumanLabel(step_id, value, annotator(), flag=flag, note=note)
+        pos = st.session_state["lab_pos"] if flag else _position(1)
+        st.session_state["lab_card"] = labeling.label_and_card(store, label, st.session_state["lab_queue"].step_ids[pos])
+        st.session_state["lab_pos"] = pos
         labels_written()
-        if not flag:
-            move(1)
 
 
 @st.fragment
@@ -74,7 +75,9 @@ def label_card() -> None:
         return
     pos = st.session_state["lab_pos"]
     step_id = queue.step_ids[pos]
-    step = card(str(store.path), step_id, store)
+    step = st.session_state.get("lab_card")
+    if not step or step.get("step_id") != step_id:
+        step = st.session_state["lab_card"] = labeling.step_card(store, step_id)
     st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{step['run_id']}` · {step['agent']}, round {step['round']}, "
                 f"step {step['idx'] + 1}")
     st.markdown(f"**Problem.** {step['question']}")
@@ -104,7 +107,7 @@ def label_card() -> None:
     if not annotator():
         st.warning("Enter your name as **Annotator** in the sidebar before labeling.")
     st.caption("History of this step (every label ever given, oldest first)")
-    st.dataframe(labeling.label_history(store, step_id), hide_index=True, key=f"lab_history_{step_id}")
+    st.dataframe(step["history"], hide_index=True, key=f"lab_history_{step_id}")
 
 
 if tab_label.open:
@@ -167,7 +170,7 @@ def prepare_tab() -> None:
             with errors_shown():
                 n = segment_runs(store, run_ids, SegmentConfig(method=method))
                 st.session_state.pop("lab_queue_key", None)
-                card.clear()  # unchanged step ids can move within their message
+                st.session_state.pop("lab_card", None)  # unchanged step ids can move within their message
                 labels_written()
                 st.success(f"{n} steps stored; labels of unchanged steps are kept.")
     if st.button("Run automatic labelers (outcome, debate signal)", key="lab_auto"):

@@ -123,6 +123,7 @@ def queue_orders() -> list[str]:
     return list(_QUEUE_KEYS)
 
 
+@operation
 def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of=None,
                after: tuple | None = None, limit: int | None = None) -> pd.DataFrame:
     """One page of the labeling queue: steps in ``order``, after the cursor row ``after``.
@@ -174,12 +175,14 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
     return store.con.execute(sql, params).df()
 
 
+@operation
 def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
     return int(store.con.execute(
         f"SELECT count(*) FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}",
         {"runs": _runs(run_ids)}).fetchall()[0][0])
 
 
+@operation
 def step_in_context(store: Store, step_id: str) -> dict:
     """One step with its message and problem, by key lookups only (what the labeling card shows)."""
     step = store.con.execute("SELECT * FROM steps WHERE step_id = ?", [step_id]).df()
