@@ -126,7 +126,8 @@ def drive(browser, home: Path, keys: int) -> dict:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         opened = time.perf_counter()
         page.goto(url)
-        page.get_by_role("link", name="Label steps").click(timeout=600_000)
+        page.get_by_role("heading", name="Run debates").wait_for(timeout=600_000)
+        page.get_by_role("link", name="Label steps").click()
         page.get_by_text("Step 1 of").wait_for(timeout=900_000)
         open_s = time.perf_counter() - opened
         page.get_by_role("textbox", name="Annotator").fill("bench")

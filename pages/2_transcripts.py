@@ -8,6 +8,7 @@ import streamlit as st
 from agentark import labeling
 
 from agentark.curation import Mark, mark_targets
+from agentark.runnames import RunLabels, tokens_text
 from agentark.store.traces import ProblemFilter, neighbours, problem_page
 from agentark.traces import agent_colour, agent_order, agent_transitions, diff_html, vote_tally
 from agentark.ui import annotator, errors_shown, get_store
@@ -42,7 +43,7 @@ with errors_shown():
     linked_run = params.get("run") if params.get("run") in run_ids else run_ids[0]
     if st.session_state.get("tr_run") not in run_ids:
         st.session_state["tr_run"] = linked_run
-    run_id = st.selectbox("Run", run_ids, key="tr_run")
+    run_id = st.selectbox("Run", run_ids, key="tr_run", format_func=RunLabels.of(runs).option)
     flt = ProblemFilter.from_params(params)
     if run_id != linked_run or not flt.runs:
         # A run chosen here (or a bare link) browses that run in run order.
@@ -89,7 +90,7 @@ with errors_shown():
     c3.metric("Consensus", f"{outcome.consensus:.0%}" if outcome.consensus == outcome.consensus else "—")
     kinds = [t.kind for t in transitions.values()]
     c4.metric("Corrections / regressions", f"{kinds.count('correction')} / {kinds.count('regression')}")
-    c5.metric("Tokens", int((outcome.prompt_tokens or 0) + (outcome.completion_tokens or 0)))
+    c5.metric("Tokens", tokens_text((outcome.prompt_tokens or 0) + (outcome.completion_tokens or 0)))
     st.caption("Final-round votes: " + (" · ".join(f"`{a}` ×{n}" for a, n in tally) or "no answers"))
 
     with st.container(border=True):
@@ -124,7 +125,7 @@ with errors_shown():
                 st.markdown(
                     f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span> **{agent}** · '
                     f"answer `{msg.answer}` {verdict}", unsafe_allow_html=True)
-                st.caption(f"{msg.completion_tokens} tokens · {msg.model}")
+                st.caption(f"{tokens_text(msg.completion_tokens)} tokens · {msg.model or '—'}")
                 if msg.get("finish_reason") == "length":
                     st.markdown(":orange[:material/content_cut: cut off at the token limit]")
                 change = transitions.get((agent, int(rnd)))

@@ -8,6 +8,7 @@ import json
 import plotly.graph_objects as go
 import streamlit as st
 
+from agentark.runnames import RunLabels, rename, set_tags, tokens_text
 from agentark.store.traces import GROUPINGS, ProblemFilter, dashboard
 from agentark.ui import errors_shown, get_store
 
@@ -19,6 +20,7 @@ runs = runs[runs["messages"] > 0]
 if runs.empty:
     st.info("No run has finished problems yet. Start one on **Run debates**.")
     st.stop()
+labels = RunLabels.of(runs)
 
 KIND_COLOURS = {"corrections": "#009E73", "regressions": "#D55E00", "wrong_to_wrong": "#999999"}
 KIND_FILTER = {"corrections": "corrected", "regressions": "regressed", "wrong_to_wrong": "wrong_to_wrong"}
@@ -31,6 +33,8 @@ def link(**fields) -> str:
 def clickable(fig: go.Figure, key: str) -> None:
     """Show a chart; a click on a point or bar opens the problem list filtered to what it counts."""
     fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    # Tick labels take the room they need below the plot instead of running over it.
+    fig.update_xaxes(automargin=True)
     event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
     points = event.selection.points if event else []
     if points and points[0].get("customdata"):
@@ -40,10 +44,22 @@ def clickable(fig: go.Figure, key: str) -> None:
 
 run_ids = list(runs["run_id"])
 wanted = [r for r in st.query_params.get("runs", "").split(",") if r in run_ids]
-chosen = st.multiselect("Runs, side by side", run_ids, default=wanted or run_ids[:1], key="db_runs")
+chosen = st.multiselect("Runs, side by side", run_ids, default=wanted or run_ids[:1], key="db_runs",
+                        format_func=labels.option)
 if not chosen:
     st.info("Choose at least one run.")
     st.stop()
+with st.expander("Name and tags"):
+    named = st.selectbox("Run", chosen, format_func=labels.option, key="db_name_run")
+    current = runs.set_index("run_id").loc[named]
+    new_name = st.text_input("Name", value=current["name"] or "", key=f"db_name_{named}",
+                             help=f"Shown instead of the run id ({named}) wherever space is short")
+    new_tags = st.text_input("Tags (comma-separated)", value=", ".join(current["tags"]), key=f"db_tags_{named}")
+    if st.button("Save name and tags", key="db_name_save"):
+        with errors_shown():
+            rename(store, named, new_name)
+            set_tags(store, named, new_tags)
+            st.rerun()
 st.query_params.from_dict({"runs": ",".join(chosen)})
 
 with errors_shown():
@@ -51,15 +67,22 @@ with errors_shown():
     summary, rounds = board.summary, board.rounds
 
     st.subheader("Per run")
-    st.dataframe(summary, hide_index=True, key="db_summary", column_config={
+    # Runs imported without usage figures stored no tokens: they show "—", not 0.
+    no_tokens = set(summary.loc[summary["tokens_per_problem"].fillna(0) == 0, "run_id"])
+    shown = summary.assign(tokens_per_problem=summary["tokens_per_problem"].map(tokens_text),
+                           tokens_p90=summary["tokens_p90"].map(tokens_text))
+    shown.insert(0, "run", summary["run_id"].map(labels))
+    st.dataframe(shown, hide_index=True, key="db_summary", column_config={
         "accuracy": st.column_config.ProgressColumn("final accuracy", min_value=0.0, max_value=1.0, format="percent"),
         "unanimous": st.column_config.NumberColumn("unanimous", format="percent"),
-        "tokens_per_problem": st.column_config.NumberColumn("tokens / problem", format="%.0f"),
+        "tokens_per_problem": st.column_config.TextColumn("tokens / problem"),
+        "tokens_p90": st.column_config.TextColumn("tokens p90"),
         "seconds_per_problem": st.column_config.NumberColumn("s / problem", format="%.2f"),
     })
 
     st.subheader("Per round")
-    st.dataframe(rounds, hide_index=True, key="db_rounds")
+    st.dataframe(rounds.assign(run_id=rounds["run_id"].map(labels)).rename(columns={"run_id": "run"}),
+                 hide_index=True, key="db_rounds")
 
     left, right = st.columns(2)
     with left:
@@ -68,7 +91,7 @@ with errors_shown():
             for column, dash in (("agent_accuracy", "dot"), ("vote_accuracy", "solid")):
                 fig.add_scatter(
                     x=part["round"], y=part[column], mode="lines+markers", line=dict(dash=dash),
-                    name=f"{run_id} · {'agents' if column == 'agent_accuracy' else 'vote'}",
+                    name=f"{labels(run_id)} · {'agents' if column == 'agent_accuracy' else 'vote'}",
                     customdata=[[link(runs=(run_id,))] for _ in part["round"]],
                 )
         fig.update_layout(title="Accuracy per round (does debate help?)", yaxis=dict(range=[0, 1], tickformat=".0%"),
@@ -77,7 +100,7 @@ with errors_shown():
     with right:
         fig = go.Figure()
         for run_id, part in rounds.groupby("run_id", sort=False):
-            fig.add_scatter(x=part["round"], y=part["agreement"], mode="lines+markers", name=run_id,
+            fig.add_scatter(x=part["round"], y=part["agreement"], mode="lines+markers", name=labels(run_id),
                             customdata=[[link(runs=(run_id,), consensus="unanimous")] for _ in part["round"]])
         fig.update_layout(title="Agreement per round (share of agents with the plurality answer)",
                           yaxis=dict(range=[0, 1], tickformat=".0%"), xaxis=dict(dtick=1, title="round"))
@@ -89,18 +112,19 @@ with errors_shown():
         fig = go.Figure()
         for kind, colour in KIND_COLOURS.items():
             fig.add_bar(
-                x=[f"{r.run_id} · {r.round - 1}→{r.round}" for r in moved.itertuples()], y=moved[kind],
+                x=[f"{labels(r.run_id)} · {r.round - 1}→{r.round}" for r in moved.itertuples()], y=moved[kind],
                 name=kind.replace("_", " → ").replace("wrong → to → wrong", "wrong → wrong"), marker_color=colour,
                 customdata=[[link(runs=(r.run_id,), transition_round=int(r.round), **{KIND_FILTER[kind]: True})]
                             for r in moved.itertuples()],
             )
-        fig.update_layout(title="Answer changes between rounds (per agent)", barmode="group")
+        fig.update_layout(title="Answer changes between rounds (per agent)", barmode="group",
+                          xaxis=dict(tickangle=-30))
         clickable(fig, "db_transitions")
     with right:
         fig = go.Figure()
         for label, right_answer, colour in (("right", True, "#009E73"), ("wrong", False, "#D55E00")):
             fig.add_bar(
-                x=summary["run_id"], y=summary["problems"] * (summary["accuracy"] if right_answer else 1 - summary["accuracy"]),
+                x=summary["run_id"].map(labels), y=summary["problems"] * (summary["accuracy"] if right_answer else 1 - summary["accuracy"]),
                 name=f"final answer {label}", marker_color=colour,
                 customdata=[[link(runs=(r,), correct=right_answer)] for r in summary["run_id"]],
             )
@@ -123,17 +147,21 @@ with errors_shown():
     with left:
         fig = go.Figure()
         for run_id, part in board.tokens.groupby("run_id", sort=False):
-            fig.add_bar(x=(part["tokens_min"] + part["tokens_max"]) / 2, y=part["problems"], name=run_id,
+            if run_id in no_tokens:
+                continue
+            fig.add_bar(x=(part["tokens_min"] + part["tokens_max"]) / 2, y=part["problems"], name=labels(run_id),
                         customdata=[[link(runs=(run_id,), tokens_min=int(r.tokens_min), tokens_max=int(r.tokens_max))]
                                     for r in part.itertuples()])
         fig.update_layout(title="Tokens per problem", xaxis=dict(title="tokens (prompt + completion)"), barmode="overlay")
         fig.update_traces(opacity=0.7)
         clickable(fig, "db_tokens")
+        if no_tokens:
+            st.caption("No token counts recorded for " + ", ".join(sorted(labels(r) for r in no_tokens)) + ".")
     with right:
         fig = go.Figure()
-        fig.add_bar(x=summary["run_id"], y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
+        fig.add_bar(x=summary["run_id"].map(labels), y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
                     customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
-        fig.add_bar(x=summary["run_id"], y=summary["seconds_p90"], name="p90", marker_color="#0072B2",
+        fig.add_bar(x=summary["run_id"].map(labels), y=summary["seconds_p90"], name="p90", marker_color="#0072B2",
                     customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
         fig.update_layout(title="Seconds per problem (engine time)", barmode="group")
         clickable(fig, "db_time")

@@ -6,6 +6,7 @@ next/previous all see the same list.
 import streamlit as st
 
 from agentark.curation import MARKS, Mark, mark_targets
+from agentark.runnames import RunLabels, tokens_text
 from agentark.store.traces import CONSENSUS, MARK_FILTERS, SORTS, ProblemFilter, problem_keys, problem_page, run_agents
 from agentark.ui import annotator, errors_shown, get_store
 
@@ -21,12 +22,13 @@ if runs.empty:
 with errors_shown():
     given = ProblemFilter.from_params(st.query_params.to_dict())
     run_ids = list(runs["run_id"])
+    labels = RunLabels.of(runs)
     datasets = sorted(runs["dataset"].dropna().unique())
     correct_options = {"any": None, "right": True, "wrong": False}
 
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
     chosen_runs = c1.multiselect("Runs", run_ids, default=[r for r in given.runs if r in run_ids] or run_ids[:1],
-                                 key="pl_runs", help="empty: every run")
+                                 key="pl_runs", help="empty: every run", format_func=labels.option)
     dataset = c2.selectbox("Dataset", ["any"] + datasets,
                            index=(["any"] + datasets).index(given.dataset) if given.dataset in datasets else 0,
                            key="pl_dataset")
@@ -79,8 +81,10 @@ with errors_shown():
     viewer_params = lambda r: "&".join(f"{k}={v}" for k, v in {**link, "run": r.run_id, "problem": r.problem_id}.items())
     rows["open"] = [f"transcript?{viewer_params(r)}" for r in rows.itertuples()]
     rows["number"] = rows["idx"] + 1
+    rows["run"] = rows["run_id"].map(labels)
+    rows["tokens"] = rows["tokens"].map(tokens_text)
     selection = st.dataframe(
-        rows[["open", "run_id", "number", "question", "reference_answer", "final_answer", "is_correct", "consensus",
+        rows[["open", "run", "number", "question", "reference_answer", "final_answer", "is_correct", "consensus",
               "corrections", "regressions", "wrong_to_wrong", "tokens", "mark"]],
         hide_index=True, width="stretch", key=f"pl_table_{filter_key}_{page_no}",
         on_select="rerun", selection_mode="multi-row",

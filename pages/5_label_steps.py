@@ -5,6 +5,7 @@ import streamlit as st
 from streamlit_shortcuts import shortcut_button
 
 from agentark import jobs, labeling, montecarlo
+from agentark.runnames import RunLabels
 from agentark.steps import SEGMENTERS, SegmentConfig, segment_runs
 from agentark.step_import import FORMATS as IMPORT_FORMATS
 from agentark.step_import import import_steps
@@ -24,7 +25,8 @@ ALL = "all runs"
 runs = store.list_runs()
 run_choices = [ALL] + list(runs["run_id"])
 top = st.columns([2, 2, 1])
-run_choice = top[0].selectbox("Run", run_choices, key="lab_run")
+run_labels = RunLabels.of(runs)
+run_choice = top[0].selectbox("Run", run_choices, key="lab_run", format_func=lambda r: r if r == ALL else run_labels.option(r))
 strategy = top[1].selectbox("Queue order", list(labeling.QUEUE_STRATEGIES), format_func=labeling.QUEUE_STRATEGIES.get,
                             key="lab_strategy")
 run_ids = None if run_choice == ALL else [run_choice]
@@ -78,7 +80,7 @@ def label_card() -> None:
     step = st.session_state.get("lab_card")
     if not step or step.get("step_id") != step_id:
         step = st.session_state["lab_card"] = labeling.step_card(store, step_id)
-    st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{step['run_id']}` · {step['agent']}, round {step['round']}, "
+    st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{run_labels(step['run_id'])}` · {step['agent']}, round {step['round']}, "
                 f"step {step['idx'] + 1}")
     st.markdown(f"**Problem.** {step['question']}")
     st.markdown(f"**Reference answer:** `{step['reference_answer']}` · message answer `{step['answer']}` "

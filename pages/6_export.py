@@ -2,6 +2,7 @@
 import streamlit as st
 
 from agentark.export import DEFAULT_PRECEDENCE, FORMATS, KINDS, ExportConfig, export, list_exports, prepare
+from agentark.runnames import RunLabels
 from agentark.ui import errors_shown, get_store
 
 store = get_store()
@@ -12,7 +13,8 @@ KIND_NAMES = {"rsft": "R-SFT: correct final reasoning per problem", "da": "DA: d
 runs = store.list_runs()
 with st.form("exp_form"):
     kind = st.selectbox("Training set", KINDS, format_func=KIND_NAMES.get, key="exp_kind")
-    run_ids = st.multiselect("Runs (none: every run)", list(runs["run_id"]), key="exp_runs")
+    run_ids = st.multiselect("Runs (none: every run)", list(runs["run_id"]), key="exp_runs",
+                             format_func=RunLabels.of(runs).option)
     corrections = st.radio("Problems", ["any", "only", "none"], horizontal=True, key="exp_corrections",
                            format_func={"any": "all", "only": "only problems with a correction",
                                         "none": "only problems without a correction"}.get)

@@ -407,8 +407,8 @@ class Store:
                           count(*) FILTER (WHERE message_id IS NOT NULL AND mark = 'keep') AS kept_messages,
                           count(*) FILTER (WHERE message_id IS NOT NULL AND mark = 'exclude') AS excluded_messages
                    FROM latest GROUP BY run_id)
-               SELECT r.run_id, r.kind, r.method, r.dataset, r.model, r.status, r.created_at,
-                      coalesce(p.n, 0) AS problems, coalesce(o.done, 0) AS done, o.accuracy,
+               SELECT r.run_id, r.name, coalesce(r.tags, []) AS tags, r.kind, r.method, r.dataset, r.model,
+                      r.status, r.created_at, coalesce(p.n, 0) AS problems, coalesce(o.done, 0) AS done, o.accuracy,
                       coalesce(m.n, 0) AS messages,
                       coalesce(k.kept_problems, 0) AS kept_problems,
                       coalesce(k.excluded_problems, 0) AS excluded_problems,

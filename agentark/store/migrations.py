@@ -152,6 +152,15 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE messages ADD COLUMN finish_reason VARCHAR",
         ),
     ),
+    Migration(
+        7,
+        "run names and tags people choose",
+        (
+            # A name is unique among runs (the store checks it on rename); NULL shows the short run id.
+            "ALTER TABLE runs ADD COLUMN name VARCHAR",
+            "ALTER TABLE runs ADD COLUMN tags VARCHAR[] DEFAULT []",
+        ),
+    ),
 ]
 
 
