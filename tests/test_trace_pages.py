@@ -33,7 +33,7 @@ def table_with(at: AppTest, column: str):
 def test_dashboard_shows_rounds_and_changes():
     at = page("pages/3_dashboard.py", runs="run-a,run-b")
     assert at.title[0].value == "Runs dashboard"
-    rounds = table_with(at, "agreement").set_index(["run_id", "round"])
+    rounds = table_with(at, "agreement").set_index(["run", "round"])
     assert rounds.loc[("run-a", 1), "agent_accuracy"] == pytest.approx(5 / 12)
     assert rounds.loc[("run-a", 2), "vote_accuracy"] == pytest.approx(0.5)
     assert rounds.loc[("run-a", 2), "agreement"] == pytest.approx(10 / 12)
@@ -45,7 +45,7 @@ def test_dashboard_shows_rounds_and_changes():
 
 def list_rows(at: AppTest) -> list[tuple[str, int]]:
     table = next(d for d in at.dataframe if "question" in d.value.columns)
-    return list(zip(table.value["run_id"], table.value["number"]))
+    return list(zip(table.value["run"], table.value["number"]))
 
 
 def test_problem_list_filters():
