@@ -115,3 +115,41 @@ def test_runs_without_token_counts_show_a_dash_not_zero():
     assert set(table["tokens"]) == {"—"}
     at = _page("pages/2_transcripts.py", run="run-b", problem="P1")
     assert next(m.value for m in at.metric if m.label == "Tokens") == "—"
+
+
+def test_cli_names_a_debate_renames_and_tags_by_name(capsys):
+    from agentark.cli import main
+
+    assert main(["debate", "--limit", "2", "--agents", "2", "--rounds", "1", "--engine", "scripted",
+                 "--model", "tests.scripted:first_number", "--name", "smoke test"]) == 0
+    assert "named 'smoke test'" in capsys.readouterr().out
+    # A second run may not take the same name: refused before any run folder is written.
+    assert main(["debate", "--limit", "1", "--engine", "scripted", "--model", "tests.scripted:first_number",
+                 "--name", "smoke test"]) == 2
+    assert "already used by run" in capsys.readouterr().err
+    assert main(["tag", "smoke test", "--add", "gsm8k,scripted", "--add", "keep"]) == 0
+    assert capsys.readouterr().out.strip().endswith("tags gsm8k, scripted, keep")
+    assert main(["rename", "smoke test", "baseline"]) == 0
+    assert main(["tag", "baseline", "--remove", "keep"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["tags"]) for r in runs] == [("baseline", ["gsm8k", "scripted"])]
+    assert main(["runs"]) == 0
+    assert "baseline" in capsys.readouterr().out
+    assert main(["rename", "no-such-run", "x"]) == 2
+
+
+def test_cli_stats_prints_a_dash_for_runs_without_token_counts(capsys):
+    from agentark.cli import main
+
+    with Store() as store:
+        build_known_store(store)
+        with store.transaction() as con:
+            con.execute("UPDATE outcomes SET prompt_tokens = 0, completion_tokens = 0 WHERE run_id = 'run-b'")
+            con.execute("UPDATE messages SET prompt_tokens = 0, completion_tokens = 0 WHERE run_id = 'run-b'")
+    assert main(["stats", "run-a", "run-b"]) == 0
+    summary = capsys.readouterr().out.split("\n\n")[0].splitlines()  # the runs table comes first
+    header = summary[1].split()
+    tokens = {line.split()[0]: line.split()[header.index("tokens_per_problem")] for line in summary[2:]}
+    assert tokens["run-b"] == "—" and tokens["run-a"] != "—"

@@ -21,6 +21,7 @@ AREAS = (
     "evaluate",
     "jobs",
     "labels",
+    "names",
     "prm",
     "runs",
     "stats",

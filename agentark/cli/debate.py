@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--answer-col", default=None, help="column holding the answer")
     d.add_argument("--id-col", default=None, help="column holding a stable problem id")
     d.add_argument("--run-id", default=None, help="resume this run instead of starting a new one")
+    d.add_argument("--name", default=None,
+                   help="a name for the run, shown instead of its id and usable in its place (unique among runs)")
     d.add_argument("--background", action="store_true", help="start the run as a background job and return")
     d.set_defaults(func=cmd_debate)
 
@@ -87,8 +89,10 @@ def cmd_debate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agentark import jobs
+    from agentark.cli.names import check_name_free, name_run
     from agentark.jobs import RunFolder
 
+    name = check_name_free(args.name) if args.name else None
     if args.run_id:
         folder = RunFolder(args.run_id).require()
         run_id = args.run_id
@@ -100,6 +104,9 @@ def cmd_debate(args: argparse.Namespace) -> int:
             print(f"warning: {report.source} line {line} skipped: {reason}", file=sys.stderr)
         print(f"run {run_id}: {len(report.problems)} problems, method {cfg.method}, "
               f"{cfg.agents} agents x {cfg.rounds} rounds, model {', '.join(cfg.models())}")
+    if name:
+        name_run(run_id, name)
+        print(f"named '{name}'")
     if args.background:
         pid = jobs.spawn("debate", run_id)
         print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`, "

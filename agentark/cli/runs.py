@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--model", default=None,
                    help="the model that spoke (du2023 files never say; overrides maslab's token_stats names; "
                         "fills transcript records that name none)")
+    i.add_argument("--name", default=None, help="a name for the imported run, shown instead of its id (unique)")
     i.set_defaults(func=cmd_import)
 
     mk = sub.add_parser("mark", help="mark a problem of a run (or one message with --message) keep or exclude")
@@ -58,17 +59,25 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print_table(rows, ["run_id", "method", "model", "dataset", "problems", "done", "status", "accuracy"])
+        for row in rows:
+            row["tags"] = ", ".join(row.get("tags") or [])
+        print_table(rows, ["run_id", "name", "tags", "method", "model", "dataset", "problems", "done", "status",
+                           "accuracy"])
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from agentark import runnames
+    from agentark.cli.names import check_name_free
     from agentark.store import Store
     from agentark.transcripts import import_file
 
+    name = check_name_free(args.name) if args.name else None
     with Store() as store:
         report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset,
                              model=args.model)
+        if name and report.imported:
+            runnames.rename(store, report.run_id, name)
     for line, reason in report.rejected:
         print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
     print(report.summary())

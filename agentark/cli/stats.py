@@ -11,6 +11,7 @@ import json
 import pandas as pd
 
 from agentark.cli.common import add_home, fmt
+from agentark.runnames import tokens_text
 from agentark.store import Store
 from agentark.store.traces import dashboard
 
@@ -51,7 +52,9 @@ def print_stats(store: Store, run_ids: list[str], as_json: bool = False) -> None
         print(json.dumps(board.to_json(), indent=2, default=str))
         return
     print("runs (accuracy = final answer; corrections = wrong->right, regressions = right->wrong per agent and round):")
-    print(format_table(board.summary, SUMMARY_COLUMNS))
+    # A run imported without usage figures recorded no tokens: "—", not 0.
+    summary = board.summary.assign(tokens_per_problem=board.summary["tokens_per_problem"].map(tokens_text))
+    print(format_table(summary, SUMMARY_COLUMNS))
     print()
     print("per round (transitions counted into the round):")
     print(format_table(board.rounds, ROUND_COLUMNS))
