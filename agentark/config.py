@@ -16,6 +16,7 @@ from agentark.errors import ConfigError
 EMBEDDED_MODEL = "embedded:smollm2-135m"
 DEFAULT_DATASET = "builtin:arithmetic"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
+DEFAULT_SYMBOLIC_TIMEOUT_S = 5
 
 
 def home() -> Path:
@@ -68,4 +69,17 @@ def lock_timeout_s() -> float:
         value = -1.0
     if value < 0:
         raise ConfigError(f"AGENTARK_LOCK_TIMEOUT must be a number of seconds, 0 or more (got {raw!r}).")
+    return value
+
+
+def symbolic_timeout_s() -> int:
+    """How long one symbolic answer comparison (math-verify) may take: ``AGENTARK_SYMBOLIC_TIMEOUT`` whole
+    seconds (default 5); past it the answers count as different."""
+    raw = os.environ.get("AGENTARK_SYMBOLIC_TIMEOUT", str(DEFAULT_SYMBOLIC_TIMEOUT_S))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"AGENTARK_SYMBOLIC_TIMEOUT must be a whole number of seconds, 1 or more (got {raw!r}).")
     return value

@@ -3,7 +3,8 @@
 A debate message is free text; grading needs the one answer it commits to and a way to tell whether two
 answers mean the same thing. ``extract_answer`` finds the answer (last ``\\boxed{}``, then ``####``, then
 "The answer is ...", then the last number), ``normalize_answer`` gives it a canonical form, and
-``answers_equal`` / ``is_correct`` / ``majority_vote`` compare and group answers with that form.
+``answers_equal`` / ``is_correct`` / ``majority_vote`` compare and group answers with that form, asking
+Hugging Face's math-verify (agentark.symbolic) only about mathematics that form cannot decide.
 
 Design decision: model output is never ``eval()``-ed or otherwise executed. Numbers are recognised with
 regular expressions and turned into exact rationals with :class:`fractions.Fraction` (which parses decimal
@@ -52,6 +53,8 @@ _TOKEN = re.compile(r"(?P<sign>[-+]?)(?P<num>\d+(?:\.\d+)?|\.\d+)(?:/(?P<den>\d+
 # means the candidate is prose ("she has 72 apples"), not an expression ("x+1").
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _DECIMAL_PART = re.compile(r"\.(\d+)")
+# Something only mathematics has: a digit, a LaTeX command, an operator, a bracket.
+_MATH_SIGN = re.compile(r"[\d\\^_{}()\[\]+\-*/=<>|]")
 
 # A decimal with at least this many fractional digits is treated as an approximation (0.3333333 for 1/3), and
 # only then does answers_equal fall back to rel_tol; exact answers such as "1000000" vs "1000001" must never be
@@ -301,12 +304,21 @@ def normalize_answer(answer: str | None) -> str | None:
     return _normalize_text(finished) or None
 
 
+def _mathematical(text: str) -> bool:
+    """Whether a non-numeric answer is mathematics ("2\\sqrt{2}", "(1, 3]", "x^2+1") rather than a word or
+    a choice ("Paris", "B"): only those go to the symbolic comparison, which reads words as products of
+    variables (it finds "pairs" equal to "Paris")."""
+    return bool(_MATH_SIGN.search(text)) and not _WORD.search(text)
+
+
 def answers_equal(a: str | None, b: str | None, rel_tol: float = 1e-6) -> bool:
-    """Whether two answers mean the same: equal rationals, a long decimal within rel_tol, or equal text.
+    """Whether two answers mean the same: equal rationals, a long decimal within rel_tol, equal text, or
+    (for mathematics the fast path cannot decide) equivalence by math-verify, with ``b`` as the reference.
 
     The tolerance applies only when one side is an approximation (a non-integer decimal with 3+ fractional
     digits, like "0.3333333" for 1/3), so distinct exact answers such as 1000000 and 1000001 stay distinct.
-    None never equals anything, not even None: a missing answer is not agreement.
+    Two plain numbers are always decided here, exactly, without math-verify. None never equals anything,
+    not even None: a missing answer is not agreement.
     """
     pa, pb = _value(a), _value(b)
     if pa is None or pb is None:
@@ -322,9 +334,22 @@ def answers_equal(a: str | None, b: str | None, rel_tol: float = 1e-6) -> bool:
             except OverflowError:
                 return False
         return False
-    if na is not None or nb is not None:
-        return False  # a number never equals a non-numeric answer
-    return _normalize_text(ta) == _normalize_text(tb)
+    if na is None and nb is None and _normalize_text(ta) == _normalize_text(tb):
+        return True
+    if _mathematical(ta) and _mathematical(tb):
+        from agentark.symbolic import symbolic_equal  # math-verify and SymPy load only when needed
+
+        return symbolic_equal(_for_symbolic(tb), _for_symbolic(ta))
+    return False
+
+
+_INLINE_FRACTION = re.compile(r"(?<![\w.)}])(\d+(?:\.\d+)?/\d+(?:\.\d+)?)(?=\s*[\\A-Za-z({])")
+
+
+def _for_symbolic(text: str) -> str:
+    """Cleaning flattened ``\\frac{1}{2}\\sqrt{3}`` to ``1/2\\sqrt{3}``; as LaTeX that reads 1/(2 sqrt 3), so
+    a numeric fraction followed by a factor gets its parentheses back."""
+    return _INLINE_FRACTION.sub(r"(\1)", text)
 
 
 def is_correct(answer: str | None, reference: str) -> bool:
