@@ -21,6 +21,7 @@ __all__ = [
     "answers_equal",
     "explicit_answer",
     "extract_answer",
+    "gradable",
     "gsm8k_final_answer",
     "intermediate_results",
     "is_correct",
@@ -309,6 +310,16 @@ def _mathematical(text: str) -> bool:
     a choice ("Paris", "B"): only those go to the symbolic comparison, which reads words as products of
     variables (it finds "pairs" equal to "Paris")."""
     return bool(_MATH_SIGN.search(text)) and not _WORD.search(text)
+
+
+def gradable(reference: str | None) -> bool:
+    """Whether replies can be graded against a reference answer: a number, a math expression or a single
+    letter (a choice). A word ("four", "Paris") only matches the same word, so "4" is graded wrong."""
+    parsed = _value(reference)
+    if parsed is None:
+        return False
+    text, number = parsed
+    return number is not None or _mathematical(text) or bool(re.fullmatch(r"[A-Za-z]", text.strip()))
 
 
 def answers_equal(a: str | None, b: str | None, rel_tol: float = 1e-6) -> bool:

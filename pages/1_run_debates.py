@@ -90,6 +90,8 @@ if submitted:
         st.success(f"Started run **{run_id}** on {len(report.problems)} problems.")
         for line, reason in report.rejected:
             st.warning(f"{report.source} line {line} skipped: {reason}")
+        for line, reason in report.warnings:
+            st.warning(f"{report.source} line {line}: {reason}")
 
 with st.expander("Import transcripts from another tool", expanded=False):
     st.caption("Du et al. llm_multiagent_debate JSON, MASLab/AgentArk-reference JSONL, or an AgentArk transcript "

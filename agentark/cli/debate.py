@@ -102,6 +102,8 @@ def cmd_debate(args: argparse.Namespace) -> int:
         run_id, report = jobs.create_debate_run(cfg)
         for line, reason in report.rejected:
             print(f"warning: {report.source} line {line} skipped: {reason}", file=sys.stderr)
+        for line, reason in report.warnings:
+            print(f"warning: {report.source} line {line}: {reason}", file=sys.stderr)
         print(f"run {run_id}: {len(report.problems)} problems, method {cfg.method}, "
               f"{cfg.agents} agents x {cfg.rounds} rounds, model {', '.join(cfg.models())}")
     if name:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agentark.errors import DatasetError
+from agentark.grading import gradable
 from agentark.tasks.answers import extract_reference
 from agentark.tasks.arithmetic import load_builtin
 from agentark.tasks.problems import ColumnMap, LoadReport, Problem, dataset_choices, problem_id, unknown_dataset_message
@@ -138,8 +139,10 @@ def _build(
     where: str,
     rejected: list[tuple[int, str]],
     unit: str,
+    warnings: list[tuple[int, str]],
 ) -> list[Problem]:
-    """Turn numbered rows into problems, appending unusable rows to ``rejected``; stops at ``limit``."""
+    """Turn numbered rows into problems, appending unusable rows to ``rejected`` and rows whose reference
+    answer cannot be graded to ``warnings``; stops at ``limit``."""
     q_col, a_col, mode, id_col = _pick_layout(found, columns, where)
     problems: list[Problem] = []
     first_seen: dict[str, int] = {}
@@ -179,6 +182,9 @@ def _build(
             rejected.append((number, f"duplicate {what} (first on {unit} {first_seen[pid]})"))
             continue
         first_seen[pid] = number
+        if not gradable(answer):
+            warnings.append((number, f"reference answer {answer[:40]!r} cannot be graded: it is not a number, a "
+                                     "math expression or a choice letter, so only that exact text counts as right"))
         meta: dict[str, Any] = {}
         if is_solution:
             meta["solution"] = raw_answer
@@ -245,8 +251,9 @@ def _load_file(path: Path, dataset: str, split: str, limit: int | None, columns:
     for _, row in rows:
         if isinstance(row, dict):
             found.extend(k for k in row if isinstance(k, str) and k not in found)
+    warnings: list[tuple[int, str]] = []
     try:
-        problems = _build(rows, found, dataset, split, limit, columns, where, rejected, unit)
+        problems = _build(rows, found, dataset, split, limit, columns, where, rejected, unit, warnings)
     except DatasetError as exc:
         if not rejected:
             raise
@@ -254,7 +261,7 @@ def _load_file(path: Path, dataset: str, split: str, limit: int | None, columns:
         raise DatasetError(f"{exc} Lines that could not be read: {_rejection_list(rejected, unit)}.") from None
     if not problems:
         raise _no_good_rows(where, rejected, unit)
-    return LoadReport(problems, rejected, where)
+    return LoadReport(problems, rejected, where, warnings)
 
 
 def _read_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, str]], str]:
@@ -390,7 +397,8 @@ def _load_hf(spec: str, key: str, split: str, limit: int | None, columns: Column
     found = list(getattr(data, "column_names", None) or [])
     rejected: list[tuple[int, str]] = []
     rows: Iterator[tuple[int, Any]] = ((i, dict(row)) for i, row in enumerate(data, start=1))
-    problems = _build(rows, found, dataset, split, limit, columns, label, rejected, "row")
+    warnings: list[tuple[int, str]] = []
+    problems = _build(rows, found, dataset, split, limit, columns, label, rejected, "row", warnings)
     if not problems:
         raise _no_good_rows(label, rejected, "row")
-    return LoadReport(problems, rejected, label)
+    return LoadReport(problems, rejected, label, warnings)

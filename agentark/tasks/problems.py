@@ -32,12 +32,15 @@ class LoadReport:
 
     ``rejected`` holds ``(number, reason)`` for rows that could not be used: the 1-based line number for
     JSONL and CSV files (where a CSV record starts), the 1-based row number for JSON lists, Parquet files
-    and Hugging Face datasets. Good rows load regardless.
+    and Hugging Face datasets. Good rows load regardless. ``warnings`` holds rows that loaded but whose
+    reference answer cannot be graded (a word such as "four" or "Paris": only that exact word would count
+    as right), numbered the same way.
     """
 
     problems: list[Problem]
     rejected: list[tuple[int, str]]
     source: str
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
