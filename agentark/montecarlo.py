@@ -20,7 +20,7 @@ import pyarrow as pa
 from agentark.backends import ENGINES, ChatRequest, Engine, EngineSpec, create_engine
 from agentark.config import EMBEDDED_MODEL
 from agentark.debate import solve_messages
-from agentark.errors import ConfigError
+from agentark.errors import ConfigError, EngineError
 from agentark.grading import extract_answer, is_correct
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Progress, register_kind
@@ -82,12 +82,23 @@ def rollout_request(question: str, prefix: str, cfg: MCConfig, round_: int) -> C
 
 
 def rollouts(engine: Engine, targets: list[dict], cfg: MCConfig) -> list[int]:
-    """How many of k rollouts from each target's prefix reach its reference answer; k engine calls in all."""
+    """How many of k rollouts from each target's prefix reach its reference answer; k engine calls in all.
+
+    A failed rollout is no evidence about the step, so it fails the chunk (EngineError) instead of counting
+    as a wrong answer: nothing of the chunk is stored and resuming the job redoes it.
+    """
     correct = [0] * len(targets)
     for round_ in range(cfg.k):
         requests = [rollout_request(t["question"], t["prefix"], cfg, round_) for t in targets]
-        for i, (t, c) in enumerate(zip(targets, engine.generate(requests))):
-            if c.ok and is_correct(extract_answer(t["prefix"] + c.text), t["reference_answer"]):
+        completions = engine.generate(requests)
+        failed = [c.error for c in completions if not c.ok]
+        if failed:
+            raise EngineError(
+                f"{len(failed)} of {len(requests)} rollouts failed ({failed[0]}); this chunk was not stored. Fix the "
+                "engine or server, then resume the job (`python -m agentark label-mc --job-id JOB_ID`, or Resume "
+                "on the Label steps page) to redo it.")
+        for i, (t, c) in enumerate(zip(targets, completions)):
+            if is_correct(extract_answer(t["prefix"] + c.text), t["reference_answer"]):
                 correct[i] += 1
     return correct
 

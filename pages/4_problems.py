@@ -78,8 +78,7 @@ with errors_shown():
 
     st.caption(f"**{page.total}** problems match · page {page_no + 1} of {page.pages}")
     rows = page.rows.copy()
-    viewer_params = lambda r: "&".join(f"{k}={v}" for k, v in {**link, "run": r.run_id, "problem": r.problem_id}.items())
-    rows["open"] = [f"transcript?{viewer_params(r)}" for r in rows.itertuples()]
+    rows["open"] = [flt.viewer_link(r.run_id, r.problem_id) for r in rows.itertuples()]
     rows["number"] = rows["idx"] + 1
     rows["run"] = rows["run_id"].map(labels)
     rows["tokens"] = rows["tokens"].map(tokens_text)

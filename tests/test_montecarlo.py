@@ -67,6 +67,30 @@ def test_job_resumes_after_an_interruption():
         assert q.count_labels(store, "auto:mc", job_id) == total
 
 
+def test_failed_rollouts_fail_the_chunk_instead_of_counting_as_wrong():
+    from agentark.backends.base import Completion
+    from agentark.errors import EngineError
+
+    with _debated_store()[0] as store:
+        cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=1000)
+        job_id = mc.create_mc_job(store, cfg)
+        total = len(mc.MCFolder(job_id).targets())
+
+        class Flaky(ScriptedEngine):
+            def generate(self, requests):
+                good = super().generate(requests)
+                return [Completion("", error="HTTP 503: busy") if i == 0 else c for i, c in enumerate(good)]
+
+        with pytest.raises(EngineError, match="1 of .* rollouts failed .*HTTP 503.* resume the job"):
+            mc.run_mc_job(job_id, engine=Flaky(rollout))
+        folder = mc.MCFolder(job_id)
+        assert folder.status() == "failed" and "rollouts failed" in folder.progress()["error"]
+        assert folder.done_step_ids() == set() and store.refresh() == 0  # nothing of the chunk was stored
+        assert mc.run_mc_job(job_id, engine=ScriptedEngine(rollout))["done"] == total
+        store.refresh()
+        assert q.count_labels(store, "auto:mc", job_id) == total
+
+
 def test_bad_config_names_the_fix():
     with pytest.raises(ConfigError, match="Math-Shepherd"):
         mc.MCConfig(k=0)

@@ -148,3 +148,29 @@ def test_word_diff_colours_and_order():
     assert "&lt;b&gt;" in html and "<ins" in html and "<del" in html
     assert agent_colour("agent_1") != agent_colour("agent_2") and agent_colour("agent_9") == agent_colour("agent_1")
     assert agent_order(["aggregator", "agent_10", "agent_2"]) == ["agent_2", "agent_10", "aggregator"]
+
+
+def test_search_text_is_literal_not_a_like_pattern(tmp_path):
+    questions = {"Q1": "A coat is 50% off. What is half of 10?", "Q2": "What is 100 minus 50, plus 5% tax?",
+                 "Q3": "What is 6 times 7?"}
+    with Store(tmp_path / "s.duckdb") as store:
+        add_run(store, "run-c", "cot", "m", {q: [["1"]] for q in questions}, {q: "1" for q in questions}, questions)
+
+        def found(text: str) -> set[str]:
+            return set(problem_page(store, ProblemFilter(runs=("run-c",), text=text), 0, 10).rows["problem_id"])
+
+        assert found("50%") == {"Q1"}
+        assert found("%") == {"Q1", "Q2"}
+        assert found("_") == set() and found("\\") == set()
+        assert found("6 TIMES") == {"Q3"}
+
+
+def test_viewer_links_are_url_encoded():
+    from urllib.parse import parse_qs, urlsplit
+
+    flt = ProblemFilter(runs=("run a&b",), text="50% & more #1")
+    link = flt.viewer_link("run a&b", "P#1?")
+    assert link.startswith("transcript?") and " " not in link and "#" not in link
+    params = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    assert params == {"runs": "run a&b", "text": "50% & more #1", "run": "run a&b", "problem": "P#1?"}
+    assert ProblemFilter.from_params(params) == flt

@@ -10,7 +10,9 @@ classification is the SQL twin of ``agentark.traces.classify``; tests hold the t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
+from urllib.parse import urlencode
 
 import pandas as pd
 
@@ -163,6 +165,10 @@ class ProblemFilter:
             out[f.name] = ",".join(value) if f.name == "runs" else str(value)
         return out
 
+    def viewer_link(self, run_id: str, problem_id: str) -> str:
+        """The debate viewer's address for one problem under this filter, every value URL-encoded."""
+        return "transcript?" + urlencode({**self.to_params(), "run": run_id, "problem": problem_id})
+
     @classmethod
     def from_params(cls, params: dict) -> "ProblemFilter":
         """Rebuild a filter from query parameters; unknown keys are ignored (they belong to the page)."""
@@ -234,12 +240,14 @@ def _where(flt: ProblemFilter) -> tuple[str, dict]:
         if flt.agent and flt.regressed:
             clauses.append("list_contains(t.regressed_agents, $agent)")
     if flt.text.strip():
-        params["text"] = f"%{flt.text.strip()}%"
+        # The text is matched literally: %, _ and the escape character itself lose their LIKE meaning.
+        literal = re.sub(r"([\\%_])", r"\\\1", flt.text.strip())
+        params["text"] = f"%{literal}%"
         run_clause = "list_contains($runs, run_id) AND " if flt.runs else ""
         clauses.append(
-            "(t.problem_id IN (SELECT problem_id FROM problems WHERE question ILIKE $text) "
+            "(t.problem_id IN (SELECT problem_id FROM problems WHERE question ILIKE $text ESCAPE '\\') "
             "OR (t.run_id, t.problem_id) IN (SELECT run_id, problem_id FROM messages "
-            f"WHERE {run_clause}content ILIKE $text))"
+            f"WHERE {run_clause}content ILIKE $text ESCAPE '\\'))"
         )
     if flt.mark == "unmarked":
         clauses.append("mk.mark IS NULL")
