@@ -7,19 +7,30 @@ the labeling page's "lowest automatic confidence first" queue puts the PRM's dou
 person. Design decision: like the other automatic labelers, :func:`prm_label_rows` is a pure function from
 steps and scores to label rows, and a rerun appends only labels that change what is in force (a new value,
 or a probability that moved), so labelling twice with the same PRM adds nothing.
+
+Two ways to run it: :func:`run_prm_labeler` in this process for a small selection, or the ``prm_label``
+job kind on the job framework (folder ``$AGENTARK_HOME/labeling/JOB_ID/``): the steps are frozen in the
+folder, the worker scores them a chunk of trajectories at a time and writes one shard of label rows per
+chunk (stopping between chunks when asked, skipping finished trajectories on resume), and the kind's
+ingester appends each shard once.
 """
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
 
 import pandas as pd
+import pyarrow as pa
 
 from agentark.errors import ConfigError
+from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
+from agentark.jobs.registry import JobKind, Progress, register_kind
 from agentark.store import Store, now
 from agentark.store import labels as q
 
 SOURCE = "auto:prm"
+KIND = "prm_label"
 SOFT_CHANGE = 1e-3
 
 
@@ -34,6 +45,8 @@ class PRMLabelConfig:
         "help": "A step whose probability of being good is below this gets -1, otherwise +1."})
     batch_size: int = field(default=16, metadata={"help": "Trajectories per forward pass."})
     device: str = field(default="auto", metadata={"help": "auto (CUDA when visible), cpu or cuda."})
+    chunk_size: int = field(default=256, metadata={
+        "help": "Trajectories per shard in a background job (a stop or crash loses at most one chunk)."})
 
     def __post_init__(self) -> None:
         if not str(self.model).strip():
@@ -41,11 +54,18 @@ class PRMLabelConfig:
                               "`python -m agentark train prm`).")
         if not 0 < self.threshold < 1:
             raise ConfigError(f"threshold must be between 0 and 1 (got {self.threshold}).")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1 (got {self.batch_size}).")
+        if self.batch_size < 1 or self.chunk_size < 1:
+            raise ConfigError(f"batch_size and chunk_size must be at least 1 (got {self.batch_size}, {self.chunk_size}).")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device must be auto, cpu or cuda (got '{self.device}').")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "PRMLabelConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def trajectories(steps: pd.DataFrame) -> list[tuple[str, str, list[str], list[str]]]:
@@ -100,3 +120,88 @@ def run_prm_labeler(store: Store, cfg: PRMLabelConfig, scorer=None) -> int:
     fresh = prm_label_rows([ids for _, _, ids, _ in items], scores, cfg.threshold)
     fresh = changed_only(fresh, q.labels_in_force(store, cfg.run_ids or None, [SOURCE]))
     return q.append_labels(store, stamp(fresh, cfg.model)) if not fresh.empty else 0
+
+
+# -- the prm_label job kind -------------------------------------------------------------------------------
+class PRMLabelFolder(JobFolder):
+    """A PRM labeling job's folder: ``steps.parquet`` (the frozen steps with their question) and one
+    ``NAME.labels.parquet`` shard of label rows per finished chunk of trajectories."""
+
+    root = "labeling"
+
+    def steps(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "steps.parquet")
+
+    def done_step_ids(self) -> set[str]:
+        done: set[str] = set()
+        for name in self.finished_shards("labels"):
+            done.update(pd.read_parquet(self.shard_path(name, "labels"), columns=["step_id"])["step_id"])
+        return done
+
+    def write_shard(self, rows: pd.DataFrame) -> str:
+        name = shard_name()
+        atomic_write_table(self.shard_path(name, "labels"), pa.Table.from_pandas(rows, preserve_index=False))
+        return name
+
+
+def create_prm_label_job(store: Store, cfg: PRMLabelConfig) -> str:
+    """Check the PRM, freeze the runs' steps and the config in a new job folder; return its id (start it with
+    ``jobs.spawn`` or ``jobs.run_job``). A folder that is not a studio PRM is refused before any job exists."""
+    from agentark.train.prm_scoring import prm_folder, read_meta
+
+    read_meta(prm_folder(cfg.model))
+    steps = q.steps_in_context(store, cfg.run_ids or None)
+    if steps.empty:
+        raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
+    frozen = steps[["message_id", "step_id", "idx", "question", "text"]].reset_index(drop=True)
+    folder = PRMLabelFolder(f"prm-label-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    atomic_write_table(folder.path / "steps.parquet", pa.Table.from_pandas(frozen, preserve_index=False))
+    folder.create({"kind": KIND, "config": cfg.to_dict(),
+                   "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()})
+    folder.write_progress(done=0, total=int(frozen["message_id"].nunique()))
+    return folder.job_id
+
+
+def run_prm_label(folder: PRMLabelFolder, on_progress: Progress | None = None, scorer=None) -> dict:
+    """The kind's run: score every trajectory without a shard, a chunk at a time, stopping between chunks."""
+    cfg = PRMLabelConfig.from_dict(folder.meta()["config"])
+    items = trajectories(folder.steps())
+    done_steps = folder.done_step_ids()
+    todo = [t for t in items if not set(t[2]) <= done_steps]
+    done = len(items) - len(todo)
+    folder.write_progress(done=done, total=len(items))
+    if on_progress:
+        on_progress(done, len(items))
+    if todo and scorer is None:
+        from agentark.train.prm_scoring import load_prm
+
+        scorer = load_prm(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+    for start in range(0, len(todo), cfg.chunk_size):
+        folder.check_cancel()
+        chunk = todo[start : start + cfg.chunk_size]
+        scores = scorer.score([(question, texts) for _, question, _, texts in chunk])
+        folder.write_shard(stamp(prm_label_rows([ids for _, _, ids, _ in chunk], scores, cfg.threshold), cfg.model))
+        done += len(chunk)
+        folder.write_progress(done=done)
+        if on_progress:
+            on_progress(done, len(items))
+    return {"status": "done", "done": done}
+
+
+def ingest_prm_label(store: Store, folder: PRMLabelFolder) -> int:
+    """The kind's ingester: each finished shard once, keeping only labels that change what is in force."""
+    ingested = 0
+    seen = store.ingested_shards(folder.job_id)
+    for name in folder.finished_shards("labels"):
+        if name in seen:
+            continue
+        rows = pd.read_parquet(folder.shard_path(name, "labels"))
+        current = q.labels_in_force(store, None, [SOURCE])
+        current = current[current["step_id"].isin(set(rows["step_id"]))]
+        fresh = changed_only(rows[["step_id", "value", "confidence", "soft_value"]], current)
+        ingested += q.ingest_label_shard(store, folder.job_id, name, rows[rows["step_id"].isin(set(fresh["step_id"]))])
+    return ingested
+
+
+PRM_LABEL = register_kind(JobKind(KIND, PRMLabelFolder, run_prm_label, ingest_prm_label, title="PRM labels"))

@@ -1,4 +1,5 @@
-"""The auto:prm label source: probabilities become labels with confidence, reruns add only changes, CLI."""
+"""The auto:prm label source: probabilities become labels with confidence, reruns add only changes; the
+prm_label job kind (stop, resume, ingestion once); the CLI."""
 from __future__ import annotations
 
 import json
@@ -7,9 +8,11 @@ import pandas as pd
 import pytest
 
 from agentark.cli import main
-from agentark.errors import ConfigError
+from agentark.errors import ConfigError, ModelNotFoundError
+from agentark.jobs import list_jobs, run_job
 from agentark.labeling import step_table
-from agentark.prm_labels import SOURCE, PRMLabelConfig, prm_label_rows, run_prm_labeler
+from agentark.prm_labels import (SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job, prm_label_rows,
+                                 run_prm_labeler)
 from agentark.steps import SegmentConfig, segment_runs
 from agentark.store import labels as q
 from tests.steps_fixtures import debate_store
@@ -70,8 +73,38 @@ def test_cli_labels_with_a_trained_prm(tmp_path, agentark_home, capsys):
     n_steps = len(q.steps_in_context(store))
     store.close()
     assert main(["label-prm", "--model", str(result.model_dir)]) == 0
-    assert f"auto:prm: {n_steps} labels appended" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        main(["label-prm"])
+    assert f"done: {n_steps} auto:prm labels stored" in capsys.readouterr().out
+    assert main(["label-prm"]) == 2 and "--model" in capsys.readouterr().err
     assert main(["label-prm", "--model", str(tmp_path / "base")]) == 2
     assert "not a studio PRM" in capsys.readouterr().err
+    assert [j for j in list_jobs() if j["kind"] == "prm_label"][0]["status"] == "done"
+
+
+def test_job_stops_between_chunks_resumes_and_ingests_each_label_once(tmp_path, agentark_home, monkeypatch):
+    store = debate_store(agentark_home / "agentark.duckdb")
+    segment_runs(store, None, SegmentConfig())
+    n_steps = len(q.steps_in_context(store))
+    prm = tmp_path / "prm"
+    prm.mkdir()
+    (prm / "agentark_prm.json").write_text(json.dumps({"format": "agentark-prm"}))
+    job_id = create_prm_label_job(store, PRMLabelConfig(model=str(prm), chunk_size=1))
+    folder = PRMLabelFolder(job_id)
+
+    def stop_after_first(done, total):
+        if done == 1:
+            folder.request_cancel()
+
+    assert run_job(job_id, on_progress=stop_after_first, scorer=FixedScorer())["status"] == "stopped"
+    assert len(folder.finished_shards("labels")) == 1
+    assert run_job(job_id, scorer=FixedScorer())["status"] == "done"
+    assert len(folder.finished_shards("labels")) == 4  # one per message, the first not redone
+    store.refresh()
+    assert q.count_labels(store, SOURCE) == n_steps
+    store.refresh()
+    assert q.count_labels(store, SOURCE) == n_steps
+    again = create_prm_label_job(store, PRMLabelConfig(model=str(prm)))
+    run_job(again, scorer=FixedScorer())
+    store.refresh()
+    assert q.count_labels(store, SOURCE) == n_steps  # the same probabilities change nothing in force
+    with pytest.raises(ModelNotFoundError, match="not a studio PRM"):
+        create_prm_label_job(store, PRMLabelConfig(model=str(tmp_path)))

@@ -1,38 +1,63 @@
-"""``label-prm``: label stored steps with a trained studio PRM (the ``auto:prm`` source).
+"""``label-prm``: label stored steps with a trained studio PRM (the ``auto:prm`` source) as a resumable job.
 
-Design decision: the PRM is loaded before the store is opened and the store is held only for reading the
-steps and appending the labels, so the app stays usable while the PRM scores.
+Design decision: like ``label-mc``, the command freezes the steps in a ``prm_label`` job folder and runs it
+in this process (or in the background with ``--background``); the store is held only to create the job and
+to ingest its shards at the end, so the app stays usable while the PRM scores.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from agentark.cli.common import add_home
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the PRM labeling command."""
-    p = sub.add_parser("label-prm", help="label steps with a trained PRM (source auto:prm, with confidence)")
+    p = sub.add_parser("label-prm", help="label steps with a trained PRM (source auto:prm, with confidence) as a job")
     add_home(p)
-    p.add_argument("--model", required=True, help="studio PRM id, or the model/checkpoint folder a PRM job wrote")
+    p.add_argument("--model", help="studio PRM id, or the model/checkpoint folder a PRM job wrote")
     p.add_argument("--run", action="append", dest="runs", help="run id (repeat; default: every run)")
     p.add_argument("--threshold", type=float, default=0.5, help="below this probability of good a step gets -1")
     p.add_argument("--batch-size", type=int, default=16, help="trajectories per forward pass")
+    p.add_argument("--chunk-size", type=int, default=256, help="trajectories per shard")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--job-id", default=None, help="resume this job instead of starting a new one")
+    p.add_argument("--background", action="store_true", help="run in a background process")
     p.set_defaults(func=cmd_label_prm)
 
 
-def cmd_label_prm(args: argparse.Namespace) -> int:
-    from agentark.prm_labels import PRMLabelConfig, run_prm_labeler
+def _store():
     from agentark.store import Store
-    from agentark.train.prm_scoring import load_prm
 
-    cfg = PRMLabelConfig(model=args.model, run_ids=args.runs or [], threshold=args.threshold,
-                         batch_size=args.batch_size, device=args.device)
-    scorer = load_prm(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
     store = Store()
     store.refresh()
-    with store:
-        written = run_prm_labeler(store, cfg, scorer)
-    print(f"auto:prm: {written} labels appended")
+    return store
+
+
+def cmd_label_prm(args: argparse.Namespace) -> int:
+    from agentark import jobs
+    from agentark.errors import ConfigError
+    from agentark.prm_labels import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job
+    from agentark.store import labels as q
+
+    if args.job_id:
+        job_id = PRMLabelFolder(args.job_id).require().job_id
+    else:
+        if not args.model:
+            raise ConfigError("Pass --model with a studio PRM id or folder (or --job-id to resume a job).")
+        cfg = PRMLabelConfig(model=args.model, run_ids=args.runs or [], threshold=args.threshold,
+                             batch_size=args.batch_size, chunk_size=args.chunk_size, device=args.device)
+        with _store() as store:
+            job_id = create_prm_label_job(store, cfg)
+        print(f"PRM labeling job {job_id}: {PRMLabelFolder(job_id).progress().get('total')} trajectories")
+    if args.background:
+        pid = jobs.spawn(KIND, job_id)
+        print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
+        return 0
+    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    with _store() as store:
+        labels = q.count_labels(store, SOURCE)
+    print(f"{final.get('status')}: {labels} auto:prm labels stored")
     return 0

@@ -25,6 +25,7 @@ from agentark.jobs.debate import (  # noqa: I001  (after the framework: the kind
 )
 from agentark.models import sync_models
 from agentark.montecarlo import MC_LABEL
+import agentark.prm_labels  # noqa: E402,F401,I001  (registers the prm_label kind; a plain import survives a cycle)
 from agentark.store.ingesters import register_ingester
 
 # Trained model folders (written by training jobs) become rows of the models table on refresh too.

@@ -60,7 +60,8 @@ def read_meta(folder: Path) -> dict:
     return meta
 
 
-def _folder(path_or_model_id: str) -> Path:
+def prm_folder(path_or_model_id: str) -> Path:
+    """The local folder of a PRM given as a studio model id, a folder, or a model id in the Hugging Face cache."""
     from agentark.models import resolve
 
     path = Path(resolve(path_or_model_id)).expanduser()
@@ -140,7 +141,7 @@ def load_prm(path_or_model_id: str, device: str = "auto", batch_size: int = 16) 
 
     from agentark.backends.transformers_engine import pick_device
 
-    folder = _folder(path_or_model_id)
+    folder = prm_folder(path_or_model_id)
     meta = read_meta(folder)
     device = pick_device(device)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
