@@ -13,6 +13,7 @@ floating-point error and without running anything a model wrote.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -267,6 +268,7 @@ def explicit_answer(text: str) -> str | None:
 # --------------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _value(answer: str | None) -> tuple[str, tuple[Fraction, bool] | None] | None:
     """(finished answer text, numeric value or None); None when there is no answer at all."""
     if answer is None:

@@ -27,7 +27,7 @@ from agentark.store import labels as q
 
 FORMATS = ("prm800k", "math-shepherd")
 STEP_TAG = "ки"
-FLUSH_MESSAGES = 5000
+FLUSH_MESSAGES = 2000
 
 
 @dataclass
