@@ -77,6 +77,29 @@ def test_a_retried_problem_gets_new_message_ids():
     assert [m["message_id"] for m in again.messages] == ["r:p3:a1:0000"]
 
 
+def test_steps_of_the_failed_attempt_never_attach_to_the_retried_text():
+    from agentark.steps import SegmentConfig, segment_runs
+    from agentark.store import labels as q
+
+    with Store() as store:
+        cfg = DebateConfig(method="cot", engine="scripted", model="tests.scripted:first_number")
+        run_id, _ = jobs.create_debate_run(cfg, PROBLEMS)
+        jobs.run_debate_job(run_id, engines={"default": FailsOnSeven()})
+        store.refresh()
+        segment_runs(store, [run_id], SegmentConfig())
+        before = set(store.messages(run_id)["message_id"])
+        jobs.run_debate_job(run_id, engines={"default": ScriptedEngine(first_number)})
+        store.refresh()
+        after = store.messages(run_id).set_index("problem_id")["message_id"].to_dict()
+        assert after["p3"] in before and after["p7"] == f"{run_id}:p7:a1:0000" and after["p7"] not in before
+        segment_runs(store, [run_id], SegmentConfig())
+        steps = q.steps_in_context(store, [run_id])
+        retried = steps[steps["problem_id"] == "p7"]
+        content = store.messages(run_id, "p7")["content"][0]
+        assert list(retried["message_id"].unique()) == [after["p7"]]
+        assert all(content[r.char_start:r.char_end] == r.text for r in retried.itertuples())
+
+
 def test_seconds_per_problem_is_its_share_of_the_engine_calls():
     problems = [Problem(f"p{i}", "t", "test", f"Count {i} apples.", str(i)) for i in range(8)]
     engine = ScriptedEngine(first_number, delay_s=0.2)

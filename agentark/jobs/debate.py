@@ -84,6 +84,14 @@ class RunFolder(JobFolder):
             states.update({pid: pid not in failed for pid in ids})
         return states
 
+    def attempts(self) -> dict[str, int]:
+        """problem id -> how many finished shards hold it: a retry is that problem's attempt number."""
+        counts: dict[str, int] = {}
+        for name in self.finished_shards():
+            for pid in pq.read_table(self.shard_paths(name)[1], columns=["problem_id"]).column(0).to_pylist():
+                counts[pid] = counts.get(pid, 0) + 1
+        return counts
+
     def done_problem_ids(self) -> set[str]:
         """Problems finished without failed messages: resuming skips these and retries the rest."""
         return {pid for pid, ok in self.problem_states().items() if ok}
@@ -193,6 +201,7 @@ def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: 
     if todo and engines is None:
         engines = build_engines(cfg)
     chunks = [todo[i : i + cfg.chunk_size] for i in range(0, len(todo), cfg.chunk_size)]
+    attempts = folder.attempts()
     for number, chunk in enumerate(chunks, 1):
         folder.check_cancel()
 
@@ -203,7 +212,7 @@ def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: 
                 on_progress(len(done), total)
             folder.check_cancel()
 
-        result = run_chunk(chunk, cfg, folder.run_id, engines=engines, on_round=step_done)
+        result = run_chunk(chunk, cfg, folder.run_id, engines=engines, on_round=step_done, attempts=attempts)
         folder.write_shard(result.messages, result.outcomes)
         chunk_failed = {m["problem_id"] for m in result.messages if m["error"] is not None}
         failed.update(chunk_failed)
