@@ -33,6 +33,7 @@ QUEUE_STRATEGIES = {
     "first-error": "wrong answers whose first error is unknown first",
 }
 QUEUE_PAGE = 500  # steps fetched per queue query; the next page loads in the background before it is needed
+_CONTEXTS_KEPT = 2000  # step contexts (message text included) a queue keeps before starting afresh
 OUTCOME_POSITIVE_CONFIDENCE = 0.6  # a right answer can sit on a wrong step (Math-Shepherd's false positives)
 OUTCOME_NEGATIVE_CONFIDENCE = 0.7
 DEBATE_CRITIQUE_CONFIDENCE = 0.5
@@ -332,6 +333,7 @@ class LabelQueue:
     _after: tuple | None = None
     _exhausted: bool = False
     _next: Future | None = None
+    _contexts: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_strategy(self.strategy)
@@ -368,22 +370,24 @@ class LabelQueue:
     def __len__(self) -> int:
         return self.total if not self._exhausted else len(self.step_ids)
 
+    def card(self, step_id: str) -> dict:
+        """What the labeling card shows for a step: the step with its message and problem, and under ``history``
+        every label it was given (read fresh). Contexts are read a message at a time and kept, so the next
+        step of the same message costs one key lookup."""
+        with self.store.connection():
+            if step_id not in self._contexts:
+                if len(self._contexts) > _CONTEXTS_KEPT:
+                    self._contexts.clear()
+                self._contexts.update({row["step_id"]: row for row in q.message_steps_in_context(self.store, step_id)})
+            return {**self._contexts.get(step_id, {}), "history": q.label_history(self.store, step_id)}
 
-def label_and_card(store: Store, label: HumanLabel, show_step_id: str) -> dict:
-    """Store a person's label and read the card to show next in one store operation: a keypress opens the
-    store file once."""
-    with store.connection():
-        add_human_labels(store, [label])
-        return step_card(store, show_step_id)
+    def label(self, label: HumanLabel, show_step_id: str) -> dict:
+        """Store a person's label and read the card to show next, in one store operation (one open of the file)."""
+        with self.store.connection():
+            add_human_labels(self.store, [label])
+            return self.card(show_step_id)
 
 
-def step_card(store: Store, step_id: str) -> dict:
-    """What the labeling card shows for one step: the step with its message and problem, and under ``history``
-    every label it was given; key lookups only, in one store operation (one open of the file)."""
-    with store.connection():
-        card = q.step_in_context(store, step_id)
-        card["history"] = q.label_history(store, step_id)
-    return card
 
 
 # -- agreement --------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 import html
 
 import streamlit as st
-from streamlit_shortcuts import shortcut_button
+from streamlit_shortcuts import add_shortcuts
 
 from agentark import jobs, labeling, montecarlo
 from agentark.runnames import RunLabels
@@ -42,6 +42,10 @@ tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Sum
                                                          on_change="rerun")
 
 
+SHORTCUTS = {"lab_good": "g", "lab_neutral": "n", "lab_wrong": "b", "lab_flag": "f", "lab_prev": ["k", "arrowleft"],
+             "lab_next": ["j", "arrowright"]}
+
+
 def labels_written() -> None:
     summary.clear()
 
@@ -63,7 +67,8 @@ def give(step_id: str, value: int | None, flag: bool = False) -> None:
         note = st.session_state.get(f"lab_note_{step_id}") or None
         label = labeling.HumanLabel(step_id, value, annotator(), flag=flag, note=note)
         pos = st.session_state["lab_pos"] if flag else _position(1)
-        st.session_state["lab_card"] = labeling.label_and_card(store, label, st.session_state["lab_queue"].step_ids[pos])
+        queue: labeling.LabelQueue = st.session_state["lab_queue"]
+        st.session_state["lab_card"] = queue.label(label, queue.step_ids[pos])
         st.session_state["lab_pos"] = pos
         labels_written()
 
@@ -79,7 +84,7 @@ def label_card() -> None:
     step_id = queue.step_ids[pos]
     step = st.session_state.get("lab_card")
     if not step or step.get("step_id") != step_id:
-        step = st.session_state["lab_card"] = labeling.step_card(store, step_id)
+        step = st.session_state["lab_card"] = queue.card(step_id)
     st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{run_labels(step['run_id'])}` · {step['agent']}, round {step['round']}, "
                 f"step {step['idx'] + 1}")
     st.markdown(f"**Problem.** {step['question']}")
@@ -93,19 +98,12 @@ def label_card() -> None:
                 unsafe_allow_html=True)
     st.text_input("Note (optional)", key=f"lab_note_{step_id}")
     cols = st.columns(6)
-    with cols[0]:
-        shortcut_button("Good +1", "g", key="lab_good", on_click=give, args=(step_id, 1))
-    with cols[1]:
-        shortcut_button("Neutral 0", "n", key="lab_neutral", on_click=give, args=(step_id, 0))
-    with cols[2]:
-        shortcut_button("Wrong -1", "b", key="lab_wrong", on_click=give, args=(step_id, -1))
-    with cols[3]:
-        shortcut_button("Unsure", "f", key="lab_flag", on_click=give, args=(step_id, None, True))
-    with cols[4]:
-        shortcut_button("Previous", ["k", "arrowleft"], key="lab_prev", on_click=move, args=(-1,))
-    with cols[5]:
-        shortcut_button("Next", ["j", "arrowright"], key="lab_next", on_click=move, args=(1,))
-    guard_shortcuts_while_typing()
+    cols[0].button("Good +1 `g`", key="lab_good", on_click=give, args=(step_id, 1))
+    cols[1].button("Neutral 0 `n`", key="lab_neutral", on_click=give, args=(step_id, 0))
+    cols[2].button("Wrong -1 `b`", key="lab_wrong", on_click=give, args=(step_id, -1))
+    cols[3].button("Unsure `f`", key="lab_flag", on_click=give, args=(step_id, None, True))
+    cols[4].button("Previous `k` or `←`", key="lab_prev", on_click=move, args=(-1,))
+    cols[5].button("Next `j` or `→`", key="lab_next", on_click=move, args=(1,))
     if not annotator():
         st.warning("Enter your name as **Annotator** in the sidebar before labeling.")
     st.caption("History of this step (every label ever given, oldest first)")
@@ -114,6 +112,10 @@ def label_card() -> None:
 
 if tab_label.open:
     with tab_label:
+        # The key listener lives on the page, outside the card: a keypress reruns the card alone and sends
+        # no listener frames again; the listener finds the card's buttons by their keys.
+        add_shortcuts(**SHORTCUTS)
+        guard_shortcuts_while_typing()
         label_card()
 
 def table_tab() -> None:

@@ -104,3 +104,22 @@ def test_keypresses_do_not_recompute_the_table_or_agreement_and_summaries_follow
     open_tab(at, "Summary")
     counts = next(d.value for d in at.dataframe if "annotator" in d.value.columns and "labels" in d.value.columns)
     assert counts.set_index("annotator").loc["ana", "labels"] == 4 and calls["agreement"] == 2
+
+
+def test_card_reads_a_message_once_and_the_label_and_next_card_share_one_store_open(tmp_path, monkeypatch):
+    import agentark.store as store_module
+
+    store = _labelled_store(tmp_path / "s.duckdb")
+    queue = lab.LabelQueue.open(store, "unlabeled")
+    reads, opens = [], []
+    real_read, real_open = q.message_steps_in_context, store_module.open_connection
+    monkeypatch.setattr(q, "message_steps_in_context", lambda s, sid: reads.append(sid) or real_read(s, sid))
+    first, second = queue.step_ids[0], queue.step_ids[1]
+    card = queue.card(first)
+    assert card["step_id"] == first and card["content"] and card["char_end"] > card["char_start"]
+    assert queue.card(second)["message_id"] == card["message_id"] and reads == [first]  # same message: no new read
+    monkeypatch.setattr(store_module, "open_connection", lambda *a, **k: opens.append(1) or real_open(*a, **k))
+    shown = queue.label(lab.HumanLabel(first, -1, "ana"), second)
+    assert len(opens) == 1  # the label and the next card: one open of the store file
+    assert shown["step_id"] == second and "label_id" in shown["history"].columns
+    assert queue.card(first)["history"]["value"].tolist()[-1] == -1.0

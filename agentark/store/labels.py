@@ -183,14 +183,17 @@ def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
 
 
 @operation
-def step_in_context(store: Store, step_id: str) -> dict:
-    """One step with its message and problem, by key lookups only (what the labeling card shows)."""
-    step = store.con.execute("SELECT * FROM steps WHERE step_id = ?", [step_id]).df()
-    if step.empty:
-        return {}
-    row = step.iloc[0].to_dict()
-    row.update(message_with_problem(store, row["message_id"]))
-    return row
+def message_steps_in_context(store: Store, step_id: str) -> list[dict]:
+    """Every step of the message holding ``step_id``, each with that message and its problem; key lookups only.
+
+    The labeling card reads a whole message at once because a queue mostly walks a message's steps in turn.
+    """
+    found = store.con.execute("SELECT message_id FROM steps WHERE step_id = ?", [step_id]).fetchall()
+    if not found:
+        return []
+    message = message_with_problem(store, found[0][0])
+    steps = store.con.execute("SELECT * FROM steps WHERE message_id = ? ORDER BY idx", [found[0][0]]).df()
+    return [{**message, **row} for row in steps.to_dict("records")]
 
 
 # -- labels -----------------------------------------------------------------------------------------------
