@@ -42,6 +42,7 @@ tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Sum
                                                          on_change="rerun")
 
 
+TABLE_ROWS = 2000  # rows sent to the browser; bulk labels still reach every matching step
 SHORTCUTS = {"lab_good": "g", "lab_neutral": "n", "lab_wrong": "b", "lab_flag": "f", "lab_prev": ["k", "arrowleft"],
              "lab_next": ["j", "arrowright"]}
 
@@ -140,8 +141,12 @@ def table_tab() -> None:
         if contains:
             shown = shown[shown["text"].str.contains(contains, case=False, regex=False)]
         filters = f"{run_choice}|{only_unlabeled}|{auto_filter}|{contains}"
+        if len(shown) > TABLE_ROWS:
+            st.caption(f"Showing the first {TABLE_ROWS:,} of {len(shown):,} matching steps; narrow the filters to see "
+                       "others. Applying a label without a selection labels every matching step.")
         picked = st.dataframe(
-            shown[["step_id", "run_id", "agent", "round", "idx", "text", "human", "human_by", *auto_cols]],
+            shown.head(TABLE_ROWS)[["step_id", "run_id", "agent", "round", "idx", "text", "human", "human_by",
+                                    *auto_cols]],
             hide_index=True, key=f"lab_table_{filters}", on_select="rerun", selection_mode="multi-row",
         )
         rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
