@@ -4,6 +4,7 @@ import streamlit as st
 from agentark import jobs
 from agentark.debate import METHODS, AgentSpec, DebateConfig
 from agentark.jobs import RunFolder
+from agentark.runnames import tokens_text
 from agentark.tasks import dataset_choices
 from agentark.transcripts import FORMATS, import_upload
 from agentark.store.transcripts import run_costs
@@ -146,13 +147,16 @@ def live_runs() -> None:
         st.caption("No runs yet: start one above, or from the CLI with `python -m agentark debate`.")
         return
     st.dataframe(
-        runs[["run_id", "method", "model", "dataset", "problems", "done", "status", "accuracy", "created_at"]],
+        runs[["run_id", "name", "method", "model", "dataset", "problems", "done", "status", "accuracy", "created_at"]],
         hide_index=True, width="stretch", key="runs_table",
         column_config={"accuracy": st.column_config.ProgressColumn("final accuracy", min_value=0.0, max_value=1.0, format="percent")},
     )
     costs = run_costs(store)
     if not costs.empty:
         st.caption("Cost per finished problem (tokens from the engine's usage; time: its share of the engine calls, each call's wall time split over its requests)")
+        # Runs imported without usage figures recorded no tokens: "—", not 0.
+        tokens = ["prompt_tokens_per_problem", "completion_tokens_per_problem"]
+        costs = costs.assign(**{c: costs[c].map(tokens_text) for c in tokens})
         st.dataframe(costs, hide_index=True, width="stretch", key="run_costs_table",
                      column_config={"wall_s_per_problem": st.column_config.NumberColumn("wall s / problem", format="%.2f")})
     last = st.session_state.get("last_run")

@@ -115,6 +115,10 @@ def test_runs_without_token_counts_show_a_dash_not_zero():
     assert set(table["tokens"]) == {"—"}
     at = _page("pages/2_transcripts.py", run="run-b", problem="P1")
     assert next(m.value for m in at.metric if m.label == "Tokens") == "—"
+    at = _page("pages/1_run_debates.py")
+    costs = next(d.value for d in at.dataframe if "calls_per_problem" in d.value.columns).set_index("run_id")
+    assert costs.loc["run-b", "prompt_tokens_per_problem"] == "—" and costs.loc["run-a", "prompt_tokens_per_problem"] != "—"
+    assert "name" in next(d.value for d in at.dataframe if "accuracy" in d.value.columns).columns
 
 
 def test_cli_names_a_debate_renames_and_tags_by_name(capsys):
