@@ -104,13 +104,12 @@ def from_values(cls, values: dict):
     clean = {}
     for name, value in values.items():
         opt = opts[name]
-        if isinstance(value, str):
-            value = value.strip()
-        if opt.optional and value in ("", None):
+        # Text is kept as typed (a separator may be white space); only empty optional fields and numbers change.
+        if opt.optional and (value is None or (isinstance(value, str) and not value.strip())):
             value = None
         elif opt.kind in ("int", "float") and isinstance(value, str):
             try:
-                value = int(value) if opt.kind == "int" else float(value)
+                value = int(value.strip()) if opt.kind == "int" else float(value.strip())
             except ValueError:
                 raise ConfigError(f"{name.replace('_', ' ')} must be a number{' or empty' if opt.optional else ''} "
                                   f"(got '{value}').") from None

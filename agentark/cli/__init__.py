@@ -25,6 +25,7 @@ AREAS = (
     "prm",
     "runs",
     "stats",
+    "train",
 )
 
 

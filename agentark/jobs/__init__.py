@@ -27,6 +27,7 @@ from agentark.models import sync_models
 from agentark.montecarlo import MC_LABEL
 import agentark.prm_labels  # noqa: E402,F401,I001  (registers the prm_label kind; a plain import survives a cycle)
 from agentark.store.ingesters import register_ingester
+import agentark.train.jobs  # noqa: E402,F401,I001  (registers the prm, sft and pad kinds)
 
 # Trained model folders (written by training jobs) become rows of the models table on refresh too.
 register_ingester("models", sync_models)

@@ -1,0 +1,230 @@
+"""The three training kinds (prm, sft, pad) on the one job framework, and publishing their models.
+
+A training job's folder (``$AGENTARK_HOME/jobs/JOB_ID/``) holds the manifest (kind, the job's config
+dataclass as stored, the export's path and sha256), ``checkpoints/checkpoint-N`` (the Trainer's resumable
+checkpoints; each is a loadable model folder, so a failed or cancelled job's last checkpoint stays usable),
+metrics shards, progress and log. Design decision: everything that can be refused is refused in
+``create_train_job`` before the folder exists (nothing written), and the job itself only trains: when it
+finishes, its ``final`` folder is renamed to ``$AGENTARK_HOME/checkpoints/JOB_ID`` with a model card, which
+is what makes it a registered model on the next refresh, usable by id wherever a model is picked.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from agentark.errors import ConfigError, JobError
+from agentark.jobs.folder import JobFolder, JobStopped
+from agentark.jobs.registry import JobKind, Progress, register_kind
+from agentark.models import model_dir, read_card, write_card
+
+KINDS = ("prm", "sft", "pad")
+TITLES = {"prm": "PRM training", "sft": "SFT (R-SFT / DA)", "pad": "PAD (GRPO with PRM rewards)"}
+# Which studio export kinds each trainer reads (PAD reads problems, not an export).
+EXPORT_KINDS = {"prm": ("prm",), "sft": ("rsft", "da"), "pad": ()}
+
+
+def config_class(kind: str) -> type:
+    """The config dataclass of a training kind: PRMConfig, SFTJobConfig or PADJobConfig."""
+    if kind == "prm":
+        from agentark.train.prm import PRMConfig
+
+        return PRMConfig
+    if kind == "sft":
+        from agentark.train.sft import SFTJobConfig
+
+        return SFTJobConfig
+    if kind == "pad":
+        from agentark.train.pad import PADJobConfig
+
+        return PADJobConfig
+    raise ConfigError(f"Unknown training kind '{kind}'; choose one of: {', '.join(KINDS)}.")
+
+
+def config_from_dict(kind: str, values: dict):
+    """The stored config back as its dataclass (keys it does not know are ignored)."""
+    cls = config_class(kind)
+    known = {f.name for f in fields(cls) if f.init}
+    return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def new_job_id(kind: str) -> str:
+    return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def resolve_export(ref: str, exports=None) -> Path:
+    """A training file from an export id, a sha256 (or its first 8+ characters), or a file path.
+
+    ``exports`` is the store's exports table (``agentark.export.list_exports``); without it only paths work.
+    """
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return path.resolve()
+    if exports is not None and len(exports):
+        hit = exports[(exports["export_id"] == ref) |
+                      ((len(ref) >= 8) & exports["sha256"].str.startswith(ref.lower()))]
+        if len(hit) >= 1:
+            found = Path(hit.iloc[0]["path"])
+            if not found.is_file():
+                raise ConfigError(f"Export {ref} was recorded at {found}, which no longer exists; export again.")
+            return found
+    raise ConfigError(f"'{ref}' is neither an export id, an export sha256 nor a file; list exports with "
+                      "`python -m agentark exports`, or pass the path of a .parquet/.jsonl file.")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def preflight(kind: str, cfg) -> None:
+    """Refuse, before anything is written, what would only fail in the worker."""
+    if kind == "prm":
+        from agentark.train.prm import preflight as prm_preflight
+
+        prm_preflight(cfg)
+    elif kind == "sft":
+        from agentark.train.sft import check_sft
+
+        check_sft(cfg)
+    else:
+        from agentark.train.pad import check_pad
+
+        check_pad(cfg)
+    if getattr(cfg, "num_processes", 1) * getattr(cfg, "num_machines", 1) > 1:
+        from agentark.train.launch import check_engine_installed
+
+        check_engine_installed(cfg.distributed)
+
+
+class TrainFolder(JobFolder):
+    """A training job's folder (the framework's layout; checkpoints are the Trainer's ``checkpoint-N``)."""
+
+
+def create_train_job(kind: str, cfg, exports=None, job_id: str | None = None) -> str:
+    """Check everything, then write the job's folder (queued); return its id. ``cfg.export`` may be an export
+    id or sha256 (resolved against ``exports``, the store's exports table) or a path."""
+    config_class(kind)
+    export_sha = None
+    if kind in ("prm", "sft"):
+        path = resolve_export(cfg.export, exports)
+        cfg = config_from_dict(kind, {**cfg.to_dict(), "export": str(path)})
+        export_sha = _sha256(path)
+    preflight(kind, cfg)
+    job_id = job_id or new_job_id(kind)
+    folder = TrainFolder(job_id)
+    if folder.exists():
+        raise JobError(f"Job '{job_id}' already exists; resume it or pick a new id.")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.create({"kind": kind, "config": cfg.to_dict(), "export_sha256": export_sha,
+                   "base_model": cfg.base_model, "title": TITLES[kind],
+                   "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()})
+    folder.write_progress(status="queued", done=0, total=cfg.max_steps or 0, stage="queued")
+    return job_id
+
+
+def _trainer(kind: str) -> Callable:
+    if kind == "prm":
+        from agentark.train.prm import train_prm
+
+        return train_prm
+    if kind == "sft":
+        from agentark.train.sft import train_sft
+
+        return train_sft
+    from agentark.train.pad import train_pad
+
+    return train_pad
+
+
+def publish(folder: JobFolder, final: Path, meta: dict) -> str:
+    """Move a finished job's final model to the models folder under the job's id, completing its card."""
+    target = model_dir(folder.job_id)
+    if target.exists():
+        raise JobError(f"A model '{folder.job_id}' already exists at {target}; remove it to publish again.")
+    card = read_card(final) or {}
+    card.update(model_id=folder.job_id, job_id=folder.job_id, export_sha256=meta.get("export_sha256"),
+                base_model=meta.get("base_model"), kind=meta["kind"],
+                created_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat())
+    write_card(final, card)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(final, target)
+    return folder.job_id
+
+
+def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **options: Any) -> dict:
+    """Train (or resume from the newest checkpoint), report metrics as shards, publish the model when done."""
+    from agentark.train.runtime import last_checkpoint
+
+    meta = folder.meta()
+    kind = meta["kind"]
+    cfg = config_from_dict(kind, meta["config"])
+    total = cfg.max_steps or 0
+
+    def on_metrics(step: int, values: dict) -> None:
+        folder.write_metrics([(step, name, value) for name, value in values.items()])
+        folder.write_progress(done=step, total=total, stage=f"step {step}")
+        if on_progress:
+            on_progress(step, total)
+
+    resume = last_checkpoint(folder.path) is not None
+    folder.write_progress(stage="resuming from " + last_checkpoint(folder.path).name if resume else "loading the model")
+    result = _trainer(kind)(cfg, folder.path, on_metrics=on_metrics, should_stop=folder.cancel_requested,
+                            resume=resume, **options)
+    if result.stopped:
+        raise JobStopped(f"stopped at step {result.step}; checkpoint {result.checkpoint}")
+    fields_out = {"done": result.step, "stage": "finished", "device": result.hardware.get("device"),
+                  "precision": result.hardware.get("precision"), "world_size": result.hardware.get("world_size"),
+                  "peak_memory_mb": round(result.peak_memory_mb, 1)}
+    fields_out["model_id"] = publish(folder, Path(result.model_dir), meta)
+    return fields_out
+
+
+def _ingest(store, folder: JobFolder) -> int:
+    """Metrics and the job row are the framework's; the model row comes from the ``models`` ingester."""
+    return 0
+
+
+TRAIN_KINDS = {k: register_kind(JobKind(name=k, folder=TrainFolder, run=run_train_job, ingest=_ingest,
+                                        title=TITLES[k])) for k in KINDS}
+
+
+def start_train_job(kind: str, cfg, exports=None) -> str:
+    """Create a training job and start it in the background (the Train page's button); return its id."""
+    from agentark.jobs.runner import spawn
+
+    job_id = create_train_job(kind, cfg, exports=exports)
+    spawn(kind, job_id)
+    return job_id
+
+
+def stop_train_job(job_id: str) -> bool:
+    """Ask a training job to stop after its current step; it saves a checkpoint there."""
+    from agentark.jobs.runner import stop
+
+    return stop(job_id)
+
+
+def resume_train_job(job_id: str) -> int:
+    """Start a stopped, failed or interrupted training job again; it continues from its newest checkpoint."""
+    from agentark.jobs.runner import resume
+
+    return resume(job_id)
+
+
+def training_jobs() -> list[dict]:
+    """The Jobs table's rows of the training kinds, newest first."""
+    from agentark.jobs.runner import list_jobs
+
+    return [j for j in list_jobs() if j["kind"] in KINDS]
+
+
+def job_metrics(store, job_id: str):
+    """A job's metrics (step, name, value) as ingested from its shards."""
+    from agentark.store.jobs import job_metrics as metrics
+
+    return metrics(store, job_id)
