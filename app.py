@@ -17,6 +17,7 @@ pages = [
     st.Page("pages/6_export.py", title="Export", icon=":material/download:", url_path="exports"),
     st.Page("pages/9_compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("pages/7_jobs.py", title="Jobs", icon=":material/work_history:", url_path="jobs"),
+    st.Page("pages/8_train.py", title="Train", icon=":material/model_training:", url_path="train"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

@@ -1,0 +1,113 @@
+"""Train: start a PRM, SFT (R-SFT/DA) or PAD job, watch its live charts, cancel or resume it, see the models."""
+import plotly.graph_objects as go
+import streamlit as st
+
+from agentark.config import EMBEDDED_MODEL
+from agentark.export import list_exports
+from agentark.models import list_models
+from agentark.options import from_values, options
+from agentark.train.jobs import (
+    EXPORT_KINDS, KINDS, TITLES, config_class, job_metrics, resume_train_job, start_train_job, stop_train_job,
+    training_jobs,
+)
+from agentark.ui import errors_shown, get_store
+from agentark.ui_options import option_widgets
+
+store = get_store()
+st.title("Train")
+st.caption("PRM from a PRM export; SFT student from an R-SFT or DA export; PAD: GRPO with the PRM's step scores "
+           "and the verifiable reward. Each runs as a job in its own process; charts update while it trains.")
+
+# Metrics charted first, in this order; anything else the trainer logs follows under "more metrics".
+CHARTS = ["loss", "learning_rate", "grad_norm", "tokens_per_s", "step_time_s", "step_time", "reward", "reward_std",
+          "kl", "completions/mean_length", "parseable_answer_share"]
+STATUS = {"stopped": "cancelled"}
+
+kind = st.radio("What to train", KINDS, format_func=TITLES.get, horizontal=True, key="train_kind")
+cls = config_class(kind)
+HELP = {o.name: o.help for o in options(cls)}
+models = list_models(store)
+with st.form(f"train_form_{kind}"):
+    values = {}
+    if EXPORT_KINDS[kind]:
+        exports = list_exports(store)
+        usable = exports[exports["kind"].isin(EXPORT_KINDS[kind])]
+        labels = {r.export_id: f"{r.export_id} · {r.n_rows} rows · {r.sha256[:12]}" for r in usable.itertuples()}
+        c1, c2 = st.columns(2)
+        picked = c1.selectbox("Export", [""] + list(labels), format_func=lambda e: labels.get(e, "(none)"),
+                              key=f"train_{kind}_export_pick")
+        path = c2.text_input("…or a file path", key=f"train_{kind}_export_path", help=HELP["export"])
+        values["export"] = path.strip() or picked
+    c1, c2 = st.columns(2)
+    base = c1.selectbox("Base model", [EMBEDDED_MODEL, *models["model_id"]], key=f"train_{kind}_base_pick",
+                        help=HELP["base_model"])
+    base_text = c2.text_input("…or a folder / hub id", key=f"train_{kind}_base_path")
+    values["base_model"] = base_text.strip() or base
+    if kind == "pad":
+        prms = list(models[models["kind"] == "prm"]["model_id"])
+        c1, c2 = st.columns(2)
+        prm_pick = c1.selectbox("PRM", [""] + prms, format_func=lambda m: m or "(none)", key="train_pad_prm_pick")
+        prm_text = c2.text_input("…or a PRM folder", key="train_pad_prm_path")
+        values["prm"] = prm_text.strip() or prm_pick
+    with st.expander("Options", expanded=False):
+        values.update(option_widgets(cls, f"train_{kind}", skip=("export", "base_model", "prm")))
+    start = st.form_submit_button("Start job", type="primary")
+
+if start:
+    with errors_shown():
+        job_id = start_train_job(kind, from_values(cls, values), list_exports(store))
+        st.session_state["train_job"] = job_id
+        st.success(f"Started {kind} job {job_id}.")
+
+jobs = training_jobs()
+if not jobs:
+    st.info("No training jobs yet.")
+else:
+    shown = {j["job_id"]: f"{j['job_id']} ({STATUS.get(j['status'], j['status'])})" for j in jobs}
+    ids = list(shown)
+    current = st.session_state.get("train_job")
+    job_id = st.selectbox("Job", ids, index=ids.index(current) if current in ids else 0, key="train_job_pick",
+                          format_func=shown.get)
+
+    @st.fragment(run_every=2)
+    def watch(job_id: str) -> None:
+        store.refresh()
+        job = next((j for j in training_jobs() if j["job_id"] == job_id), None)
+        if job is None:
+            return
+        status = STATUS.get(job["status"], job["status"])
+        st.markdown(f"**{job_id}** · {job['kind']} · status **{status}** · step {job['done']}"
+                    + (f"/{job['total']}" if job["total"] else "") + f" · {job.get('stage') or ''}")
+        if job.get("error"):
+            st.error(job["error"])
+        b1, b2, _ = st.columns([1, 1, 6])
+        if job["status"] in ("running", "queued") and b1.button("Cancel", key=f"train_cancel_{job_id}"):
+            stop_train_job(job_id)
+            st.toast("Cancel requested: the job stops after its current step and keeps a checkpoint.")
+        if job["status"] in ("stopped", "failed", "interrupted") and b2.button("Resume", key=f"train_resume_{job_id}"):
+            with errors_shown():
+                resume_train_job(job_id)
+                st.toast("Resumed from the last checkpoint.")
+        frame = job_metrics(store, job_id)
+        if frame.empty:
+            st.caption("No metrics yet: the job is loading its model or running its first step.")
+            return
+        names = [n for n in CHARTS if n in set(frame["name"])]
+        names += [n for n in sorted(set(frame["name"])) if n.startswith("rewards/") and n.endswith("/mean")]
+        cols = st.columns(3)
+        for i, name in enumerate(names):
+            series = frame[frame["name"] == name].sort_values("step")
+            fig = go.Figure(go.Scatter(x=series["step"], y=series["value"], mode="lines+markers", name=name))
+            fig.update_layout(title=name, height=240, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step")
+            with cols[i % 3]:
+                st.plotly_chart(fig, key=f"train_chart_{job_id}_{name}", config={"displayModeBar": False})
+                st.caption(f"{name}: {len(series)} points, last {series['value'].iloc[-1]:.4g} at step "
+                           f"{int(series['step'].iloc[-1])}")
+        with st.expander("More metrics"):
+            st.dataframe(frame.pivot_table(index="step", columns="name", values="value"), key=f"train_more_{job_id}")
+
+    watch(job_id)
+
+st.subheader("Models the studio trained")
+st.caption("Use one by its id wherever a model is asked for: a debate agent's --model, evaluation, the PRM labeler.")
+st.dataframe(models.drop(columns=["config_json"], errors="ignore"), hide_index=True, key="train_models")
