@@ -60,7 +60,8 @@ def _position(delta: int) -> int:
 
 
 def move(delta: int) -> None:
-    st.session_state["lab_pos"] = _position(delta)
+    with errors_shown():  # loading the next queue page can meet a store held too long by another process
+        st.session_state["lab_pos"] = _position(delta)
 
 
 def give(step_id: str, value: int | None, flag: bool = False) -> None:

@@ -123,3 +123,19 @@ def test_card_reads_a_message_once_and_the_label_and_next_card_share_one_store_o
     assert len(opens) == 1  # the label and the next card: one open of the store file
     assert shown["step_id"] == second and "label_id" in shown["history"].columns
     assert queue.card(first)["history"]["value"].tolist()[-1] == -1.0
+
+
+def test_labeling_page_offers_the_first_error_order():
+    from tests.test_label_pages import _run_with_steps, labeling_page
+
+    _run_with_steps()
+    at = labeling_page("ana")
+    assert "wrong answers whose first error is unknown first" in at.selectbox(key="lab_strategy").options
+    by_default = list(at.session_state["lab_queue"].step_ids)
+    at.selectbox(key="lab_strategy").set_value("first-error").run()
+    queue = at.session_state["lab_queue"]
+    # Two problems, each wrong in round 1 and right in round 2: both wrong rounds now come before either right one.
+    assert queue.strategy == "first-error" and sorted(queue.step_ids) == sorted(by_default)
+    assert queue.step_ids != by_default
+    shown = next(m.value for m in at.markdown if m.value.startswith("**Reference answer:**"))
+    assert ":red[:material/cancel:]" in shown  # a wrong answer's step comes first
