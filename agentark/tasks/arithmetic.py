@@ -1,7 +1,7 @@
 """The built-in dataset: arithmetic word problems generated from templates, with worked solutions.
 
-Levels: ``builtin:arithmetic-onestep`` (one addition or subtraction of small numbers: the level the
-embedded SmolLM2-135M partly solves), ``-easy`` (one or two operations), ``-medium`` (three), ``-hard``
+Levels: ``builtin:arithmetic-onestep`` (one addition of two one-digit numbers: the level the embedded
+SmolLM2-135M partly solves), ``-easy`` (one or two operations), ``-medium`` (three), ``-hard``
 (four or more, bigger numbers) and ``builtin:arithmetic`` (easy, medium and hard mixed).
 
 Splits: every split name is its own stream of problems drawn from the seed (``test`` by default; use
@@ -32,7 +32,7 @@ ONESTEP = 0
 _LEVELS = {"onestep": ONESTEP, "easy": 1, "medium": 2, "hard": 3}
 _LEVEL_NAMES = {level: name for name, level in _LEVELS.items()}
 BUILTIN_LEVELS = {
-    "onestep": "one addition or subtraction of small numbers",
+    "onestep": "one addition of two one-digit numbers",
     "easy": "one or two operations",
     "medium": "three operations",
     "hard": "four or more operations, bigger numbers",
@@ -440,30 +440,27 @@ def _factory(rng: random.Random, level: int) -> _Built:
     return q, work, answer
 
 
-# One-step stories: (question with {name} {a} {b} {item}, sentence with {=}, operator). Numbers stay small
-# (a two-digit count and a one-digit change): the embedded 135M model adds and subtracts these in part.
-_ONESTEP_STORIES: tuple[tuple[str, str, str], ...] = (
+# One-step stories: (question with {name} {a} {b} {item}, sentence with {=}). One addition of two one-digit
+# numbers: measured on 16 problems each, the embedded 135M model got 19% of these at temperature 0.7, 6% of
+# a mix with subtraction and two-digit numbers, 0% once a multiplication is involved.
+_ONESTEP_STORIES: tuple[tuple[str, str], ...] = (
     ("{name} has {a} {item}. {name} gets {b} more {item}. How many {item} does {name} have now?",
-     "{name} has {=} {item} now.", "+"),
+     "{name} has {=} {item} now."),
     ("{name} has {a} {item} and finds {b} more. How many {item} does {name} have now?",
-     "{name} has {=} {item} now.", "+"),
+     "{name} has {=} {item} now."),
     ("There are {a} {item} in a box. {name} puts in {b} more. How many {item} are in the box now?",
-     "The box holds {=} {item}.", "+"),
-    ("{name} has {a} {item} and gives {b} of them away. How many {item} does {name} have left?",
-     "{name} has {=} {item} left.", "-"),
-    ("There are {a} {item} on a table. {name} takes {b} of them. How many {item} are still on the table?",
-     "{=} {item} are still on the table.", "-"),
-    ("{name} had {a} {item} and lost {b}. How many {item} does {name} have now?",
-     "{name} has {=} {item} now.", "-"),
+     "The box holds {=} {item}."),
+    ("{name} picks {a} {item} in the morning and {b} {item} in the afternoon. How many {item} does {name} pick "
+     "in all?", "{name} picks {=} {item}."),
 )
 
 
 def _onestep(rng: random.Random, level: int) -> _Built:
-    story, sentence, op = rng.choice(_ONESTEP_STORIES)
+    story, sentence = rng.choice(_ONESTEP_STORIES)
     name, item = rng.choice(_NAMES), rng.choice(_SHARE_ITEMS)
-    a, b = (rng.randint(2, 20), rng.randint(2, 9)) if op == "+" else (rng.randint(10, 29), rng.randint(2, 9))
+    a, b = rng.randint(2, 9), rng.randint(2, 9)
     work = _Work()
-    answer = work.calc(sentence.format(name=name, item=item, **{"=": "{=}"}), f"{a}{op}{b}")
+    answer = work.calc(sentence.format(name=name, item=item, **{"=": "{=}"}), f"{a}+{b}")
     return story.format(name=name, a=a, b=b, item=item), work, answer
 
 

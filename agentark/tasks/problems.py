@@ -56,8 +56,8 @@ class ColumnMap:
 # besides, and math, metamathqa and hf:NAME[:CONFIG] load from Hugging Face.
 DATASETS = {
     "builtin:arithmetic": "built-in word problems, easy, medium and hard mixed",
-    "builtin:arithmetic-onestep": "built-in, one addition or subtraction of small numbers (the embedded model "
-                                  "solves part of them)",
+    "builtin:arithmetic-onestep": "built-in, one addition of two one-digit numbers (the embedded model solves "
+                                  "part of them)",
     "builtin:arithmetic-easy": "built-in, one or two operations",
     "builtin:arithmetic-medium": "built-in, three operations",
     "builtin:arithmetic-hard": "built-in, four or more operations with bigger numbers",
