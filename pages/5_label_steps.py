@@ -26,7 +26,8 @@ runs = store.list_runs()
 run_choices = [ALL] + list(runs["run_id"])
 top = st.columns([2, 2, 1])
 run_labels = RunLabels.of(runs)
-run_choice = top[0].selectbox("Run", run_choices, key="lab_run", format_func=lambda r: r if r == ALL else run_labels.option(r))
+run_choice = top[0].selectbox("Run", run_choices, key="lab_run",
+                              format_func=lambda r: r if r == ALL else run_labels.option(r))
 strategy = top[1].selectbox("Queue order", list(labeling.QUEUE_STRATEGIES), format_func=labeling.QUEUE_STRATEGIES.get,
                             key="lab_strategy")
 run_ids = None if run_choice == ALL else [run_choice]
