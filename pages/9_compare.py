@@ -14,6 +14,7 @@ from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
 from agentark.evaluate.run import launch_eval
 from agentark.evaluate.sidebyside import side_by_side
+from agentark.labeling import correct_mark
 from agentark.models import list_models
 from agentark.tasks import dataset_choices
 from agentark.traces import diff_html
@@ -148,11 +149,11 @@ problem_id = ids[pos]
 st.query_params.from_dict({**params, "problem": problem_id})
 
 st.subheader("Side by side")
-n1, n2, n3, n4 = st.columns([1, 1, 3, 2])
+n1, n2, n3, n4 = st.columns([1.4, 1, 3, 2])
 with n1:
-    shortcut_button("Previous (k)", "k", key="cmp_prev", on_click=move, args=(-1,))
+    shortcut_button("Previous", "k", key="cmp_prev", on_click=move, args=(-1,))
 with n2:
-    shortcut_button("Next (j)", "j", key="cmp_next", on_click=move, args=(1,))
+    shortcut_button("Next", "j", key="cmp_next", on_click=move, args=(1,))
 n3.markdown(f"**Problem {pos + 1} of {len(ids)}** · `{problem_id}` · {diffs.iloc[pos][f'status:{candidate}']}")
 prms = list(list_models(store, "prm")["model_id"])
 prm = n4.selectbox("PRM for step tints", [NO_PRM] + prms, key="cmp_prm")
@@ -168,7 +169,8 @@ with errors_shown():
     columns = st.columns(len(view.systems))
     for col, system in zip(columns, view.systems):
         with col:
-            mark = "—" if system.is_correct is None else ("✅ right" if system.is_correct else "❌ wrong")
+            mark = "—" if system.is_correct is None else correct_mark(system.is_correct) + (
+                " right" if system.is_correct else " wrong")
             st.markdown(f"**{system.run_id}** ({system.method}) · answer `{system.final_answer}` {mark}")
             st.caption(f"shows {system.shown} · [open in the debate viewer]({system.viewer_link})"
                        + (f" · {len(system.markers)} self-correction marker(s)" if system.markers else ""))

@@ -1,0 +1,41 @@
+"""Real browser: open Compare for two runs, walk two differing problems with j/k, see the legend and gates."""
+from __future__ import annotations
+
+import re
+import shutil
+
+from agentark.store import Store
+from tests.conftest import ROOT
+from tests.e2e.conftest import screenshot
+from tests.evalstore import build_eval_store
+
+
+def test_compare_walks_differing_problems_with_the_keyboard(app_server, browser):
+    with Store() as store:  # before the app opens the store: it is one process's file
+        build_eval_store(store)
+    page = browser.new_page(viewport={"width": 1500, "height": 2600})
+    page.goto(f"{app_server}/compare?runs=teacher,student")
+    page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+    page.get_by_text("Problem 1 of 10").wait_for(timeout=60_000)
+    page.locator(".prm-legend").first.wait_for(timeout=20_000)
+    assert "PRM step score" in page.locator(".prm-legend").first.inner_text()
+    gates = page.locator(".gate")
+    assert gates.count() == 3
+    assert [g.inner_text() for g in gates.all()] == ["FAIL", "PASS", "PASS"]
+    assert page.get_by_text("fixed 4, broken 6").count() >= 1
+    assert page.locator("mark.selfcorr").count() == 2  # P10: "Wait," and "let me re-check"
+    seen = []
+    for key, expected in (("j", "Problem 2 of 10"), ("j", "Problem 3 of 10"), ("k", "Problem 2 of 10")):
+        page.wait_for_function("() => window.__streamlitShortcutsMap && window.__streamlitShortcutsMap.cmp_next")
+        page.locator("h1").first.click()  # focus the page, not a widget
+        page.keyboard.press(key)
+        page.get_by_text(expected).wait_for(timeout=30_000)
+        page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=30_000)
+        problem = re.search(r"problem=(P\d+)", page.url).group(1)
+        question = page.get_by_test_id("stMarkdownContainer").filter(has_text=f"Problem. What is {int(problem[1:])} plus")
+        question.first.wait_for(timeout=30_000)
+        seen.append(problem)
+    assert seen == ["P11", "P12", "P11"]
+    page.get_by_text("open in the debate viewer").first.wait_for()
+    shot = screenshot(page, "compare.png")
+    shutil.copy(shot, ROOT / "docs" / "images" / "compare.png")
