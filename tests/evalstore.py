@@ -13,12 +13,18 @@ Problems P00..P19, reference answer of Pnn is nn.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import shutil
 
 import pandas as pd
 
+from agentark import config
 from agentark.grading import extract_answer, is_correct, majority_vote, normalize_answer
+from agentark.models import model_dir, write_card
 from agentark.store import Store
+from agentark.store import labels as label_q
 
 PIDS = [f"P{i:02d}" for i in range(20)]
 TEACHER_RIGHT = set(PIDS[:16])
@@ -108,10 +114,26 @@ class FakePRM:
         self.calls = 0
 
     def score(self, items: list[tuple[str, list[str]]]) -> list[list[float]]:
-        import re
-
         self.calls += 1
         out = []
         for _, steps in items:
             out.append([float(m.group(1)) if (m := re.search(r"score (\d+(?:\.\d+)?)", s)) else 0.5 for s in steps])
         return out
+
+
+def export_file(store: Store, problem_ids: list[str], filters: dict | None = None) -> str:
+    """An rsft-like export file holding ``problem_ids``, recorded in the store; returns its sha256."""
+    path = config.exports_dir() / f"rsft-{len(problem_ids)}.parquet"
+    pd.DataFrame({"messages": [[]] * len(problem_ids), "problem_id": problem_ids}).to_parquet(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    label_q.record_export(store, {"export_id": f"rsft-{sha[:6]}", "kind": "rsft", "path": str(path), "sha256": sha,
+                                  "n_rows": len(problem_ids), "filters": filters or {"kind": "rsft"}})
+    return sha
+
+
+def studio_model(tiny_llama, model_id: str, sha: str | None, base: str = "embedded:smollm2-135m") -> None:
+    """A studio model folder (the tiny Llama's weights) whose card names the export ``sha``."""
+    folder = model_dir(model_id)
+    shutil.copytree(tiny_llama, folder)
+    write_card(folder, {"model_id": model_id, "kind": "sft", "base_model": base, "job_id": f"job-{model_id}",
+                        "export_sha256": sha, "config": {}, "metrics": {}, "prompt": "Q: {question}\nA:"})

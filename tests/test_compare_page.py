@@ -1,6 +1,10 @@
 """The Compare page shows the library's numbers on a store with known contents (tests/evalstore.py)."""
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -8,8 +12,10 @@ from agentark.evaluate.compare import compare
 from agentark.evaluate.render import gate_html
 from agentark.evaluate.report import metric_rows
 from agentark.store import Store
+from agentark.tasks import load_problems
 from tests.conftest import ROOT
-from tests.evalstore import build_eval_store
+from tests.evalstore import build_eval_store, export_file, studio_model
+from tests.tinylm import tiny_llama  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +34,13 @@ def open_compare(**params) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def values(data) -> list[float]:
+    """A plotly array from the chart's JSON: a list, or typed binary ({"dtype", "bdata"})."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
 
 
 def markdown(at: AppTest) -> str:
@@ -68,3 +81,38 @@ def test_differences_filter_and_keyboard_walk():
 def test_runs_sharing_no_problems_show_the_fix():
     at = open_compare(runs="teacher,elsewhere")
     assert any("share no finished problems" in e.value for e in at.error)
+
+
+def test_evaluate_panel_refuses_training_problems(tiny_llama):
+    seen = [p.problem_id for p in load_problems("builtin:arithmetic", limit=2, split="test").problems]
+    with Store() as store:
+        studio_model(tiny_llama, "sft-page", export_file(store, seen))
+    at = open_compare(runs="teacher,student")
+    at.text_input(key="cmp_eval_model").set_value("sft-page")
+    at.number_input(key="cmp_eval_limit").set_value(4)
+    at.button[[b.label for b in at.button].index("Start evaluation")].click().run()
+    assert any("2 of the problems evaluated were among the 2 training problems of model sft-page" in e.value
+               for e in at.error)
+
+
+def test_best_of_n_and_step_tints_with_a_picked_prm(monkeypatch):
+    from agentark import config
+    from agentark.models import write_card
+    from agentark.train import prm_scoring
+    from tests.evalstore import FakePRM
+
+    folder = config.checkpoints_dir() / "prm-fake"
+    folder.mkdir()
+    write_card(folder, {"model_id": "prm-fake", "kind": "prm", "base_model": "x", "job_id": "j", "config": {},
+                        "metrics": {}})
+    monkeypatch.setattr(prm_scoring, "load_prm", lambda name: FakePRM())
+    at = open_compare(runs="teacher,sc")
+    at.selectbox(key="cmp_prm").set_value("prm-fake").run()
+    assert not at.exception, at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bon = next(c for c in charts if "Best-of-N" in c["layout"]["title"]["text"])
+    lines = {t["name"]: values(t["y"]) for t in bon["data"]}
+    assert lines["majority vote"] == [0.5, 0.5, 0.5] and lines["one sample"] == [0.5, 0.5, 0.5]
+    assert lines["best PRM (min)"] == [0.5, 0.75, 0.75] and lines["best PRM (softmin)"] == [0.5, 0.75, 0.75]
+    # sc's representative sample on the first differing problem is tinted by its fake scores.
+    assert 'data-score="0.' in markdown(at)

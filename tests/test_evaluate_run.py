@@ -1,11 +1,8 @@
 """Evaluation runs: held-out checks against the models registry, the eval/compare CLI, the solve prompt."""
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 
-import pandas as pd
 import pytest
 
 from agentark import config
@@ -14,28 +11,11 @@ from agentark.errors import ConfigError
 from agentark.evaluate.config import EvalConfig
 from agentark.evaluate.provenance import training_problem_ids
 from agentark.evaluate.run import create_eval_run
-from agentark.models import model_dir, write_card
 from agentark.jobs import RunFolder
 from agentark.store import Store
-from agentark.store import labels as label_q
 from agentark.tasks import load_problems
+from tests.evalstore import export_file, studio_model
 from tests.tinylm import tiny_llama  # noqa: F401
-
-
-def _export(store: Store, problem_ids: list[str], filters: dict | None = None) -> str:
-    path = config.exports_dir() / f"rsft-{len(problem_ids)}.parquet"
-    pd.DataFrame({"messages": [[]] * len(problem_ids), "problem_id": problem_ids}).to_parquet(path)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    label_q.record_export(store, {"export_id": f"rsft-{sha[:6]}", "kind": "rsft", "path": str(path), "sha256": sha,
-                                  "n_rows": len(problem_ids), "filters": filters or {"kind": "rsft"}})
-    return sha
-
-
-def _model(tiny_llama, model_id: str, sha: str | None, base: str = "embedded:smollm2-135m") -> None:
-    folder = model_dir(model_id)
-    shutil.copytree(tiny_llama, folder)
-    write_card(folder, {"model_id": model_id, "kind": "sft", "base_model": base, "job_id": f"job-{model_id}",
-                        "export_sha256": sha, "config": {}, "metrics": {}, "prompt": "Q: {question}\nA:"})
 
 
 @pytest.fixture
@@ -43,9 +23,9 @@ def trained(tiny_llama):
     """sft-a trained on the first 3 built-in test problems; pad-b trained from sft-a on no export of its own."""
     seen = [p.problem_id for p in load_problems("builtin:arithmetic", limit=3, split="test").problems]
     with Store() as store:
-        sha = _export(store, seen, {"kind": "rsft", "corrections": "only"})
-        _model(tiny_llama, "sft-a", sha)
-        _model(tiny_llama, "pad-b", None, base="sft-a")
+        sha = export_file(store, seen, {"kind": "rsft", "corrections": "only"})
+        studio_model(tiny_llama, "sft-a", sha)
+        studio_model(tiny_llama, "pad-b", None, base="sft-a")
         store.refresh()
     return seen
 

@@ -24,7 +24,10 @@ def run_rows(store: Store, run_ids: list[str]) -> dict[str, dict]:
     frame = store.con.execute(
         "SELECT * FROM runs WHERE list_contains($ids, run_id)", {"ids": list(run_ids)}
     ).df()
-    rows = {r["run_id"]: {**r, "config": json.loads(r.pop("config_json") or "{}")} for r in frame.to_dict("records")}
+    rows = {}
+    for row in frame.to_dict("records"):
+        row["config"] = json.loads(row.pop("config_json") or "{}")
+        rows[row["run_id"]] = row
     unknown = [r for r in run_ids if r not in rows]
     if unknown:
         raise StoreError(f"No run {', '.join(unknown)} in {store.path}; list runs with `python -m agentark runs`.")
