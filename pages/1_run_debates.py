@@ -45,7 +45,10 @@ with st.form("new_run", border=True):
         rounds = st.number_input("Rounds", min_value=1, max_value=10, value=2, key="run_rounds")
         temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="run_temperature")
         max_tokens = st.number_input("Max new tokens", min_value=16, max_value=4096, value=256, step=16, key="run_max_tokens")
-        seed = st.number_input("Seed", min_value=0, value=0, key="run_seed")
+        s1, s2 = st.columns(2)
+        seed = s1.number_input("Sampling seed", min_value=0, value=0, key="run_seed")
+        problem_seed = s2.number_input("Problem seed (built-in)", min_value=0, value=0, key="run_problem_seed",
+                                       help="picks the built-in generator's problems, apart from the sampling seed")
         aggregator = st.checkbox("Aggregator call decides the final answer (debate)", key="run_aggregator")
         early_stop = st.checkbox("Stop early when all agents agree", key="run_early_stop")
         critics = st.number_input("Critics (critique)", min_value=1, max_value=8, value=1, key="run_critics")
@@ -77,6 +80,7 @@ if submitted:
             temperature=float(temperature),
             max_tokens=int(max_tokens),
             seed=int(seed),
+            problem_seed=int(problem_seed),
             aggregator=bool(aggregator),
             engine=engine,
             model=model.strip(),

@@ -62,3 +62,21 @@ def test_transcript_shows_rounds_as_rows_and_agents_as_columns():
     first = report.problems[0]
     assert at.metric[0].value == first.reference_answer
     assert at.query_params["run"] == run_id and at.query_params["problem"] == first.problem_id
+
+
+def test_run_page_keeps_the_problem_seed_apart_from_the_sampling_seed(monkeypatch):
+    from agentark.errors import ConfigError
+
+    launched = []
+
+    def launch(store, cfg, problems=None):
+        launched.append(cfg)
+        raise ConfigError("launch intercepted by the test")
+
+    monkeypatch.setattr(jobs, "launch_debate", launch)
+    at = app()
+    at.number_input(key="run_seed").set_value(3)
+    at.number_input(key="run_problem_seed").set_value(5)
+    at.button[0].click()
+    at.run()
+    assert [(c.seed, c.problem_seed) for c in launched] == [(3, 5)]
