@@ -206,3 +206,24 @@ def test_transcript_file_is_curated_like_its_preview(tmp_path):
         result = export(store, cfg, tmp_path / "t.jsonl")
         written = [json.loads(line)["message_id"] for line in result.path.read_text().splitlines()]
         assert written == list(preview["message_id"]) == ["m1", "m2", "m4"]
+
+
+def test_maslab_and_prm800k_imports_keep_the_reference_solution(tmp_path):
+    from agentark.step_import import import_steps
+
+    maslab = tmp_path / "maslab.jsonl"
+    maslab.write_text(json.dumps({"query": "Ben has 3 bags of 4 apples and eats 2. How many are left?", "gt": SOLUTION,
+                                  "response": "===== Solution 1 =====\n" + WRONG_SECOND}) + "\n")
+    prm = tmp_path / "prm800k.jsonl"
+    prm.write_text(json.dumps({"question": {"problem": "What is 2 + 3 * 4?", "ground_truth_answer": "14",
+                                            "ground_truth_solution": "3 * 4 = 12, and 2 + 12 = 14."},
+                               "label": {"steps": [{"completions": [{"text": "2 + 12 = 14.", "rating": 1}],
+                                                    "chosen_completion": 0}]}}) + "\n")
+    with Store(tmp_path / "s.duckdb") as store:
+        run_id = import_file(store, "maslab", maslab).run_id
+        import_steps(store, prm, "prm800k")
+        solutions = {r.question[:5]: json.loads(r.meta_json).get("solution") for r in store.df("SELECT * FROM problems").itertuples()}
+        assert solutions == {"Ben h": SOLUTION, "What ": "3 * 4 = 12, and 2 + 12 = 14."}
+        segment_runs(store, [run_id], SegmentConfig())
+        run_auto_labelers(store, AutoLabelConfig(run_ids=[run_id], sources=["auto:outcome"]))
+        assert list(q.labels_in_force(store, [run_id])["value"]) == [-1.0]
