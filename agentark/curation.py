@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from agentark.clock import now
 from agentark.errors import ConfigError, StoreError
-from agentark.store import Store, now
+from agentark.store import Store
 from agentark.store.curation_checks import missing_targets
 
 MARKS = ("keep", "exclude")

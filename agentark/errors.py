@@ -40,3 +40,7 @@ class ImportFormatError(AgentArkError):
 
 class JobError(AgentArkError):
     """A background job cannot be started, resumed or found."""
+
+
+class IdError(AgentArkError, ValueError):
+    """A run or job id that could not safely be a folder name (see ``agentark.ids``)."""

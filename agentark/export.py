@@ -26,12 +26,12 @@ import os
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from agentark import config
+from agentark.clock import new_id
 from agentark.debate import solve_messages
 from agentark.errors import ConfigError
 from agentark.grading import explicit_answer
@@ -411,7 +411,7 @@ def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSu
     else:
         os.replace(tmp, path)
         path.chmod(0o444)
-    export_id = f"{cfg.kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    export_id = new_id(cfg.kind)
     q.record_export(store, {"export_id": export_id, "kind": cfg.kind, "path": str(path), "sha256": digest,
                             "n_rows": summary.rows, "filters": {**cfg.to_dict(), "summary": summary.to_dict()}})
     return ExportResult(export_id, path, digest, summary.rows, summary)

@@ -19,9 +19,10 @@ from datetime import datetime
 
 import pandas as pd
 
+from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.grading import intermediate_results, reference_solution, to_number
-from agentark.store import Store, now
+from agentark.store import Store
 from agentark.store import labels as q
 
 VALUES = {1: "good", 0: "neutral", -1: "wrong"}

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 
 import pandas as pd
 import pyarrow as pa
 
+from agentark.clock import new_id, now
 from agentark.errors import ConfigError
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Progress, register_kind
-from agentark.store import Store, now
+from agentark.store import Store
 from agentark.store import labels as q
 
 SOURCE = "auto:prm"
@@ -154,11 +154,11 @@ def create_prm_label_job(store: Store, cfg: PRMLabelConfig) -> str:
     if steps.empty:
         raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
     frozen = steps[["message_id", "step_id", "idx", "question", "text"]].reset_index(drop=True)
-    folder = PRMLabelFolder(f"prm-label-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
+    folder = PRMLabelFolder(new_id("prm-label"))
     folder.path.mkdir(parents=True, exist_ok=True)
     atomic_write_table(folder.path / "steps.parquet", pa.Table.from_pandas(frozen, preserve_index=False))
     folder.create({"kind": KIND, "config": cfg.to_dict(),
-                   "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()})
+                   "created_at": now().isoformat()})
     folder.write_progress(done=0, total=int(frozen["message_id"].nunique()))
     return folder.job_id
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from agentark.clock import now
 from agentark.errors import ImportFormatError
 from agentark.grading import extract_answer, is_correct, normalize_answer
 from agentark.import_io import FieldError, Unreadable, iter_json_lines, list_field, object_field, text_field
 from agentark.steps import Step, step_ids
-from agentark.store import Store, now
+from agentark.store import Store
 from agentark.store import labels as q
 
 FORMATS = ("prm800k", "math-shepherd")
@@ -194,7 +194,7 @@ def import_steps(store: Store, path: Path | str, fmt: str, model: str | None = N
     run_id = f"import-{fmt}-{_file_sha256(path)[:12]}"
     meta = {"run_id": run_id, "kind": "import", "method": fmt, "dataset": f"file:{path}", "model": model,
             "config": {"format": fmt, "path": str(path), "model": model}, "status": "done",
-            "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()}
+            "created_at": now().isoformat()}
     parse = parse_prm800k if fmt == "prm800k" else parse_math_shepherd
     rejected: list[tuple[int, str]] = []
     placed: dict[str, int] = {}

@@ -24,15 +24,17 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from agentark.backends.base import FINISH_REASONS, Completion
+from agentark.clock import now
 from agentark.debate import Decision, Turn, message_record, outcome_record
 from agentark.errors import ImportFormatError
 from agentark.grading import majority_vote, normalize_answer, reference_solution
+from agentark.ids import check_id, is_valid_id
 from agentark.import_io import (FieldError, Unreadable, bool_field, int_field, iter_json_lines, iter_json_object,
                                 number_field, object_field, text_field)
 from agentark.store import Store
@@ -108,10 +110,6 @@ class _Writer:
                                 self.messages, self.outcomes)
             self.written += len(self.messages)
         self.problems, self.run_problems, self.messages, self.outcomes = {}, [], [], []
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
 
 
 def _default_run_id(fmt: str, path: Path) -> str:
@@ -278,7 +276,7 @@ def _parse_maslab(path: Path, dataset: str, model: str, report: ImportReport, wr
 # -- our own transcripts --------------------------------------------------------------------------------------
 def _created_at(value: object) -> str:
     if value is None:
-        return _now()
+        return now().isoformat()
     if not isinstance(value, str):
         raise FieldError("'run.created_at' is not an ISO date-time text")
     try:
@@ -363,6 +361,10 @@ def _parse_transcripts(path: Path, model: str, report: ImportReport, store: Stor
             if rec.get("schema") != SCHEMA:
                 raise FieldError(f"'schema' is {str(rec.get('schema'))[:40]!r}, expected {SCHEMA!r}")
             run_id = text_field(rec, "run_id", nonempty=True)
+            if not is_valid_id(run_id):
+                # A run id is also a folder name; one like ../../x must never reach a path.
+                raise FieldError(f"'run_id' {run_id[:60]!r} is not a valid run id (letters, digits and _ . : = + -, "
+                                 "starting with a letter or digit)")
             pid = text_field(rec, "problem_id", nonempty=True)
             message = _transcript_message(rec, run_id, pid, model)
             run = _transcript_run(rec, run_id, model)
@@ -406,13 +408,13 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
         writers = _parse_transcripts(path, model, report, store)
         report.run_id = ", ".join(sorted(writers))
     else:
-        run_id = run_id or _default_run_id(fmt, path)
+        run_id = check_id(run_id, "run id") if run_id is not None else _default_run_id(fmt, path)
         dataset = dataset or f"import:{path.stem}"
         report = ImportReport(fmt, run_id)
         writer = _Writer(store, {
             "run_id": run_id, "kind": "import", "method": f"import:{fmt}", "dataset": dataset, "model": model or None,
             "config": {"format": fmt, "source": str(path.resolve()), "model": model or None}, "status": "imported",
-            "created_at": _now(), "git_commit": None, "versions": {}, "next_idx": db.next_problem_idx(store, run_id),
+            "created_at": now().isoformat(), "git_commit": None, "versions": {}, "next_idx": db.next_problem_idx(store, run_id),
         })
         seen = db.problems_with_messages(store, run_id)
         if fmt == "du2023":

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import streamlit as st
 
-import agentark.jobs  # noqa: F401  (registers every job kind's ingester: the app's refresh ingests them all)
+import agentark.jobs.builtin  # noqa: F401  (registers every job kind's ingester: the app's refresh ingests them all)
 from agentark import config
 from agentark.errors import AgentArkError
 from agentark.store import Store

@@ -49,9 +49,7 @@ with errors_shown():
         # A run chosen here (or a bare link) browses that run in run order.
         flt = ProblemFilter(runs=(run_id,)) if run_id != linked_run else flt.replace(runs=(run_id,))
     problem_id = params.get("problem") if run_id == linked_run else None
-    if not problem_id or store.scalar(
-        "SELECT count(*) FROM outcomes WHERE run_id = ? AND problem_id = ?", [run_id, problem_id]
-    ) == 0:
+    if not problem_id or not store.has_outcome(run_id, problem_id):
         first = problem_page(store, flt, 0, 1).rows
         if first.empty:
             st.info("No finished problem matches this filter. Widen it on **Problems**.")

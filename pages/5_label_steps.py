@@ -5,6 +5,7 @@ import streamlit as st
 from streamlit_shortcuts import add_shortcuts
 
 from agentark import jobs, labeling, montecarlo
+from agentark.jobs import mc_label
 from agentark.runnames import RunLabels
 from agentark.steps import SEGMENTERS, SegmentConfig, segment_runs
 from agentark.step_import import FORMATS as IMPORT_FORMATS
@@ -201,10 +202,10 @@ def prepare_tab() -> None:
             with errors_shown():
                 cfg = montecarlo.MCConfig(run_ids=run_ids or [], k=int(k), max_tokens=int(max_tokens),
                                           temperature=float(temperature), model=model.strip())
-                job_id = montecarlo.create_mc_job(store, cfg)
-                jobs.spawn(montecarlo.KIND, job_id)
+                job_id = mc_label.create_mc_job(store, cfg)
+                jobs.spawn(mc_label.KIND, job_id)
                 st.success(f"Started {job_id}.")
-    mc_jobs = montecarlo.mc_jobs()
+    mc_jobs = mc_label.mc_jobs()
     if not mc_jobs.empty:
         st.dataframe(mc_jobs, hide_index=True, key="lab_mc_jobs")
     with st.form("lab_import"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import agentark.jobs  # noqa: F401  (registers every job kind's ingester, as the app and the CLI do)
+import agentark.jobs.builtin  # noqa: F401  (registers every job kind's ingester, as the app and the CLI do)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_GSM8K = ROOT.parent / "shared" / "data" / "gsm8k"

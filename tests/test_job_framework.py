@@ -16,9 +16,11 @@ import pytest
 from agentark import jobs
 from agentark.cli import main
 from agentark.debate import DebateConfig
-from agentark.errors import JobError
+from agentark.errors import IdError, JobError
+from agentark.ids import check_id
 from agentark.store import Store
 from agentark.store.jobs import job_metrics
+from agentark.transcripts import export_transcripts, import_file
 from tests.jobkinds import CountConfig, create_count_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +67,9 @@ def test_checkpoint_convention_resumes_after_the_newest_whole_checkpoint():
     # Running a finished job again does no step twice: it starts after its newest checkpoint.
     jobs.run_job(job_id)
     assert len(folder.finished_shards("metrics")) == 3
+    (folder.checkpoints / "checkpoint-7").mkdir()  # a transformers Trainer's name counts too
+    (folder.checkpoints / ".step-9.tmp").mkdir()  # a checkpoint still being written does not
+    assert folder.latest_checkpoint() == (7, folder.checkpoints / "checkpoint-7")
 
 
 def _debate_job(limit: int) -> str:
@@ -147,19 +152,48 @@ def test_refresh_without_registered_kinds_says_so_and_the_store_imports_no_job_m
     assert out[1].startswith("StoreError") and "import agentark.jobs" in out[1]
 
 
-@pytest.mark.parametrize("bad", ["../../x", "../x", "/etc", "a/b", "..", ".hidden", "x\n", "", "a\\b"])
-def test_ids_that_could_leave_the_home_are_refused(bad, capsys, agentark_home):
-    with pytest.raises(JobError, match="not a valid"):
-        jobs.check_id(bad)
-    with pytest.raises(JobError, match="not a valid"):
-        jobs.RunFolder(bad)
-    if bad:
-        for argv in (["worker", bad], ["stop", bad], ["resume", bad], ["debate", "--run-id", bad],
-                     ["label-mc", "--job-id", bad]):
-            assert main(argv) == 2, argv
-            assert "not a valid" in capsys.readouterr().err
+BAD_IDS = ["../../x", "../x", "/etc", "a/b", "..", ".hidden", "x\n", "", "a\\b", "~root"]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_ids_that_could_leave_the_home_are_refused_where_they_enter(bad, capsys, agentark_home, tmp_path):
+    with pytest.raises(IdError, match="not a valid"):
+        check_id(bad)
+    for make in (jobs.RunFolder, jobs.stop, jobs.resume, jobs.run_job):
+        with pytest.raises(IdError, match="not a valid"):
+            make(bad)
+    source = tmp_path / "du.json"
+    source.write_text("[]")
+    for argv in (["worker", bad], ["stop", bad], ["resume", bad], ["debate", "--run-id", bad],
+                 ["label-mc", "--job-id", bad], ["label-mc", "--run", bad], ["stats", bad],
+                 ["mark", bad, "p1", "--keep"], ["import", "--format", "du2023", "--run-id", bad, str(source)],
+                 ["export", "rsft", "--run", bad], ["segment", "--run", bad], ["compare", bad]):
+        with pytest.raises(SystemExit) as exit:
+            main(argv)
+        assert exit.value.code == 2, argv
+        assert "not a valid" in capsys.readouterr().err, argv
     outside = [p for p in agentark_home.parent.rglob("*") if not p.is_relative_to(agentark_home)]
-    assert outside == []  # nothing was written next to the home (where ../x would land)
+    assert outside == [source]  # nothing was written next to the home (where ../x would land)
+
+
+def test_an_imported_record_with_a_bad_run_id_is_rejected_with_its_line(tmp_path):
+    run_id, _ = jobs.create_debate_run(DebateConfig(limit=1, method="cot", engine="scripted",
+                                                    model="tests.scripted:first_number"))
+    jobs.run_debate_job(run_id)
+    out = tmp_path / "export.jsonl"
+    with Store() as store:
+        store.refresh()
+        export_transcripts(store, run_id, out)
+        record = json.loads(out.read_text().splitlines()[0])
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text(json.dumps({**record, "run_id": "../../x"}) + "\n"
+                       + json.dumps({**record, "run_id": "copy-1", "message_id": "copy-1:m"}) + "\n")
+        report = import_file(store, "transcripts", bad)
+        assert report.imported == 1 and report.run_id == "copy-1"
+        assert [line for line, _ in report.rejected] == [1] and "not a valid run id" in report.rejected[0][1]
+        assert "../../x" not in set(store.list_runs()["run_id"])
+        with pytest.raises(IdError, match="not a valid run id"):
+            import_file(store, "du2023", bad, run_id="../../x")
 
 
 def test_unknown_kind_names_the_known_ones():

@@ -5,6 +5,7 @@ import pytest
 
 from agentark import jobs
 from agentark import montecarlo as mc
+from agentark.jobs import mc_label
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig
 from agentark.errors import ConfigError
@@ -27,10 +28,10 @@ def _debated_store(limit: int = 2) -> tuple[Store, str]:
 def test_rollouts_batch_every_prefix_in_one_call_per_round_and_label_soft_and_hard():
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=3, chunk_size=1000)
-        job_id = mc.create_mc_job(store, cfg)
-        targets = mc.MCFolder(job_id).targets()
+        job_id = mc_label.create_mc_job(store, cfg)
+        targets = mc_label.MCFolder(job_id).targets()
         engine = ScriptedEngine(rollout)
-        mc.run_mc_job(job_id, engine=engine)
+        mc_label.run_mc_job(job_id, engine=engine)
         assert [len(c) for c in engine.calls] == [len(targets)] * 3  # k calls, each with every prefix
         assert all(r.assistant_prefix for r in engine.calls[0])
         assert store.refresh() == 1 and store.refresh() == 0
@@ -41,14 +42,14 @@ def test_rollouts_batch_every_prefix_in_one_call_per_round_and_label_soft_and_ha
         right = labels[labels["round"] == 2]
         assert (right["value"] == 1).all() and (right["soft_value"] == 1).all()
         with pytest.raises(ConfigError, match="already has a Monte-Carlo label"):
-            mc.create_mc_job(store, cfg)
+            mc_label.create_mc_job(store, cfg)
 
 
 def test_job_resumes_after_an_interruption():
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=5)
-        job_id = mc.create_mc_job(store, cfg)
-        total = len(mc.MCFolder(job_id).targets())
+        job_id = mc_label.create_mc_job(store, cfg)
+        total = len(mc_label.MCFolder(job_id).targets())
 
         class Dies(ScriptedEngine):
             def generate(self, requests):
@@ -57,11 +58,11 @@ def test_job_resumes_after_an_interruption():
                 return super().generate(requests)
 
         with pytest.raises(KeyboardInterrupt):
-            mc.run_mc_job(job_id, engine=Dies(rollout))
-        folder = mc.MCFolder(job_id)
+            mc_label.run_mc_job(job_id, engine=Dies(rollout))
+        folder = mc_label.MCFolder(job_id)
         assert folder.status() == "interrupted" and len(folder.done_step_ids()) == 5
         engine = ScriptedEngine(rollout)
-        assert mc.run_mc_job(job_id, engine=engine)["done"] == total
+        assert mc_label.run_mc_job(job_id, engine=engine)["done"] == total
         assert sum(len(c) for c in engine.calls) == (total - 5) * 2  # only what was left
         store.refresh()
         assert q.count_labels(store, "auto:mc", job_id) == total
@@ -101,9 +102,9 @@ def test_monte_carlo_labels_on_the_embedded_model():
     store, run_id = _debated_store(limit=1)
     with store:
         cfg = mc.MCConfig(run_ids=[run_id], k=2, max_tokens=8, temperature=0.8, chunk_size=64)
-        job_id = mc.create_mc_job(store, cfg)
-        mc.run_mc_job(job_id)
+        job_id = mc_label.create_mc_job(store, cfg)
+        mc_label.run_mc_job(job_id)
         store.refresh()
         labels = q.labels_in_force(store, [run_id], ["auto:mc"])
-        assert len(labels) == len(mc.MCFolder(job_id).targets()) > 0
+        assert len(labels) == len(mc_label.MCFolder(job_id).targets()) > 0
         assert set(labels["soft_value"]) <= {0.0, 0.5, 1.0} and set(labels["value"]) <= {-1.0, 1.0}

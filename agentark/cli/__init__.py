@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "home", None):
         os.environ["AGENTARK_HOME"] = str(Path(args.home).resolve())
     # Registers every job kind's ingester, so any command's Store.refresh ingests every kind.
-    import agentark.jobs  # noqa: F401
+    import agentark.jobs.builtin  # noqa: F401
     try:
         return args.func(args)
     except AgentArkError as exc:

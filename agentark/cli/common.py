@@ -9,8 +9,27 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from agentark.errors import IdError
+from agentark.ids import check_id
+
 if TYPE_CHECKING:
     from agentark.store import Store
+
+
+def run_id_arg(text: str) -> str:
+    """argparse ``type`` for a run id: refused with the rule before any command runs."""
+    try:
+        return check_id(text, "run id")
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def job_id_arg(text: str) -> str:
+    """argparse ``type`` for a job id."""
+    try:
+        return check_id(text, "job id")
+    except IdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_home(p: argparse.ArgumentParser) -> None:

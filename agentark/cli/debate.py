@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import add_home, add_server_options, fmt, open_store_or_none, print_table, server_options
+from agentark.cli.common import (add_home, add_server_options, fmt, open_store_or_none, print_table, run_id_arg,
+                                 server_options)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--question-col", default=None, help="column holding the question (files and hf: datasets)")
     d.add_argument("--answer-col", default=None, help="column holding the answer")
     d.add_argument("--id-col", default=None, help="column holding a stable problem id")
-    d.add_argument("--run-id", default=None, help="resume this run instead of starting a new one")
+    d.add_argument("--run-id", type=run_id_arg, default=None, help="resume this run instead of starting a new one")
     d.add_argument("--name", default=None,
                    help="a name for the run, shown instead of its id and usable in its place (unique among runs)")
     d.add_argument("--background", action="store_true", help="start the run as a background job and return")
@@ -143,11 +144,9 @@ def _report_rounds(run_id: str) -> None:
         with store:
             store.refresh()
             table = store.round_accuracy(run_id)
-            final = store.scalar("SELECT avg(is_correct::INT) FROM outcomes WHERE run_id = ?", [run_id])
+            final = store.final_accuracy(run_id)
     else:
-        import duckdb
-
-        from agentark.store import round_accuracy, shard_relations
+        from agentark.store.shards import shard_report
 
         # The store is held by another process: read the same numbers straight from the finished shards,
         # each problem's latest one (a retry supersedes the failed attempt, as in the store).
@@ -155,10 +154,7 @@ def _report_rounds(run_id: str) -> None:
         if not folder.finished_shards():
             print("no problem has finished yet")
             return
-        con = duckdb.connect()
-        shard_relations(con, [folder.shard_paths(name) for name in folder.finished_shards()])
-        table = round_accuracy(con, run_id, "messages")
-        final = con.execute("SELECT avg(is_correct::INT) FROM outcomes").fetchall()[0][0]
+        table, final = shard_report([folder.shard_paths(name) for name in folder.finished_shards()], run_id)
     print("accuracy per round (agent = mean over agents' answers, vote = majority vote):")
     print_table(table.to_dict("records"), ["round", "problems", "messages", "agent_accuracy", "vote_accuracy"])
     print(f"final accuracy: {fmt(final)}")

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, print_table
+from agentark.cli.common import add_home, print_table, run_id_arg
 
 METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high", "tokens_per_problem",
                   "engine_calls_per_problem", "latency_p50_s", "latency_p95_s", "latency_p99_s", "cost_per_1k_usd",
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = sub.add_parser("compare", help="compare runs on shared problems: accuracy, McNemar, cost, gates")
     add_home(c)
-    c.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="the reference (teacher) first, then candidates")
+    c.add_argument("run_ids", type=run_id_arg, nargs="+", metavar="RUN_ID", help="the reference (teacher) first, then candidates")
     c.add_argument("--json", action="store_true")
     c.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")
     c.add_argument("--prm", default=None, help="PRM (studio id or folder) for best-of-N on runs with k samples")
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prm-eval", help="ProcessBench-style PRM evaluation on a run's labelled steps")
     add_home(p)
     p.add_argument("--model", required=True, help="the PRM: studio model id or folder")
-    p.add_argument("--run", required=True, help="run whose steps carry human or imported labels")
+    p.add_argument("--run", type=run_id_arg, required=True, help="run whose steps carry human or imported labels")
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prm_eval)

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, print_table
+from agentark.cli.common import add_home, job_id_arg, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,17 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = sub.add_parser("stop", help="stop a job at its next step (its finished work stays; resume continues it)")
     add_home(s)
-    s.add_argument("job_id", metavar="JOB_ID")
+    s.add_argument("job_id", type=job_id_arg, metavar="JOB_ID")
     s.set_defaults(func=cmd_stop)
 
     r = sub.add_parser("resume", help="start a stopped, failed or interrupted job again in the background")
     add_home(r)
-    r.add_argument("job_id", metavar="JOB_ID")
+    r.add_argument("job_id", type=job_id_arg, metavar="JOB_ID")
     r.set_defaults(func=cmd_resume)
 
     w = sub.add_parser("worker", help="(internal) run a job of any kind in this process")
     add_home(w)
-    w.add_argument("job_id", metavar="JOB_ID")
+    w.add_argument("job_id", type=job_id_arg, metavar="JOB_ID")
     w.set_defaults(func=cmd_worker)
 
 

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, add_server_options, server_options
+from agentark.cli.common import add_home, add_server_options, job_id_arg, run_id_arg, server_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,13 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = sub.add_parser("segment", help="split the runs' messages into steps (labels of unchanged steps are kept)")
     add_home(s)
-    s.add_argument("--run", action="append", dest="runs", help="run id (repeat; default: every run)")
+    s.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
     s.add_argument("--method", default="paragraphs", choices=SEGMENTERS)
     s.set_defaults(func=cmd_segment)
 
     a = sub.add_parser("autolabel", help="label steps from outcomes and the debate signal")
     add_home(a)
-    a.add_argument("--run", action="append", dest="runs")
+    a.add_argument("--run", type=run_id_arg, action="append", dest="runs")
     a.add_argument("--source", action="append", dest="sources", help="auto:outcome or auto:debate (default both)")
     a.set_defaults(func=cmd_autolabel)
 
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     m = sub.add_parser("label-mc", help="Monte-Carlo step labels (Math-Shepherd rollouts) as a resumable job")
     add_home(m)
-    m.add_argument("--run", action="append", dest="runs")
+    m.add_argument("--run", type=run_id_arg, action="append", dest="runs")
     m.add_argument("--k", type=int, default=None, help="rollouts per step prefix (default 4)")
     m.add_argument("--max-tokens", type=int, default=None)
     m.add_argument("--temperature", type=float, default=None)
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--model", default=None, help="checkpoint folder or model id (default: embedded SmolLM2-135M)")
     add_server_options(m)
     m.add_argument("--chunk-size", type=int, default=None, help="step prefixes per batch and per shard")
-    m.add_argument("--job-id", default=None, help="resume this job instead of starting a new one")
+    m.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
     m.add_argument("--background", action="store_true")
     m.set_defaults(func=cmd_label_mc)
 
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export", help="write an immutable training set (R-SFT, DA, PRM or transcripts)")
     add_home(e)
     e.add_argument("kind", choices=KINDS)
-    e.add_argument("--run", action="append", dest="runs", help="run id (repeat; default: every run)")
+    e.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
     e.add_argument("--out", default=None, help="file to write (.parquet or .jsonl); default: $AGENTARK_HOME/exports/")
     e.add_argument("--format", default=None, choices=("parquet", "jsonl"))
     e.add_argument("--max-per-problem", type=int, default=None, help="DA: distinct trajectories per problem (4)")
@@ -154,21 +154,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_label_mc(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from agentark import jobs
     from agentark import montecarlo as mc
+    from agentark.jobs import mc_label
 
     with _store() as store:
         if args.job_id:
-            job_id = mc.MCFolder(args.job_id).require().job_id
+            job_id = mc_label.MCFolder(args.job_id).require().job_id
         else:
             fields = {"run_ids": args.runs or [], "k": args.k, "max_tokens": args.max_tokens,
                       "temperature": args.temperature, "seed": args.seed, "engine": args.engine, "model": args.model,
                       "engine_options": server_options(args), "chunk_size": args.chunk_size}
-            job_id = mc.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
-            print(f"Monte-Carlo job {job_id}: {mc.MCFolder(job_id).progress().get('total')} step prefixes")
+            job_id = mc_label.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
+            print(f"Monte-Carlo job {job_id}: {mc_label.MCFolder(job_id).progress().get('total')} step prefixes")
         if args.background:
-            from agentark import jobs
-
-            pid = jobs.spawn(mc.KIND, job_id)
+            pid = jobs.spawn(mc_label.KIND, job_id)
             print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
             return 0
     bar = tqdm(total=None, unit="step", desc=job_id, file=sys.stderr)
@@ -177,7 +177,7 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
         bar.total, bar.n = total, done
         bar.refresh()
 
-    mc.run_mc_job(job_id, on_progress=progress)
+    mc_label.run_mc_job(job_id, on_progress=progress)
     bar.close()
     from agentark.store import labels as q
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import add_home
+from agentark.cli.common import add_home, job_id_arg, run_id_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,12 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("label-prm", help="label steps with a trained PRM (source auto:prm, with confidence) as a job")
     add_home(p)
     p.add_argument("--model", help="studio PRM id, or the model/checkpoint folder a PRM job wrote")
-    p.add_argument("--run", action="append", dest="runs", help="run id (repeat; default: every run)")
+    p.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
     p.add_argument("--threshold", type=float, default=0.5, help="below this probability of good a step gets -1")
     p.add_argument("--batch-size", type=int, default=16, help="trajectories per forward pass")
     p.add_argument("--chunk-size", type=int, default=256, help="trajectories per shard")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--job-id", default=None, help="resume this job instead of starting a new one")
+    p.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
     p.add_argument("--background", action="store_true", help="run in a background process")
     p.set_defaults(func=cmd_label_prm)
 

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from agentark.cli.common import add_home, print_table
+from agentark.cli.common import add_home, print_table, run_id_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_home(i)
     i.add_argument("--format", required=True, choices=["du2023", "maslab", "transcripts"])
     i.add_argument("path")
-    i.add_argument("--run-id", default=None, help="run to import into (du2023/maslab; default: derived from the path)")
+    i.add_argument("--run-id", type=run_id_arg, default=None, help="run to import into (du2023/maslab; default: derived from the path)")
     i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
     i.add_argument("--model", default=None,
                    help="the model that spoke (du2023 files never say; overrides maslab's token_stats names; "
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     mk = sub.add_parser("mark", help="mark a problem of a run (or one message with --message) keep or exclude")
     add_home(mk)
-    mk.add_argument("run_id", metavar="RUN_ID")
+    mk.add_argument("run_id", type=run_id_arg, metavar="RUN_ID")
     mk.add_argument("problem_id", metavar="PROBLEM_ID")
     choice = mk.add_mutually_exclusive_group(required=True)
     choice.add_argument("--keep", dest="mark", action="store_const", const="keep")

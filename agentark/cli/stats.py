@@ -10,7 +10,7 @@ import json
 
 import pandas as pd
 
-from agentark.cli.common import add_home, fmt
+from agentark.cli.common import add_home, fmt, run_id_arg
 from agentark.runnames import tokens_text
 from agentark.store import Store
 from agentark.store.traces import dashboard
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``stats`` command."""
     st = sub.add_parser("stats", help="the runs dashboard's numbers: accuracy and agreement per round, corrections, cost")
     add_home(st)
-    st.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    st.add_argument("run_ids", type=run_id_arg, nargs="+", metavar="RUN_ID")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_stats)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import json
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 
+from agentark.clock import now
 from agentark.evaluate.bon import BonCurve
 from agentark.evaluate.compare import Comparison
 from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
@@ -94,7 +94,7 @@ def html_report(comparison: Comparison, curves: list[BonCurve] | None = None, ma
         rows = [[str(n), f"{c.one_sample[i]:.1%}", f"{c.majority[i]:.1%}"]
                 + [f"{c.best_of[h][i]:.1%}" for h in c.best_of] for i, n in enumerate(c.ns)]
         bon += f"<h3>Best-of-N: {esc(c.run_id)}</h3>" + _table(header, rows)
-    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    created = now().strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>AgentArk comparison: {esc(' vs '.join(comparison.run_ids))}</title>
 <style>

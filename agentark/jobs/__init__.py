@@ -3,12 +3,14 @@ folder with a manifest, shards, progress, log and status, started by one ``spawn
 entry point (``python -m agentark worker JOB_ID``) that dispatches on the manifest's kind, stopped and
 resumed the same way, and ingested by the ingester its kind registered.
 
-Design decision: jobs never open the store. They write Parquet shards under their folder; importing this
-package registers the built-in kinds, and with them their ingesters, in the store's registry, so
-``Store.refresh`` ingests every kind without the store importing any job module. A new kind is a module
-that builds a ``JobKind`` and calls ``register_kind`` (see docs/architecture.md, "Adding a job kind").
+Design decision: jobs never open the store. They write Parquet shards under their folder; registering a
+kind registers its ingester in the store's registry, so ``Store.refresh`` ingests every kind without the
+store importing any job module. ``agentark.jobs.builtin`` imports every built-in kind (the app and the
+CLI import it). A new kind is a module that builds a ``JobKind`` and calls ``register_kind`` (see
+docs/architecture.md, "Adding a job kind").
 """
-from agentark.jobs.folder import FINISHED, STATUSES, JobFolder, JobStopped, check_id, pid_alive
+from agentark.ids import check_id
+from agentark.jobs.folder import FINISHED, STATUSES, JobFolder, JobStopped, pid_alive
 from agentark.jobs.registry import JobKind, Progress, find, folders, get_kind, kinds, register_kind
 from agentark.jobs.runner import COLUMNS, list_jobs, resume, run_job, spawn, stop, worker_main
 from agentark.jobs.debate import (  # noqa: I001  (after the framework: the kind registers itself on it)
@@ -23,14 +25,7 @@ from agentark.jobs.debate import (  # noqa: I001  (after the framework: the kind
     problems_frame,
     run_debate_job,
 )
-from agentark.models import sync_models
-from agentark.montecarlo import MC_LABEL
-import agentark.prm_labels  # noqa: E402,F401,I001  (registers the prm_label kind; a plain import survives a cycle)
-from agentark.store.ingesters import register_ingester
-import agentark.train.jobs  # noqa: E402,F401,I001  (registers the prm, sft and pad kinds)
-
-# Trained model folders (written by training jobs) become rows of the models table on refresh too.
-register_ingester("models", sync_models)
+from agentark.jobs.mc_label import MC_LABEL  # noqa: I001
 
 __all__ = [
     "COLUMNS",

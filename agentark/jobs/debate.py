@@ -10,8 +10,6 @@ with failed requests is retried into a later shard that supersedes the earlier r
 from __future__ import annotations
 
 import json
-import secrets
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -19,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agentark import config
+from agentark.clock import new_id, now
 from agentark.debate import DebateConfig, build_engines, run_chunk
 from agentark.errors import DatasetError, JobError
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
@@ -106,7 +105,8 @@ def list_run_folders() -> list[RunFolder]:
 
 
 def new_run_id(method: str) -> str:
-    return f"{method}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    """A new run id: the method's name, then the time (see ``agentark.clock.new_id``)."""
+    return new_id(method)
 
 
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:
@@ -176,7 +176,7 @@ def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, 
         "dataset": cfg.dataset,
         "model": ", ".join(cfg.models()),
         "config": cfg.to_dict(),
-        "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+        "created_at": now().isoformat(),
         "git_commit": git_commit(),
         "versions": package_versions(),
         "status": "queued",

@@ -13,14 +13,13 @@ Every kind of job (debate, Monte-Carlo labeling, training, evaluation) has the s
 
 Design decision: every file is written under a temporary name and renamed, so a job killed at any moment
 leaves either a whole file or none, and a shard counts as finished once it exists under its final name.
-Ids are checked before they become paths (``check_id``), so no id can make a job read or write outside
-its root folder.
+Ids are checked before they become paths (``agentark.ids.check_id``), so no id can make a job read or
+write outside its root folder.
 """
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,31 +30,17 @@ import pyarrow.parquet as pq
 
 from agentark import config
 from agentark.errors import JobError
+from agentark.ids import check_id, is_valid_id
 
 STATUSES = ("queued", "running", "done", "failed", "stopped", "interrupted")
 FINISHED = ("done", "failed", "stopped", "interrupted")
 METRICS_SCHEMA = pa.schema([("job_id", pa.string()), ("step", pa.int64()), ("name", pa.string()),
                             ("value", pa.float64())])
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:=+-]{0,199}")
 
 
 class JobStopped(Exception):
     """Raised inside a job by ``JobFolder.check_cancel`` when a stop was requested; the runner records
     status "stopped" and the job resumes from its finished shards."""
-
-
-def check_id(job_id: str, what: str = "job id") -> str:
-    """``job_id`` if it is safe as one folder name; otherwise a JobError that says what an id may hold.
-
-    Letters, digits and ``_ . : = + -``, starting with a letter or digit: no ``/``, no ``\\``, so never
-    ``..`` or an absolute path, nothing that could climb out of ``$AGENTARK_HOME``.
-    """
-    if not isinstance(job_id, str) or not _ID.fullmatch(job_id):
-        raise JobError(
-            f"{job_id!r} is not a valid {what}: use letters, digits and _ . : = + - (at most 200, starting "
-            "with a letter or digit). List existing ids with `python -m agentark jobs`."
-        )
-    return job_id
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -103,7 +88,22 @@ class JobFolder:
     manifest = "job.json"
 
     def __init__(self, job_id: str) -> None:
-        self.job_id = check_id(job_id)
+        self.job_id = check_id(job_id, "job id")
+
+    @classmethod
+    def of_kind(cls, kind: str) -> list["JobFolder"]:
+        """Every folder under this class's root whose manifest says ``kind``, in name order."""
+        root = cls.root_dir()
+        if not root.exists():
+            return []
+        found = []
+        for path in sorted(root.iterdir()):
+            if not (path / cls.manifest).exists() or not is_valid_id(path.name):
+                continue  # not a job yet, or a folder made by hand with a name no job could have
+            folder = cls(path.name)
+            if folder.meta().get("kind") == kind:
+                found.append(folder)
+        return found
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.job_id!r})"
@@ -136,13 +136,17 @@ class JobFolder:
         return self.checkpoints / f"step-{int(step)}"
 
     def latest_checkpoint(self) -> tuple[int, Path] | None:
-        """(step, folder) of the newest whole checkpoint, or None: what a resumed training job loads."""
+        """(step, folder) of the newest whole checkpoint, or None: what a resumed training job loads.
+
+        ``checkpoint-N`` folders (what a transformers Trainer given ``checkpoints/`` as its output writes)
+        count the same as ``step-N``.
+        """
         steps = []
         if self.checkpoints.exists():
             for p in self.checkpoints.iterdir():
-                name = p.name.removeprefix("step-")
-                if p.is_dir() and p.name.startswith("step-") and name.isdigit():
-                    steps.append((int(name), p))
+                prefix, _, number = p.name.rpartition("-")
+                if p.is_dir() and prefix in ("step", "checkpoint") and number.isdigit():
+                    steps.append((int(number), p))
         return max(steps) if steps else None
 
     @property

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentark.errors import JobError
-from agentark.jobs.folder import JobFolder, check_id
+from agentark.ids import check_id
+from agentark.jobs.folder import JobFolder
+from agentark.jobs.sync import sync_kind
 from agentark.store.ingesters import register_ingester
 
 if TYPE_CHECKING:
@@ -45,8 +47,6 @@ _KINDS: dict[str, JobKind] = {}
 
 def register_kind(kind: JobKind) -> JobKind:
     """Make a kind known to spawn, the worker, the Jobs table and ``Store.refresh``."""
-    from agentark.jobs.sync import sync_kind
-
     _KINDS[kind.name] = kind
     register_ingester(kind.name, lambda store: sync_kind(store, kind))
     return kind
@@ -69,7 +69,7 @@ def find(job_id: str) -> tuple[JobKind, JobFolder]:
     A kind not registered in this process (a worker that imported only the built-in kinds) is imported
     from the module its manifest names, so a kind defined anywhere runs under the one worker entry point.
     """
-    check_id(job_id)
+    check_id(job_id, "job id")
     for folder_cls in dict.fromkeys([*(k.folder for k in _KINDS.values()), JobFolder]):
         folder = folder_cls(job_id)
         if not folder.exists():
@@ -85,17 +85,4 @@ def find(job_id: str) -> tuple[JobKind, JobFolder]:
 
 def folders(kind: JobKind) -> list[JobFolder]:
     """Every folder of this kind with a manifest, in name order."""
-    root = kind.folder.root_dir()
-    if not root.exists():
-        return []
-    found = []
-    for path in sorted(root.iterdir()):
-        if not (path / kind.folder.manifest).exists():
-            continue
-        try:
-            folder = kind.folder(path.name)
-        except JobError:
-            continue  # a folder someone made by hand with a name no job could have
-        if folder.kind() == kind.name:
-            found.append(folder)
-    return found
+    return kind.folder.of_kind(kind.name)

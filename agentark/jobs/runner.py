@@ -19,18 +19,14 @@ import subprocess
 import sys
 import threading
 import traceback
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from agentark import config
+from agentark.clock import now
 from agentark.errors import JobError
 from agentark.jobs.folder import FINISHED, JobFolder, JobStopped, pid_alive
 from agentark.jobs.registry import Progress, find, folders, get_kind, kinds
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
 
 
 def run_job(job_id: str, on_progress: Progress | None = None, **options: Any) -> dict:
@@ -41,22 +37,22 @@ def run_job(job_id: str, on_progress: Progress | None = None, **options: Any) ->
     """
     kind, folder = find(job_id)
     folder.clear_cancel()
-    folder.write_progress(status="running", pid=os.getpid(), started_at=_now(), ended_at=None, error=None)
+    folder.write_progress(status="running", pid=os.getpid(), started_at=now().isoformat(), ended_at=None, error=None)
     previous = _catch_sigterm(folder)
     try:
         fields = kind.run(folder, on_progress=on_progress, **options)
     except JobStopped:
-        return folder.write_progress(status="stopped", ended_at=_now(), stage="stopped on request")
+        return folder.write_progress(status="stopped", ended_at=now().isoformat(), stage="stopped on request")
     except BaseException as exc:
         # A KeyboardInterrupt (or a second SIGTERM) is an interruption, anything else a failure.
         folder.write_progress(status="failed" if isinstance(exc, Exception) else "interrupted",
-                              error=f"{type(exc).__name__}: {exc}", ended_at=_now())
+                              error=f"{type(exc).__name__}: {exc}", ended_at=now().isoformat())
         raise
     finally:
         _restore_sigterm(previous)
         folder.clear_cancel()
     fields = dict(fields or {})
-    return folder.write_progress(**{"status": "done", **fields, "ended_at": _now()})
+    return folder.write_progress(**{"status": "done", **fields, "ended_at": now().isoformat()})
 
 
 def _catch_sigterm(folder: JobFolder):
@@ -95,7 +91,7 @@ def spawn(kind: str, job_id: str) -> int:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             cwd=os.getcwd(), start_new_session=True,
         )
-    folder.write_progress(status="running", pid=proc.pid, started_at=_now(), ended_at=None, error=None)
+    folder.write_progress(status="running", pid=proc.pid, started_at=now().isoformat(), ended_at=None, error=None)
     return proc.pid
 
 
@@ -110,7 +106,7 @@ def stop(job_id: str) -> bool:
     if status == "running" and pid_alive(pid):
         os.kill(pid, signal.SIGTERM)
     else:
-        folder.write_progress(status="stopped", ended_at=_now(), stage="stopped before it started")
+        folder.write_progress(status="stopped", ended_at=now().isoformat(), stage="stopped before it started")
     return True
 
 

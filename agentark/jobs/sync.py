@@ -29,11 +29,9 @@ def ingest_metrics(store: Store, folder: JobFolder) -> int:
 
 def sync_kind(store: Store, kind: JobKind) -> int:
     """Ingest every folder of ``kind`` (its shards, then its metrics) and bring its job row up to date."""
-    from agentark.jobs.registry import folders
-
     known = job_states(store)
     ingested = 0
-    for folder in folders(kind):
+    for folder in kind.folder.of_kind(kind.name):
         ingested += kind.ingest(store, folder)
         ingested += ingest_metrics(store, folder)
         progress = folder.progress()

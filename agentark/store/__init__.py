@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from functools import wraps
 from typing import Callable, Iterator, TypeVar
@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from agentark import config
+from agentark.clock import now
 from agentark.errors import StoreError, StoreLockedError
 from agentark.store.ingesters import registered
 from agentark.store.migrations import MIGRATIONS, latest_version
@@ -40,7 +41,7 @@ _MAX_WAIT_S = 0.2
 _TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK", "ABORT", "END", "START")
 APPEND_ONLY_TABLES = {"curation_marks", "step_labels", "metrics"}
 # The mark in force per target: the latest row per (run, problem, message-or-none).
-_LATEST_MARKS = """SELECT * EXCLUDE (rn) FROM (
+LATEST_MARKS = """SELECT * EXCLUDE (rn) FROM (
     SELECT *, row_number() OVER (PARTITION BY run_id, problem_id, coalesce(message_id, '')
                                  ORDER BY created_at DESC, mark_id DESC) AS rn
     FROM curation_marks) WHERE rn = 1"""
@@ -58,10 +59,6 @@ def operation(fn: _F) -> _F:
             return fn(store, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _holder(message: str) -> str:
@@ -291,50 +288,36 @@ class Store:
         for migration in sorted(MIGRATIONS, key=lambda m: m.version):
             if migration.version in applied or migration.version > target:
                 continue
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with self.transaction() as tx:
                 for statement in migration.statements:
-                    con.execute(statement)
-                con.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", [migration.version, migration.name, now()]
-                )
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
+                    tx.execute(statement)
+                tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [migration.version, migration.name, now()])
         return self.schema_version()
 
     # -- runs -------------------------------------------------------------------------------------------
     def register_run(self, meta: dict, problems: pd.DataFrame) -> bool:
         """Insert a run and its problems if the run is new; return whether it was new."""
-        with self._write_lock:
-            con = self.con
+        with self.transaction() as con:
             if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [meta["run_id"]]).fetchall():
                 return False
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(
-                    """INSERT INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at,
-                       git_commit, versions_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [
-                        meta["run_id"], meta["kind"], meta.get("method"), meta.get("dataset"), meta.get("model"),
-                        json.dumps(meta["config"], sort_keys=True), meta.get("status", "queued"),
-                        datetime.fromisoformat(meta["created_at"]), meta.get("git_commit"),
-                        json.dumps(meta.get("versions", {}), sort_keys=True),
-                    ],
-                )
-                self._insert_problems(con, problems)
-                run_problems = pd.DataFrame(
-                    {"run_id": meta["run_id"], "problem_id": problems["problem_id"], "idx": range(len(problems))}
-                )
-                con.register("_rp", run_problems)
-                con.execute("INSERT OR IGNORE INTO run_problems SELECT run_id, problem_id, idx FROM _rp")
-                con.unregister("_rp")
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-            return True
+            con.execute(
+                """INSERT INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at,
+                   git_commit, versions_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    meta["run_id"], meta["kind"], meta.get("method"), meta.get("dataset"), meta.get("model"),
+                    json.dumps(meta["config"], sort_keys=True), meta.get("status", "queued"),
+                    datetime.fromisoformat(meta["created_at"]), meta.get("git_commit"),
+                    json.dumps(meta.get("versions", {}), sort_keys=True),
+                ],
+            )
+            self._insert_problems(con, problems)
+            run_problems = pd.DataFrame(
+                {"run_id": meta["run_id"], "problem_id": problems["problem_id"], "idx": range(len(problems))}
+            )
+            con.register("_rp", run_problems)
+            con.execute("INSERT OR IGNORE INTO run_problems SELECT run_id, problem_id, idx FROM _rp")
+            con.unregister("_rp")
+        return True
 
     @staticmethod
     def _insert_problems(con: duckdb.DuckDBPyConnection, problems: pd.DataFrame) -> None:
@@ -347,34 +330,23 @@ class Store:
 
     def ingest_shard(self, run_id: str, shard: str, messages_path: Path, outcomes_path: Path) -> int:
         """Ingest one finished shard (messages + outcomes); a shard already ingested is skipped."""
-        with self._write_lock:
-            con = self.con
+        with self.transaction() as con:
             if con.execute(
                 "SELECT 1 FROM ingested_shards WHERE run_id = ? AND shard = ?", [run_id, shard]
             ).fetchall():
                 return 0
-            con.execute("BEGIN TRANSACTION")
-            try:
-                # A later shard of the same problem (a retry of failed requests) supersedes its earlier rows,
-                # and the summaries made from them: sync_traces then sees them missing and summarizes anew.
-                for table in ("messages", "outcomes", "problem_rounds", "problem_traces"):
-                    con.execute(
-                        f"DELETE FROM {table} WHERE run_id = ? AND problem_id IN "
-                        "(SELECT problem_id FROM read_parquet(?))", [run_id, str(outcomes_path)]
-                    )
+            # A later shard of the same problem (a retry of failed requests) supersedes its earlier rows,
+            # and the summaries made from them: sync_traces then sees them missing and summarizes anew.
+            for table in ("messages", "outcomes", "problem_rounds", "problem_traces"):
                 con.execute(
-                    "INSERT OR IGNORE INTO messages BY NAME SELECT * FROM read_parquet(?)", [str(messages_path)]
+                    f"DELETE FROM {table} WHERE run_id = ? AND problem_id IN "
+                    "(SELECT problem_id FROM read_parquet(?))", [run_id, str(outcomes_path)]
                 )
-                con.execute(
-                    "INSERT OR IGNORE INTO outcomes BY NAME SELECT * FROM read_parquet(?)", [str(outcomes_path)]
-                )
-                n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(messages_path)]).fetchall()[0][0]
-                con.execute("INSERT INTO ingested_shards VALUES (?, ?, ?, ?)", [run_id, shard, n, now()])
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-            return 1
+            con.execute("INSERT OR IGNORE INTO messages BY NAME SELECT * FROM read_parquet(?)", [str(messages_path)])
+            con.execute("INSERT OR IGNORE INTO outcomes BY NAME SELECT * FROM read_parquet(?)", [str(outcomes_path)])
+            n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(messages_path)]).fetchall()[0][0]
+            con.execute("INSERT INTO ingested_shards VALUES (?, ?, ?, ?)", [run_id, shard, n, now()])
+        return 1
 
     def set_run_status(self, run_id: str, status: str) -> None:
         with self._write_lock:
@@ -399,7 +371,7 @@ class Store:
     def list_runs(self) -> pd.DataFrame:
         """One row per run: what it ran, how far it got, its final accuracy and its curation counts."""
         return self.df(
-            f"""WITH latest AS ({_LATEST_MARKS}),
+            f"""WITH latest AS ({LATEST_MARKS}),
                marks AS (
                    SELECT run_id,
                           count(*) FILTER (WHERE message_id IS NULL AND mark = 'keep') AS kept_problems,
@@ -426,6 +398,15 @@ class Store:
     def round_accuracy(self, run_id: str) -> pd.DataFrame:
         with self.connection() as con:
             return round_accuracy(con, run_id, "messages")
+
+    def final_accuracy(self, run_id: str) -> float | None:
+        """Share of a run's finished problems whose final answer is right; None before any finished."""
+        return self.scalar("SELECT avg(is_correct::INT) FROM outcomes WHERE run_id = ?", [run_id])
+
+    def has_outcome(self, run_id: str, problem_id: str) -> bool:
+        """Whether this problem of this run is finished (has its outcome row)."""
+        return bool(self.scalar("SELECT count(*) FROM outcomes WHERE run_id = ? AND problem_id = ?",
+                                [run_id, problem_id]))
 
     def run_problems(self, run_id: str) -> pd.DataFrame:
         """The problems of a run in run order, with their outcome when finished."""
@@ -475,7 +456,7 @@ class Store:
                 con.unregister("_rows")
 
     def latest_marks(self, run_id: str | None = None) -> pd.DataFrame:
-        sql = f"SELECT * FROM ({_LATEST_MARKS}) WHERE $run IS NULL OR run_id = $run ORDER BY run_id, problem_id, message_id NULLS FIRST"
+        sql = f"SELECT * FROM ({LATEST_MARKS}) WHERE $run IS NULL OR run_id = $run ORDER BY run_id, problem_id, message_id NULLS FIRST"
         return self.df(sql, {"run": run_id})
 
     # -- jobs -------------------------------------------------------------------------------------------

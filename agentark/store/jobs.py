@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from agentark.store import Store, now
+from agentark.clock import now
+from agentark.store import Store
 
 
 def ingest_metrics_shard(store: Store, job_id: str, shard: str, path: Path) -> int:

@@ -13,7 +13,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from agentark.store import _LATEST_MARKS, Store, now, operation
+from agentark.clock import now
+from agentark.store import LATEST_MARKS, Store, operation
 
 LABEL_COLUMNS = ["label_id", "step_id", "value", "source", "annotator", "confidence", "flag", "note",
                  "created_at", "soft_value"]
@@ -51,11 +52,9 @@ def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> Non
                                         "segmenter"])
     frame["created_at"] = now()
     ids = pd.DataFrame({"message_id": list(message_ids)})
-    with store._write_lock:
-        con = store.con
+    with store.transaction() as con:
         con.register("_new_steps", frame)
         con.register("_seg_messages", ids)
-        con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
                 """DELETE FROM steps WHERE message_id IN (SELECT message_id FROM _seg_messages)
@@ -66,10 +65,6 @@ def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> Non
                    ON CONFLICT (step_id) DO UPDATE SET idx = excluded.idx, char_start = excluded.char_start,
                        char_end = excluded.char_end, segmenter = excluded.segmenter"""
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         finally:
             con.unregister("_new_steps")
             con.unregister("_seg_messages")
@@ -202,8 +197,7 @@ def append_labels(store: Store, rows: pd.DataFrame) -> int:
     if rows.empty:
         return 0
     frame = rows.reindex(columns=LABEL_COLUMNS)
-    with store._write_lock:
-        con = store.con
+    with store.transaction() as con:
         con.register("_labels", frame)
         try:
             before = con.execute("SELECT count(*) FROM step_labels").fetchall()[0][0]
@@ -301,22 +295,16 @@ def insert_imported(store: Store, meta: dict, problems: pd.DataFrame, run_proble
 # -- Monte-Carlo shards -----------------------------------------------------------------------------------
 def ingest_label_shard(store: Store, job_id: str, shard: str, labels: pd.DataFrame) -> int:
     """Ingest one Monte-Carlo shard of labels once, recorded in the shard ledger under the job's id."""
-    with store._write_lock:
-        con = store.con
+    with store.transaction() as con:
         if con.execute("SELECT 1 FROM ingested_shards WHERE run_id = ? AND shard = ?", [job_id, shard]).fetchall():
             return 0
         con.register("_mc", labels.reindex(columns=LABEL_COLUMNS))
-        con.execute("BEGIN TRANSACTION")
         try:
             con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _mc")
             con.execute("INSERT INTO ingested_shards VALUES (?, ?, ?, ?)", [job_id, shard, len(labels), now()])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         finally:
             con.unregister("_mc")
-        return 1
+    return 1
 
 
 def job_row(store: Store, job_id: str) -> dict | None:
@@ -329,7 +317,7 @@ def job_row(store: Store, job_id: str) -> dict | None:
 def curated_messages(store: Store, run_ids: list[str] | None = None, roles: tuple[str, ...] = ("solver",)) -> pd.DataFrame:
     """Messages of the given runs minus excluded problems and excluded messages, with their problem."""
     return store.con.execute(
-        f"""WITH latest AS ({_LATEST_MARKS}),
+        f"""WITH latest AS ({LATEST_MARKS}),
             dropped_problems AS (SELECT run_id, problem_id FROM latest WHERE message_id IS NULL AND mark = 'exclude'),
             dropped_messages AS (SELECT message_id FROM latest WHERE message_id IS NOT NULL AND mark = 'exclude')
             SELECT m.message_id, m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.content, m.answer,
@@ -346,7 +334,7 @@ def curated_messages(store: Store, run_ids: list[str] | None = None, roles: tupl
 def curated_message_ids(store: Store, run_ids: list[str] | None = None) -> set[str]:
     """Ids of every message of the given runs (any role, failed ones too) that curation did not exclude."""
     rows = store.con.execute(
-        f"""WITH latest AS ({_LATEST_MARKS})
+        f"""WITH latest AS ({LATEST_MARKS})
             SELECT m.message_id FROM messages m
             WHERE {_RUN_FILTER}
               AND NOT EXISTS (SELECT 1 FROM latest d WHERE d.message_id IS NULL AND d.mark = 'exclude'
@@ -358,8 +346,8 @@ def curated_message_ids(store: Store, run_ids: list[str] | None = None) -> set[s
 
 
 def record_export(store: Store, row: dict) -> None:
-    with store._write_lock:
-        store.con.execute(
+    with store.transaction() as con:
+        con.execute(
             "INSERT INTO exports (export_id, kind, path, sha256, n_rows, filters_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [row["export_id"], row["kind"], row["path"], row["sha256"], row["n_rows"],
              json.dumps(row["filters"], sort_keys=True), now()],

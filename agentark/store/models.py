@@ -9,7 +9,8 @@ import json
 
 import pandas as pd
 
-from agentark.store import Store, now
+from agentark.clock import now
+from agentark.store import Store
 
 _COLUMNS = ("model_id", "kind", "path", "base_model", "job_id", "created_at", "export_sha256", "config_json",
             "metrics_json", "device", "precision", "world_size", "peak_memory_mb", "prompt", "step")

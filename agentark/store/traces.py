@@ -104,17 +104,11 @@ def sync_traces(store: Store) -> int:
     ).fetchall()[0][0]
     if not missing:
         return 0
-    with store._write_lock:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            before = con.execute("SELECT count(*) FROM problem_traces").fetchall()[0][0]
-            for statement in filter(str.strip, _SYNC.split(";\n")):
-                con.execute(statement)
-            after = con.execute("SELECT count(*) FROM problem_traces").fetchall()[0][0]
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+    with store.transaction() as con:
+        before = con.execute("SELECT count(*) FROM problem_traces").fetchall()[0][0]
+        for statement in filter(str.strip, _SYNC.split(";\n")):
+            con.execute(statement)
+        after = con.execute("SELECT count(*) FROM problem_traces").fetchall()[0][0]
     return int(after - before)
 
 

@@ -54,28 +54,21 @@ def save_transcripts(
         "messages": pa.Table.from_pylist(messages, schema=MESSAGE_SCHEMA),
         "outcomes": pa.Table.from_pylist(outcomes, schema=OUTCOME_SCHEMA),
     }
-    with store._write_lock:
-        con = store.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                """INSERT OR IGNORE INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at,
-                   git_commit, versions_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [run["run_id"], run["kind"], run.get("method"), run.get("dataset"), run.get("model"),
-                 json.dumps(run.get("config") or {}, sort_keys=True), run.get("status") or "imported",
-                 datetime.fromisoformat(run["created_at"]), run.get("git_commit"),
-                 json.dumps(run.get("versions") or {}, sort_keys=True)],
-            )
-            for name, table in tables.items():
-                con.register("_import_rows", table)
-                try:
-                    con.execute(f"INSERT OR IGNORE INTO {name} BY NAME SELECT * FROM _import_rows")
-                finally:
-                    con.unregister("_import_rows")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+    with store.transaction() as con:
+        con.execute(
+            """INSERT OR IGNORE INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at,
+               git_commit, versions_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [run["run_id"], run["kind"], run.get("method"), run.get("dataset"), run.get("model"),
+             json.dumps(run.get("config") or {}, sort_keys=True), run.get("status") or "imported",
+             datetime.fromisoformat(run["created_at"]), run.get("git_commit"),
+             json.dumps(run.get("versions") or {}, sort_keys=True)],
+        )
+        for name, table in tables.items():
+            con.register("_import_rows", table)
+            try:
+                con.execute(f"INSERT OR IGNORE INTO {name} BY NAME SELECT * FROM _import_rows")
+            finally:
+                con.unregister("_import_rows")
 
 
 def transcript_rows(store: Store, run_id: str) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from agentark.train.runtime import (
     OnMetrics, ShouldStop, TrainResult, detect_hardware, finish, job_callback, last_checkpoint, load_tokenizer,
     lora_config, quiet_datasets, resolve_base, training_arguments,
 )
-from agentark.train.sft import DEVICES, PRECISIONS, SCHEDULERS, SWITCHES, _check_common, _help
+from agentark.train.sft import DEVICES, PRECISIONS, SCHEDULERS, SWITCHES, check_common, field_help
 
 AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
 SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
@@ -30,68 +30,68 @@ SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
 class PADJobConfig:
     """A PAD job: problems with reference answers, the PRM that judges steps, and how GRPO samples and trains."""
 
-    dataset: str = field(default="builtin:arithmetic-onestep", metadata=_help(
+    dataset: str = field(default="builtin:arithmetic-onestep", metadata=field_help(
         "Problems to practise on (any studio dataset: builtin:..., gsm8k, a .jsonl/.csv file); they need "
         "reference answers for the verifiable reward."))
-    split: str = field(default="train", metadata=_help("Split of the dataset (keep the test split for evaluation)."))
-    limit: int | None = field(default=64, metadata=_help("How many problems to use; empty for all."))
-    problem_seed: int = field(default=0, metadata=_help("Seed of the built-in generator that picks the problems."))
-    base_model: str = field(default=EMBEDDED_MODEL, metadata=_help(
+    split: str = field(default="train", metadata=field_help("Split of the dataset (keep the test split for evaluation)."))
+    limit: int | None = field(default=64, metadata=field_help("How many problems to use; empty for all."))
+    problem_seed: int = field(default=0, metadata=field_help("Seed of the built-in generator that picks the problems."))
+    base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
         "The student: the embedded model, a checkpoint folder, a cached hub id, or a studio model (an SFT "
         "student, say)."))
-    prm: str = field(default="", metadata=_help(
+    prm: str = field(default="", metadata=field_help(
         "The studio PRM that scores steps: its model id or folder (train one with `train prm`). Empty only "
         "when prm_weight is 0."))
-    prm_weight: float = field(default=1.0, metadata=_help("Weight of the PRM reward."))
-    correctness_weight: float = field(default=1.0, metadata=_help(
+    prm_weight: float = field(default=1.0, metadata=field_help("Weight of the PRM reward."))
+    correctness_weight: float = field(default=1.0, metadata=field_help(
         "Weight of the verifiable reward (1 when the final answer equals the reference)."))
-    aggregation: str = field(default="softmin", metadata=_help(
+    aggregation: str = field(default="softmin", metadata=field_help(
         "How step scores become one reward: min, mean, last, product, or softmin (a soft minimum).",
         AGGREGATIONS))
-    softmin_temperature: float = field(default=0.1, metadata=_help(
+    softmin_temperature: float = field(default=0.1, metadata=field_help(
         "Temperature of softmin: near 0 it is the minimum, large it is the mean."))
-    segmenter: str = field(default="paragraphs", metadata=_help(
+    segmenter: str = field(default="paragraphs", metadata=field_help(
         "How completions are split into steps; use the one the PRM's labels were made with.", SEGMENTERS))
-    num_generations: int = field(default=4, metadata=_help(
+    num_generations: int = field(default=4, metadata=field_help(
         "Completions sampled per problem; GRPO compares them with each other."))
-    max_completion_length: int = field(default=128, metadata=_help("Tokens per sampled completion."))
-    generation_temperature: float = field(default=1.0, metadata=_help("Sampling temperature of the completions."))
-    beta: float = field(default=0.04, metadata=_help(
+    max_completion_length: int = field(default=128, metadata=field_help("Tokens per sampled completion."))
+    generation_temperature: float = field(default=1.0, metadata=field_help("Sampling temperature of the completions."))
+    beta: float = field(default=0.04, metadata=field_help(
         "KL penalty towards the base model (0 skips the reference model and the KL chart)."))
-    epochs: float = field(default=1.0, metadata=_help("Passes over the problems (ignored when max_steps is set)."))
-    max_steps: int | None = field(default=None, metadata=_help("Stop after this many optimizer steps."))
-    learning_rate: float = field(default=1e-6, metadata=_help("Peak learning rate of AdamW."))
-    lr_scheduler: str = field(default="linear", metadata=_help("Learning-rate schedule after warm-up.", SCHEDULERS))
-    warmup_steps: int = field(default=0, metadata=_help("Optimizer steps of linear warm-up."))
-    per_device_batch_size: int = field(default=4, metadata=_help(
+    epochs: float = field(default=1.0, metadata=field_help("Passes over the problems (ignored when max_steps is set)."))
+    max_steps: int | None = field(default=None, metadata=field_help("Stop after this many optimizer steps."))
+    learning_rate: float = field(default=1e-6, metadata=field_help("Peak learning rate of AdamW."))
+    lr_scheduler: str = field(default="linear", metadata=field_help("Learning-rate schedule after warm-up.", SCHEDULERS))
+    warmup_steps: int = field(default=0, metadata=field_help("Optimizer steps of linear warm-up."))
+    per_device_batch_size: int = field(default=4, metadata=field_help(
         "Completions per device per forward pass; batch x accumulation x GPUs must be a multiple of "
         "num_generations."))
-    gradient_accumulation_steps: int = field(default=1, metadata=_help(
+    gradient_accumulation_steps: int = field(default=1, metadata=field_help(
         "Forward passes accumulated into one optimizer step."))
-    lora: bool = field(default=False, metadata=_help(
+    lora: bool = field(default=False, metadata=field_help(
         "Train LoRA adapters instead of all weights; the final model has them merged in."))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator (scale = alpha / r)."))
-    lora_dropout: float = field(default=0.05, metadata=_help("Dropout on the LoRA branch."))
-    save_steps: int = field(default=25, metadata=_help(
+    lora_r: int = field(default=16, metadata=field_help("LoRA rank."))
+    lora_alpha: int = field(default=32, metadata=field_help("LoRA scaling numerator (scale = alpha / r)."))
+    lora_dropout: float = field(default=0.05, metadata=field_help("Dropout on the LoRA branch."))
+    save_steps: int = field(default=25, metadata=field_help(
         "Save a resumable checkpoint every this many steps (cancel also saves one)."))
-    seed: int = field(default=0, metadata=_help("Seed for sampling and data order."))
-    device: str = field(default="auto", metadata=_help("Where to train: auto picks the GPU when there is one.",
+    seed: int = field(default=0, metadata=field_help("Seed for sampling and data order."))
+    device: str = field(default="auto", metadata=field_help("Where to train: auto picks the GPU when there is one.",
                                                        DEVICES))
-    precision: str = field(default="auto", metadata=_help(
+    precision: str = field(default="auto", metadata=field_help(
         "auto is bf16 on a GPU that has it and fp32 on the CPU; bf16/fp16 need a GPU.", PRECISIONS))
-    gradient_checkpointing: str = field(default="auto", metadata=_help(
+    gradient_checkpointing: str = field(default="auto", metadata=field_help(
         "Recompute activations to save memory: auto turns it on on a GPU.", SWITCHES))
-    num_processes: int = field(default=1, metadata=_help(
+    num_processes: int = field(default=1, metadata=field_help(
         "GPUs to train on; above 1 the job runs under `accelerate launch` with a generated config."))
-    distributed: str = field(default="ddp", metadata=_help(
+    distributed: str = field(default="ddp", metadata=field_help(
         "How several GPUs share the work: ddp, DeepSpeed ZeRO-2/3, or FSDP.", ("ddp", "zero2", "zero3", "fsdp")))
-    vllm_server_url: str | None = field(default=None, metadata=_help(
+    vllm_server_url: str | None = field(default=None, metadata=field_help(
         "GPU only: generate through a running `trl vllm-serve` at this URL (TRL's vLLM server mode) instead "
         "of transformers."))
 
     def __post_init__(self) -> None:
-        _check_common(self)
+        check_common(self)
         if not str(self.dataset).strip():
             raise ConfigError("No dataset given: pass --dataset (builtin:arithmetic-easy, gsm8k, or a file).")
         if self.limit is not None and self.limit < 1:

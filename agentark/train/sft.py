@@ -26,7 +26,8 @@ SWITCHES = ("auto", "on", "off")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 
 
-def _help(text: str, choices: tuple = ()) -> dict:
+def field_help(text: str, choices: tuple = ()) -> dict:
+    """A config field's metadata: the help text forms and flags show, and its choices if it has some."""
     return {"help": text, "choices": choices} if choices else {"help": text}
 
 
@@ -34,44 +35,44 @@ def _help(text: str, choices: tuple = ()) -> dict:
 class SFTJobConfig:
     """An SFT job (R-SFT or DA): which export, which base model, and how to train; stored as the job's config."""
 
-    export: str = field(default="", metadata=_help(
+    export: str = field(default="", metadata=field_help(
         "The training set: a studio export id or sha256 (see `python -m agentark exports`), or a TRL "
         "conversational file (.parquet/.jsonl with a 'messages' column, or 'prompt' and 'completion')."))
-    base_model: str = field(default=EMBEDDED_MODEL, metadata=_help(
+    base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
         "The student to fine-tune: the embedded model, a checkpoint folder, a model id in the local Hugging Face "
         "cache, or a model the studio trained."))
-    epochs: float = field(default=1.0, metadata=_help("Passes over the training set (ignored when max_steps is set)."))
-    max_steps: int | None = field(default=None, metadata=_help(
+    epochs: float = field(default=1.0, metadata=field_help("Passes over the training set (ignored when max_steps is set)."))
+    max_steps: int | None = field(default=None, metadata=field_help(
         "Stop after this many optimizer steps; leave empty to train for the given epochs."))
-    learning_rate: float = field(default=1e-5, metadata=_help("Peak learning rate of AdamW."))
-    lr_scheduler: str = field(default="linear", metadata=_help("Learning-rate schedule after warm-up.", SCHEDULERS))
-    warmup_steps: int = field(default=0, metadata=_help("Optimizer steps of linear warm-up."))
-    per_device_batch_size: int = field(default=4, metadata=_help("Conversations per device per forward pass."))
-    gradient_accumulation_steps: int = field(default=1, metadata=_help(
+    learning_rate: float = field(default=1e-5, metadata=field_help("Peak learning rate of AdamW."))
+    lr_scheduler: str = field(default="linear", metadata=field_help("Learning-rate schedule after warm-up.", SCHEDULERS))
+    warmup_steps: int = field(default=0, metadata=field_help("Optimizer steps of linear warm-up."))
+    per_device_batch_size: int = field(default=4, metadata=field_help("Conversations per device per forward pass."))
+    gradient_accumulation_steps: int = field(default=1, metadata=field_help(
         "Forward passes accumulated into one optimizer step (effective batch = batch x accumulation x GPUs)."))
-    max_length: int = field(default=1024, metadata=_help(
+    max_length: int = field(default=1024, metadata=field_help(
         "Tokens per conversation; longer ones are cut at the end (their prompt is kept)."))
-    packing: bool = field(default=False, metadata=_help(
+    packing: bool = field(default=False, metadata=field_help(
         "Pack several conversations into one sequence of max_length tokens (faster on a GPU; off keeps each "
         "conversation on its own)."))
-    lora: bool = field(default=False, metadata=_help(
+    lora: bool = field(default=False, metadata=field_help(
         "Train LoRA adapters instead of all weights; the final model has them merged in."))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator (scale = alpha / r)."))
-    lora_dropout: float = field(default=0.05, metadata=_help("Dropout on the LoRA branch."))
-    save_steps: int = field(default=50, metadata=_help(
+    lora_r: int = field(default=16, metadata=field_help("LoRA rank."))
+    lora_alpha: int = field(default=32, metadata=field_help("LoRA scaling numerator (scale = alpha / r)."))
+    lora_dropout: float = field(default=0.05, metadata=field_help("Dropout on the LoRA branch."))
+    save_steps: int = field(default=50, metadata=field_help(
         "Save a resumable checkpoint every this many steps (cancel also saves one)."))
-    seed: int = field(default=0, metadata=_help("Seed for data order and initialisation of new weights."))
-    device: str = field(default="auto", metadata=_help("Where to train: auto picks the GPU when there is one.",
+    seed: int = field(default=0, metadata=field_help("Seed for data order and initialisation of new weights."))
+    device: str = field(default="auto", metadata=field_help("Where to train: auto picks the GPU when there is one.",
                                                        DEVICES))
-    precision: str = field(default="auto", metadata=_help(
+    precision: str = field(default="auto", metadata=field_help(
         "Weights and activations: auto is bf16 on a GPU that has it and fp32 on the CPU; bf16/fp16 need a GPU.",
         PRECISIONS))
-    gradient_checkpointing: str = field(default="auto", metadata=_help(
+    gradient_checkpointing: str = field(default="auto", metadata=field_help(
         "Recompute activations to save memory: auto turns it on on a GPU.", SWITCHES))
-    num_processes: int = field(default=1, metadata=_help(
+    num_processes: int = field(default=1, metadata=field_help(
         "GPUs to train on; above 1 the job runs under `accelerate launch` with a generated config."))
-    distributed: str = field(default="ddp", metadata=_help(
+    distributed: str = field(default="ddp", metadata=field_help(
         "How several GPUs share the work: ddp, DeepSpeed ZeRO-2/3, or FSDP.", ("ddp", "zero2", "zero3", "fsdp")))
 
     def __post_init__(self) -> None:
@@ -80,7 +81,7 @@ class SFTJobConfig:
                               "(make one with `python -m agentark export rsft`).")
         if not str(self.base_model).strip():
             raise ConfigError("No base model given: pass --base-model (embedded:smollm2-135m for the embedded model).")
-        _check_common(self)
+        check_common(self)
         if self.max_length < 16:
             raise ConfigError(f"max_length must be at least 16 tokens (got {self.max_length}).")
 
@@ -88,7 +89,7 @@ class SFTJobConfig:
         return asdict(self)
 
 
-def _check_common(cfg) -> None:
+def check_common(cfg) -> None:
     """Validation shared by the SFT and PAD configs."""
     if cfg.max_steps is not None and cfg.max_steps < 1:
         raise ConfigError(f"max_steps must be at least 1 (got {cfg.max_steps}); leave it empty to train by epochs.")

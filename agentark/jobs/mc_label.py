@@ -1,0 +1,106 @@
+"""Monte-Carlo labeling as a job (kind ``mc_label``): targets frozen in a folder, one label shard per chunk.
+
+Like a debate, the job never opens the store: it reads the step prefixes frozen in its folder
+(``$AGENTARK_HOME/labeling/JOB_ID/targets.parquet``), writes one ``NAME.labels.parquet`` shard per finished
+chunk, and the kind's ingester takes each shard into ``step_labels`` once. Design decision: the targets
+are frozen when the job is created, so resuming (after a stop or a crash) labels exactly the prefixes the
+job started with, skipping those whose label shard exists, whatever was segmented since.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+from agentark.backends import Engine, create_engine
+from agentark.clock import new_id, now
+from agentark.errors import ConfigError
+from agentark.jobs.debate import check_engine
+from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
+from agentark.jobs.registry import JobKind, Progress, register_kind
+from agentark.jobs.runner import list_jobs, run_job
+from agentark.montecarlo import MCConfig, label_rows, mc_targets, rollouts
+from agentark.store import Store
+from agentark.store import labels as q
+
+KIND = "mc_label"
+
+
+class MCFolder(JobFolder):
+    """A Monte-Carlo labeling job's folder: ``targets.parquet`` (the frozen step prefixes) and one
+    ``NAME.labels.parquet`` shard per finished chunk."""
+
+    root = "labeling"
+
+    def targets(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "targets.parquet")
+
+    def done_step_ids(self) -> set[str]:
+        done: set[str] = set()
+        for name in self.finished_shards("labels"):
+            done.update(pd.read_parquet(self.shard_path(name, "labels"), columns=["step_id"])["step_id"])
+        return done
+
+    def write_shard(self, rows: pd.DataFrame) -> str:
+        name = shard_name()
+        atomic_write_table(self.shard_path(name, "labels"), pa.Table.from_pandas(rows, preserve_index=False))
+        return name
+
+
+def create_mc_job(store: Store, cfg: MCConfig) -> str:
+    """Freeze the targets and the config in a new job folder; return its id (start it with ``jobs.spawn``)."""
+    # A model, server option or API key variable that would only fail in the worker fails here, before
+    # a job folder exists.
+    check_engine(cfg.engine_spec())
+    targets = mc_targets(store, cfg)
+    if targets.empty:
+        raise ConfigError("Every step of these runs already has a Monte-Carlo label; untick 'skip labeled' to redo them.")
+    folder = MCFolder(new_id("mc"))
+    folder.path.mkdir(parents=True, exist_ok=True)
+    atomic_write_table(folder.path / "targets.parquet", pa.Table.from_pandas(targets, preserve_index=False))
+    folder.create({"kind": KIND, "config": cfg.to_dict(),
+                   "created_at": now().isoformat()})
+    folder.write_progress(done=0, total=len(targets))
+    return folder.job_id
+
+
+def run_mc(folder: MCFolder, on_progress: Progress | None = None, engine: Engine | None = None) -> dict:
+    """The Monte-Carlo kind's run: every target without a label shard, chunk by chunk, stopping between
+    chunks when asked."""
+    cfg = MCConfig.from_dict(folder.meta()["config"])
+    targets = folder.targets().to_dict("records")
+    done = folder.done_step_ids()
+    todo = [t for t in targets if t["step_id"] not in done]
+    folder.write_progress(done=len(done), total=len(targets))
+    if on_progress:
+        on_progress(len(done), len(targets))
+    if todo and engine is None:
+        engine = create_engine(cfg.engine_spec())
+    for start in range(0, len(todo), cfg.chunk_size):
+        folder.check_cancel()
+        chunk = todo[start : start + cfg.chunk_size]
+        folder.write_shard(label_rows(folder.job_id, chunk, rollouts(engine, chunk, cfg), cfg.k))
+        done.update(t["step_id"] for t in chunk)
+        folder.write_progress(done=len(done))
+        if on_progress:
+            on_progress(len(done), len(targets))
+    return {"status": "done", "done": len(done)}
+
+
+def run_mc_job(job_id: str, engine: Engine | None = None, on_progress: Progress | None = None) -> dict:
+    """Run (or resume) a Monte-Carlo job in this process until every target has a label shard."""
+    return run_job(job_id, on_progress=on_progress, engine=engine)
+
+
+def ingest_mc(store: Store, folder: MCFolder) -> int:
+    """The Monte-Carlo kind's ingester: every finished label shard not yet in the store."""
+    return sum(q.ingest_label_shard(store, folder.job_id, name, pd.read_parquet(folder.shard_path(name, "labels")))
+               for name in folder.finished_shards("labels"))
+
+
+def mc_jobs() -> pd.DataFrame:
+    """Monte-Carlo jobs as their folders tell it: status and progress."""
+    rows = [r for r in list_jobs() if r["kind"] == KIND]
+    return pd.DataFrame(rows, columns=["job_id", "status", "done", "total", "error"])
+
+
+MC_LABEL = register_kind(JobKind(KIND, MCFolder, run_mc, ingest_mc, title="Monte-Carlo labels"))

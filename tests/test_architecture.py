@@ -1,0 +1,185 @@
+"""Layering rules, read from the source with ast (no tool needed): the store depends on no job, method or UI
+module; no module imports another module's private names; agentark/ has no import cycle; SQL lives only
+in agentark/store/."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "agentark"
+# Job, method and UI modules: the store, the lowest layer, must not reach any of them, even indirectly.
+NOT_FOR_THE_STORE = ("agentark.jobs", "agentark.montecarlo", "agentark.train", "agentark.evaluate",
+                     "agentark.debate", "agentark.labeling", "agentark.backends", "agentark.cli", "agentark.ui",
+                     "agentark.models")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """ids of nodes under ``if TYPE_CHECKING:``: annotations, never executed."""
+    hidden: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            hidden.update(id(n) for n in ast.walk(node))
+    return hidden
+
+
+def imports(module: str) -> list[tuple[str, list[str], int]]:
+    """(imported agentark module, names taken from it, line) for every executed import of ``module``,
+    function-level imports included: a lazy import is still a dependency."""
+    tree = ast.parse(MODULES[module].read_text())
+    hidden = _type_checking_only(tree)
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(a.name, [], node.lineno) for a in node.names if a.name.split(".")[0] == "agentark"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "agentark":
+            for a in node.names:
+                sub = f"{node.module}.{a.name}"
+                found.append((sub, [], node.lineno) if sub in MODULES else (node.module, [a.name], node.lineno))
+    return found
+
+
+def _known(name: str) -> str | None:
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def dependencies(module: str) -> set[str]:
+    """Modules that importing ``module`` runs: each target and its parent packages (their ``__init__``
+    runs first), except the packages ``module`` itself lives in."""
+    own = {module.rsplit(".", i)[0] for i in range(module.count(".") + 1)}
+    deps: set[str] = set()
+    for target, _, _ in imports(module):
+        target = _known(target)
+        while target and target != "agentark":
+            if target not in own:
+                deps.add(target)
+            target = target.rpartition(".")[0]
+    deps.discard(module)
+    return deps
+
+
+GRAPH = {m: dependencies(m) for m in MODULES}
+
+
+def test_the_store_reaches_no_job_method_or_ui_module() -> None:
+    for store_module in [m for m in MODULES if m.startswith("agentark.store")]:
+        seen, todo = set(), [store_module]
+        while todo:
+            for dep in GRAPH[todo.pop()] - seen:
+                seen.add(dep)
+                todo.append(dep)
+        bad = sorted(m for m in seen if m.startswith(NOT_FOR_THE_STORE))
+        assert not bad, f"{store_module} imports (directly or not) {bad}"
+
+
+def test_no_module_imports_a_private_name_from_another() -> None:
+    offenders = [f"{m}:{line} takes {name} from {target}"
+                 for m in MODULES for target, names, line in imports(m)
+                 for name in names if name.startswith("_") and not name.startswith("__")]
+    offenders += [f"{m}:{line} imports private module {target}"
+                  for m in MODULES for target, _, line in imports(m)
+                  if any(part.startswith("_") and not part.startswith("__") for part in target.split("."))]
+    assert not offenders, "\n".join(offenders)
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_agentark_has_no_import_cycle() -> None:
+    assert cycles(GRAPH) == []
+
+
+def test_the_checks_see_cycles_lazy_imports_and_parent_packages() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    # Importing agentark.jobs.mc_label runs agentark/jobs/__init__ first: a dependency on the package too.
+    assert {"agentark.jobs", "agentark.jobs.mc_label"} <= dependencies("agentark.cli.labels")
+    # Function-level imports count (the old store <-> montecarlo cycle went through one in Store.refresh).
+    assert "agentark.jobs" in dependencies("agentark.cli.jobs")
+
+
+SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|VIEW|INDEX)|"
+                 r"BEGIN\s+TRANSACTION|read_parquet\()", re.IGNORECASE)
+
+
+def _strings(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append((node.lineno, node.value))
+        elif isinstance(node, ast.JoinedStr):
+            found.append((node.lineno, "".join(v.value for v in node.values if isinstance(v, ast.Constant))))
+    return found
+
+
+@pytest.mark.parametrize("folder", ["agentark", "pages", "app.py"])
+def test_sql_lives_only_in_the_store(folder: str) -> None:
+    paths = [ROOT / folder] if folder.endswith(".py") else sorted((ROOT / folder).rglob("*.py"))
+    offenders = [f"{p.relative_to(ROOT)}:{line}: {text.strip()[:60]!r}"
+                 for p in paths if "store" not in p.relative_to(ROOT).parts[:2]
+                 for line, text in _strings(p) if SQL.search(text)]
+    assert not offenders, "SQL outside agentark/store/:\n" + "\n".join(offenders)
+
+
+def _calls(path: Path, dotted: str) -> list[int]:
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == dotted]
+
+
+def test_one_clock_and_one_transaction_helper() -> None:
+    """Every "now" comes from agentark.clock; every BEGIN/COMMIT/ROLLBACK from Store.transaction()."""
+    clocks = [f"{p.relative_to(ROOT)}:{line}" for p in MODULES.values() if p.name != "clock.py"
+              for name in ("datetime.now", "datetime.utcnow", "datetime.datetime.now")
+              for line in _calls(p, name)]
+    assert not clocks, clocks
+    begins = [f"{p.relative_to(ROOT)}:{node.lineno}" for p in MODULES.values()
+              for node in ast.walk(ast.parse(p.read_text()))
+              if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(".execute") and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+              and re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)\b", node.args[0].value, re.IGNORECASE)]
+    # BEGIN, COMMIT and ROLLBACK once each: inside Store.transaction().
+    assert len(begins) == 3 and all(b.startswith("agentark/store/__init__.py") for b in begins), begins
