@@ -149,7 +149,7 @@ def test_refresh_without_registered_kinds_says_so_and_the_store_imports_no_job_m
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=60).stdout.splitlines()
     assert out[0] == "[]"
-    assert out[1].startswith("StoreError") and "import agentark.jobs" in out[1]
+    assert out[1].startswith("StoreError") and "import agentark.jobs.builtin" in out[1]
 
 
 BAD_IDS = ["../../x", "../x", "/etc", "a/b", "..", ".hidden", "x\n", "", "a\\b", "~root"]

@@ -488,12 +488,12 @@ class Store:
         registered and their finished shards ingested, once. Returns how many shards or rows came in.
 
         One operation: the store is opened once for every folder checked and every shard ingested. The store
-        imports no job module: ``import agentark.jobs`` registers the built-in kinds.
+        imports no job module: ``import agentark.jobs.builtin`` registers the built-in kinds.
         """
         found = registered()
         if not found:
             raise StoreError(
-                "No ingesters are registered, so refresh would find nothing: import agentark.jobs first "
+                "No ingesters are registered, so refresh would find nothing: import agentark.jobs.builtin first "
                 "(the app and the CLI do)."
             )
         return sum(ingest(self) for ingest in found.values())

@@ -1,8 +1,8 @@
 """The registry of ingesters ``Store.refresh`` runs: name (a job kind, or ``models``) -> function(store).
 
 Design decision: the store is the lowest layer and imports no job module. Each job kind registers its
-ingester here when its module is imported (``import agentark.jobs`` registers the built-in kinds), and
-``refresh`` calls whatever is registered; the store never needs to know which kinds exist.
+ingester here when its module is imported (``import agentark.jobs.builtin`` registers the built-in
+kinds), and ``refresh`` calls whatever is registered; the store never needs to know which kinds exist.
 """
 from __future__ import annotations
 
