@@ -74,8 +74,8 @@ def test_failed_rollouts_fail_the_chunk_instead_of_counting_as_wrong():
 
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=1000)
-        job_id = mc.create_mc_job(store, cfg)
-        total = len(mc.MCFolder(job_id).targets())
+        job_id = mc_label.create_mc_job(store, cfg)
+        total = len(mc_label.MCFolder(job_id).targets())
 
         class Flaky(ScriptedEngine):
             def generate(self, requests):
@@ -83,11 +83,11 @@ def test_failed_rollouts_fail_the_chunk_instead_of_counting_as_wrong():
                 return [Completion("", error="HTTP 503: busy") if i == 0 else c for i, c in enumerate(good)]
 
         with pytest.raises(EngineError, match="1 of .* rollouts failed .*HTTP 503.* resume the job"):
-            mc.run_mc_job(job_id, engine=Flaky(rollout))
-        folder = mc.MCFolder(job_id)
+            mc_label.run_mc_job(job_id, engine=Flaky(rollout))
+        folder = mc_label.MCFolder(job_id)
         assert folder.status() == "failed" and "rollouts failed" in folder.progress()["error"]
         assert folder.done_step_ids() == set() and store.refresh() == 0  # nothing of the chunk was stored
-        assert mc.run_mc_job(job_id, engine=ScriptedEngine(rollout))["done"] == total
+        assert mc_label.run_mc_job(job_id, engine=ScriptedEngine(rollout))["done"] == total
         store.refresh()
         assert q.count_labels(store, "auto:mc", job_id) == total
 
