@@ -8,6 +8,7 @@ is one import line here. A worker needs none of this: it imports the kind's modu
 import agentark.jobs.debate  # noqa: F401  (debate runs)
 import agentark.jobs.mc_label  # noqa: F401  (Monte-Carlo step labels)
 import agentark.prm_labels  # noqa: F401  (PRM step labels)
+import agentark.train.jobs  # noqa: F401  (PRM, SFT and PAD training)
 from agentark.models import sync_models
 from agentark.store.ingesters import register_ingester
 

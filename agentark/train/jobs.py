@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from dataclasses import fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from agentark.clock import new_id, now
 from agentark.errors import ConfigError, JobError
 from agentark.jobs.folder import JobFolder, JobStopped
 from agentark.jobs.registry import JobKind, Progress, register_kind
@@ -54,7 +53,7 @@ def config_from_dict(kind: str, values: dict):
 
 
 def new_job_id(kind: str) -> str:
-    return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    return new_id(kind)
 
 
 def resolve_export(ref: str, exports=None) -> Path:
@@ -122,7 +121,7 @@ def create_train_job(kind: str, cfg, exports=None, job_id: str | None = None) ->
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.create({"kind": kind, "config": cfg.to_dict(), "export_sha256": export_sha,
                    "base_model": cfg.base_model, "title": TITLES[kind],
-                   "created_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()})
+                   "created_at": now().isoformat()})
     folder.write_progress(status="queued", done=0, total=cfg.max_steps or 0, stage="queued")
     return job_id
 
@@ -149,7 +148,7 @@ def publish(folder: JobFolder, final: Path, meta: dict) -> str:
     card = read_card(final) or {}
     card.update(model_id=folder.job_id, job_id=folder.job_id, export_sha256=meta.get("export_sha256"),
                 base_model=meta.get("base_model"), kind=meta["kind"],
-                created_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat())
+                created_at=now().isoformat())
     write_card(final, card)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(final, target)
