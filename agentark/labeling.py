@@ -391,6 +391,30 @@ class LabelQueue:
 
 
 
+AUTO_FILTERS = q.AUTO_FILTERS
+
+
+@dataclass(frozen=True)
+class StepFilter:
+    """What the labeling table shows: steps without a human label only, by automatic labels, by text."""
+
+    only_unlabeled: bool = False
+    auto: str = "any"
+    contains: str = ""
+
+    def __post_init__(self) -> None:
+        if self.auto not in q.AUTO_FILTERS:
+            raise ConfigError(f"Unknown automatic-label filter '{self.auto}'; choose one of: {', '.join(q.AUTO_FILTERS)}.")
+
+
+def filtered_steps(store: Store, run_ids: list[str] | None, flt: StepFilter,
+                   limit: int | None = None) -> tuple[pd.DataFrame, int]:
+    """The first ``limit`` steps matching ``flt`` (transcript order) with their labels, and how many match."""
+    rows = q.filtered_steps(store, run_ids, flt.only_unlabeled, flt.auto, flt.contains, limit)
+    total = int(rows["matching"].iloc[0]) if not rows.empty else 0
+    return rows.drop(columns="matching"), total
+
+
 # -- agreement --------------------------------------------------------------------------------------------
 def _sign(v: float) -> int:
     return int((v > 0) - (v < 0))

@@ -44,7 +44,7 @@ tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Sum
                                                          on_change="rerun")
 
 
-TABLE_ROWS = 2000  # rows sent to the browser; bulk labels still reach every matching step
+TABLE_ROWS = 2000  # rows the table sends to the browser; a bulk label still reaches every matching step
 SHORTCUTS = {"lab_good": "g", "lab_neutral": "n", "lab_wrong": "b", "lab_flag": "f", "lab_prev": ["k", "arrowleft"],
              "lab_next": ["j", "arrowright"]}
 
@@ -123,45 +123,33 @@ if tab_label.open:
         label_card()
 
 def table_tab() -> None:
-    table = labeling.step_table(store, run_ids)
-    if table.empty:
-        st.caption("No steps yet.")
-    else:
-        f1, f2, f3 = st.columns(3)
-        only_unlabeled = f1.checkbox("Only steps without a human label", key="lab_f_unlabeled")
-        auto_filter = f2.selectbox("Automatic labels", ["any", "some negative", "some positive", "disagreeing"],
-                                   key="lab_f_auto")
-        contains = f3.text_input("Text contains", key="lab_f_text")
-        auto_cols = [c for c in table.columns if c.startswith(("auto:", "import:"))]
-        shown = table
-        if only_unlabeled:
-            shown = shown[shown["human"].isna()]
-        if auto_filter == "disagreeing":
-            shown = shown[shown["auto_signs"] > 1]
-        elif auto_filter != "any" and auto_cols:
-            sign = -1 if auto_filter == "some negative" else 1
-            shown = shown[(shown[auto_cols] * sign > 0).any(axis=1)]
-        if contains:
-            shown = shown[shown["text"].str.contains(contains, case=False, regex=False)]
-        filters = f"{run_choice}|{only_unlabeled}|{auto_filter}|{contains}"
-        if len(shown) > TABLE_ROWS:
-            st.caption(f"Showing the first {TABLE_ROWS:,} of {len(shown):,} matching steps; narrow the filters to see "
+    f1, f2, f3 = st.columns(3)
+    only_unlabeled = f1.checkbox("Only steps without a human label", key="lab_f_unlabeled")
+    auto_filter = f2.selectbox("Automatic labels", labeling.AUTO_FILTERS, key="lab_f_auto")
+    contains = f3.text_input("Text contains", key="lab_f_text")
+    with errors_shown():
+        flt = labeling.StepFilter(only_unlabeled, auto_filter, contains)
+        # One SQL page: a store of a million steps sends the browser TABLE_ROWS rows, never the whole table.
+        shown, total = labeling.filtered_steps(store, run_ids, flt, TABLE_ROWS)
+        if not total:
+            st.caption("No steps match." if (only_unlabeled or auto_filter != "any" or contains) else "No steps yet.")
+            return
+        if total > len(shown):
+            st.caption(f"Showing the first {len(shown):,} of {total:,} matching steps; narrow the filters to see "
                        "others. Applying a label without a selection labels every matching step.")
-        picked = st.dataframe(
-            shown.head(TABLE_ROWS)[["step_id", "run_id", "agent", "round", "idx", "text", "human", "human_by",
-                                    *auto_cols]],
-            hide_index=True, key=f"lab_table_{filters}", on_select="rerun", selection_mode="multi-row",
-        )
+        filters = f"{run_choice}|{only_unlabeled}|{auto_filter}|{contains}"
+        picked = st.dataframe(shown, hide_index=True, key=f"lab_table_{filters}", on_select="rerun",
+                              selection_mode="multi-row")
         rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
-        targets = shown.iloc[rows]["step_id"].tolist() if rows else shown["step_id"].tolist()
         b1, b2 = st.columns([1, 3])
         value = b1.selectbox("Bulk label", [1, 0, -1], format_func=lambda v: f"{v:+d} {labeling.VALUES[v]}",
                              key="lab_bulk_value")
-        if b2.button(f"Apply to {len(targets)} {'selected' if rows else 'shown'} steps", key="lab_bulk_apply"):
-            with errors_shown():
-                n = labeling.bulk_label(store, targets, int(value), annotator(), note="bulk relabel")
-                labels_written()
-                st.success(f"Labelled {n} steps {value:+d}.")
+        if b2.button(f"Apply to {len(rows) or total} {'selected' if rows else 'matching'} steps", key="lab_bulk_apply"):
+            targets = (shown.iloc[rows]["step_id"].tolist() if rows
+                       else labeling.filtered_steps(store, run_ids, flt)[0]["step_id"].tolist())
+            n = labeling.bulk_label(store, targets, int(value), annotator(), note="bulk relabel")
+            labels_written()
+            st.success(f"Labelled {n} steps {value:+d}.")
 
 
 def summary_tab() -> None:

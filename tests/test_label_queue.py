@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agentark import labeling as lab
+from agentark.errors import ConfigError
 from agentark.steps import SegmentConfig, segment_runs
 from agentark.store import labels as q
 from tests.conftest import ROOT
@@ -139,3 +140,30 @@ def test_labeling_page_offers_the_first_error_order():
     assert queue.step_ids != by_default
     shown = next(m.value for m in at.markdown if m.value.startswith("**Reference answer:**"))
     assert ":red[:material/cancel:]" in shown  # a wrong answer's step comes first
+
+
+def test_label_table_is_one_filtered_sql_page_that_agrees_with_the_full_table(tmp_path):
+    store = _labelled_store(tmp_path / "s.duckdb")
+    full = lab.step_table(store)
+    lab.add_human_labels(store, [lab.HumanLabel(full["step_id"][0], 1, "ana")])
+    full = lab.step_table(store)
+    auto_cols = [c for c in full.columns if c.startswith("auto:")]
+    cases = {
+        lab.StepFilter(): full,
+        lab.StepFilter(only_unlabeled=True): full[full["human"].isna()],
+        lab.StepFilter(auto="some negative"): full[(full[auto_cols] < 0).any(axis=1)],
+        lab.StepFilter(auto="some positive"): full[(full[auto_cols] > 0).any(axis=1)],
+        lab.StepFilter(auto="disagreeing"): full[full["auto_signs"] > 1],
+        lab.StepFilter(contains="APPLES"): full[full["text"].str.contains("apples", case=False)],
+    }
+    for flt, expected in cases.items():
+        rows, total = lab.filtered_steps(store, None, flt)
+        assert rows["step_id"].tolist() == expected["step_id"].tolist(), flt
+        assert total == len(expected)
+        page, total = lab.filtered_steps(store, None, flt, limit=2)
+        assert page["step_id"].tolist() == expected["step_id"].tolist()[:2] and total == len(expected)
+    rows, _ = lab.filtered_steps(store, None, lab.StepFilter())
+    assert rows.set_index("step_id").loc[full["step_id"][0], "human_by"] == "ana"
+    assert set(auto_cols) <= set(rows.columns)
+    with pytest.raises(ConfigError, match="some negative"):
+        lab.StepFilter(auto="odd")

@@ -191,6 +191,55 @@ def message_steps_in_context(store: Store, step_id: str) -> list[dict]:
     return [{**message, **row} for row in steps.to_dict("records")]
 
 
+AUTO_FILTERS = ("any", "some negative", "some positive", "disagreeing")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@operation
+def filtered_steps(store: Store, run_ids: list[str] | None, only_unlabeled: bool, auto_filter: str, contains: str,
+                   limit: int | None) -> pd.DataFrame:
+    """Steps in transcript order with the human label in force (and who gave it) and one column per other
+    source's label in force, filtered; ``matching`` on every row counts all matches, ``limit`` or not."""
+    sources = [r[0] for r in store.con.execute(
+        "SELECT DISTINCT source FROM step_labels WHERE source <> 'human' AND value IS NOT NULL ORDER BY source"
+    ).fetchall()]
+    params: dict = {"runs": _runs(run_ids), "unlabeled": bool(only_unlabeled), "auto": auto_filter,
+                    "contains": (contains or "").lower()}
+    pivot = "".join(f", max(value) FILTER (WHERE source = $src{i}) AS {_quoted(src)}" for i, src in enumerate(sources))
+    params.update({f"src{i}": src for i, src in enumerate(sources)})
+    columns = "".join(f", p.{_quoted(src)}" for src in sources)
+    sql = f"""
+        WITH ctx AS (
+            SELECT s.step_id, s.idx, s.text, m.run_id, m.problem_id, m.seq, m.agent, m.round
+            FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}),
+        in_force AS (
+            SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
+                   arg_max(annotator, (created_at, rid)) AS annotator
+            FROM (SELECT *, rowid AS rid FROM step_labels WHERE value IS NOT NULL) GROUP BY step_id, source),
+        per_step AS (
+            SELECT step_id, max(value) FILTER (WHERE source = 'human') AS human,
+                   max(annotator) FILTER (WHERE source = 'human') AS human_by,
+                   count(DISTINCT sign(value)) FILTER (WHERE source <> 'human') AS auto_signs,
+                   coalesce(bool_or(value < 0) FILTER (WHERE source <> 'human'), false) AS auto_negative,
+                   coalesce(bool_or(value > 0) FILTER (WHERE source <> 'human'), false) AS auto_positive{pivot}
+            FROM in_force GROUP BY step_id)
+        SELECT c.step_id, c.run_id, c.agent, c.round, c.idx, c.text, p.human, p.human_by{columns},
+               count(*) OVER () AS matching
+        FROM ctx c LEFT JOIN per_step p USING (step_id)
+        WHERE (NOT $unlabeled OR p.human IS NULL)
+          AND ($auto = 'any' OR ($auto = 'disagreeing' AND p.auto_signs > 1)
+               OR ($auto = 'some negative' AND p.auto_negative) OR ($auto = 'some positive' AND p.auto_positive))
+          AND ($contains = '' OR contains(lower(c.text), $contains))
+        ORDER BY c.run_id, c.problem_id, c.seq, c.idx
+        {"" if limit is None else "LIMIT $limit"}"""
+    if limit is not None:
+        params["limit"] = int(limit)
+    return store.con.execute(sql, params).df()
+
+
 # -- labels -----------------------------------------------------------------------------------------------
 def append_labels(store: Store, rows: pd.DataFrame) -> int:
     """Append label rows in one transaction; a row whose label_id exists is skipped (idempotent ingestion)."""
