@@ -112,6 +112,8 @@ def test_stop_at_the_next_step_then_resume_works_the_same_for_every_kind(kind, c
     units = _units(job_id)
     assert len(units) == len(set(units)) == total  # every unit of work exactly once across stop and resume
     assert _jobs_json(capsys)[job_id]["status"] == "done"
+    assert main(["resume", job_id]) == 2
+    assert "nothing left to resume" in capsys.readouterr().err
 
 
 def test_sigterm_alone_is_a_stop_request_not_a_crash(monkeypatch):

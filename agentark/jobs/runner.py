@@ -112,7 +112,9 @@ def stop(job_id: str) -> bool:
 
 def resume(job_id: str) -> int:
     """Start a stopped, failed or interrupted job (or a queued one) again in the background; return its pid."""
-    kind, _ = find(job_id)
+    kind, folder = find(job_id)
+    if folder.status() == "done":
+        raise JobError(f"Job '{job_id}' is done: there is nothing left to resume.")
     return spawn(kind.name, job_id)
 
 
