@@ -108,11 +108,8 @@ class PRMFigures:
     positives: int
     negatives: int
     by_source: dict[str, dict[str, int]]
+    rows_with_negative: int = 0
     threshold: float = DEFAULT_BALANCE_THRESHOLD
-
-    @property
-    def rows_with_negative(self) -> int:
-        return self.by_source.get("_rows", {}).get("with_negative", 0)
 
     @property
     def negative_share(self) -> float:
@@ -129,14 +126,14 @@ class PRMFigures:
     def lines(self) -> list[str]:
         lines = [f"{self.rows} rows ({self.rows_with_negative} with a negative step), {self.steps} steps: "
                  f"{self.positives} positive, {self.negatives} negative ({self.negative_share:.1%})"]
-        for source, n in sorted((k, v) for k, v in self.by_source.items() if not k.startswith("_")):
+        for source, n in sorted(self.by_source.items()):
             lines.append(f"  {source}: {n['steps']} steps, {n['positives']} positive, {n['negatives']} negative")
         return lines
 
     def to_dict(self) -> dict:
         return {"rows": self.rows, "steps": self.steps, "positives": self.positives, "negatives": self.negatives,
                 "rows_with_negative": self.rows_with_negative, "threshold": self.threshold,
-                "by_source": {k: v for k, v in self.by_source.items() if not k.startswith("_")}}
+                "by_source": self.by_source}
 
 
 def prm_figures(rows: pd.DataFrame, threshold: float = DEFAULT_BALANCE_THRESHOLD) -> PRMFigures:
@@ -153,8 +150,7 @@ def prm_figures(rows: pd.DataFrame, threshold: float = DEFAULT_BALANCE_THRESHOLD
             n = by_source.setdefault(str(source), {"steps": 0, "positives": 0, "negatives": 0})
             n["steps"] += 1
             n["positives" if ok else "negatives"] += 1
-    by_source["_rows"] = {"with_negative": with_negative}
-    return PRMFigures(len(rows), steps, positives, steps - positives, by_source, threshold)
+    return PRMFigures(len(rows), steps, positives, steps - positives, by_source, with_negative, threshold)
 
 
 @dataclass

@@ -73,8 +73,7 @@ def test_prm_export_of_known_debates_under_both_policies(tmp_path):
         assert (figures.rows, figures.steps, figures.positives, figures.negatives) == (7, 18, 15, 3)
         assert figures.rows_with_negative == 3
         assert figures.by_source == {out: {"steps": 16, "positives": 13, "negatives": 3},
-                                     FIRST_ERROR_SOURCE: {"steps": 2, "positives": 2, "negatives": 0},
-                                     "_rows": {"with_negative": 3}}
+                                     FIRST_ERROR_SOURCE: {"steps": 2, "positives": 2, "negatives": 0}}
         assert summary.dropped == {DROP_FIRST_ERROR_UNKNOWN: 1}  # n4
         assert summary.warning() is None  # 3 of 18 steps = 16.7%, over the 10% threshold
 
