@@ -138,3 +138,14 @@ def test_mcnemar_counts_only_shared_problems(store):
     pair = compare(store, ["teacher", "sc"]).pair("sc")
     assert pair.test.shared == 4
     assert np.isclose(pair.test.p_value, stats.mcnemar_exact([True] * 4, [True, False, False, True]).p_value)
+
+
+def test_three_runs_compare_pairwise_and_serialise_missing_answers_as_null(store):
+    import json
+
+    c = compare(store, ["teacher", "student", "sc"])
+    assert [p.candidate for p in c.pairs] == ["student", "sc"]
+    assert (c.pair("student").test.shared, c.pair("sc").test.shared) == (20, 4)
+    data = json.loads(json.dumps(c.to_json()))  # no default=: every value is plain JSON
+    p10 = next(r for r in data["problems"] if r["problem_id"] == "P10")
+    assert p10["correct:sc"] is None and p10["status:sc"] is None and p10["status:student"] == "broken"

@@ -80,7 +80,7 @@ class Comparison:
             "pairs": [{"reference": p.reference, "candidate": p.candidate, **asdict(p.test),
                        "gates": [asdict(g) for g in p.gates], "passed": p.passed} for p in self.pairs],
             "provenance": {k: v.to_dict() for k, v in self.provenance.items()},
-            "problems": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            "problems": [{k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in r.items()}
                          for r in self.table.to_dict("records")],
         }
 
