@@ -43,13 +43,16 @@ def _jobs_json(capsys) -> dict[str, dict]:
     return {row["job_id"]: row for row in json.loads(capsys.readouterr().out)}
 
 
-def test_metrics_and_job_row_land_in_the_store_once():
+def test_metrics_and_job_row_land_in_the_store_once(monkeypatch):
     job_id = create_count_job(CountConfig(n=4))
     final = jobs.run_job(job_id)
     assert final["status"] == "done" and final["done"] == 4 and final["started_at"] and final["ended_at"]
     with Store() as store:
         assert store.refresh() == 4  # one metrics shard per step
+        writes = []
+        monkeypatch.setattr("agentark.jobs.sync.ingest_metrics_shard", lambda *a: writes.append(a) or 0)
         assert store.refresh() == 0
+        assert writes == []  # shards already in the ledger are not even opened again
         metrics = job_metrics(store, job_id)
         assert len(metrics) == 8
         assert job_metrics(store, job_id, "value")["value"].tolist() == [1.0, 2.0, 3.0, 4.0]

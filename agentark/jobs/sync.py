@@ -22,9 +22,14 @@ def _when(value: object) -> datetime | None:
 
 
 def ingest_metrics(store: Store, folder: JobFolder) -> int:
-    """Ingest the folder's metrics shards not yet in the store; return how many were new."""
+    """Ingest the folder's metrics shards not yet in the store; return how many were new. The ledger is
+    read once, so a refresh of a job whose metrics are all in writes nothing."""
+    names = folder.finished_shards("metrics")
+    if not names:
+        return 0
+    seen = store.ingested_shards(folder.job_id)
     return sum(ingest_metrics_shard(store, folder.job_id, name, folder.shard_path(name, "metrics"))
-               for name in folder.finished_shards("metrics"))
+               for name in names if f"metrics:{name}" not in seen)
 
 
 def sync_kind(store: Store, kind: JobKind) -> int:
