@@ -184,12 +184,25 @@ def prepare_tab() -> None:
         k = c1.number_input("k rollouts", 1, 64, 4, key="lab_mc_k")
         max_tokens = c2.number_input("Max new tokens", 8, 2048, 256, key="lab_mc_tokens")
         temperature = c3.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="lab_mc_temp")
-        model = st.text_input("Model", value=active_model(),
+        e1, e2 = st.columns([1, 2])
+        engine = e1.selectbox("Engine", ["transformers", "openai", "vllm"], key="lab_mc_engine",
+                              help="openai: any OpenAI-compatible server (vLLM, SGLang) continuing each step prefix")
+        model = e2.text_input("Model", value=active_model(),
                               key="lab_mc_model")
+        s1, s2 = st.columns([2, 1])
+        base_urls = s1.text_input("Server base URLs (openai engine)", key="lab_mc_base_urls",
+                                  placeholder="http://127.0.0.1:8000/v1")
+        key_env = s2.text_input("API key variable", key="lab_mc_api_key_env", placeholder="OPENAI_API_KEY")
         if st.form_submit_button("Start Monte-Carlo job"):
             with errors_shown():
+                options = {}
+                if engine == "openai":
+                    options = {"base_urls": [u for u in base_urls.replace(",", " ").split() if u]}
+                    if key_env.strip():
+                        options["api_key_env"] = key_env.strip()
                 cfg = montecarlo.MCConfig(run_ids=run_ids or [], k=int(k), max_tokens=int(max_tokens),
-                                          temperature=float(temperature), model=model.strip())
+                                          temperature=float(temperature), engine=engine, model=model.strip(),
+                                          engine_options=options)
                 job_id = mc_label.create_mc_job(store, cfg)
                 jobs.spawn(mc_label.KIND, job_id)
                 st.success(f"Started {job_id}.")

@@ -126,3 +126,18 @@ def test_export_page_writes_a_file():
     assert not at.exception, at.exception
     assert any("Wrote 2 rows" in s.value for s in at.success)
     assert len(at.dataframe[-1].value) == 1
+
+
+def test_monte_carlo_form_takes_a_server_and_a_bad_one_leaves_no_job(agentark_home):
+    _run_with_steps()
+    at = labeling_page()
+    open_tab(at, "Prepare")
+    at.selectbox(key="lab_mc_engine").set_value("openai")
+    at.text_input(key="lab_mc_model").set_value("served")
+    at.button(key="FormSubmitter:lab_mc-Start Monte-Carlo job").click().run()
+    assert at.error and "--base-url" in at.error[0].value
+    at.text_input(key="lab_mc_base_urls").set_value("ftp://host/v1")
+    at.button(key="FormSubmitter:lab_mc-Start Monte-Carlo job").click().run()
+    assert at.error and "http://" in at.error[0].value
+    labeling = agentark_home / "labeling"
+    assert not labeling.exists() or not any(labeling.iterdir())
