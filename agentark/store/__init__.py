@@ -461,6 +461,7 @@ class Store:
 
     # -- jobs -------------------------------------------------------------------------------------------
     def upsert_job(self, job: dict) -> None:
+        """A job's row as its folder tells it: inserted, or its pid, status and start/end times updated."""
         with self._write_lock:
             self.con.execute(
                 """INSERT INTO jobs (job_id, kind, config_json, pid, status, log_path, started_at, ended_at, run_id)
@@ -471,14 +472,8 @@ class Store:
                  job["status"], job.get("log_path"), job.get("started_at"), job.get("ended_at"), job.get("run_id")],
             )
 
-    def set_job_status(self, job_id: str, status: str, ended: bool = False) -> None:
-        with self._write_lock:
-            self.con.execute(
-                "UPDATE jobs SET status = ?, ended_at = CASE WHEN ? THEN coalesce(ended_at, ?) ELSE ended_at END WHERE job_id = ?",
-                [status, ended, now(), job_id],
-            )
-
     def jobs(self) -> pd.DataFrame:
+        """Every job row, most recently started first."""
         return self.df("SELECT * FROM jobs ORDER BY started_at DESC NULLS LAST")
 
     # -- refresh ----------------------------------------------------------------------------------------
