@@ -63,9 +63,12 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
 runs = store.list_runs()
 runs = runs[runs["done"] > 0]
 run_ids = list(runs["run_id"])
-wanted = [r for r in st.query_params.get("runs", "").split(",") if r in run_ids]
-if "cmp_runs" not in st.session_state or (wanted and wanted != st.session_state["cmp_runs"]):
-    st.session_state["cmp_runs"] = wanted or run_ids[:2]
+url_runs = st.query_params.get("runs", "")
+if st.session_state.get("cmp_url_runs") != url_runs:
+    # A link was opened (or typed): it picks the runs; afterwards the picker does, and the address follows.
+    st.session_state["cmp_url_runs"] = url_runs
+    wanted = [r for r in url_runs.split(",") if r in run_ids]
+    st.session_state["cmp_runs"] = wanted or st.session_state.get("cmp_runs") or run_ids[:2]
 chosen = st.multiselect("Runs (the first is the reference, e.g. the teacher)", run_ids, key="cmp_runs")
 if len(chosen) < 2:
     st.info("Pick two or more runs that share problems: a teacher debate, the base model, a distilled student.")
@@ -87,6 +90,7 @@ with errors_shown():
 if comparison is None:
     st.stop()
 params = {"runs": ",".join(chosen)}
+st.session_state["cmp_url_runs"] = params["runs"]
 
 st.subheader("Systems")
 st.dataframe({h: [r[i] for r in metric_rows(comparison)] for i, (h, _, _) in enumerate(METRIC_COLUMNS)},

@@ -78,6 +78,13 @@ def test_differences_filter_and_keyboard_walk():
     assert "/transcript?run=teacher&problem=P16" in "\n".join(c.value for c in at.caption)
 
 
+def test_picking_other_runs_updates_the_address():
+    at = open_compare(runs="teacher,student")
+    at.multiselect(key="cmp_runs").set_value(["teacher", "sc"]).run()
+    assert at.query_params["runs"] == "teacher,sc" and at.multiselect(key="cmp_runs").value == ["teacher", "sc"]
+    assert "fixed **0**, broken **2**" in markdown(at)
+
+
 def test_runs_sharing_no_problems_show_the_fix():
     at = open_compare(runs="teacher,elsewhere")
     assert any("share no finished problems" in e.value for e in at.error)
