@@ -24,9 +24,10 @@ def job_table() -> None:
     frame = pd.DataFrame(rows, columns=jobs.COLUMNS)
     frame["progress"] = frame["done"] / frame["total"].clip(lower=1)
     st.dataframe(
-        frame[["job_id", "kind", "status", "progress", "done", "total", "stage", "started_at", "ended_at", "error"]],
+        frame[["job_id", "title", "kind", "status", "progress", "done", "total", "stage", "started_at", "ended_at",
+               "error"]],
         hide_index=True, width="stretch", key="jobs_table",
-        column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
+        column_config={"title": st.column_config.TextColumn("job"), "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
                                                                    format="percent")},
     )
     for row in rows:

@@ -45,7 +45,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print_table(rows, [c for c in COLUMNS if c not in ("pid", "error")])
+        print_table(rows, [c for c in COLUMNS if c not in ("title", "pid", "error")])
     return 0
 
 

@@ -10,6 +10,7 @@ with failed requests is retried into a later shard that supersedes the earlier r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agentark import config
+from agentark.backends import EngineSpec
 from agentark.clock import new_id, now
 from agentark.debate import DebateConfig, build_engines, run_chunk
 from agentark.errors import DatasetError, JobError
@@ -69,7 +71,8 @@ class RunFolder(JobFolder):
         """Finished chunks: those whose outcomes file (written last) exists."""
         return super().finished_shards(suffix)
 
-    def shard_paths(self, name: str) -> tuple:
+    def shard_paths(self, name: str) -> tuple[Path, Path]:
+        """(messages file, outcomes file) of one shard."""
         return self.shard_path(name, "messages"), self.shard_path(name, "outcomes")
 
     def problem_states(self) -> dict[str, bool]:
@@ -129,7 +132,7 @@ def frame_problems(frame: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def check_engine(spec) -> None:
+def check_engine(spec: EngineSpec) -> None:
     """Fail before a run is created on what would only fail in the worker: a missing model folder, an
     unset API key variable, no base URL, vLLM not installed."""
     if spec.engine == "transformers":

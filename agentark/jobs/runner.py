@@ -130,7 +130,7 @@ def worker_main(job_id: str) -> int:
     return 0 if final["status"] in ("done", "stopped") else 1
 
 
-COLUMNS = ("job_id", "kind", "status", "done", "total", "stage", "started_at", "ended_at", "pid", "error")
+COLUMNS = ("job_id", "kind", "title", "status", "done", "total", "stage", "started_at", "ended_at", "pid", "error")
 
 
 def list_jobs() -> list[dict]:
@@ -140,7 +140,7 @@ def list_jobs() -> list[dict]:
         for folder in folders(kind):
             progress = folder.progress()
             rows.append({
-                "job_id": folder.job_id, "kind": kind.name, "status": folder.status(),
+                "job_id": folder.job_id, "kind": kind.name, "title": kind.title or kind.name, "status": folder.status(),
                 "done": int(progress.get("done") or 0), "total": int(progress.get("total") or 0),
                 "stage": progress.get("stage"), "started_at": progress.get("started_at"),
                 "ended_at": progress.get("ended_at"), "pid": progress.get("pid"), "error": progress.get("error"),
