@@ -232,3 +232,12 @@ def test_two_uploads_with_the_same_name_are_two_runs_and_the_same_bytes_twice_ar
         assert len(store.run_problems(a.run_id)) == len(store.run_problems(b.run_id)) == 1
         again = import_upload(store, "maslab", "results.jsonl", first)
         assert (again.run_id, again.imported, again.duplicates) == (a.run_id, 0, 1)
+
+
+def test_transcripts_model_option_fills_only_records_that_name_none(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text(transcript_line(0) + "\n" + transcript_line(1, model="named-model") + "\n")
+    with Store() as store:
+        import_file(store, "transcripts", path, model="fallback")
+        models = store.messages("ext").sort_values("seq")["model"].tolist()
+        assert models == ["fallback", "named-model"] and store.get_run("ext")["model"] == "fallback"
