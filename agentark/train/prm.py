@@ -29,8 +29,8 @@ from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError, ModelNotFoundError
 from agentark.train.prm_data import (IGNORE, StepwiseCollator, StepwiseData, load_stepwise, separator_ids,
                                      tokenize_dataset)
-from agentark.train.runtime import (CHECKPOINTS, FINAL, Hardware, TrainResult, detect_hardware, last_checkpoint,
-                                    peak_memory_mb)
+from agentark.train.runtime import (CHECKPOINTS, FINAL, Hardware, OnMetrics, ShouldStop, TrainResult,
+                                    detect_hardware, last_checkpoint, peak_memory_mb)
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,6 @@ SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 DISTRIBUTED = ("ddp", "zero2", "zero3", "fsdp")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
-MetricsCallback = Callable[[int, dict[str, float]], None]
-StopCallback = Callable[[], bool]
 
 
 def _help(text: str, choices: tuple = ()) -> dict:
@@ -420,7 +418,7 @@ def _make_trainer_class():
     return PRMTrainer
 
 
-def _make_callback(meter: _Meter, on_metrics: MetricsCallback | None, should_stop: StopCallback | None,
+def _make_callback(meter: _Meter, on_metrics: OnMetrics | None, should_stop: ShouldStop | None,
                    write_meta: Callable[[Path], None]):
     from transformers import TrainerCallback
 
@@ -470,8 +468,8 @@ class _ListDataset:
         return self.items[i]
 
 
-def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: MetricsCallback | None = None,
-              should_stop: StopCallback | None = None, resume: bool | str = False,
+def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None = None,
+              should_stop: ShouldStop | None = None, resume: bool | str = False,
               on_log: Callable[[str], None] | None = None) -> PRMResult:
     """Train a PRM into ``out_dir``: resumable ``checkpoints/checkpoint-N`` folders and, when it finishes,
     ``final`` (merged weights, tokenizer, projector, the studio PRM file and the model card).

@@ -74,8 +74,6 @@ def _as_list(value) -> list:
 
 
 def _label_value(value, where: str) -> float:
-    if isinstance(value, bool) or (hasattr(value, "dtype") and str(getattr(value, "dtype", "")) == "bool"):
-        return 1.0 if bool(value) else 0.0
     try:
         number = float(value)
     except (TypeError, ValueError):
