@@ -53,3 +53,14 @@ def format_eta(seconds: float | None) -> str:
     if minutes < 60:
         return f"about {minutes} min left"
     return f"about {minutes // 60} h {minutes % 60} min left"
+
+
+def run_eta(progress: dict, now: float) -> float | None:
+    """Seconds left for a run from its progress file (``work_started_at``/``work_at_start``: when its engine
+    was ready and how much was already done then; ``fraction``/``measured_at``: the latest measurement)."""
+    try:
+        start = Point(float(progress["work_started_at"]), float(progress.get("work_at_start", 0.0)))
+        latest = Point(float(progress["measured_at"]), float(progress["fraction"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return eta_seconds(start, latest, now)

@@ -1,9 +1,15 @@
-"""Run debates: choose a dataset, a method and a model, start a background run, watch it progress."""
+"""Run debates: choose a dataset, a method and a model, start a background run, watch it progress.
+
+Watching is cheap: a fragment reads the run folders' progress files every few seconds and reruns the page
+(which refreshes the store) only when a run appears, stores a shard or ends.
+"""
 import streamlit as st
 
 from agentark import jobs
-from agentark.debate import METHODS, AgentSpec, DebateConfig
+from agentark.debate import METHODS, AgentSpec, DebateConfig, first_run_config
 from agentark.jobs import RunFolder
+from agentark.jobs.debate import runs_in_flight
+from agentark.progress import format_eta
 from agentark.runnames import tokens_text
 from agentark.tasks import dataset_choices
 from agentark.transcripts import FORMATS, import_upload
@@ -16,18 +22,21 @@ st.title("Run debates")
 FILE_OPTION = "a file on this machine…"
 
 ENGINES = ["transformers", "openai", "vllm"]
+FIRST = first_run_config()
+DATASETS = dataset_choices() + ["math", "metamathqa", FILE_OPTION]
 
 with st.form("new_run", border=True):
     left, right = st.columns(2)
     with left:
-        dataset = st.selectbox("Dataset", dataset_choices() + ["math", "metamathqa", FILE_OPTION], key="run_dataset")
+        dataset = st.selectbox("Dataset", DATASETS, index=DATASETS.index(FIRST.dataset), key="run_dataset")
         path = st.text_input("File path (.jsonl / .json / .parquet / .csv)", key="run_path",
                              help="Used when the dataset is a file; GSM8K-style question/answer columns.")
         c1, c2, c3 = st.columns(3)
         question_col = c1.text_input("Question column", key="run_question_col", help="leave empty to detect")
         answer_col = c2.text_input("Answer column", key="run_answer_col")
         id_col = c3.text_input("Id column", key="run_id_col")
-        limit = st.number_input("Problems", min_value=1, max_value=100_000, value=8, key="run_limit")
+        limit = st.number_input("Problems", min_value=1, max_value=100_000, value=FIRST.limit, key="run_limit",
+                                help="The defaults finish in about a minute on 2 CPU cores with the embedded model.")
         method = st.selectbox("Method", sorted(METHODS), index=sorted(METHODS).index("debate"), key="run_method",
                               help="cot: one agent · self_consistency: k samples + vote · debate: Du et al. · "
                                    "mad: affirmative/negative + judge · critique: solvers + critics")
@@ -41,10 +50,11 @@ with st.form("new_run", border=True):
         key_env = c2.text_input("API key variable", key="run_api_key_env", placeholder="OPENAI_API_KEY",
                                 help="the name of an environment variable; the key itself is never stored")
     with right:
-        agents = st.number_input("Agents (solvers, samples)", min_value=1, max_value=16, value=3, key="run_agents")
-        rounds = st.number_input("Rounds", min_value=1, max_value=10, value=2, key="run_rounds")
+        agents = st.number_input("Agents (solvers, samples)", min_value=1, max_value=16, value=FIRST.agents, key="run_agents")
+        rounds = st.number_input("Rounds", min_value=1, max_value=10, value=FIRST.rounds, key="run_rounds")
         temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="run_temperature")
-        max_tokens = st.number_input("Max new tokens", min_value=16, max_value=4096, value=256, step=16, key="run_max_tokens")
+        max_tokens = st.number_input("Max new tokens", min_value=16, max_value=4096, value=FIRST.max_tokens, step=16,
+                                     key="run_max_tokens")
         s1, s2 = st.columns(2)
         seed = s1.number_input("Sampling seed", min_value=0, value=0, key="run_seed")
         problem_seed = s2.number_input("Problem seed (built-in)", min_value=0, value=0, key="run_problem_seed",
@@ -121,35 +131,44 @@ with st.expander("Import transcripts from another tool", expanded=False):
                     st.warning(f"line {line} rejected: {reason}")
 
 
-@st.fragment(run_every=2)
-def live_runs() -> None:
-    store.refresh()
-    runs = store.list_runs()
-    active = runs[runs["status"].isin(["queued", "running"])]
+def show_progress(active) -> None:
     st.subheader("In progress")
-    if active.empty:
+    if not active:
         st.caption("No run is in progress.")
-    for row in active.itertuples():
-        progress = RunFolder(row.run_id).progress()
-        done, total = int(progress.get("done", 0)), int(progress.get("total", row.problems) or 1)
-        stage = progress.get("stage", "starting")
-        st.progress(done / max(total, 1), text=f"{row.run_id}: {done}/{total} problems · {stage}")
-        if st.button("Stop", key=f"stop_{row.run_id}"):
-            jobs.stop(row.run_id)
-    interrupted = runs[runs["status"].isin(["interrupted", "failed", "stopped"])]
-    for row in interrupted.itertuples():
-        cols = st.columns([4, 1])
-        error = RunFolder(row.run_id).progress().get("error")
-        cols[0].warning(f"{row.run_id} {row.status} at {row.done}/{row.problems}" + (f": {error}" if error else ""))
-        if cols[1].button("Resume", key=f"resume_{row.run_id}"):
-            with errors_shown():
-                jobs.resume(row.run_id)
-                store.refresh()
-                st.rerun()
-    st.subheader("Runs")
-    if runs.empty:
-        st.caption("No runs yet: start one above, or from the CLI with `python -m agentark debate`.")
-        return
+    for run in active:
+        st.progress(run.fraction, text=f"{run.run_id}: {run.done}/{run.total} problems · {run.stage} · "
+                                       f"{format_eta(run.eta_s)}")
+        if st.button("Stop", key=f"stop_{run.run_id}"):
+            jobs.stop(run.run_id)
+
+
+def watch_runs() -> None:
+    """Every few seconds: progress from the run folders; a page rerun only when the store has news."""
+    active, signature = runs_in_flight()
+    if signature != st.session_state.get("runs_signature"):
+        st.rerun(scope="app")
+    show_progress(active)
+
+
+active, st.session_state["runs_signature"] = runs_in_flight()
+# Poll often while something runs; otherwise just often enough to notice a run started from the CLI.
+st.fragment(run_every=3 if active else 10)(watch_runs)()
+
+runs = store.list_runs()
+interrupted = runs[runs["status"].isin(["interrupted", "failed", "stopped"])]
+for row in interrupted.itertuples():
+    cols = st.columns([4, 1])
+    error = RunFolder(row.run_id).progress().get("error")
+    cols[0].warning(f"{row.run_id} {row.status} at {row.done}/{row.problems}" + (f": {error}" if error else ""))
+    if cols[1].button("Resume", key=f"resume_{row.run_id}"):
+        with errors_shown():
+            jobs.resume(row.run_id)
+            store.refresh()
+            st.rerun()
+st.subheader("Runs")
+if runs.empty:
+    st.caption("No runs yet: start one above, or from the CLI with `python -m agentark debate`.")
+else:
     st.dataframe(
         runs[["run_id", "name", "method", "model", "dataset", "problems", "done", "status", "accuracy", "created_at"]],
         hide_index=True, width="stretch", key="runs_table",
@@ -169,6 +188,3 @@ def live_runs() -> None:
         if not acc.empty:
             st.caption(f"Accuracy per round of {last}")
             st.dataframe(acc, hide_index=True, key=f"round_acc_{last}")
-
-
-live_runs()

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 from agentark import jobs
-from agentark.debate import DebateConfig
+from agentark.debate import DebateConfig, first_run_config
 from agentark.jobs import list_run_folders
 
 
@@ -20,7 +20,11 @@ def app() -> AppTest:
 def test_run_page_renders_form_and_empty_state():
     at = app()
     assert at.title[0].value == "Run debates"
-    assert at.selectbox(key="run_dataset").value == "builtin:arithmetic"
+    first = first_run_config()
+    # The first run's defaults: a quick debate on a level the embedded model can do (see first_run_config).
+    assert at.selectbox(key="run_dataset").value == first.dataset != "builtin:arithmetic"
+    assert (at.number_input(key="run_limit").value, at.number_input(key="run_max_tokens").value) == (6, 128)
+    assert (at.number_input(key="run_agents").value, at.number_input(key="run_rounds").value) == (3, 2)
     assert at.selectbox(key="run_method").value == "debate"
     assert any("No run is in progress" in c.value for c in at.caption)
     assert "embedded:smollm2-135m" in at.text_input(key="active_model").value

@@ -179,6 +179,17 @@ class DebateConfig:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+# The Run page's first offer: on the embedded model and 2 CPU cores a debate that finishes in about a minute
+# and scores well above zero (the model gets few harder built-in problems right). Its time grows with
+# problems x max_tokens, about 0.07 s per unit for 3 agents x 2 rounds.
+FIRST_RUN_DATASET = "builtin:arithmetic-easy"
+
+
+def first_run_config() -> DebateConfig:
+    """The Run page's defaults: a first debate that finishes in about a minute and shows a useful result."""
+    return DebateConfig(dataset=FIRST_RUN_DATASET, limit=6, agents=3, rounds=2, max_tokens=128)
+
+
 def build_engines(cfg: DebateConfig) -> dict[str, Engine]:
     """One engine per distinct (engine, model, options) among the run's speakers."""
     return {key: create_engine(spec) for key, spec in cfg.engine_specs().items()}

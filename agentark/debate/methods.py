@@ -86,6 +86,11 @@ class Method:
         self._system = {name: specs[i].system for i, name in enumerate(names) if i < len(specs) and specs[i].system}
 
     @classmethod
+    def max_steps(cls, cfg: DebateConfig) -> int:
+        """Batched steps a problem takes at most (early stopping can end it sooner): progress within a chunk."""
+        return cfg.rounds
+
+    @classmethod
     def speakers(cls, cfg: DebateConfig) -> list[str]:
         return [agent_name(i) for i in range(cfg.agents)]
 
@@ -126,6 +131,10 @@ class LLMDebate(Method):
     """
 
     defaults = (3, 2)
+
+    @classmethod
+    def max_steps(cls, cfg: DebateConfig) -> int:
+        return cfg.rounds + (1 if cfg.aggregator else 0)
 
     @classmethod
     def speakers(cls, cfg: DebateConfig) -> list[str]:
@@ -171,6 +180,10 @@ class MultiAgentDebate(Method):
     defaults = (2, 3)
     fixed_agents = 2
     options = MADOptions
+
+    @classmethod
+    def max_steps(cls, cfg: DebateConfig) -> int:
+        return 3 * cfg.rounds  # affirmative, negative, judge
 
     @classmethod
     def speakers(cls, cfg: DebateConfig) -> list[str]:
@@ -232,6 +245,10 @@ class CritiqueRevise(Method):
 
     defaults = (2, 3)
     options = CritiqueOptions
+
+    @classmethod
+    def max_steps(cls, cfg: DebateConfig) -> int:
+        return 2 * cfg.rounds - 1  # solvers each round, critics between rounds
 
     @classmethod
     def speakers(cls, cfg: DebateConfig) -> list[str]:

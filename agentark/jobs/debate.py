@@ -10,6 +10,8 @@ with failed requests is retried into a later shard that supersedes the earlier r
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +22,12 @@ import pyarrow.parquet as pq
 from agentark import config
 from agentark.backends import EngineSpec
 from agentark.clock import new_id, now
-from agentark.debate import DebateConfig, build_engines, run_chunk
+from agentark.debate import METHODS, DebateConfig, build_engines, run_chunk
 from agentark.errors import DatasetError, JobError
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Progress, folders, register_kind
 from agentark.jobs.runner import run_job, spawn
+from agentark.progress import run_eta, work_fraction
 from agentark.provenance import git_commit, package_versions
 from agentark.store.shards import MESSAGE_SCHEMA, OUTCOME_SCHEMA
 from agentark.tasks import ColumnMap, LoadReport, Problem, load_problems
@@ -203,14 +206,20 @@ def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: 
         on_progress(len(done), total)
     if todo and engines is None:
         engines = build_engines(cfg)
+    # The time left is measured from here, once the engine is ready (see agentark.progress).
+    started = time.time()
+    folder.write_progress(work_started_at=started, work_at_start=work_fraction(len(done), total),
+                          fraction=work_fraction(len(done), total), measured_at=started)
+    steps = METHODS[cfg.method].max_steps(cfg)
     chunks = [todo[i : i + cfg.chunk_size] for i in range(0, len(todo), cfg.chunk_size)]
     attempts = folder.attempts()
     for number, chunk in enumerate(chunks, 1):
         folder.check_cancel()
 
-        def step_done(step: int, number: int = number) -> None:
+        def step_done(step: int, number: int = number, size: int = len(chunk)) -> None:
             # Finer than problems: a chunk's problems finish together, after its last step.
-            folder.write_progress(stage=f"chunk {number}/{len(chunks)}: step {step} done")
+            folder.write_progress(stage=f"chunk {number}/{len(chunks)}: step {step} done",
+                                  fraction=work_fraction(len(done), total, size, step, steps), measured_at=time.time())
             if on_progress:
                 on_progress(len(done), total)
             folder.check_cancel()
@@ -220,7 +229,8 @@ def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: 
         chunk_failed = {m["problem_id"] for m in result.messages if m["error"] is not None}
         failed.update(chunk_failed)
         done.update(p.problem_id for p in chunk if p.problem_id not in chunk_failed)
-        folder.write_progress(done=len(done), failed=len(failed), stage=f"chunk {number}/{len(chunks)} stored")
+        folder.write_progress(done=len(done), failed=len(failed), stage=f"chunk {number}/{len(chunks)} stored",
+                              fraction=work_fraction(len(done) + len(chunk_failed), total), measured_at=time.time())
         if on_progress:
             on_progress(len(done), total)
     if failed:
@@ -271,3 +281,36 @@ def launch_debate(store: Store, cfg: DebateConfig, problems: list[Problem] | Non
 
 
 DEBATE = register_kind(JobKind("debate", RunFolder, run_debate, ingest_run, title="Debate run"))
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """What the Run page shows of one run while it is in flight, read from its folder alone."""
+
+    run_id: str
+    status: str
+    done: int
+    total: int
+    fraction: float
+    stage: str
+    eta_s: float | None
+
+
+def runs_in_flight(now: float | None = None) -> tuple[list[RunProgress], tuple]:
+    """Runs queued or running, from their folders (no store), and a signature of every run folder's state.
+
+    The signature changes only when a run appears, stores a shard or changes status: the moments the store
+    has something new to ingest. Reading it costs a directory listing and one small JSON file per run.
+    """
+    now = time.time() if now is None else now
+    active, signature = [], []
+    for folder in list_run_folders():
+        progress = folder.progress()
+        status = folder.status()
+        done, total = int(progress.get("done", 0)), int(progress.get("total", 0) or 0)
+        signature.append((folder.run_id, status, done, int(progress.get("failed", 0))))
+        if status in ("queued", "running"):
+            fraction = float(progress.get("fraction", done / total if total else 0.0))
+            active.append(RunProgress(folder.run_id, status, done, total, fraction,
+                                      progress.get("stage", "starting"), run_eta(progress, now)))
+    return active, tuple(signature)
