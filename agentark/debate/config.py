@@ -182,7 +182,7 @@ class DebateConfig:
 # The Run page's first offer: on the embedded model and 2 CPU cores a debate that finishes in about a minute
 # and scores well above zero (the model gets few harder built-in problems right). Its time grows with
 # problems x max_tokens, about 0.07 s per unit for 3 agents x 2 rounds.
-FIRST_RUN_DATASET = "builtin:arithmetic-easy"
+FIRST_RUN_DATASET = "builtin:arithmetic-onestep"
 
 
 def first_run_config() -> DebateConfig:

@@ -150,7 +150,8 @@ class _OneStatement:
         self._store = store
 
     def execute(self, sql: str, params: list | tuple | dict | None = None) -> _Result:
-        if sql.lstrip().split(None, 1)[0].upper().rstrip(";") in _TRANSACTION_WORDS:
+        first_word = (sql.split(None, 1) or [""])[0].upper().rstrip(";")
+        if first_word in _TRANSACTION_WORDS:
             raise StoreError(
                 "A transaction needs one connection for all its statements: use `with store.transaction() as con:`."
             )
