@@ -49,11 +49,15 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
         limit = e5.number_input("Problems", 1, 100_000, EvalConfig.limit, key="cmp_eval_limit")
         samples = e6.number_input("Samples / agents (0: method default)", 0, 64, 0, key="cmp_eval_samples")
         max_tokens = e7.number_input("Max new tokens", 8, 4096, EvalConfig.max_tokens, key="cmp_eval_tokens")
+        s1, s2 = st.columns([1, 3])
+        engine = s1.selectbox("Engine", ["transformers", "openai", "vllm"], key="cmp_eval_engine")
+        base_url = s2.text_input("Server base URL (openai engine), e.g. http://HOST:8000/v1", key="cmp_eval_url")
         allow = st.checkbox("Allow training problems (warn instead of refusing)", key="cmp_eval_allow")
         if st.form_submit_button("Start evaluation", type="primary"):
             with errors_shown():
                 cfg = EvalConfig(model=model.strip(), dataset=dataset, split=split.strip(), limit=int(limit),
                                  method=method, samples=int(samples) or None, max_tokens=int(max_tokens),
+                                 engine=engine, engine_options={"base_urls": [base_url.strip()]} if base_url.strip() else {},
                                  allow_overlap=allow)
                 run_id, report, overlap = launch_eval(store, cfg)
                 if overlap.overlapping:

@@ -79,3 +79,16 @@ def test_cli_errors_name_the_fix(capsys):
     assert "python -m agentark runs" in capsys.readouterr().err
     assert main(["eval", "--engine", "scripted", "--model", "tests.scripted:first_number", "--method", "nope"]) == 2
     assert "Choose one of" in capsys.readouterr().err
+
+
+def test_eval_of_a_served_model(capsys):
+    from tests.openai_server import OpenAIServer
+
+    with OpenAIServer() as server:
+        code = main(["eval", "--engine", "openai", "--base-url", server.base_url, "--concurrency", "4",
+                     "--model", "served-teacher", "--limit", "3", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    result = json.loads(out)
+    assert len(server.requests) == 3 and result["problems"] == 3 and result["config"]["engine"] == "openai"
+    assert result["config"]["engine_options"] == {"base_urls": [server.base_url], "concurrency": 4}

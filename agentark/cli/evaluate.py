@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, print_table, run_id_arg
+from agentark.cli.common import add_home, add_server_options, print_table, server_options, run_id_arg
 
 METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high", "tokens_per_problem",
                   "engine_calls_per_problem", "latency_p50_s", "latency_p95_s", "latency_p99_s", "cost_per_1k_usd",
@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--method", default=EvalConfig.method, help="cot (one agent, default) or a debate method")
     e.add_argument("--samples", type=int, default=None, help="agents; k samples per problem for self_consistency")
     e.add_argument("--rounds", type=int, default=None)
-    e.add_argument("--engine", default=EvalConfig.engine)
+    e.add_argument("--engine", default=EvalConfig.engine, help="transformers (default), openai, vllm or scripted")
+    add_server_options(e)
     e.add_argument("--temperature", type=float, default=None, help="default 0 for cot, 0.7 otherwise")
     e.add_argument("--max-tokens", type=int, default=EvalConfig.max_tokens)
     e.add_argument("--seed", type=int, default=EvalConfig.seed)
@@ -74,7 +75,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from agentark.store import Store
 
     cfg = EvalConfig(model=args.model, dataset=args.dataset, split=args.split, limit=args.limit, method=args.method,
-                     samples=args.samples, rounds=args.rounds, engine=args.engine, temperature=args.temperature,
+                     samples=args.samples, rounds=args.rounds, engine=args.engine,
+                     engine_options=server_options(args) or {}, temperature=args.temperature,
                      max_tokens=args.max_tokens, seed=args.seed, chunk_size=args.chunk_size,
                      allow_overlap=args.allow_overlap)
     with Store() as store:

@@ -111,7 +111,8 @@ class PRMEvalConfig:
 class EvalConfig:
     """What to evaluate on what; shared by ``python -m agentark eval``, the Evaluate panel and the run row.
 
-    ``method`` is ``cot`` (the model as one agent with the solve prompt) or a debate method; ``samples`` is
+    ``method`` is ``cot`` (the model as one agent with the solve prompt) or a debate method; ``engine`` and
+    ``engine_options`` are the debate's (a served model: ``openai`` with ``base_urls``); ``samples`` is
     the number of agents (k samples per problem for ``self_consistency``). ``temperature`` defaults to 0
     for one agent (greedy) and 0.7 when several samples must differ.
     """
@@ -124,6 +125,7 @@ class EvalConfig:
     samples: int | None = None
     rounds: int | None = None
     engine: str = "transformers"
+    engine_options: dict = field(default_factory=dict)
     temperature: float | None = None
     max_tokens: int = 256
     seed: int = 0
@@ -148,6 +150,7 @@ class EvalConfig:
             method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,
             agents=None if self.method == "cot" else self.samples, rounds=self.rounds,
             temperature=float(self.temperature), max_tokens=self.max_tokens, seed=self.seed, engine=self.engine,
+            engine_options=dict(self.engine_options),
             model=self.model, chunk_size=self.chunk_size, solve_prompt=prompt_for(self.model),
         )
 
