@@ -86,6 +86,9 @@ def test_bad_input_is_refused_and_nothing_is_written(tiny_llama, tmp_path, capsy
     assert rc == 2 and "not a studio PRM" in capsys.readouterr().err
     rc = main(["train", "pad", "--prm-weight", "0", "--per-device-batch-size", "3"])
     assert rc == 2 and "multiple of num_generations" in capsys.readouterr().err
+    rc = main(["train", "sft", "--export", _sft_export(tmp_path / "ok.parquet"), "--base-model", str(tiny_llama),
+               "--num-processes", "2"])
+    assert rc == 2 and "needs 2 GPUs" in capsys.readouterr().err
     assert not (config.home() / "jobs").exists() or not any((config.home() / "jobs").iterdir())
 
 
@@ -120,3 +123,50 @@ def test_a_crash_ends_failed_with_the_error_and_keeps_the_last_checkpoint(tiny_l
         run_job(job_id)
     _, folder = find(job_id)
     assert folder.status() == "failed" and "does not exist" in folder.progress()["error"]
+
+
+FAKE_RANKS = """
+import json, sys, time
+from pathlib import Path
+out = Path(sys.argv[1])
+with open(out / "metrics.jsonl", "a") as f:
+    for step in (1, 2):
+        f.write(json.dumps({"step": step, "loss": 1.0 / step}) + "\\n")
+        f.flush()
+stopped = False
+for _ in range(int(sys.argv[2])):
+    if (out / "STOP").exists():
+        stopped = True
+        break
+    time.sleep(0.1)
+(out / "result.json").write_text(json.dumps({"model_dir": None if stopped else str(out / "final"), "step": 2,
+    "metrics": {"loss": 0.5}, "hardware": {"device": "cuda", "world_size": 2}, "peak_memory_mb": 10.0,
+    "stopped": stopped, "checkpoint": None}))
+"""
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_multi_gpu_jobs_relay_the_ranks_metrics_and_stop_request(tmp_path, monkeypatch, cancel):
+    """The job side of `accelerate launch`: the ranks here are a script speaking the same file protocol."""
+    import sys
+
+    from agentark.train import jobs as train_jobs
+
+    script = tmp_path / "ranks.py"
+    script.write_text(FAKE_RANKS)
+    monkeypatch.setattr(train_jobs, "launch_command",
+                        lambda kind, cfg, out, resume: [sys.executable, str(script), str(out), "600" if cancel else "1"])
+    folder = train_jobs.TrainFolder("sft-ranks")
+    folder.path.mkdir(parents=True)
+    folder.create({"kind": "sft", "config": {}})
+    seen = []
+
+    def on_metrics(step, values):
+        seen.append((step, values))
+        if cancel:
+            folder.request_cancel()
+
+    result = train_jobs.run_distributed(folder, "sft", None, False, on_metrics, poll_s=0.05)
+    assert seen == [(1, {"loss": 1.0}), (2, {"loss": 0.5})]
+    assert result.stopped is cancel and result.hardware["world_size"] == 2
+    assert (folder.path / "STOP").exists() is cancel

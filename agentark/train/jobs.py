@@ -94,9 +94,16 @@ def preflight(kind: str, cfg) -> None:
         from agentark.train.pad import check_pad
 
         check_pad(cfg)
-    if getattr(cfg, "num_processes", 1) * getattr(cfg, "num_machines", 1) > 1:
+    world = getattr(cfg, "num_processes", 1)
+    if world * getattr(cfg, "num_machines", 1) > 1:
+        import torch
+
         from agentark.train.launch import check_engine_installed
 
+        if torch.cuda.device_count() < world:
+            raise ConfigError(f"num_processes {world} needs {world} GPUs on this machine and "
+                              f"{torch.cuda.device_count()} are visible; use --num-processes "
+                              f"{max(torch.cuda.device_count(), 1)}.")
         check_engine_installed(cfg.distributed)
 
 
@@ -155,6 +162,69 @@ def publish(folder: JobFolder, final: Path, meta: dict) -> str:
     return folder.job_id
 
 
+def launch_command(kind: str, cfg, out_dir: Path, resume: bool) -> list[str]:
+    """The ``accelerate launch`` command line of a multi-GPU job (writing its configs into ``out_dir``)."""
+    if kind == "prm":
+        from agentark.train.prm_launch import prm_launch
+
+        return prm_launch(cfg, out_dir, resume=resume)
+    from agentark.train.rank import rank_launch
+
+    return rank_launch(kind, cfg, out_dir, resume=resume)
+
+
+def run_distributed(folder: JobFolder, kind: str, cfg, resume: bool, on_metrics: Callable[[int, dict], None],
+                    poll_s: float = 1.0):
+    """Run the ranks under ``accelerate launch`` and relay them: new lines of ``metrics.jsonl`` become metrics,
+    a cancel request becomes the ``STOP`` file every rank polls, ``result.json`` becomes the result."""
+    import json
+    import subprocess
+    import time
+
+    from agentark.train.prm_launch import METRICS_FILE, RESULT_FILE, STOP_FILE
+    from agentark.train.runtime import TrainResult
+
+    out = folder.path
+    for name in (STOP_FILE, RESULT_FILE):
+        (out / name).unlink(missing_ok=True)
+    metrics_path = out / METRICS_FILE
+    offset = metrics_path.stat().st_size if metrics_path.exists() else 0
+
+    def relay() -> None:
+        nonlocal offset
+        if not metrics_path.exists():
+            return
+        with open(metrics_path, encoding="utf-8") as f:
+            f.seek(offset)
+            for line in f:
+                if not line.endswith("\n"):
+                    break  # a line still being written; read it next time
+                offset += len(line.encode())
+                values = json.loads(line)
+                on_metrics(int(values.pop("step")), values)
+
+    with open(folder.log_path, "ab") as log:
+        proc = subprocess.Popen(launch_command(kind, cfg, out, resume), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        try:
+            while proc.poll() is None:
+                relay()
+                if folder.cancel_requested() and not (out / STOP_FILE).exists():
+                    (out / STOP_FILE).write_text("stop")
+                time.sleep(poll_s)
+        except BaseException:
+            proc.terminate()
+            raise
+    relay()
+    if proc.returncode != 0 or not (out / RESULT_FILE).exists():
+        raise JobError(f"accelerate launch exited with status {proc.returncode} and no result; the ranks' output "
+                       f"is in {folder.log_path}.")
+    r = json.loads((out / RESULT_FILE).read_text())
+    return TrainResult(Path(r["model_dir"]) if r.get("model_dir") else None, int(r["step"]), r.get("metrics", {}),
+                       r.get("hardware", {}), float(r.get("peak_memory_mb") or 0.0), bool(r["stopped"]),
+                       Path(r["checkpoint"]) if r.get("checkpoint") else None)
+
+
 def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **options: Any) -> dict:
     """Train (or resume from the newest checkpoint), report metrics as shards, publish the model when done."""
     from agentark.train.runtime import last_checkpoint
@@ -172,8 +242,11 @@ def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **opti
 
     resume = last_checkpoint(folder.path) is not None
     folder.write_progress(stage="resuming from " + last_checkpoint(folder.path).name if resume else "loading the model")
-    result = _trainer(kind)(cfg, folder.path, on_metrics=on_metrics, should_stop=folder.cancel_requested,
-                            resume=resume, **options)
+    if getattr(cfg, "num_processes", 1) * getattr(cfg, "num_machines", 1) > 1:
+        result = run_distributed(folder, kind, cfg, resume, on_metrics)
+    else:
+        result = _trainer(kind)(cfg, folder.path, on_metrics=on_metrics, should_stop=folder.cancel_requested,
+                                resume=resume, **options)
     if result.stopped:
         raise JobStopped(f"stopped at step {result.step}; checkpoint {result.checkpoint}")
     fields_out = {"done": result.step, "stage": "finished", "device": result.hardware.get("device"),

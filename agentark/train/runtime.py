@@ -219,28 +219,32 @@ class TrainResult:
 
 def finish(trainer, callback, hw: Hardware, out_dir: Path, card: dict, merge_lora: bool) -> TrainResult:
     """Save the final model (LoRA merged into the weights, so every engine loads it as a plain checkpoint) with
-    its card under ``out_dir/final``, unless the job stopped on request."""
+    its card under ``out_dir/final``, unless the job stopped on request. Under several processes the Trainer
+    gathers the weights and only the main process writes."""
     from agentark.models import write_card
 
     step = int(trainer.state.global_step)
     stopped = callback.stopped
     model_dir = None
+    main = trainer.is_world_process_zero()
     if not stopped:
-        model = trainer.model
-        if merge_lora and hasattr(model, "merge_and_unload"):
-            model = model.merge_and_unload()
         final = Path(out_dir) / FINAL
         tmp = final.with_name(FINAL + ".tmp")
-        model.save_pretrained(tmp)
-        trainer.processing_class.save_pretrained(tmp)
-        write_card(tmp, {**card, "step": step, "metrics": callback.last, "device": hw.device,
-                         "precision": hw.precision, "world_size": hw.world_size,
-                         "peak_memory_mb": peak_memory_mb(hw.device)})
-        if final.exists():
-            import shutil
+        if merge_lora and hasattr(trainer.model, "merge_and_unload"):
+            if main:
+                trainer.model.merge_and_unload().save_pretrained(tmp)
+        else:
+            trainer.save_model(str(tmp))
+        if main:
+            trainer.processing_class.save_pretrained(tmp)
+            write_card(tmp, {**card, "step": step, "metrics": callback.last, "device": hw.device,
+                             "precision": hw.precision, "world_size": hw.world_size,
+                             "peak_memory_mb": peak_memory_mb(hw.device)})
+            if final.exists():
+                import shutil
 
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+                shutil.rmtree(final)
+            os.replace(tmp, final)
         model_dir = final
     return TrainResult(model_dir, step, callback.last, hw.to_dict(), peak_memory_mb(hw.device), stopped,
                        last_checkpoint(out_dir))

@@ -110,6 +110,9 @@ def check_common(cfg) -> None:
             raise ConfigError(f"{name} '{getattr(cfg, name)}' is not one of: {', '.join(allowed)}.")
     if cfg.num_processes > 1 and cfg.device == "cpu":
         raise ConfigError("num_processes above 1 trains on several GPUs; on a CPU use --num-processes 1.")
+    if cfg.lora and cfg.num_processes > 1 and cfg.distributed in ("zero3", "fsdp"):
+        raise ConfigError(f"LoRA weights are merged on the main process, which needs whole weights; with lora use "
+                          f"--distributed ddp or zero2, not {cfg.distributed}.")
 
 
 def read_rows(path: Path | str) -> list[dict]:
