@@ -57,12 +57,14 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
             with errors_shown():
                 cfg = EvalConfig(model=model.strip(), dataset=dataset, split=split.strip(), limit=int(limit),
                                  method=method, samples=int(samples) or None, max_tokens=int(max_tokens),
-                                 engine=engine, engine_options={"base_urls": [base_url.strip()]} if base_url.strip() else {},
+                                 engine=engine,
+                                 engine_options={"base_urls": [base_url.strip()]} if base_url.strip() else {},
                                  allow_overlap=allow)
                 run_id, report, overlap = launch_eval(store, cfg)
                 if overlap.overlapping:
                     st.warning(f"{overlap.message}: not a held-out evaluation.")
-                st.success(f"Started {run_id} on {len(report.problems)} problems; it appears below once problems finish.")
+                st.success(f"Started {run_id} on {len(report.problems)} problems; "
+                           "it appears below once problems finish.")
 
 runs = store.list_runs()
 runs = runs[runs["done"] > 0]
@@ -80,11 +82,15 @@ if len(chosen) < 2:
 
 with st.expander("Gates and prices"):
     g1, g2, g3, g4, g5 = st.columns(5)
-    acc_pct = g1.number_input("Accuracy ≥ % of reference", 1.0, 200.0, CompareConfig.min_accuracy_ratio * 100, key="cmp_gate_acc")
-    tok_pct = g2.number_input("Tokens ≤ % of reference", 1.0, 1000.0, CompareConfig.max_token_ratio * 100, key="cmp_gate_tok")
+    acc_pct = g1.number_input("Accuracy ≥ % of reference", 1.0, 200.0, CompareConfig.min_accuracy_ratio * 100,
+                              key="cmp_gate_acc")
+    tok_pct = g2.number_input("Tokens ≤ % of reference", 1.0, 1000.0, CompareConfig.max_token_ratio * 100,
+                              key="cmp_gate_tok")
     p95 = g3.number_input("p95 latency under (s)", 0.01, 3600.0, CompareConfig.max_p95_latency_s, key="cmp_gate_p95")
-    price_p = g4.number_input("USD / M prompt tokens", 0.0, 1000.0, CompareConfig.prompt_usd_per_mtok, key="cmp_price_p")
-    price_c = g5.number_input("USD / M completion tokens", 0.0, 1000.0, CompareConfig.completion_usd_per_mtok, key="cmp_price_c")
+    price_p = g4.number_input("USD / M prompt tokens", 0.0, 1000.0, CompareConfig.prompt_usd_per_mtok,
+                              key="cmp_price_p")
+    price_c = g5.number_input("USD / M completion tokens", 0.0, 1000.0, CompareConfig.completion_usd_per_mtok,
+                              key="cmp_price_c")
 
 comparison = None
 with errors_shown():
@@ -115,11 +121,11 @@ for pair in comparison.pairs:
                 unsafe_allow_html=True)
 
 st.subheader("Which export and job produced each model")
-st.dataframe({"run": list(comparison.provenance),
-              "model": [p.model for p in comparison.provenance.values()],
-              "trained by": [p.label for p in comparison.provenance.values()],
-              "export corrections filter": [p.export_filters.get("corrections", "—") for p in comparison.provenance.values()],
-              "export sha256": [p.export_sha256 or "—" for p in comparison.provenance.values()]},
+sources = list(comparison.provenance.values())
+st.dataframe({"run": list(comparison.provenance), "model": [p.model for p in sources],
+              "trained by": [p.label for p in sources],
+              "export corrections filter": [p.export_filters.get("corrections", "—") for p in sources],
+              "export sha256": [p.export_sha256 or "—" for p in sources]},
              hide_index=True, key="cmp_provenance")
 
 st.subheader("Where they differ")

@@ -42,8 +42,10 @@ def test_curves_on_a_run_with_known_samples(store):
 
 def test_aggregations_pick_differently():
     samples = pd.DataFrame([
-        {"problem_id": "X", "message_id": "s1", "answer": "1", "is_correct": True, "error": None, "reference_answer": "1"},
-        {"problem_id": "X", "message_id": "s2", "answer": "2", "is_correct": False, "error": None, "reference_answer": "1"},
+        {"problem_id": "X", "message_id": "s1", "answer": "1", "is_correct": True, "error": None,
+         "reference_answer": "1"},
+        {"problem_id": "X", "message_id": "s2", "answer": "2", "is_correct": False, "error": None,
+         "reference_answer": "1"},
     ])
     scores = {"s1": [0.2, 0.9], "s2": [0.6, 0.6]}
     curve = curve_from_samples("r", samples, scores, BonConfig())

@@ -51,10 +51,12 @@ def test_page_numbers_equal_the_library(known_store):
     at = open_compare(runs="teacher,student")
     table = next(d.value for d in at.dataframe if "accuracy" in d.value.columns)
     assert [list(map(str, r)) for r in table.itertuples(index=False)] == metric_rows(known_store)
-    assert table.loc[0, "95% interval"] == f"[{known_store.metric('teacher').ci_low:.1%}, {known_store.metric('teacher').ci_high:.1%}]"
+    teacher = known_store.metric("teacher")
+    assert table.loc[0, "95% interval"] == f"[{teacher.ci_low:.1%}, {teacher.ci_high:.1%}]"
     text = markdown(at)
     pair = known_store.pair("student")
-    assert f"fixed **4**, broken **6**, both right 10, both wrong 0 · McNemar exact p = **{pair.test.p_value:.4g}**" in text
+    assert (f"fixed **4**, broken **6**, both right 10, both wrong 0 · "
+            f"McNemar exact p = **{pair.test.p_value:.4g}**") in text
     assert [g.passed for g in pair.gates] == [False, True, True]
     for gate in pair.gates:
         assert gate_html(gate.passed, gate.text) in text

@@ -47,12 +47,14 @@ def test_overlapping_evaluation_is_refused_with_the_fix_and_nothing_is_written(t
 
 def test_held_out_evaluation_records_the_models_solve_prompt(trained):
     with Store() as store:
-        run_id, report, overlap = create_eval_run(store, EvalConfig(model="sft-a", split="train", limit=4, max_tokens=8))
+        held_out = EvalConfig(model="sft-a", split="train", limit=4, max_tokens=8)
+        run_id, report, overlap = create_eval_run(store, held_out)
         assert overlap.overlapping == [] and len(report.problems) == 4
         assert run_id.startswith("eval-cot-")
         cfg = RunFolder(run_id).meta()["config"]
         assert cfg["solve_prompt"] == "Q: {question}\nA:" and cfg["model"] == "sft-a" and cfg["temperature"] == 0
-        run_id, _, overlap = create_eval_run(store, EvalConfig(model="sft-a", limit=5, allow_overlap=True, max_tokens=8))
+        allowed = EvalConfig(model="sft-a", limit=5, allow_overlap=True, max_tokens=8)
+        run_id, _, overlap = create_eval_run(store, allowed)
         assert sorted(overlap.overlapping) == sorted(trained)
 
 

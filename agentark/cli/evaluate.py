@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = sub.add_parser("compare", help="compare runs on shared problems: accuracy, McNemar, cost, gates")
     add_home(c)
-    c.add_argument("run_ids", type=run_id_arg, nargs="+", metavar="RUN_ID", help="the reference (teacher) first, then candidates")
+    c.add_argument("run_ids", type=run_id_arg, nargs="+", metavar="RUN_ID",
+                   help="the reference (teacher) first, then candidates")
     c.add_argument("--json", action="store_true")
     c.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")
     c.add_argument("--prm", default=None, help="PRM (studio id or folder) for best-of-N on runs with k samples")
@@ -144,8 +145,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"  {'PASS' if gate.passed else 'FAIL'}  {gate.text}")
     for curve in curves:
         print(f"\nbest-of-N on {curve.run_id} (k = {curve.k}, {curve.problems} problems):")
-        print_table(curve.frame().pivot(index="n", columns="strategy", values="accuracy").reset_index()
-                    .to_dict("records"), ["n", "one sample", "majority vote"] + [f"best PRM ({h})" for h in curve.best_of])
+        table = curve.frame().pivot(index="n", columns="strategy", values="accuracy").reset_index()
+        print_table(table.to_dict("records"),
+                    ["n", "one sample", "majority vote"] + [f"best PRM ({h})" for h in curve.best_of])
     return 0
 
 

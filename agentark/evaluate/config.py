@@ -57,7 +57,8 @@ class CompareConfig:
             raise ConfigError(f"min_accuracy_ratio is a share of the reference's accuracy, e.g. 0.95 "
                               f"(got {self.min_accuracy_ratio}).")
         if not self.max_token_ratio > 0:
-            raise ConfigError(f"max_token_ratio must be above 0, e.g. 0.5 for half the tokens (got {self.max_token_ratio}).")
+            raise ConfigError(f"max_token_ratio must be above 0, e.g. 0.5 for half the tokens "
+                              f"(got {self.max_token_ratio}).")
         if not self.max_p95_latency_s > 0:
             raise ConfigError(f"max_p95_latency_s must be above 0 seconds (got {self.max_p95_latency_s}).")
         if not 0.5 <= self.confidence < 1:
@@ -134,7 +135,8 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if not (self.model or "").strip():
-            raise ConfigError("Name the model to evaluate: a studio model id, a checkpoint folder or embedded:smollm2-135m.")
+            raise ConfigError("Name the model to evaluate: a studio model id, a checkpoint folder or "
+                              "embedded:smollm2-135m.")
         if self.temperature is None:
             self.temperature = 0.0 if self.method == "cot" else 0.7
         self.debate_config()

@@ -115,6 +115,7 @@ def export_problem_ids(store: Store, path: str) -> set[str]:
 
 def problems_by_id(store: Store, problem_ids: list[str]) -> pd.DataFrame:
     return store.con.execute(
-        "SELECT problem_id, dataset, split, question, reference_answer FROM problems WHERE list_contains($ids, problem_id)",
+        """SELECT problem_id, dataset, split, question, reference_answer FROM problems
+           WHERE list_contains($ids, problem_id)""",
         {"ids": list(problem_ids)},
     ).df()
