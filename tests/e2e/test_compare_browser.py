@@ -1,16 +1,35 @@
-"""Real browser: open Compare for two runs, walk two differing problems with j/k, see the legend and gates."""
+"""Real browser: open Compare for two runs, walk two differing problems with j/k, see the legend and gates,
+and pick a (tiny, trained here) PRM that tints the steps."""
 from __future__ import annotations
 
 import re
 import shutil
 
+from agentark import config
+from agentark.models import read_card, write_card
 from agentark.store import Store
 from tests.conftest import ROOT
 from tests.e2e.conftest import screenshot
 from tests.evalstore import build_eval_store
 
 
-def test_compare_walks_differing_problems_with_the_keyboard(app_server, browser):
+def tiny_prm(tmp_path) -> None:
+    """A studio PRM ``prm-tiny``: the tiny Llama trained two steps, installed like a training job installs one."""
+    from agentark.train.prm import PRMConfig, train_prm
+    from tests.test_prm import toy_rows, write_jsonl
+    from tests.tinylm import build_tiny_llama
+
+    base = build_tiny_llama(tmp_path / "base")
+    data = write_jsonl(tmp_path / "toy.jsonl", toy_rows(8))
+    final = train_prm(PRMConfig(export=str(data), base_model=str(base), max_steps=2, per_device_batch_size=8,
+                                save_steps=100), tmp_path / "prm").model_path
+    folder = config.checkpoints_dir() / "prm-tiny"
+    shutil.copytree(final, folder)
+    write_card(folder, {**(read_card(folder) or {}), "model_id": "prm-tiny", "kind": "prm"})
+
+
+def test_compare_walks_differing_problems_with_the_keyboard(app_server, browser, tmp_path):
+    tiny_prm(tmp_path)
     with Store() as store:  # before the app opens the store: it is one process's file
         build_eval_store(store)
     page = browser.new_page(viewport={"width": 1500, "height": 2600})
@@ -37,5 +56,11 @@ def test_compare_walks_differing_problems_with_the_keyboard(app_server, browser)
         seen.append(problem)
     assert seen == ["P11", "P12", "P11"]
     page.get_by_text("open in the debate viewer").first.wait_for()
+    page.get_by_test_id("stSelectbox").filter(has_text="PRM for step tints").click()
+    page.get_by_role("option", name="prm-tiny").click()
+    tinted = page.locator('span.prm-step:not([data-score="no score"])')
+    tinted.first.wait_for(timeout=60_000)
+    assert tinted.count() >= 4  # two steps in each of the two systems
+    assert all(0 <= float(s.get_attribute("data-score")) <= 1 for s in tinted.all())
     shot = screenshot(page, "compare.png")
     shutil.copy(shot, ROOT / "docs" / "images" / "compare.png")
