@@ -155,7 +155,8 @@ def test_multi_gpu_jobs_relay_the_ranks_metrics_and_stop_request(tmp_path, monke
     script = tmp_path / "ranks.py"
     script.write_text(FAKE_RANKS)
     monkeypatch.setattr(train_jobs, "launch_command",
-                        lambda kind, cfg, out, resume: [sys.executable, str(script), str(out), "600" if cancel else "1"])
+                        lambda kind, cfg, out, resume: [sys.executable, str(script), str(out),
+                                                        "600" if cancel else "1"])
     folder = train_jobs.TrainFolder("sft-ranks")
     folder.path.mkdir(parents=True)
     folder.create({"kind": "sft", "config": {}})

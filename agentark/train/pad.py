@@ -33,7 +33,8 @@ class PADJobConfig:
     dataset: str = field(default="builtin:arithmetic-onestep", metadata=field_help(
         "Problems to practise on (any studio dataset: builtin:..., gsm8k, a .jsonl/.csv file); they need "
         "reference answers for the verifiable reward."))
-    split: str = field(default="train", metadata=field_help("Split of the dataset (keep the test split for evaluation)."))
+    split: str = field(default="train", metadata=field_help(
+        "Split of the dataset (keep the test split for evaluation)."))
     limit: int | None = field(default=64, metadata=field_help("How many problems to use; empty for all."))
     problem_seed: int = field(default=0, metadata=field_help("Seed of the built-in generator that picks the problems."))
     base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
@@ -61,7 +62,8 @@ class PADJobConfig:
     epochs: float = field(default=1.0, metadata=field_help("Passes over the problems (ignored when max_steps is set)."))
     max_steps: int | None = field(default=None, metadata=field_help("Stop after this many optimizer steps."))
     learning_rate: float = field(default=1e-6, metadata=field_help("Peak learning rate of AdamW."))
-    lr_scheduler: str = field(default="linear", metadata=field_help("Learning-rate schedule after warm-up.", SCHEDULERS))
+    lr_scheduler: str = field(default="linear", metadata=field_help(
+        "Learning-rate schedule after warm-up.", SCHEDULERS))
     warmup_steps: int = field(default=0, metadata=field_help("Optimizer steps of linear warm-up."))
     per_device_batch_size: int = field(default=4, metadata=field_help(
         "Completions per device per forward pass; batch x accumulation x GPUs must be a multiple of "
@@ -260,7 +262,8 @@ def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None
     tokenizer.padding_side = "left"
     dtype = torch.bfloat16 if hw.precision == "bf16" else torch.float16 if hw.precision == "fp16" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(resolve_base(cfg.base_model), dtype=dtype)
-    vllm = dict(use_vllm=True, vllm_mode="server", vllm_server_base_url=cfg.vllm_server_url) if cfg.vllm_server_url else {}
+    vllm = (dict(use_vllm=True, vllm_mode="server", vllm_server_base_url=cfg.vllm_server_url)
+            if cfg.vllm_server_url else {})
     args = GRPOConfig(**training_arguments(cfg, hw, out_dir), num_generations=cfg.num_generations,
                       max_completion_length=cfg.max_completion_length, temperature=cfg.generation_temperature,
                       beta=cfg.beta, reward_weights=weights, log_completions=False, **vllm)

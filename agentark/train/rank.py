@@ -29,7 +29,8 @@ def rank_launch(kind: str, cfg, out_dir: Path | str, resume: bool = False) -> li
     accelerate_yaml = write_accelerate_config(
         out_dir / ACCELERATE_FILE, distributed=cfg.distributed, num_processes=cfg.num_processes,
         precision=cfg.precision, gradient_accumulation_steps=cfg.gradient_accumulation_steps)
-    return launch_command(accelerate_yaml, "agentark.train.rank", [kind, str(out_dir), *(["--resume"] if resume else [])])
+    return launch_command(accelerate_yaml, "agentark.train.rank",
+                          [kind, str(out_dir), *(["--resume"] if resume else [])])
 
 
 def main(argv: list[str] | None = None) -> int:

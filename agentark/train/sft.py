@@ -41,11 +41,13 @@ class SFTJobConfig:
     base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
         "The student to fine-tune: the embedded model, a checkpoint folder, a model id in the local Hugging Face "
         "cache, or a model the studio trained."))
-    epochs: float = field(default=1.0, metadata=field_help("Passes over the training set (ignored when max_steps is set)."))
+    epochs: float = field(default=1.0, metadata=field_help(
+        "Passes over the training set (ignored when max_steps is set)."))
     max_steps: int | None = field(default=None, metadata=field_help(
         "Stop after this many optimizer steps; leave empty to train for the given epochs."))
     learning_rate: float = field(default=1e-5, metadata=field_help("Peak learning rate of AdamW."))
-    lr_scheduler: str = field(default="linear", metadata=field_help("Learning-rate schedule after warm-up.", SCHEDULERS))
+    lr_scheduler: str = field(default="linear", metadata=field_help(
+        "Learning-rate schedule after warm-up.", SCHEDULERS))
     warmup_steps: int = field(default=0, metadata=field_help("Optimizer steps of linear warm-up."))
     per_device_batch_size: int = field(default=4, metadata=field_help("Conversations per device per forward pass."))
     gradient_accumulation_steps: int = field(default=1, metadata=field_help(
