@@ -374,7 +374,7 @@ class LabelQueue:
     def card(self, step_id: str) -> dict:
         """What the labeling card shows for a step: the step with its message and problem, and under ``history``
         every label it was given (read fresh). Contexts are read a message at a time and kept, so the next
-        step of the same message costs one key lookup."""
+        step of the same message reads only its history."""
         with self.store.connection():
             if step_id not in self._contexts:
                 if len(self._contexts) > _CONTEXTS_KEPT:
@@ -387,8 +387,6 @@ class LabelQueue:
         with self.store.connection():
             add_human_labels(self.store, [label])
             return self.card(show_step_id)
-
-
 
 
 AUTO_FILTERS = q.AUTO_FILTERS
