@@ -6,10 +6,8 @@ from agentark.config import EMBEDDED_MODEL
 from agentark.export import list_exports
 from agentark.models import list_models
 from agentark.options import from_values, options
-from agentark.train.jobs import (
-    EXPORT_KINDS, KINDS, TITLES, config_class, job_metrics, resume_train_job, start_train_job, stop_train_job,
-    training_jobs,
-)
+from agentark.train.jobs import job_metrics, resume_train_job, start_train_job, stop_train_job, training_jobs
+from agentark.train.kinds import EXPORT_KINDS, KINDS, TITLES, config_class
 from agentark.ui import errors_shown, get_store
 from agentark.ui_options import option_widgets
 

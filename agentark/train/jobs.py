@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,36 +20,7 @@ from agentark.errors import ConfigError, JobError
 from agentark.jobs.folder import JobFolder, JobStopped
 from agentark.jobs.registry import JobKind, Progress, register_kind
 from agentark.models import model_dir, read_card, write_card
-
-KINDS = ("prm", "sft", "pad")
-TITLES = {"prm": "PRM training", "sft": "SFT (R-SFT / DA)", "pad": "PAD (GRPO with PRM rewards)"}
-# Which studio export kinds each trainer reads (PAD reads problems, not an export).
-EXPORT_KINDS = {"prm": ("prm",), "sft": ("rsft", "da"), "pad": ()}
-
-
-def config_class(kind: str) -> type:
-    """The config dataclass of a training kind: PRMConfig, SFTJobConfig or PADJobConfig."""
-    if kind == "prm":
-        from agentark.train.prm import PRMConfig
-
-        return PRMConfig
-    if kind == "sft":
-        from agentark.train.sft import SFTJobConfig
-
-        return SFTJobConfig
-    if kind == "pad":
-        from agentark.train.pad import PADJobConfig
-
-        return PADJobConfig
-    raise ConfigError(f"Unknown training kind '{kind}'; choose one of: {', '.join(KINDS)}.")
-
-
-def config_from_dict(kind: str, values: dict):
-    """The stored config back as its dataclass (keys it does not know are ignored)."""
-    cls = config_class(kind)
-    known = {f.name for f in fields(cls) if f.init}
-    return cls(**{k: v for k, v in values.items() if k in known})
-
+from agentark.train.kinds import KINDS, TITLES, config_class, config_from_dict
 
 def new_job_id(kind: str) -> str:
     return new_id(kind)

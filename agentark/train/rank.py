@@ -34,7 +34,7 @@ def rank_launch(kind: str, cfg, out_dir: Path | str, resume: bool = False) -> li
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agentark.train.jobs import config_from_dict
+    from agentark.train.kinds import config_from_dict
 
     parser = argparse.ArgumentParser(description="one rank of an SFT or PAD job under accelerate launch")
     parser.add_argument("kind", choices=("sft", "pad"))
