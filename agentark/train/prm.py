@@ -498,7 +498,8 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
     summary = data.summary()
     say(f"PRM data ({data.label_type} labels): {balance_note(summary)}")
     weights = class_weight_values(cfg, data)
-    if on_metrics is not None:
+    # Under accelerate launch every rank gets here; the data's figures are reported once, like the logs.
+    if on_metrics is not None and os.environ.get("RANK", "0") == "0":
         on_metrics(0, {f"data/{k}": float(v) for k, v in summary.items()})
 
     set_seed(cfg.seed)
@@ -553,12 +554,13 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
     final_dir = None
     if callback.stopped:
         say(f"Stopped at step {trainer.state.global_step}; checkpoint {checkpoint} is usable and resumable.")
-    elif trainer.is_world_process_zero():
+    else:
         card = {"kind": "prm", "base_model": cfg.base_model, "export_sha256": file_sha256(cfg.export),
                 "config": cfg.to_dict(), "step": int(trainer.state.global_step), "metrics": dict(callback.last),
                 "device": hardware.device, "precision": hardware.precision, "world_size": hardware.world_size,
                 "peak_memory_mb": round(peak, 1), "data_summary": summary}
-        final_dir = _save_final(trainer, tokenizer, out_dir, meta, card)
+        sharded = hardware.world_size > 1 and cfg.distributed in ("zero3", "fsdp")
+        final_dir = _save_final(trainer, tokenizer, out_dir, meta, card, sharded)
     params = list(trainer.model.parameters())
     return PRMResult(
         model_dir=final_dir, step=int(trainer.state.global_step), metrics=dict(callback.last),
@@ -573,17 +575,32 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _save_final(trainer, tokenizer, out_dir: Path, meta: dict, card: dict) -> Path:
+def _save_final(trainer, tokenizer, out_dir: Path, meta: dict, card: dict, sharded: bool) -> Path:
     """Write ``out_dir/final``: full weights (LoRA merged), tokenizer, projector, the studio PRM file and the
-    model card; written under a temporary name and renamed, so a half-written model never looks finished."""
+    model card; written under a temporary name and renamed, so a half-written model never looks finished.
+
+    Called on every rank. Sharded weights (ZeRO-3, FSDP) are gathered by ``Trainer.save_model``, in which
+    every rank takes part; a LoRA run then keeps its adapter (``load_prm`` merges it at load time).
+    """
     from safetensors.torch import save_file
 
     from agentark.models import write_card
 
+    target, tmp = out_dir / FINAL, out_dir / (FINAL + ".tmp")
+    if sharded:
+        trainer.save_model(str(tmp))
+        if trainer.is_world_process_zero():
+            tokenizer.save_pretrained(tmp)
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+            write_card(tmp, card)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(tmp, target)
+        return target
+    if not trainer.is_world_process_zero():
+        return target
     model = trainer.accelerator.unwrap_model(trainer.model)
     if meta["adapter"]:
         model = model.merge_and_unload()
-    target, tmp = out_dir / FINAL, out_dir / (FINAL + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     projector = getattr(model, "prm_projector", None)
