@@ -1,8 +1,10 @@
 """Evaluation runs: held-out checks against the models registry, the eval/compare CLI, the solve prompt."""
 from __future__ import annotations
 
+import hashlib
 import json
 
+import pandas as pd
 import pytest
 
 from agentark import config
@@ -12,6 +14,7 @@ from agentark.evaluate.config import EvalConfig
 from agentark.evaluate.provenance import training_problem_ids
 from agentark.evaluate.run import create_eval_run
 from agentark.jobs import RunFolder
+from agentark.models import model_dir, read_card, write_card
 from agentark.store import Store
 from agentark.tasks import load_problems
 from tests.evalstore import export_file, studio_model
@@ -94,3 +97,16 @@ def test_eval_of_a_served_model(capsys):
     result = json.loads(out)
     assert len(server.requests) == 3 and result["problems"] == 3 and result["config"]["engine"] == "openai"
     assert result["config"]["engine_options"] == {"base_urls": [server.base_url], "concurrency": 4}
+
+
+def test_a_training_file_given_by_path_still_counts(tiny_llama, tmp_path):
+    seen = [p.problem_id for p in load_problems("builtin:arithmetic", limit=2, split="test").problems]
+    data = tmp_path / "my-sft.parquet"
+    pd.DataFrame({"messages": [[]] * 2, "problem_id": seen}).to_parquet(data)
+    sha = hashlib.sha256(data.read_bytes()).hexdigest()
+    studio_model(tiny_llama, "sft-file", sha)
+    folder = model_dir("sft-file")
+    write_card(folder, {**read_card(folder), "config": {"export": str(data)}})
+    with Store() as store:
+        store.refresh()
+        assert training_problem_ids(store, "sft-file") == set(seen)

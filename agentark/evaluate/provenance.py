@@ -7,7 +7,10 @@ training problems too, so held-out means held out from the whole chain.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from agentark.errors import ConfigError
 from agentark.store import evaluation as q
@@ -51,12 +54,25 @@ def model_provenance(store, model: str | None, run_id: str = "", run_config: dic
         return Provenance(run_id, model, run_config=run_config or {})
     sha = row.get("export_sha256") or None
     export = q.export_row(store, sha) if sha else None
+    path = export["path"] if export else _trained_file(row, sha)
     return Provenance(
         run_id=run_id, model=model, model_id=row["model_id"], kind=row.get("kind"), base_model=row.get("base_model"),
-        job_id=row.get("job_id"), export_sha256=sha, export_path=export["path"] if export else None,
+        job_id=row.get("job_id"), export_sha256=sha, export_path=path,
         export_kind=export["kind"] if export else None, export_filters=export["filters"] if export else {},
         run_config=run_config or {},
     )
+
+
+def _trained_file(row: dict, sha: str | None) -> str | None:
+    """The training file named in the model's job config (a file given by path, never recorded as an export),
+    when it still exists with the hash the model card records."""
+    try:
+        path = Path(json.loads(row.get("config_json") or "{}").get("export") or "")
+    except (ValueError, AttributeError):
+        return None
+    if not sha or not path.is_file():
+        return None
+    return str(path) if hashlib.sha256(path.read_bytes()).hexdigest() == sha else None
 
 
 def provenance(store, metrics) -> Provenance:
