@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--problems", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--dataset", default="builtin:arithmetic-easy")
+    parser.add_argument("--dataset", default="builtin:arithmetic-onestep")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--watcher", default=None, choices=("auto", "watchdog", "poll", "none"),
                         help="override the project's server.fileWatcherType for the open app")
