@@ -82,6 +82,9 @@ def test_real_prm_through_compare_and_prm_eval_and_a_non_prm_is_refused(tmp_path
     (curve,) = out["best_of_n"]
     assert curve["run_id"] == "sc" and curve["ns"] == [1, 2, 4] and curve["majority"] == [0.5, 0.5, 0.5]
     assert all(0 <= a <= 1 for c in curve["best_of"].values() for a in c)
+    assert main(["compare", "teacher", "sc", "--prm", prm, "--aggregation", "min"]) == 0
+    text = capsys.readouterr().out
+    assert "best-of-N on sc (k = 4, 4 problems)" in text and "best PRM (min)" in text
     assert main(["prm-eval", "--model", prm, "--run", "sc", "--json"]) == 2
     assert "no trajectory whose every step" in capsys.readouterr().err
     assert main(["prm-eval", "--model", str(base), "--run", "sc"]) == 2
