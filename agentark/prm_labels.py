@@ -204,4 +204,19 @@ def ingest_prm_label(store: Store, folder: PRMLabelFolder) -> int:
     return ingested
 
 
+def prm_label_jobs() -> pd.DataFrame:
+    """PRM labeling jobs as their folders tell it: status and progress."""
+    from agentark.jobs.runner import list_jobs
+
+    rows = [r for r in list_jobs() if r["kind"] == KIND]
+    return pd.DataFrame(rows, columns=["job_id", "status", "done", "total", "error"])
+
+
+def trained_prms() -> list[str]:
+    """Ids of the PRMs the studio trained, newest first, for the labeling page's picker."""
+    from agentark.models import local_models
+
+    return [c["model_id"] for c in reversed(local_models()) if c.get("kind") == "prm" and c.get("model_id")]
+
+
 PRM_LABEL = register_kind(JobKind(KIND, PRMLabelFolder, run_prm_label, ingest_prm_label, title="PRM labels"))

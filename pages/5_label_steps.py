@@ -4,7 +4,7 @@ import html
 import streamlit as st
 from streamlit_shortcuts import add_shortcuts
 
-from agentark import jobs, labeling, montecarlo
+from agentark import jobs, labeling, montecarlo, prm_labels
 from agentark.jobs import mc_label
 from agentark.runnames import RunLabels
 from agentark.steps import SEGMENTERS, SegmentConfig, segment_runs
@@ -209,6 +209,23 @@ def prepare_tab() -> None:
     mc_jobs = mc_label.mc_jobs()
     if not mc_jobs.empty:
         st.dataframe(mc_jobs, hide_index=True, key="lab_mc_jobs")
+    with st.form("lab_prm"):
+        st.markdown("**PRM labels** (`auto:prm`: a trained PRM scores every step, as a background job)")
+        p1, p2 = st.columns([2, 1])
+        prm = p1.selectbox("PRM", prm_labels.trained_prms(), index=None, accept_new_options=True, key="lab_prm_model",
+                           help="A PRM the studio trained, or the folder of a PRM training job's model or checkpoint.")
+        threshold = p2.slider("Wrong below", 0.05, 0.95, 0.5, 0.05, key="lab_prm_threshold",
+                              help="A step whose probability of being good is below this gets -1.")
+        if st.form_submit_button("Start PRM labeling job"):
+            with errors_shown():
+                cfg = prm_labels.PRMLabelConfig(model=(prm or "").strip(), run_ids=run_ids or [],
+                                                threshold=float(threshold))
+                job_id = prm_labels.create_prm_label_job(store, cfg)
+                jobs.spawn(prm_labels.KIND, job_id)
+                st.success(f"Started {job_id}.")
+    prm_jobs = prm_labels.prm_label_jobs()
+    if not prm_jobs.empty:
+        st.dataframe(prm_jobs, hide_index=True, key="lab_prm_jobs")
     with st.form("lab_import"):
         st.markdown("**Import labeled steps**")
         fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")

@@ -108,3 +108,23 @@ def test_job_stops_between_chunks_resumes_and_ingests_each_label_once(tmp_path, 
     assert q.count_labels(store, SOURCE) == n_steps  # the same probabilities change nothing in force
     with pytest.raises(ModelNotFoundError, match="not a studio PRM"):
         create_prm_label_job(store, PRMLabelConfig(model=str(tmp_path)))
+
+
+def test_labeling_page_lists_studio_prms_and_starts_nothing_for_a_bad_one(agentark_home):
+    from agentark.models import model_dir, write_card
+    from tests.test_label_pages import _run_with_steps, labeling_page, open_tab
+
+    _run_with_steps()
+    fake = model_dir("prm-fake")
+    fake.mkdir(parents=True)
+    write_card(fake, {"model_id": "prm-fake", "kind": "prm", "created_at": "2026-01-01T00:00:00"})
+    at = labeling_page()
+    open_tab(at, "Prepare")
+    at.button(key="FormSubmitter:lab_prm-Start PRM labeling job").click().run()
+    assert at.error and "No PRM given" in at.error[0].value
+    assert at.selectbox(key="lab_prm_model").options == ["prm-fake"]
+    at.selectbox(key="lab_prm_model").set_value("prm-fake")
+    at.button(key="FormSubmitter:lab_prm-Start PRM labeling job").click().run()
+    assert at.error and "not a studio PRM" in at.error[0].value
+    labeling_dir = agentark_home / "labeling"
+    assert not labeling_dir.exists() or not any(labeling_dir.iterdir())
