@@ -38,6 +38,7 @@ def accuracy_interval(correct: list[bool]) -> tuple[float, float]:
 
 
 def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
+    import agentark.jobs.builtin  # noqa: F401  (registers the debate kind's ingester, as the app and the CLI do)
     from agentark import jobs
     from agentark.debate import DebateConfig
     from agentark.export import ExportConfig, prepare
@@ -103,8 +104,8 @@ def main() -> int:
                 fh.write(json.dumps(r) + "\n")
         single, debate = results.get((level, "single")), results.get((level, "debate"))
         if single and debate:
-            ratio = debate["accuracy"] / single["accuracy"] if single["accuracy"] else math.inf
-            print(f"{level:>8}: debate / single accuracy = {ratio:.2f}x", flush=True)
+            ratio = f"{debate['accuracy'] / single['accuracy']:.2f}x" if single["accuracy"] else "undefined (0 right)"
+            print(f"{level:>8}: debate / single accuracy = {ratio}", flush=True)
     return 0
 
 
