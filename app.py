@@ -15,9 +15,9 @@ pages = [
     st.Page("pages/4_problems.py", title="Problems", icon=":material/filter_list:", url_path="problem-list"),
     st.Page("pages/5_label_steps.py", title="Label steps", icon=":material/checklist:", url_path="label"),
     st.Page("pages/6_export.py", title="Export", icon=":material/download:", url_path="exports"),
-    st.Page("pages/9_compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-    st.Page("pages/7_jobs.py", title="Jobs", icon=":material/work_history:", url_path="jobs"),
-    st.Page("pages/8_train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/7_train_models.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/8_compare_runs.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("pages/9_jobs_table.py", title="Jobs", icon=":material/work_history:", url_path="jobs"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

@@ -28,7 +28,7 @@ def known_store():
 def open_compare(**params) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/9_compare.py")
+    at.switch_page("pages/8_compare_runs.py")
     for k, v in params.items():
         at.query_params[k] = v
     at.run()

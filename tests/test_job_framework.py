@@ -216,7 +216,7 @@ def test_jobs_page_lists_every_kind_and_resumes_a_stopped_job(monkeypatch):
     jobs.stop(job_id)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.run()
-    at.switch_page("pages/7_jobs.py")
+    at.switch_page("pages/9_jobs_table.py")
     at.run()
     assert not at.exception, at.exception
     table = next(d.value for d in at.dataframe if "kind" in d.value.columns).set_index("job_id")

@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "8_train.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "pages" / "7_train_models.py"), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     return at

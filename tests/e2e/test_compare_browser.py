@@ -33,8 +33,14 @@ def test_compare_walks_differing_problems_with_the_keyboard(app_server, browser,
     with Store() as store:  # before the app opens the store: it is one process's file
         build_eval_store(store)
     page = browser.new_page(viewport={"width": 1500, "height": 2600})
+    # A fresh server answers the very first request for a non-default page with a "Page not found" modal
+    # (streamlit/streamlit#9992); load the main page once, as a user would have.
+    page.goto(app_server)
+    page.get_by_role("heading", name="Run debates").wait_for(timeout=60_000)
     page.goto(f"{app_server}/compare?runs=teacher,student")
     page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+    # The deep link runs through app.py (its sidebar), not Streamlit's pages/ fallback.
+    page.get_by_text("AgentArk Studio").first.wait_for(timeout=30_000)
     page.get_by_text("Problem 1 of 10").wait_for(timeout=60_000)
     page.locator(".prm-legend").first.wait_for(timeout=20_000)
     assert "PRM step score" in page.locator(".prm-legend").first.inner_text()
