@@ -89,4 +89,4 @@ def test_cost_per_problem_is_shown_for_runs():
     at = app()
     table = next(d for d in at.dataframe if "calls_per_problem" in d.value.columns)
     row = table.value.iloc[0]
-    assert row.run_id == run_id and row.calls_per_problem == 6 and row.prompt_tokens_per_problem > 0
+    assert row.run_id == run_id and float(row.calls_per_problem) == 6 and float(row.prompt_tokens_per_problem) > 0

@@ -127,7 +127,10 @@ def test_pad_trains_with_both_rewards_and_reports_its_metrics(tiny_llama, tmp_pa
             "kl", "completions/mean_length", "parseable_answer_share", "step_time_s"} <= names
     assert seen[0][1]["rewards/prm/mean"] == pytest.approx(0.5)  # every sampled step is unknown to the table
     before, after = load_file(tiny_llama / "model.safetensors"), load_file(result.model_dir / "model.safetensors")
-    assert any(not before[k].equal(after[k]) for k in before)
+    # GRPO has no gradient when every completion of a group scores the same (zero advantage, and the KL term is
+    # zero while policy == reference); the random tiny model sometimes samples such groups only.
+    if any(m["reward_std"] > 0 for _, m in seen):
+        assert any(not before[k].equal(after[k]) for k in before)
     card = read_card(result.model_dir)
     assert card["kind"] == "pad" and card["prm"] == "unused" and card["config"]["aggregation"] == "softmin"
 
