@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from agentark.clock import new_id, now
 from agentark.errors import ConfigError
-from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
+from agentark.jobs.folder import LabelJobFolder, atomic_write_table
 from agentark.jobs.registry import JobKind, Progress, register_kind
 from agentark.store import Store
 from agentark.store import labels as q
@@ -123,25 +123,12 @@ def run_prm_labeler(store: Store, cfg: PRMLabelConfig, scorer=None) -> int:
 
 
 # -- the prm_label job kind -------------------------------------------------------------------------------
-class PRMLabelFolder(JobFolder):
+class PRMLabelFolder(LabelJobFolder):
     """A PRM labeling job's folder: ``steps.parquet`` (the frozen steps with their question) and one
     ``NAME.labels.parquet`` shard of label rows per finished chunk of trajectories."""
 
-    root = "labeling"
-
     def steps(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "steps.parquet")
-
-    def done_step_ids(self) -> set[str]:
-        done: set[str] = set()
-        for name in self.finished_shards("labels"):
-            done.update(pd.read_parquet(self.shard_path(name, "labels"), columns=["step_id"])["step_id"])
-        return done
-
-    def write_shard(self, rows: pd.DataFrame) -> str:
-        name = shard_name()
-        atomic_write_table(self.shard_path(name, "labels"), pa.Table.from_pandas(rows, preserve_index=False))
-        return name
 
 
 def create_prm_label_job(store: Store, cfg: PRMLabelConfig) -> str:

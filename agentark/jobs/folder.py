@@ -23,12 +23,15 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agentark import config
+
+if TYPE_CHECKING:
+    import pandas as pd
 from agentark.errors import JobError
 from agentark.ids import check_id, is_valid_id
 
@@ -248,4 +251,22 @@ class JobFolder:
         )
         name = shard_name()
         atomic_write_table(self.shard_path(name, "metrics"), table)
+        return name
+
+
+class LabelJobFolder(JobFolder):
+    """A labeling job's folder (Monte-Carlo or PRM): one ``NAME.labels.parquet`` shard of label rows per
+    finished chunk, under ``$AGENTARK_HOME/labeling/``; the step ids in finished shards are done."""
+
+    root = "labeling"
+
+    def done_step_ids(self) -> set[str]:
+        done: set[str] = set()
+        for name in self.finished_shards("labels"):
+            done.update(pq.read_table(self.shard_path(name, "labels"), columns=["step_id"]).column(0).to_pylist())
+        return done
+
+    def write_shard(self, rows: pd.DataFrame) -> str:
+        name = shard_name()
+        atomic_write_table(self.shard_path(name, "labels"), pa.Table.from_pandas(rows, preserve_index=False))
         return name

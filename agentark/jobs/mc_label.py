@@ -15,7 +15,7 @@ from agentark.backends import Engine, create_engine
 from agentark.clock import new_id, now
 from agentark.errors import ConfigError
 from agentark.jobs.debate import check_engine
-from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
+from agentark.jobs.folder import LabelJobFolder, atomic_write_table
 from agentark.jobs.registry import JobKind, Progress, register_kind
 from agentark.jobs.runner import list_jobs, run_job
 from agentark.montecarlo import MCConfig, label_rows, mc_targets, rollouts
@@ -25,25 +25,12 @@ from agentark.store import labels as q
 KIND = "mc_label"
 
 
-class MCFolder(JobFolder):
+class MCFolder(LabelJobFolder):
     """A Monte-Carlo labeling job's folder: ``targets.parquet`` (the frozen step prefixes) and one
     ``NAME.labels.parquet`` shard per finished chunk."""
 
-    root = "labeling"
-
     def targets(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "targets.parquet")
-
-    def done_step_ids(self) -> set[str]:
-        done: set[str] = set()
-        for name in self.finished_shards("labels"):
-            done.update(pd.read_parquet(self.shard_path(name, "labels"), columns=["step_id"])["step_id"])
-        return done
-
-    def write_shard(self, rows: pd.DataFrame) -> str:
-        name = shard_name()
-        atomic_write_table(self.shard_path(name, "labels"), pa.Table.from_pandas(rows, preserve_index=False))
-        return name
 
 
 def create_mc_job(store: Store, cfg: MCConfig) -> str:
