@@ -39,18 +39,18 @@ def accuracy_interval(correct: list[bool]) -> tuple[float, float]:
 
 def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
     import agentark.jobs.builtin  # noqa: F401  (registers the debate kind's ingester, as the app and the CLI do)
-    from agentark import jobs
+    from agentark.debate import debate_job
     from agentark.debate import DebateConfig
     from agentark.export import ExportConfig, prepare
-    from agentark.labeling import AutoLabelConfig, run_auto_labelers
-    from agentark.steps import SegmentConfig, segment_runs
+    from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+    from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.store import Store
 
     cfg = DebateConfig(dataset=f"builtin:arithmetic-{level}", limit=args.limit, max_tokens=args.max_tokens,
                        temperature=args.temperature, seed=args.seed, **METHODS[kind])
     started = time.perf_counter()
-    run_id, _ = jobs.create_debate_run(cfg)
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(cfg)
+    debate_job.run_debate_job(run_id)
     seconds = time.perf_counter() - started
     with Store() as store:
         store.refresh()

@@ -43,7 +43,7 @@ def pick_dataset(wanted: str | None) -> str:
 
 def run_debate(store, **kw) -> str:
     from agentark.debate import DebateConfig
-    from agentark.jobs import create_debate_run, run_debate_job
+    from agentark.debate.debate_job import create_debate_run, run_debate_job
 
     run_id, _ = create_debate_run(DebateConfig(**kw))
     run_debate_job(run_id)
@@ -90,8 +90,8 @@ def main() -> None:
     from agentark.config import EMBEDDED_MODEL, home
     from agentark.errors import ConfigError
     from agentark.export import ExportConfig, export
-    from agentark.labeling import AutoLabelConfig, run_auto_labelers
-    from agentark.steps import SegmentConfig, segment_runs
+    from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+    from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.store import Store
     from agentark.train.pad import PADJobConfig, train_pad
     from agentark.train.sft import SFTJobConfig, train_sft

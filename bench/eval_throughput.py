@@ -23,10 +23,10 @@ import time
 
 def evaluate(engine, problems: int, new_tokens: int) -> tuple[float, float, float]:
     """(seconds, accuracy, latency p50 per problem) of one evaluation run served by ``engine``."""
-    from agentark.evaluate.config import EvalConfig
+    from agentark.evaluate.eval_config import EvalConfig
     from agentark.evaluate.metrics import run_metrics
     from agentark.evaluate.run import create_eval_run
-    from agentark.jobs import run_debate_job
+    from agentark.debate.debate_job import run_debate_job
     from agentark.store import Store
 
     cfg = EvalConfig(limit=problems, max_tokens=new_tokens, chunk_size=problems)

@@ -102,9 +102,9 @@ def write_file(fmt: str, path: Path, megabytes: float) -> int:
 
 def child(fmt: str, path: str) -> None:
     """Import one file into the store of this process's AGENTARK_HOME; print seconds and peak memory."""
-    from agentark.step_import import import_steps
+    from agentark.labels.step_import import import_steps
     from agentark.store import Store
-    from agentark.transcripts import import_file
+    from agentark.runs.transcripts import import_file
 
     with Store() as store:
         before = resource.getrusage(resource.RUSAGE_SELF)

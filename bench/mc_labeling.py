@@ -2,7 +2,7 @@
 
 8 built-in hard problems x their first 4 reference steps = 32 step prefixes, k=4 rollouts each, every
 rollout exactly --new-tokens long. Batched: one engine call per round of rollouts with all 32 prefixes
-(what ``agentark.montecarlo`` does). Sequential: the same rollouts one prefix at a time, k calls per prefix.
+(what ``agentark.labels.montecarlo`` does). Sequential: the same rollouts one prefix at a time, k calls per prefix.
 The last line prints the throughput ratio (rollout tokens per second, batched over sequential).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 import time
 
 from agentark.backends.transformers_engine import TransformersEngine
-from agentark.montecarlo import MCConfig, rollouts
+from agentark.labels.montecarlo import MCConfig, rollouts
 from agentark.tasks import load_problems
 
 

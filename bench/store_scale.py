@@ -4,9 +4,9 @@ The benchmark generates, in this process, 4 debate runs of 3 agents x 2 rounds (
 1,000,002 messages) straight into a fresh DuckDB store, and writes the same debates as one JSONL file per
 run, one line per problem with every round's messages nested, which is how the reference debate scripts
 keep their results. It then times, side by side:
-  - the problem list: filtered, sorted, paginated pages (``agentark.store.traces.problem_page``) against
-    reading the run's JSONL, classifying every agent's transitions with ``agentark.traces`` and filtering;
-  - the dashboard (``agentark.store.traces.dashboard``) against the same aggregations over the JSONL;
+  - the problem list: filtered, sorted, paginated pages (``agentark.store.trace_tables.problem_page``) against
+    reading the run's JSONL, classifying every agent's transitions with ``agentark.runs.traces`` and filtering;
+  - the dashboard (``agentark.store.trace_tables.dashboard``) against the same aggregations over the JSONL;
   - what opening the store per operation costs: the problem list opening the file for every page (what the
     app and the CLI do, so neither keeps the other out) against one connection held open.
 The last line prints the p95 latencies and the ratios.
@@ -28,10 +28,10 @@ from collections import Counter
 
 import duckdb
 
-from agentark.curation import Mark, mark_targets
+from agentark.runs.curation import Mark, mark_targets
 from agentark.store import Store
-from agentark.store.traces import ProblemFilter, dashboard, problem_page, sync_traces
-from agentark.traces import count_transitions
+from agentark.store.trace_tables import ProblemFilter, dashboard, problem_page, sync_traces
+from agentark.runs.traces import count_transitions
 
 RUNS = 4
 AGENTS = 3

@@ -6,14 +6,15 @@ Watching is cheap: a fragment reads the run folders' progress files every few se
 import streamlit as st
 
 from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import METHODS, AgentSpec, DebateConfig, first_run_config
-from agentark.jobs import RunFolder
-from agentark.jobs.debate import runs_in_flight
+from agentark.debate.debate_job import RunFolder
+from agentark.debate.debate_job import runs_in_flight
 from agentark.progress import format_eta
-from agentark.runnames import tokens_text
+from agentark.runs.names import tokens_text
 from agentark.tasks import dataset_choices
-from agentark.transcripts import FORMATS, import_upload
-from agentark.store.transcripts import run_costs
+from agentark.runs.transcripts import FORMATS, import_upload
+from agentark.store.transcript_tables import run_costs
 from agentark.ui import active_model, errors_shown, get_store
 
 store = get_store()
@@ -100,7 +101,7 @@ if submitted:
             early_stop=bool(early_stop),
             columns=columns,
         )
-        run_id, report = jobs.launch_debate(store, cfg)
+        run_id, report = debate_job.launch_debate(store, cfg)
         st.session_state["last_run"] = run_id
         st.success(f"Started run **{run_id}** on {len(report.problems)} problems.")
         for line, reason in report.rejected:

@@ -8,8 +8,8 @@ import json
 import plotly.graph_objects as go
 import streamlit as st
 
-from agentark.runnames import RunLabels, rename, set_tags, tokens_text
-from agentark.store.traces import GROUPINGS, ProblemFilter, dashboard
+from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
+from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
 from agentark.ui import errors_shown, get_store
 
 store = get_store()

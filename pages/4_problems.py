@@ -5,9 +5,17 @@ next/previous all see the same list.
 """
 import streamlit as st
 
-from agentark.curation import MARKS, Mark, mark_targets
-from agentark.runnames import RunLabels, tokens_text
-from agentark.store.traces import CONSENSUS, MARK_FILTERS, SORTS, ProblemFilter, problem_keys, problem_page, run_agents
+from agentark.runs.curation import MARKS, Mark, mark_targets
+from agentark.runs.names import RunLabels, tokens_text
+from agentark.store.trace_tables import (
+    CONSENSUS,
+    MARK_FILTERS,
+    SORTS,
+    ProblemFilter,
+    problem_keys,
+    problem_page,
+    run_agents,
+)
 from agentark.ui import annotator, errors_shown, get_store
 
 store = get_store()

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from agentark.export import DEFAULT_PRECEDENCE, FORMATS, KINDS, ExportConfig, export, list_exports, prepare
-from agentark.runnames import RunLabels
+from agentark.runs.names import RunLabels
 from agentark.ui import errors_shown, get_store
 
 store = get_store()

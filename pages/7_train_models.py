@@ -4,12 +4,12 @@ import streamlit as st
 
 from agentark.config import EMBEDDED_MODEL
 from agentark.export import list_exports
-from agentark.models import list_models
+from agentark.checkpoints import list_models
 from agentark.options import from_values, options
-from agentark.train.jobs import job_metrics, resume_train_job, start_train_job, stop_train_job, training_jobs
+from agentark.train.train_jobs import job_metrics, resume_train_job, start_train_job, stop_train_job, training_jobs
 from agentark.train.kinds import EXPORT_KINDS, KINDS, TITLES, config_class
 from agentark.ui import errors_shown, get_store
-from agentark.ui_options import option_widgets
+from agentark.ui.forms import option_widgets
 
 store = get_store()
 st.title("Train")

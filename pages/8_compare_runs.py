@@ -8,16 +8,16 @@ from streamlit_shortcuts import shortcut_button
 
 from agentark.evaluate.bon import best_of_n
 from agentark.evaluate.compare import STATUSES, compare
-from agentark.evaluate.config import AGGREGATIONS, BonConfig, CompareConfig, EvalConfig
+from agentark.evaluate.eval_config import AGGREGATIONS, BonConfig, CompareConfig, EvalConfig
 from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
 from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
 from agentark.evaluate.run import launch_eval
 from agentark.evaluate.sidebyside import side_by_side
-from agentark.labeling import correct_mark
-from agentark.models import list_models
+from agentark.labels.labelers import correct_mark
+from agentark.checkpoints import list_models
 from agentark.tasks import dataset_choices
-from agentark.traces import diff_html
+from agentark.runs.traces import diff_html
 from agentark.ui import active_model, errors_shown, get_store, guard_shortcuts_while_typing
 
 store = get_store()

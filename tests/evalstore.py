@@ -22,9 +22,9 @@ import pandas as pd
 
 from agentark import config
 from agentark.grading import extract_answer, is_correct, majority_vote, normalize_answer
-from agentark.models import model_dir, write_card
+from agentark.checkpoints import model_dir, write_card
 from agentark.store import Store
-from agentark.store import labels as label_q
+from agentark.store import label_tables as label_q
 
 PIDS = [f"P{i:02d}" for i in range(20)]
 TEACHER_RIGHT = set(PIDS[:16])

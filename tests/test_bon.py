@@ -9,7 +9,7 @@ import pytest
 from agentark.cli import main
 from agentark.errors import AgentArkError, ConfigError
 from agentark.evaluate.bon import best_of_n, curve_from_samples, sample_sizes
-from agentark.evaluate.config import AGGREGATIONS, BonConfig
+from agentark.evaluate.eval_config import AGGREGATIONS, BonConfig
 from agentark.store import Store
 from agentark.train import prm_scoring
 from tests.evalstore import FakePRM, build_eval_store

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.store import Store
 from tests.live_app import live_app, read_until_finished, rerun, session
@@ -35,8 +35,8 @@ def _finish(proc: subprocess.Popen, timeout: float = 120) -> str:
 
 
 def _stored_run(limit: int = 3) -> tuple[str, list[str]]:
-    run_id, report = jobs.create_debate_run(DebateConfig(limit=limit, engine="scripted", model=STEPS_MODEL))
-    jobs.run_debate_job(run_id)
+    run_id, report = debate_job.create_debate_run(DebateConfig(limit=limit, engine="scripted", model=STEPS_MODEL))
+    debate_job.run_debate_job(run_id)
     return run_id, [p.problem_id for p in report.problems]
 
 

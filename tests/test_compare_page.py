@@ -106,7 +106,7 @@ def test_evaluate_panel_refuses_training_problems(tiny_llama):
 
 def test_best_of_n_and_step_tints_with_a_picked_prm(monkeypatch):
     from agentark import config
-    from agentark.models import write_card
+    from agentark.checkpoints import write_card
     from agentark.train import prm_scoring
     from tests.evalstore import FakePRM
 

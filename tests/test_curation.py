@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from agentark.curation import Mark, add_marks, latest_marks
+from agentark.runs.curation import Mark, add_marks, latest_marks
 from agentark.errors import ConfigError
 from agentark.store import Store
 

@@ -8,12 +8,13 @@ import pytest
 import agentark.jobs  # noqa: F401  (registers every kind)
 from agentark.debate import AgentSpec, DebateConfig
 from agentark.export import ExportConfig, export, list_exports
-from agentark.jobs import create_debate_run, run_debate_job, run_job
-from agentark.labeling import AutoLabelConfig, run_auto_labelers
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.debate.debate_job import create_debate_run, run_debate_job
+from agentark.jobs import run_job
+from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from agentark.store.models import get_model
-from agentark.train.jobs import create_train_job
+from agentark.store.model_tables import get_model
+from agentark.train.train_jobs import create_train_job
 from agentark.train.pad import PADJobConfig
 from agentark.train.prm import PRMConfig
 from agentark.train.sft import SFTJobConfig

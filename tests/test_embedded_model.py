@@ -66,7 +66,7 @@ def test_page_debate_on_the_embedded_model():
 
     from tests.conftest import ROOT
 
-    from agentark.jobs import list_run_folders
+    from agentark.debate.debate_job import list_run_folders
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()

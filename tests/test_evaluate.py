@@ -9,7 +9,7 @@ import pytest
 from agentark.errors import ConfigError
 from agentark.evaluate import stats
 from agentark.evaluate.compare import compare
-from agentark.evaluate.config import CompareConfig
+from agentark.evaluate.eval_config import CompareConfig
 from agentark.evaluate.markers import MARKERS, find_markers, highlight_html, self_corrects
 from agentark.evaluate.metrics import run_metrics
 from agentark.store import Store

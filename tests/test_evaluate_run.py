@@ -10,11 +10,11 @@ import pytest
 from agentark import config
 from agentark.cli import main
 from agentark.errors import ConfigError
-from agentark.evaluate.config import EvalConfig
-from agentark.evaluate.provenance import training_problem_ids
+from agentark.evaluate.eval_config import EvalConfig
+from agentark.evaluate.lineage import training_problem_ids
 from agentark.evaluate.run import create_eval_run
-from agentark.jobs import RunFolder
-from agentark.models import model_dir, read_card, write_card
+from agentark.debate.debate_job import RunFolder
+from agentark.checkpoints import model_dir, read_card, write_card
 from agentark.store import Store
 from agentark.tasks import load_problems
 from tests.evalstore import export_file, studio_model

@@ -8,15 +8,15 @@ import pytest
 
 from agentark.errors import ConfigError
 from agentark.evaluate.compare import compare
-from agentark.evaluate.config import PRMEvalConfig
+from agentark.evaluate.eval_config import PRMEvalConfig
 from agentark.evaluate.prm_eval import best_threshold, evaluate_prm, first_error, processbench, step_auc
 from agentark.evaluate.render import heatmap_legend_html, score_colour, steps_html
 from agentark.evaluate.report import write_report
 from agentark.evaluate.sidebyside import representative, side_by_side
-from agentark.labeling import HumanLabel, add_human_labels
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.labels.labelers import HumanLabel, add_human_labels
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from agentark.store import labels as label_q
+from agentark.store import label_tables as label_q
 from tests.evalstore import SC_SAMPLES, FakePRM, build_eval_store
 
 

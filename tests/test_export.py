@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 
 from agentark.cli import main
-from agentark.curation import Mark, add_marks
+from agentark.runs.curation import Mark, add_marks
 from agentark.errors import ConfigError, ImportFormatError
 from agentark.export import ExportConfig, build_rows, export
-from agentark.labeling import HumanLabel, add_human_labels
-from agentark.step_import import import_steps
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.labels.labelers import HumanLabel, add_human_labels
+from agentark.labels.step_import import import_steps
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 from tests.steps_fixtures import RIGHT, WRONG, build_store, message
 
 

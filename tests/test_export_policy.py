@@ -20,11 +20,11 @@ from agentark.export import (
     prepare,
     prm_figures,
 )
-from agentark.labeling import AutoLabelConfig, run_auto_labelers
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from agentark.store import labels as q
-from agentark.transcripts import import_file
+from agentark.store import label_tables as q
+from agentark.runs.transcripts import import_file
 from tests.conftest import ROOT
 from tests.steps_fixtures import RIGHT, SOLUTION, WRONG, build_store, message
 
@@ -196,7 +196,7 @@ def test_balance_threshold_is_checked(threshold):
 
 
 def test_transcript_file_is_curated_like_its_preview(tmp_path):
-    from agentark.curation import Mark, add_marks
+    from agentark.runs.curation import Mark, add_marks
 
     with _known_debates(tmp_path / "s.duckdb") as store:
         add_marks(store, [Mark("r1", "p2", "exclude"), Mark("r1", "p1", "exclude", message_id="m3")])
@@ -208,7 +208,7 @@ def test_transcript_file_is_curated_like_its_preview(tmp_path):
 
 
 def test_maslab_and_prm800k_imports_keep_the_reference_solution(tmp_path):
-    from agentark.step_import import import_steps
+    from agentark.labels.step_import import import_steps
 
     maslab = tmp_path / "maslab.jsonl"
     maslab.write_text(json.dumps({"query": "Ben has 3 bags of 4 apples and eats 2. How many are left?", "gt": SOLUTION,

@@ -7,14 +7,14 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.backends.base import ChatRequest, Completion
 from agentark.backends.openai_engine import OpenAIEngine
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig
 from agentark.store import Store
 from agentark.tasks import Problem
-from agentark.transcripts import export_transcripts, import_file
+from agentark.runs.transcripts import export_transcripts, import_file
 from tests.conftest import ROOT
 from tests.openai_server import OpenAIServer, Reply
 
@@ -76,8 +76,8 @@ def long_for_agent_1(request: ChatRequest) -> str:
 def _run(problems: list[Problem]) -> str:
     cfg = DebateConfig(method="cot", agents=1, rounds=1, max_tokens=12, engine="scripted",
                        model="tests.test_finish_reason:long_for_agent_1")
-    run_id, _ = jobs.create_debate_run(cfg, problems)
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(cfg, problems)
+    debate_job.run_debate_job(run_id)
     return run_id
 
 

@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from agentark import import_io, step_import, transcripts
+from agentark.runs import import_io, transcripts
+from agentark.labels import step_import
 from agentark.errors import ImportFormatError
-from agentark.step_import import import_steps
+from agentark.labels.step_import import import_steps
 from agentark.store import Store
-from agentark.transcripts import import_file, import_upload
+from agentark.runs.transcripts import import_file, import_upload
 from tests.test_export import PRM800K_LINE, SHEPHERD_LINE
 
 BINARY = bytes(range(256)) * 8

@@ -14,13 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from agentark import jobs
+from agentark.debate import debate_job
 from agentark.cli import main
 from agentark.debate import DebateConfig
 from agentark.errors import IdError, JobError
 from agentark.ids import check_id
 from agentark.store import Store
-from agentark.store.jobs import job_metrics
-from agentark.transcripts import export_transcripts, import_file
+from agentark.store.job_tables import job_metrics
+from agentark.runs.transcripts import export_transcripts, import_file
 from tests.jobkinds import CountConfig, create_count_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +79,7 @@ def test_checkpoint_convention_resumes_after_the_newest_whole_checkpoint():
 def _debate_job(limit: int) -> str:
     cfg = DebateConfig(dataset="builtin:arithmetic", limit=limit, chunk_size=1, engine="scripted",
                        model="tests.scripted:slow_first_number")
-    return jobs.create_debate_run(cfg)[0]
+    return debate_job.create_debate_run(cfg)[0]
 
 
 def _units(job_id: str) -> list[str]:
@@ -147,7 +148,7 @@ def test_worker_runs_any_kind_by_id(monkeypatch):
 
 def test_refresh_without_registered_kinds_says_so_and_the_store_imports_no_job_module(tmp_path):
     code = ("import sys\nfrom agentark.store import Store\n"
-            "loaded = sorted(m for m in sys.modules if m.startswith(('agentark.jobs', 'agentark.montecarlo', "
+            "loaded = sorted(m for m in sys.modules if m.startswith(('agentark.jobs', 'agentark.labels.montecarlo', "
             "'agentark.debate', 'agentark.cli', 'agentark.ui')))\nprint(loaded)\n"
             "try:\n    Store().refresh()\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -164,7 +165,7 @@ BAD_IDS = ["../../x", "../x", "/etc", "a/b", "..", ".hidden", "x\n", "", "a\\b",
 def test_ids_that_could_leave_the_home_are_refused_where_they_enter(bad, capsys, agentark_home, tmp_path):
     with pytest.raises(IdError, match="not a valid"):
         check_id(bad)
-    for make in (jobs.RunFolder, jobs.stop, jobs.resume, jobs.run_job):
+    for make in (debate_job.RunFolder, jobs.stop, jobs.resume, jobs.run_job):
         with pytest.raises(IdError, match="not a valid"):
             make(bad)
     source = tmp_path / "du.json"
@@ -182,9 +183,9 @@ def test_ids_that_could_leave_the_home_are_refused_where_they_enter(bad, capsys,
 
 
 def test_an_imported_record_with_a_bad_run_id_is_rejected_with_its_line(tmp_path):
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=1, method="cot", engine="scripted",
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, method="cot", engine="scripted",
                                                     model="tests.scripted:first_number"))
-    jobs.run_debate_job(run_id)
+    debate_job.run_debate_job(run_id)
     out = tmp_path / "export.jsonl"
     with Store() as store:
         store.refresh()
@@ -210,8 +211,8 @@ def test_jobs_page_lists_every_kind_and_resumes_a_stopped_job(monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted:first_number"))
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted:first_number"))
+    debate_job.run_debate_job(run_id)
     job_id = create_count_job(CountConfig(n=2))
     jobs.stop(job_id)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.errors import ConfigError, DatasetError, ModelNotFoundError
-from agentark.jobs import RunFolder, list_run_folders
+from agentark.debate.debate_job import RunFolder, list_run_folders
 from agentark.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,10 +25,10 @@ def scripted(limit: int = 6, responder: str = "tests.scripted:first_number", **k
 
 
 def test_run_job_writes_shards_and_store_ingests_them_once():
-    run_id, report = jobs.create_debate_run(scripted(limit=5, chunk_size=2))
+    run_id, report = debate_job.create_debate_run(scripted(limit=5, chunk_size=2))
     assert len(report.problems) == 5
     calls: list[tuple[int, int]] = []
-    final = jobs.run_debate_job(run_id, on_progress=lambda d, t: calls.append((d, t)))
+    final = debate_job.run_debate_job(run_id, on_progress=lambda d, t: calls.append((d, t)))
     assert final["status"] == "done" and final["done"] == 5 and final["stage"] == "finished"
     # Reported at the start, after every debate step (2 per chunk) and after each of the 3 stored chunks.
     assert len(calls) == 1 + 3 * 2 + 3 and calls[-1] == (5, 5)
@@ -58,7 +58,7 @@ def _worker(run_id: str, delay: float) -> subprocess.Popen:
 
 
 def test_kill_9_then_resume_does_every_problem_exactly_once():
-    run_id, _ = jobs.create_debate_run(scripted(limit=10, responder="tests.scripted:slow_first_number", chunk_size=2))
+    run_id, _ = debate_job.create_debate_run(scripted(limit=10, responder="tests.scripted:slow_first_number", chunk_size=2))
     folder = RunFolder(run_id)
     proc = _worker(run_id, delay=0.02)
     deadline = time.time() + 60
@@ -94,7 +94,7 @@ def test_kill_9_then_resume_does_every_problem_exactly_once():
 
 
 def test_app_store_stays_usable_while_a_job_writes():
-    run_id, _ = jobs.create_debate_run(scripted(limit=8, responder="tests.scripted:slow_first_number", chunk_size=1))
+    run_id, _ = debate_job.create_debate_run(scripted(limit=8, responder="tests.scripted:slow_first_number", chunk_size=1))
     store = Store()  # held read-write, as the app holds it
     try:
         proc = _worker(run_id, delay=0.05)
@@ -114,7 +114,7 @@ def test_app_store_stays_usable_while_a_job_writes():
 
 def test_background_launch_records_a_job():
     with Store() as store:
-        run_id, _ = jobs.launch_debate(store, scripted(limit=3))
+        run_id, _ = debate_job.launch_debate(store, scripted(limit=3))
         deadline = time.time() + 60
         while store.run_status(run_id) not in ("done", "failed") and time.time() < deadline:
             time.sleep(0.2)
@@ -127,13 +127,13 @@ def test_background_launch_records_a_job():
 
 def test_unknown_dataset_writes_nothing():
     with pytest.raises(DatasetError, match="Unknown dataset"):
-        jobs.create_debate_run(DebateConfig(dataset="no-such-dataset"))
+        debate_job.create_debate_run(DebateConfig(dataset="no-such-dataset"))
     assert list_run_folders() == []
 
 
 def test_missing_model_folder_fails_before_anything_is_written(tmp_path):
     with pytest.raises(ModelNotFoundError, match="does not exist"):
-        jobs.create_debate_run(DebateConfig(model=str(tmp_path / "nope")))
+        debate_job.create_debate_run(DebateConfig(model=str(tmp_path / "nope")))
     assert list_run_folders() == []
 
 
@@ -145,7 +145,7 @@ def test_malformed_jsonl_line_is_reported_and_good_lines_run(tmp_path):
         json.dumps({"question": "What is 3 plus 3?", "answer": "#### 6"}),
     ]
     path.write_text("\n".join(lines) + "\n")
-    run_id, report = jobs.create_debate_run(DebateConfig(dataset=str(path), engine="scripted",
+    run_id, report = debate_job.create_debate_run(DebateConfig(dataset=str(path), engine="scripted",
                                                          model="tests.scripted:first_number"))
     assert [line for line, _ in report.rejected] == [2]
     assert len(report.problems) == 2

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 from tests.conftest import ROOT
 
 
 def _run_with_steps() -> str:
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=2, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=2, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
+    debate_job.run_debate_job(run_id)
     with Store() as store:
         store.refresh()
         segment_runs(store, [run_id], SegmentConfig())
@@ -93,8 +93,8 @@ def test_two_sessions_labeling_at_the_same_time_lose_no_label():
 
 
 def test_prepare_tab_segments_and_bulk_relabel_and_summary():
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
+    debate_job.run_debate_job(run_id)
     at = labeling_page()
     assert any("No steps to label" in i.value for i in at.info)
     open_tab(at, "Prepare")

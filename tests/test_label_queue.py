@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agentark import labeling as lab
+from agentark.labels import labelers as lab
 from agentark.errors import ConfigError
-from agentark.steps import SegmentConfig, segment_runs
-from agentark.store import labels as q
+from agentark.labels.segment import SegmentConfig, segment_runs
+from agentark.store import label_tables as q
 from tests.conftest import ROOT
 from tests.steps_fixtures import RIGHT, WRONG, build_store, debate_store, message
 

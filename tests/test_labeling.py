@@ -6,10 +6,10 @@ import threading
 import pandas as pd
 import pytest
 
-from agentark import labeling as lab
+from agentark.labels import labelers as lab
 from agentark.errors import ConfigError
-from agentark.steps import SegmentConfig, segment, segment_runs, step_ids
-from agentark.store import labels as q
+from agentark.labels.segment import SegmentConfig, segment, segment_runs, step_ids
+from agentark.store import label_tables as q
 from tests.steps_fixtures import RIGHT, WRONG, debate_store, message
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.backends.base import ChatRequest
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import AgentSpec, DebateConfig, run_chunk
@@ -149,8 +149,8 @@ def test_per_agent_models_and_system_prompts_are_used_and_recorded():
     systems = [r.messages[0]["content"] for r in seen["default"] if r.messages[0]["role"] == "system"]
     assert systems == ["You are bold.", "You are bold."]
     # The same config through a real job: both models are stored, per message and on the run.
-    run_id, _ = jobs.create_debate_run(cfg)
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(cfg)
+    debate_job.run_debate_job(run_id)
     with Store() as store:
         store.refresh()
         models = store.df("SELECT agent, any_value(model) AS model FROM messages WHERE run_id = ? GROUP BY agent "

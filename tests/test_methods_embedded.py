@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import AgentSpec, DebateConfig
 from agentark.store import Store
 
@@ -24,8 +24,8 @@ CASES = {
 def test_method_runs_end_to_end_on_the_embedded_model(method):
     extra, expected_speakers = CASES[method]
     cfg = DebateConfig(method=method, limit=2, max_tokens=48, temperature=0.0, **extra)
-    run_id, _ = jobs.create_debate_run(cfg)
-    assert jobs.run_debate_job(run_id)["status"] == "done"
+    run_id, _ = debate_job.create_debate_run(cfg)
+    assert debate_job.run_debate_job(run_id)["status"] == "done"
     with Store() as store:
         store.refresh()
         msgs = store.messages(run_id)
@@ -45,8 +45,8 @@ def test_two_models_in_one_debate_are_both_recorded(tmp_path):
     folder = str(ensure_embedded())
     cfg = DebateConfig(method="debate", agents=2, rounds=2, limit=2, max_tokens=32, temperature=0.0,
                        agent_specs=[AgentSpec(model=folder, system="You are a careful mathematician.")])
-    run_id, _ = jobs.create_debate_run(cfg)
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(cfg)
+    debate_job.run_debate_job(run_id)
     with Store() as store:
         store.refresh()
         msgs = store.messages(run_id)

@@ -9,9 +9,9 @@ import pytest
 from agentark import config
 from agentark.backends import ChatRequest, EngineSpec, create_engine
 from agentark.errors import ModelNotFoundError
-from agentark.models import model_dir, prompt_for, resolve, write_card
+from agentark.checkpoints import model_dir, prompt_for, resolve, write_card
 from agentark.store import Store
-from agentark.store import models as q
+from agentark.store import model_tables as q
 from tests.tinylm import tiny_llama  # noqa: F401
 
 

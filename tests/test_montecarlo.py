@@ -3,22 +3,22 @@ from __future__ import annotations
 
 import pytest
 
-from agentark import jobs
-from agentark import montecarlo as mc
-from agentark.jobs import mc_label
+from agentark.debate import debate_job
+from agentark.labels import montecarlo as mc
+from agentark.labels import montecarlo_job
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig
 from agentark.errors import ConfigError
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 from tests.scripted_steps import rollout
 
 
 def _debated_store(limit: int = 2) -> tuple[Store, str]:
-    run_id, _ = jobs.create_debate_run(
+    run_id, _ = debate_job.create_debate_run(
         DebateConfig(limit=limit, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
-    jobs.run_debate_job(run_id)
+    debate_job.run_debate_job(run_id)
     store = Store()
     store.refresh()
     segment_runs(store, [run_id], SegmentConfig())
@@ -28,10 +28,10 @@ def _debated_store(limit: int = 2) -> tuple[Store, str]:
 def test_rollouts_batch_every_prefix_in_one_call_per_round_and_label_soft_and_hard():
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=3, chunk_size=1000)
-        job_id = mc_label.create_mc_job(store, cfg)
-        targets = mc_label.MCFolder(job_id).targets()
+        job_id = montecarlo_job.create_mc_job(store, cfg)
+        targets = montecarlo_job.MCFolder(job_id).targets()
         engine = ScriptedEngine(rollout)
-        mc_label.run_mc_job(job_id, engine=engine)
+        montecarlo_job.run_mc_job(job_id, engine=engine)
         assert [len(c) for c in engine.calls] == [len(targets)] * 3  # k calls, each with every prefix
         assert all(r.assistant_prefix for r in engine.calls[0])
         assert store.refresh() == 1 and store.refresh() == 0
@@ -42,14 +42,14 @@ def test_rollouts_batch_every_prefix_in_one_call_per_round_and_label_soft_and_ha
         right = labels[labels["round"] == 2]
         assert (right["value"] == 1).all() and (right["soft_value"] == 1).all()
         with pytest.raises(ConfigError, match="already has a Monte-Carlo label"):
-            mc_label.create_mc_job(store, cfg)
+            montecarlo_job.create_mc_job(store, cfg)
 
 
 def test_job_resumes_after_an_interruption():
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=5)
-        job_id = mc_label.create_mc_job(store, cfg)
-        total = len(mc_label.MCFolder(job_id).targets())
+        job_id = montecarlo_job.create_mc_job(store, cfg)
+        total = len(montecarlo_job.MCFolder(job_id).targets())
 
         class Dies(ScriptedEngine):
             def generate(self, requests):
@@ -58,11 +58,11 @@ def test_job_resumes_after_an_interruption():
                 return super().generate(requests)
 
         with pytest.raises(KeyboardInterrupt):
-            mc_label.run_mc_job(job_id, engine=Dies(rollout))
-        folder = mc_label.MCFolder(job_id)
+            montecarlo_job.run_mc_job(job_id, engine=Dies(rollout))
+        folder = montecarlo_job.MCFolder(job_id)
         assert folder.status() == "interrupted" and len(folder.done_step_ids()) == 5
         engine = ScriptedEngine(rollout)
-        assert mc_label.run_mc_job(job_id, engine=engine)["done"] == total
+        assert montecarlo_job.run_mc_job(job_id, engine=engine)["done"] == total
         assert sum(len(c) for c in engine.calls) == (total - 5) * 2  # only what was left
         store.refresh()
         assert q.count_labels(store, "auto:mc", job_id) == total
@@ -74,8 +74,8 @@ def test_failed_rollouts_fail_the_chunk_instead_of_counting_as_wrong():
 
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=1000)
-        job_id = mc_label.create_mc_job(store, cfg)
-        total = len(mc_label.MCFolder(job_id).targets())
+        job_id = montecarlo_job.create_mc_job(store, cfg)
+        total = len(montecarlo_job.MCFolder(job_id).targets())
 
         class Flaky(ScriptedEngine):
             def generate(self, requests):
@@ -83,11 +83,11 @@ def test_failed_rollouts_fail_the_chunk_instead_of_counting_as_wrong():
                 return [Completion("", error="HTTP 503: busy") if i == 0 else c for i, c in enumerate(good)]
 
         with pytest.raises(EngineError, match="1 of .* rollouts failed .*HTTP 503.* resume the job"):
-            mc_label.run_mc_job(job_id, engine=Flaky(rollout))
-        folder = mc_label.MCFolder(job_id)
+            montecarlo_job.run_mc_job(job_id, engine=Flaky(rollout))
+        folder = montecarlo_job.MCFolder(job_id)
         assert folder.status() == "failed" and "rollouts failed" in folder.progress()["error"]
         assert folder.done_step_ids() == set() and store.refresh() == 0  # nothing of the chunk was stored
-        assert mc_label.run_mc_job(job_id, engine=ScriptedEngine(rollout))["done"] == total
+        assert montecarlo_job.run_mc_job(job_id, engine=ScriptedEngine(rollout))["done"] == total
         store.refresh()
         assert q.count_labels(store, "auto:mc", job_id) == total
 
@@ -102,9 +102,9 @@ def test_monte_carlo_labels_on_the_embedded_model():
     store, run_id = _debated_store(limit=1)
     with store:
         cfg = mc.MCConfig(run_ids=[run_id], k=2, max_tokens=8, temperature=0.8, chunk_size=64)
-        job_id = mc_label.create_mc_job(store, cfg)
-        mc_label.run_mc_job(job_id)
+        job_id = montecarlo_job.create_mc_job(store, cfg)
+        montecarlo_job.run_mc_job(job_id)
         store.refresh()
         labels = q.labels_in_force(store, [run_id], ["auto:mc"])
-        assert len(labels) == len(mc_label.MCFolder(job_id).targets()) > 0
+        assert len(labels) == len(montecarlo_job.MCFolder(job_id).targets()) > 0
         assert set(labels["soft_value"]) <= {0.0, 0.5, 1.0} and set(labels["value"]) <= {-1.0, 1.0}

@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.backends import EngineSpec, create_engine
 from agentark.backends.base import ChatRequest
 from agentark.backends.openai_engine import OpenAIEngine
 from agentark.debate import DebateConfig
 from agentark.errors import EngineError
-from agentark.jobs import RunFolder
+from agentark.debate.debate_job import RunFolder
 from agentark.store import Store
 from tests.openai_server import OpenAIServer, Reply
 
@@ -97,8 +97,8 @@ def test_api_key_comes_from_the_environment_and_is_never_stored(monkeypatch):
         assert "sk-secret" not in json.dumps(e.describe())
         cfg = DebateConfig(method="cot", limit=1, engine="openai", model="served-model",
                            engine_options={"base_urls": [server.base_url], "api_key_env": "MY_SERVER_KEY"})
-        run_id, _ = jobs.create_debate_run(cfg)
-        jobs.run_debate_job(run_id)
+        run_id, _ = debate_job.create_debate_run(cfg)
+        debate_job.run_debate_job(run_id)
     folder = RunFolder(run_id)
     for path in folder.path.rglob("*"):
         if path.is_file():
@@ -112,7 +112,7 @@ def test_missing_api_key_is_reported_with_the_fix(monkeypatch):
     cfg = DebateConfig(method="cot", limit=1, engine="openai", model="m",
                        engine_options={"base_urls": ["http://127.0.0.1:1/v1"], "api_key_env": "MY_SERVER_KEY"})
     with pytest.raises(EngineError, match="MY_SERVER_KEY is not set"):
-        jobs.create_debate_run(cfg)
+        debate_job.create_debate_run(cfg)
     # A server that refuses the (absent) key says which variable to set, without retrying.
     with OpenAIServer(lambda body, attempt: Reply(status=401, raw='{"error": "no key"}')) as server:
         (c,) = engine(server).generate([req("Problem: 1")])
@@ -139,7 +139,7 @@ def test_vllm_engine_without_vllm_names_the_install_step_and_the_server():
     with pytest.raises(EngineError, match=r"pip install vllm.*--engine openai"):
         create_engine(EngineSpec("vllm", "some/model"), reuse=False)
     with pytest.raises(EngineError, match="pip install vllm"):
-        jobs.create_debate_run(DebateConfig(method="cot", limit=1, engine="vllm", model="some/model"))
+        debate_job.create_debate_run(DebateConfig(method="cot", limit=1, engine="vllm", model="some/model"))
 
 
 def test_failed_requests_become_failed_messages_and_resume_retries_them():
@@ -155,10 +155,10 @@ def test_failed_requests_become_failed_messages_and_resume_retries_them():
         cfg = DebateConfig(method="debate", agents=2, rounds=1, limit=6, chunk_size=3, engine="openai",
                            model="served-model",
                            engine_options={"base_urls": [server.base_url], "max_retries": 1, "backoff_s": 0.0})
-        run_id, report = jobs.create_debate_run(cfg)
+        run_id, report = debate_job.create_debate_run(cfg)
         failing = {p.problem_id for p in report.problems if p.question.strip()[:1] in "AEIOU"}
         assert failing and len(failing) < 6
-        progress = jobs.run_debate_job(run_id)
+        progress = debate_job.run_debate_job(run_id)
         assert progress["status"] == "failed" and "resume the run" in progress["error"]
         assert "HTTP 500" in progress["error"]
         folder = RunFolder(run_id)
@@ -169,7 +169,7 @@ def test_failed_requests_become_failed_messages_and_resume_retries_them():
             bad = msgs[msgs["problem_id"].isin(failing)]
             assert bad["error"].notna().all() and bad["is_correct"].isna().all() and (bad["content"] == "").all()
             broken["on"] = False
-            progress = jobs.run_debate_job(run_id)
+            progress = debate_job.run_debate_job(run_id)
             assert progress["status"] == "done" and progress["done"] == 6
             store.refresh()
             msgs = store.messages(run_id)

@@ -31,7 +31,7 @@ def test_old_import_paths_keep_working() -> None:
 
 def test_solve_prompt_is_one_constant_shared_by_debates_rollouts_and_exports(monkeypatch: pytest.MonkeyPatch) -> None:
     from agentark.debate import prompts
-    from agentark.montecarlo import MCConfig, rollout_request
+    from agentark.labels.montecarlo import MCConfig, rollout_request
 
     assert debate.SOLVE_PROMPT is prompts.SOLVE_PROMPT
     # Rewording the one constant must reach every consumer: none may keep its own copy.

@@ -5,9 +5,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig, first_run_config
-from agentark.jobs import list_run_folders
+from agentark.debate.debate_job import list_run_folders
 
 
 def app() -> AppTest:
@@ -51,8 +51,8 @@ def test_missing_model_folder_is_reported(tmp_path):
 
 def test_transcript_shows_rounds_as_rows_and_agents_as_columns():
     cfg = DebateConfig(limit=3, engine="scripted", model="tests.scripted:first_number")
-    run_id, report = jobs.create_debate_run(cfg)
-    jobs.run_debate_job(run_id)
+    run_id, report = debate_job.create_debate_run(cfg)
+    debate_job.run_debate_job(run_id)
     at = app()
     at.switch_page("pages/2_transcripts.py")
     at.run()

@@ -8,8 +8,9 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
-from agentark.jobs import list_run_folders
+from agentark.debate.debate_job import list_run_folders
 from agentark.store import Store
 
 
@@ -84,8 +85,8 @@ def test_import_upload_reports_counts_and_rejections():
 
 
 def test_cost_per_problem_is_shown_for_runs():
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=2, engine="scripted", model="tests.scripted:first_number"))
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=2, engine="scripted", model="tests.scripted:first_number"))
+    debate_job.run_debate_job(run_id)
     at = app()
     table = next(d for d in at.dataframe if "calls_per_problem" in d.value.columns)
     row = table.value.iloc[0]

@@ -67,7 +67,7 @@ def test_training_reports_metrics_and_loss_falls(trained, base):
     assert result.step == 30 and not result.stopped
     assert result.hardware == {"device": "cpu", "precision": "fp32", "world_size": 1, "gradient_checkpointing": False}
     assert result.peak_memory_mb > 0 and result.tokens > 0
-    from agentark.models import read_card
+    from agentark.checkpoints import read_card
 
     card = read_card(result.model_dir)
     assert card["kind"] == "prm" and card["step"] == 30 and card["device"] == "cpu" and len(card["export_sha256"]) == 64

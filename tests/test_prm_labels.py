@@ -10,11 +10,17 @@ import pytest
 from agentark.cli import main
 from agentark.errors import ConfigError, ModelNotFoundError
 from agentark.jobs import list_jobs, run_job
-from agentark.labeling import step_table
-from agentark.prm_labels import (SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job, prm_label_rows,
-                                 run_prm_labeler)
-from agentark.steps import SegmentConfig, segment_runs
-from agentark.store import labels as q
+from agentark.labels.labelers import step_table
+from agentark.labels.prm_labeler import (
+    SOURCE,
+    PRMLabelConfig,
+    PRMLabelFolder,
+    create_prm_label_job,
+    prm_label_rows,
+    run_prm_labeler,
+)
+from agentark.labels.segment import SegmentConfig, segment_runs
+from agentark.store import label_tables as q
 from tests.steps_fixtures import debate_store
 
 
@@ -111,7 +117,7 @@ def test_job_stops_between_chunks_resumes_and_ingests_each_label_once(tmp_path, 
 
 
 def test_labeling_page_lists_studio_prms_and_starts_nothing_for_a_bad_one(agentark_home):
-    from agentark.models import model_dir, write_card
+    from agentark.checkpoints import model_dir, write_card
     from tests.test_label_pages import _run_with_steps, labeling_page, open_tab
 
     _run_with_steps()

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.backends.base import ChatRequest, Completion
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig, run_chunk
 from agentark.store import Store
-from agentark.store.traces import ProblemFilter, problem_page, run_summary
+from agentark.store.trace_tables import ProblemFilter, problem_page, run_summary
 from agentark.tasks import Problem
 from tests.scripted import first_number
 
@@ -39,12 +39,12 @@ class FailsOnSeven:
 
 def _failed_then_resumed(store: Store) -> str:
     cfg = DebateConfig(method="cot", engine="scripted", model="tests.scripted:first_number")
-    run_id, _ = jobs.create_debate_run(cfg, PROBLEMS)
-    assert jobs.run_debate_job(run_id, engines={"default": FailsOnSeven()})["status"] == "failed"
+    run_id, _ = debate_job.create_debate_run(cfg, PROBLEMS)
+    assert debate_job.run_debate_job(run_id, engines={"default": FailsOnSeven()})["status"] == "failed"
     store.refresh()
     # Someone looks at the run before resuming it: the summaries of the failed attempt are made now.
     assert run_summary(store, [run_id]).accuracy[0] == 0.5
-    assert jobs.run_debate_job(run_id, engines={"default": ScriptedEngine(first_number)})["status"] == "done"
+    assert debate_job.run_debate_job(run_id, engines={"default": ScriptedEngine(first_number)})["status"] == "done"
     store.refresh()
     return run_id
 
@@ -59,7 +59,7 @@ def test_summaries_follow_a_retry():
 
 
 def test_cli_accuracy_from_shards_ignores_the_superseded_attempt(monkeypatch, capsys):
-    from agentark.cli import debate as cli_debate
+    from agentark.cli import cmd_debate as cli_debate
 
     with Store() as store:
         run_id = _failed_then_resumed(store)
@@ -78,17 +78,17 @@ def test_a_retried_problem_gets_new_message_ids():
 
 
 def test_steps_of_the_failed_attempt_never_attach_to_the_retried_text():
-    from agentark.steps import SegmentConfig, segment_runs
-    from agentark.store import labels as q
+    from agentark.labels.segment import SegmentConfig, segment_runs
+    from agentark.store import label_tables as q
 
     with Store() as store:
         cfg = DebateConfig(method="cot", engine="scripted", model="tests.scripted:first_number")
-        run_id, _ = jobs.create_debate_run(cfg, PROBLEMS)
-        jobs.run_debate_job(run_id, engines={"default": FailsOnSeven()})
+        run_id, _ = debate_job.create_debate_run(cfg, PROBLEMS)
+        debate_job.run_debate_job(run_id, engines={"default": FailsOnSeven()})
         store.refresh()
         segment_runs(store, [run_id], SegmentConfig())
         before = set(store.messages(run_id)["message_id"])
-        jobs.run_debate_job(run_id, engines={"default": ScriptedEngine(first_number)})
+        debate_job.run_debate_job(run_id, engines={"default": ScriptedEngine(first_number)})
         store.refresh()
         after = store.messages(run_id).set_index("problem_id")["message_id"].to_dict()
         assert after["p3"] in before and after["p7"] == f"{run_id}:p7:a1:0000" and after["p7"] not in before

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agentark import runnames
+from agentark.runs import names
 from agentark.errors import ConfigError, StoreError
 from agentark.store import Store
 from tests.conftest import ROOT
@@ -17,46 +17,46 @@ LONG_ID = "debate-20261125-091512-ab12"
 
 
 def test_short_ids_names_and_tags_are_cleaned():
-    assert runnames.short_id(LONG_ID) == "debate ab12"
-    assert runnames.short_id("run-a") == "run-a"
+    assert names.short_id(LONG_ID) == "debate ab12"
+    assert names.short_id("run-a") == "run-a"
     long_import = "transcripts-" + "x" * 40 + "-12345678"
-    assert len(runnames.short_id(long_import)) <= 24 and runnames.short_id(long_import).endswith("12345678")
-    assert runnames.clean_name("  baseline  ") == "baseline" and runnames.clean_name(" ") is None
+    assert len(names.short_id(long_import)) <= 24 and names.short_id(long_import).endswith("12345678")
+    assert names.clean_name("  baseline  ") == "baseline" and names.clean_name(" ") is None
     with pytest.raises(ConfigError, match="at most 60"):
-        runnames.clean_name("x" * 61)
-    assert runnames.clean_tags("gsm8k, v2,,gsm8k ") == ["gsm8k", "v2"]
-    assert runnames.clean_tags(["a,b", "c"]) == ["a", "b", "c"]
+        names.clean_name("x" * 61)
+    assert names.clean_tags("gsm8k, v2,,gsm8k ") == ["gsm8k", "v2"]
+    assert names.clean_tags(["a,b", "c"]) == ["a", "b", "c"]
 
 
 def test_labels_prefer_names_and_never_show_two_runs_the_same():
     runs = pd.DataFrame({"run_id": [LONG_ID, "debate-20261125-101010-ab12", "cot-20261125-101010-ffff"],
                          "name": [None, None, "my baseline"], "tags": [[], ["x"], None]})
-    labels = runnames.RunLabels.of(runs)
+    labels = names.RunLabels.of(runs)
     # Both debates shorten to "debate ab12": they show their full ids instead of one label for two runs.
     assert labels(LONG_ID) == LONG_ID and labels("debate-20261125-101010-ab12") == "debate-20261125-101010-ab12"
     assert labels("cot-20261125-101010-ffff") == "my baseline"
     assert labels.option("debate-20261125-101010-ab12").endswith("[x]")
-    assert runnames.tokens_text(0) == "—" and runnames.tokens_text(float("nan")) == "—"
-    assert runnames.tokens_text(None) == "—" and runnames.tokens_text(1234.0) == "1,234"
+    assert names.tokens_text(0) == "—" and names.tokens_text(float("nan")) == "—"
+    assert names.tokens_text(None) == "—" and names.tokens_text(1234.0) == "1,234"
 
 
 def test_names_are_stored_unique_and_resolve(tmp_path):
     store = Store(tmp_path / "s.duckdb")
     build_known_store(store)
-    assert runnames.rename(store, "run-a", " Baseline GSM8K ") == "Baseline GSM8K"
-    assert runnames.set_tags(store, "run-a", "gsm8k, 3x2") == ["gsm8k", "3x2"]
-    assert runnames.tag(store, "run-a", add=["kept"], remove=["3x2"]) == ["gsm8k", "kept"]
+    assert names.rename(store, "run-a", " Baseline GSM8K ") == "Baseline GSM8K"
+    assert names.set_tags(store, "run-a", "gsm8k, 3x2") == ["gsm8k", "3x2"]
+    assert names.tag(store, "run-a", add=["kept"], remove=["3x2"]) == ["gsm8k", "kept"]
     with pytest.raises(StoreError, match="run-a"):
-        runnames.rename(store, "run-b", "Baseline GSM8K")
+        names.rename(store, "run-b", "Baseline GSM8K")
     with pytest.raises(StoreError, match="No run"):
-        runnames.rename(store, "run-zzz", "x")
+        names.rename(store, "run-zzz", "x")
     runs = store.list_runs().set_index("run_id")
     assert runs.loc["run-a", "name"] == "Baseline GSM8K" and list(runs.loc["run-a", "tags"]) == ["gsm8k", "kept"]
     assert pd.isna(runs.loc["run-b", "name"]) and list(runs.loc["run-b", "tags"]) == []
-    assert runnames.resolve(store, "Baseline GSM8K") == "run-a" and runnames.resolve(store, "run-b") == "run-b"
+    assert names.resolve(store, "Baseline GSM8K") == "run-a" and names.resolve(store, "run-b") == "run-b"
     with pytest.raises(ConfigError, match="agentark runs"):
-        runnames.resolve(store, "nothing")
-    runnames.rename(store, "run-a", "")
+        names.resolve(store, "nothing")
+    names.rename(store, "run-a", "")
     assert store.get_run("run-a")["name"] is None
 
 

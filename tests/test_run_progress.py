@@ -7,19 +7,19 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
-from agentark.jobs import RunFolder
-from agentark.jobs.debate import runs_in_flight
+from agentark.debate.debate_job import RunFolder
+from agentark.debate.debate_job import runs_in_flight
 from tests.conftest import ROOT
 
 
 def test_a_debate_records_measured_progress_step_by_step():
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=4, chunk_size=2, engine="scripted",
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=4, chunk_size=2, engine="scripted",
                                                     model="tests.scripted:first_number"))
     folder = RunFolder(run_id)
     seen = []
-    jobs.run_debate_job(run_id, on_progress=lambda done, total: seen.append(folder.progress().get("fraction")))
+    debate_job.run_debate_job(run_id, on_progress=lambda done, total: seen.append(folder.progress().get("fraction")))
     progress = folder.progress()
     assert progress["fraction"] == 1.0 and progress["work_at_start"] == 0.0
     assert progress["work_started_at"] <= progress["measured_at"]
@@ -28,7 +28,7 @@ def test_a_debate_records_measured_progress_step_by_step():
 
 
 def test_run_page_shows_the_time_left_of_a_running_run():
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=4, engine="scripted", model="tests.scripted:first_number"))
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=4, engine="scripted", model="tests.scripted:first_number"))
     now = time.time()
     RunFolder(run_id).write_progress(status="running", pid=os.getpid(), done=0, total=4, stage="chunk 1/1: step 1 done",
                                      work_started_at=now - 40, work_at_start=0.0, fraction=0.5, measured_at=now)
@@ -43,7 +43,7 @@ def test_run_page_shows_the_time_left_of_a_running_run():
 
 
 def test_signature_changes_only_when_the_store_has_news():
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=4, engine="scripted", model="tests.scripted:first_number"))
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=4, engine="scripted", model="tests.scripted:first_number"))
     folder = RunFolder(run_id)
     folder.write_progress(status="running", pid=os.getpid())
     _, before = runs_in_flight()

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.cli import main
 from agentark.debate import DebateConfig
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 from tests.openai_server import OpenAIServer, Reply
 from tests.test_export import PRM800K_LINE
 
 
 def _segmented_run() -> str:
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
+    debate_job.run_debate_job(run_id)
     with Store() as store:
         store.refresh()
         segment_runs(store, [run_id], SegmentConfig())

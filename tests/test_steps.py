@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from agentark.errors import ConfigError
-from agentark.labeling import HumanLabel, add_human_labels, label_history
-from agentark.steps import SegmentConfig, segment, segment_runs, step_ids
-from agentark.store import labels as q
+from agentark.labels.labelers import HumanLabel, add_human_labels, label_history
+from agentark.labels.segment import SegmentConfig, segment, segment_runs, step_ids
+from agentark.store import label_tables as q
 from tests.steps_fixtures import debate_store
 
 TEXT = "Step 1: 3 * 4 = 12.\nStep 2: 12 - 2 = 10. So 10 are left.\n\nStep 3: The answer is 10."

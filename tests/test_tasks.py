@@ -571,14 +571,14 @@ def test_shared_gsm8k_by_name(shared_gsm8k: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_problem_seed_picks_problems_and_the_sampling_seed_does_not() -> None:
-    from agentark import jobs
+    from agentark.debate import debate_job
     from agentark.debate import DebateConfig
-    from agentark.jobs import RunFolder
+    from agentark.debate.debate_job import RunFolder
 
     def questions(**kw) -> list[str]:
         cfg = DebateConfig(method="cot", dataset="builtin:arithmetic-onestep", limit=5, engine="scripted",
                            model="tests.scripted:first_number", **kw)
-        return list(RunFolder(jobs.create_debate_run(cfg)[0]).problems()["question"])
+        return list(RunFolder(debate_job.create_debate_run(cfg)[0]).problems()["question"])
 
     base = questions()
     assert questions(seed=7) == base

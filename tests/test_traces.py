@@ -7,8 +7,24 @@ import pytest
 
 from agentark.errors import ConfigError
 from agentark.store import Store
-from agentark.store.traces import ProblemFilter, dashboard, neighbours, problem_keys, problem_page, round_stats, sync_traces
-from agentark.traces import agent_colour, agent_order, agent_transitions, classify, count_transitions, diff_html, word_diff
+from agentark.store.trace_tables import (
+    ProblemFilter,
+    dashboard,
+    neighbours,
+    problem_keys,
+    problem_page,
+    round_stats,
+    sync_traces,
+)
+from agentark.runs.traces import (
+    agent_colour,
+    agent_order,
+    agent_transitions,
+    classify,
+    count_transitions,
+    diff_html,
+    word_diff,
+)
 from tests.tracedata import DEBATE_A, REFERENCE, SEARCHABLE, add_run, build_known_store, message_rows
 
 

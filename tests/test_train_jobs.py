@@ -14,9 +14,9 @@ from agentark.cli import main
 from agentark.debate import SOLVE_PROMPT
 from agentark.jobs import find, run_job
 from agentark.store import Store
-from agentark.store.jobs import job_metrics
-from agentark.store.models import get_model
-from agentark.train.jobs import create_train_job
+from agentark.store.job_tables import job_metrics
+from agentark.store.model_tables import get_model
+from agentark.train.train_jobs import create_train_job
 from agentark.train.runtime import last_checkpoint
 from agentark.train.sft import SFTJobConfig
 from tests.tinylm import tiny_llama  # noqa: F401
@@ -150,7 +150,7 @@ def test_multi_gpu_jobs_relay_the_ranks_metrics_and_stop_request(tmp_path, monke
     """The job side of `accelerate launch`: the ranks here are a script speaking the same file protocol."""
     import sys
 
-    from agentark.train import jobs as train_jobs
+    from agentark.train import train_jobs as train_jobs
 
     script = tmp_path / "ranks.py"
     script.write_text(FAKE_RANKS)

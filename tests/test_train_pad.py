@@ -7,7 +7,7 @@ import pytest
 from safetensors.torch import load_file
 
 from agentark.errors import ConfigError
-from agentark.models import read_card
+from agentark.checkpoints import read_card
 from agentark.train.pad import CorrectnessReward, PADJobConfig, PRMReward, check_pad, check_rewards, train_pad
 from agentark.train.runtime import last_checkpoint
 from tests.tinylm import tiny_llama  # noqa: F401

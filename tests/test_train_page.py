@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 import agentark.jobs  # noqa: F401  (registers every kind)
 from agentark import config
 from agentark.options import options
-from agentark.train.jobs import config_class, training_jobs
+from agentark.train.train_jobs import config_class, training_jobs
 from tests.conftest import ROOT
 
 

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from agentark.debate import SOLVE_PROMPT
 from agentark.errors import ConfigError, DatasetError, ModelNotFoundError
-from agentark.models import read_card
+from agentark.checkpoints import read_card
 from agentark.train.runtime import last_checkpoint
 from agentark.train.sft import SFTJobConfig, build_trainer, check_sft, train_sft
 from tests.tinylm import build_tiny_llama, tiny_llama  # noqa: F401

@@ -6,12 +6,12 @@ import json
 import pandas as pd
 import pytest
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.cli import main
 from agentark.debate import DebateConfig
 from agentark.errors import ImportFormatError
 from agentark.store import Store
-from agentark.transcripts import export_transcripts, import_file
+from agentark.runs.transcripts import export_transcripts, import_file
 
 
 def du_entry(question: str, answers: list[list[str]], reference) -> tuple[str, list]:
@@ -92,8 +92,8 @@ def test_maslab_solution_blocks_and_token_stats(tmp_path):
 
 def test_transcripts_round_trip_is_lossless(tmp_path, monkeypatch):
     cfg = DebateConfig(method="debate", agents=2, rounds=2, limit=3, engine="scripted", model="tests.scripted:first_number")
-    run_id, _ = jobs.create_debate_run(cfg)
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(cfg)
+    debate_job.run_debate_job(run_id)
     out = tmp_path / "export.jsonl"
     tables = {
         "runs": "SELECT * FROM runs WHERE run_id = $run",

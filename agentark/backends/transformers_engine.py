@@ -21,7 +21,7 @@ def check_model(model: str) -> None:
     """Fail early, before a run is created, on a model folder that does not exist."""
     if not model or model.startswith("embedded:"):
         return
-    from agentark.models import resolve
+    from agentark.checkpoints import resolve
 
     path = Path(resolve(model)).expanduser()
     if path.is_dir():
@@ -43,7 +43,7 @@ def resolve_model(model: str) -> tuple[str, bool]:
     served from the cache.
     """
     from agentark.backends.embedded import ensure_embedded
-    from agentark.models import resolve
+    from agentark.checkpoints import resolve
 
     if not model or model.startswith("embedded:"):
         return str(ensure_embedded()), True

@@ -13,9 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from agentark.errors import AgentArkError
+from agentark.errors import AgentArkError, as_flag
 
-# One line per area, alphabetical (so parallel additions do not collide): agentark.cli.NAME.register(sub).
+# One line per area, alphabetical (so parallel additions do not collide): agentark.cli.cmd_NAME.register(sub).
 AREAS = (
     "debate",
     "evaluate",
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m agentark", description="AgentArk Studio: debate, curate, distill.")
     sub = parser.add_subparsers(dest="command", required=True)
     for area in AREAS:
-        importlib.import_module(f"agentark.cli.{area}").register(sub)
+        importlib.import_module(f"agentark.cli.cmd_{area}").register(sub)
     return parser
 
 
@@ -48,5 +48,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except AgentArkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.worded(as_flag)}", file=sys.stderr)
         return 2

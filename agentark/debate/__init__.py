@@ -5,7 +5,7 @@ The package is split along its seams: ``prompts`` (every prompt, and the shared 
 (``DebateConfig``, the one dataclass CLI, page and stored run share) and ``scheduler`` (``run_chunk``,
 which batches a round of every problem into one engine call). This module only re-exports public names.
 """
-from agentark.debate.config import AgentSpec, DebateConfig, build_engines, first_run_config
+from agentark.debate.debate_config import AgentSpec, DebateConfig, build_engines, first_run_config
 from agentark.debate.methods import (
     METHODS,
     ChainOfThought,

@@ -29,7 +29,7 @@ from agentark.grading import answers_equal, majority_vote
 from agentark.tasks import Problem
 
 if TYPE_CHECKING:
-    from agentark.debate.config import DebateConfig
+    from agentark.debate.debate_config import DebateConfig
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from agentark.backends import ChatRequest, Completion, Engine
-from agentark.debate.config import DebateConfig, build_engines
+from agentark.debate.debate_config import DebateConfig, build_engines
 from agentark.debate.methods import METHODS, Decision, Play, Turn
 from agentark.grading import answers_equal, extract_answer, is_correct, normalize_answer
 from agentark.tasks import Problem

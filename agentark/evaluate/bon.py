@@ -19,10 +19,10 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 
 from agentark.errors import ConfigError
-from agentark.evaluate.config import BonConfig
+from agentark.evaluate.eval_config import BonConfig
 from agentark.grading import is_correct, majority_vote
-from agentark.steps import segment
-from agentark.store import evaluation as q
+from agentark.labels.segment import segment
+from agentark.store import eval_tables as q
 
 @runtime_checkable
 class StepScorer(Protocol):

@@ -14,10 +14,10 @@ import pandas as pd
 
 from agentark.errors import ConfigError
 from agentark.evaluate import stats
-from agentark.evaluate.config import CompareConfig
+from agentark.evaluate.eval_config import CompareConfig
 from agentark.evaluate.metrics import RunMetrics, run_metrics
-from agentark.evaluate.provenance import Provenance, provenance
-from agentark.store import evaluation as q
+from agentark.evaluate.lineage import Provenance, provenance
+from agentark.store import eval_tables as q
 
 STATUSES = ("fixed", "broken", "both wrong", "both right")
 

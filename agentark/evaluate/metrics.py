@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from agentark.evaluate import stats
-from agentark.evaluate.config import CONFIDENCE, Pricing
+from agentark.evaluate.eval_config import CONFIDENCE, Pricing
 from agentark.evaluate.markers import self_corrects
-from agentark.store import evaluation as q
+from agentark.store import eval_tables as q
 
 ANSWER_ROLES = ("solver", "aggregator", "judge")
 

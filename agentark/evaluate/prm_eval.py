@@ -22,10 +22,10 @@ from sklearn.metrics import roc_auc_score
 
 from agentark.errors import ConfigError
 from agentark.evaluate.bon import StepScorer
-from agentark.evaluate.config import PRMEvalConfig
+from agentark.evaluate.eval_config import PRMEvalConfig
 from agentark.export import ExportConfig, resolve_step_labels
-from agentark.store import evaluation as q
-from agentark.store import labels as label_q
+from agentark.store import eval_tables as q
+from agentark.store import label_tables as label_q
 
 @dataclass
 class PRMEvalResult:

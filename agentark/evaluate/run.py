@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentark.errors import ConfigError
-from agentark.evaluate.config import EvalConfig
-from agentark.evaluate.provenance import training_problem_ids
-from agentark.jobs import create_debate_run, new_run_id, spawn
+from agentark.evaluate.eval_config import EvalConfig
+from agentark.evaluate.lineage import training_problem_ids
+from agentark.debate.debate_job import create_debate_run, new_run_id
+from agentark.jobs import spawn
 from agentark.tasks import LoadReport, Problem, load_problems
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 from agentark.evaluate.bon import StepScorer
 from agentark.evaluate.markers import Marker, find_markers
 from agentark.grading import answers_equal
-from agentark.steps import segment
-from agentark.store import evaluation as q
+from agentark.labels.segment import segment
+from agentark.store import eval_tables as q
 
 
 @dataclass

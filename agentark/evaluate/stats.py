@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as sps
 
-from agentark.evaluate.config import CONFIDENCE
+from agentark.evaluate.eval_config import CONFIDENCE
 
 RESAMPLES = 2000
 SEED = 0

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agentark.jobs.folder import JobFolder
-from agentark.store.jobs import ingest_metrics_shard, job_states
+from agentark.store.job_tables import ingest_metrics_shard, job_states
 
 if TYPE_CHECKING:
     from agentark.jobs.registry import JobKind

@@ -22,7 +22,14 @@ from agentark.errors import DatasetError
 from agentark.grading import gradable
 from agentark.tasks.answers import extract_reference
 from agentark.tasks.arithmetic import load_builtin
-from agentark.tasks.problems import ColumnMap, LoadReport, Problem, dataset_choices, problem_id, unknown_dataset_message
+from agentark.tasks.problems import (
+    ColumnMap,
+    LoadReport,
+    Problem,
+    dataset_choices,
+    problem_id,
+    unknown_dataset_message,
+)
 
 __all__ = ["FILE_SUFFIXES", "load_problems"]
 

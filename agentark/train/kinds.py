@@ -1,6 +1,6 @@
 """The training kinds (prm, sft, pad): their names, titles, the exports they read and their config classes.
 
-Design decision: kept apart from ``agentark.train.jobs`` so that what only needs a kind's config (a rank
+Design decision: kept apart from ``agentark.train.train_jobs`` so that what only needs a kind's config (a rank
 process under ``accelerate launch``, the CLI parser, the Train page's form) imports neither the job
 framework nor the launcher, and the launcher and the jobs module do not import each other.
 """

@@ -17,8 +17,18 @@ from pathlib import Path
 from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError
 from agentark.train.runtime import (
-    OnMetrics, ShouldStop, TrainResult, detect_hardware, finish, job_callback, last_checkpoint, load_tokenizer,
-    lora_config, quiet_datasets, resolve_base, training_arguments,
+    OnMetrics,
+    ShouldStop,
+    TrainResult,
+    detect_hardware,
+    finish,
+    job_callback,
+    last_checkpoint,
+    load_tokenizer,
+    lora_config,
+    quiet_datasets,
+    resolve_base,
+    training_arguments,
 )
 from agentark.train.sft import DEVICES, PRECISIONS, SCHEDULERS, SWITCHES, check_common, field_help
 
@@ -149,7 +159,7 @@ class PRMReward:
         self.segmenter = segmenter
 
     def steps(self, text: str) -> list[str]:
-        from agentark.steps import segment
+        from agentark.labels.segment import segment
 
         return [s.text for s in segment(text, self.segmenter)]
 

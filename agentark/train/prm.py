@@ -27,10 +27,25 @@ from typing import Callable
 
 from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError, ModelNotFoundError
-from agentark.train.prm_data import (IGNORE, StepwiseCollator, StepwiseData, load_stepwise, separator_ids,
-                                     tokenize_dataset)
-from agentark.train.runtime import (CHECKPOINTS, FINAL, Hardware, OnMetrics, ShouldStop, TrainResult,
-                                    detect_hardware, last_checkpoint, peak_memory_mb)
+from agentark.train.prm_data import (
+    IGNORE,
+    StepwiseCollator,
+    StepwiseData,
+    load_stepwise,
+    separator_ids,
+    tokenize_dataset,
+)
+from agentark.train.runtime import (
+    CHECKPOINTS,
+    FINAL,
+    Hardware,
+    OnMetrics,
+    ShouldStop,
+    TrainResult,
+    detect_hardware,
+    last_checkpoint,
+    peak_memory_mb,
+)
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +220,7 @@ class PRMResult(TrainResult):
 def resolve_base_model(name: str) -> str:
     """A local folder for the PRM's backbone: the embedded model, a studio model id, a checkpoint folder, or a
     model id in the local Hugging Face cache."""
-    from agentark.models import resolve
+    from agentark.checkpoints import resolve
 
     if not name or name.startswith("embedded:"):
         from agentark.backends.embedded import ensure_embedded
@@ -584,7 +599,7 @@ def _save_final(trainer, tokenizer, out_dir: Path, meta: dict, card: dict, shard
     """
     from safetensors.torch import save_file
 
-    from agentark.models import write_card
+    from agentark.checkpoints import write_card
 
     target, tmp = out_dir / FINAL, out_dir / (FINAL + ".tmp")
     if sharded:

@@ -62,7 +62,7 @@ def read_meta(folder: Path) -> dict:
 
 def prm_folder(path_or_model_id: str) -> Path:
     """The local folder of a PRM given as a studio model id, a folder, or a model id in the Hugging Face cache."""
-    from agentark.models import resolve
+    from agentark.checkpoints import resolve
 
     path = Path(resolve(path_or_model_id)).expanduser()
     if path.is_dir():

@@ -221,7 +221,7 @@ def finish(trainer, callback, hw: Hardware, out_dir: Path, card: dict, merge_lor
     """Save the final model (LoRA merged into the weights, so every engine loads it as a plain checkpoint) with
     its card under ``out_dir/final``, unless the job stopped on request. Under several processes the Trainer
     gathers the weights and only the main process writes."""
-    from agentark.models import write_card
+    from agentark.checkpoints import write_card
 
     step = int(trainer.state.global_step)
     stopped = callback.stopped

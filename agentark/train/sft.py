@@ -16,8 +16,18 @@ from pathlib import Path
 from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError, DatasetError
 from agentark.train.runtime import (
-    OnMetrics, ShouldStop, TrainResult, detect_hardware, finish, job_callback, last_checkpoint, load_tokenizer,
-    lora_config, quiet_datasets, resolve_base, training_arguments,
+    OnMetrics,
+    ShouldStop,
+    TrainResult,
+    detect_hardware,
+    finish,
+    job_callback,
+    last_checkpoint,
+    load_tokenizer,
+    lora_config,
+    quiet_datasets,
+    resolve_base,
+    training_arguments,
 )
 
 DEVICES = ("auto", "cpu", "cuda")

@@ -1,7 +1,7 @@
 """Real browser: the app answers on 127.0.0.1, renders the Run page, and walks a stored debate in the viewer."""
 from __future__ import annotations
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from tests.e2e.conftest import screenshot
 
@@ -19,8 +19,8 @@ def test_run_page_renders_in_chromium(app_server, browser):
 
 def test_debate_viewer_moves_to_the_next_problem_in_chromium(app_server, browser):
     cfg = DebateConfig(limit=3, engine="scripted", model="tests.scripted:first_number")
-    run_id, report = jobs.create_debate_run(cfg)
-    jobs.run_debate_job(run_id)
+    run_id, report = debate_job.create_debate_run(cfg)
+    debate_job.run_debate_job(run_id)
     first, second = report.problems[0], report.problems[1]
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     # A fresh server answers the very first request for a non-default page with a "Page not found" modal

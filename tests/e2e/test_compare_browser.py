@@ -6,7 +6,7 @@ import re
 import shutil
 
 from agentark import config
-from agentark.models import read_card, write_card
+from agentark.checkpoints import read_card, write_card
 from agentark.store import Store
 from tests.conftest import ROOT
 from tests.e2e.conftest import screenshot

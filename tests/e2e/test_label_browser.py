@@ -1,16 +1,16 @@
 """Real browser: label three steps with the keyboard shortcuts alone, then see them stored."""
 from __future__ import annotations
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
-from agentark.steps import SegmentConfig, segment_runs
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from tests.e2e.conftest import screenshot
 
 
 def test_keyboard_labels_three_steps(app_server, browser):
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
-    jobs.run_debate_job(run_id)
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
+    debate_job.run_debate_job(run_id)
     with Store() as store:  # before the app opens the store: it is one process's file
         store.refresh()
         segment_runs(store, [run_id], SegmentConfig())

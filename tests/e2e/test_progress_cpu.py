@@ -11,9 +11,9 @@ import threading
 import time
 from pathlib import Path
 
-from agentark import jobs
+from agentark.debate import debate_job
 from agentark.debate import DebateConfig
-from agentark.jobs import RunFolder
+from agentark.debate.debate_job import RunFolder
 
 WINDOW_S = 12
 
@@ -37,7 +37,7 @@ def _server_pid(url: str) -> int:
 
 
 def test_run_page_polls_progress_cheaply(app_server, browser):
-    run_id, _ = jobs.create_debate_run(DebateConfig(limit=4, engine="scripted", model="tests.scripted:first_number"))
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=4, engine="scripted", model="tests.scripted:first_number"))
     folder = RunFolder(run_id)
     started = time.time()
     folder.write_progress(status="running", pid=os.getpid(), done=0, total=4, stage="loading the engine",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from agentark.errors import ConfigError
 from agentark.store import Store
-from agentark.store import run_names as q
+from agentark.store import name_tables as q
 
 MAX_NAME = 60
 MAX_TAG = 30

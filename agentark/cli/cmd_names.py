@@ -28,49 +28,49 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def name_run(run_id: str, name: str | None) -> None:
     """Store ``name`` for a run the store may not have registered yet (a run folder just written)."""
-    from agentark import runnames
+    from agentark.runs import names
     from agentark.store import Store
 
     with Store() as store:
         store.refresh()
-        runnames.rename(store, run_id, name)
+        names.rename(store, run_id, name)
 
 
 def check_name_free(name: str) -> str | None:
     """The cleaned name, refused before anything is written when another run has it already."""
-    from agentark import runnames
+    from agentark.runs import names
     from agentark.errors import ConfigError
     from agentark.store import Store
-    from agentark.store import run_names
+    from agentark.store import name_tables
 
-    cleaned = runnames.clean_name(name)
+    cleaned = names.clean_name(name)
     if cleaned is not None:
         with Store() as store:
-            taken = run_names.resolve(store, cleaned)
+            taken = name_tables.resolve(store, cleaned)
         if taken is not None:
             raise ConfigError(f"The name '{cleaned}' is already used by run {taken}: choose another --name.")
     return cleaned
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
-    from agentark import runnames
+    from agentark.runs import names
     from agentark.store import Store
 
     with Store() as store:
         store.refresh()
-        run_id = runnames.resolve(store, args.run)
-        name = runnames.rename(store, run_id, args.name)
+        run_id = names.resolve(store, args.run)
+        name = names.rename(store, run_id, args.name)
     print(f"run {run_id}: " + (f"named '{name}'" if name else "name cleared"))
     return 0
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
-    from agentark import runnames
+    from agentark.runs import names
     from agentark.store import Store
 
     with Store() as store:
         store.refresh()
-        run_id = runnames.resolve(store, args.run)
-        tags = runnames.tag(store, run_id, add=args.add, remove=args.remove)
+        run_id = names.resolve(store, args.run)
+        tags = names.tag(store, run_id, add=args.add, remove=args.remove)
     print(f"run {run_id}: tags " + (", ".join(tags) if tags else "(none)"))
     return 0

@@ -19,7 +19,7 @@ from agentark.clock import new_id, now
 from agentark.errors import ConfigError, JobError
 from agentark.jobs.folder import JobFolder, JobStopped
 from agentark.jobs.registry import JobKind, Progress, register_kind
-from agentark.models import model_dir, read_card, write_card
+from agentark.checkpoints import model_dir, read_card, write_card
 from agentark.train.kinds import KINDS, TITLES, config_class, config_from_dict
 
 def new_job_id(kind: str) -> str:
@@ -267,6 +267,6 @@ def training_jobs() -> list[dict]:
 
 def job_metrics(store, job_id: str):
     """A job's metrics (step, name, value) as ingested from its shards."""
-    from agentark.store.jobs import job_metrics as metrics
+    from agentark.store.job_tables import job_metrics as metrics
 
     return metrics(store, job_id)

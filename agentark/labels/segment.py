@@ -93,7 +93,7 @@ def step_ids(message_id: str, steps: list[Step]) -> list[str]:
 
 def segment_runs(store, run_ids: list[str] | None, cfg: SegmentConfig) -> int:
     """Segment every message of the given runs (all runs when None) with roles in ``cfg.roles``; return steps stored."""
-    from agentark.store import labels as q
+    from agentark.store import label_tables as q
 
     messages = q.messages_to_segment(store, run_ids, cfg.roles)
     rows = []

@@ -5,7 +5,7 @@ is classified only from the stored ``is_correct`` of both messages and whether t
 changed: wrong→right is a correction, right→wrong a regression, wrong→(another) wrong a wrong-to-wrong
 change; unchanged wrong and right→right are kept. A message that failed (``is_correct`` is NULL) has no
 verdict, so the transitions into and out of it are skipped rather than guessed. The store computes the
-same classification in SQL for the dashboard (``agentark.store.traces``); the tests hold the two equal.
+same classification in SQL for the dashboard (``agentark.store.trace_tables``); the tests hold the two equal.
 
 Also here: the word-level diff of a message against the agent's previous one and the agents' stable
 colours, both used by the debate viewer.

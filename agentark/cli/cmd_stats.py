@@ -1,6 +1,6 @@
 """``stats``: the runs dashboard's numbers as tables or JSON.
 
-It prints exactly what ``agentark.store.traces.dashboard`` returns, the same call the dashboard page
+It prints exactly what ``agentark.store.trace_tables.dashboard`` returns, the same call the dashboard page
 makes, so the page and the CLI cannot disagree.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ import json
 import pandas as pd
 
 from agentark.cli.common import add_home, fmt, run_id_arg
-from agentark.runnames import tokens_text
+from agentark.runs.names import tokens_text
 from agentark.store import Store
-from agentark.store.traces import dashboard
+from agentark.store.trace_tables import dashboard
 
 SUMMARY_COLUMNS = ["run_id", "method", "model", "problems", "accuracy", "unanimous", "corrections", "regressions",
                    "wrong_to_wrong", "tokens_per_problem", "seconds_per_problem"]

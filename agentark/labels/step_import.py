@@ -20,10 +20,10 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ImportFormatError
 from agentark.grading import extract_answer, is_correct, normalize_answer
-from agentark.import_io import FieldError, Unreadable, iter_json_lines, list_field, object_field, text_field
-from agentark.steps import Step, step_ids
+from agentark.runs.import_io import FieldError, Unreadable, iter_json_lines, list_field, object_field, text_field
+from agentark.labels.segment import Step, step_ids
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 
 FORMATS = ("prm800k", "math-shepherd")
 STEP_TAG = "ки"

@@ -4,7 +4,7 @@ A step's soft label is the fraction of its k rollouts that reach the reference a
 when any did and -1 otherwise. Design decision: rollouts are batch-first across every step prefix of
 every problem: one round of rollouts (one sample per prefix) is one engine call for a whole chunk of
 prefixes, k calls per chunk. This module is the labeler itself; running it as a resumable job (folder,
-shards, ingestion) is the ``mc_label`` job kind in ``agentark.jobs.mc_label``.
+shards, ingestion) is the ``mc_label`` job kind in ``agentark.labels.montecarlo_job``.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from agentark.debate import solve_messages
 from agentark.errors import ConfigError, EngineError
 from agentark.grading import extract_answer, is_correct
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 
 SOURCE = "auto:mc"
 SERVER_OPTIONS = {"base_urls", "concurrency", "api_key_env", "timeout_s", "max_retries", "backoff_s"}

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agentark.errors import ConfigError
-from agentark.store import evaluation as q
+from agentark.store import eval_tables as q
 
 
 @dataclass

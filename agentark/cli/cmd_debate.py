@@ -9,8 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import (add_home, add_server_options, fmt, open_store_or_none, print_table, run_id_arg,
-                                 server_options)
+from agentark.cli.common import (
+    add_home,
+    add_server_options,
+    fmt,
+    open_store_or_none,
+    print_table,
+    run_id_arg,
+    server_options,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,8 +97,9 @@ def cmd_debate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agentark import jobs
-    from agentark.cli.names import check_name_free, name_run
-    from agentark.jobs import RunFolder
+    from agentark.debate import debate_job
+    from agentark.cli.cmd_names import check_name_free, name_run
+    from agentark.debate.debate_job import RunFolder
 
     name = check_name_free(args.name) if args.name else None
     if args.run_id:
@@ -100,7 +108,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
         print(f"resuming run {run_id} ({len(folder.done_problem_ids())} problems already done)")
     else:
         cfg = config_from_args(args)
-        run_id, report = jobs.create_debate_run(cfg)
+        run_id, report = debate_job.create_debate_run(cfg)
         for line, reason in report.rejected:
             print(f"warning: {report.source} line {line} skipped: {reason}", file=sys.stderr)
         for line, reason in report.warnings:
@@ -125,7 +133,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
         bar.set_postfix_str(folder.progress().get("stage", ""), refresh=False)
         bar.refresh()
 
-    final = jobs.run_debate_job(run_id, on_progress=progress)
+    final = debate_job.run_debate_job(run_id, on_progress=progress)
     bar.close()
     _report_rounds(run_id)
     if final["status"] == "failed":
@@ -137,7 +145,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
 
 
 def _report_rounds(run_id: str) -> None:
-    from agentark.jobs import RunFolder
+    from agentark.debate.debate_job import RunFolder
 
     store = open_store_or_none()
     if store is not None:

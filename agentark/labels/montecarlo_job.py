@@ -14,13 +14,13 @@ import pyarrow as pa
 from agentark.backends import Engine, create_engine
 from agentark.clock import new_id, now
 from agentark.errors import ConfigError
-from agentark.jobs.debate import check_engine
+from agentark.debate.debate_job import check_engine
 from agentark.jobs.folder import LabelJobFolder, atomic_write_table
 from agentark.jobs.registry import JobKind, Progress, register_kind
 from agentark.jobs.runner import list_jobs, run_job
-from agentark.montecarlo import MCConfig, label_rows, mc_targets, rollouts
+from agentark.labels.montecarlo import MCConfig, label_rows, mc_targets, rollouts
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 
 KIND = "mc_label"
 

@@ -14,7 +14,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError, StoreError
 from agentark.store import Store
-from agentark.store.curation_checks import missing_targets
+from agentark.store.curation_tables import missing_targets
 
 MARKS = ("keep", "exclude")
 

@@ -11,7 +11,7 @@ Formats (``python -m agentark import --format NAME PATH``):
 - ``transcripts``: our own JSONL, one record per message (schema ``agentark.transcript/1``, see
   ``TRANSCRIPT_FIELDS``), which ``export_transcripts`` writes; importing an export gives back equal rows.
 
-Design decision: an import streams. Records are read one at a time (agentark.import_io) and written in
+Design decision: an import streams. Records are read one at a time (agentark.runs.import_io) and written in
 batches of ``FLUSH_MESSAGES`` messages, so time is linear and memory bounded whatever the file's size.
 Each record is either imported, skipped as a duplicate (its message, or for whole-problem formats its
 problem, is already in the run, in the store or earlier in the file), or rejected with its line and
@@ -35,10 +35,19 @@ from agentark.debate import Decision, Turn, message_record, outcome_record
 from agentark.errors import ImportFormatError
 from agentark.grading import majority_vote, normalize_answer, reference_solution
 from agentark.ids import check_id, is_valid_id
-from agentark.import_io import (FieldError, Unreadable, bool_field, int_field, iter_json_lines, iter_json_object,
-                                number_field, object_field, text_field)
+from agentark.runs.import_io import (
+    FieldError,
+    Unreadable,
+    bool_field,
+    int_field,
+    iter_json_lines,
+    iter_json_object,
+    number_field,
+    object_field,
+    text_field,
+)
 from agentark.store import Store
-from agentark.store import transcripts as db
+from agentark.store import transcript_tables as db
 from agentark.tasks import Problem, extract_reference, problem_id
 
 FORMATS = ("du2023", "maslab", "transcripts")

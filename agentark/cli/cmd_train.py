@@ -16,7 +16,7 @@ from agentark.cli.common import add_home, print_table
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train`` (one sub-command per kind) and ``models``."""
     from agentark.options import add_arguments
-    from agentark.train.jobs import KINDS, TITLES, config_class
+    from agentark.train.train_jobs import KINDS, TITLES, config_class
 
     train = sub.add_parser("train", help="train a PRM, an SFT student (R-SFT/DA) or a PAD student as a job")
     train.set_defaults(func=cmd_train)
@@ -43,7 +43,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from agentark.jobs import run_job, spawn
     from agentark.options import from_namespace
     from agentark.store import Store
-    from agentark.train.jobs import config_class, create_train_job
+    from agentark.train.train_jobs import config_class, create_train_job
 
     kind = args.train_kind
     cfg = from_namespace(config_class(kind), args)
@@ -68,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from agentark.models import list_models
+    from agentark.checkpoints import list_models
     from agentark.store import Store
 
     with Store() as store:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from agentark.config import DEFAULT_DATASET, EMBEDDED_MODEL
 from agentark.errors import ConfigError
-from agentark.steps import SEGMENTERS
+from agentark.labels.segment import SEGMENTERS
 
 CONFIDENCE = 0.95
 AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
@@ -146,7 +146,7 @@ class EvalConfig:
         resolve studio ids) with the solve prompt its model card records, so a distilled student is asked
         exactly what it was trained on."""
         from agentark.debate import DebateConfig
-        from agentark.models import prompt_for
+        from agentark.checkpoints import prompt_for
 
         return DebateConfig(
             method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,

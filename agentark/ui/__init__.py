@@ -13,7 +13,7 @@ import streamlit as st
 
 import agentark.jobs.builtin  # noqa: F401  (registers every job kind's ingester: the app's refresh ingests them all)
 from agentark import config
-from agentark.errors import AgentArkError
+from agentark.errors import AgentArkError, as_label
 from agentark.store import Store
 
 
@@ -27,7 +27,7 @@ def get_store() -> Store:
     try:
         return _open_store(str(config.store_path()))
     except AgentArkError as exc:
-        st.error(str(exc))
+        st.error(exc.worded(as_label))
         st.stop()
 
 
@@ -37,7 +37,7 @@ def errors_shown() -> Iterator[None]:
     try:
         yield
     except AgentArkError as exc:
-        st.error(str(exc))
+        st.error(exc.worded(as_label))
 
 
 def active_model() -> str:

@@ -16,7 +16,7 @@ from agentark.cli.common import add_home, add_server_options, job_id_arg, run_id
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands."""
     from agentark.export import DEFAULT_PRECEDENCE, KINDS
-    from agentark.steps import SEGMENTERS
+    from agentark.labels.segment import SEGMENTERS
 
     s = sub.add_parser("segment", help="split the runs' messages into steps (labels of unchanged steps are kept)")
     add_home(s)
@@ -95,7 +95,7 @@ def _store():
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from agentark.steps import SegmentConfig, segment_runs
+    from agentark.labels.segment import SegmentConfig, segment_runs
 
     with _store() as store:
         n = segment_runs(store, args.runs, SegmentConfig(method=args.method))
@@ -104,7 +104,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_autolabel(args: argparse.Namespace) -> int:
-    from agentark.labeling import AUTO_SOURCES, AutoLabelConfig, run_auto_labelers
+    from agentark.labels.labelers import AUTO_SOURCES, AutoLabelConfig, run_auto_labelers
 
     with _store() as store:
         written = run_auto_labelers(store, AutoLabelConfig(args.runs or [], args.sources or list(AUTO_SOURCES)))
@@ -114,7 +114,7 @@ def cmd_autolabel(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from agentark.labeling import HumanLabel, add_human_labels
+    from agentark.labels.labelers import HumanLabel, add_human_labels
 
     with _store() as store:
         add_human_labels(store, [HumanLabel(args.step_id, args.value, args.annotator, args.flag, args.note)])
@@ -123,7 +123,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_import_steps(args: argparse.Namespace) -> int:
-    from agentark.step_import import import_steps
+    from agentark.labels.step_import import import_steps
 
     with _store() as store:
         report = import_steps(store, args.path, args.format, model=args.model)
@@ -155,20 +155,20 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agentark import jobs
-    from agentark import montecarlo as mc
-    from agentark.jobs import mc_label
+    from agentark.labels import montecarlo as mc
+    from agentark.labels import montecarlo_job
 
     with _store() as store:
         if args.job_id:
-            job_id = mc_label.MCFolder(args.job_id).require().job_id
+            job_id = montecarlo_job.MCFolder(args.job_id).require().job_id
         else:
             fields = {"run_ids": args.runs or [], "k": args.k, "max_tokens": args.max_tokens,
                       "temperature": args.temperature, "seed": args.seed, "engine": args.engine, "model": args.model,
                       "engine_options": server_options(args), "chunk_size": args.chunk_size}
-            job_id = mc_label.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
-            print(f"Monte-Carlo job {job_id}: {mc_label.MCFolder(job_id).progress().get('total')} step prefixes")
+            job_id = montecarlo_job.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
+            print(f"Monte-Carlo job {job_id}: {montecarlo_job.MCFolder(job_id).progress().get('total')} step prefixes")
         if args.background:
-            pid = jobs.spawn(mc_label.KIND, job_id)
+            pid = jobs.spawn(montecarlo_job.KIND, job_id)
             print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
             return 0
     bar = tqdm(total=None, unit="step", desc=job_id, file=sys.stderr)
@@ -177,9 +177,9 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
         bar.total, bar.n = total, done
         bar.refresh()
 
-    mc_label.run_mc_job(job_id, on_progress=progress)
+    montecarlo_job.run_mc_job(job_id, on_progress=progress)
     bar.close()
-    from agentark.store import labels as q
+    from agentark.store import label_tables as q
 
     with _store() as store:
         labels = q.count_labels(store, mc.SOURCE, job_id)

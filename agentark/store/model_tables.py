@@ -1,6 +1,6 @@
 """SQL for the models registry: one row per trained checkpoint the studio made.
 
-Rows are only inserted from a checkpoint's model card (``agentark.models``); re-registering the same model
+Rows are only inserted from a checkpoint's model card (``agentark.checkpoints``); re-registering the same model
 id changes nothing, so a refresh may run any number of times.
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``eval``, ``compare`` and ``prm-eval`` commands."""
-    from agentark.evaluate.config import AGGREGATIONS, CompareConfig, EvalConfig
+    from agentark.evaluate.eval_config import AGGREGATIONS, CompareConfig, EvalConfig
 
     e = sub.add_parser("eval", help="evaluate a model (one agent, or a debate method) on held-out problems")
     add_home(e)
@@ -70,9 +70,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agentark.evaluate.metrics import run_metrics
-    from agentark.evaluate.config import EvalConfig
+    from agentark.evaluate.eval_config import EvalConfig
     from agentark.evaluate.run import create_eval_run
-    from agentark.jobs import run_debate_job
+    from agentark.debate.debate_job import run_debate_job
     from agentark.store import Store
 
     cfg = EvalConfig(model=args.model, dataset=args.dataset, split=args.split, limit=args.limit, method=args.method,
@@ -111,7 +111,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from agentark.evaluate.bon import best_of_n
     from agentark.evaluate.compare import compare
-    from agentark.evaluate.config import BonConfig, CompareConfig
+    from agentark.evaluate.eval_config import BonConfig, CompareConfig
     from agentark.evaluate.report import write_report
     from agentark.store import Store
 
@@ -152,7 +152,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_prm_eval(args: argparse.Namespace) -> int:
-    from agentark.evaluate.config import PRMEvalConfig
+    from agentark.evaluate.eval_config import PRMEvalConfig
     from agentark.evaluate.prm_eval import evaluate_prm
     from agentark.store import Store
     from agentark.train.prm_scoring import load_prm

@@ -67,17 +67,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from agentark import runnames
-    from agentark.cli.names import check_name_free
+    from agentark.runs import names
+    from agentark.cli.cmd_names import check_name_free
     from agentark.store import Store
-    from agentark.transcripts import import_file
+    from agentark.runs.transcripts import import_file
 
     name = check_name_free(args.name) if args.name else None
     with Store() as store:
         report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset,
                              model=args.model)
         if name and report.imported:
-            runnames.rename(store, report.run_id, name)
+            names.rename(store, report.run_id, name)
     for line, reason in report.rejected:
         print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
     print(report.summary())
@@ -98,7 +98,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_mark(args: argparse.Namespace) -> int:
-    from agentark.curation import Mark, mark_targets
+    from agentark.runs.curation import Mark, mark_targets
     from agentark.store import Store
 
     annotator = args.annotator or os.environ.get("USER") or "cli"

@@ -80,7 +80,7 @@ def local_models() -> list[dict]:
 
 def sync_models(store) -> int:
     """Register model folders the store has not seen yet; return how many were added."""
-    from agentark.store import models as q
+    from agentark.store import model_tables as q
 
     known = q.model_ids(store)
     added = 0
@@ -92,7 +92,7 @@ def sync_models(store) -> int:
 
 def list_models(store, kind: str | None = None):
     """Registered models (after picking up new folders), newest first."""
-    from agentark.store import models as q
+    from agentark.store import model_tables as q
 
     sync_models(store)
     return q.list_models(store, kind)

@@ -38,8 +38,8 @@ def _store():
 def cmd_label_prm(args: argparse.Namespace) -> int:
     from agentark import jobs
     from agentark.errors import ConfigError
-    from agentark.prm_labels import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job
-    from agentark.store import labels as q
+    from agentark.labels.prm_labeler import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job
+    from agentark.store import label_tables as q
 
     if args.job_id:
         job_id = PRMLabelFolder(args.job_id).require().job_id

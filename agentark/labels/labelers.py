@@ -23,7 +23,7 @@ from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.grading import intermediate_results, reference_solution, to_number
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 
 VALUES = {1: "good", 0: "neutral", -1: "wrong"}
 AUTO_SOURCES = ("auto:outcome", "auto:debate")

@@ -27,7 +27,7 @@ from agentark.errors import ConfigError
 from agentark.jobs.folder import LabelJobFolder, atomic_write_table
 from agentark.jobs.registry import JobKind, Progress, register_kind
 from agentark.store import Store
-from agentark.store import labels as q
+from agentark.store import label_tables as q
 
 SOURCE = "auto:prm"
 KIND = "prm_label"
@@ -201,7 +201,7 @@ def prm_label_jobs() -> pd.DataFrame:
 
 def trained_prms() -> list[str]:
     """Ids of the PRMs the studio trained, newest first, for the labeling page's picker."""
-    from agentark.models import local_models
+    from agentark.checkpoints import local_models
 
     return [c["model_id"] for c in reversed(local_models()) if c.get("kind") == "prm" and c.get("model_id")]
 

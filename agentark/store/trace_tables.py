@@ -6,7 +6,7 @@ one ``problem_traces`` row (correction/regression totals, which agents corrected
 are only ever inserted, never updated, so summaries never go stale; every query here first syncs whatever
 is missing (a count comparison when nothing is). Aggregating those tables instead of a million messages
 keeps the list under 100 ms and the dashboard under 500 ms (bench/store_scale.py). The transition
-classification is the SQL twin of ``agentark.traces.classify``; tests hold the two equal.
+classification is the SQL twin of ``agentark.runs.traces.classify``; tests hold the two equal.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from agentark.errors import ConfigError, StoreError
 from agentark.store import Store, operation
-from agentark.traces import agent_order
+from agentark.runs.traces import agent_order
 
 CONSENSUS = ("any", "unanimous", "majority", "no majority")
 MARK_FILTERS = ("any", "keep", "exclude", "unmarked")
