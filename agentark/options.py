@@ -17,6 +17,21 @@ from typing import Any
 from agentark.errors import ConfigError
 
 
+class ConfigBase:
+    """What every config dataclass shares: stored as a plain dict (its run's or job's config) and read back.
+
+    ``from_dict`` ignores keys the class does not know, so a config stored by an older version still loads.
+    """
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
 @dataclass(frozen=True)
 class Option:
     """One field as a form or a flag sees it: ``kind`` is bool, int, float, str, choice or list."""
