@@ -25,7 +25,7 @@ import hashlib
 import os
 import re
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +35,7 @@ from agentark.clock import new_id
 from agentark.debate import solve_messages
 from agentark.errors import ConfigError
 from agentark.grading import explicit_answer
+from agentark.options import ConfigBase, check_bounds, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.store.trace_tables import corrected_problems
@@ -53,54 +54,68 @@ NEGATIVE_LABELERS = (
 )
 
 
+KIND_NAMES = {"rsft": "R-SFT: correct final reasoning per problem", "da": "DA: distinct correct trajectories",
+              "prm": "PRM: step supervision", "transcripts": "Transcripts: every message"}
+CORRECTION_NAMES = {"any": "all problems", "only": "only problems with a correction",
+                    "none": "only problems without a correction"}
+
+
 @dataclass
-class ExportConfig:
+class ExportConfig(ConfigBase):
     """What to export and how; stored as the export's ``filters_json``."""
 
-    kind: str = "prm"
-    run_ids: list[str] = field(default_factory=list)
-    format: str | None = None  # parquet, or jsonl for transcripts (their records nest)
-    max_per_problem: int = 4
-    precedence: list[str] = field(default_factory=lambda: list(DEFAULT_PRECEDENCE))
-    neutral: str = "positive"
-    label_type: str = "hard"
-    # PRM: PRM800K's first-error convention (see the module docstring); off: only fully labelled messages.
-    first_error: bool = True
-    # PRM: warn when negatives are under this share of steps.
-    balance_threshold: float = DEFAULT_BALANCE_THRESHOLD
-    # R-SFT/DA: drop messages cut off at the token limit, and messages without an explicit final answer.
-    require_finished: bool = True
-    require_explicit_answer: bool = True
-    # Ablations: "only" problems whose debate has a correction (an agent went wrong -> right), "none" only
-    # problems without one, "any" every problem.
-    corrections: str = "any"
+    kind: str = field(default="prm", metadata={"help": "the training set to write", "choices": KINDS,
+                                               "labels": KIND_NAMES, "positional": True})
+    run_ids: list[str] = run_ids_field("Runs to export (repeat --run); every run when empty.")
+    format: str | None = field(default=None, metadata={
+        "help": "file format (default: parquet, or jsonl for transcripts, whose records nest)", "choices": FORMATS})
+    max_per_problem: int = field(default=4, metadata={"help": "DA: distinct trajectories per problem", "min": 1})
+    precedence: list[str] = field(default_factory=lambda: list(DEFAULT_PRECEDENCE), metadata={
+        "help": "PRM: label sources, winner first", "suggest": lambda: DEFAULT_PRECEDENCE})
+    neutral: str = field(default="positive", metadata={"help": "PRM: how a neutral (0) label counts",
+                                                       "choices": ("positive", "negative")})
+    label_type: str = field(default="hard", metadata={
+        "help": "PRM: hard labels, or soft ones (the Monte-Carlo fraction)", "choices": ("hard", "soft"),
+        "flag": "--soft", "flag_value": "soft"})
+    first_error: bool = field(default=True, metadata={
+        "help": "PRM: PRM800K's first-error convention (steps before a known first error good, it bad, the rest "
+                "dropped; right answers all good); off: only messages with every step labelled"})
+    balance_threshold: float = field(default=DEFAULT_BALANCE_THRESHOLD, metadata={
+        "help": "PRM: warn when negatives are under this share of steps"})
+    require_finished: bool = field(default=True, metadata={
+        "help": "R-SFT/DA: leave out messages cut off at the token limit", "flag": "--keep-truncated",
+        "flag_value": False})
+    require_explicit_answer: bool = field(default=True, metadata={
+        "help": "R-SFT/DA: leave out messages without an explicit final answer (boxed, 'The answer is', ####)",
+        "flag": "--keep-implicit", "flag_value": False})
+    corrections: str = field(default="any", metadata={
+        "help": "ablations: only problems whose debate has a correction (an agent went wrong -> right), or none "
+                "of them", "choices": CORRECTION_FILTERS, "labels": CORRECTION_NAMES})
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ConfigError(f"Unknown export '{self.kind}'; choose one of: {', '.join(KINDS)}.")
+            raise ConfigError(f"Unknown export '{self.kind}'; set [[kind]] to one of: {', '.join(KINDS)}.")
         if self.format is None:
             self.format = "jsonl" if self.kind == "transcripts" else "parquet"
         if self.format not in FORMATS:
-            raise ConfigError(f"Unknown format '{self.format}'; choose parquet or jsonl.")
-        if self.max_per_problem < 1:
-            raise ConfigError(f"max_per_problem must be at least 1 (got {self.max_per_problem}).")
+            raise ConfigError(f"Unknown format '{self.format}'; set [[format]] to parquet or jsonl.")
+        check_bounds(ExportConfig, self)
         if self.neutral not in ("positive", "negative"):
-            raise ConfigError(f"neutral must be 'positive' or 'negative' (got '{self.neutral}').")
+            raise ConfigError(f"[[neutral]] must be 'positive' or 'negative' (got '{self.neutral}').")
         if self.label_type not in ("hard", "soft"):
-            raise ConfigError(f"label_type must be 'hard' or 'soft' (got '{self.label_type}').")
+            raise ConfigError(f"[[label_type]] must be 'hard' or 'soft' (got '{self.label_type}').")
         if not self.precedence:
-            raise ConfigError("precedence is empty; list label sources, e.g. human auto:mc auto:outcome.")
+            raise ConfigError("[[precedence]] is empty; list label sources, e.g. human auto:mc auto:outcome.")
         if self.corrections not in CORRECTION_FILTERS:
-            raise ConfigError(f"corrections must be one of {', '.join(CORRECTION_FILTERS)} (got '{self.corrections}').")
+            raise ConfigError(f"[[corrections]] must be one of {', '.join(CORRECTION_FILTERS)} "
+                              f"(got '{self.corrections}').")
         if not 0 <= self.balance_threshold < 1:
-            raise ConfigError(f"balance_threshold is a share of steps in [0, 1), e.g. 0.1 (got {self.balance_threshold}).")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+            raise ConfigError(f"[[balance_threshold]] is a share of steps in [0, 1), e.g. 0.1 "
+                              f"(got {self.balance_threshold}).")
 
 
 @dataclass
-class PRMFigures:
+class PRMFigures(ConfigBase):
     """What a PRM training set holds: rows, steps, positives and negatives, overall and per label source."""
 
     rows: int
@@ -130,10 +145,6 @@ class PRMFigures:
             lines.append(f"  {source}: {n['steps']} steps, {n['positives']} positive, {n['negatives']} negative")
         return lines
 
-    def to_dict(self) -> dict:
-        return {"rows": self.rows, "steps": self.steps, "positives": self.positives, "negatives": self.negatives,
-                "rows_with_negative": self.rows_with_negative, "threshold": self.threshold,
-                "by_source": self.by_source}
 
 
 def prm_figures(rows: pd.DataFrame, threshold: float = DEFAULT_BALANCE_THRESHOLD) -> PRMFigures:

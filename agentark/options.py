@@ -1,9 +1,30 @@
 """Command-line flags and page form fields generated from one config dataclass.
 
-Design decision: a job's config dataclass is the single definition of its options. Each field carries its
-help text (``metadata["help"]``) and, where the values are a closed set, ``metadata["choices"]``; the CLI's
-flags and the page's form widgets are derived from it here, and the value built from either is the same
-dataclass, validated by its ``__post_init__`` and stored as the job's config.
+Design decision: a job's config dataclass is the single definition of its options. Each field carries, in its
+``metadata``, everything a face needs to offer it; the CLI's flags (``add_arguments``/``from_namespace``) and the
+page's widgets (``agentark.ui.forms``, read back by ``from_values``) are derived from it here, and the value built
+from either is the same dataclass, validated by its ``__post_init__`` and stored as the job's config.
+
+The metadata keys understood (only ``help`` is required):
+
+- ``help``: the flag's help and the widget's tooltip.
+- ``choices``: the values allowed. A tuple is a closed set the CLI enforces; a callable reads a registry that can
+  grow at run time (engines, methods), so the CLI only lists it and the config's own check names the field.
+- ``min`` / ``max``: inclusive bounds, checked by :func:`check_bounds` (from ``__post_init__``) and used as the
+  widget's limits, so a slider never offers what validation refuses. ``hint`` is added to the bound's error.
+- ``step``: the widget's step (a float with both bounds is a slider).
+- ``flag``: the CLI flag when it is not ``--field-name`` (``--base-url``, ``--run``); ``repeat``: a list given as
+  one flag per value; ``flag_value``: the flag takes no value and sets this one (``--soft``); ``parse``: a function
+  from the flag's text to the value (an ``AgentArkError`` becomes argparse's usage error); ``metavar``;
+  ``positional``: an argument, not a flag; ``required``: the command cannot run without it.
+- ``group``: a dataclass (or a callable returning several) whose fields are the keys of this dict field: each
+  becomes a flag and a widget of its own, and ``build`` (default: ``dict``) turns the ones given into the value.
+- ``lines``: the form shows a text area and this function parses it (the CLI uses ``group``).
+- ``applies(values, name)``: whether field (or group member) ``name`` applies given a form's other values; a form
+  shows every field, but one that does not apply to the method or engine chosen is left unset.
+- ``widget``: a named widget of ``agentark.ui.forms`` (``dataset``, ``model``, ``runs``, ``number``);
+  ``suggest``: a callable giving choices a selectbox offers besides what may be typed; ``labels``: choice -> text.
+- ``internal``: set by code, never a flag or a widget.
 """
 from __future__ import annotations
 
@@ -11,10 +32,12 @@ import argparse
 import dataclasses
 import types
 import typing
-from dataclasses import MISSING, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field
 from typing import Any
 
-from agentark.errors import ConfigError
+from agentark.errors import AgentArkError, ConfigError, as_flag
+from agentark.ids import check_id
 
 
 class ConfigBase:
@@ -34,7 +57,7 @@ class ConfigBase:
 
 @dataclass(frozen=True)
 class Option:
-    """One field as a form or a flag sees it: ``kind`` is bool, int, float, str, choice or list."""
+    """One field as a form or a flag sees it: ``kind`` is bool, int, float, str, choice, list or group."""
 
     name: str
     kind: str
@@ -42,10 +65,24 @@ class Option:
     help: str
     choices: tuple = ()
     optional: bool = False
+    closed: bool = True
+    members: tuple["Option", ...] = ()
+    meta: Mapping = field(default_factory=dict)
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.meta.get("flag") or as_flag(self.name)
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+    def applies(self, values: dict, name: str) -> bool:
+        rule = self.meta.get("applies")
+        return rule is None or bool(rule(values, name))
+
+    def build(self, given: dict) -> Any:
+        return self.meta.get("build", dict)(given)
 
 
 def _base(tp) -> tuple[Any, bool]:
@@ -57,76 +94,186 @@ def _base(tp) -> tuple[Any, bool]:
     return tp, False
 
 
+def _group_classes(group) -> tuple:
+    if isinstance(group, type):
+        return (group,)
+    return tuple(dict.fromkeys(group()))
+
+
+def _option(cls, f: dataclasses.Field, hints: dict) -> Option:
+    help_text = f.metadata.get("help")
+    if not help_text:
+        raise TypeError(f"{cls.__name__}.{f.name} has no help text; add metadata={{'help': ...}}.")
+    tp, optional = _base(hints[f.name])
+    default = f.default if f.default is not MISSING else (
+        f.default_factory() if f.default_factory is not MISSING else None)
+    choices = f.metadata.get("choices", ())
+    closed = not callable(choices)
+    choices = tuple(choices() if callable(choices) else choices)
+    members: tuple[Option, ...] = ()
+    if "group" in f.metadata:
+        kind = "group"
+        seen = {}
+        for group_cls in _group_classes(f.metadata["group"]):
+            for m in options(group_cls):
+                seen.setdefault(m.name, m)
+        members = tuple(seen.values())
+    elif typing.get_origin(tp) is list:
+        kind = "list"
+    elif choices:
+        kind = "choice"
+    elif tp is bool:
+        kind = "bool"
+    elif tp is int:
+        kind = "int"
+    elif tp is float:
+        kind = "float"
+    else:
+        kind = "str"
+    return Option(f.name, kind, default, help_text, choices, optional, closed, members, f.metadata)
+
+
 def options(cls) -> list[Option]:
-    """The options of a config dataclass, in field order; every field must have help text."""
+    """The options of a config dataclass, in field order; every field but an internal one must have help text."""
     hints = typing.get_type_hints(cls)
-    out = []
+    return [_option(cls, f, hints) for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")]
+
+
+def check_bounds(cls, values: Mapping | object) -> None:
+    """Raise ConfigError for a value outside its field's ``min``/``max``; ``values`` is a config or a dict."""
+    read = values.get if isinstance(values, Mapping) else (lambda name: getattr(values, name, None))
     for f in dataclasses.fields(cls):
-        if not f.init:
+        low, high, value = f.metadata.get("min"), f.metadata.get("max"), read(f.name)
+        if value is None or (low is None and high is None):
             continue
-        help_text = f.metadata.get("help")
-        if not help_text:
-            raise TypeError(f"{cls.__name__}.{f.name} has no help text; add metadata={{'help': ...}}.")
-        tp, optional = _base(hints[f.name])
-        default = f.default if f.default is not MISSING else (
-            f.default_factory() if f.default_factory is not MISSING else None)
-        choices = tuple(f.metadata.get("choices", ()))
-        if choices:
-            kind = "choice"
-        elif tp is bool:
-            kind = "bool"
-        elif tp is int:
-            kind = "int"
-        elif tp is float:
-            kind = "float"
-        elif typing.get_origin(tp) is list:
-            kind = "list"
-        else:
-            kind = "str"
-        out.append(Option(f.name, kind, default, help_text, choices, optional))
-    return out
+        if (low is not None and value < low) or (high is not None and value > high):
+            if low is not None and high is not None:
+                rule = f"between {low} and {high}"
+            else:
+                rule = f"at least {low}" if high is None else f"at most {high}"
+            hint = f" {f.metadata['hint']}" if "hint" in f.metadata else ""
+            raise ConfigError(f"[[{f.name}]] must be {rule} (got {value}).{hint}")
+
+
+def run_id(text: str) -> str:
+    """A run id given as an option: refused with the rule before anything runs."""
+    return check_id(text, "run id")
+
+
+def run_ids_field(help_text: str = "Runs to read (repeat --run); every run when empty.") -> Any:
+    """The ``run_ids`` field every config over stored runs has: ``--run`` per run on the CLI, a run picker on a page."""
+    return field(default_factory=list, metadata={"help": help_text, "flag": "--run", "repeat": True,
+                                                 "parse": run_id, "metavar": "RUN_ID", "widget": "runs"})
+
+
+def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except AgentArkError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
+
+
+def _add_flag(parser: argparse.ArgumentParser, opt: Option) -> None:
+    shown = "" if opt.default in (None, "", []) or "flag_value" in opt.meta else f" (default: {opt.default})"
+    if opt.choices and not opt.closed:
+        shown += f"; one of: {', '.join(opt.choices)}"
+    kwargs: dict[str, Any] = {"help": opt.help + shown}
+    if opt.meta.get("positional"):
+        parser.add_argument(opt.name, choices=opt.choices or None, **kwargs)
+        return
+    kwargs.update(dest=opt.name, default=argparse.SUPPRESS)
+    if "flag_value" in opt.meta:
+        kwargs["help"] += f" (this flag sets {opt.name} to {opt.meta['flag_value']})"
+        parser.add_argument(opt.flag, action="store_const", const=opt.meta["flag_value"], **kwargs)
+        return
+    if opt.kind == "bool":
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif opt.kind in ("int", "float"):
+        kwargs["type"] = int if opt.kind == "int" else float
+    elif opt.kind == "list":
+        kwargs["action" if opt.meta.get("repeat") else "nargs"] = "append" if opt.meta.get("repeat") else "+"
+    if opt.kind in ("choice", "list") and opt.choices and opt.closed:
+        kwargs["choices"] = opt.choices
+    if "parse" in opt.meta:
+        kwargs["type"] = _argparse_type(opt.meta["parse"])
+    for key in ("metavar", "required"):
+        if key in opt.meta:
+            kwargs[key] = opt.meta[key]
+    parser.add_argument(opt.flag, **kwargs)
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
-    """Add one flag per field; defaults are left to the dataclass so a flag not given is not stored twice."""
+    """Add one flag per field (one per member of a group); defaults are left to the dataclass so a flag not given
+    is not stored twice. The parser's ``field_flags`` default records each field's flag, for wording errors."""
+    flags = dict(parser.get_default("field_flags") or {})
     for opt in options(cls):
         if opt.name in skip:
             continue
-        shown = "" if opt.default in (None, "", []) else f" (default: {opt.default})"
-        kwargs: dict[str, Any] = {"dest": opt.name, "default": argparse.SUPPRESS, "help": opt.help + shown}
-        if opt.kind == "bool":
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif opt.kind == "list":
-            kwargs["nargs"] = "+"
-        elif opt.kind == "choice":
-            kwargs["choices"] = opt.choices
-        elif opt.kind in ("int", "float"):
-            kwargs["type"] = int if opt.kind == "int" else float
-        parser.add_argument(opt.flag, **kwargs)
+        for flagged in opt.members or (opt,):
+            _add_flag(parser, flagged)
+            flags[flagged.name] = flagged.flag
+        if opt.members:
+            flags[opt.name] = ", ".join(m.flag for m in opt.members)
+    parser.set_defaults(field_flags=flags)
+
+
+def word_field(args: argparse.Namespace) -> Callable[[str], str]:
+    """How a command words a field in an error: the flag its parser gave it (``--base-url``), else ``--field``."""
+    flags = getattr(args, "field_flags", None) or {}
+    return lambda name: flags.get(name) or as_flag(name)
 
 
 def from_namespace(cls, ns: argparse.Namespace, **overrides):
     """Build the config from parsed flags: only the flags given override the dataclass defaults."""
-    names = {o.name for o in options(cls)}
-    values = {k: v for k, v in vars(ns).items() if k in names}
+    given = vars(ns)
+    values = {}
+    for opt in options(cls):
+        if opt.members:
+            sub = {m.name: given[m.name] for m in opt.members if m.name in given}
+            if sub:
+                values[opt.name] = opt.build(sub)
+        elif opt.name in given:
+            values[opt.name] = given[opt.name]
     values.update(overrides)
     return cls(**values)
 
 
+def _unset(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _clean(opt: Option, value: Any) -> Any:
+    # Text is kept as typed (a separator may be white space); only empty optional fields and numbers change.
+    if opt.optional and _unset(value):
+        return None
+    if opt.kind in ("int", "float") and isinstance(value, str):
+        try:
+            return int(value.strip()) if opt.kind == "int" else float(value.strip())
+        except ValueError:
+            raise ConfigError(f"{opt.label} must be a number{' or empty' if opt.optional else ''} "
+                              f"(got '{value}').") from None
+    return value
+
+
 def from_values(cls, values: dict):
-    """Build the config from a page form's values (None or "" for an optional field means "not set")."""
-    opts = {o.name: o for o in options(cls)}
+    """Build the config from a page form's values: a field's value, or for a group its members' values (the
+    ones set and applying make the dict); None or "" for an optional field means "not set"; a field that does
+    not apply to the other values (``applies``) is left at its default."""
+    opts = options(cls)
+    known = {n for o in opts for n in (o.name, *(m.name for m in o.members))}
+    unknown = set(values) - known
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no option(s) {', '.join(sorted(unknown))}.")
     clean = {}
-    for name, value in values.items():
-        opt = opts[name]
-        # Text is kept as typed (a separator may be white space); only empty optional fields and numbers change.
-        if opt.optional and (value is None or (isinstance(value, str) and not value.strip())):
-            value = None
-        elif opt.kind in ("int", "float") and isinstance(value, str):
-            try:
-                value = int(value.strip()) if opt.kind == "int" else float(value.strip())
-            except ValueError:
-                raise ConfigError(f"{name.replace('_', ' ')} must be a number{' or empty' if opt.optional else ''} "
-                                  f"(got '{value}').") from None
-        clean[name] = value
+    for opt in opts:
+        if opt.members and opt.name not in values:
+            sub = {m.name: _clean(m, values[m.name]) for m in opt.members if m.name in values}
+            sub = {k: v for k, v in sub.items() if not _unset(v) and opt.applies(values, k)}
+            if sub:
+                clean[opt.name] = opt.build(sub)
+        elif opt.name in values and opt.applies(values, opt.name):
+            value = _clean(opt, values[opt.name])
+            clean[opt.name] = opt.meta["lines"](value) if "lines" in opt.meta else value
     return cls(**clean)

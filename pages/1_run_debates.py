@@ -7,100 +7,28 @@ import streamlit as st
 
 from agentark import jobs
 from agentark.debate import debate_job
-from agentark.debate import METHODS, AgentSpec, DebateConfig, first_run_config
+from agentark.debate import DebateConfig, first_run_config
 from agentark.debate.debate_job import RunFolder
 from agentark.debate.debate_job import runs_in_flight
+from agentark.options import from_values
 from agentark.progress import format_eta
 from agentark.runs.names import tokens_text
-from agentark.tasks import dataset_choices
 from agentark.runs.transcripts import FORMATS, import_upload
 from agentark.store.transcript_tables import run_costs
-from agentark.ui import active_model, errors_shown, get_store
+from agentark.ui import errors_shown, get_store
+from agentark.ui.forms import option_widgets
 
 store = get_store()
 st.title("Run debates")
 
-FILE_OPTION = "a file on this machine…"
-
-ENGINES = ["transformers", "openai", "vllm"]
-FIRST = first_run_config()
-DATASETS = dataset_choices() + ["math", "metamathqa", FILE_OPTION]
-
 with st.form("new_run", border=True):
-    left, right = st.columns(2)
-    with left:
-        dataset = st.selectbox("Dataset", DATASETS, index=DATASETS.index(FIRST.dataset), key="run_dataset")
-        path = st.text_input("File path (.jsonl / .json / .parquet / .csv)", key="run_path",
-                             help="Used when the dataset is a file; GSM8K-style question/answer columns.")
-        c1, c2, c3 = st.columns(3)
-        question_col = c1.text_input("Question column", key="run_question_col", help="leave empty to detect")
-        answer_col = c2.text_input("Answer column", key="run_answer_col")
-        id_col = c3.text_input("Id column", key="run_id_col")
-        limit = st.number_input("Problems", min_value=1, max_value=100_000, value=FIRST.limit, key="run_limit",
-                                help="The defaults finish in about a minute on 2 CPU cores with the embedded model.")
-        method = st.selectbox("Method", sorted(METHODS), index=sorted(METHODS).index("debate"), key="run_method",
-                              help="cot: one agent · self_consistency: k samples + vote · debate: Du et al. · "
-                                   "mad: affirmative/negative + judge · critique: solvers + critics")
-        engine = st.selectbox("Engine", ENGINES, key="run_engine",
-                              help="transformers: local model · openai: any OpenAI-compatible server · vllm: in-process (GPU)")
-        model = st.text_input("Model", value=active_model(), key="run_model")
-        base_urls = st.text_input("Server base URLs (openai engine)", key="run_base_urls",
-                                  placeholder="http://127.0.0.1:8000/v1, http://127.0.0.1:8001/v1")
-        c1, c2 = st.columns(2)
-        concurrency = c1.number_input("Requests in flight", min_value=1, max_value=1024, value=16, key="run_concurrency")
-        key_env = c2.text_input("API key variable", key="run_api_key_env", placeholder="OPENAI_API_KEY",
-                                help="the name of an environment variable; the key itself is never stored")
-    with right:
-        agents = st.number_input("Agents (solvers, samples)", min_value=1, max_value=16, value=FIRST.agents, key="run_agents")
-        rounds = st.number_input("Rounds", min_value=1, max_value=10, value=FIRST.rounds, key="run_rounds")
-        temperature = st.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="run_temperature")
-        max_tokens = st.number_input("Max new tokens", min_value=16, max_value=4096, value=FIRST.max_tokens, step=16,
-                                     key="run_max_tokens")
-        s1, s2 = st.columns(2)
-        seed = s1.number_input("Sampling seed", min_value=0, value=0, key="run_seed")
-        problem_seed = s2.number_input("Problem seed (built-in)", min_value=0, value=0, key="run_problem_seed",
-                                       help="picks the built-in generator's problems, apart from the sampling seed")
-        aggregator = st.checkbox("Aggregator call decides the final answer (debate)", key="run_aggregator")
-        early_stop = st.checkbox("Stop early when all agents agree", key="run_early_stop")
-        critics = st.number_input("Critics (critique)", min_value=1, max_value=8, value=1, key="run_critics")
-        speakers = st.text_area(
-            "Per-speaker models and roles (optional)", key="run_speakers", height=100,
-            help="One line per speaker in order (agent_1, agent_2, …; mad: affirmative, negative, judge; "
-                 "critique: solvers then critics): [ENGINE=]MODEL | system prompt. Use - to keep the run's model.",
-        )
+    st.caption("The defaults finish in about a minute on 2 CPU cores with the embedded model.")
+    values = option_widgets(DebateConfig, "run", defaults=first_run_config())
     submitted = st.form_submit_button("Start run", type="primary")
 
 if submitted:
     with errors_shown():
-        shape = METHODS[method]
-        engine_options = {}
-        if engine == "openai":
-            engine_options = {"base_urls": [u for u in base_urls.replace(",", " ").split() if u],
-                              "concurrency": int(concurrency)}
-            if key_env.strip():
-                engine_options["api_key_env"] = key_env.strip()
-        columns = None
-        if question_col.strip() or answer_col.strip() or id_col.strip():
-            columns = {"question": question_col.strip(), "answer": answer_col.strip(), "id": id_col.strip() or None}
-        cfg = DebateConfig(
-            method=method,
-            dataset=path.strip() if dataset == FILE_OPTION else dataset,
-            limit=int(limit),
-            agents=None if shape.fixed_agents else int(agents),
-            rounds=None if shape.single_round else int(rounds),
-            temperature=float(temperature),
-            max_tokens=int(max_tokens),
-            seed=int(seed),
-            problem_seed=int(problem_seed),
-            aggregator=bool(aggregator),
-            engine=engine,
-            model=model.strip(),
-            engine_options=engine_options,
-            agent_specs=AgentSpec.parse_lines(speakers),
-            method_options={"critics": int(critics)} if method == "critique" else {},
-            early_stop=bool(early_stop),
-            columns=columns,
-        )
+        cfg = from_values(DebateConfig, values)
         run_id, report = debate_job.launch_debate(store, cfg)
         st.session_state["last_run"] = run_id
         st.success(f"Started run **{run_id}** on {len(report.problems)} problems.")

@@ -36,7 +36,7 @@ def test_served_run_with_per_speaker_models_is_configured_from_the_form(monkeypa
     at.text_input(key="run_base_urls").set_value("http://127.0.0.1:9/v1, http://127.0.0.1:10/v1")
     at.number_input(key="run_concurrency").set_value(32)
     at.text_input(key="run_api_key_env").set_value("SERVED_KEY")
-    at.text_area(key="run_speakers").set_value("- | You argue for.\nopenai=small-model | You argue against.")
+    at.text_area(key="run_agent_specs").set_value("- | You argue for.\nopenai=small-model | You argue against.")
     at.checkbox(key="run_early_stop").check()
     submit(at)
     assert not at.error, [e.value for e in at.error]

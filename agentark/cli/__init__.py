@@ -2,8 +2,8 @@
 
 Design decision: one module per area, each with ``register(subparsers)`` that adds its commands and binds
 each to its function with ``set_defaults(func=...)``. Adding a command means adding a module and one line
-to ``AREAS``; ``main`` never changes. Domain errors print their message (which says what to do) and exit
-with status 2; nothing else is caught.
+to ``AREAS``; ``main`` never changes. Domain errors print their message (which says what to do, naming each
+config field as the flag the command gave it) and exit with status 2; nothing else is caught.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from agentark.errors import AgentArkError, as_flag
+from agentark.errors import AgentArkError
+from agentark.options import word_field
 
 # One line per area, alphabetical (so parallel additions do not collide): agentark.cli.cmd_NAME.register(sub).
 AREAS = (
@@ -48,5 +49,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except AgentArkError as exc:
-        print(f"error: {exc.worded(as_flag)}", file=sys.stderr)
+        print(f"error: {exc.worded(word_field(args))}", file=sys.stderr)
         return 2

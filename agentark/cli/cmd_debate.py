@@ -9,88 +9,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import (
-    add_home,
-    add_server_options,
-    fmt,
-    open_store_or_none,
-    print_table,
-    run_id_arg,
-    server_options,
-)
+from agentark.cli.common import add_home, fmt, open_store_or_none, print_table, run_id_arg
+from agentark.options import add_arguments, from_namespace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``debate`` command."""
+    """Add the ``debate`` command: one flag per ``DebateConfig`` option, and what a job needs besides."""
+    from agentark.debate import DebateConfig
+
     d = sub.add_parser("debate", help="run (or resume) a multi-agent debate and store every message")
     add_home(d)
-    d.add_argument("--dataset", default=None, help="builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path")
-    d.add_argument("--split", default=None,
-                   help="dataset split (default test); the built-in generator draws its own problems for each split "
-                        "name: train to distill on, test held out")
-    d.add_argument("--limit", type=int, default=None, help="number of problems (default 8)")
-    d.add_argument("--method", default=None, help="cot, self_consistency, debate (default), mad or critique")
-    d.add_argument("--agents", type=int, default=None)
-    d.add_argument("--rounds", type=int, default=None)
-    d.add_argument("--temperature", type=float, default=None)
-    d.add_argument("--max-tokens", type=int, default=None)
-    d.add_argument("--seed", type=int, default=None, help="sampling seed (default 0)")
-    d.add_argument("--problem-seed", type=int, default=None,
-                   help="seed that picks the built-in generator's problems (default 0), apart from the sampling seed")
-    d.add_argument("--aggregator", action="store_true", default=None, help="add a final aggregator call")
-    d.add_argument("--engine", default=None, help="transformers (default), openai, vllm or scripted")
-    d.add_argument("--model", default=None, help="checkpoint folder or model id (default: embedded SmolLM2-135M)")
-    d.add_argument("--chunk-size", type=int, default=None, help="problems per batch and per shard (default 16)")
-    add_server_options(d)
-    d.add_argument("--agent-model", action="append", default=None, metavar="[ENGINE=]MODEL",
-                   help="one per speaker in order (e.g. agent_1, agent_2, ...; mad: affirmative, negative, judge)")
-    d.add_argument("--agent-system", action="append", default=None, metavar="TEXT",
-                   help="system prompt (role) per speaker, in the same order as --agent-model")
-    d.add_argument("--early-stop", action="store_true", default=None, help="stop once every agent gives the same answer")
-    d.add_argument("--critics", type=int, default=None, help="critic agents (method critique, default 1)")
-    d.add_argument("--judge-last-round-only", action="store_true", default=None,
-                   help="MAD: the judge decides only after the last round")
-    d.add_argument("--question-col", default=None, help="column holding the question (files and hf: datasets)")
-    d.add_argument("--answer-col", default=None, help="column holding the answer")
-    d.add_argument("--id-col", default=None, help="column holding a stable problem id")
+    add_arguments(d, DebateConfig)
     d.add_argument("--run-id", type=run_id_arg, default=None, help="resume this run instead of starting a new one")
     d.add_argument("--name", default=None,
                    help="a name for the run, shown instead of its id and usable in its place (unique among runs)")
     d.add_argument("--background", action="store_true", help="start the run as a background job and return")
     d.set_defaults(func=cmd_debate)
-
-
-def config_from_args(args: argparse.Namespace):
-    """The ``DebateConfig`` the flags describe; flags left out keep the config's defaults."""
-    from agentark.debate import DebateConfig
-
-    fields = {
-        "dataset": args.dataset, "split": args.split, "limit": args.limit, "method": args.method,
-        "agents": args.agents, "rounds": args.rounds, "temperature": args.temperature,
-        "max_tokens": args.max_tokens, "seed": args.seed, "problem_seed": args.problem_seed,
-        "aggregator": args.aggregator, "engine": args.engine,
-        "model": args.model, "chunk_size": args.chunk_size,
-    }
-    fields["engine_options"] = server_options(args)
-    method_options = {"critics": args.critics,
-                      "judge_every_round": False if args.judge_last_round_only else None}
-    fields["method_options"] = {k: v for k, v in method_options.items() if v is not None} or None
-    fields["early_stop"] = args.early_stop
-    fields["agent_specs"] = agent_specs(args.agent_model or [], args.agent_system or []) or None
-    if args.question_col or args.answer_col or args.id_col:
-        fields["columns"] = {"question": args.question_col, "answer": args.answer_col, "id": args.id_col}
-    return DebateConfig(**{k: v for k, v in fields.items() if v is not None})
-
-
-def agent_specs(models: list[str], systems: list[str]) -> list:
-    """Pair --agent-model and --agent-system by position; a speaker may have either or both."""
-    from agentark.debate import AgentSpec
-
-    specs = []
-    for i in range(max(len(models), len(systems))):
-        system = systems[i] if i < len(systems) else None
-        specs.append(AgentSpec.parse(models[i], system) if i < len(models) else AgentSpec(system=system))
-    return specs
 
 
 def cmd_debate(args: argparse.Namespace) -> int:
@@ -107,7 +41,9 @@ def cmd_debate(args: argparse.Namespace) -> int:
         run_id = args.run_id
         print(f"resuming run {run_id} ({len(folder.done_problem_ids())} problems already done)")
     else:
-        cfg = config_from_args(args)
+        from agentark.debate import DebateConfig
+
+        cfg = from_namespace(DebateConfig, args)
         run_id, report = debate_job.create_debate_run(cfg)
         for line, reason in report.rejected:
             print(f"warning: {report.source} line {line} skipped: {reason}", file=sys.stderr)

@@ -9,7 +9,8 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, add_server_options, print_table, server_options, run_id_arg
+from agentark.cli.common import add_home, print_table, run_id_arg
+from agentark.options import add_arguments, from_namespace
 
 METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high", "tokens_per_problem",
                   "engine_calls_per_problem", "latency_p50_s", "latency_p95_s", "latency_p99_s", "cost_per_1k_usd",
@@ -17,26 +18,12 @@ METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``eval``, ``compare`` and ``prm-eval`` commands."""
-    from agentark.evaluate.eval_config import AGGREGATIONS, CompareConfig, EvalConfig
+    """Add the ``eval``, ``compare`` and ``prm-eval`` commands, their options from the configs they build."""
+    from agentark.evaluate.eval_config import BonConfig, CompareConfig, EvalConfig, PRMEvalConfig
 
     e = sub.add_parser("eval", help="evaluate a model (one agent, or a debate method) on held-out problems")
     add_home(e)
-    e.add_argument("--model", required=True, help="studio model id, checkpoint folder or embedded:smollm2-135m")
-    e.add_argument("--dataset", default=EvalConfig.dataset)
-    e.add_argument("--split", default=EvalConfig.split)
-    e.add_argument("--limit", type=int, default=EvalConfig.limit)
-    e.add_argument("--method", default=EvalConfig.method, help="cot (one agent, default) or a debate method")
-    e.add_argument("--samples", type=int, default=None, help="agents; k samples per problem for self_consistency")
-    e.add_argument("--rounds", type=int, default=None)
-    e.add_argument("--engine", default=EvalConfig.engine, help="transformers (default), openai, vllm or scripted")
-    add_server_options(e)
-    e.add_argument("--temperature", type=float, default=None, help="default 0 for cot, 0.7 otherwise")
-    e.add_argument("--max-tokens", type=int, default=EvalConfig.max_tokens)
-    e.add_argument("--seed", type=int, default=EvalConfig.seed)
-    e.add_argument("--chunk-size", type=int, default=EvalConfig.chunk_size)
-    e.add_argument("--allow-overlap", action="store_true",
-                   help="evaluate even on problems the model trained on (reported as a warning)")
+    add_arguments(e, EvalConfig)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
 
@@ -47,21 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true")
     c.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")
     c.add_argument("--prm", default=None, help="PRM (studio id or folder) for best-of-N on runs with k samples")
-    c.add_argument("--aggregation", action="append", choices=AGGREGATIONS, default=None,
-                   help="best-of-N step aggregation (repeat; default all)")
-    c.add_argument("--min-accuracy-ratio", type=float, default=CompareConfig.min_accuracy_ratio)
-    c.add_argument("--max-token-ratio", type=float, default=CompareConfig.max_token_ratio)
-    c.add_argument("--max-p95-latency", type=float, default=CompareConfig.max_p95_latency_s, help="seconds")
-    c.add_argument("--price-prompt", type=float, default=CompareConfig.prompt_usd_per_mtok, help="USD per M tokens")
-    c.add_argument("--price-completion", type=float, default=CompareConfig.completion_usd_per_mtok,
-                   help="USD per M tokens")
+    add_arguments(c, CompareConfig)
+    add_arguments(c, BonConfig)
     c.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("prm-eval", help="ProcessBench-style PRM evaluation on a run's labelled steps")
     add_home(p)
     p.add_argument("--model", required=True, help="the PRM: studio model id or folder")
     p.add_argument("--run", type=run_id_arg, required=True, help="run whose steps carry human or imported labels")
-    p.add_argument("--threshold", type=float, default=0.5)
+    add_arguments(p, PRMEvalConfig)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prm_eval)
 
@@ -75,11 +56,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from agentark.debate.debate_job import run_debate_job
     from agentark.store import Store
 
-    cfg = EvalConfig(model=args.model, dataset=args.dataset, split=args.split, limit=args.limit, method=args.method,
-                     samples=args.samples, rounds=args.rounds, engine=args.engine,
-                     engine_options=server_options(args) or {}, temperature=args.temperature,
-                     max_tokens=args.max_tokens, seed=args.seed, chunk_size=args.chunk_size,
-                     allow_overlap=args.allow_overlap)
+    cfg = from_namespace(EvalConfig, args)
     with Store() as store:
         store.refresh()
         run_id, report, overlap = create_eval_run(store, cfg)
@@ -115,10 +92,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from agentark.evaluate.report import write_report
     from agentark.store import Store
 
-    cfg = CompareConfig(min_accuracy_ratio=args.min_accuracy_ratio, max_token_ratio=args.max_token_ratio,
-                        max_p95_latency_s=args.max_p95_latency, prompt_usd_per_mtok=args.price_prompt,
-                        completion_usd_per_mtok=args.price_completion)
-    bon_cfg = BonConfig(aggregations=args.aggregation) if args.aggregation else BonConfig()
+    cfg = from_namespace(CompareConfig, args)
+    bon_cfg = from_namespace(BonConfig, args)
     with Store() as store:
         store.refresh()
         comparison = compare(store, args.run_ids, cfg)
@@ -157,7 +132,7 @@ def cmd_prm_eval(args: argparse.Namespace) -> int:
     from agentark.store import Store
     from agentark.train.prm_scoring import load_prm
 
-    cfg = PRMEvalConfig(threshold=args.threshold)
+    cfg = from_namespace(PRMEvalConfig, args)
     with Store() as store:
         store.refresh()
         scorer = load_prm(args.model)

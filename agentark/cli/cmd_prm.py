@@ -9,46 +9,32 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import add_home, job_id_arg, run_id_arg
+from agentark.cli.common import add_home, job_id_arg, refreshed_store
+from agentark.options import add_arguments, from_namespace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the PRM labeling command."""
+    """Add the PRM labeling command: the ``PRMLabelConfig`` options, and resuming or backgrounding the job."""
+    from agentark.labels.prm_labeler import PRMLabelConfig
+
     p = sub.add_parser("label-prm", help="label steps with a trained PRM (source auto:prm, with confidence) as a job")
     add_home(p)
-    p.add_argument("--model", help="studio PRM id, or the model/checkpoint folder a PRM job wrote")
-    p.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
-    p.add_argument("--threshold", type=float, default=0.5, help="below this probability of good a step gets -1")
-    p.add_argument("--batch-size", type=int, default=16, help="trajectories per forward pass")
-    p.add_argument("--chunk-size", type=int, default=256, help="trajectories per shard")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_arguments(p, PRMLabelConfig)
     p.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
     p.add_argument("--background", action="store_true", help="run in a background process")
     p.set_defaults(func=cmd_label_prm)
 
 
-def _store():
-    from agentark.store import Store
-
-    store = Store()
-    store.refresh()
-    return store
-
-
 def cmd_label_prm(args: argparse.Namespace) -> int:
     from agentark import jobs
-    from agentark.errors import ConfigError
     from agentark.labels.prm_labeler import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job
     from agentark.store import label_tables as q
 
     if args.job_id:
         job_id = PRMLabelFolder(args.job_id).require().job_id
     else:
-        if not args.model:
-            raise ConfigError("Pass --model with a studio PRM id or folder (or --job-id to resume a job).")
-        cfg = PRMLabelConfig(model=args.model, run_ids=args.runs or [], threshold=args.threshold,
-                             batch_size=args.batch_size, chunk_size=args.chunk_size, device=args.device)
-        with _store() as store:
+        cfg = from_namespace(PRMLabelConfig, args)
+        with refreshed_store() as store:
             job_id = create_prm_label_job(store, cfg)
         print(f"PRM labeling job {job_id}: {PRMLabelFolder(job_id).progress().get('total')} trajectories")
     if args.background:
@@ -57,7 +43,7 @@ def cmd_label_prm(args: argparse.Namespace) -> int:
         return 0
     final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr))
     print(file=sys.stderr)
-    with _store() as store:
+    with refreshed_store() as store:
         labels = q.count_labels(store, SOURCE)
     print(f"{final.get('status')}: {labels} auto:prm labels stored")
     return 0

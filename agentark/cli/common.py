@@ -37,21 +37,13 @@ def add_home(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", help="data folder (default: $AGENTARK_HOME or ./data)")
 
 
-def add_server_options(p: argparse.ArgumentParser) -> None:
-    """The served-engine flags (``--engine openai``), the same on every command that generates."""
-    p.add_argument("--base-url", action="append", default=None,
-                   help="OpenAI-compatible server, e.g. http://HOST:8000/v1 (repeat to spread load over replicas)")
-    p.add_argument("--concurrency", type=int, default=None, help="requests in flight at once (openai engine, default 16)")
-    p.add_argument("--api-key-env", default=None, help="environment variable holding the API key (default OPENAI_API_KEY)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per request before a retry (openai engine)")
-    p.add_argument("--max-retries", type=int, default=None, help="retries on 429/5xx/timeouts (openai engine, default 3)")
+def refreshed_store() -> "Store":
+    """The store, refreshed from the job folders: what a command that reads or writes labels starts from."""
+    from agentark.store import Store
 
-
-def server_options(args: argparse.Namespace) -> dict | None:
-    """The engine options the served-engine flags give; None when none was given."""
-    options = {"base_urls": args.base_url, "concurrency": args.concurrency, "api_key_env": args.api_key_env,
-               "timeout_s": args.timeout, "max_retries": args.max_retries}
-    return {k: v for k, v in options.items() if v is not None} or None
+    store = Store()
+    store.refresh()
+    return store
 
 
 def fmt(v: Any) -> str:

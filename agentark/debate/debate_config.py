@@ -1,17 +1,20 @@
 """The debate run's configuration: one dataclass shared by the CLI, the Run page and the stored run row.
 
-Design decision: ``DebateConfig`` validates against the method registry (``METHODS``) in ``__post_init__``,
-so a config that exists is one the scheduler can run: defaults per method are filled in, method options are
-checked by the method's own options dataclass, and every error names the flag or field that fixes it.
+Design decision: ``DebateConfig`` extends ``GenerationConfig`` (engine, model, sampling) and validates against
+the method registry (``METHODS``) in ``__post_init__``, so a config that exists is one the scheduler can run:
+defaults per method are filled in, method options are checked by the method's own options dataclass, and every
+error names the field that fixes it. Its fields' metadata make the ``debate`` command's flags and the Run page's
+form, structured fields included (``agent_specs``, ``method_options``, ``columns``: see ``agentark.options``).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from agentark.backends import Engine, EngineSpec, create_engine
-from agentark.config import DEFAULT_DATASET, EMBEDDED_MODEL
+from agentark.config import DEFAULT_DATASET
 from agentark.debate.methods import METHODS
 from agentark.errors import ConfigError
+from agentark.generation import GenerationConfig
 
 
 @dataclass
@@ -50,7 +53,56 @@ class AgentSpec:
 
 
 @dataclass
-class DebateConfig:
+class AgentFlags:
+    """How the CLI gives ``agent_specs``: models and system prompts, one flag per speaker, paired by position."""
+
+    agent_model: list[str] = field(default_factory=list, metadata={
+        "help": "one per speaker in order (e.g. agent_1, agent_2, ...; mad: affirmative, negative, judge)",
+        "repeat": True, "metavar": "[ENGINE=]MODEL"})
+    agent_system: list[str] = field(default_factory=list, metadata={
+        "help": "system prompt (role) per speaker, in the same order as --agent-model", "repeat": True,
+        "metavar": "TEXT"})
+
+
+def paired_specs(given: dict) -> list[AgentSpec]:
+    """Pair the speakers' models and system prompts by position; a speaker may have either or both."""
+    models, systems = given.get("agent_model") or [], given.get("agent_system") or []
+    specs = []
+    for i in range(max(len(models), len(systems))):
+        system = systems[i] if i < len(systems) else None
+        specs.append(AgentSpec.parse(models[i], system) if i < len(models) else AgentSpec(system=system))
+    return specs
+
+
+@dataclass
+class ColumnFlags:
+    """The file columns ``columns`` maps, one option each."""
+
+    question_col: str | None = field(default=None, metadata={
+        "help": "column holding the question (files and hf: datasets; empty: detect)"})
+    answer_col: str | None = field(default=None, metadata={"help": "column holding the answer"})
+    id_col: str | None = field(default=None, metadata={"help": "column holding a stable problem id"})
+
+
+def column_map(given: dict) -> dict:
+    return {"question": (given.get("question_col") or "").strip(), "answer": (given.get("answer_col") or "").strip(),
+            "id": (given.get("id_col") or "").strip() or None}
+
+
+def _method_option(values: dict, name: str) -> bool:
+    return name in {f.name for f in fields(METHODS[values.get("method", "debate")].options)}
+
+
+def _free_agents(values: dict, name: str) -> bool:
+    return METHODS[values.get("method", "debate")].fixed_agents is None
+
+
+def _free_rounds(values: dict, name: str) -> bool:
+    return not METHODS[values.get("method", "debate")].single_round
+
+
+@dataclass
+class DebateConfig(GenerationConfig):
     """Everything that defines a debate run; stored as the run's config and shared by CLI and page.
 
     ``agents`` and ``rounds`` default per method (see ``METHODS[name].defaults``). ``agent_specs`` gives
@@ -58,57 +110,60 @@ class DebateConfig:
     without one use ``engine``/``model``. ``method_options`` holds the method's own settings, validated by
     its options dataclass. ``early_stop`` ends a round-based debate once every solver gives the same answer.
     ``seed`` seeds sampling; ``problem_seed`` picks the built-in generator's problems, so two runs with
-    different sampling seeds debate the same problems. ``columns`` maps a file's question/answer/id columns. ``solve_prompt`` (None: ``SOLVE_PROMPT``) is the
-    first-turn wording, for evaluating a model trained on another one.
+    different sampling seeds debate the same problems. ``columns`` maps a file's question/answer/id columns.
+    ``solve_prompt`` (None: ``SOLVE_PROMPT``) is the first-turn wording, for evaluating a model trained on
+    another one.
     """
 
-    method: str = "debate"
-    dataset: str = DEFAULT_DATASET
-    limit: int | None = 8
-    split: str = "test"
-    agents: int | None = None
-    rounds: int | None = None
-    temperature: float = 0.7
-    max_tokens: int = 256
-    seed: int = 0
-    problem_seed: int = 0
-    aggregator: bool = False
-    engine: str = "transformers"
-    model: str = EMBEDDED_MODEL
-    engine_options: dict = field(default_factory=dict)
-    chunk_size: int = 16
-    agent_specs: list = field(default_factory=list)
-    method_options: dict = field(default_factory=dict)
-    early_stop: bool = False
-    columns: dict | None = None
-    solve_prompt: str | None = None
+    method: str = field(default="debate", metadata={
+        "help": "cot: one agent · self_consistency: k samples + vote · debate: Du et al. · mad: affirmative/negative "
+                "+ judge · critique: solvers + critics", "choices": lambda: tuple(METHODS)})
+    dataset: str = field(default=DEFAULT_DATASET, metadata={
+        "help": "builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path", "widget": "dataset"})
+    limit: int | None = field(default=8, metadata={
+        "help": "number of problems; unset: the whole dataset", "min": 1, "widget": "number",
+        "hint": "Leave it out to use the whole dataset."})
+    split: str = field(default="test", metadata={
+        "help": "dataset split; the built-in generator draws its own problems for each split name: train to "
+                "distill on, test held out"})
+    agents: int | None = field(default=None, metadata={
+        "help": "agents (solvers, samples); default per method", "min": 1, "widget": "number",
+        "applies": _free_agents})
+    rounds: int | None = field(default=None, metadata={
+        "help": "rounds; default per method", "min": 1, "widget": "number", "applies": _free_rounds})
+    problem_seed: int = field(default=0, metadata={
+        "help": "seed that picks the built-in generator's problems, apart from the sampling seed"})
+    aggregator: bool = field(default=False, metadata={
+        "help": "a final aggregator call decides the answer (method debate)"})
+    chunk_size: int = field(default=16, metadata={"help": "problems per batch and per shard", "min": 1})
+    agent_specs: list = field(default_factory=list, metadata={
+        "help": "one line per speaker in order (agent_1, agent_2, …; mad: affirmative, negative, judge; critique: "
+                "solvers then critics): [ENGINE=]MODEL | system prompt. Use - to keep the run's model.",
+        "group": AgentFlags, "build": paired_specs, "lines": AgentSpec.parse_lines})
+    method_options: dict = field(default_factory=dict, metadata={
+        "help": "the method's own settings", "group": lambda: [m.options for m in METHODS.values()],
+        "applies": _method_option})
+    early_stop: bool = field(default=False, metadata={"help": "stop once every agent gives the same answer"})
+    columns: dict | None = field(default=None, metadata={
+        "help": "a file's question, answer and id columns", "group": ColumnFlags, "build": column_map})
+    solve_prompt: str | None = field(default=None, metadata={"internal": True})
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ConfigError(f"Unknown method '{self.method}'. Choose one of: {', '.join(sorted(METHODS))}.")
+            raise ConfigError(f"Unknown method '{self.method}'; set [[method]] to one of: {', '.join(sorted(METHODS))}.")
         method = METHODS[self.method]
         default_agents, default_rounds = method.defaults
         self.agents = default_agents if self.agents is None else int(self.agents)
         self.rounds = default_rounds if self.rounds is None else int(self.rounds)
-        if self.agents < 1:
-            raise ConfigError(f"agents must be at least 1 (got {self.agents}); use --agents 1 or more.")
-        if self.rounds < 1:
-            raise ConfigError(f"rounds must be at least 1 (got {self.rounds}); use --rounds 1 or more.")
+        super().__post_init__()
         if method.fixed_agents is not None and self.agents != method.fixed_agents:
             count = "one agent" if method.fixed_agents == 1 else f"{method.fixed_agents} agents"
-            raise ConfigError(f"Method '{self.method}' always has {count}; leave --agents out.")
+            raise ConfigError(f"Method '{self.method}' always has {count}; leave [[agents]] unset.")
         if method.single_round and self.rounds != 1:
-            raise ConfigError(f"Method '{self.method}' answers once; leave --rounds out, or use --method debate.")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"limit must be at least 1 (got {self.limit}); leave it out to use the whole dataset.")
-        if not 0 <= self.temperature <= 2:
-            raise ConfigError(f"temperature must be between 0 and 2 (got {self.temperature}).")
-        if self.max_tokens < 1:
-            raise ConfigError(f"max_tokens must be at least 1 (got {self.max_tokens}).")
-        if self.chunk_size < 1:
-            raise ConfigError(f"chunk_size must be at least 1 (got {self.chunk_size}).")
+            raise ConfigError(f"Method '{self.method}' answers once; leave [[rounds]] unset, or set [[method]] debate.")
         if self.aggregator and self.method != "debate":
-            raise ConfigError("The aggregator call belongs to --method debate; drop --aggregator for other methods.")
+            raise ConfigError("The aggregator call belongs to [[method]] debate; turn [[aggregator]] off for other "
+                              "methods.")
         self.method_settings()
         self.agent_specs = [asdict(a) if isinstance(a, AgentSpec) else dict(a) for a in self.agent_specs]
         specs = self.specs()
@@ -116,16 +171,16 @@ class DebateConfig:
         if len(specs) > len(speakers):
             raise ConfigError(
                 f"{len(specs)} agent models given but method '{self.method}' has {len(speakers)} speakers "
-                f"({', '.join(speakers)}); give at most one per speaker, in that order."
+                f"({', '.join(speakers)}); give at most one per speaker in [[agent_specs]], in that order."
             )
         if self.solve_prompt is not None and "{question}" not in self.solve_prompt:
-            raise ConfigError("solve_prompt must contain {question} where the problem goes.")
+            raise ConfigError("[[solve_prompt]] must contain {question} where the problem goes.")
         if self.columns is not None:
             unknown = set(self.columns) - {"question", "answer", "id"}
             if unknown or not self.columns.get("question") or not self.columns.get("answer"):
                 raise ConfigError(
                     "columns maps 'question' and 'answer' (and optionally 'id') to column names; "
-                    "pass both --question-col and --answer-col."
+                    "set both [[question_col]] and [[answer_col]]."
                 )
 
     def method_settings(self):
@@ -145,9 +200,6 @@ class DebateConfig:
             return [AgentSpec(**spec) for spec in self.agent_specs]
         except TypeError as exc:
             raise ConfigError(f"An agent spec has an unknown field ({exc}); use engine, model, system, options.") from exc
-
-    def engine_spec(self) -> EngineSpec:
-        return EngineSpec(self.engine, self.model, dict(self.engine_options))
 
     def speaker_engine(self, index: int) -> tuple[str, EngineSpec]:
         """(engine key, spec) of the ``index``-th speaker; ``"default"`` is the run's own engine."""
@@ -170,13 +222,6 @@ class DebateConfig:
     def models(self) -> list[str]:
         """Every model the run's speakers use, the run's own first."""
         return list(dict.fromkeys(spec.model for spec in self.engine_specs().values()))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "DebateConfig":
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 # The Run page's first offer: on the embedded model and 2 CPU cores a debate that finishes in about a minute

@@ -4,11 +4,14 @@ A method yields the list of turns it needs next (which agent speaks, in which ro
 chat messages), receives the finished messages back, and finally returns its decision. Methods never call
 an engine themselves, which is what makes them batchable by the scheduler and testable with a scripted
 engine. A new method is a ``Method`` subclass added to ``METHODS``.
+
+Methods read the run's settings through the ``RunSettings`` protocol, not the ``DebateConfig`` class: the
+config validates against ``METHODS``, so naming it here would make the two modules import each other.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Generator, Iterable, Protocol
 
 from agentark.debate.prompts import (
     AFFIRMATIVE_PROMPT,
@@ -24,12 +27,26 @@ from agentark.debate.prompts import (
     format_others,
     solve_messages,
 )
-from agentark.errors import ConfigError
 from agentark.grading import answers_equal, majority_vote
+from agentark.options import check_bounds
 from agentark.tasks import Problem
 
-if TYPE_CHECKING:
-    from agentark.debate.debate_config import DebateConfig
+
+class RunSettings(Protocol):
+    """What a method reads of the run's config (``DebateConfig`` is one)."""
+
+    agents: int
+    rounds: int
+    aggregator: bool
+    early_stop: bool
+    solve_prompt: str | None
+    method_options: dict
+
+    def method_settings(self): ...
+
+    def specs(self) -> list: ...
+
+    def speaker_engine(self, index: int) -> tuple: ...
 
 
 @dataclass
@@ -77,7 +94,7 @@ class Method:
     single_round = False
     options: type = NoOptions
 
-    def __init__(self, cfg: DebateConfig) -> None:
+    def __init__(self, cfg: RunSettings) -> None:
         self.cfg = cfg
         self.opts = cfg.method_settings()
         names = self.speakers(cfg)
@@ -86,12 +103,12 @@ class Method:
         self._system = {name: specs[i].system for i, name in enumerate(names) if i < len(specs) and specs[i].system}
 
     @classmethod
-    def max_steps(cls, cfg: DebateConfig) -> int:
+    def max_steps(cls, cfg: RunSettings) -> int:
         """Batched steps a problem takes at most (early stopping can end it sooner): progress within a chunk."""
         return cfg.rounds
 
     @classmethod
-    def speakers(cls, cfg: DebateConfig) -> list[str]:
+    def speakers(cls, cfg: RunSettings) -> list[str]:
         return [agent_name(i) for i in range(cfg.agents)]
 
     def turn(self, agent: str, rnd: int, role: str, messages: list[dict[str, str]]) -> Turn:
@@ -133,11 +150,11 @@ class LLMDebate(Method):
     defaults = (3, 2)
 
     @classmethod
-    def max_steps(cls, cfg: DebateConfig) -> int:
+    def max_steps(cls, cfg: RunSettings) -> int:
         return cfg.rounds + (1 if cfg.aggregator else 0)
 
     @classmethod
-    def speakers(cls, cfg: DebateConfig) -> list[str]:
+    def speakers(cls, cfg: RunSettings) -> list[str]:
         return super().speakers(cfg) + (["aggregator"] if cfg.aggregator else [])
 
     def play(self, problem: Problem) -> Play:
@@ -170,7 +187,10 @@ class LLMDebate(Method):
 class MADOptions:
     """``judge_every_round``: the judge may end the debate after any round; otherwise only after the last."""
 
-    judge_every_round: bool = True
+    judge_every_round: bool = field(default=True, metadata={
+        "help": "MAD: the judge may end the debate after any round; off, it decides only after the last round",
+        "flag": "--judge-last-round-only",
+        "flag_value": False})
 
 
 class MultiAgentDebate(Method):
@@ -182,11 +202,11 @@ class MultiAgentDebate(Method):
     options = MADOptions
 
     @classmethod
-    def max_steps(cls, cfg: DebateConfig) -> int:
+    def max_steps(cls, cfg: RunSettings) -> int:
         return 3 * cfg.rounds  # affirmative, negative, judge
 
     @classmethod
-    def speakers(cls, cfg: DebateConfig) -> list[str]:
+    def speakers(cls, cfg: RunSettings) -> list[str]:
         return ["affirmative", "negative", "judge"]
 
     def play(self, problem: Problem) -> Play:
@@ -225,12 +245,11 @@ class MultiAgentDebate(Method):
 class CritiqueOptions:
     """``critics``: how many critic agents review the solvers' solutions each round."""
 
-    critics: int = 1
+    critics: int = field(default=1, metadata={"help": "critic agents (method critique)", "min": 1})
 
     def __post_init__(self) -> None:
-        if int(self.critics) < 1:
-            raise ConfigError(f"critics must be at least 1 (got {self.critics}); set method option critics=1 or more.")
         self.critics = int(self.critics)
+        check_bounds(CritiqueOptions, self)
 
 
 def accepted(critique: dict) -> bool:
@@ -247,11 +266,11 @@ class CritiqueRevise(Method):
     options = CritiqueOptions
 
     @classmethod
-    def max_steps(cls, cfg: DebateConfig) -> int:
+    def max_steps(cls, cfg: RunSettings) -> int:
         return 2 * cfg.rounds - 1  # solvers each round, critics between rounds
 
     @classmethod
-    def speakers(cls, cfg: DebateConfig) -> list[str]:
+    def speakers(cls, cfg: RunSettings) -> list[str]:
         critics = int(cfg.method_options.get("critics", CritiqueOptions.critics))
         return [f"solver_{i + 1}" for i in range(cfg.agents)] + [f"critic_{i + 1}" for i in range(critics)]
 

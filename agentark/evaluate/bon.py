@@ -13,7 +13,7 @@ report agree exactly, and a test can build a run whose curve is known. The PRM i
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
@@ -22,6 +22,7 @@ from agentark.errors import ConfigError
 from agentark.evaluate.eval_config import BonConfig
 from agentark.grading import is_correct, majority_vote
 from agentark.labels.segment import segment
+from agentark.options import ConfigBase
 from agentark.store import eval_tables as q
 
 @runtime_checkable
@@ -32,7 +33,7 @@ class StepScorer(Protocol):
 
 
 @dataclass
-class BonCurve:
+class BonCurve(ConfigBase):
     """Accuracy against N. ``best_of`` maps an aggregation to its curve; all curves align with ``ns``."""
 
     run_id: str
@@ -42,9 +43,6 @@ class BonCurve:
     one_sample: list[float]
     majority: list[float]
     best_of: dict[str, list[float]]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def frame(self) -> pd.DataFrame:
         """Long form: one row per (N, strategy), for charts and tables."""

@@ -6,10 +6,12 @@ parser from these defaults without paying for the statistics it may never run.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from agentark.config import DEFAULT_DATASET, EMBEDDED_MODEL
 from agentark.errors import ConfigError
+from agentark.generation import GenerationConfig
+from agentark.options import ConfigBase
 from agentark.labels.segment import SEGMENTERS
 
 CONFIDENCE = 0.95
@@ -18,7 +20,7 @@ GROUND_TRUTH_SOURCES = ["human", "import:prm800k", "import:math-shepherd"]
 
 
 @dataclass
-class Pricing:
+class Pricing(ConfigBase):
     """USD per million tokens, prompt and completion, for the cost per 1,000 problems.
 
     The defaults are list prices of a small hosted model; set your provider's (or your GPU-hour's
@@ -30,14 +32,15 @@ class Pricing:
 
     def __post_init__(self) -> None:
         if self.prompt_usd_per_mtok < 0 or self.completion_usd_per_mtok < 0:
-            raise ConfigError("Token prices cannot be negative; give USD per million tokens, e.g. 0.15 and 0.60.")
+            raise ConfigError("Token prices ([[prompt_usd_per_mtok]], [[completion_usd_per_mtok]]) cannot be negative; "
+                              "give USD per million tokens, e.g. 0.15 and 0.60.")
 
     def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
         return (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
 
 
 @dataclass
-class CompareConfig:
+class CompareConfig(ConfigBase):
     """Gates of a rollout decision and the prices behind cost; shared by the page, the CLI and the report.
 
     A candidate passes when its accuracy is at least ``min_accuracy_ratio`` of the reference's, its tokens
@@ -45,71 +48,80 @@ class CompareConfig:
     ``max_p95_latency_s`` seconds.
     """
 
-    min_accuracy_ratio: float = 0.95
-    max_token_ratio: float = 0.5
-    max_p95_latency_s: float = 30.0
-    prompt_usd_per_mtok: float = Pricing.prompt_usd_per_mtok
-    completion_usd_per_mtok: float = Pricing.completion_usd_per_mtok
-    confidence: float = CONFIDENCE
+    min_accuracy_ratio: float = field(default=0.95, metadata={
+        "help": "gate: the candidate's accuracy is at least this share of the reference's (0.95: 95%)"})
+    max_token_ratio: float = field(default=0.5, metadata={
+        "help": "gate: its tokens per problem are at most this share of the reference's"})
+    max_p95_latency_s: float = field(default=30.0, metadata={
+        "help": "gate: its p95 latency per problem is under this many seconds", "flag": "--max-p95-latency"})
+    prompt_usd_per_mtok: float = field(default=Pricing.prompt_usd_per_mtok, metadata={
+        "help": "USD per million prompt tokens", "flag": "--price-prompt"})
+    completion_usd_per_mtok: float = field(default=Pricing.completion_usd_per_mtok, metadata={
+        "help": "USD per million completion tokens", "flag": "--price-completion"})
+    confidence: float = field(default=CONFIDENCE, metadata={"help": "confidence level of the accuracy intervals"})
 
     def __post_init__(self) -> None:
         if not 0 < self.min_accuracy_ratio <= 2:
-            raise ConfigError(f"min_accuracy_ratio is a share of the reference's accuracy, e.g. 0.95 "
+            raise ConfigError(f"[[min_accuracy_ratio]] is a share of the reference's accuracy, e.g. 0.95 "
                               f"(got {self.min_accuracy_ratio}).")
         if not self.max_token_ratio > 0:
-            raise ConfigError(f"max_token_ratio must be above 0, e.g. 0.5 for half the tokens "
+            raise ConfigError(f"[[max_token_ratio]] must be above 0, e.g. 0.5 for half the tokens "
                               f"(got {self.max_token_ratio}).")
         if not self.max_p95_latency_s > 0:
-            raise ConfigError(f"max_p95_latency_s must be above 0 seconds (got {self.max_p95_latency_s}).")
+            raise ConfigError(f"[[max_p95_latency_s]] must be above 0 seconds (got {self.max_p95_latency_s}).")
         if not 0.5 <= self.confidence < 1:
-            raise ConfigError(f"confidence must be in [0.5, 1), e.g. 0.95 (got {self.confidence}).")
+            raise ConfigError(f"[[confidence]] must be in [0.5, 1), e.g. 0.95 (got {self.confidence}).")
         self.pricing()
 
     def pricing(self) -> Pricing:
         return Pricing(self.prompt_usd_per_mtok, self.completion_usd_per_mtok)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
-class BonConfig:
+class BonConfig(ConfigBase):
     """How best-of-N is computed; shared by the CLI's ``compare --prm`` and the page's PRM picker."""
 
-    aggregations: list[str] = field(default_factory=lambda: list(AGGREGATIONS))
-    temperature: float = 0.1
-    segmenter: str = "paragraphs"
+    aggregations: list[str] = field(default_factory=lambda: list(AGGREGATIONS), metadata={
+        "help": "best-of-N step aggregations (repeat; default all)", "choices": AGGREGATIONS,
+        "flag": "--aggregation", "repeat": True})
+    temperature: float = field(default=0.1, metadata={"help": "softmin temperature", "flag": "--softmin-temperature"})
+    segmenter: str = field(default="paragraphs", metadata={"help": "how a sample is cut into steps",
+                                                           "choices": SEGMENTERS})
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.aggregations if a not in AGGREGATIONS]
         if unknown or not self.aggregations:
             raise ConfigError(f"Unknown aggregation(s) {', '.join(unknown) or '(none given)'}; "
-                              f"choose from {', '.join(AGGREGATIONS)}.")
+                              f"choose [[aggregations]] from {', '.join(AGGREGATIONS)}.")
         if self.temperature <= 0:
-            raise ConfigError(f"softmin temperature must be above 0 (got {self.temperature}).")
+            raise ConfigError(f"softmin [[temperature]] must be above 0 (got {self.temperature}).")
         if self.segmenter not in SEGMENTERS:
-            raise ConfigError(f"Unknown segmenter '{self.segmenter}'; choose one of: {', '.join(SEGMENTERS)}.")
+            raise ConfigError(f"Unknown segmenter '{self.segmenter}'; set [[segmenter]] to one of: "
+                              f"{', '.join(SEGMENTERS)}.")
 
 
 @dataclass
-class PRMEvalConfig:
+class PRMEvalConfig(ConfigBase):
     """Which labels are ground truth and the threshold below which a step counts as wrong."""
 
-    threshold: float = 0.5
-    sources: list[str] = field(default_factory=lambda: list(GROUND_TRUTH_SOURCES))
-    neutral: str = "positive"
+    threshold: float = field(default=0.5, metadata={"help": "a step whose probability of being good is below "
+                                                            "this counts as wrong"})
+    sources: list[str] = field(default_factory=lambda: list(GROUND_TRUTH_SOURCES), metadata={
+        "help": "label sources that count as ground truth"})
+    neutral: str = field(default="positive", metadata={"help": "how a neutral (0) label counts",
+                                                       "choices": ("positive", "negative")})
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:
-            raise ConfigError(f"threshold is a step probability in (0, 1), e.g. 0.5 (got {self.threshold}).")
+            raise ConfigError(f"[[threshold]] is a step probability in (0, 1), e.g. 0.5 (got {self.threshold}).")
         if not self.sources:
-            raise ConfigError("sources is empty; name the label sources that count, e.g. human import:prm800k.")
+            raise ConfigError("[[sources]] is empty; name the label sources that count, e.g. human import:prm800k.")
         if self.neutral not in ("positive", "negative"):
-            raise ConfigError(f"neutral must be 'positive' or 'negative' (got '{self.neutral}').")
+            raise ConfigError(f"[[neutral]] must be 'positive' or 'negative' (got '{self.neutral}').")
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(GenerationConfig):
     """What to evaluate on what; shared by ``python -m agentark eval``, the Evaluate panel and the run row.
 
     ``method`` is ``cot`` (the model as one agent with the solve prompt) or a debate method; ``engine`` and
@@ -118,27 +130,31 @@ class EvalConfig:
     for one agent (greedy) and 0.7 when several samples must differ.
     """
 
-    model: str = EMBEDDED_MODEL
-    dataset: str = DEFAULT_DATASET
-    split: str = "test"
-    limit: int | None = 50
-    method: str = "cot"
-    samples: int | None = None
-    rounds: int | None = None
-    engine: str = "transformers"
-    engine_options: dict = field(default_factory=dict)
-    temperature: float | None = None
-    max_tokens: int = 256
-    seed: int = 0
-    chunk_size: int = 16
-    allow_overlap: bool = False
+    model: str = field(default=EMBEDDED_MODEL, metadata={
+        "help": "studio model id, checkpoint folder or embedded:smollm2-135m", "required": True, "widget": "model"})
+    temperature: float | None = field(default=None, metadata={
+        "help": "sampling temperature (empty: 0 for cot, 0.7 otherwise)", "min": 0, "max": 2})
+    dataset: str = field(default=DEFAULT_DATASET, metadata={
+        "help": "builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path", "widget": "dataset"})
+    split: str = field(default="test", metadata={"help": "dataset split (held-out problems: test)"})
+    limit: int | None = field(default=50, metadata={"help": "number of problems", "min": 1, "widget": "number"})
+    method: str = field(default="cot", metadata={
+        "help": "cot (one agent with its training solve prompt) or a debate method",
+        "choices": lambda: tuple(debate_methods())})
+    samples: int | None = field(default=None, metadata={
+        "help": "agents; k samples per problem for self_consistency (empty: the method's default)", "min": 1})
+    rounds: int | None = field(default=None, metadata={"help": "rounds (empty: the method's default)", "min": 1})
+    chunk_size: int = field(default=16, metadata={"help": "problems per batch and per shard", "min": 1})
+    allow_overlap: bool = field(default=False, metadata={
+        "help": "evaluate even on problems the model trained on (reported as a warning)"})
 
     def __post_init__(self) -> None:
         if not (self.model or "").strip():
-            raise ConfigError("Name the model to evaluate: a studio model id, a checkpoint folder or "
+            raise ConfigError("Name the model to evaluate in [[model]]: a studio model id, a checkpoint folder or "
                               "embedded:smollm2-135m.")
         if self.temperature is None:
             self.temperature = 0.0 if self.method == "cot" else 0.7
+        super().__post_init__()
         self.debate_config()
 
     def debate_config(self):
@@ -149,12 +165,14 @@ class EvalConfig:
         from agentark.checkpoints import prompt_for
 
         return DebateConfig(
-            method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,
+            **self.generation(), method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,
             agents=None if self.method == "cot" else self.samples, rounds=self.rounds,
-            temperature=float(self.temperature), max_tokens=self.max_tokens, seed=self.seed, engine=self.engine,
-            engine_options=dict(self.engine_options),
-            model=self.model, chunk_size=self.chunk_size, solve_prompt=prompt_for(self.model),
+            chunk_size=self.chunk_size, solve_prompt=prompt_for(self.model),
         )
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+
+def debate_methods() -> list[str]:
+    """The debate methods an evaluation may use (imported when asked: this module stays light)."""
+    from agentark.debate.methods import METHODS
+
+    return list(METHODS)

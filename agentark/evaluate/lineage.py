@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentark.errors import ConfigError
+from agentark.options import ConfigBase
 from agentark.store import eval_tables as q
 
 
 @dataclass
-class Provenance:
+class Provenance(ConfigBase):
     """What stands behind one run's model: the registry row, its job and export (None when unregistered)."""
 
     run_id: str
@@ -31,9 +32,6 @@ class Provenance:
     export_kind: str | None = None
     export_filters: dict = field(default_factory=dict)
     run_config: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     @property
     def label(self) -> str:

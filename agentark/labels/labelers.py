@@ -22,6 +22,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.grading import intermediate_results, reference_solution, to_number
+from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
 
@@ -243,17 +244,20 @@ def _stamp_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 @dataclass
-class AutoLabelConfig:
+class AutoLabelConfig(ConfigBase):
     """Which automatic labelers to run on which runs (all runs when ``run_ids`` is empty)."""
 
-    run_ids: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=lambda: list(AUTO_SOURCES))
+    run_ids: list[str] = run_ids_field("Runs whose steps to label (repeat --run); every run when empty.")
+    sources: list[str] = field(default_factory=lambda: list(AUTO_SOURCES), metadata={
+        "help": f"automatic labelers to run (repeat; default all: {', '.join(AUTO_SOURCES)})", "flag": "--source",
+        "repeat": True})
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.sources if s not in AUTO_SOURCES]
         if unknown or not self.sources:
-            raise ConfigError(f"Unknown labeler(s) {unknown or '(none)'}; choose from: {', '.join(AUTO_SOURCES)} "
-                              "(Monte-Carlo labels run as a job: `python -m agentark label-mc`).")
+            raise ConfigError(f"Unknown labeler(s) {unknown or '(none)'} in [[sources]]; choose from: "
+                              f"{', '.join(AUTO_SOURCES)} (Monte-Carlo labels run as a job: "
+                              "`python -m agentark label-mc`).")
 
 
 def run_auto_labelers(store: Store, cfg: AutoLabelConfig) -> dict[str, int]:

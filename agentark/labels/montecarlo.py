@@ -8,62 +8,32 @@ shards, ingestion) is the ``mc_label`` job kind in ``agentark.labels.montecarlo_
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from agentark.backends import ENGINES, ChatRequest, Engine, EngineSpec
+from agentark.backends import ChatRequest, Engine
 from agentark.clock import now
-from agentark.config import EMBEDDED_MODEL
 from agentark.debate import solve_messages
 from agentark.errors import ConfigError, EngineError
+from agentark.generation import GenerationConfig
 from agentark.grading import extract_answer, is_correct
+from agentark.options import run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
 
 SOURCE = "auto:mc"
-SERVER_OPTIONS = {"base_urls", "concurrency", "api_key_env", "timeout_s", "max_retries", "backoff_s"}
 
 
 @dataclass
-class MCConfig:
+class MCConfig(GenerationConfig):
     """A Monte-Carlo labeling job: which runs' steps, which engine, how many rollouts per step prefix."""
 
-    run_ids: list[str] = field(default_factory=list)
-    k: int = 4
-    max_tokens: int = 256
-    temperature: float = 0.7
-    seed: int = 0
-    engine: str = "transformers"
-    model: str = EMBEDDED_MODEL
-    engine_options: dict = field(default_factory=dict)
-    chunk_size: int = 64
-    skip_labeled: bool = True
-
-    def __post_init__(self) -> None:
-        if self.k < 1:
-            raise ConfigError(f"k (rollouts per step) must be at least 1 (got {self.k}); Math-Shepherd used 8.")
-        if self.max_tokens < 1:
-            raise ConfigError(f"max_tokens must be at least 1 (got {self.max_tokens}).")
-        if not 0 <= self.temperature <= 2:
-            raise ConfigError(f"temperature must be between 0 and 2 (got {self.temperature}); rollouts need > 0 to differ.")
-        if self.chunk_size < 1:
-            raise ConfigError(f"chunk_size must be at least 1 (got {self.chunk_size}).")
-        if self.engine not in ENGINES:
-            raise ConfigError(f"Unknown engine '{self.engine}'; choose one of: {', '.join(sorted(ENGINES))}.")
-        if SERVER_OPTIONS & set(self.engine_options) and self.engine != "openai":
-            raise ConfigError("Server options (--base-url, --concurrency, --api-key-env, --timeout, --max-retries) "
-                              "belong to --engine openai; add it or drop them.")
-
-    def engine_spec(self) -> EngineSpec:
-        return EngineSpec(self.engine, self.model, dict(self.engine_options))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "MCConfig":
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+    run_ids: list[str] = run_ids_field("Runs whose steps to label (repeat --run); every run when empty.")
+    k: int = field(default=4, metadata={"help": "rollouts per step prefix", "min": 1, "hint": "Math-Shepherd used 8."})
+    chunk_size: int = field(default=64, metadata={"help": "step prefixes per batch and per shard", "min": 1})
+    skip_labeled: bool = field(default=True, metadata={"help": "leave out steps that already have a Monte-Carlo "
+                                                               "label"})
 
 
 def rollout_request(question: str, prefix: str, cfg: MCConfig, round_: int) -> ChatRequest:

@@ -17,7 +17,7 @@ ingester appends each shard once.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +26,7 @@ from agentark.clock import new_id, now
 from agentark.errors import ConfigError
 from agentark.jobs.folder import LabelJobFolder, atomic_write_table
 from agentark.jobs.registry import JobKind, Progress, register_kind
+from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
 
@@ -35,37 +36,31 @@ SOFT_CHANGE = 1e-3
 
 
 @dataclass
-class PRMLabelConfig:
+class PRMLabelConfig(ConfigBase):
     """Which PRM labels which runs' steps, and where it calls a step wrong."""
 
     model: str = field(default="", metadata={"help": "The PRM: a studio model id, or the model or checkpoint folder "
-                                                     "a PRM training job wrote."})
-    run_ids: list[str] = field(default_factory=list, metadata={"help": "Runs whose steps to label (all when empty)."})
+                                                     "a PRM training job wrote.", "suggest": lambda: trained_prms()})
+    run_ids: list[str] = run_ids_field("Runs whose steps to label (repeat --run); every run when empty.")
     threshold: float = field(default=0.5, metadata={
         "help": "A step whose probability of being good is below this gets -1, otherwise +1."})
     batch_size: int = field(default=16, metadata={"help": "Trajectories per forward pass."})
-    device: str = field(default="auto", metadata={"help": "auto (CUDA when visible), cpu or cuda."})
+    device: str = field(default="auto", metadata={"help": "auto (CUDA when visible), cpu or cuda.",
+                                                  "choices": ("auto", "cpu", "cuda")})
     chunk_size: int = field(default=256, metadata={
         "help": "Trajectories per shard in a background job (a stop or crash loses at most one chunk)."})
 
     def __post_init__(self) -> None:
         if not str(self.model).strip():
-            raise ConfigError("No PRM given: pass --model with a studio PRM id or folder (train one with "
+            raise ConfigError("No PRM given: set [[model]] to a studio PRM id or folder (train one with "
                               "`python -m agentark train prm`).")
         if not 0 < self.threshold < 1:
-            raise ConfigError(f"threshold must be between 0 and 1 (got {self.threshold}).")
+            raise ConfigError(f"[[threshold]] must be between 0 and 1 (got {self.threshold}).")
         if self.batch_size < 1 or self.chunk_size < 1:
-            raise ConfigError(f"batch_size and chunk_size must be at least 1 (got {self.batch_size}, {self.chunk_size}).")
+            raise ConfigError(f"[[batch_size]] and [[chunk_size]] must be at least 1 (got {self.batch_size}, "
+                              f"{self.chunk_size}).")
         if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"device must be auto, cpu or cuda (got '{self.device}').")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "PRMLabelConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+            raise ConfigError(f"[[device]] must be auto, cpu or cuda (got '{self.device}').")
 
 
 def trajectories(steps: pd.DataFrame) -> list[tuple[str, str, list[str], list[str]]]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from agentark.errors import ConfigError
+from agentark.options import ConfigBase
 
 SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
 _MARKER = re.compile(r"(?im)^[ \t]*(?:\*\*)?step\s*\d+\s*[:.)]")
@@ -30,20 +31,19 @@ class Step:
 
 
 @dataclass
-class SegmentConfig:
+class SegmentConfig(ConfigBase):
     """How to segment a run's messages; shared by the CLI, the labeling page and stored with the steps."""
 
-    method: str = "paragraphs"
-    roles: list[str] = field(default_factory=lambda: ["solver"])
+    method: str = field(default="paragraphs", metadata={"help": "how a message is cut into steps",
+                                                        "choices": SEGMENTERS})
+    roles: list[str] = field(default_factory=lambda: ["solver"], metadata={
+        "help": "the roles whose messages are segmented (solver, critic, judge, aggregator)"})
 
     def __post_init__(self) -> None:
         if self.method not in SEGMENTERS:
-            raise ConfigError(f"Unknown segmenter '{self.method}'; choose one of: {', '.join(SEGMENTERS)}.")
+            raise ConfigError(f"Unknown segmenter '{self.method}'; set [[method]] to one of: {', '.join(SEGMENTERS)}.")
         if not self.roles:
-            raise ConfigError("roles is empty; segment at least one role, e.g. ['solver'].")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+            raise ConfigError("[[roles]] is empty; segment at least one role, e.g. solver.")
 
 
 def _spans_between(content: str, cuts: list[int]) -> list[tuple[int, int]]:

@@ -1,39 +1,110 @@
 """Streamlit widgets for a config dataclass's options: the page-side twin of ``agentark.options.add_arguments``.
 
 Design decision: a form never lists options by hand. It asks ``agentark.options.options(cls)`` for the fields,
-with their kinds, defaults, choices and help, and draws one widget per field (help as the tooltip), so a field
-added to a config appears on the page and on the command line at once.
+with their kinds, defaults, bounds, choices and help, and draws one widget per field (one per member of a group,
+help as the tooltip), so a field added to a config appears on the page and on the command line at once. The
+values go back through ``agentark.options.from_values``, which builds and validates the config.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import streamlit as st
 
 from agentark.options import Option, options
+from agentark.runs.names import RunLabels
+from agentark.tasks import dataset_choices
+from agentark.ui import active_model, get_store
+
+FILE_OPTION = "a file on this machine…"
 
 
-def _widget(opt: Option, key: str):
-    label = opt.name.replace("_", " ")
+def _dataset(opt: Option, prefix: str, default: str) -> str:
+    """A known dataset, or a file: the path box is read when the file option is picked."""
+    offered = dataset_choices() + ["math", "metamathqa", FILE_OPTION]
+    picked = st.selectbox(opt.label, offered, index=offered.index(default) if default in offered else 0,
+                          help=opt.help, key=f"{prefix}_{opt.name}")
+    path = st.text_input("File path (.jsonl / .json / .parquet / .csv)", key=f"{prefix}_path",
+                         help="Used when the dataset is a file; GSM8K-style question/answer columns.")
+    return path.strip() if picked == FILE_OPTION else picked
+
+
+def _runs(opt: Option, key: str) -> list[str]:
+    runs = get_store().list_runs()
+    return st.multiselect(opt.label + " (none: every run)", list(runs["run_id"]), help=opt.help, key=key,
+                          format_func=RunLabels.of(runs).option)
+
+
+def _number(opt: Option, key: str, default: Any):
+    """A number box (a slider for a float with both bounds) within the field's bounds."""
+    cast = int if opt.kind == "int" else float
+    low, high, step = (opt.meta.get(k) for k in ("min", "max", "step"))
+    low, high = (None if v is None else cast(v) for v in (low, high))
+    value = None if default is None else cast(default)
+    if opt.kind == "float" and low is not None and high is not None and value is not None:
+        return float(st.slider(opt.label, low, high, value, cast(step or (high - low) / 100), help=opt.help, key=key))
+    got = st.number_input(opt.label, min_value=low, max_value=high, value=value,
+                          step=cast(step) if step else (1 if opt.kind == "int" else None),
+                          format=None if opt.kind == "int" else "%g", help=opt.help, key=key)
+    return None if got is None else cast(got)
+
+
+def _widget(opt: Option, prefix: str, default: Any):
+    key, label, meta = f"{prefix}_{opt.name}", opt.label, opt.meta
+    widget = meta.get("widget")
+    if "lines" in meta:
+        return st.text_area(label, help=opt.help, key=key, height=100)
+    if widget == "dataset":
+        return _dataset(opt, prefix, default)
+    if widget == "model":
+        return st.text_input(label, value=active_model(), help=opt.help, key=key).strip()
+    if widget == "runs":
+        return _runs(opt, key)
+    if "suggest" in meta:
+        offered = list(meta["suggest"]())
+        if opt.kind == "list":
+            return st.multiselect(label, offered, default=[d for d in default if d in offered], help=opt.help,
+                                  key=key, accept_new_options=True)
+        picked = st.selectbox(label, offered, index=offered.index(default) if default in offered else None,
+                              help=opt.help, key=key, accept_new_options=True)
+        return (picked or "").strip()
     if opt.kind == "bool":
-        return st.checkbox(label, value=bool(opt.default), help=opt.help, key=key)
+        return st.checkbox(label, value=bool(default), help=opt.help, key=key)
     if opt.kind == "choice":
-        return st.selectbox(label, opt.choices, index=opt.choices.index(opt.default), help=opt.help, key=key)
-    if opt.kind == "int" and not opt.optional:
-        return int(st.number_input(label, value=int(opt.default), step=1, help=opt.help, key=key))
-    if opt.kind == "float":
-        return float(st.number_input(label, value=float(opt.default), format="%g", help=opt.help, key=key))
+        shown = meta.get("labels", {})
+        return st.selectbox(label, opt.choices, index=opt.choices.index(default) if default in opt.choices else None,
+                            format_func=lambda c: shown.get(c, c), help=opt.help, key=key)
+    if opt.kind == "list" and opt.choices:
+        return st.multiselect(label, opt.choices, default=default, help=opt.help, key=key)
     if opt.kind == "list":
-        text = st.text_input(label, value=" ".join(map(str, opt.default or [])), help=opt.help, key=key)
-        return text.split()
-    # Optional numbers are text boxes: empty means "not set", which a number box cannot say.
-    return st.text_input(label, value="" if opt.default is None else str(opt.default), help=opt.help, key=key)
+        text = st.text_input(label, value=" ".join(map(str, default or [])), help=opt.help, key=key)
+        return text.replace(",", " ").split()
+    if opt.kind in ("int", "float") and (not opt.optional or widget == "number"):
+        return _number(opt, key, default)
+    # Other optional numbers are text boxes: empty means "not set", which a number box that starts set cannot say.
+    return st.text_input(label, value="" if default is None else str(default), help=opt.help, key=key)
 
 
-def option_widgets(cls, key_prefix: str, skip: tuple[str, ...] = (), columns: int = 3) -> dict:
-    """Draw one widget per option of ``cls`` (except ``skip``) in ``columns`` columns; return name -> value."""
-    opts = [o for o in options(cls) if o.name not in skip]
+def option_widgets(cls, key_prefix: str, skip: tuple[str, ...] = (), columns: int = 3, defaults: Any = None,
+                   fixed: dict | None = None) -> dict:
+    """Draw one widget per option of ``cls`` (per member of a group) in ``columns`` columns, keyed
+    ``{key_prefix}_{name}``; return name -> value for ``agentark.options.from_values``.
+
+    ``defaults`` (a config) gives the widgets' first values instead of the class defaults; ``fixed`` holds the
+    values the page sets itself (the runs its run picker chose), drawn as no widget and returned as given."""
+    fixed = dict(fixed or {})
+    shown = []
+    for opt in options(cls):
+        if opt.name in skip or opt.name in fixed:
+            continue
+        start = opt.default if defaults is None else getattr(defaults, opt.name)
+        if opt.members and "lines" not in opt.meta:
+            shown += [(m, (start or {}).get(m.name, m.default)) for m in opt.members]
+        else:
+            shown.append((opt, start))
     cols = st.columns(columns)
-    values = {}
-    for i, opt in enumerate(opts):
+    values: dict = {}
+    for i, (opt, start) in enumerate(shown):
         with cols[i % columns]:
-            values[opt.name] = _widget(opt, f"{key_prefix}_{opt.name}")
-    return values
+            values[opt.name] = _widget(opt, key_prefix, start)
+    return {**values, **fixed}
