@@ -148,11 +148,13 @@ def check_bounds(cls, values: Mapping | object) -> None:
             continue
         if (low is not None and value < low) or (high is not None and value > high):
             if low is not None and high is not None:
-                rule = f"between {low} and {high}"
+                rule, fix = f"between {low} and {high}", f"from {low} to {high}"
+            elif high is None:
+                rule, fix = f"at least {low}", f"{low} or more"
             else:
-                rule = f"at least {low}" if high is None else f"at most {high}"
+                rule, fix = f"at most {high}", f"{high} or less"
             hint = f" {f.metadata['hint']}" if "hint" in f.metadata else ""
-            raise ConfigError(f"[[{f.name}]] must be {rule} (got {value}).{hint}")
+            raise ConfigError(f"[[{f.name}]] must be {rule} (got {value}); use [[{f.name}]] {fix}.{hint}")
 
 
 def run_id(text: str) -> str:

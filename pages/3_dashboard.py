@@ -10,16 +10,12 @@ import streamlit as st
 
 from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
-from agentark.ui import errors_shown, get_store
+from agentark.ui import errors_shown, finished_runs, get_store
 
 store = get_store()
 st.title("Runs dashboard")
 
-runs = store.list_runs()
-runs = runs[runs["messages"] > 0]
-if runs.empty:
-    st.info("No run has finished problems yet. Start one on **Run debates**.")
-    st.stop()
+runs = finished_runs(store)
 labels = RunLabels.of(runs)
 
 KIND_COLOURS = {"corrections": "#009E73", "regressions": "#D55E00", "wrong_to_wrong": "#999999"}

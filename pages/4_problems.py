@@ -16,16 +16,12 @@ from agentark.store.trace_tables import (
     problem_page,
     run_agents,
 )
-from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui import annotator, errors_shown, finished_runs, get_store
 
 store = get_store()
 st.title("Problems")
 
-runs = store.list_runs()
-runs = runs[runs["messages"] > 0]
-if runs.empty:
-    st.info("No run has finished problems yet. Start one on **Run debates**.")
-    st.stop()
+runs = finished_runs(store)
 
 with errors_shown():
     given = ProblemFilter.from_params(st.query_params.to_dict())

@@ -8,10 +8,12 @@ from agentark import jobs
 from agentark.labels import labelers, montecarlo, prm_labeler
 from agentark.labels import montecarlo_job
 from agentark.runs.names import RunLabels
-from agentark.labels.segment import SEGMENTERS, SegmentConfig, segment_runs
+from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.labels.step_import import FORMATS as IMPORT_FORMATS
 from agentark.labels.step_import import import_steps
-from agentark.ui import active_model, annotator, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.options import from_values
+from agentark.ui import annotator, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.ui.forms import option_widgets
 
 store = get_store()
 st.title("Label steps")
@@ -164,12 +166,27 @@ def summary_tab() -> None:
         st.dataframe(res.table, key=f"lab_conf_{res.rater_a}_{res.rater_b}")
 
 
+def job_form(form: str, title: str, cls, create, kind: str, submit: str, listed) -> None:
+    """A labeling job's form, generated from its config over the runs picked above, and its jobs so far."""
+    with st.form(form):
+        st.markdown(title)
+        values = option_widgets(cls, form, runs=run_ids or [])
+        if st.form_submit_button(submit):
+            with errors_shown():
+                job_id = create(store, from_values(cls, values))
+                jobs.spawn(kind, job_id)
+                st.success(f"Started {job_id}.")
+    table = listed()
+    if not table.empty:
+        st.dataframe(table, hide_index=True, key=f"{form}_jobs")
+
+
 def prepare_tab() -> None:
     with st.form("lab_segment"):
-        method = st.selectbox("Segment messages by", SEGMENTERS, key="lab_segmenter")
+        values = option_widgets(SegmentConfig, "lab_segment", columns=2)
         if st.form_submit_button("Segment"):
             with errors_shown():
-                n = segment_runs(store, run_ids, SegmentConfig(method=method))
+                n = segment_runs(store, run_ids, from_values(SegmentConfig, values))
                 st.session_state.pop("lab_queue_key", None)
                 st.session_state.pop("lab_card", None)  # unchanged step ids can move within their message
                 labels_written()
@@ -179,54 +196,12 @@ def prepare_tab() -> None:
             written = labelers.run_auto_labelers(store, labelers.AutoLabelConfig(run_ids=run_ids or []))
             labels_written()
             st.success(", ".join(f"{k}: {v} new labels" for k, v in written.items()))
-    with st.form("lab_mc"):
-        st.markdown("**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)")
-        c1, c2, c3 = st.columns(3)
-        k = c1.number_input("k rollouts", 1, 64, 4, key="lab_mc_k")
-        max_tokens = c2.number_input("Max new tokens", 8, 2048, 256, key="lab_mc_tokens")
-        temperature = c3.slider("Temperature", 0.0, 1.5, 0.7, 0.05, key="lab_mc_temp")
-        e1, e2 = st.columns([1, 2])
-        engine = e1.selectbox("Engine", ["transformers", "openai", "vllm"], key="lab_mc_engine",
-                              help="openai: any OpenAI-compatible server (vLLM, SGLang) continuing each step prefix")
-        model = e2.text_input("Model", value=active_model(),
-                              key="lab_mc_model")
-        s1, s2 = st.columns([2, 1])
-        base_urls = s1.text_input("Server base URLs (openai engine)", key="lab_mc_base_urls",
-                                  placeholder="http://127.0.0.1:8000/v1")
-        key_env = s2.text_input("API key variable", key="lab_mc_api_key_env", placeholder="OPENAI_API_KEY")
-        if st.form_submit_button("Start Monte-Carlo job"):
-            with errors_shown():
-                options = {}
-                if engine == "openai":
-                    options = {"base_urls": [u for u in base_urls.replace(",", " ").split() if u]}
-                    if key_env.strip():
-                        options["api_key_env"] = key_env.strip()
-                cfg = montecarlo.MCConfig(run_ids=run_ids or [], k=int(k), max_tokens=int(max_tokens),
-                                          temperature=float(temperature), engine=engine, model=model.strip(),
-                                          engine_options=options)
-                job_id = montecarlo_job.create_mc_job(store, cfg)
-                jobs.spawn(montecarlo_job.KIND, job_id)
-                st.success(f"Started {job_id}.")
-    mc_jobs = montecarlo_job.mc_jobs()
-    if not mc_jobs.empty:
-        st.dataframe(mc_jobs, hide_index=True, key="lab_mc_jobs")
-    with st.form("lab_prm"):
-        st.markdown("**PRM labels** (`auto:prm`: a trained PRM scores every step, as a background job)")
-        p1, p2 = st.columns([2, 1])
-        prm = p1.selectbox("PRM", prm_labeler.trained_prms(), index=None, accept_new_options=True, key="lab_prm_model",
-                           help="A PRM the studio trained, or the folder of a PRM training job's model or checkpoint.")
-        threshold = p2.slider("Wrong below", 0.05, 0.95, 0.5, 0.05, key="lab_prm_threshold",
-                              help="A step whose probability of being good is below this gets -1.")
-        if st.form_submit_button("Start PRM labeling job"):
-            with errors_shown():
-                cfg = prm_labeler.PRMLabelConfig(model=(prm or "").strip(), run_ids=run_ids or [],
-                                                threshold=float(threshold))
-                job_id = prm_labeler.create_prm_label_job(store, cfg)
-                jobs.spawn(prm_labeler.KIND, job_id)
-                st.success(f"Started {job_id}.")
-    prm_jobs = prm_labeler.prm_label_jobs()
-    if not prm_jobs.empty:
-        st.dataframe(prm_jobs, hide_index=True, key="lab_prm_jobs")
+    job_form("lab_mc", "**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)",
+             montecarlo.MCConfig, montecarlo_job.create_mc_job, montecarlo_job.KIND, "Start Monte-Carlo job",
+             montecarlo_job.mc_jobs)
+    job_form("lab_prm", "**PRM labels** (`auto:prm`: a trained PRM scores every step, as a background job)",
+             prm_labeler.PRMLabelConfig, prm_labeler.create_prm_label_job, prm_labeler.KIND,
+             "Start PRM labeling job", prm_labeler.prm_label_jobs)
     with st.form("lab_import"):
         st.markdown("**Import labeled steps**")
         fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")

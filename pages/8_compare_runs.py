@@ -3,12 +3,14 @@
 The address is the state: ``?runs=A,B,...`` (the first is the reference) and ``&problem=ID`` for the problem
 shown side by side; j / k walk the differing problems.
 """
+import json
+
 import streamlit as st
 from streamlit_shortcuts import shortcut_button
 
 from agentark.evaluate.bon import best_of_n
 from agentark.evaluate.compare import STATUSES, compare
-from agentark.evaluate.eval_config import AGGREGATIONS, BonConfig, CompareConfig, EvalConfig
+from agentark.evaluate.eval_config import BonConfig, CompareConfig, EvalConfig
 from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
 from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
@@ -16,9 +18,10 @@ from agentark.evaluate.run import launch_eval
 from agentark.evaluate.sidebyside import side_by_side
 from agentark.labels.labelers import correct_mark
 from agentark.checkpoints import list_models
-from agentark.tasks import dataset_choices
 from agentark.runs.traces import diff_html
-from agentark.ui import active_model, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.options import from_values
+from agentark.ui import errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.ui.forms import option_widgets
 
 store = get_store()
 st.title("Compare")
@@ -33,34 +36,17 @@ def prm_scorer(name: str):
 
 
 @st.cache_data(show_spinner="Scoring every sample with the PRM…")
-def bon_curve(_store, run_id: str, prm: str, how: tuple[str, ...]):
-    return best_of_n(_store, run_id, prm_scorer(prm), BonConfig(aggregations=list(how)))
+def bon_curve(_store, run_id: str, prm: str, settings: str):
+    """``settings``: the BonConfig as sorted JSON, so the cache keys on its values."""
+    return best_of_n(_store, run_id, prm_scorer(prm), BonConfig.from_dict(json.loads(settings)))
 
 
 with st.expander("Evaluate a model on held-out problems", expanded=False):
     with st.form("cmp_eval"):
-        e1, e2, e3 = st.columns(3)
-        model = e1.text_input("Model (studio id, folder or embedded)", value=active_model(), key="cmp_eval_model")
-        dataset = e2.selectbox("Dataset", dataset_choices(), key="cmp_eval_dataset")
-        split = e3.text_input("Split", value=EvalConfig.split, key="cmp_eval_split")
-        e4, e5, e6, e7 = st.columns(4)
-        method = e4.selectbox("Method", ["cot", "self_consistency", "debate", "mad", "critique"], key="cmp_eval_method",
-                              help="cot: the model as one agent with its training solve prompt")
-        limit = e5.number_input("Problems", 1, 100_000, EvalConfig.limit, key="cmp_eval_limit")
-        samples = e6.number_input("Samples / agents (0: method default)", 0, 64, 0, key="cmp_eval_samples")
-        max_tokens = e7.number_input("Max new tokens", 8, 4096, EvalConfig.max_tokens, key="cmp_eval_tokens")
-        s1, s2 = st.columns([1, 3])
-        engine = s1.selectbox("Engine", ["transformers", "openai", "vllm"], key="cmp_eval_engine")
-        base_url = s2.text_input("Server base URL (openai engine), e.g. http://HOST:8000/v1", key="cmp_eval_url")
-        allow = st.checkbox("Allow training problems (warn instead of refusing)", key="cmp_eval_allow")
+        values = option_widgets(EvalConfig, "cmp_eval", columns=4)
         if st.form_submit_button("Start evaluation", type="primary"):
             with errors_shown():
-                cfg = EvalConfig(model=model.strip(), dataset=dataset, split=split.strip(), limit=int(limit),
-                                 method=method, samples=int(samples) or None, max_tokens=int(max_tokens),
-                                 engine=engine,
-                                 engine_options={"base_urls": [base_url.strip()]} if base_url.strip() else {},
-                                 allow_overlap=allow)
-                run_id, report, overlap = launch_eval(store, cfg)
+                run_id, report, overlap = launch_eval(store, from_values(EvalConfig, values))
                 if overlap.overlapping:
                     st.warning(f"{overlap.message}: not a held-out evaluation.")
                 st.success(f"Started {run_id} on {len(report.problems)} problems; "
@@ -81,21 +67,11 @@ if len(chosen) < 2:
     st.stop()
 
 with st.expander("Gates and prices"):
-    g1, g2, g3, g4, g5 = st.columns(5)
-    acc_pct = g1.number_input("Accuracy ≥ % of reference", 1.0, 200.0, CompareConfig.min_accuracy_ratio * 100,
-                              key="cmp_gate_acc")
-    tok_pct = g2.number_input("Tokens ≤ % of reference", 1.0, 1000.0, CompareConfig.max_token_ratio * 100,
-                              key="cmp_gate_tok")
-    p95 = g3.number_input("p95 latency under (s)", 0.01, 3600.0, CompareConfig.max_p95_latency_s, key="cmp_gate_p95")
-    price_p = g4.number_input("USD / M prompt tokens", 0.0, 1000.0, CompareConfig.prompt_usd_per_mtok,
-                              key="cmp_price_p")
-    price_c = g5.number_input("USD / M completion tokens", 0.0, 1000.0, CompareConfig.completion_usd_per_mtok,
-                              key="cmp_price_c")
+    gate_values = option_widgets(CompareConfig, "cmp_gate", columns=3)
 
 comparison = None
 with errors_shown():
-    cfg = CompareConfig(min_accuracy_ratio=acc_pct / 100, max_token_ratio=tok_pct / 100, max_p95_latency_s=p95,
-                        prompt_usd_per_mtok=price_p, completion_usd_per_mtok=price_c)
+    cfg = from_values(CompareConfig, gate_values)
     comparison = compare(store, chosen, cfg)
 if comparison is None:
     st.stop()
@@ -201,9 +177,10 @@ if not sampled:
 elif scorer is None:
     st.caption(f"Pick a PRM above to score the samples of {', '.join(sampled)}.")
 else:
-    how = st.multiselect("Aggregations", AGGREGATIONS, default=list(AGGREGATIONS), key="cmp_bon_how")
+    bon_values = option_widgets(BonConfig, "cmp_bon")
     with errors_shown():
-        curves = [bon_curve(store, r, prm, tuple(how)) for r in sampled]
+        settings = json.dumps(from_values(BonConfig, bon_values).to_dict(), sort_keys=True)
+        curves = [bon_curve(store, r, prm, settings) for r in sampled]
         for curve in curves:
             st.plotly_chart(bon_chart(curve), key=f"cmp_bon_{curve.run_id}")
 

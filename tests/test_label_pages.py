@@ -98,7 +98,7 @@ def test_prepare_tab_segments_and_bulk_relabel_and_summary():
     at = labeling_page()
     assert any("No steps to label" in i.value for i in at.info)
     open_tab(at, "Prepare")
-    at.selectbox(key="lab_segmenter").set_value("lines")
+    at.selectbox(key="lab_segment_method").set_value("lines")
     at.button(key="FormSubmitter:lab_segment-Segment").click().run()
     assert any("steps stored" in s.value for s in at.success)
     at.button(key="lab_auto").click().run()

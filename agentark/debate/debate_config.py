@@ -150,7 +150,8 @@ class DebateConfig(GenerationConfig):
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ConfigError(f"Unknown method '{self.method}'; set [[method]] to one of: {', '.join(sorted(METHODS))}.")
+            raise ConfigError(f"Unknown method '{self.method}'. Choose one of: {', '.join(sorted(METHODS))} "
+                              "for [[method]].")
         method = METHODS[self.method]
         default_agents, default_rounds = method.defaults
         self.agents = default_agents if self.agents is None else int(self.agents)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
+import pandas as pd
 import streamlit as st
 
 import agentark.jobs.builtin  # noqa: F401  (registers every job kind's ingester: the app's refresh ingests them all)
@@ -38,6 +39,17 @@ def errors_shown() -> Iterator[None]:
         yield
     except AgentArkError as exc:
         st.error(exc.worded(as_label))
+
+
+def finished_runs(store: Store) -> pd.DataFrame:
+    """The runs with finished problems, which the dashboard and the problem list filter; without any, the page
+    stops with where to start one."""
+    runs = store.list_runs()
+    runs = runs[runs["messages"] > 0]
+    if runs.empty:
+        st.info("No run has finished problems yet. Start one on **Run debates**.")
+        st.stop()
+    return runs
 
 
 def active_model() -> str:

@@ -86,16 +86,19 @@ def _widget(opt: Option, prefix: str, default: Any):
 
 
 def option_widgets(cls, key_prefix: str, skip: tuple[str, ...] = (), columns: int = 3, defaults: Any = None,
-                   fixed: dict | None = None) -> dict:
+                   runs: list[str] | None = None) -> dict:
     """Draw one widget per option of ``cls`` (per member of a group) in ``columns`` columns, keyed
     ``{key_prefix}_{name}``; return name -> value for ``agentark.options.from_values``.
 
-    ``defaults`` (a config) gives the widgets' first values instead of the class defaults; ``fixed`` holds the
-    values the page sets itself (the runs its run picker chose), drawn as no widget and returned as given."""
-    fixed = dict(fixed or {})
+    ``defaults`` (a config) gives the widgets' first values instead of the class defaults; ``runs``, when the page
+    already picked runs, fills the field that takes runs (``widget: runs``) instead of drawing a run picker."""
+    fixed = {}
     shown = []
     for opt in options(cls):
-        if opt.name in skip or opt.name in fixed:
+        if opt.name in skip:
+            continue
+        if runs is not None and opt.meta.get("widget") == "runs":
+            fixed[opt.name] = list(runs)
             continue
         start = opt.default if defaults is None else getattr(defaults, opt.name)
         if opt.members and "lines" not in opt.meta:
