@@ -183,3 +183,150 @@ def test_one_clock_and_one_transaction_helper() -> None:
               and re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)\b", node.args[0].value, re.IGNORECASE)]
     # BEGIN, COMMIT and ROLLBACK once each: inside Store.transaction().
     assert len(begins) == 3 and all(b.startswith("agentark/store/__init__.py") for b in begins), begins
+
+
+# --- Config fields are listed once: in their dataclass, never again by a CLI command or a page. ---
+
+WIDGETS = {"text_input", "number_input", "selectbox", "multiselect", "slider", "select_slider", "checkbox", "radio",
+           "text_area", "toggle", "pills", "segmented_control"}
+
+
+def config_options() -> dict[str, dict[str, str]]:
+    """class name -> {option name: its flag} for every config dataclass in agentark whose flags and form are
+    generated (``agentark.options.options`` accepts it: every field has help), group members included."""
+    import dataclasses
+    import importlib
+
+    from agentark.options import options
+
+    found: dict[str, dict[str, str]] = {}
+    for module, path in MODULES.items():
+        text = path.read_text()
+        if "@dataclass" not in text or "help" not in text:
+            continue
+        for cls in vars(importlib.import_module(module)).values():
+            if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == module):
+                continue
+            try:
+                opts = options(cls)
+            except TypeError:  # a record without help text: no form or flags are generated from it
+                continue
+            found[cls.__name__] = {o.name: o.flag for opt in opts for o in (opt, *opt.members)}
+    return found
+
+
+CONFIGS = config_options()
+
+
+def _named(node: ast.AST) -> set[str]:
+    """Names and attribute names under ``node``: the config classes code there refers to."""
+    return {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node) if isinstance(n, (ast.Name, ast.Attribute))}
+
+
+def _text(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def hand_listed_flags(source: str, configs: dict[str, dict[str, str]]) -> list[str]:
+    """``add_argument("--flag")`` calls in a CLI module that repeat a flag of a config the command builds: the
+    configs named in the parser's ``func`` and in the module's functions it calls."""
+    tree = ast.parse(source)
+    functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    flags: dict[str, list[tuple[int, str]]] = {}
+    funcs: dict[str, str] = {}
+    for call in [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]:
+        parser = ast.unparse(call.func.value)
+        if call.func.attr == "add_argument":
+            flags.setdefault(parser, []).extend((call.lineno, t) for t in map(_text, call.args) if t)
+        elif call.func.attr == "set_defaults":
+            funcs.update({parser: ast.unparse(k.value) for k in call.keywords if k.arg == "func"})
+    found = []
+    for parser, func in funcs.items():
+        body = functions.get(func)
+        if body is None:
+            continue
+        named = _named(body)
+        named |= {n for called in named & set(functions) for n in _named(functions[called])}
+        taken = {flag: f"{cls}.{name}" for cls in named & set(configs) for name, flag in configs[cls].items()}
+        found += [f"line {line}: {flag} repeats {taken[flag]}" for line, flag in flags.get(parser, ()) if flag in taken]
+    return found
+
+
+def _label(text: str) -> str:
+    return re.sub(r"[\s-]+", "_", text.split("(")[0].strip().lower())
+
+
+def hand_listed_widgets(source: str, configs: dict[str, dict[str, str]]) -> list[str]:
+    """Widget calls on a page whose label or key names a field of a config the page refers to."""
+    tree = ast.parse(source)
+    fields = {name: cls for cls in _named(tree) & set(configs) for name in configs[cls]}
+    found = []
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in WIDGETS):
+            continue
+        label = _text(call.args[0]) if call.args else _text(next((k.value for k in call.keywords if k.arg == "label"),
+                                                                 None))
+        key = _text(next((k.value for k in call.keywords if k.arg == "key"), None))
+        for name in {_label(label or ""), key or ""} & set(fields):
+            found.append(f"line {call.lineno}: widget for {fields[name]}.{name}")
+    return found
+
+
+def test_no_cli_command_lists_a_config_field_by_hand() -> None:
+    offenders = [f"{p.relative_to(ROOT)} {problem}" for p in sorted((PACKAGE / "cli").glob("*.py"))
+                 for problem in hand_listed_flags(p.read_text(), CONFIGS)]
+    assert not offenders, "flags written by hand instead of add_arguments(parser, Config):\n" + "\n".join(offenders)
+
+
+def test_no_page_lists_a_config_field_by_hand() -> None:
+    offenders = [f"{p.relative_to(ROOT)} {problem}" for p in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+                 for problem in hand_listed_widgets(p.read_text(), CONFIGS)]
+    assert not offenders, "widgets drawn by hand instead of option_widgets(Config, ...):\n" + "\n".join(offenders)
+
+
+def test_the_field_checks_catch_a_hand_written_command_and_form() -> None:
+    assert {"engine", "model", "base_urls", "critics", "question_col", "agent_model"} <= set(CONFIGS["DebateConfig"])
+    assert CONFIGS["DebateConfig"]["base_urls"] == "--base-url"
+    command = '''
+def register(sub):
+    d = sub.add_parser("debate")
+    d.add_argument("--agents", type=int)
+    d.add_argument("--base-url", action="append")
+    d.add_argument("--run-id")
+    d.set_defaults(func=cmd_debate)
+    i = sub.add_parser("import-steps")
+    i.add_argument("--model")
+    i.set_defaults(func=cmd_import)
+
+def config_from_args(args):
+    return DebateConfig(agents=args.agents)
+
+def cmd_debate(args):
+    return config_from_args(args)
+
+def cmd_import(args):
+    return import_steps(args.model)
+'''
+    assert hand_listed_flags(command, CONFIGS) == ["line 4: --agents repeats DebateConfig.agents",
+                                                   "line 5: --base-url repeats DebateConfig.base_urls"]
+    page = '''
+with st.form("new_run"):
+    engine = st.selectbox("Engine", ["transformers", "openai"], key="run_engine")
+    temperature = st.slider("Temperature", 0.0, 1.5, 0.7)
+    limit = st.number_input("Problems", key="limit")
+    imported = st.text_input("Model that spoke", key="import_model")
+cfg = DebateConfig(engine=engine, temperature=temperature, limit=limit)
+'''
+    assert hand_listed_widgets(page, CONFIGS) == ["line 3: widget for DebateConfig.engine",
+                                                  "line 4: widget for DebateConfig.temperature",
+                                                  "line 5: widget for DebateConfig.limit"]
+    assert hand_listed_widgets(page.replace("DebateConfig", "dict"), CONFIGS) == []
+
+
+def test_methods_do_not_import_the_debate_config_even_for_types() -> None:
+    """The config validates against ``METHODS``; methods read it through the ``RunSettings`` protocol."""
+    tree = ast.parse(MODULES["agentark.debate.methods"].read_text())
+    targets = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not targets & {"agentark.debate", "agentark.debate.debate_config"}, targets
