@@ -380,12 +380,13 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
         if suffix in FORMATS and suffix != cfg.format:
             cfg = ExportConfig(**{**cfg.to_dict(), "format": suffix})
         if out.exists():
-            raise ConfigError(f"{out} exists and exports are immutable; choose another --out path.")
+            raise ConfigError(f"{out} exists and exports are immutable; choose another output file.")
     if cfg.kind == "transcripts":
         from agentark.runs.transcripts import write_records
 
         if cfg.format != "jsonl":
-            raise ConfigError("Transcript exports are JSON lines; use --format jsonl or an --out path ending in .jsonl.")
+            raise ConfigError("Transcript exports are JSON lines; set [[format]] to jsonl or write to a file ending in "
+                              ".jsonl.")
         records = _transcript_records(store, cfg)
         if not records:
             raise ConfigError("The transcripts export is empty: check the run ids (`python -m agentark runs`) and "
@@ -414,7 +415,7 @@ def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSu
     if path.exists():
         tmp.unlink()
         if out is not None or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            raise ConfigError(f"{path} exists and exports are immutable; choose another --out path.")
+            raise ConfigError(f"{path} exists and exports are immutable; choose another output file.")
     else:
         os.replace(tmp, path)
         path.chmod(0o444)

@@ -58,7 +58,8 @@ class GenerationConfig(ConfigBase):
     def __post_init__(self) -> None:
         check_bounds(type(self), self)
         if self.engine not in ENGINES:
-            raise ConfigError(f"Unknown engine '{self.engine}'; set [[engine]] to one of: {', '.join(sorted(ENGINES))}.")
+            raise ConfigError(f"Unknown engine '{self.engine}'; set [[engine]] to one of: "
+                              f"{', '.join(sorted(ENGINES))}.")
         served = [o.name for o in options(ServerOptions) if o.name in self.engine_options]
         if served and self.engine != SERVED_ENGINE:
             raise ConfigError(f"Server options ({', '.join(f'[[{n}]]' for n in served)}) belong to "

@@ -116,8 +116,8 @@ class DebateConfig(GenerationConfig):
     """
 
     method: str = field(default="debate", metadata={
-        "help": "cot: one agent · self_consistency: k samples + vote · debate: Du et al. · mad: affirmative/negative "
-                "+ judge · critique: solvers + critics", "choices": lambda: tuple(METHODS)})
+        "help": "cot: one agent · self_consistency: k samples + vote · debate: Du et al. · "
+                "mad: affirmative/negative + judge · critique: solvers + critics", "choices": lambda: tuple(METHODS)})
     dataset: str = field(default=DEFAULT_DATASET, metadata={
         "help": "builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path", "widget": "dataset"})
     limit: int | None = field(default=8, metadata={
@@ -200,7 +200,8 @@ class DebateConfig(GenerationConfig):
         try:
             return [AgentSpec(**spec) for spec in self.agent_specs]
         except TypeError as exc:
-            raise ConfigError(f"An agent spec has an unknown field ({exc}); use engine, model, system, options.") from exc
+            raise ConfigError(f"An agent spec has an unknown field ({exc}); use engine, model, system, "
+                              "options.") from exc
 
     def speaker_engine(self, index: int) -> tuple[str, EngineSpec]:
         """(engine key, spec) of the ``index``-th speaker; ``"default"`` is the run's own engine."""

@@ -159,7 +159,8 @@ def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, 
     """
     folder = RunFolder(run_id or new_run_id(cfg.method))
     if folder.exists():
-        raise JobError(f"Run '{folder.run_id}' already exists; resume it with --run-id {folder.run_id} or pick a new id.")
+        raise JobError(f"Run '{folder.run_id}' already exists; resume it ([[run_id]] {folder.run_id}) or pick a "
+                       "new id.")
     for spec in cfg.engine_specs().values():
         check_engine(spec)
     if problems is None:

@@ -94,7 +94,7 @@ def training_problem_ids(store, model: str) -> set[str]:
             raise ConfigError(
                 f"Model {prov.model_id} was trained on export {prov.export_sha256[:12]}, which is not in the "
                 "store, so its training problems are unknown. Import or re-create that export, or evaluate "
-                "with --allow-overlap."
+                "with [[allow_overlap]] on."
             )
         if prov.export_path:
             problems |= q.export_problem_ids(store, prov.export_path)

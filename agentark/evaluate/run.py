@@ -40,8 +40,8 @@ def check_held_out(store, model: str, problems: list[Problem], allow_overlap: bo
     if overlapping and not allow_overlap:
         raise ConfigError(
             f"{overlap.message}, so this is not a held-out evaluation. Evaluate on problems no training export "
-            "used (another --split, e.g. test, or another --dataset), or pass --allow-overlap (Evaluate panel: "
-            "'Allow training problems') to evaluate anyway and keep the overlap as a warning."
+            "used (another [[split]], e.g. test, or another [[dataset]]), or turn on [[allow_overlap]] to evaluate "
+            "anyway and keep the overlap as a warning."
         )
     return overlap
 

@@ -61,7 +61,7 @@ class HumanLabel:
 
     def __post_init__(self) -> None:
         if not (self.annotator or "").strip():
-            raise ConfigError("Labels need an annotator: enter your name in the sidebar (or pass --annotator).")
+            raise ConfigError("Labels need an annotator: enter your name in the sidebar ([[annotator]]).")
         if self.value is not None and self.value not in VALUES:
             raise ConfigError(f"A label is +1 (good), 0 (neutral) or -1 (wrong); got {self.value!r}.")
         if self.value is None and not self.flag and not self.note:
