@@ -20,6 +20,7 @@ from agentark.labels.labelers import correct_mark
 from agentark.checkpoints import list_models
 from agentark.runs.traces import diff_html
 from agentark.options import from_values
+from agentark.store import run_tables
 from agentark.ui import errors_shown, get_store, guard_shortcuts_while_typing
 from agentark.ui.forms import option_widgets
 
@@ -52,7 +53,7 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
                 st.success(f"Started {run_id} on {len(report.problems)} problems; "
                            "it appears below once problems finish.")
 
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 runs = runs[runs["done"] > 0]
 run_ids = list(runs["run_id"])
 url_runs = st.query_params.get("runs", "")

@@ -15,7 +15,7 @@ import streamlit as st
 import agentark.jobs.builtin  # noqa: F401  (registers every job kind's ingester: the app's refresh ingests them all)
 from agentark import config
 from agentark.errors import AgentArkError, as_label
-from agentark.store import Store
+from agentark.store import Store, run_tables
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,7 +44,7 @@ def errors_shown() -> Iterator[None]:
 def finished_runs(store: Store) -> pd.DataFrame:
     """The runs with finished problems, which the dashboard and the problem list filter; without any, the page
     stops with where to start one."""
-    runs = store.list_runs()
+    runs = run_tables.list_runs(store)
     runs = runs[runs["messages"] > 0]
     if runs.empty:
         st.info("No run has finished problems yet. Start one on **Run debates**.")

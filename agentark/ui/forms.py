@@ -13,6 +13,7 @@ import streamlit as st
 
 from agentark.options import Option, options
 from agentark.runs.names import RunLabels
+from agentark.store import run_tables
 from agentark.tasks import dataset_choices
 from agentark.ui import active_model, get_store
 
@@ -30,7 +31,7 @@ def _dataset(opt: Option, prefix: str, default: str) -> str:
 
 
 def _runs(opt: Option, key: str) -> list[str]:
-    runs = get_store().list_runs()
+    runs = run_tables.list_runs(get_store())
     return st.multiselect(opt.label + " (none: every run)", list(runs["run_id"]), help=opt.help, key=key,
                           format_func=RunLabels.of(runs).option)
 
