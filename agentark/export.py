@@ -67,7 +67,7 @@ class ExportConfig(ConfigBase):
 
     kind: str = field(default="prm", metadata={"help": "the training set to write", "choices": KINDS,
                                                "labels": KIND_NAMES, "positional": True})
-    run_ids: list[str] = run_ids_field("Runs to export (repeat --run); every run when empty.")
+    run_ids: list[str] = run_ids_field("Runs to export; every run when empty.")
     format: str | None = field(default=None, metadata={
         "help": "file format (default: parquet, or jsonl for transcripts, whose records nest)", "choices": FORMATS})
     max_per_problem: int = field(default=4, metadata={"help": "DA: distinct trajectories per problem", "min": 1})

@@ -23,8 +23,8 @@ class ServerOptions:
     """The options of a served engine (``--engine openai``); None leaves the engine's own default."""
 
     base_urls: list[str] = field(default_factory=list, metadata={
-        "help": "OpenAI-compatible server, e.g. http://HOST:8000/v1 (repeat to spread load over replicas)",
-        "flag": "--base-url", "repeat": True})
+        "help": "OpenAI-compatible server, e.g. http://HOST:8000/v1 (several spread the load over replicas)",
+        "flag": "--base-url", "repeat": True, "metavar": "URL"})
     concurrency: int = field(default=16, metadata={"help": "requests in flight at once (openai engine)",
                                                    "min": 1, "max": 1024})
     api_key_env: str | None = field(default=None, metadata={

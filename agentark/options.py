@@ -162,7 +162,7 @@ def run_id(text: str) -> str:
     return check_id(text, "run id")
 
 
-def run_ids_field(help_text: str = "Runs to read (repeat --run); every run when empty.") -> Any:
+def run_ids_field(help_text: str = "Runs to read; every run when empty.") -> Any:
     """The ``run_ids`` field every config over stored runs has: ``--run`` per run on the CLI, a run picker on a page."""
     return field(default_factory=list, metadata={"help": help_text, "flag": "--run", "repeat": True,
                                                  "parse": run_id, "metavar": "RUN_ID", "widget": "runs"})
@@ -178,9 +178,13 @@ def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def _add_flag(parser: argparse.ArgumentParser, opt: Option) -> None:
-    shown = "" if opt.default in (None, "", []) or "flag_value" in opt.meta else f" (default: {opt.default})"
+    default = " ".join(map(str, opt.default)) if isinstance(opt.default, list) else opt.default
+    quiet = opt.default in (None, "", []) or "flag_value" in opt.meta or opt.meta.get("positional")
+    shown = "" if quiet else f" (default: {default})"
     if opt.choices and not opt.closed:
         shown += f"; one of: {', '.join(opt.choices)}"
+    if opt.meta.get("repeat"):
+        shown += " (repeat the flag for more)"
     kwargs: dict[str, Any] = {"help": opt.help + shown}
     if opt.meta.get("positional"):
         parser.add_argument(opt.name, choices=opt.choices or None, **kwargs)

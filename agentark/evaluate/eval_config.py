@@ -82,7 +82,7 @@ class BonConfig(ConfigBase):
     """How best-of-N is computed; shared by the CLI's ``compare --prm`` and the page's PRM picker."""
 
     aggregations: list[str] = field(default_factory=lambda: list(AGGREGATIONS), metadata={
-        "help": "best-of-N step aggregations (repeat; default all)", "choices": AGGREGATIONS,
+        "help": "best-of-N step aggregations (default: all)", "choices": AGGREGATIONS,
         "flag": "--aggregation", "repeat": True})
     temperature: float = field(default=0.1, metadata={"help": "softmin temperature", "flag": "--softmin-temperature"})
     segmenter: str = field(default="paragraphs", metadata={"help": "how a sample is cut into steps",

@@ -247,9 +247,9 @@ def _stamp_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 class AutoLabelConfig(ConfigBase):
     """Which automatic labelers to run on which runs (all runs when ``run_ids`` is empty)."""
 
-    run_ids: list[str] = run_ids_field("Runs whose steps to label (repeat --run); every run when empty.")
+    run_ids: list[str] = run_ids_field("Runs whose steps to label; every run when empty.")
     sources: list[str] = field(default_factory=lambda: list(AUTO_SOURCES), metadata={
-        "help": f"automatic labelers to run (repeat; default all: {', '.join(AUTO_SOURCES)})", "flag": "--source",
+        "help": f"automatic labelers to run (default: all, {', '.join(AUTO_SOURCES)})", "flag": "--source",
         "repeat": True})
 
     def __post_init__(self) -> None:

@@ -29,7 +29,7 @@ SOURCE = "auto:mc"
 class MCConfig(GenerationConfig):
     """A Monte-Carlo labeling job: which runs' steps, which engine, how many rollouts per step prefix."""
 
-    run_ids: list[str] = run_ids_field("Runs whose steps to label (repeat --run); every run when empty.")
+    run_ids: list[str] = run_ids_field("Runs whose steps to label; every run when empty.")
     k: int = field(default=4, metadata={"help": "rollouts per step prefix", "min": 1, "hint": "Math-Shepherd used 8."})
     chunk_size: int = field(default=64, metadata={"help": "step prefixes per batch and per shard", "min": 1})
     skip_labeled: bool = field(default=True, metadata={"help": "leave out steps that already have a Monte-Carlo "

@@ -42,7 +42,7 @@ class PRMLabelConfig(ConfigBase):
 
     model: str = field(default="", metadata={"help": "The PRM: a studio model id, or the model or checkpoint folder "
                                                      "a PRM training job wrote.", "suggest": lambda: trained_prms()})
-    run_ids: list[str] = run_ids_field("Runs whose steps to label (repeat --run); every run when empty.")
+    run_ids: list[str] = run_ids_field("Runs whose steps to label; every run when empty.")
     threshold: float = field(default=0.5, metadata={
         "help": "A step whose probability of being good is below this gets -1, otherwise +1."})
     batch_size: int = field(default=16, metadata={"help": "Trajectories per forward pass."})
