@@ -12,6 +12,7 @@ from agentark.labels.segment import SEGMENTERS, SegmentConfig, segment_runs
 from agentark.labels.step_import import FORMATS as IMPORT_FORMATS
 from agentark.labels.step_import import import_steps
 from agentark.ui import active_model, annotator, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.ui.marks import correct_mark
 
 store = get_store()
 st.title("Label steps")
@@ -94,7 +95,7 @@ def label_card() -> None:
                 f"step {step['idx'] + 1}")
     st.markdown(f"**Problem.** {step['question']}")
     st.markdown(f"**Reference answer:** `{step['reference_answer']}` · message answer `{step['answer']}` "
-                + labelers.correct_mark(step["is_correct"]))
+                + correct_mark(step["is_correct"]))
     content = step.get("content") or ""
     start, end = step["char_start"], step["char_end"]
     shown = (html.escape(content[:start]) + "<mark style='background:#ffe08a'>"

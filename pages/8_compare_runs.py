@@ -14,11 +14,10 @@ from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
 from agentark.evaluate.run import launch_eval
 from agentark.evaluate.sidebyside import side_by_side
-from agentark.labels.labelers import correct_mark
 from agentark.checkpoints import list_models
 from agentark.tasks import dataset_choices
-from agentark.runs.traces import diff_html
 from agentark.ui import active_model, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.ui.marks import correct_mark, diff_html
 
 store = get_store()
 st.title("Compare")

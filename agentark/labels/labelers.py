@@ -100,14 +100,6 @@ def label_counts(store: Store) -> pd.DataFrame:
     return q.label_counts(store)
 
 
-def correct_mark(value) -> str:
-    """A green check or red cross (Streamlit markdown icons, which need no emoji font) for a message's
-    correctness; nothing when unknown (imported sets without a reference)."""
-    if value is None or pd.isna(value):
-        return ""
-    return ":green[:material/check_circle:]" if bool(value) else ":red[:material/cancel:]"
-
-
 def message_of(store: Store, message_id: str) -> dict:
     """A message with its problem, to show a step in place."""
     return q.message_with_problem(store, message_id)
