@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "agentark"
 # Job, method and UI modules: the store, the lowest layer, must not reach any of them, even indirectly.
 NOT_FOR_THE_STORE = ("agentark.jobs", "agentark.labels.montecarlo", "agentark.train", "agentark.evaluate",
-                     "agentark.debate", "agentark.labels.labelers", "agentark.backends", "agentark.cli", "agentark.ui",
+                     "agentark.debate", "agentark.labels.auto_labelers", "agentark.labels.human_labels",
+                     "agentark.labels.agreement", "agentark.backends", "agentark.cli", "agentark.ui",
                      "agentark.checkpoints")
 
 

@@ -20,7 +20,7 @@ from agentark.export import (
     prepare,
     prm_figures,
 )
-from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.store import label_tables as q
