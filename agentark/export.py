@@ -321,7 +321,7 @@ TRANSCRIPT_PREVIEW = ["run_id", "problem_id", "message_id", "agent", "round", "r
 def _transcript_records(store: Store, cfg: ExportConfig) -> list[dict]:
     """Whole runs in the lossless transcript schema, minus what curation excluded (the preview and the file
     hold the same records)."""
-    from agentark.runs.transcripts import transcript_records
+    from agentark.runs.formats.transcript_jsonl import transcript_records
 
     run_ids = cfg.run_ids or list(store.list_runs()["run_id"])
     kept = q.curated_message_ids(store, run_ids)
@@ -371,7 +371,7 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
         if out.exists():
             raise ConfigError(f"{out} exists and exports are immutable; choose another --out path.")
     if cfg.kind == "transcripts":
-        from agentark.runs.transcripts import write_records
+        from agentark.runs.formats.transcript_jsonl import write_records
 
         if cfg.format != "jsonl":
             raise ConfigError("Transcript exports are JSON lines; use --format jsonl or an --out path ending in .jsonl.")
