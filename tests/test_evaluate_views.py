@@ -17,14 +17,7 @@ from agentark.labels.human_labels import HumanLabel, add_human_labels
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.store import label_tables as label_q
-from tests.evalstore import SC_SAMPLES, FakePRM, build_eval_store
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "eval.duckdb") as s:
-        build_eval_store(s)
-        yield s
+from tests.evalstore import SC_SAMPLES, FakePRM, eval_store  # noqa: F401  (the store fixture)
 
 
 # -- ProcessBench on hand-built trajectories -----------------------------------------------------------
