@@ -37,6 +37,7 @@ from agentark.errors import ConfigError
 from agentark.grading import explicit_answer
 from agentark.store import Store
 from agentark.store import label_tables as q
+from agentark.store import run_tables
 from agentark.store.trace_tables import corrected_problems
 
 CORRECTION_FILTERS = ("any", "only", "none")
@@ -323,7 +324,7 @@ def _transcript_records(store: Store, cfg: ExportConfig) -> list[dict]:
     hold the same records)."""
     from agentark.runs.formats.transcript_jsonl import transcript_records
 
-    run_ids = cfg.run_ids or list(store.list_runs()["run_id"])
+    run_ids = cfg.run_ids or list(run_tables.list_runs(store)["run_id"])
     kept = q.curated_message_ids(store, run_ids)
     return [r for run_id in run_ids for r in transcript_records(store, run_id) if r["message_id"] in kept]
 

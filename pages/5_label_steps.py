@@ -12,6 +12,7 @@ from agentark.runs.names import RunLabels
 from agentark.labels.segment import SEGMENTERS, SegmentConfig, segment_runs
 from agentark.labels.step_import import FORMATS as IMPORT_FORMATS
 from agentark.labels.step_import import import_steps
+from agentark.store import run_tables
 from agentark.ui import active_model, annotator, errors_shown, get_store, guard_shortcuts_while_typing
 from agentark.ui.marks import correct_mark
 
@@ -26,7 +27,7 @@ def summary(store_path: str, run_ids: tuple[str, ...] | None, _store) -> tuple:
 
 
 ALL = "all runs"
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 run_choices = [ALL] + list(runs["run_id"])
 top = st.columns([2, 2, 1])
 run_labels = RunLabels.of(runs)

@@ -16,6 +16,7 @@ from agentark.evaluate.run import launch_eval
 from agentark.evaluate.sidebyside import side_by_side
 from agentark.checkpoints import list_models
 from agentark.tasks import dataset_choices
+from agentark.store import run_tables
 from agentark.ui import active_model, errors_shown, get_store, guard_shortcuts_while_typing
 from agentark.ui.marks import correct_mark, diff_html
 
@@ -65,7 +66,7 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
                 st.success(f"Started {run_id} on {len(report.problems)} problems; "
                            "it appears below once problems finish.")
 
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 runs = runs[runs["done"] > 0]
 run_ids = list(runs["run_id"])
 url_runs = st.query_params.get("runs", "")

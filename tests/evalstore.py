@@ -27,6 +27,7 @@ from agentark.grading import extract_answer, is_correct, majority_vote, normaliz
 from agentark.checkpoints import model_dir, write_card
 from agentark.store import Store
 from agentark.store import label_tables as label_q
+from agentark.store import run_tables
 
 PIDS = [f"P{i:02d}" for i in range(20)]
 TEACHER_RIGHT = set(PIDS[:16])
@@ -52,7 +53,7 @@ def add_run(store: Store, run_id: str, method: str, model: str, messages: list[d
             pids: list[str], created: str) -> None:
     meta = {"run_id": run_id, "kind": "debate", "method": method, "dataset": "ds-eval", "model": model,
             "config": {"method": method, "model": model}, "created_at": created, "status": "done"}
-    store.register_run(meta, _problems(pids))
+    run_tables.register_run(store, meta, _problems(pids))
     with store.transaction() as con:
         for table, rows in (("messages", messages), ("outcomes", outcomes)):
             con.register("_rows", pd.DataFrame(rows))

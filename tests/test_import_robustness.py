@@ -12,7 +12,7 @@ from agentark.runs.formats import import_writer, transcript_jsonl
 from agentark.labels import step_import
 from agentark.errors import ImportFormatError
 from agentark.labels.step_import import import_steps
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.runs.formats import import_file, import_upload
 from tests.test_export import PRM800K_LINE, SHEPHERD_LINE
 
@@ -54,12 +54,13 @@ def test_du2023_with_system_prompts_stores_the_assistant_turns_not_the_user_prom
     path.write_text(json.dumps(dict([persona_entry("What is 2+3?", ["The answer is 5.", "The answer is 6."], 5)])))
     with Store() as store:
         report = import_file(store, "du2023", path, model="llama-3-8b")
-        msgs = store.messages(report.run_id).sort_values(["round", "agent"])
+        msgs = run_tables.messages(store, report.run_id).sort_values(["round", "agent"])
         assert msgs["content"].tolist() == ["The answer is 5.", "The answer is 6.",
                                             "The answer is 5. I stand by it.", "The answer is 6. I stand by it."]
         assert msgs["round"].tolist() == [1, 1, 2, 2]
         assert not msgs["content"].str.contains("Solve:|other agents").any()
-        assert set(msgs["model"]) == {"llama-3-8b"} and store.get_run(report.run_id)["model"] == "llama-3-8b"
+        assert set(msgs["model"]) == {"llama-3-8b"}
+        assert run_tables.get_run(store, report.run_id)["model"] == "llama-3-8b"
 
 
 def test_du2023_contexts_that_cannot_be_read_are_rejected_with_line_and_reason(tmp_path):
@@ -90,8 +91,8 @@ def test_maslab_model_option_names_the_speaker(tmp_path):
     path.write_text(maslab_line("What is 2+2?", "4", token_stats={}) + "\n")
     with Store() as store:
         report = import_file(store, "maslab", path, model="qwen-7b")
-        assert set(store.messages(report.run_id)["model"]) == {"qwen-7b"}
-        assert store.get_run(report.run_id)["model"] == "qwen-7b"
+        assert set(run_tables.messages(store, report.run_id)["model"]) == {"qwen-7b"}
+        assert run_tables.get_run(store, report.run_id)["model"] == "qwen-7b"
 
 
 def test_step_imports_record_the_model(tmp_path):
@@ -99,8 +100,8 @@ def test_step_imports_record_the_model(tmp_path):
     path.write_text(json.dumps(PRM800K_LINE) + "\n")
     with Store() as store:
         report = import_steps(store, path, "prm800k", model="gpt-4-generator")
-        assert store.get_run(report["run_id"])["model"] == "gpt-4-generator"
-        assert set(store.messages(report["run_id"])["model"]) == {"gpt-4-generator"}
+        assert run_tables.get_run(store, report["run_id"])["model"] == "gpt-4-generator"
+        assert set(run_tables.messages(store, report["run_id"])["model"]) == {"gpt-4-generator"}
 
 
 # -- point 8: binary input, wrong types, empty files -------------------------------------------------------------
@@ -203,7 +204,7 @@ def test_imports_write_in_batches_and_lose_nothing(tmp_path, monkeypatch):
     with Store() as store:
         report = import_file(store, "du2023", du)
         assert (report.imported, report.messages) == (7, 28)
-        placed = store.run_problems(report.run_id)
+        placed = run_tables.run_problems(store, report.run_id)
         assert len(placed) == 7 and placed["is_correct"].all()
         assert sorted(store.con.execute("SELECT idx FROM run_problems WHERE run_id = ?", [report.run_id]).fetchall()) \
             == [(i,) for i in range(7)]
@@ -211,7 +212,7 @@ def test_imports_write_in_batches_and_lose_nothing(tmp_path, monkeypatch):
         assert (again.imported, again.duplicates) == (0, 7)
         steps = import_steps(store, prm, "prm800k")
         assert (steps["solutions"], steps["steps"], steps["labels"]) == (5, 15, 15)
-        assert len(store.messages(steps["run_id"])) == 5
+        assert len(run_tables.messages(store, steps["run_id"])) == 5
 
 
 def test_du2023_reader_reports_lines_and_handles_records_split_across_reads(tmp_path, monkeypatch):
@@ -231,7 +232,7 @@ def test_two_uploads_with_the_same_name_are_two_runs_and_the_same_bytes_twice_ar
         a = import_upload(store, "maslab", "results.jsonl", first)
         b = import_upload(store, "maslab", "results.jsonl", second)
         assert a.run_id != b.run_id and a.imported == b.imported == 1
-        assert len(store.run_problems(a.run_id)) == len(store.run_problems(b.run_id)) == 1
+        assert len(run_tables.run_problems(store, a.run_id)) == len(run_tables.run_problems(store, b.run_id)) == 1
         again = import_upload(store, "maslab", "results.jsonl", first)
         assert (again.run_id, again.imported, again.duplicates) == (a.run_id, 0, 1)
 
@@ -241,5 +242,5 @@ def test_transcripts_model_option_fills_only_records_that_name_none(tmp_path):
     path.write_text(transcript_line(0) + "\n" + transcript_line(1, model="named-model") + "\n")
     with Store() as store:
         import_file(store, "transcripts", path, model="fallback")
-        models = store.messages("ext").sort_values("seq")["model"].tolist()
-        assert models == ["fallback", "named-model"] and store.get_run("ext")["model"] == "fallback"
+        models = run_tables.messages(store, "ext").sort_values("seq")["model"].tolist()
+        assert models == ["fallback", "named-model"] and run_tables.get_run(store, "ext")["model"] == "fallback"

@@ -77,7 +77,7 @@ def test_run_page_keeps_the_problem_seed_apart_from_the_sampling_seed(monkeypatc
         launched.append(cfg)
         raise ConfigError("launch intercepted by the test")
 
-    monkeypatch.setattr(jobs, "launch_debate", launch)
+    monkeypatch.setattr(debate_job, "launch_debate", launch)
     at = app()
     at.number_input(key="run_seed").set_value(3)
     at.number_input(key="run_problem_seed").set_value(5)

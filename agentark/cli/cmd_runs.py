@@ -51,11 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from agentark.store import Store
+    from agentark.store import Store, run_tables
 
     with Store() as store:
         store.refresh()
-        frame = store.list_runs()
+        frame = run_tables.list_runs(store)
     rows = json.loads(frame.to_json(orient="records", date_format="iso"))
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -10,7 +10,7 @@ import agentark.labels.montecarlo_job  # noqa: F401  (Monte-Carlo step labels)
 import agentark.labels.prm_labeler  # noqa: F401  (PRM step labels)
 import agentark.train.train_jobs  # noqa: F401  (PRM, SFT and PAD training)
 from agentark.checkpoints import sync_models
-from agentark.store.ingesters import register_ingester
+from agentark.store import register_ingester
 
 # Trained model folders (written by training jobs) become rows of the models table on refresh too.
 register_ingester("models", sync_models)

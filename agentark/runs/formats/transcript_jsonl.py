@@ -29,7 +29,7 @@ from agentark.runs.import_io import (
     object_field,
     text_field,
 )
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.store import transcript_tables as db
 
 SCHEMA = "agentark.transcript/1"
@@ -174,7 +174,7 @@ def _clean(value):
 
 def transcript_records(store: Store, run_id: str) -> list[dict]:
     """A run's messages as transcript records (schema ``agentark.transcript/1``), one per message."""
-    run = store.get_run(run_id)
+    run = run_tables.get_run(store, run_id)
     rows = db.transcript_rows(store, run_id)
     run_block = {
         "kind": run["kind"], "method": run["method"], "dataset": run["dataset"], "model": run["model"],
