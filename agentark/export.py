@@ -333,7 +333,7 @@ TRANSCRIPT_PREVIEW = ["run_id", "problem_id", "message_id", "agent", "round", "r
 def _transcript_records(store: Store, cfg: ExportConfig) -> list[dict]:
     """Whole runs in the lossless transcript schema, minus what curation excluded (the preview and the file
     hold the same records)."""
-    from agentark.runs.transcripts import transcript_records
+    from agentark.runs.formats.transcript_jsonl import transcript_records
 
     run_ids = cfg.run_ids or list(run_tables.list_runs(store)["run_id"])
     kept = q.curated_message_ids(store, run_ids)
@@ -383,7 +383,7 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
         if out.exists():
             raise ConfigError(f"{out} exists and exports are immutable; choose another output file.")
     if cfg.kind == "transcripts":
-        from agentark.runs.transcripts import write_records
+        from agentark.runs.formats.transcript_jsonl import write_records
 
         if cfg.format != "jsonl":
             raise ConfigError("Transcript exports are JSON lines; set [[format]] to jsonl or write to a file ending in "

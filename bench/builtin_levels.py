@@ -42,7 +42,7 @@ def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
     from agentark.debate import debate_job
     from agentark.debate import DebateConfig
     from agentark.export import ExportConfig, prepare
-    from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+    from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
     from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.store import Store, run_tables
 

@@ -13,7 +13,7 @@ from agentark.debate.debate_job import runs_in_flight
 from agentark.options import from_values
 from agentark.progress import format_eta
 from agentark.runs.names import tokens_text
-from agentark.runs.transcripts import FORMATS, import_upload
+from agentark.runs.formats import FORMATS, import_upload
 from agentark.store import run_tables
 from agentark.store.transcript_tables import run_costs
 from agentark.ui import errors_shown, get_store

@@ -5,14 +5,13 @@ the same problem and Next/Previous walk the same filtered list.
 """
 import streamlit as st
 
-from agentark.labels import labelers
-
 from agentark.runs.curation import Mark, mark_targets
 from agentark.runs.names import RunLabels, tokens_text
 from agentark.store import curation_tables, run_tables
 from agentark.store.trace_tables import ProblemFilter, neighbours, problem_page
-from agentark.runs.traces import agent_colour, agent_order, agent_transitions, diff_html, vote_tally
+from agentark.runs.traces import agent_order, agent_transitions, vote_tally
 from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.marks import agent_colour, correct_mark, diff_html
 
 store = get_store()
 st.title("Debate viewer")
@@ -119,7 +118,7 @@ with errors_shown():
         columns = st.columns(max(len(solver_agents), 1))
         for col, agent in zip(columns, shown):
             msg = in_round[in_round["agent"] == agent].iloc[0]
-            verdict = ":orange[:material/error: failed]" if msg.error else labelers.correct_mark(msg.is_correct)
+            verdict = ":orange[:material/error: failed]" if msg.error else correct_mark(msg.is_correct)
             with col:
                 st.markdown(
                     f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span> **{agent}** · '

@@ -16,13 +16,12 @@ from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
 from agentark.evaluate.run import launch_eval
 from agentark.evaluate.sidebyside import side_by_side
-from agentark.labels.labelers import correct_mark
 from agentark.checkpoints import list_models
-from agentark.runs.traces import diff_html
 from agentark.options import from_values
 from agentark.store import run_tables
 from agentark.ui import errors_shown, get_store, guard_shortcuts_while_typing
 from agentark.ui.forms import option_widgets
+from agentark.ui.marks import correct_mark, diff_html
 
 store = get_store()
 st.title("Compare")

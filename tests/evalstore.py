@@ -17,8 +17,10 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Iterator
 
 import pandas as pd
+import pytest
 
 from agentark import config
 from agentark.grading import extract_answer, is_correct, majority_vote, normalize_answer
@@ -106,6 +108,14 @@ def build_eval_store(store: Store) -> None:
         final, _ = majority_vote([r["answer"] for r in rows])
         outs.append(outcome("sc", pid, final, 40, 20, 4, 200.0))
     add_run(store, "sc", "self_consistency", "student-model", msgs, outs, list(SC_SAMPLES), "2026-01-04T00:00:00")
+
+
+@pytest.fixture(name="store")
+def eval_store(tmp_path) -> Iterator[Store]:
+    """This store in the test's folder; a test module that imports ``eval_store`` gets it as ``store``."""
+    with Store(tmp_path / "eval.duckdb") as s:
+        build_eval_store(s)
+        yield s
 
 
 class FakePRM:

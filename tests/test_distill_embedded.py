@@ -10,7 +10,7 @@ from agentark.debate import AgentSpec, DebateConfig
 from agentark.export import ExportConfig, export, list_exports
 from agentark.debate.debate_job import create_debate_run, run_debate_job
 from agentark.jobs import run_job
-from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store, run_tables
 from agentark.store.model_tables import get_model

@@ -14,7 +14,8 @@ from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig
 from agentark.store import Store, run_tables
 from agentark.tasks import Problem
-from agentark.runs.transcripts import export_transcripts, import_file
+from agentark.runs.formats import import_file
+from agentark.runs.formats.transcript_jsonl import export_transcripts
 from tests.conftest import ROOT
 from tests.openai_server import OpenAIServer, Reply
 

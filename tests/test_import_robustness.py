@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from agentark.runs import import_io, transcripts
+from agentark.runs import formats, import_io
+from agentark.runs.formats import import_writer, transcript_jsonl
 from agentark.labels import step_import
 from agentark.errors import ImportFormatError
 from agentark.labels.step_import import import_steps
 from agentark.store import Store, run_tables
-from agentark.runs.transcripts import import_file, import_upload
+from agentark.runs.formats import import_file, import_upload
 from tests.test_export import PRM800K_LINE, SHEPHERD_LINE
 
 BINARY = bytes(range(256)) * 8
@@ -40,7 +41,7 @@ def maslab_line(question: str, answer: str, **extra) -> str:
 
 
 def transcript_line(seq: int, **extra) -> str:
-    rec = {"schema": transcripts.SCHEMA, "run_id": "ext", "problem_id": "p1", "agent": "a", "round": 1,
+    rec = {"schema": transcript_jsonl.SCHEMA, "run_id": "ext", "problem_id": "p1", "agent": "a", "round": 1,
            "role": "solver", "seq": seq, "content": "The answer is 3.", "answer": "3",
            "problem": {"question": "1+2?", "reference_answer": "3"}}
     rec.update(extra)
@@ -110,7 +111,7 @@ def test_binary_and_empty_files_import_nothing_and_raise(tmp_path, fmt, content)
     path = tmp_path / "data.jsonl"
     path.write_bytes(content)
     with Store() as store, pytest.raises(ImportFormatError) as err:
-        if fmt in transcripts.FORMATS:
+        if fmt in formats.FORMATS:
             import_file(store, fmt, path)
         else:
             import_steps(store, path, fmt)
@@ -170,7 +171,7 @@ def test_each_wrong_typed_record_is_rejected_with_its_line_and_good_ones_are_kep
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join([good, *bad]) + "\n")
     with Store() as store:
-        if fmt in transcripts.FORMATS:
+        if fmt in formats.FORMATS:
             report = import_file(store, fmt, path)
             imported, rejected = report.imported, report.rejected
         else:
@@ -191,7 +192,7 @@ def test_wrong_typed_fields_are_named_in_the_reason(tmp_path):
 
 # -- point 9: streamed in batches --------------------------------------------------------------------------------
 def test_imports_write_in_batches_and_lose_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(transcripts, "FLUSH_MESSAGES", 3)
+    monkeypatch.setattr(import_writer, "FLUSH_MESSAGES", 3)
     monkeypatch.setattr(step_import, "FLUSH_MESSAGES", 2)
     monkeypatch.setattr(import_io, "CHUNK_CHARS", 64)  # many reads per du2023 member
     du = tmp_path / "du.json"

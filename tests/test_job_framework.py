@@ -21,7 +21,8 @@ from agentark.errors import IdError, JobError
 from agentark.ids import check_id
 from agentark.store import Store, job_tables, run_tables
 from agentark.store.job_tables import job_metrics
-from agentark.runs.transcripts import export_transcripts, import_file
+from agentark.runs.formats import import_file
+from agentark.runs.formats.transcript_jsonl import export_transcripts
 from tests.jobkinds import CountConfig, create_count_job
 
 ROOT = Path(__file__).resolve().parent.parent

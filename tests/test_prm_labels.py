@@ -10,7 +10,7 @@ import pytest
 from agentark.cli import main
 from agentark.errors import ConfigError, ModelNotFoundError
 from agentark.jobs import list_jobs, run_job
-from agentark.labels.labelers import step_table
+from agentark.labels.human_labels import step_table
 from agentark.labels.prm_labeler import (
     SOURCE,
     PRMLabelConfig,

@@ -16,15 +16,8 @@ from agentark.store.trace_tables import (
     round_stats,
     sync_traces,
 )
-from agentark.runs.traces import (
-    agent_colour,
-    agent_order,
-    agent_transitions,
-    classify,
-    count_transitions,
-    diff_html,
-    word_diff,
-)
+from agentark.runs.traces import agent_order, agent_transitions, classify, count_transitions, word_diff
+from agentark.ui.marks import agent_colour, diff_html
 from tests.tracedata import DEBATE_A, REFERENCE, SEARCHABLE, add_run, build_known_store, message_rows
 
 

@@ -11,7 +11,8 @@ from agentark.cli import main
 from agentark.debate import DebateConfig
 from agentark.errors import ImportFormatError
 from agentark.store import Store, run_tables
-from agentark.runs.transcripts import export_transcripts, import_file
+from agentark.runs.formats import import_file
+from agentark.runs.formats.transcript_jsonl import export_transcripts
 
 
 def du_entry(question: str, answers: list[list[str]], reference) -> tuple[str, list]:

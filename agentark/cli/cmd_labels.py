@@ -17,7 +17,7 @@ from agentark.options import add_arguments, from_namespace
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands; a command that builds a config takes that config's options."""
     from agentark.export import ExportConfig
-    from agentark.labels.labelers import AutoLabelConfig
+    from agentark.labels.auto_labelers import AutoLabelConfig
     from agentark.labels.montecarlo import MCConfig
     from agentark.labels.segment import SegmentConfig
 
@@ -73,7 +73,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_autolabel(args: argparse.Namespace) -> int:
-    from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+    from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 
     with refreshed_store() as store:
         written = run_auto_labelers(store, from_namespace(AutoLabelConfig, args))
@@ -83,7 +83,7 @@ def cmd_autolabel(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from agentark.labels.labelers import HumanLabel, add_human_labels
+    from agentark.labels.human_labels import HumanLabel, add_human_labels
 
     with refreshed_store() as store:
         add_human_labels(store, [HumanLabel(args.step_id, args.value, args.annotator, args.flag, args.note)])
