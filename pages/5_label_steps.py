@@ -204,9 +204,7 @@ def prepare_tab() -> None:
                 cfg = montecarlo.MCConfig(run_ids=run_ids or [], k=int(k), max_tokens=int(max_tokens),
                                           temperature=float(temperature), engine=engine, model=model.strip(),
                                           engine_options=options)
-                job_id = montecarlo_job.create_mc_job(store, cfg)
-                jobs.spawn(montecarlo_job.KIND, job_id)
-                st.success(f"Started {job_id}.")
+                st.success(f"Started {jobs.start(montecarlo_job.KIND, cfg, store=store).job_id}.")
     mc_jobs = montecarlo_job.mc_jobs()
     if not mc_jobs.empty:
         st.dataframe(mc_jobs, hide_index=True, key="lab_mc_jobs")
@@ -221,9 +219,7 @@ def prepare_tab() -> None:
             with errors_shown():
                 cfg = prm_labeler.PRMLabelConfig(model=(prm or "").strip(), run_ids=run_ids or [],
                                                 threshold=float(threshold))
-                job_id = prm_labeler.create_prm_label_job(store, cfg)
-                jobs.spawn(prm_labeler.KIND, job_id)
-                st.success(f"Started {job_id}.")
+                st.success(f"Started {jobs.start(prm_labeler.KIND, cfg, store=store).job_id}.")
     prm_jobs = prm_labeler.prm_label_jobs()
     if not prm_jobs.empty:
         st.dataframe(prm_jobs, hide_index=True, key="lab_prm_jobs")

@@ -12,7 +12,7 @@ from agentark.evaluate.eval_config import AGGREGATIONS, BonConfig, CompareConfig
 from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
 from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
-from agentark.evaluate.run import launch_eval
+from agentark import jobs
 from agentark.evaluate.sidebyside import side_by_side
 from agentark.labels.labelers import correct_mark
 from agentark.checkpoints import list_models
@@ -60,7 +60,9 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
                                  engine=engine,
                                  engine_options={"base_urls": [base_url.strip()]} if base_url.strip() else {},
                                  allow_overlap=allow)
-                run_id, report, overlap = launch_eval(store, cfg)
+                started = jobs.start("eval", cfg, store=store)
+                run_id, (report, overlap) = started.job_id, started.info
+                store.refresh()
                 if overlap.overlapping:
                     st.warning(f"{overlap.message}: not a held-out evaluation.")
                 st.success(f"Started {run_id} on {len(report.problems)} problems; "

@@ -165,7 +165,8 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
             fields = {"run_ids": args.runs or [], "k": args.k, "max_tokens": args.max_tokens,
                       "temperature": args.temperature, "seed": args.seed, "engine": args.engine, "model": args.model,
                       "engine_options": server_options(args), "chunk_size": args.chunk_size}
-            job_id = montecarlo_job.create_mc_job(store, mc.MCConfig(**{k: v for k, v in fields.items() if v is not None}))
+            cfg = mc.MCConfig(**{k: v for k, v in fields.items() if v is not None})
+            job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
             print(f"Monte-Carlo job {job_id}: {montecarlo_job.MCFolder(job_id).progress().get('total')} step prefixes")
         if args.background:
             pid = jobs.spawn(montecarlo_job.KIND, job_id)

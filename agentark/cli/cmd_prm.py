@@ -38,7 +38,7 @@ def _store():
 def cmd_label_prm(args: argparse.Namespace) -> int:
     from agentark import jobs
     from agentark.errors import ConfigError
-    from agentark.labels.prm_labeler import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job
+    from agentark.labels.prm_labeler import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder
     from agentark.store import label_tables as q
 
     if args.job_id:
@@ -49,7 +49,7 @@ def cmd_label_prm(args: argparse.Namespace) -> int:
         cfg = PRMLabelConfig(model=args.model, run_ids=args.runs or [], threshold=args.threshold,
                              batch_size=args.batch_size, chunk_size=args.chunk_size, device=args.device)
         with _store() as store:
-            job_id = create_prm_label_job(store, cfg)
+            job_id = jobs.create(KIND, cfg, store=store).job_id
         print(f"PRM labeling job {job_id}: {PRMLabelFolder(job_id).progress().get('total')} trajectories")
     if args.background:
         pid = jobs.spawn(KIND, job_id)
