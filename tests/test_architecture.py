@@ -183,3 +183,70 @@ def test_one_clock_and_one_transaction_helper() -> None:
               and re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)\b", node.args[0].value, re.IGNORECASE)]
     # BEGIN, COMMIT and ROLLBACK once each: inside Store.transaction().
     assert len(begins) == 3 and all(b.startswith("agentark/store/__init__.py") for b in begins), begins
+
+
+# -- job kinds: one registry, no switch on a kind's name ---------------------------------------------------
+REGISTRY = PACKAGE / "jobs" / "registry.py"
+# Export kinds share names with job kinds (an export "prm" trains the "prm" kind); their switches are not kind switches.
+NOT_JOB_KINDS = {ROOT / "agentark" / "export.py"}
+
+
+def kind_names() -> set[str]:
+    import agentark.jobs.builtin  # noqa: F401
+    from agentark.jobs import kinds
+
+    return set(kinds())
+
+
+def _named(node: ast.AST, names: set[str]) -> set[str]:
+    """The registered kind names a literal (or a tuple, list or set of literals) spells."""
+    elts = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    return {e.value for e in elts if isinstance(e, ast.Constant) and e.value in names}
+
+
+def kind_switches(source: str, names: set[str]) -> list[int]:
+    """Lines that switch on a job kind's name: a comparison of something called ``kind`` with a kind-name literal
+    (``kind == "prm"``, ``meta["kind"] in ("prm", "sft")``, an if/elif chain of them) or a mapping keyed by two
+    or more kind names (``TITLES = {"prm": ..., "sft": ...}``)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_named(s, names) for s in sides) and any("kind" in ast.unparse(s) for s in sides
+                                                             if not _named(s, names)):
+                found.add(node.lineno)
+        elif isinstance(node, ast.Dict) and len({k.value for k in node.keys if k is not None
+                                                 and _named(k, names)}) >= 2:
+            found.add(node.lineno)
+    return sorted(found)
+
+
+def test_no_kind_switch_outside_the_registry() -> None:
+    names = kind_names()
+    paths = [p for p in [*MODULES.values(), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+             if p != REGISTRY and p not in NOT_JOB_KINDS]
+    offenders = [f"{p.relative_to(ROOT)}:{line}" for p in paths for line in kind_switches(p.read_text(), names)]
+    assert not offenders, "switch on a job kind's name (make it a field of the kind's record):\n" + "\n".join(offenders)
+
+
+def test_the_kind_switch_check_catches_the_old_training_switches() -> None:
+    old = '''
+def preflight(kind, cfg):
+    if kind == "prm":
+        check_prm(cfg)
+    elif kind == "sft":
+        check_sft(cfg)
+    if kind in ("prm", "sft"):
+        resolve(cfg)
+TITLES = {"prm": "PRM training", "sft": "SFT"}
+'''
+    assert kind_switches(old, {"prm", "sft", "pad"}) == [3, 5, 7, 9]
+    assert kind_switches('if cfg.method == "debate":\n    pass\n', {"debate"}) == []
+
+
+def test_the_job_framework_imports_no_domain_module() -> None:
+    framework = [m for m in MODULES if m.startswith("agentark.jobs")]
+    allowed = ("agentark.jobs", "agentark.store", "agentark.config", "agentark.errors", "agentark.ids",
+               "agentark.clock")
+    bad = {m: sorted(d for d in GRAPH[m] if not d.startswith(allowed)) for m in framework}
+    assert not any(bad.values()), bad

@@ -19,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from agentark import config
 from agentark.backends import EngineSpec
 from agentark.debate import METHODS, DebateConfig, build_engines, run_chunk
 from agentark.errors import DatasetError, JobError
@@ -39,18 +38,12 @@ class RunFolder(JobFolder):
 
     root = "runs"
     manifest = "run.json"
+    noun = "run folder for"
+    listed_by = "python -m agentark runs"
 
     @property
     def run_id(self) -> str:
         return self.job_id
-
-    def require(self) -> "RunFolder":
-        if not self.exists():
-            raise JobError(
-                f"No run folder for '{self.run_id}' under {config.runs_dir()}. Check the id with "
-                "`python -m agentark runs`, or the AGENTARK_HOME it was started with."
-            )
-        return self
 
     # -- writing (the job side) ---------------------------------------------------------------------------
     def create(self, meta: dict) -> None:

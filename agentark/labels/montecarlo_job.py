@@ -39,7 +39,8 @@ def plan_mc(cfg: MCConfig, store: Store) -> Plan:
     check_engine(cfg.engine_spec())
     targets = mc_targets(store, cfg)
     if targets.empty:
-        raise ConfigError("Every step of these runs already has a Monte-Carlo label; untick 'skip labeled' to redo them.")
+        raise ConfigError("Every step of these runs already has a Monte-Carlo label; unset [[skip_labeled]] to redo "
+                          "them.")
     return Plan(cfg, total=len(targets), id_prefix="mc", tables={"targets": targets})
 
 
