@@ -45,11 +45,11 @@ def detect_hardware(device: str = "auto", precision: str = "auto", gradient_chec
     if device == "auto":
         device = "cuda" if cuda else "cpu"
     if device == "cuda" and not cuda:
-        raise ConfigError("device 'cuda' was chosen but no GPU is visible; use --device auto or --device cpu.")
+        raise ConfigError("[[device]] 'cuda' was chosen but no GPU is visible; set [[device]] to auto or cpu.")
     if precision == "auto":
         precision = "bf16" if device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     if precision in ("bf16", "fp16") and device != "cuda":
-        raise ConfigError(f"precision '{precision}' needs a GPU; on a CPU use --precision auto (fp32).")
+        raise ConfigError(f"[[precision]] '{precision}' needs a GPU; on a CPU set [[precision]] to auto (fp32).")
     if gradient_checkpointing == "auto":
         checkpointing = device == "cuda"
     else:
@@ -74,7 +74,7 @@ def load_tokenizer(model: str, need_chat_template: bool = True):
         tokenizer = AutoTokenizer.from_pretrained(target)
     except (OSError, ValueError) as exc:
         raise ModelNotFoundError(
-            f"Cannot load a tokenizer for base model '{model}' ({target}): {exc}. Point --base-model at a folder "
+            f"Cannot load a tokenizer for base model '{model}' ({target}): {exc}. Point [[base_model]] at a folder "
             "saved with save_pretrained (it needs tokenizer.json or tokenizer_config.json) or a cached hub id."
         ) from exc
     if need_chat_template and not getattr(tokenizer, "chat_template", None):
