@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agentark import config
 from agentark.errors import ModelNotFoundError
-from agentark.store.ingesters import register_ingester
+from agentark.store import register_ingester
 
 MODEL_CARD = "agentark_model.json"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")

@@ -37,6 +37,7 @@ from agentark.errors import ConfigError
 from agentark.grading import explicit_answer
 from agentark.store import Store
 from agentark.store import label_tables as q
+from agentark.store import run_tables
 from agentark.store.trace_tables import corrected_problems
 
 CORRECTION_FILTERS = ("any", "only", "none")
@@ -321,9 +322,9 @@ TRANSCRIPT_PREVIEW = ["run_id", "problem_id", "message_id", "agent", "round", "r
 def _transcript_records(store: Store, cfg: ExportConfig) -> list[dict]:
     """Whole runs in the lossless transcript schema, minus what curation excluded (the preview and the file
     hold the same records)."""
-    from agentark.runs.transcripts import transcript_records
+    from agentark.runs.formats.transcript_jsonl import transcript_records
 
-    run_ids = cfg.run_ids or list(store.list_runs()["run_id"])
+    run_ids = cfg.run_ids or list(run_tables.list_runs(store)["run_id"])
     kept = q.curated_message_ids(store, run_ids)
     return [r for run_id in run_ids for r in transcript_records(store, run_id) if r["message_id"] in kept]
 
@@ -371,7 +372,7 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
         if out.exists():
             raise ConfigError(f"{out} exists and exports are immutable; choose another --out path.")
     if cfg.kind == "transcripts":
-        from agentark.runs.transcripts import write_records
+        from agentark.runs.formats.transcript_jsonl import write_records
 
         if cfg.format != "jsonl":
             raise ConfigError("Transcript exports are JSON lines; use --format jsonl or an --out path ending in .jsonl.")

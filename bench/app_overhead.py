@@ -20,14 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
-import urllib.request
 from contextlib import contextmanager
 from typing import Iterator
+
+from tests.live_app import live_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -41,34 +41,13 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def app_in_browser(home: Path, watcher: str | None) -> Iterator[int]:
     """The app serving ``home``, with its Run page open in headless Chromium; yields the server's pid."""
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    flags = ["--server.port", str(port), "--server.headless", "true"]
-    if watcher:
-        flags += ["--server.fileWatcherType", watcher]
-    env = dict(os.environ, AGENTARK_HOME=str(home), PYTHONPATH=str(ROOT))
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", *flags], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("the app did not start")
-                time.sleep(0.3)
+    flags = ["--server.fileWatcherType", watcher] if watcher else []
+    with live_app(home, *flags, timeout=120) as (server, port):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
             page = browser.new_page()
@@ -78,9 +57,6 @@ def app_in_browser(home: Path, watcher: str | None) -> Iterator[int]:
                 yield server.pid
             finally:
                 browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def run_job(home: Path, args: argparse.Namespace) -> float:

@@ -42,9 +42,9 @@ def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
     from agentark.debate import debate_job
     from agentark.debate import DebateConfig
     from agentark.export import ExportConfig, prepare
-    from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+    from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
     from agentark.labels.segment import SegmentConfig, segment_runs
-    from agentark.store import Store
+    from agentark.store import Store, run_tables
 
     cfg = DebateConfig(dataset=f"builtin:arithmetic-{level}", limit=args.limit, max_tokens=args.max_tokens,
                        temperature=args.temperature, seed=args.seed, **METHODS[kind])
@@ -54,7 +54,7 @@ def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - started
     with Store() as store:
         store.refresh()
-        correct = [bool(c) for c in store.run_problems(run_id)["is_correct"]]
+        correct = [bool(c) for c in run_tables.run_problems(store, run_id)["is_correct"]]
         result = {"level": level, "method": kind, "run_id": run_id, "problems": len(correct),
                   "accuracy": sum(correct) / len(correct), "interval": accuracy_interval(correct),
                   "seconds": round(seconds, 1), "max_tokens": args.max_tokens, "temperature": args.temperature}
@@ -64,7 +64,7 @@ def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
             _, summary = prepare(store, ExportConfig(kind="prm", run_ids=[run_id]))
             result["prm"] = summary.prm.to_dict()
             result["prm_dropped"] = summary.dropped
-            messages = store.messages(run_id)
+            messages = run_tables.messages(store, run_id)
             result["truncated_share"] = float((messages["finish_reason"] == "length").mean())
     return result
 

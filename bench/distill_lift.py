@@ -90,7 +90,7 @@ def main() -> None:
     from agentark.config import EMBEDDED_MODEL, home
     from agentark.errors import ConfigError
     from agentark.export import ExportConfig, export
-    from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+    from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
     from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.store import Store
     from agentark.train.pad import PADJobConfig, train_pad

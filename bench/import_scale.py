@@ -104,7 +104,7 @@ def child(fmt: str, path: str) -> None:
     """Import one file into the store of this process's AGENTARK_HOME; print seconds and peak memory."""
     from agentark.labels.step_import import import_steps
     from agentark.store import Store
-    from agentark.runs.transcripts import import_file
+    from agentark.runs.formats import import_file
 
     with Store() as store:
         before = resource.getrusage(resource.RUSAGE_SELF)

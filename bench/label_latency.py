@@ -21,14 +21,12 @@ sys.path.insert(0, str(ROOT))
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
-import urllib.request
 
 from agentark.store import Store
+from tests.live_app import live_app
 
 AGENTS = 3
 ROUNDS = 2
@@ -116,33 +114,6 @@ card()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_app(home: Path, script: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = dict(os.environ, AGENTARK_HOME=str(home), PYTHONPATH=str(ROOT))
-    env.pop("AGENTARK_STORE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"Streamlit did not answer on {url}")
-
-
 def _shown_position(page) -> int:
     text = page.locator("strong", has_text="Step ").first.text_content() or ""
     return int(text.split()[1])
@@ -160,8 +131,9 @@ def _open_labeling(page, url: str) -> None:
 
 def drive(browser, home: Path, keys: int, script: Path | None = None) -> dict:
     """Open the labeling page on ``home``'s store (or the floor app) and time ``keys`` labels given with "g"."""
-    proc, url = _start_app(home, script or ROOT / "app.py")
-    try:
+    with live_app(home, "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+                  script=script or ROOT / "app.py", timeout=90) as (_, port):
+        url = f"http://127.0.0.1:{port}"
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         opened = time.perf_counter()
         if script is None:
@@ -182,9 +154,6 @@ def drive(browser, home: Path, keys: int, script: Path | None = None) -> dict:
             latencies.append(time.perf_counter() - t0)
         total = time.perf_counter() - started
         page.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     latencies.sort()
     return {"open_s": open_s, "p50_ms": 1000 * statistics.median(latencies),
             "p95_ms": 1000 * latencies[max(0, round(0.95 * len(latencies)) - 1)],

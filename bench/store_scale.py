@@ -29,7 +29,7 @@ from collections import Counter
 import duckdb
 
 from agentark.runs.curation import Mark, mark_targets
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.store.trace_tables import ProblemFilter, dashboard, problem_page, sync_traces
 from agentark.runs.traces import count_transitions
 
@@ -155,7 +155,7 @@ def main() -> None:
         store = Store(folder / "bench.duckdb")
         started = time.perf_counter()
         build(store, problems)
-        n_messages = store.count("messages")
+        n_messages = run_tables.count(store, "messages")
         print(f"built {n_messages:,} messages in {problems:,} problems over {RUNS} runs "
               f"in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()

@@ -12,7 +12,8 @@ from agentark.debate.debate_job import runs_in_flight
 from agentark.progress import format_eta
 from agentark.runs.names import tokens_text
 from agentark.tasks import dataset_choices
-from agentark.runs.transcripts import FORMATS, import_upload
+from agentark.runs.formats import FORMATS, import_upload
+from agentark.store import run_tables
 from agentark.store.transcript_tables import run_costs
 from agentark.ui import active_model, errors_shown, get_store
 
@@ -156,7 +157,7 @@ active, st.session_state["runs_signature"] = runs_in_flight()
 # Poll often while something runs; otherwise just often enough to notice a run started from the CLI.
 st.fragment(run_every=3 if active else 10)(watch_runs)()
 
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 interrupted = runs[runs["status"].isin(["interrupted", "failed", "stopped"])]
 for row in interrupted.itertuples():
     cols = st.columns([4, 1])
@@ -186,7 +187,7 @@ else:
                      column_config={"wall_s_per_problem": st.column_config.NumberColumn("wall s / problem", format="%.2f")})
     last = st.session_state.get("last_run")
     if last and last in set(runs["run_id"]):
-        acc = store.round_accuracy(last)
+        acc = run_tables.round_accuracy(store, last)
         if not acc.empty:
             st.caption(f"Accuracy per round of {last}")
             st.dataframe(acc, hide_index=True, key=f"round_acc_{last}")

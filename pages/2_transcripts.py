@@ -5,19 +5,19 @@ the same problem and Next/Previous walk the same filtered list.
 """
 import streamlit as st
 
-from agentark.labels import labelers
-
 from agentark.runs.curation import Mark, mark_targets
 from agentark.runs.names import RunLabels, tokens_text
+from agentark.store import curation_tables, run_tables
 from agentark.store.trace_tables import ProblemFilter, neighbours, problem_page
-from agentark.runs.traces import agent_colour, agent_order, agent_transitions, diff_html, vote_tally
+from agentark.runs.traces import agent_order, agent_transitions, vote_tally
 from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.marks import agent_colour, correct_mark, diff_html
 
 store = get_store()
 st.title("Debate viewer")
 PREVIEW_CHARS = 600
 
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 runs = runs[runs["messages"] > 0]
 if runs.empty:
     st.info("No run has finished problems yet. Start one on **Run debates**.")
@@ -49,7 +49,7 @@ with errors_shown():
         # A run chosen here (or a bare link) browses that run in run order.
         flt = ProblemFilter(runs=(run_id,)) if run_id != linked_run else flt.replace(runs=(run_id,))
     problem_id = params.get("problem") if run_id == linked_run else None
-    if not problem_id or not store.has_outcome(run_id, problem_id):
+    if not problem_id or not run_tables.has_outcome(store, run_id, problem_id):
         first = problem_page(store, flt, 0, 1).rows
         if first.empty:
             st.info("No finished problem matches this filter. Widen it on **Problems**.")
@@ -67,12 +67,12 @@ with errors_shown():
         "this problem is outside the current filter"
     nav[2].caption(f"{where} · link: `?run={run_id}&problem={problem_id}`")
 
-    problem = store.problem(problem_id)
-    outcome = store.run_problems(run_id).set_index("problem_id").loc[problem_id]
-    messages = store.messages(run_id, problem_id)
+    problem = run_tables.problem(store, problem_id)
+    outcome = run_tables.run_problems(store, run_id).set_index("problem_id").loc[problem_id]
+    messages = run_tables.messages(store, run_id, problem_id)
     records = messages.to_dict("records")
     transitions = {(t.agent, t.to_round): t for t in agent_transitions(records)}
-    marks = store.latest_marks(run_id)
+    marks = curation_tables.latest_marks(store, run_id)
     marks = marks[marks["problem_id"] == problem_id]
     problem_mark = marks[marks["message_id"].isna()]
     message_marks = marks[marks["message_id"].notna()].set_index("message_id")
@@ -118,7 +118,7 @@ with errors_shown():
         columns = st.columns(max(len(solver_agents), 1))
         for col, agent in zip(columns, shown):
             msg = in_round[in_round["agent"] == agent].iloc[0]
-            verdict = ":orange[:material/error: failed]" if msg.error else labelers.correct_mark(msg.is_correct)
+            verdict = ":orange[:material/error: failed]" if msg.error else correct_mark(msg.is_correct)
             with col:
                 st.markdown(
                     f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span> **{agent}** · '

@@ -9,13 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
+from agentark.store import run_tables
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
 from agentark.ui import errors_shown, get_store
 
 store = get_store()
 st.title("Runs dashboard")
 
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 runs = runs[runs["messages"] > 0]
 if runs.empty:
     st.info("No run has finished problems yet. Start one on **Run debates**.")

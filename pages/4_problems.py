@@ -7,6 +7,7 @@ import streamlit as st
 
 from agentark.runs.curation import MARKS, Mark, mark_targets
 from agentark.runs.names import RunLabels, tokens_text
+from agentark.store import run_tables
 from agentark.store.trace_tables import (
     CONSENSUS,
     MARK_FILTERS,
@@ -21,7 +22,7 @@ from agentark.ui import annotator, errors_shown, get_store
 store = get_store()
 st.title("Problems")
 
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 runs = runs[runs["messages"] > 0]
 if runs.empty:
     st.info("No run has finished problems yet. Start one on **Run debates**.")

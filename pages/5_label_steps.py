@@ -5,13 +5,16 @@ import streamlit as st
 from streamlit_shortcuts import add_shortcuts
 
 from agentark import jobs
-from agentark.labels import labelers, montecarlo, prm_labeler
+from agentark.labels import auto_labelers, human_labels, montecarlo, prm_labeler
+from agentark.labels.agreement import agreement
 from agentark.labels import montecarlo_job
 from agentark.runs.names import RunLabels
 from agentark.labels.segment import SEGMENTERS, SegmentConfig, segment_runs
 from agentark.labels.step_import import FORMATS as IMPORT_FORMATS
 from agentark.labels.step_import import import_steps
+from agentark.store import run_tables
 from agentark.ui import active_model, annotator, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.ui.marks import correct_mark
 
 store = get_store()
 st.title("Label steps")
@@ -20,23 +23,23 @@ st.title("Label steps")
 # Summaries read every label: computed only when their tab is open, cached, and cleared after each write.
 @st.cache_data(ttl=300, show_spinner=False)
 def summary(store_path: str, run_ids: tuple[str, ...] | None, _store) -> tuple:
-    return labelers.label_counts(_store), labelers.agreement(_store, list(run_ids) if run_ids else None)
+    return human_labels.label_counts(_store), agreement(_store, list(run_ids) if run_ids else None)
 
 
 ALL = "all runs"
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 run_choices = [ALL] + list(runs["run_id"])
 top = st.columns([2, 2, 1])
 run_labels = RunLabels.of(runs)
 run_choice = top[0].selectbox("Run", run_choices, key="lab_run",
                               format_func=lambda r: r if r == ALL else run_labels.option(r))
-strategy = top[1].selectbox("Queue order", list(labelers.QUEUE_STRATEGIES), format_func=labelers.QUEUE_STRATEGIES.get,
-                            key="lab_strategy")
+strategy = top[1].selectbox("Queue order", list(human_labels.QUEUE_STRATEGIES),
+                            format_func=human_labels.QUEUE_STRATEGIES.get, key="lab_strategy")
 run_ids = None if run_choice == ALL else [run_choice]
 queue_key = (run_choice, strategy)
 if top[2].button("Reload queue", key="lab_reload") or st.session_state.get("lab_queue_key") != queue_key:
     # The order is a snapshot: labeling a step must not reshuffle the queue under the annotator's feet.
-    st.session_state["lab_queue"] = labelers.LabelQueue.open(store, strategy, run_ids)
+    st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, strategy, run_ids)
     st.session_state["lab_queue_key"] = queue_key
     st.session_state["lab_pos"] = 0
 
@@ -56,7 +59,7 @@ def labels_written() -> None:
 
 def _position(delta: int) -> int:
     """The queue position ``delta`` steps away, clamped to the queue, with its page loaded."""
-    queue: labelers.LabelQueue = st.session_state["lab_queue"]
+    queue: human_labels.LabelQueue = st.session_state["lab_queue"]
     pos = min(max(st.session_state["lab_pos"] + delta, 0), max(len(queue) - 1, 0))
     queue.ensure(pos)
     return min(pos, max(len(queue.step_ids) - 1, 0))
@@ -70,9 +73,9 @@ def move(delta: int) -> None:
 def give(step_id: str, value: int | None, flag: bool = False) -> None:
     with errors_shown():
         note = st.session_state.get(f"lab_note_{step_id}") or None
-        label = labelers.HumanLabel(step_id, value, annotator(), flag=flag, note=note)
+        label = human_labels.HumanLabel(step_id, value, annotator(), flag=flag, note=note)
         pos = st.session_state["lab_pos"] if flag else _position(1)
-        queue: labelers.LabelQueue = st.session_state["lab_queue"]
+        queue: human_labels.LabelQueue = st.session_state["lab_queue"]
         st.session_state["lab_card"] = queue.label(label, queue.step_ids[pos])
         st.session_state["lab_pos"] = pos
         labels_written()
@@ -81,7 +84,7 @@ def give(step_id: str, value: int | None, flag: bool = False) -> None:
 @st.fragment
 def label_card() -> None:
     """One step and its buttons; a keypress reruns this card alone, not the page."""
-    queue: labelers.LabelQueue = st.session_state["lab_queue"]
+    queue: human_labels.LabelQueue = st.session_state["lab_queue"]
     if not queue.step_ids:
         st.info("No steps to label yet: segment a run on the **Prepare** tab (or `python -m agentark segment`).")
         return
@@ -94,7 +97,7 @@ def label_card() -> None:
                 f"step {step['idx'] + 1}")
     st.markdown(f"**Problem.** {step['question']}")
     st.markdown(f"**Reference answer:** `{step['reference_answer']}` · message answer `{step['answer']}` "
-                + labelers.correct_mark(step["is_correct"]))
+                + correct_mark(step["is_correct"]))
     content = step.get("content") or ""
     start, end = step["char_start"], step["char_end"]
     shown = (html.escape(content[:start]) + "<mark style='background:#ffe08a'>"
@@ -126,12 +129,12 @@ if tab_label.open:
 def table_tab() -> None:
     f1, f2, f3 = st.columns(3)
     only_unlabeled = f1.checkbox("Only steps without a human label", key="lab_f_unlabeled")
-    auto_filter = f2.selectbox("Automatic labels", labelers.AUTO_FILTERS, key="lab_f_auto")
+    auto_filter = f2.selectbox("Automatic labels", human_labels.AUTO_FILTERS, key="lab_f_auto")
     contains = f3.text_input("Text contains", key="lab_f_text")
     with errors_shown():
-        flt = labelers.StepFilter(only_unlabeled, auto_filter, contains)
+        flt = human_labels.StepFilter(only_unlabeled, auto_filter, contains)
         # One SQL page: a store of a million steps sends the browser TABLE_ROWS rows, never the whole table.
-        shown, total = labelers.filtered_steps(store, run_ids, flt, TABLE_ROWS)
+        shown, total = human_labels.filtered_steps(store, run_ids, flt, TABLE_ROWS)
         if not total:
             st.caption("No steps match." if (only_unlabeled or auto_filter != "any" or contains) else "No steps yet.")
             return
@@ -143,12 +146,12 @@ def table_tab() -> None:
                               selection_mode="multi-row")
         rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
         b1, b2 = st.columns([1, 3])
-        value = b1.selectbox("Bulk label", [1, 0, -1], format_func=lambda v: f"{v:+d} {labelers.VALUES[v]}",
+        value = b1.selectbox("Bulk label", [1, 0, -1], format_func=lambda v: f"{v:+d} {human_labels.VALUES[v]}",
                              key="lab_bulk_value")
         if b2.button(f"Apply to {len(rows) or total} {'selected' if rows else 'matching'} steps", key="lab_bulk_apply"):
             targets = (shown.iloc[rows]["step_id"].tolist() if rows
-                       else labelers.filtered_steps(store, run_ids, flt)[0]["step_id"].tolist())
-            n = labelers.bulk_label(store, targets, int(value), annotator(), note="bulk relabel")
+                       else human_labels.filtered_steps(store, run_ids, flt)[0]["step_id"].tolist())
+            n = human_labels.bulk_label(store, targets, int(value), annotator(), note="bulk relabel")
             labels_written()
             st.success(f"Labelled {n} steps {value:+d}.")
 
@@ -176,7 +179,7 @@ def prepare_tab() -> None:
                 st.success(f"{n} steps stored; labels of unchanged steps are kept.")
     if st.button("Run automatic labelers (outcome, debate signal)", key="lab_auto"):
         with errors_shown():
-            written = labelers.run_auto_labelers(store, labelers.AutoLabelConfig(run_ids=run_ids or []))
+            written = auto_labelers.run_auto_labelers(store, auto_labelers.AutoLabelConfig(run_ids=run_ids or []))
             labels_written()
             st.success(", ".join(f"{k}: {v} new labels" for k, v in written.items()))
     with st.form("lab_mc"):

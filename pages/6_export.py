@@ -3,6 +3,7 @@ import streamlit as st
 
 from agentark.export import DEFAULT_PRECEDENCE, FORMATS, KINDS, ExportConfig, export, list_exports, prepare
 from agentark.runs.names import RunLabels
+from agentark.store import run_tables
 from agentark.ui import errors_shown, get_store
 
 store = get_store()
@@ -10,7 +11,7 @@ st.title("Export training sets")
 
 KIND_NAMES = {"rsft": "R-SFT: correct final reasoning per problem", "da": "DA: distinct correct trajectories",
               "prm": "PRM: step supervision", "transcripts": "Transcripts: every message"}
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 with st.form("exp_form"):
     kind = st.selectbox("Training set", KINDS, format_func=KIND_NAMES.get, key="exp_kind")
     run_ids = st.multiselect("Runs (none: every run)", list(runs["run_id"]), key="exp_runs",

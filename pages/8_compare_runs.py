@@ -14,11 +14,11 @@ from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
 from agentark import jobs
 from agentark.evaluate.sidebyside import side_by_side
-from agentark.labels.labelers import correct_mark
 from agentark.checkpoints import list_models
 from agentark.tasks import dataset_choices
-from agentark.runs.traces import diff_html
+from agentark.store import run_tables
 from agentark.ui import active_model, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.ui.marks import correct_mark, diff_html
 
 store = get_store()
 st.title("Compare")
@@ -68,7 +68,7 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
                 st.success(f"Started {run_id} on {len(report.problems)} problems; "
                            "it appears below once problems finish.")
 
-runs = store.list_runs()
+runs = run_tables.list_runs(store)
 runs = runs[runs["done"] > 0]
 run_ids = list(runs["run_id"])
 url_runs = st.query_params.get("runs", "")

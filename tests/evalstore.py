@@ -17,14 +17,17 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Iterator
 
 import pandas as pd
+import pytest
 
 from agentark import config
 from agentark.grading import extract_answer, is_correct, majority_vote, normalize_answer
 from agentark.checkpoints import model_dir, write_card
 from agentark.store import Store
 from agentark.store import label_tables as label_q
+from agentark.store import run_tables
 
 PIDS = [f"P{i:02d}" for i in range(20)]
 TEACHER_RIGHT = set(PIDS[:16])
@@ -50,7 +53,7 @@ def add_run(store: Store, run_id: str, method: str, model: str, messages: list[d
             pids: list[str], created: str) -> None:
     meta = {"run_id": run_id, "kind": "debate", "method": method, "dataset": "ds-eval", "model": model,
             "config": {"method": method, "model": model}, "created_at": created, "status": "done"}
-    store.register_run(meta, _problems(pids))
+    run_tables.register_run(store, meta, _problems(pids))
     with store.transaction() as con:
         for table, rows in (("messages", messages), ("outcomes", outcomes)):
             con.register("_rows", pd.DataFrame(rows))
@@ -105,6 +108,14 @@ def build_eval_store(store: Store) -> None:
         final, _ = majority_vote([r["answer"] for r in rows])
         outs.append(outcome("sc", pid, final, 40, 20, 4, 200.0))
     add_run(store, "sc", "self_consistency", "student-model", msgs, outs, list(SC_SAMPLES), "2026-01-04T00:00:00")
+
+
+@pytest.fixture(name="store")
+def eval_store(tmp_path) -> Iterator[Store]:
+    """This store in the test's folder; a test module that imports ``eval_store`` gets it as ``store``."""
+    with Store(tmp_path / "eval.duckdb") as s:
+        build_eval_store(s)
+        yield s
 
 
 class FakePRM:

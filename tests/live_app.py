@@ -1,4 +1,4 @@
-"""A live ``streamlit run app.py`` and one browser-like session on it, without a browser.
+"""A live ``streamlit run app.py``, and one browser-like session on it without a browser.
 
 The session is the app's websocket, as a browser opens it: it asks for reruns and reads what the app sent
 back, so a test can keep the app working (and watching its store) while it does something else.
@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -29,33 +30,42 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_app(home: Path, *flags: str) -> Iterator[tuple[subprocess.Popen, int]]:
-    """``streamlit run app.py`` from the repo root (so the project's .streamlit/config.toml applies)."""
+def live_app(home: Path, *flags: str, script: Path | str = "app.py",
+             timeout: float = 60) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``streamlit run`` of ``script`` (the app) from the repo root, so the project's .streamlit/config.toml
+    applies, on a free port with ``home`` as AGENTARK_HOME; yields the server process and its port once it
+    answers its health check. The tests, the browser tests' fixture and the benchmarks all start it here."""
     port = free_port()
     env = dict(os.environ, AGENTARK_HOME=str(home), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         *flags],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError(f"the app did not answer on 127.0.0.1:{port}")
-        yield proc, port
-    finally:
-        proc.terminate()
+    env.pop("AGENTARK_STORE", None)  # the app serves home's store
+    # The server's output goes to a file, not a pipe nobody reads, which would stall a long-running server.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+             "--server.headless", "true", *flags],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            else:
+                proc.kill()
+                proc.wait()
+                log.seek(0)
+                raise RuntimeError(f"the app did not answer on 127.0.0.1:{port}: {log.read().decode()[-2000:]}")
+            yield proc, port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def rerun(ws: ClientConnection, page: str = "") -> None:

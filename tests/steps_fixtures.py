@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from agentark.store import Store
+from agentark.store import Store, run_tables
 
 SOLUTION = "Ben has 3 * 4 = <<3*4=12>>12 apples.\nHe eats 2, so 12 - 2 = <<12-2=10>>10 are left.\n#### 10"
 WRONG = "Ben has 3 * 4 = 14 apples.\n\nHe eats 2, so 14 - 2 = 12.\n\nThe answer is 12."
@@ -28,8 +28,8 @@ def build_store(path, messages: list[dict]) -> Store:
         for pid in sorted({m["problem_id"] for m in messages})
     ])
     for run in runs:
-        store.register_run({"run_id": run, "kind": "debate", "config": {}, "created_at": "2026-01-01T00:00:00",
-                            "status": "done"}, problems)
+        run_tables.register_run(store, {"run_id": run, "kind": "debate", "config": {},
+                                        "created_at": "2026-01-01T00:00:00", "status": "done"}, problems)
     frame = pd.DataFrame(messages).drop(columns=["meta_json", "reference_answer", "question"])
     with store.transaction() as con:
         con.register("_m", frame)

@@ -1,6 +1,6 @@
 """Layering rules, read from the source with ast (no tool needed): the store depends on no job, method or UI
-module; no module imports another module's private names; agentark/ has no import cycle; SQL lives only
-in agentark/store/."""
+module; no module imports another module's private names; agentark/ has no import cycle, not even through
+type-only imports; no two modules share a file name; SQL lives only in agentark/store/."""
 from __future__ import annotations
 
 import ast
@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "agentark"
 # Job, method and UI modules: the store, the lowest layer, must not reach any of them, even indirectly.
 NOT_FOR_THE_STORE = ("agentark.jobs", "agentark.labels.montecarlo", "agentark.train", "agentark.evaluate",
-                     "agentark.debate", "agentark.labels.labelers", "agentark.backends", "agentark.cli", "agentark.ui",
+                     "agentark.debate", "agentark.labels.auto_labelers", "agentark.labels.human_labels",
+                     "agentark.labels.agreement", "agentark.backends", "agentark.cli", "agentark.ui",
                      "agentark.checkpoints")
 
 
@@ -34,11 +35,12 @@ def _type_checking_only(tree: ast.AST) -> set[int]:
     return hidden
 
 
-def imports(module: str) -> list[tuple[str, list[str], int]]:
+def imports(module: str, type_only: bool = False) -> list[tuple[str, list[str], int]]:
     """(imported agentark module, names taken from it, line) for every executed import of ``module``,
-    function-level imports included: a lazy import is still a dependency."""
+    function-level imports included: a lazy import is still a dependency. With ``type_only``, imports under
+    ``if TYPE_CHECKING:`` count too: a cycle through annotations still ties two modules together."""
     tree = ast.parse(MODULES[module].read_text())
-    hidden = _type_checking_only(tree)
+    hidden = set() if type_only else _type_checking_only(tree)
     found = []
     for node in ast.walk(tree):
         if id(node) in hidden:
@@ -58,13 +60,16 @@ def _known(name: str) -> str | None:
     return name or None
 
 
-def dependencies(module: str) -> set[str]:
-    """Modules that importing ``module`` runs: each target and its parent packages (their ``__init__``
-    runs first), except the packages ``module`` itself lives in."""
+def dependencies(module: str, type_only: bool = False) -> set[str]:
+    """Modules that importing ``module`` runs: each target, even ``module``'s own package when it imports names
+    from it, and the targets' parent packages (their ``__init__`` runs first), except the packages ``module``
+    itself lives in, which run first whatever it imports (``type_only``: as :func:`imports`)."""
     own = {module.rsplit(".", i)[0] for i in range(module.count(".") + 1)}
     deps: set[str] = set()
-    for target, _, _ in imports(module):
+    for target, _, _ in imports(module, type_only):
         target = _known(target)
+        if target and target != "agentark":
+            deps.add(target)
         while target and target != "agentark":
             if target not in own:
                 deps.add(target)
@@ -74,6 +79,7 @@ def dependencies(module: str) -> set[str]:
 
 
 GRAPH = {m: dependencies(m) for m in MODULES}
+TYPED_GRAPH = {m: dependencies(m, type_only=True) for m in MODULES}
 
 
 def test_the_store_reaches_no_job_method_or_ui_module() -> None:
@@ -133,12 +139,30 @@ def test_agentark_has_no_import_cycle() -> None:
     assert cycles(GRAPH) == []
 
 
+def test_no_cycle_even_through_type_only_imports() -> None:
+    assert cycles(TYPED_GRAPH) == []
+
+
+def test_no_two_modules_share_a_name_across_layers() -> None:
+    by_name: dict[str, list[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py":
+            by_name.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    shared = {name: sorted(paths) for name, paths in by_name.items() if len(paths) > 1}
+    assert not shared, f"modules that share a file name (rename one after what it holds): {shared}"
+
+
 def test_the_checks_see_cycles_lazy_imports_and_parent_packages() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     # Importing agentark.labels.montecarlo_job runs agentark/jobs/__init__ first: a dependency on the package too.
     assert {"agentark.jobs", "agentark.labels.montecarlo_job"} <= dependencies("agentark.cli.cmd_labels")
     # Function-level imports count (the old store <-> montecarlo cycle went through one in Store.refresh).
     assert "agentark.jobs" in dependencies("agentark.cli.cmd_jobs")
+    # A module that imports names from its own package depends on the package's __init__.
+    assert "agentark.store" in dependencies("agentark.store.label_tables")
+    # Imports under TYPE_CHECKING count in the typed graph alone (agentark.runs.formats names Store that way).
+    assert "agentark.store" in dependencies("agentark.runs.formats", type_only=True)
+    assert "agentark.store" not in dependencies("agentark.runs.formats")
 
 
 SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|VIEW|INDEX)|"

@@ -12,14 +12,7 @@ from agentark.evaluate.bon import best_of_n, curve_from_samples, sample_sizes
 from agentark.evaluate.eval_config import AGGREGATIONS, BonConfig
 from agentark.store import Store
 from agentark.train import prm_scoring
-from tests.evalstore import FakePRM, build_eval_store
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "eval.duckdb") as s:
-        build_eval_store(s)
-        yield s
+from tests.evalstore import FakePRM, build_eval_store, eval_store  # noqa: F401  (the store fixture)
 
 
 def test_sample_sizes_double_up_to_k():

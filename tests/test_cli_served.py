@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from agentark.cli import main
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from tests.openai_server import OpenAIServer
 
 
@@ -21,9 +21,9 @@ def test_debate_over_two_replicas_with_concurrency(capsys):
     assert len(a.requests) + len(b.requests) == 4 * 3 * 2 and a.requests and b.requests
     assert a.max_in_flight + b.max_in_flight > 2
     with Store() as store:
-        run = store.get_run(run_id_of(out))
+        run = run_tables.get_run(store, run_id_of(out))
         assert run["config"]["engine_options"] == {"base_urls": [a.base_url, b.base_url], "concurrency": 6}
-        costs = store.run_problems(run["run_id"])
+        costs = run_tables.run_problems(store, run["run_id"])
         assert (costs["engine_calls"] == 6).all() and (costs["prompt_tokens"] == 6 * 11).all()
 
 
@@ -47,13 +47,13 @@ def test_agent_models_systems_method_options_and_columns(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     with Store() as store:
-        run = store.get_run(run_id_of(out))
+        run = run_tables.get_run(store, run_id_of(out))
         cfg = run["config"]
         assert cfg["method_options"] == {"critics": 1} and cfg["early_stop"] is True
         assert cfg["columns"] == {"question": "prompt", "answer": "gold", "id": "qid"}
         assert cfg["agent_specs"][0]["model"] == "tests.scripted:echo_round"
         assert cfg["agent_specs"][0]["system"] == "You are terse."
-        msgs = store.messages(run["run_id"])
+        msgs = run_tables.messages(store, run["run_id"])
         assert set(msgs["model"]) == {"tests.scripted:echo_round", "tests.scripted:first_number"}
         assert sorted(pid.rsplit(":", 1)[1] for pid in set(msgs["problem_id"])) == ["a", "b"]
 

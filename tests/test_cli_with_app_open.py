@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agentark.debate import debate_job
 from agentark.debate import DebateConfig
-from agentark.store import Store
+from agentark.store import Store, curation_tables, run_tables
 from tests.live_app import live_app, read_until_finished, rerun, session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,10 +96,10 @@ def test_every_cli_command_works_while_the_app_is_open_and_working(agentark_home
     assert {r["run_id"] for r in json.loads(outputs["runs"])} >= {run_id}
     assert "final accuracy" in outputs["debate"]
     with Store() as store:
-        assert store.latest_marks(run_id)["mark"].tolist() == ["exclude"]
+        assert curation_tables.latest_marks(store, run_id)["mark"].tolist() == ["exclude"]
         sources = set(store.df("SELECT DISTINCT source FROM step_labels")["source"])
         assert {"human", "auto:mc"} <= sources and any(s.startswith("auto:") and s != "auto:mc" for s in sources)
-        assert store.count("runs") == 2
+        assert run_tables.count(store, "runs") == 2
 
 
 def test_writers_started_together_all_land(agentark_home):
@@ -116,6 +116,6 @@ def test_writers_started_together_all_land(agentark_home):
         _finish(proc)  # none refused: every one exits 0
     assert time.monotonic() - started < 120
     with Store() as store:
-        assert sorted(store.latest_marks(run_id)["problem_id"]) == sorted(problems)
+        assert sorted(curation_tables.latest_marks(store, run_id)["problem_id"]) == sorted(problems)
         humans = store.df("SELECT step_id, annotator FROM step_labels WHERE source = 'human'")
         assert sorted(humans["step_id"]) == sorted(steps) and len(set(humans["annotator"])) == 4

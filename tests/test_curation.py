@@ -7,7 +7,7 @@ import pytest
 
 from agentark.runs.curation import Mark, add_marks, latest_marks
 from agentark.errors import ConfigError
-from agentark.store import Store
+from agentark.store import Store, run_tables
 
 
 def test_latest_mark_wins_and_history_is_kept(tmp_path):
@@ -23,7 +23,7 @@ def test_latest_mark_wins_and_history_is_kept(tmp_path):
         assert marks[marks.message_id == "m7"].iloc[0]["mark"] == "exclude"
         assert store.scalar("SELECT count(*) FROM curation_marks") == 4
         store.con.execute("INSERT INTO runs (run_id, kind, config_json, status, created_at) VALUES ('r', 'debate', '{}', 'done', now())")
-        counts = store.list_runs().set_index("run_id").loc["r"]
+        counts = run_tables.list_runs(store).set_index("run_id").loc["r"]
         assert (counts.kept_problems, counts.excluded_problems, counts.excluded_messages) == (2, 0, 1)
 
 

@@ -10,9 +10,9 @@ from agentark.debate import AgentSpec, DebateConfig
 from agentark.export import ExportConfig, export, list_exports
 from agentark.debate.debate_job import create_debate_run, run_debate_job
 from agentark.jobs import create, run_job
-from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.store.model_tables import get_model
 from agentark.train.pad import PADJobConfig
 from agentark.train.prm import PRMConfig
@@ -61,6 +61,6 @@ def test_each_kind_trains_from_a_studio_export_and_the_students_debate():
     assert run_debate_job(run_id)["status"] == "done"
     with Store() as store:
         store.refresh()
-        messages = store.messages(run_id)
+        messages = run_tables.messages(store, run_id)
     assert sorted(messages["model"]) == sorted([sft, pad])
     assert messages["error"].isna().all() and (messages["completion_tokens"] > 0).all()

@@ -33,19 +33,19 @@ def test_missing_model_folder_message(tmp_path):
 
 
 def _check_stored(run_id: str) -> None:
-    from agentark.store import Store
+    from agentark.store import Store, run_tables
 
     with Store() as store:
         store.refresh()
-        msgs = store.messages(run_id)
+        msgs = run_tables.messages(store, run_id)
         assert len(msgs) == 8 * 3 * 2
         assert sorted(msgs.groupby(["round"]).size().tolist()) == [24, 24]
         assert set(msgs["agent"]) == {"agent_1", "agent_2", "agent_3"}
         # A 135M model does not always state an answer, but the fallback finds a number in nearly all.
         assert msgs["answer"].notna().mean() >= 0.75
         assert msgs["is_correct"].notna().all()
-        assert store.count("outcomes", run_id) == 8
-        acc = store.round_accuracy(run_id)
+        assert run_tables.count(store, "outcomes", run_id) == 8
+        acc = run_tables.round_accuracy(store, run_id)
         assert acc["round"].tolist() == [1, 2]
 
 

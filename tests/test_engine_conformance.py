@@ -50,9 +50,9 @@ def _end_turn_early(engine) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_model_path(tmp_path_factory):
-    from tests.tiny_model import build_tiny_model
+    from tests.tinylm import build_tiny_llama
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), seed=3)
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), seed=3, words=True)
 
 
 @pytest.fixture(params=["scripted", "transformers", "openai", "vllm-standin", "vllm"])

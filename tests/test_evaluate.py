@@ -10,17 +10,10 @@ from agentark.errors import ConfigError
 from agentark.evaluate import stats
 from agentark.evaluate.compare import compare
 from agentark.evaluate.eval_config import CompareConfig
-from agentark.evaluate.markers import MARKERS, find_markers, highlight_html, self_corrects
+from agentark.evaluate.markers import MARKERS, find_markers, self_corrects
+from agentark.evaluate.render import highlight_html
 from agentark.evaluate.metrics import run_metrics
-from agentark.store import Store
-from tests.evalstore import build_eval_store
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "eval.duckdb") as s:
-        build_eval_store(s)
-        yield s
+from tests.evalstore import eval_store  # noqa: F401  (the store fixture)
 
 
 # -- statistics ------------------------------------------------------------------------------------------

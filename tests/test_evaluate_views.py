@@ -13,18 +13,11 @@ from agentark.evaluate.prm_eval import best_threshold, evaluate_prm, first_error
 from agentark.evaluate.render import heatmap_legend_html, score_colour, steps_html
 from agentark.evaluate.report import write_report
 from agentark.evaluate.sidebyside import representative, side_by_side
-from agentark.labels.labelers import HumanLabel, add_human_labels
+from agentark.labels.human_labels import HumanLabel, add_human_labels
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.store import label_tables as label_q
-from tests.evalstore import SC_SAMPLES, FakePRM, build_eval_store
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "eval.duckdb") as s:
-        build_eval_store(s)
-        yield s
+from tests.evalstore import SC_SAMPLES, FakePRM, eval_store  # noqa: F401  (the store fixture)
 
 
 # -- ProcessBench on hand-built trajectories -----------------------------------------------------------

@@ -20,11 +20,11 @@ from agentark.export import (
     prepare,
     prm_figures,
 )
-from agentark.labels.labelers import AutoLabelConfig, run_auto_labelers
+from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.store import label_tables as q
-from agentark.runs.transcripts import import_file
+from agentark.runs.formats import import_file
 from tests.conftest import ROOT
 from tests.steps_fixtures import RIGHT, SOLUTION, WRONG, build_store, message
 

@@ -12,9 +12,10 @@ from agentark.backends.base import ChatRequest, Completion
 from agentark.backends.openai_engine import OpenAIEngine
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.tasks import Problem
-from agentark.runs.transcripts import export_transcripts, import_file
+from agentark.runs.formats import import_file
+from agentark.runs.formats.transcript_jsonl import export_transcripts
 from tests.conftest import ROOT
 from tests.openai_server import OpenAIServer, Reply
 
@@ -86,7 +87,7 @@ def test_reasons_reach_the_store_and_survive_a_transcript_round_trip(tmp_path):
     run_id = _run(problems)
     with Store() as store:
         store.refresh()
-        stored = store.messages(run_id).set_index("problem_id")["finish_reason"].to_dict()
+        stored = run_tables.messages(store, run_id).set_index("problem_id")["finish_reason"].to_dict()
         assert stored == {"p7": "length", "p2": "stop"}
         out = tmp_path / "run.jsonl"
         export_transcripts(store, run_id, out)
@@ -94,7 +95,7 @@ def test_reasons_reach_the_store_and_survive_a_transcript_round_trip(tmp_path):
         copy = out.read_text().replace(run_id, "copy")
         (tmp_path / "copy.jsonl").write_text(copy)
         import_file(store, "transcripts", tmp_path / "copy.jsonl")
-        assert store.messages("copy").set_index("problem_id")["finish_reason"].to_dict() == stored
+        assert run_tables.messages(store, "copy").set_index("problem_id")["finish_reason"].to_dict() == stored
 
 
 def test_du2023_imports_have_an_unknown_reason(tmp_path):
@@ -103,7 +104,7 @@ def test_du2023_imports_have_an_unknown_reason(tmp_path):
                                                       {"role": "assistant", "content": "The answer is 2."}]], "2"]}))
     with Store() as store:
         report = import_file(store, "du2023", path)
-        assert store.messages(report.run_id)["finish_reason"].isna().all()
+        assert run_tables.messages(store, report.run_id)["finish_reason"].isna().all()
 
 
 def test_viewer_marks_truncated_messages():

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from agentark.runs import import_io, transcripts
+from agentark.runs import formats, import_io
+from agentark.runs.formats import import_writer, transcript_jsonl
 from agentark.labels import step_import
 from agentark.errors import ImportFormatError
 from agentark.labels.step_import import import_steps
-from agentark.store import Store
-from agentark.runs.transcripts import import_file, import_upload
+from agentark.store import Store, run_tables
+from agentark.runs.formats import import_file, import_upload
 from tests.test_export import PRM800K_LINE, SHEPHERD_LINE
 
 BINARY = bytes(range(256)) * 8
@@ -40,7 +41,7 @@ def maslab_line(question: str, answer: str, **extra) -> str:
 
 
 def transcript_line(seq: int, **extra) -> str:
-    rec = {"schema": transcripts.SCHEMA, "run_id": "ext", "problem_id": "p1", "agent": "a", "round": 1,
+    rec = {"schema": transcript_jsonl.SCHEMA, "run_id": "ext", "problem_id": "p1", "agent": "a", "round": 1,
            "role": "solver", "seq": seq, "content": "The answer is 3.", "answer": "3",
            "problem": {"question": "1+2?", "reference_answer": "3"}}
     rec.update(extra)
@@ -53,12 +54,13 @@ def test_du2023_with_system_prompts_stores_the_assistant_turns_not_the_user_prom
     path.write_text(json.dumps(dict([persona_entry("What is 2+3?", ["The answer is 5.", "The answer is 6."], 5)])))
     with Store() as store:
         report = import_file(store, "du2023", path, model="llama-3-8b")
-        msgs = store.messages(report.run_id).sort_values(["round", "agent"])
+        msgs = run_tables.messages(store, report.run_id).sort_values(["round", "agent"])
         assert msgs["content"].tolist() == ["The answer is 5.", "The answer is 6.",
                                             "The answer is 5. I stand by it.", "The answer is 6. I stand by it."]
         assert msgs["round"].tolist() == [1, 1, 2, 2]
         assert not msgs["content"].str.contains("Solve:|other agents").any()
-        assert set(msgs["model"]) == {"llama-3-8b"} and store.get_run(report.run_id)["model"] == "llama-3-8b"
+        assert set(msgs["model"]) == {"llama-3-8b"}
+        assert run_tables.get_run(store, report.run_id)["model"] == "llama-3-8b"
 
 
 def test_du2023_contexts_that_cannot_be_read_are_rejected_with_line_and_reason(tmp_path):
@@ -89,8 +91,8 @@ def test_maslab_model_option_names_the_speaker(tmp_path):
     path.write_text(maslab_line("What is 2+2?", "4", token_stats={}) + "\n")
     with Store() as store:
         report = import_file(store, "maslab", path, model="qwen-7b")
-        assert set(store.messages(report.run_id)["model"]) == {"qwen-7b"}
-        assert store.get_run(report.run_id)["model"] == "qwen-7b"
+        assert set(run_tables.messages(store, report.run_id)["model"]) == {"qwen-7b"}
+        assert run_tables.get_run(store, report.run_id)["model"] == "qwen-7b"
 
 
 def test_step_imports_record_the_model(tmp_path):
@@ -98,8 +100,8 @@ def test_step_imports_record_the_model(tmp_path):
     path.write_text(json.dumps(PRM800K_LINE) + "\n")
     with Store() as store:
         report = import_steps(store, path, "prm800k", model="gpt-4-generator")
-        assert store.get_run(report["run_id"])["model"] == "gpt-4-generator"
-        assert set(store.messages(report["run_id"])["model"]) == {"gpt-4-generator"}
+        assert run_tables.get_run(store, report["run_id"])["model"] == "gpt-4-generator"
+        assert set(run_tables.messages(store, report["run_id"])["model"]) == {"gpt-4-generator"}
 
 
 # -- point 8: binary input, wrong types, empty files -------------------------------------------------------------
@@ -109,7 +111,7 @@ def test_binary_and_empty_files_import_nothing_and_raise(tmp_path, fmt, content)
     path = tmp_path / "data.jsonl"
     path.write_bytes(content)
     with Store() as store, pytest.raises(ImportFormatError) as err:
-        if fmt in transcripts.FORMATS:
+        if fmt in formats.FORMATS:
             import_file(store, fmt, path)
         else:
             import_steps(store, path, fmt)
@@ -169,7 +171,7 @@ def test_each_wrong_typed_record_is_rejected_with_its_line_and_good_ones_are_kep
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join([good, *bad]) + "\n")
     with Store() as store:
-        if fmt in transcripts.FORMATS:
+        if fmt in formats.FORMATS:
             report = import_file(store, fmt, path)
             imported, rejected = report.imported, report.rejected
         else:
@@ -190,7 +192,7 @@ def test_wrong_typed_fields_are_named_in_the_reason(tmp_path):
 
 # -- point 9: streamed in batches --------------------------------------------------------------------------------
 def test_imports_write_in_batches_and_lose_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(transcripts, "FLUSH_MESSAGES", 3)
+    monkeypatch.setattr(import_writer, "FLUSH_MESSAGES", 3)
     monkeypatch.setattr(step_import, "FLUSH_MESSAGES", 2)
     monkeypatch.setattr(import_io, "CHUNK_CHARS", 64)  # many reads per du2023 member
     du = tmp_path / "du.json"
@@ -202,7 +204,7 @@ def test_imports_write_in_batches_and_lose_nothing(tmp_path, monkeypatch):
     with Store() as store:
         report = import_file(store, "du2023", du)
         assert (report.imported, report.messages) == (7, 28)
-        placed = store.run_problems(report.run_id)
+        placed = run_tables.run_problems(store, report.run_id)
         assert len(placed) == 7 and placed["is_correct"].all()
         assert sorted(store.con.execute("SELECT idx FROM run_problems WHERE run_id = ?", [report.run_id]).fetchall()) \
             == [(i,) for i in range(7)]
@@ -210,7 +212,7 @@ def test_imports_write_in_batches_and_lose_nothing(tmp_path, monkeypatch):
         assert (again.imported, again.duplicates) == (0, 7)
         steps = import_steps(store, prm, "prm800k")
         assert (steps["solutions"], steps["steps"], steps["labels"]) == (5, 15, 15)
-        assert len(store.messages(steps["run_id"])) == 5
+        assert len(run_tables.messages(store, steps["run_id"])) == 5
 
 
 def test_du2023_reader_reports_lines_and_handles_records_split_across_reads(tmp_path, monkeypatch):
@@ -230,7 +232,7 @@ def test_two_uploads_with_the_same_name_are_two_runs_and_the_same_bytes_twice_ar
         a = import_upload(store, "maslab", "results.jsonl", first)
         b = import_upload(store, "maslab", "results.jsonl", second)
         assert a.run_id != b.run_id and a.imported == b.imported == 1
-        assert len(store.run_problems(a.run_id)) == len(store.run_problems(b.run_id)) == 1
+        assert len(run_tables.run_problems(store, a.run_id)) == len(run_tables.run_problems(store, b.run_id)) == 1
         again = import_upload(store, "maslab", "results.jsonl", first)
         assert (again.run_id, again.imported, again.duplicates) == (a.run_id, 0, 1)
 
@@ -240,5 +242,5 @@ def test_transcripts_model_option_fills_only_records_that_name_none(tmp_path):
     path.write_text(transcript_line(0) + "\n" + transcript_line(1, model="named-model") + "\n")
     with Store() as store:
         import_file(store, "transcripts", path, model="fallback")
-        models = store.messages("ext").sort_values("seq")["model"].tolist()
-        assert models == ["fallback", "named-model"] and store.get_run("ext")["model"] == "fallback"
+        models = run_tables.messages(store, "ext").sort_values("seq")["model"].tolist()
+        assert models == ["fallback", "named-model"] and run_tables.get_run(store, "ext")["model"] == "fallback"

@@ -19,9 +19,10 @@ from agentark.cli import main
 from agentark.debate import DebateConfig
 from agentark.errors import IdError, JobError
 from agentark.ids import check_id
-from agentark.store import Store
+from agentark.store import Store, job_tables, run_tables
 from agentark.store.job_tables import job_metrics
-from agentark.runs.transcripts import export_transcripts, import_file
+from agentark.runs.formats import import_file
+from agentark.runs.formats.transcript_jsonl import export_transcripts
 from tests.jobkinds import CountConfig, create_count_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ def test_metrics_and_job_row_land_in_the_store_once(monkeypatch):
         metrics = job_metrics(store, job_id)
         assert len(metrics) == 8
         assert job_metrics(store, job_id, "value")["value"].tolist() == [1.0, 2.0, 3.0, 4.0]
-        job = store.jobs().set_index("job_id").loc[job_id]
+        job = job_tables.jobs(store).set_index("job_id").loc[job_id]
         assert job.kind == "count" and job.status == "done" and job.ended_at is not None
 
 
@@ -197,7 +198,7 @@ def test_an_imported_record_with_a_bad_run_id_is_rejected_with_its_line(tmp_path
         report = import_file(store, "transcripts", bad)
         assert report.imported == 1 and report.run_id == "copy-1"
         assert [line for line, _ in report.rejected] == [1] and "not a valid run id" in report.rejected[0][1]
-        assert "../../x" not in set(store.list_runs()["run_id"])
+        assert "../../x" not in set(run_tables.list_runs(store)["run_id"])
         with pytest.raises(IdError, match="not a valid run id"):
             import_file(store, "du2023", bad, run_id="../../x")
 

@@ -16,7 +16,7 @@ from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.errors import ConfigError, DatasetError, ModelNotFoundError
 from agentark.debate.debate_job import RunFolder, list_run_folders
-from agentark.store import Store
+from agentark.store import Store, job_tables, run_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,14 +41,14 @@ def test_run_job_writes_shards_and_store_ingests_them_once():
     with Store() as store:
         assert store.refresh() == 3
         assert store.refresh() == 0  # idempotent
-        assert store.count("messages", run_id) == 5 * 3 * 2
-        assert store.count("outcomes", run_id) == 5
-        runs = store.list_runs()
+        assert run_tables.count(store, "messages", run_id) == 5 * 3 * 2
+        assert run_tables.count(store, "outcomes", run_id) == 5
+        runs = run_tables.list_runs(store)
         row = runs[runs.run_id == run_id].iloc[0]
         assert row.status == "done" and row.problems == 5 and row.done == 5
-        stored = store.get_run(run_id)
+        stored = run_tables.get_run(store, run_id)
         assert stored["config"] == meta["config"] and stored["model"] == "tests.scripted:first_number"
-        acc = store.round_accuracy(run_id)
+        acc = run_tables.round_accuracy(store, run_id)
         assert acc["round"].tolist() == [1, 2] and acc["messages"].tolist() == [15, 15]
 
 
@@ -74,8 +74,8 @@ def test_kill_9_then_resume_does_every_problem_exactly_once():
     # The app-side view while interrupted: what finished is visible, nothing half-written.
     with Store() as store:
         store.refresh()
-        assert store.run_status(run_id) == "interrupted"
-        assert store.count("outcomes", run_id) == len(done_before)
+        assert run_tables.run_status(store, run_id) == "interrupted"
+        assert run_tables.count(store, "outcomes", run_id) == len(done_before)
 
     resumed = _worker(run_id, delay=0.0)
     assert resumed.wait(timeout=120) == 0
@@ -89,9 +89,9 @@ def test_kill_9_then_resume_does_every_problem_exactly_once():
     assert len(per_problem) == 10 and set(per_problem.values()) == {1}
     with Store() as store:
         store.refresh()
-        assert store.count("outcomes", run_id) == 10
-        assert store.count("messages", run_id) == 10 * 3 * 2
-        assert store.run_status(run_id) == "done"
+        assert run_tables.count(store, "outcomes", run_id) == 10
+        assert run_tables.count(store, "messages", run_id) == 10 * 3 * 2
+        assert run_tables.run_status(store, run_id) == "done"
 
 
 def test_app_store_stays_usable_while_a_job_writes():
@@ -102,11 +102,11 @@ def test_app_store_stays_usable_while_a_job_writes():
         seen = []
         while proc.poll() is None:
             store.refresh()
-            seen.append(store.count("outcomes", run_id))
+            seen.append(run_tables.count(store, "outcomes", run_id))
             time.sleep(0.05)
         assert proc.returncode == 0
         store.refresh()
-        assert store.count("outcomes", run_id) == 8
+        assert run_tables.count(store, "outcomes", run_id) == 8
         assert seen == sorted(seen)
         assert any(0 < n < 8 for n in seen), seen  # progress was visible while the job ran
     finally:
@@ -118,11 +118,11 @@ def test_background_launch_records_a_job():
         run_id = jobs.start("debate", scripted(limit=3)).job_id
         store.refresh()
         deadline = time.time() + 60
-        while store.run_status(run_id) not in ("done", "failed") and time.time() < deadline:
+        while run_tables.run_status(store, run_id) not in ("done", "failed") and time.time() < deadline:
             time.sleep(0.2)
             store.refresh()
-        assert store.run_status(run_id) == "done", RunFolder(run_id).log_path.read_text()
-        job = store.jobs().iloc[0]
+        assert run_tables.run_status(store, run_id) == "done", RunFolder(run_id).log_path.read_text()
+        job = job_tables.jobs(store).iloc[0]
         assert job.job_id == run_id and job.status == "done" and job.kind == "debate"
         assert job.ended_at is not None
 

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agentark.labels import labelers as lab
+from agentark.labels import agreement as agr
+from agentark.labels import auto_labelers as autolab
+from agentark.labels import human_labels as lab
 from agentark.errors import ConfigError
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import label_tables as q
@@ -17,7 +19,7 @@ from tests.steps_fixtures import RIGHT, WRONG, build_store, debate_store, messag
 def _labelled_store(path):
     store = debate_store(path)
     segment_runs(store, None, SegmentConfig())
-    lab.run_auto_labelers(store, lab.AutoLabelConfig())
+    autolab.run_auto_labelers(store, autolab.AutoLabelConfig())
     return store
 
 
@@ -85,7 +87,7 @@ def test_keypresses_do_not_recompute_the_table_or_agreement_and_summaries_follow
             return fn(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(lab, "agreement", counting("agreement", lab.agreement))
+    monkeypatch.setattr(agr, "agreement", counting("agreement", agr.agreement))
     monkeypatch.setattr(lab, "step_table", counting("step_table", lab.step_table))
     monkeypatch.setattr(q, "queue_page", counting("queue_page", q.queue_page))
     at = labeling_page("ana")

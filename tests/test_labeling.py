@@ -6,7 +6,9 @@ import threading
 import pandas as pd
 import pytest
 
-from agentark.labels import labelers as lab
+from agentark.labels import agreement as agr
+from agentark.labels import auto_labelers as autolab
+from agentark.labels import human_labels as lab
 from agentark.errors import ConfigError
 from agentark.labels.segment import SegmentConfig, segment, segment_runs, step_ids
 from agentark.store import label_tables as q
@@ -29,15 +31,15 @@ def by_text(steps: pd.DataFrame, labels: pd.DataFrame) -> dict:
 
 def test_outcome_positive_for_right_and_first_contradiction_for_wrong():
     msgs, steps = frames([message("w", "agent_1", 1, WRONG, False), message("r", "agent_2", 1, RIGHT, True)])
-    got = by_text(steps, lab.outcome_labels(msgs, steps))
+    got = by_text(steps, autolab.outcome_labels(msgs, steps))
     assert got == {("r", 0): 1.0, ("r", 1): 1.0, ("r", 2): 1.0, ("w", 0): -1.0}
     # Wrong only from the second step on: the first step agrees with the reference, the second does not.
     late = "Ben has 3 * 4 = 12 apples.\n\nHe eats 2, so 12 - 2 = 9.\n\nThe answer is 9."
     msgs, steps = frames([message("w2", "agent_1", 1, late, False)])
-    assert by_text(steps, lab.outcome_labels(msgs, steps)) == {("w2", 1): -1.0}
+    assert by_text(steps, autolab.outcome_labels(msgs, steps)) == {("w2", 1): -1.0}
     # Without intermediate results in the reference, a wrong transcript gets nothing.
     msgs.loc[0, "meta_json"] = "{}"
-    assert lab.outcome_labels(msgs, steps).empty
+    assert autolab.outcome_labels(msgs, steps).empty
 
 
 def test_debate_signal_marks_critiqued_step_and_revised_step():
@@ -48,7 +50,7 @@ def test_debate_signal_marks_critiqued_step_and_revised_step():
         message("a2", "agent_1", 2, RIGHT, True, seq=2),
         message("b2", "agent_2", 2, critique, True, seq=3),
     ])
-    got = lab.debate_labels(msgs, steps)
+    got = autolab.debate_labels(msgs, steps)
     assert by_text(steps, got) == {("a1", 0): -1.0}
     # Critique alone (agent_1 keeps its wrong answer): the pointed step is still marked, with its confidence.
     msgs2, steps2 = frames([
@@ -57,26 +59,26 @@ def test_debate_signal_marks_critiqued_step_and_revised_step():
         message("a2", "agent_1", 2, WRONG, False, seq=2),
         message("b2", "agent_2", 2, "Your step 2 is wrong: 14 - 2 = 12 starts from 14.", True, seq=3),
     ])
-    got2 = lab.debate_labels(msgs2, steps2)
+    got2 = autolab.debate_labels(msgs2, steps2)
     assert by_text(steps2, got2) == {("a1", 1): -1.0}
-    assert got2["confidence"].tolist() == [lab.DEBATE_CRITIQUE_CONFIDENCE]
+    assert got2["confidence"].tolist() == [autolab.DEBATE_CRITIQUE_CONFIDENCE]
     # Round 1 alone carries no debate signal.
-    assert lab.debate_labels(msgs2[msgs2["round"] == 1], steps2).empty
+    assert autolab.debate_labels(msgs2[msgs2["round"] == 1], steps2).empty
 
 
 def test_auto_labels_are_appended_once_and_never_overwrite(tmp_path):
     with debate_store(tmp_path / "s.duckdb") as store:
         with pytest.raises(ConfigError, match="segment"):
-            lab.run_auto_labelers(store, lab.AutoLabelConfig())
+            autolab.run_auto_labelers(store, autolab.AutoLabelConfig())
         segment_runs(store, None, SegmentConfig())
-        first = lab.run_auto_labelers(store, lab.AutoLabelConfig())
+        first = autolab.run_auto_labelers(store, autolab.AutoLabelConfig())
         assert first["auto:outcome"] == 3 + 4 + 3 + 1 and first["auto:debate"] >= 1
-        assert lab.run_auto_labelers(store, lab.AutoLabelConfig()) == {"auto:outcome": 0, "auto:debate": 0}
+        assert autolab.run_auto_labelers(store, autolab.AutoLabelConfig()) == {"auto:outcome": 0, "auto:debate": 0}
         table = lab.step_table(store)
         wrong_first = table[(table.message_id == "m1") & (table.idx == 0)].iloc[0]
         assert wrong_first["auto:outcome"] == -1 and wrong_first["auto:debate"] == -1
         with pytest.raises(ConfigError, match="auto:outcome"):
-            lab.AutoLabelConfig(sources=["auto:guess"])
+            autolab.AutoLabelConfig(sources=["auto:guess"])
 
 
 def test_human_labels_are_appended_with_who_and_the_latest_is_in_force(tmp_path):
@@ -100,7 +102,7 @@ def test_human_labels_are_appended_with_who_and_the_latest_is_in_force(tmp_path)
 def test_queue_orders(tmp_path):
     with debate_store(tmp_path / "s.duckdb") as store:
         segment_runs(store, None, SegmentConfig())
-        lab.run_auto_labelers(store, lab.AutoLabelConfig())
+        autolab.run_auto_labelers(store, autolab.AutoLabelConfig())
         steps = q.steps_in_context(store)
         first = lab.label_queue(store, "unlabeled")
         assert first.step_id.tolist() == steps.step_id.tolist()
@@ -120,23 +122,23 @@ def test_queue_orders(tmp_path):
 
 
 def test_kappa_and_confusion():
-    assert lab.cohen_kappa([1, 1, -1, -1], [1, 1, -1, -1]) == 1.0
-    assert lab.cohen_kappa([1, -1, 1, -1], [1, 1, -1, -1]) == pytest.approx(0.0)
-    assert lab.cohen_kappa([1, 1, 1, 0], [1, 1, 0, 0]) == pytest.approx(0.5)
-    assert lab.cohen_kappa([], []) is None
-    table = lab.confusion([1, 1, -1], [1, -1, -1], "a", "b")
+    assert agr.cohen_kappa([1, 1, -1, -1], [1, 1, -1, -1]) == 1.0
+    assert agr.cohen_kappa([1, -1, 1, -1], [1, 1, -1, -1]) == pytest.approx(0.0)
+    assert agr.cohen_kappa([1, 1, 1, 0], [1, 1, 0, 0]) == pytest.approx(0.5)
+    assert agr.cohen_kappa([], []) is None
+    table = agr.confusion([1, 1, -1], [1, -1, -1], "a", "b")
     assert table.loc[1, 1] == 1 and table.loc[1, -1] == 1 and table.loc[-1, -1] == 1 and table.values.sum() == 3
 
 
 def test_agreement_between_annotators_and_sources(tmp_path):
     with debate_store(tmp_path / "s.duckdb") as store:
         segment_runs(store, None, SegmentConfig())
-        lab.run_auto_labelers(store, lab.AutoLabelConfig(sources=["auto:outcome"]))
+        autolab.run_auto_labelers(store, autolab.AutoLabelConfig(sources=["auto:outcome"]))
         labelled = lab.step_table(store).dropna(subset=["auto:outcome"])
         ids, auto = labelled.step_id.tolist(), labelled["auto:outcome"].tolist()
         lab.add_human_labels(store, [lab.HumanLabel(s, int(v), "ana") for s, v in zip(ids, auto)])
         lab.add_human_labels(store, [lab.HumanLabel(s, 1, "ben") for s in ids])
-        result = {(r.rater_a, r.rater_b): r for r in lab.agreement(store)}
+        result = {(r.rater_a, r.rater_b): r for r in agr.agreement(store)}
         assert result[("auto:outcome", "human")].n == len(ids)
         assert result[("ana", "ben")].n == len(ids)
         # ben's labels are the latest human labels in force, all +1, so the outcome's single -1 disagrees.

@@ -8,7 +8,7 @@ from agentark.backends.base import ChatRequest
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import AgentSpec, DebateConfig, run_chunk
 from agentark.errors import ConfigError
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.tasks import Problem
 
 
@@ -157,7 +157,7 @@ def test_per_agent_models_and_system_prompts_are_used_and_recorded():
                           "ORDER BY agent", [run_id])
         assert models["model"].tolist() == ["tests.scripted:echo_round", "tests.scripted:first_number",
                                             "tests.scripted:first_number"]
-        assert store.get_run(run_id)["model"] == "tests.scripted:first_number, tests.scripted:echo_round"
+        assert run_tables.get_run(store, run_id)["model"] == "tests.scripted:first_number, tests.scripted:echo_round"
 
 
 def test_too_many_agent_models_names_the_speakers():

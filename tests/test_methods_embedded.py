@@ -5,7 +5,7 @@ import pytest
 
 from agentark.debate import debate_job
 from agentark.debate import AgentSpec, DebateConfig
-from agentark.store import Store
+from agentark.store import Store, run_tables
 
 pytestmark = pytest.mark.model
 
@@ -28,12 +28,12 @@ def test_method_runs_end_to_end_on_the_embedded_model(method):
     assert debate_job.run_debate_job(run_id)["status"] == "done"
     with Store() as store:
         store.refresh()
-        msgs = store.messages(run_id)
+        msgs = run_tables.messages(store, run_id)
         speakers = set(zip(msgs["agent"], msgs["role"]))
         assert expected_speakers <= speakers
         assert msgs["error"].isna().all() and (msgs["completion_tokens"] > 0).all()
         assert set(msgs["model"]) == {"embedded:smollm2-135m"}
-        problems = store.run_problems(run_id)
+        problems = run_tables.run_problems(store, run_id)
         assert len(problems) == 2 and problems["engine_calls"].gt(0).all()
         assert (problems["prompt_tokens"] > 0).all() and (problems["wall_ms"] > 0).all()
 
@@ -49,6 +49,6 @@ def test_two_models_in_one_debate_are_both_recorded(tmp_path):
     debate_job.run_debate_job(run_id)
     with Store() as store:
         store.refresh()
-        msgs = store.messages(run_id)
+        msgs = run_tables.messages(store, run_id)
         by_agent = msgs.groupby("agent")["model"].unique().to_dict()
         assert list(by_agent["agent_1"]) == [folder] and list(by_agent["agent_2"]) == ["embedded:smollm2-135m"]

@@ -12,7 +12,7 @@ from agentark.backends.openai_engine import OpenAIEngine
 from agentark.debate import DebateConfig
 from agentark.errors import EngineError
 from agentark.debate.debate_job import RunFolder
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from tests.openai_server import OpenAIServer, Reply
 
 
@@ -165,18 +165,18 @@ def test_failed_requests_become_failed_messages_and_resume_retries_them():
         assert folder.failed_problem_ids() == failing
         with Store() as store:
             store.refresh()
-            msgs = store.messages(run_id)
+            msgs = run_tables.messages(store, run_id)
             bad = msgs[msgs["problem_id"].isin(failing)]
             assert bad["error"].notna().all() and bad["is_correct"].isna().all() and (bad["content"] == "").all()
             broken["on"] = False
             progress = debate_job.run_debate_job(run_id)
             assert progress["status"] == "done" and progress["done"] == 6
             store.refresh()
-            msgs = store.messages(run_id)
+            msgs = run_tables.messages(store, run_id)
             assert len(msgs) == 6 * 2 and msgs["error"].isna().all()
             assert msgs["message_id"].is_unique
-            assert store.count("outcomes", run_id) == 6
-            problems = store.run_problems(run_id)
+            assert run_tables.count(store, "outcomes", run_id) == 6
+            problems = run_tables.run_problems(store, run_id)
             # Cost accounting from the server's usage: 2 calls of 20 + 5 tokens per problem.
             assert (problems["prompt_tokens"] == 40).all() and (problems["completion_tokens"] == 10).all()
             assert (problems["engine_calls"] == 2).all() and (problems["wall_ms"] > 0).all()

@@ -61,7 +61,7 @@ def test_every_command_has_a_function() -> None:
 
 
 def test_a_new_area_is_one_module_and_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    area = types.ModuleType("agentark.cli.hello")
+    area = types.ModuleType("agentark.cli.cmd_hello")
 
     def register(sub: argparse._SubParsersAction) -> None:
         p = sub.add_parser("hello")
@@ -69,7 +69,7 @@ def test_a_new_area_is_one_module_and_one_line(monkeypatch: pytest.MonkeyPatch, 
         p.set_defaults(func=lambda args: print(f"hello {args.name}") or 0)
 
     area.register = register
-    monkeypatch.setitem(sys.modules, "agentark.cli.hello", area)
+    monkeypatch.setitem(sys.modules, "agentark.cli.cmd_hello", area)
     monkeypatch.setattr(cli, "AREAS", (*cli.AREAS, "hello"))
     assert cli.main(["hello", "world"]) == 0
     assert capsys.readouterr().out.strip() == "hello world"

@@ -11,7 +11,7 @@ from agentark import jobs
 from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.debate.debate_job import list_run_folders
-from agentark.store import Store
+from agentark.store import Store, run_tables
 
 
 def app() -> AppTest:
@@ -80,8 +80,8 @@ def test_import_upload_reports_counts_and_rejections():
     assert any("1 imported, 0 skipped as duplicate, 1 rejected" in s.value for s in at.success)
     assert any("line 2 rejected" in w.value for w in at.warning)
     with Store() as store:
-        assert store.count("messages") == 1
-        assert store.list_runs()["model"].tolist() == ["llama-3-8b"]
+        assert run_tables.count(store, "messages") == 1
+        assert run_tables.list_runs(store)["model"].tolist() == ["llama-3-8b"]
 
 
 def test_cost_per_problem_is_shown_for_runs():

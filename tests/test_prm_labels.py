@@ -11,7 +11,7 @@ from agentark.cli import main
 from agentark.errors import ConfigError, ModelNotFoundError
 from agentark import jobs
 from agentark.jobs import list_jobs, run_job
-from agentark.labels.labelers import step_table
+from agentark.labels.human_labels import step_table
 from agentark.labels.prm_labeler import (
     KIND,
     SOURCE,

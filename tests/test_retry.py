@@ -11,7 +11,7 @@ from agentark.debate import debate_job
 from agentark.backends.base import ChatRequest, Completion
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig, run_chunk
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.store.trace_tables import ProblemFilter, problem_page, run_summary
 from agentark.tasks import Problem
 from tests.scripted import first_number
@@ -52,7 +52,7 @@ def _failed_then_resumed(store: Store) -> str:
 def test_summaries_follow_a_retry():
     with Store() as store:
         run_id = _failed_then_resumed(store)
-        assert store.list_runs().set_index("run_id").accuracy[run_id] == 1.0
+        assert run_tables.list_runs(store).set_index("run_id").accuracy[run_id] == 1.0
         assert run_summary(store, [run_id]).accuracy[0] == 1.0
         page = problem_page(store, ProblemFilter(runs=(run_id,)), 0, 10).rows
         assert page.set_index("problem_id").is_correct.to_dict() == {"p3": True, "p7": True}
@@ -87,15 +87,15 @@ def test_steps_of_the_failed_attempt_never_attach_to_the_retried_text():
         debate_job.run_debate_job(run_id, engines={"default": FailsOnSeven()})
         store.refresh()
         segment_runs(store, [run_id], SegmentConfig())
-        before = set(store.messages(run_id)["message_id"])
+        before = set(run_tables.messages(store, run_id)["message_id"])
         debate_job.run_debate_job(run_id, engines={"default": ScriptedEngine(first_number)})
         store.refresh()
-        after = store.messages(run_id).set_index("problem_id")["message_id"].to_dict()
+        after = run_tables.messages(store, run_id).set_index("problem_id")["message_id"].to_dict()
         assert after["p3"] in before and after["p7"] == f"{run_id}:p7:a1:0000" and after["p7"] not in before
         segment_runs(store, [run_id], SegmentConfig())
         steps = q.steps_in_context(store, [run_id])
         retried = steps[steps["problem_id"] == "p7"]
-        content = store.messages(run_id, "p7")["content"][0]
+        content = run_tables.messages(store, run_id, "p7")["content"][0]
         assert list(retried["message_id"].unique()) == [after["p7"]]
         assert all(content[r.char_start:r.char_end] == r.text for r in retried.itertuples())
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from agentark.runs import names
 from agentark.errors import ConfigError, StoreError
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from tests.conftest import ROOT
 from tests.tracedata import DEBATE_A, QUESTIONS, REFERENCE, add_run, build_known_store
 
@@ -50,14 +50,14 @@ def test_names_are_stored_unique_and_resolve(tmp_path):
         names.rename(store, "run-b", "Baseline GSM8K")
     with pytest.raises(StoreError, match="No run"):
         names.rename(store, "run-zzz", "x")
-    runs = store.list_runs().set_index("run_id")
+    runs = run_tables.list_runs(store).set_index("run_id")
     assert runs.loc["run-a", "name"] == "Baseline GSM8K" and list(runs.loc["run-a", "tags"]) == ["gsm8k", "kept"]
     assert pd.isna(runs.loc["run-b", "name"]) and list(runs.loc["run-b", "tags"]) == []
     assert names.resolve(store, "Baseline GSM8K") == "run-a" and names.resolve(store, "run-b") == "run-b"
     with pytest.raises(ConfigError, match="agentark runs"):
         names.resolve(store, "nothing")
     names.rename(store, "run-a", "")
-    assert store.get_run("run-a")["name"] is None
+    assert run_tables.get_run(store, "run-a")["name"] is None
 
 
 def _page(path: str, **params) -> AppTest:
@@ -89,7 +89,7 @@ def test_dashboard_renames_a_run_and_its_charts_show_the_name():
     at.button(key="db_name_save").click().run()
     assert not at.exception, at.exception
     with Store() as store:
-        assert store.get_run(LONG_ID)["name"] == "baseline"
+        assert run_tables.get_run(store, LONG_ID)["name"] == "baseline"
     assert at.multiselect(key="db_runs").format_func(LONG_ID) == "baseline  [gsm8k, v2]"
     changes = _figure(at, "Answer changes")
     ticks = {x for trace in changes["data"] for x in trace["x"]}

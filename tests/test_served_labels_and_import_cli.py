@@ -10,6 +10,7 @@ from agentark.debate import DebateConfig
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.store import label_tables as q
+from agentark.store import run_tables
 from tests.openai_server import OpenAIServer, Reply
 from tests.test_export import PRM800K_LINE
 
@@ -77,7 +78,7 @@ def test_import_commands_take_the_speaker_model(tmp_path, capsys):
     with Store() as store:
         models = dict(store.con.execute("SELECT method, model FROM runs").fetchall())
         assert models == {"import:du2023": "gpt-3.5-turbo", "prm800k": "gpt-4"}
-        assert set(store.messages(step_run)["model"]) == {"gpt-4"}
+        assert set(run_tables.messages(store, step_run)["model"]) == {"gpt-4"}
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert main(["import", "--format", "maslab", str(empty)]) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from agentark.errors import ConfigError
-from agentark.labels.labelers import HumanLabel, add_human_labels, label_history
+from agentark.labels.human_labels import HumanLabel, add_human_labels, label_history
 from agentark.labels.segment import SegmentConfig, segment, segment_runs, step_ids
 from agentark.store import label_tables as q
 from tests.steps_fixtures import debate_store

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from agentark.errors import StoreError, StoreLockedError
-from agentark.store import Store, open_connection
+from agentark.store import Store, open_connection, run_tables
 
 
 def _hold(path, seconds: float) -> subprocess.Popen:
@@ -30,7 +30,7 @@ def test_no_connection_outlives_an_operation(tmp_path):
     store = Store(path)
     assert store.scalar("SELECT count(*) FROM runs") == 0
     store.df("SELECT * FROM runs")
-    store.list_runs()
+    run_tables.list_runs(store)
     # Another process opens the file at once: nothing of ours still holds it (no waiting allowed).
     open_connection(path, timeout_s=0).close()
     out = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close(); print('ok')"],
@@ -59,7 +59,7 @@ def test_a_writer_blocked_past_the_bound_gets_the_clear_error(tmp_path, monkeypa
     try:
         started = time.monotonic()
         with pytest.raises(StoreLockedError, match=f"held by process {holder.pid}") as err:
-            store.set_run_status("r", "done")
+            run_tables.set_run_status(store, "r", "done")
         assert 0.7 <= time.monotonic() - started < 5
         assert "after waiting 0.7 s" in str(err.value)
         # The store object's own bound wins over the environment's.
@@ -94,6 +94,6 @@ def test_transaction_rolls_back_on_error(tmp_path):
         with store.transaction() as con:
             con.execute("INSERT INTO runs (run_id, kind, config_json, status, created_at) "
                         "VALUES ('r', 'debate', '{}', 'done', now())")
-            store.set_run_status("r", "failed")  # a nested write shares the transaction's connection
+            run_tables.set_run_status(store, "r", "failed")  # a nested write shares the transaction's connection
             raise RuntimeError("boom")
-    assert store.count("runs") == 0
+    assert run_tables.count(store, "runs") == 0

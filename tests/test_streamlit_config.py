@@ -7,24 +7,14 @@ would, with no flags for either setting, and look at the live server process.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live_app import ROOT, live_app, rerun, session
 
 
 def test_config_resolves_to_loopback_and_no_watcher():
@@ -59,35 +49,11 @@ def _inotify_watches(pid: int) -> int:
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from Linux's /proc")
 def test_plain_streamlit_run_listens_on_loopback_only_and_watches_nothing(agentark_home):
-    port = _free_port()
-    env = dict(os.environ, AGENTARK_HOME=str(agentark_home), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the app did not answer on 127.0.0.1")
+    with live_app(agentark_home) as (proc, port):
         assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and no other interface
         # A browser session (its websocket, as the browser opens it) is what Streamlit watches sources for.
-        with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"]) as ws:
-            rerun = BackMsg()
-            rerun.rerun_script.query_string = ""
-            ws.send(rerun.SerializeToString())
+        with session(port) as ws:
+            rerun(ws)
             ws.recv(timeout=30)
             time.sleep(1)
             assert _inotify_watches(proc.pid) == 0
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

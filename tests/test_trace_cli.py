@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from agentark.cli import main
-from agentark.store import Store
+from agentark.store import Store, curation_tables
 from tests.tracedata import build_known_store
 
 
@@ -42,5 +42,5 @@ def test_mark_then_runs_json_counts(capsys):
     assert "nothing was marked" in capsys.readouterr().err
     assert main(["mark", "run-a", "P1", "--keep", "--message", "run-b:P1:0000"]) == 2
     with Store() as store:
-        marks = store.latest_marks("run-a").set_index("problem_id")
+        marks = curation_tables.latest_marks(store, "run-a").set_index("problem_id")
         assert marks.loc["P2", "annotator"] == "ana" and marks.loc["P2", "note"] == "talked itself out of it"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agentark.store import Store
+from agentark.store import Store, curation_tables
 from tests.conftest import ROOT
 from tests.tracedata import build_known_store
 
@@ -84,7 +84,7 @@ def test_bulk_marks_from_the_list_survive_a_restart():
     fresh = page("pages/4_problems.py", runs="run-a", mark="keep")
     assert list_rows(fresh) == [("run-a", 1), ("run-a", 4)]
     with Store() as store:
-        marks = store.latest_marks("run-a")
+        marks = curation_tables.latest_marks(store, "run-a")
         assert set(marks.annotator) == {"ana"} and set(marks.note) == {"self-correction"}
 
 

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from agentark.errors import ConfigError
-from agentark.store import Store
+from agentark.store import Store, run_tables
 from agentark.store.trace_tables import (
     ProblemFilter,
     dashboard,
@@ -16,15 +16,8 @@ from agentark.store.trace_tables import (
     round_stats,
     sync_traces,
 )
-from agentark.runs.traces import (
-    agent_colour,
-    agent_order,
-    agent_transitions,
-    classify,
-    count_transitions,
-    diff_html,
-    word_diff,
-)
+from agentark.runs.traces import agent_order, agent_transitions, classify, count_transitions, word_diff
+from agentark.ui.marks import agent_colour, diff_html
 from tests.tracedata import DEBATE_A, REFERENCE, SEARCHABLE, add_run, build_known_store, message_rows
 
 
@@ -105,7 +98,7 @@ def test_round_stats_on_the_known_store(known):
     assert stats.loc[1, "agreement"] == pytest.approx(7 / 12) and stats.loc[2, "agreement"] == pytest.approx(10 / 12)
     assert (stats.loc[2, "corrections"], stats.loc[2, "regressions"], stats.loc[2, "wrong_to_wrong"]) == (3, 2, 1)
     # The store's older per-round query agrees with the summaries.
-    legacy = known.round_accuracy("run-a").set_index("round")
+    legacy = run_tables.round_accuracy(known, "run-a").set_index("round")
     assert legacy.loc[1, "vote_accuracy"] == stats.loc[1, "vote_accuracy"]
     assert legacy.loc[2, "agent_accuracy"] == pytest.approx(stats.loc[2, "agent_accuracy"])
 

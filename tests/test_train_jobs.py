@@ -13,7 +13,7 @@ from agentark import config
 from agentark.cli import main
 from agentark.debate import SOLVE_PROMPT
 from agentark.jobs import create, find, run_job
-from agentark.store import Store
+from agentark.store import Store, job_tables
 from agentark.store.job_tables import job_metrics
 from agentark.store.model_tables import get_model
 from agentark.train.runtime import last_checkpoint
@@ -53,7 +53,7 @@ def test_cli_trains_sft_in_process_and_registers_the_model(tiny_llama, tmp_path,
         metrics = job_metrics(store, "sft-cli-1")
         loss = metrics[metrics["name"] == "loss"]
         assert list(loss["step"]) == [1, 2]
-        jobs = store.jobs()
+        jobs = job_tables.jobs(store)
         assert jobs.set_index("job_id").loc["sft-cli-1", "status"] == "done"
     assert (config.checkpoints_dir() / "sft-cli-1" / "model.safetensors").exists()
     assert main(["models", "--kind", "sft"]) == 0

@@ -10,8 +10,9 @@ from agentark.debate import debate_job
 from agentark.cli import main
 from agentark.debate import DebateConfig
 from agentark.errors import ImportFormatError
-from agentark.store import Store
-from agentark.runs.transcripts import export_transcripts, import_file
+from agentark.store import Store, run_tables
+from agentark.runs.formats import import_file
+from agentark.runs.formats.transcript_jsonl import export_transcripts
 
 
 def du_entry(question: str, answers: list[list[str]], reference) -> tuple[str, list]:
@@ -41,16 +42,16 @@ def test_du2023_rounds_are_the_assistant_turns(tmp_path):
         assert [r[1] for r in report.rejected] == ["value is not [agent_contexts, answer]",
                                                    "agent_1 message 1 (assistant) has no text content"]
         assert all(line > 1 for line, _ in report.rejected)  # the line of the question in the file
-        msgs = store.messages(report.run_id)
+        msgs = run_tables.messages(store, report.run_id)
         first = msgs[msgs["content"] == "The answer is 6."].iloc[0]
         assert (first["agent"], first["round"], first["role"]) == ("agent_2", 1, "solver")
         assert len(msgs) == 8 and sorted(msgs["round"].unique()) == [1, 2]
-        problems = store.run_problems(report.run_id)
+        problems = run_tables.run_problems(store, report.run_id)
         assert problems["reference_answer"].tolist() == ["5", "16"]
         assert problems["is_correct"].tolist() == [True, True] and problems["answer_changes"].tolist() == [1, 0]
         again = import_file(store, "du2023", path)
         assert (again.imported, again.duplicates, again.run_id) == (0, 2, report.run_id)
-        assert len(store.messages(report.run_id)) == 8
+        assert len(run_tables.messages(store, report.run_id)) == 8
 
 
 def test_du2023_not_json_is_a_format_error(tmp_path):
@@ -80,11 +81,11 @@ def test_maslab_solution_blocks_and_token_stats(tmp_path):
         assert [line for line, _ in report.rejected] == [2, 3, 6]
         assert "not JSON" in report.rejected[0][1] and "'gt'" in report.rejected[1][1]
         assert "token_stats" in report.rejected[2][1]
-        msgs = store.messages(report.run_id)
+        msgs = run_tables.messages(store, report.run_id)
         first = msgs[msgs["problem_id"] == msgs["problem_id"].iloc[0]]
         assert first["agent"].tolist() == ["agent_1", "agent_2", "agent_3"]
         assert first["model"].unique().tolist() == ["llama-3-8b"]
-        problems = store.run_problems(report.run_id)
+        problems = run_tables.run_problems(store, report.run_id)
         row = problems.iloc[0]
         assert (row.final_answer, row.prompt_tokens, row.completion_tokens, row.engine_calls) == ("4", 900, 300, 6)
         assert problems.iloc[1].reference_answer == "12" and problems.iloc[1].is_correct
@@ -134,7 +135,8 @@ def test_transcripts_rejections_keep_good_records(tmp_path):
         assert (report.imported, report.duplicates) == (1, 1)
         assert [(line, reason.split(" ")[0]) for line, reason in report.rejected] == [
             (2, "'schema'"), (3, "'round'"), (4, "'problem.reference_answer'"), (5, "a")]
-        assert store.count("messages", "ext-1") == 1 and store.get_run("ext-1")["status"] == "imported"
+        assert run_tables.count(store, "messages", "ext-1") == 1
+        assert run_tables.get_run(store, "ext-1")["status"] == "imported"
     bad = tmp_path / "bad.jsonl"
     bad.write_text("nope\n")
     with Store() as store, pytest.raises(ImportFormatError, match="line 1"):

@@ -14,7 +14,7 @@ import json
 import pandas as pd
 
 from agentark.grading import extract_answer, is_correct, majority_vote, normalize_answer
-from agentark.store import Store
+from agentark.store import Store, run_tables
 
 REFERENCE = {"P1": "10", "P2": "5", "P3": "8", "P4": "6"}
 QUESTIONS = {
@@ -75,14 +75,14 @@ def add_run(store: Store, run_id: str, method: str, model: str, debates: dict[st
             references: dict[str, str], questions: dict[str, str], dataset: str = "ds1",
             errors: dict[str, set] | None = None) -> None:
     meta = {"run_id": run_id, "kind": "debate", "method": method, "dataset": dataset, "model": model,
-            "config": {"method": method}, "created_at": f"2026-01-0{1 + len(store.list_runs())}T00:00:00",
+            "config": {"method": method}, "created_at": f"2026-01-0{1 + len(run_tables.list_runs(store))}T00:00:00",
             "status": "done"}
     problems = pd.DataFrame({
         "problem_id": list(debates), "dataset": dataset, "split": "test",
         "question": [questions[p] for p in debates], "reference_answer": [references[p] for p in debates],
         "meta_json": json.dumps({}),
     })
-    store.register_run(meta, problems)
+    run_tables.register_run(store, meta, problems)
     messages, outcomes = [], []
     for pid, rounds in debates.items():
         rows = message_rows(run_id, pid, rounds, references[pid], (errors or {}).get(pid, set()))

@@ -19,6 +19,8 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from agentark.backends.base import ChatRequest, Completion, continued_messages, spread_seeds
 from agentark.errors import EngineError
@@ -34,38 +36,48 @@ def normalize_base_url(url: str) -> str:
     return url
 
 
-def _as_list(base_urls: list[str] | str | None) -> list[str]:
-    return [base_urls] if isinstance(base_urls, str) else list(base_urls or [])
+@dataclass(frozen=True)
+class ServerOptions:
+    """The engine's settings, checked when made (so a run can be refused before it starts).
+
+    ``api_key_env`` names the variable holding the key; when it is named explicitly it must be set, while the
+    default ``OPENAI_API_KEY`` may be absent (local servers usually need no key).
+    """
+
+    model: str
+    base_urls: list[str] | str | None = None
+    api_key_env: str | None = None
+    concurrency: int = 16
+    timeout_s: float = 120.0
+    max_retries: int = 3
+    backoff_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise EngineError("The openai engine needs --model NAME: the model name the server serves.")
+        if not self.urls():
+            raise EngineError(
+                "The openai engine needs at least one --base-url, e.g. http://127.0.0.1:8000/v1 for `vllm serve`."
+            )
+        if int(self.concurrency) < 1:
+            raise EngineError(f"concurrency must be at least 1 (got {self.concurrency}); use --concurrency 1 or more.")
+        if int(self.max_retries) < 0 or float(self.timeout_s) <= 0 or float(self.backoff_s) < 0:
+            raise EngineError("max_retries and backoff_s must be 0 or more, and timeout_s above 0 (--timeout).")
+        if self.api_key_env and not os.environ.get(self.api_key_env):
+            raise EngineError(
+                f"The API key variable {self.api_key_env} is not set. Export it (export {self.api_key_env}=...) "
+                "before starting the run; the key is read from the environment only and never stored."
+            )
+
+    def urls(self) -> list[str]:
+        """The base URLs, normalized (one may be given as a plain string)."""
+        urls = [self.base_urls] if isinstance(self.base_urls, str) else list(self.base_urls or [])
+        return [normalize_base_url(u) for u in urls]
 
 
-def check_options(
-    model: str,
-    base_urls: list[str] | str | None = None,
-    api_key_env: str | None = None,
-    concurrency: int = 16,
-    timeout_s: float = 120.0,
-    max_retries: int = 3,
-    backoff_s: float = 0.5,
-) -> None:
-    """Validate the engine's settings, and that an explicitly named API key variable is set."""
-    if not model:
-        raise EngineError("The openai engine needs --model NAME: the model name the server serves.")
-    urls = _as_list(base_urls)
-    if not urls:
-        raise EngineError(
-            "The openai engine needs at least one --base-url, e.g. http://127.0.0.1:8000/v1 for `vllm serve`."
-        )
-    for url in urls:
-        normalize_base_url(url)
-    if int(concurrency) < 1:
-        raise EngineError(f"concurrency must be at least 1 (got {concurrency}); use --concurrency 1 or more.")
-    if int(max_retries) < 0 or float(timeout_s) <= 0 or float(backoff_s) < 0:
-        raise EngineError("max_retries and backoff_s must be 0 or more, and timeout_s above 0 (--timeout).")
-    if api_key_env and not os.environ.get(api_key_env):
-        raise EngineError(
-            f"The API key variable {api_key_env} is not set. Export it (export {api_key_env}=...) before "
-            "starting the run; the key is read from the environment only and never stored."
-        )
+def check_options(model: str, **options: Any) -> None:
+    """Validate the engine's settings (the keyword arguments of :class:`ServerOptions`) without building it."""
+    ServerOptions(model, **options)
 
 
 class OpenAIEngine:
@@ -73,28 +85,18 @@ class OpenAIEngine:
 
     name = "openai"
 
-    def __init__(
-        self,
-        model: str,
-        base_urls: list[str] | str | None = None,
-        api_key_env: str | None = None,
-        concurrency: int = 16,
-        timeout_s: float = 120.0,
-        max_retries: int = 3,
-        backoff_s: float = 0.5,
-    ) -> None:
-        """``api_key_env`` names the variable holding the key; when it is named explicitly it must be set,
-        while the default ``OPENAI_API_KEY`` may be absent (local servers usually need no key)."""
+    def __init__(self, model: str, **options: Any) -> None:
+        """``options`` are :class:`ServerOptions`' settings, checked the same way as before a run starts."""
         import requests  # imported here so that choosing another engine never pays for it
 
-        check_options(model, base_urls, api_key_env, concurrency, timeout_s, max_retries, backoff_s)
+        settings = ServerOptions(model, **options)
         self.model_id = model
-        self.base_urls = [normalize_base_url(u) for u in _as_list(base_urls)]
-        self.concurrency = int(concurrency)
-        self.timeout_s = float(timeout_s)
-        self.max_retries = int(max_retries)
-        self.backoff_s = float(backoff_s)
-        self.api_key_env = api_key_env or DEFAULT_KEY_ENV
+        self.base_urls = settings.urls()
+        self.concurrency = int(settings.concurrency)
+        self.timeout_s = float(settings.timeout_s)
+        self.max_retries = int(settings.max_retries)
+        self.backoff_s = float(settings.backoff_s)
+        self.api_key_env = settings.api_key_env or DEFAULT_KEY_ENV
         key = os.environ.get(self.api_key_env)
         self._headers = {"Content-Type": "application/json"}
         if key:

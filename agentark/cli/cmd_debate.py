@@ -146,13 +146,14 @@ def cmd_debate(args: argparse.Namespace) -> int:
 
 def _report_rounds(run_id: str) -> None:
     from agentark.debate.debate_job import RunFolder
+    from agentark.store import run_tables
 
     store = open_store_or_none()
     if store is not None:
         with store:
             store.refresh()
-            table = store.round_accuracy(run_id)
-            final = store.final_accuracy(run_id)
+            table = run_tables.round_accuracy(store, run_id)
+            final = run_tables.final_accuracy(store, run_id)
     else:
         from agentark.store.shards import shard_report
 

@@ -104,7 +104,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_autolabel(args: argparse.Namespace) -> int:
-    from agentark.labels.labelers import AUTO_SOURCES, AutoLabelConfig, run_auto_labelers
+    from agentark.labels.auto_labelers import AUTO_SOURCES, AutoLabelConfig, run_auto_labelers
 
     with _store() as store:
         written = run_auto_labelers(store, AutoLabelConfig(args.runs or [], args.sources or list(AUTO_SOURCES)))
@@ -114,7 +114,7 @@ def cmd_autolabel(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from agentark.labels.labelers import HumanLabel, add_human_labels
+    from agentark.labels.human_labels import HumanLabel, add_human_labels
 
     with _store() as store:
         add_human_labels(store, [HumanLabel(args.step_id, args.value, args.annotator, args.flag, args.note)])

@@ -11,6 +11,7 @@ import os
 import sys
 
 from agentark.cli.common import add_home, print_table, run_id_arg
+from agentark.runs.formats import FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     i = sub.add_parser("import", help="import transcripts from another tool (or an export) into the store")
     add_home(i)
-    i.add_argument("--format", required=True, choices=["du2023", "maslab", "transcripts"])
+    i.add_argument("--format", required=True, choices=FORMATS)
     i.add_argument("path")
     i.add_argument("--run-id", type=run_id_arg, default=None, help="run to import into (du2023/maslab; default: derived from the path)")
     i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
@@ -50,11 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from agentark.store import Store
+    from agentark.store import Store, run_tables
 
     with Store() as store:
         store.refresh()
-        frame = store.list_runs()
+        frame = run_tables.list_runs(store)
     rows = json.loads(frame.to_json(orient="records", date_format="iso"))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -70,7 +71,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from agentark.runs import names
     from agentark.cli.cmd_names import check_name_free
     from agentark.store import Store
-    from agentark.runs.transcripts import import_file
+    from agentark.runs.formats import import_file
 
     name = check_name_free(args.name) if args.name else None
     with Store() as store:

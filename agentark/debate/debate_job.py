@@ -21,12 +21,13 @@ import pyarrow.parquet as pq
 
 from agentark.backends import EngineSpec
 from agentark.debate import METHODS, DebateConfig, build_engines, run_chunk
-from agentark.errors import DatasetError, JobError
+from agentark.errors import DatasetError
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Plan, Progress, folders, register_kind
 from agentark.jobs.runner import create, run_job
 from agentark.progress import run_eta, work_fraction
 from agentark.provenance import git_commit, package_versions
+from agentark.store import ledger_tables, run_tables
 from agentark.store.shards import MESSAGE_SCHEMA, OUTCOME_SCHEMA
 from agentark.tasks import ColumnMap, LoadReport, Problem, load_problems
 
@@ -236,17 +237,17 @@ def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: di
 def ingest_run(store: Store, folder: RunFolder) -> int:
     """The debate kind's ingester: register the run if new, ingest its new shards, keep its status fresh."""
     meta = folder.meta()
-    known_status = store.run_status(folder.run_id)
+    known_status = run_tables.run_status(store, folder.run_id)
     if known_status is None:
-        store.register_run(meta, folder.problems())
-    seen = store.ingested_shards(folder.run_id)
+        run_tables.register_run(store, meta, folder.problems())
+    seen = ledger_tables.ingested_shards(store, folder.run_id)
     ingested = 0
     for name in folder.finished_shards():
         if name not in seen:
-            ingested += store.ingest_shard(folder.run_id, name, *folder.shard_paths(name))
+            ingested += run_tables.ingest_shard(store, folder.run_id, name, *folder.shard_paths(name))
     status = folder.status()
     if status != known_status:
-        store.set_run_status(folder.run_id, status)
+        run_tables.set_run_status(store, folder.run_id, status)
     return ingested
 
 

@@ -7,7 +7,6 @@ self-correction rate and the highlighting on the Compare page and in the HTML re
 """
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ MARKERS: dict[str, str] = {
     "oops": r"\boops\b",
 }
 _COMPILED = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in MARKERS.items()]
-MARK_STYLE = "background:#ffd6a5;border-bottom:2px solid #e07a00;padding:0 1px"
 
 
 @dataclass(frozen=True)
@@ -51,16 +49,3 @@ def find_markers(text: str | None) -> list[Marker]:
 def self_corrects(text: str | None) -> bool:
     """Whether a message checks or revises its own earlier reasoning (at least one marker)."""
     return bool(find_markers(text))
-
-
-def highlight_html(text: str | None, style: str = MARK_STYLE) -> str:
-    """``text`` escaped for HTML with every marker wrapped in ``<mark class="selfcorr">``."""
-    text = text or ""
-    out, pos = [], 0
-    for m in find_markers(text):
-        out.append(html.escape(text[pos:m.start]))
-        out.append(f'<mark class="selfcorr" title="self-correction: {m.name}" style="{style}">'
-                   f"{html.escape(m.phrase)}</mark>")
-        pos = m.end
-    out.append(html.escape(text[pos:]))
-    return "".join(out)

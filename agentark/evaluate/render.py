@@ -7,12 +7,14 @@ disagree with the tints it explains.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 
-from agentark.evaluate.markers import MARK_STYLE
+from agentark.evaluate.markers import Marker, find_markers
 from agentark.evaluate.sidebyside import SystemView
 
 _STOPS = ((0.0, (220, 38, 38)), (0.5, (245, 190, 60)), (1.0, (34, 160, 80)))
 NO_SCORE = "#eef0f3"
+MARK_STYLE = "background:#ffd6a5;border-bottom:2px solid #e07a00;padding:0 1px"
 
 
 def score_colour(score: float | None, alpha: float = 0.35) -> str:
@@ -42,18 +44,25 @@ def heatmap_legend_html() -> str:
     )
 
 
-def _with_markers(text: str, offset: int, system: SystemView) -> str:
+def _marked(text: str, markers: Iterable[Marker], offset: int = 0, style: str = MARK_STYLE) -> str:
+    """``text`` escaped, with each marker that lies inside it (marker positions count from ``offset`` characters
+    before ``text``) wrapped in ``<mark class="selfcorr">``."""
     out, pos = [], 0
-    for m in system.markers:
+    for m in markers:
         start, end = m.start - offset, m.end - offset
         if start < pos or end > len(text):
             continue
         out.append(html.escape(text[pos:start]))
-        out.append(f'<mark class="selfcorr" title="self-correction: {m.name}" style="{MARK_STYLE}">'
+        out.append(f'<mark class="selfcorr" title="self-correction: {m.name}" style="{style}">'
                    f"{html.escape(text[start:end])}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
     return "".join(out)
+
+
+def highlight_html(text: str | None, style: str = MARK_STYLE) -> str:
+    """``text`` escaped for HTML with every self-correction marker in it marked."""
+    return _marked(text or "", find_markers(text), style=style)
 
 
 def steps_html(system: SystemView) -> str:
@@ -64,7 +73,7 @@ def steps_html(system: SystemView) -> str:
         score = "no score" if step.score is None else f"{step.score:.2f}"
         out.append(f'<span class="prm-step" data-score="{score}" title="step {step.idx + 1}: {score}" '
                    f'style="background:{score_colour(step.score)};border-radius:3px;padding:1px 2px">'
-                   f"{_with_markers(step.text, step.char_start, system)}</span>")
+                   f"{_marked(step.text, system.markers, step.char_start)}</span>")
         pos = step.char_end
     out.append(html.escape(content[pos:]))
     return ('<div class="system-steps" style="white-space:pre-wrap;border:1px solid #ddd;padding:0.6em;'

@@ -19,7 +19,7 @@ from agentark.errors import JobError
 from agentark.ids import check_id
 from agentark.jobs.folder import JobFolder
 from agentark.jobs.sync import sync_folders
-from agentark.store.ingesters import register_ingester
+from agentark.store import register_ingester
 
 if TYPE_CHECKING:
     import pandas as pd

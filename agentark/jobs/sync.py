@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agentark.jobs.folder import JobFolder
-from agentark.store.job_tables import ingest_metrics_shard, job_states
+from agentark.store.job_tables import ingest_metrics_shard, job_states, upsert_job
+from agentark.store.ledger_tables import ingested_shards
 
 if TYPE_CHECKING:
     from agentark.store import Store
@@ -27,7 +28,7 @@ def ingest_metrics(store: Store, folder: JobFolder) -> int:
     names = folder.finished_shards("metrics")
     if not names:
         return 0
-    seen = store.ingested_shards(folder.job_id)
+    seen = ingested_shards(store, folder.job_id)
     return sum(ingest_metrics_shard(store, folder.job_id, name, folder.shard_path(name, "metrics"))
                for name in names if f"metrics:{name}" not in seen)
 
@@ -46,7 +47,7 @@ def sync_folders(store: Store, kind: str, folders: list[JobFolder],
         state = (folder.status(), progress.get("pid"), _when(progress.get("started_at")), _when(progress.get("ended_at")))
         if known.get(folder.job_id) != state:
             meta = folder.meta()
-            store.upsert_job({
+            upsert_job(store, {
                 "job_id": folder.job_id, "kind": kind, "config": meta.get("config", {}), "status": state[0],
                 "pid": state[1], "started_at": state[2], "ended_at": state[3], "log_path": str(folder.log_path),
                 "run_id": meta.get("run_id"),

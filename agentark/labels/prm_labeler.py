@@ -28,6 +28,7 @@ from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
 from agentark.options import ConfigBase
 from agentark.store import Store
 from agentark.store import label_tables as q
+from agentark.store import ledger_tables
 
 SOURCE = "auto:prm"
 KIND = "prm_label"
@@ -169,7 +170,7 @@ def run_prm_label(folder: PRMLabelFolder, on_progress: Progress | None = None, s
 def ingest_prm_label(store: Store, folder: PRMLabelFolder) -> int:
     """The kind's ingester: each finished shard once, keeping only labels that change what is in force."""
     ingested = 0
-    seen = store.ingested_shards(folder.job_id)
+    seen = ledger_tables.ingested_shards(store, folder.job_id)
     for name in folder.finished_shards("labels"):
         if name in seen:
             continue

@@ -14,7 +14,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError, StoreError
 from agentark.store import Store
-from agentark.store.curation_tables import missing_targets
+from agentark.store import curation_tables
 
 MARKS = ("keep", "exclude")
 
@@ -49,13 +49,13 @@ def add_marks(store: Store, marks: list[Mark]) -> int:
             "created_at": [now()] * len(marks),
         }
     )
-    store.append_rows("curation_marks", rows)
+    curation_tables.append_marks(store, rows)
     return len(marks)
 
 
 def latest_marks(store: Store, run_id: str | None = None) -> pd.DataFrame:
     """The mark in force per target (run, problem, message or none), with who made it and when."""
-    return store.latest_marks(run_id)
+    return curation_tables.latest_marks(store, run_id)
 
 
 def mark_targets(store: Store, marks: list[Mark]) -> int:
@@ -65,7 +65,7 @@ def mark_targets(store: Store, marks: list[Mark]) -> int:
     """
     if not marks:
         return 0
-    missing = missing_targets(store, [(m.run_id, m.problem_id, m.message_id) for m in marks])
+    missing = curation_tables.missing_targets(store, [(m.run_id, m.problem_id, m.message_id) for m in marks])
     if missing:
         run_id, problem_id, message_id = missing[0]
         what = f"message '{message_id}' of problem '{problem_id}'" if message_id else f"problem '{problem_id}'"

@@ -137,7 +137,8 @@ def iter_json_object(path: Path) -> Iterator[tuple[int, str, Any] | tuple[int, U
             first = text.skip_space()
             if first != "{":
                 what = "is empty" if first == "" else f"starts with {first!r}"
-                reason = "not UTF-8 text (is this a binary file?)" if text.binary else f"not one JSON object (the file {what})"
+                reason = ("not UTF-8 text (is this a binary file?)" if text.binary
+                          else f"not one JSON object (the file {what})")
                 yield text.line, Unreadable(reason)
                 return
             text.advance(text.pos + 1)
@@ -181,13 +182,19 @@ class FieldError(ValueError):
     """A record's field is missing or has the wrong type; the message names the field."""
 
 
+def _present(record: dict, key: str, required: bool, name: str) -> Any:
+    """The field's value; a missing required field raises, a missing optional one is None."""
+    value = record.get(key)
+    if value is None and required:
+        raise FieldError(f"{name} is missing")
+    return value
+
+
 def text_field(record: dict, key: str, *, required: bool = True, nonempty: bool = False, where: str = "") -> str | None:
     """A string field; None when absent and not required."""
-    value = record.get(key)
     name = f"'{where}{key}'"
+    value = _present(record, key, required, name)
     if value is None:
-        if required:
-            raise FieldError(f"{name} is missing")
         return None
     if not isinstance(value, str):
         raise FieldError(f"{name} is a {_kind(value)}, expected text")
@@ -198,11 +205,9 @@ def text_field(record: dict, key: str, *, required: bool = True, nonempty: bool 
 
 def int_field(record: dict, key: str, *, required: bool = True, minimum: int = 0, where: str = "") -> int | None:
     """A whole-number field within ``minimum``..2^31-1 (the store's integer columns); None when absent."""
-    value = record.get(key)
     name = f"'{where}{key}'"
+    value = _present(record, key, required, name)
     if value is None:
-        if required:
-            raise FieldError(f"{name} is missing")
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)

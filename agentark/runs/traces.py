@@ -7,13 +7,12 @@ change; unchanged wrong and right→right are kept. A message that failed (``is_
 verdict, so the transitions into and out of it are skipped rather than guessed. The store computes the
 same classification in SQL for the dashboard (``agentark.store.trace_tables``); the tests hold the two equal.
 
-Also here: the word-level diff of a message against the agent's previous one and the agents' stable
-colours, both used by the debate viewer.
+Also here: the word-level diff of a message against the agent's previous one (as pieces; the pages draw it
+with ``agentark.ui.marks``) and the agents' column order, both used by the debate viewer.
 """
 from __future__ import annotations
 
 import difflib
-import html
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -23,9 +22,6 @@ from agentark.grading import normalize_answer
 TRANSITION_KINDS = ("correction", "regression", "wrong_to_wrong", "kept_right", "kept_wrong")
 # Changes are the kinds where the answer moved; kept_* are steady states.
 CHANGE_KINDS = ("correction", "regression", "wrong_to_wrong")
-# Colour-blind-safe palette (Okabe–Ito order); agent_N always gets the N-th colour.
-AGENT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-AGGREGATOR_COLOUR = "#6B6B6B"
 
 
 def classify(prev_correct: bool | None, correct: bool | None, changed: bool) -> str | None:
@@ -93,14 +89,6 @@ def count_transitions(messages: Iterable[Mapping]) -> dict[str, int]:
     return counts
 
 
-def agent_colour(agent: str) -> str:
-    """The agent's colour, the same on every page and every problem."""
-    m = re.fullmatch(r"agent_(\d+)", agent)
-    if not m:
-        return AGGREGATOR_COLOUR
-    return AGENT_COLOURS[(int(m.group(1)) - 1) % len(AGENT_COLOURS)]
-
-
 def agent_order(agents: Iterable[str]) -> list[str]:
     """Agents in column order: agent_1, agent_2, ... agent_10 numerically, the aggregator last."""
     def key(a: str) -> tuple:
@@ -123,23 +111,6 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
         if op in ("insert", "replace"):
             pieces.append(("insert", "".join(b[j1:j2])))
     return pieces
-
-
-def diff_html(old: str, new: str) -> str:
-    """The word diff as escaped HTML: deletions struck through in red, insertions underlined in green."""
-    style = {
-        "delete": "background:#fde2e1;color:#8a1c1c;text-decoration:line-through",
-        "insert": "background:#dcf5e3;color:#14532d;text-decoration:none",
-    }
-    parts = []
-    for op, text in word_diff(old, new):
-        escaped = html.escape(text)
-        if op == "equal":
-            parts.append(escaped)
-        else:
-            tag = "del" if op == "delete" else "ins"
-            parts.append(f'<{tag} style="{style[op]}">{escaped}</{tag}>')
-    return '<div style="white-space:pre-wrap;font-size:0.9em">' + "".join(parts) + "</div>"
 
 
 def vote_tally(answers: Iterable[str | None]) -> list[tuple[str, int]]:

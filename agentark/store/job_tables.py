@@ -1,29 +1,47 @@
 """Job rows and job metrics in the store: what ``Store.refresh`` writes for every kind of job.
 
-Design decision: a metrics shard is ingested once, in the same transaction that records it in the shard
-ledger (``ingested_shards`` under the job's id and ``metrics:NAME``), so a refresh interrupted at any point
-neither loses nor doubles a metric; the ``metrics`` table itself has no key and is append-only.
+Design decision: a metrics shard is ingested once, through the shard ledger (``ledger_tables.ingest_once``,
+under the job's id and ``metrics:NAME``), so a refresh interrupted at any point neither loses nor doubles a
+metric; the ``metrics`` table itself has no key and is append-only.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from agentark.clock import now
 from agentark.store import Store
+from agentark.store.ledger_tables import ingest_once
 
 
 def ingest_metrics_shard(store: Store, job_id: str, shard: str, path: Path) -> int:
     """Append one metrics shard's rows to ``metrics`` unless already ingested; return 1 if it was new."""
-    ledger = f"metrics:{shard}"
-    with store.transaction() as con:
-        if con.execute("SELECT 1 FROM ingested_shards WHERE run_id = ? AND shard = ?", [job_id, ledger]).fetchall():
-            return 0
+
+    def write(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("INSERT INTO metrics BY NAME SELECT job_id, step, name, value FROM read_parquet(?)", [str(path)])
-        n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
-        con.execute("INSERT INTO ingested_shards VALUES (?, ?, ?, ?)", [job_id, ledger, n, now()])
-    return 1
+        return con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+
+    return ingest_once(store, job_id, f"metrics:{shard}", write)
+
+
+def upsert_job(store: Store, job: dict) -> None:
+    """A job's row as its folder tells it: inserted, or its pid, status and start/end times updated."""
+    with store.write() as con:
+        con.execute(
+            """INSERT INTO jobs (job_id, kind, config_json, pid, status, log_path, started_at, ended_at, run_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (job_id) DO UPDATE SET pid = excluded.pid, status = excluded.status,
+                   started_at = excluded.started_at, ended_at = excluded.ended_at""",
+            [job["job_id"], job["kind"], json.dumps(job.get("config", {}), sort_keys=True), job.get("pid"),
+             job["status"], job.get("log_path"), job.get("started_at"), job.get("ended_at"), job.get("run_id")],
+        )
+
+
+def jobs(store: Store) -> pd.DataFrame:
+    """Every job row, most recently started first."""
+    return store.df("SELECT * FROM jobs ORDER BY started_at DESC NULLS LAST")
 
 
 def job_states(store: Store) -> dict[str, tuple]:

@@ -9,12 +9,15 @@ reaches an export.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
+import duckdb
 import pandas as pd
 
 from agentark.clock import now
-from agentark.store import LATEST_MARKS, Store, operation
+from agentark.store import Store, operation
+from agentark.store.curation_tables import LATEST_MARKS
+from agentark.store.ledger_tables import ingest_once
+from agentark.store.run_tables import insert_run
 
 LABEL_COLUMNS = ["label_id", "step_id", "value", "source", "annotator", "confidence", "flag", "note",
                  "created_at", "soft_value"]
@@ -321,14 +324,7 @@ def insert_imported(store: Store, meta: dict, problems: pd.DataFrame, run_proble
     keys are already stored are left as they are, so importing the same file again adds nothing.
     """
     with store.transaction() as con:
-        con.execute(
-            """INSERT OR IGNORE INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at,
-               git_commit, versions_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [meta["run_id"], meta["kind"], meta.get("method"), meta.get("dataset"), meta.get("model"),
-             json.dumps(meta["config"], sort_keys=True), meta.get("status", "done"),
-             datetime.fromisoformat(meta["created_at"]), meta.get("git_commit"),
-             json.dumps(meta.get("versions", {}), sort_keys=True)],
-        )
+        insert_run(con, meta, "done")
         for name, frame, table in (("_imp_p", problems, "problems"), ("_imp_rp", run_problems, "run_problems"),
                                    ("_imp_m", messages, "messages"), ("_imp_s", steps, "steps"),
                                    ("_imp_l", labels.reindex(columns=LABEL_COLUMNS), "step_labels")):
@@ -344,16 +340,16 @@ def insert_imported(store: Store, meta: dict, problems: pd.DataFrame, run_proble
 # -- Monte-Carlo shards -----------------------------------------------------------------------------------
 def ingest_label_shard(store: Store, job_id: str, shard: str, labels: pd.DataFrame) -> int:
     """Ingest one Monte-Carlo shard of labels once, recorded in the shard ledger under the job's id."""
-    with store.transaction() as con:
-        if con.execute("SELECT 1 FROM ingested_shards WHERE run_id = ? AND shard = ?", [job_id, shard]).fetchall():
-            return 0
+
+    def write(con: duckdb.DuckDBPyConnection) -> int:
         con.register("_mc", labels.reindex(columns=LABEL_COLUMNS))
         try:
             con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _mc")
-            con.execute("INSERT INTO ingested_shards VALUES (?, ?, ?, ?)", [job_id, shard, len(labels), now()])
         finally:
             con.unregister("_mc")
-    return 1
+        return len(labels)
+
+    return ingest_once(store, job_id, shard, write)
 
 
 def job_row(store: Store, job_id: str) -> dict | None:

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from agentark.store import round_accuracy, shard_relations
+from agentark.store.run_tables import accuracy_per_round, shard_relations
 
 MESSAGE_SCHEMA = pa.schema([
     ("message_id", pa.string()), ("run_id", pa.string()), ("problem_id", pa.string()), ("agent", pa.string()),
@@ -35,7 +35,7 @@ def shard_report(shards: list[tuple[Path, Path]], run_id: str) -> tuple[pd.DataF
     con = duckdb.connect()
     try:
         shard_relations(con, shards)
-        table = round_accuracy(con, run_id, "messages")
+        table = accuracy_per_round(con, run_id, "messages")
         final = con.execute("SELECT avg(is_correct::INT) FROM outcomes WHERE run_id = ?", [run_id]).fetchall()[0][0]
     finally:
         con.close()

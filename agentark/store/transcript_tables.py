@@ -7,13 +7,12 @@ use ``INSERT OR IGNORE`` so that a race can never overwrite a stored row.
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime
 
 import pandas as pd
 import pyarrow as pa
 
 from agentark.store import Store, operation
+from agentark.store.run_tables import insert_run
 from agentark.store.shards import MESSAGE_SCHEMA, OUTCOME_SCHEMA
 
 PROBLEM_SCHEMA = pa.schema([
@@ -55,14 +54,7 @@ def save_transcripts(
         "outcomes": pa.Table.from_pylist(outcomes, schema=OUTCOME_SCHEMA),
     }
     with store.transaction() as con:
-        con.execute(
-            """INSERT OR IGNORE INTO runs (run_id, kind, method, dataset, model, config_json, status, created_at,
-               git_commit, versions_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [run["run_id"], run["kind"], run.get("method"), run.get("dataset"), run.get("model"),
-             json.dumps(run.get("config") or {}, sort_keys=True), run.get("status") or "imported",
-             datetime.fromisoformat(run["created_at"]), run.get("git_commit"),
-             json.dumps(run.get("versions") or {}, sort_keys=True)],
-        )
+        insert_run(con, run, "imported")
         for name, table in tables.items():
             con.register("_import_rows", table)
             try:

@@ -8,9 +8,10 @@ Splits: every split name is its own stream of problems drawn from the seed (``te
 ``train`` for problems to distill on, ``test`` held out), and problem ids of any split other than ``test``
 include the split, so a problem of one split is never stored as another split's.
 
-Design decision: each template computes its answer through ``_Work.calc``, which evaluates the expression
-exactly and writes the GSM8K-style solution line at the same time, so a question's text, its solution and
-its answer can never drift apart; a template that would produce a fraction is a bug and raises.
+Design decision: a template draws its numbers in code and writes its question and solution steps as text,
+one step a line (``result = expression: sentence``); ``_worked`` evaluates each expression exactly and writes
+the GSM8K-style solution line at the same time, so a question's text, its solution and its answer can never
+drift apart; a template that would produce a fraction is a bug and raises.
 """
 from __future__ import annotations
 
@@ -88,6 +89,31 @@ class _Work:
 
 
 _Built = tuple[str, _Work, int]
+_STEP = re.compile(r"(\w+) = ([\w+\-*/()]+): (.+)")
+_VARIABLE = re.compile(r"[A-Za-z_]\w*")
+
+
+def _worked(drawn: dict[str, Any], text: str) -> _Built:
+    """A problem from the numbers and words a template drew and its ``text``.
+
+    ``text`` is the question (its lines joined with spaces, ``{name}`` filled in from ``drawn``), then one
+    line per solution step, ``result = expression: sentence``: the expression is computed on what was drawn
+    and the results before it, and the sentence shows the calculation where it says ``{=}``. The last
+    step's result is the answer.
+    """
+    values = dict(drawn)
+    question: list[str] = []
+    work, answer = _Work(), 0
+    for line in text.strip().splitlines():
+        step = _STEP.fullmatch(line.strip())
+        if step is None:
+            question.append(line.strip())
+            continue
+        result, expr, sentence = step.groups()
+        expr = _VARIABLE.sub(lambda m: str(values[m.group(0)]), expr)
+        answer = values[result] = work.calc(sentence.format(**values, **{"=": "{=}"}), expr)
+    return " ".join(question).format(**values), work, answer
+
 
 _NAMES = (
     "Ava", "Ben", "Carlos", "Dana", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jia", "Kofi", "Lena", "Mateo",
@@ -117,351 +143,382 @@ def _two_names(rng: random.Random) -> tuple[str, str]:
     return first, second
 
 
+# Each template draws its numbers and words (the order of draws fixes the problems a seed gives), then hands
+# them to ``_worked`` with the question and the solution steps of the level asked for.
 def _shopping(rng: random.Random, level: int) -> _Built:
     name = rng.choice(_NAMES)
     many, one = rng.choice(_SHOP_ITEMS)
-    work = _Work()
     if level == 1:
         k, p = rng.randint(2, 6), rng.randint(2, 9)
         bill = rng.choice([b for b in (20, 50, 100) if b >= k * p])
-        q = (f"{name} buys {k} {many} that cost ${p} each and pays with a ${bill} bill. "
-             f"How much change does {name} get, in dollars?")
-        cost = work.calc(f"The {many} cost {{=}} dollars.", f"{k}*{p}")
-        answer = work.calc("The change is {=} dollars.", f"{bill}-{cost}")
-    elif level == 2:
+        return _worked(locals(), """
+            {name} buys {k} {many} that cost ${p} each and pays with a ${bill} bill.
+            How much change does {name} get, in dollars?
+            cost = k*p: The {many} cost {=} dollars.
+            answer = bill-cost: The change is {=} dollars.
+        """)
+    if level == 2:
         k, p, extra = rng.randint(2, 8), rng.randint(2, 12), rng.randint(3, 15)
         bill = rng.choice([b for b in (50, 100, 200) if b >= k * p + extra])
-        q = (f"{name} buys {k} {many} at ${p} each and {one} for ${extra}. {name} pays with a ${bill} bill. "
-             f"How much change does {name} get, in dollars?")
-        cost = work.calc(f"The {many} cost {{=}} dollars.", f"{k}*{p}")
-        total = work.calc(f"With {one}, the total is {{=}} dollars.", f"{cost}+{extra}")
-        answer = work.calc("The change is {=} dollars.", f"{bill}-{total}")
-    else:
-        k1, p1, k2, p2 = rng.randint(4, 15), rng.randint(11, 40), rng.randint(2, 9), rng.randint(12, 60)
-        bill = rng.choice([b for b in (500, 1000, 2000) if b >= k1 * p1 + k2 * p2])
-        q = (f"{name} buys {k1} {many} at ${p1} each and {k2} more things for ${p2} each, then pays with "
-             f"${bill}. How much change does {name} get, in dollars?")
-        a = work.calc(f"The {many} cost {{=}} dollars.", f"{k1}*{p1}")
-        b = work.calc("The other things cost {=} dollars.", f"{k2}*{p2}")
-        total = work.calc("Altogether that is {=} dollars.", f"{a}+{b}")
-        answer = work.calc("The change is {=} dollars.", f"{bill}-{total}")
-    return q, work, answer
+        return _worked(locals(), """
+            {name} buys {k} {many} at ${p} each and {one} for ${extra}. {name} pays with a ${bill} bill.
+            How much change does {name} get, in dollars?
+            cost = k*p: The {many} cost {=} dollars.
+            total = cost+extra: With {one}, the total is {=} dollars.
+            answer = bill-total: The change is {=} dollars.
+        """)
+    k1, p1, k2, p2 = rng.randint(4, 15), rng.randint(11, 40), rng.randint(2, 9), rng.randint(12, 60)
+    bill = rng.choice([b for b in (500, 1000, 2000) if b >= k1 * p1 + k2 * p2])
+    return _worked(locals(), """
+        {name} buys {k1} {many} at ${p1} each and {k2} more things for ${p2} each, then pays with ${bill}.
+        How much change does {name} get, in dollars?
+        a = k1*p1: The {many} cost {=} dollars.
+        b = k2*p2: The other things cost {=} dollars.
+        total = a+b: Altogether that is {=} dollars.
+        answer = bill-total: The change is {=} dollars.
+    """)
 
 
 def _sharing(rng: random.Random, level: int) -> _Built:
     giver, _ = _two_names(rng)
     item = rng.choice(_SHARE_ITEMS)
-    work = _Work()
     if level == 1:
         b, c = rng.randint(2, 6), rng.randint(4, 12)
         n = rng.choice([d for d in range(2, 9) if (b * c) % d == 0])
-        q = (f"{giver} has {b} boxes with {c} {item} in each box and shares all of them equally among {n} "
-             f"friends. How many {item} does each friend get?")
-        total = work.calc(f"{giver} has {{=}} {item}.", f"{b}*{c}")
-        answer = work.calc("Each friend gets {=}.", f"{total}/{n}")
-    elif level == 2:
+        return _worked(locals(), """
+            {giver} has {b} boxes with {c} {item} in each box and shares all of them equally among {n} friends.
+            How many {item} does each friend get?
+            total = b*c: {giver} has {=} {item}.
+            answer = total/n: Each friend gets {=}.
+        """)
+    if level == 2:
         b, c, n = rng.randint(2, 7), rng.randint(5, 12), rng.randint(3, 8)
         each = (b * c) // n + rng.randint(1, 5)
         loose = n * each - b * c
-        q = (f"{giver} has {b} bags of {item} with {c} in each bag, plus {loose} loose {item}. {giver} shares "
-             f"them equally among {n} classmates. How many {item} does each classmate get?")
-        bagged = work.calc(f"The bags hold {{=}} {item}.", f"{b}*{c}")
-        total = work.calc("With the loose ones there are {=}.", f"{bagged}+{loose}")
-        answer = work.calc("Each classmate gets {=}.", f"{total}/{n}")
-    else:
-        n, each, lost, c = rng.randint(4, 12), rng.randint(8, 30), rng.randint(2, 9), rng.randint(8, 15)
-        needed = n * each + lost  # at least 34, so two packs of at most 15 always leave some to find at home
-        b = max(2, (needed - 1) // c - rng.randint(0, 1))
-        loose = needed - b * c
-        keep = rng.randint(1, each - 1)
-        q = (f"{giver} buys {b} packs of {item} with {c} in each pack and finds {loose} more at home. {lost} of "
-             f"them are ruined. {giver} shares the rest equally among {n} teammates, and each teammate then "
-             f"gives {keep} to the coach. How many {item} does each teammate have left?")
-        packed = work.calc(f"The packs hold {{=}} {item}.", f"{b}*{c}")
-        total = work.calc("With the ones from home there are {=}.", f"{packed}+{loose}")
-        good = work.calc("Without the ruined ones there are {=}.", f"{total}-{lost}")
-        share = work.calc("Each teammate gets {=}.", f"{good}/{n}")
-        answer = work.calc("After giving some to the coach, each has {=} left.", f"{share}-{keep}")
-    return q, work, answer
+        return _worked(locals(), """
+            {giver} has {b} bags of {item} with {c} in each bag, plus {loose} loose {item}.
+            {giver} shares them equally among {n} classmates. How many {item} does each classmate get?
+            bagged = b*c: The bags hold {=} {item}.
+            total = bagged+loose: With the loose ones there are {=}.
+            answer = total/n: Each classmate gets {=}.
+        """)
+    n, each, lost, c = rng.randint(4, 12), rng.randint(8, 30), rng.randint(2, 9), rng.randint(8, 15)
+    needed = n * each + lost  # at least 34, so two packs of at most 15 always leave some to find at home
+    b = max(2, (needed - 1) // c - rng.randint(0, 1))
+    loose = needed - b * c
+    keep = rng.randint(1, each - 1)
+    return _worked(locals(), """
+        {giver} buys {b} packs of {item} with {c} in each pack and finds {loose} more at home.
+        {lost} of them are ruined. {giver} shares the rest equally among {n} teammates,
+        and each teammate then gives {keep} to the coach. How many {item} does each teammate have left?
+        packed = b*c: The packs hold {=} {item}.
+        total = packed+loose: With the ones from home there are {=}.
+        good = total-lost: Without the ruined ones there are {=}.
+        share = good/n: Each teammate gets {=}.
+        answer = share-keep: After giving some to the coach, each has {=} left.
+    """)
 
 
 def _travel(rng: random.Random, level: int) -> _Built:
     name = rng.choice(_NAMES)
     verb, vehicle = rng.choice(_VEHICLES)
-    work = _Work()
     if level == 1:
         v, t = rng.randint(8, 90), rng.randint(2, 9)
-        q = f"{name} {verb} at {v} km per hour for {t} hours. How many kilometers does {name} travel?"
-        answer = work.calc(f"{name} travels {{=}} km.", f"{v}*{t}")
-    elif level == 2:
+        return _worked(locals(), """
+            {name} {verb} at {v} km per hour for {t} hours. How many kilometers does {name} travel?
+            answer = v*t: {name} travels {=} km.
+        """)
+    if level == 2:
         v1, t1, v2, t2 = rng.randint(20, 90), rng.randint(2, 6), rng.randint(10, 60), rng.randint(2, 5)
-        q = (f"{name} {verb} at {v1} km per hour for {t1} hours, then slows to {v2} km per hour for {t2} more "
-             f"hours. How many kilometers does {name} travel in total?")
-        a = work.calc("The first part is {=} km.", f"{v1}*{t1}")
-        b = work.calc("The second part is {=} km.", f"{v2}*{t2}")
-        answer = work.calc("In total that is {=} km.", f"{a}+{b}")
-    else:
-        v1, t1, v2, t2 = rng.randint(40, 110), rng.randint(2, 6), rng.randint(20, 80), rng.randint(2, 4)
-        v3, t3 = rng.randint(15, 70), rng.randint(2, 8)
-        trip = v1 * t1 + v2 * t2 + v3 * t3
-        q = (f"A {vehicle} trip is {trip} km long. {name} goes {v1} km per hour for {t1} hours and then {v2} km "
-             f"per hour for {t2} hours. If {name} covers the rest at {v3} km per hour, how many more hours "
-             f"does the trip take?")
-        a = work.calc("The first part is {=} km.", f"{v1}*{t1}")
-        b = work.calc("The second part is {=} km.", f"{v2}*{t2}")
-        done = work.calc("So far that is {=} km.", f"{a}+{b}")
-        rest = work.calc("There are {=} km left.", f"{trip}-{done}")
-        answer = work.calc("That takes {=} more hours.", f"{rest}/{v3}")
-    return q, work, answer
+        return _worked(locals(), """
+            {name} {verb} at {v1} km per hour for {t1} hours, then slows to {v2} km per hour for {t2} more hours.
+            How many kilometers does {name} travel in total?
+            a = v1*t1: The first part is {=} km.
+            b = v2*t2: The second part is {=} km.
+            answer = a+b: In total that is {=} km.
+        """)
+    v1, t1, v2, t2 = rng.randint(40, 110), rng.randint(2, 6), rng.randint(20, 80), rng.randint(2, 4)
+    v3, t3 = rng.randint(15, 70), rng.randint(2, 8)
+    trip = v1 * t1 + v2 * t2 + v3 * t3
+    return _worked(locals(), """
+        A {vehicle} trip is {trip} km long. {name} goes {v1} km per hour for {t1} hours and then {v2} km per hour
+        for {t2} hours. If {name} covers the rest at {v3} km per hour, how many more hours does the trip take?
+        a = v1*t1: The first part is {=} km.
+        b = v2*t2: The second part is {=} km.
+        done = a+b: So far that is {=} km.
+        rest = trip-done: There are {=} km left.
+        answer = rest/v3: That takes {=} more hours.
+    """)
 
 
 def _ages(rng: random.Random, level: int) -> _Built:
     a_name, b_name = _two_names(rng)
     c_name = rng.choice([n for n in _NAMES if n not in (a_name, b_name)])
-    work = _Work()
     if level == 1:
         a, k, y = rng.randint(3, 40), rng.randint(2, 30), rng.randint(2, 20)
-        q = (f"{a_name} is {a} years old. {b_name} is {k} years older than {a_name}. How old will {b_name} be "
-             f"in {y} years?")
-        b = work.calc(f"{b_name} is {{=}} years old now.", f"{a}+{k}")
-        answer = work.calc(f"In {y} years {b_name} will be {{=}}.", f"{b}+{y}")
-    elif level == 2:
+        return _worked(locals(), """
+            {a_name} is {a} years old. {b_name} is {k} years older than {a_name}.
+            How old will {b_name} be in {y} years?
+            b = a+k: {b_name} is {=} years old now.
+            answer = b+y: In {y} years {b_name} will be {=}.
+        """)
+    if level == 2:
         a, m, y = rng.randint(3, 15), rng.randint(2, 4), rng.randint(2, 15)
         d = rng.randint(2, a * m - 1)
-        q = (f"{a_name} is {a} years old. {b_name} is {m} times as old as {a_name}, and {c_name} is {d} years "
-             f"younger than {b_name}. How old will {c_name} be in {y} years?")
-        b = work.calc(f"{b_name} is {{=}} years old.", f"{a}*{m}")
-        c = work.calc(f"{c_name} is {{=}} years old.", f"{b}-{d}")
-        answer = work.calc(f"In {y} years {c_name} will be {{=}}.", f"{c}+{y}")
-    else:
-        a, m, y = rng.randint(6, 25), rng.randint(2, 4), rng.randint(3, 25)
-        d = rng.randint(2, a * m - 1)
-        q = (f"{a_name} is {a} years old. {b_name} is {m} times as old as {a_name}, and {c_name} is {d} years "
-             f"younger than {b_name}. What will the sum of their three ages be in {y} years?")
-        b = work.calc(f"{b_name} is {{=}} years old.", f"{a}*{m}")
-        c = work.calc(f"{c_name} is {{=}} years old.", f"{b}-{d}")
-        now = work.calc("Their ages add up to {=} now.", f"{a}+{b}+{c}")
-        gain = work.calc(f"In {y} years they gain {{=}} years together.", f"3*{y}")
-        answer = work.calc("The sum will then be {=}.", f"{now}+{gain}")
-    return q, work, answer
+        return _worked(locals(), """
+            {a_name} is {a} years old. {b_name} is {m} times as old as {a_name}, and {c_name} is {d} years younger
+            than {b_name}. How old will {c_name} be in {y} years?
+            b = a*m: {b_name} is {=} years old.
+            c = b-d: {c_name} is {=} years old.
+            answer = c+y: In {y} years {c_name} will be {=}.
+        """)
+    a, m, y = rng.randint(6, 25), rng.randint(2, 4), rng.randint(3, 25)
+    d = rng.randint(2, a * m - 1)
+    return _worked(locals(), """
+        {a_name} is {a} years old. {b_name} is {m} times as old as {a_name}, and {c_name} is {d} years younger
+        than {b_name}. What will the sum of their three ages be in {y} years?
+        b = a*m: {b_name} is {=} years old.
+        c = b-d: {c_name} is {=} years old.
+        now = a+b+c: Their ages add up to {=} now.
+        gain = 3*y: In {y} years they gain {=} years together.
+        answer = now+gain: The sum will then be {=}.
+    """)
 
 
 def _discount(rng: random.Random, level: int) -> _Built:
     name = rng.choice(_NAMES)
     item = rng.choice(_SALE_ITEMS)
-    work = _Work()
     if level == 1:
         p = rng.randint(10, 60)
         off, k = rng.randint(1, p // 2), rng.randint(2, 6)
-        q = (f"A {item} costs ${p}, but this week it is ${off} off. {name} buys {k} of them at the sale price. "
-             f"How many dollars does {name} spend?")
-        sale = work.calc("Each costs {=} dollars on sale.", f"{p}-{off}")
-        answer = work.calc(f"{name} spends {{=}} dollars.", f"{sale}*{k}")
-    elif level == 2:
+        return _worked(locals(), """
+            A {item} costs ${p}, but this week it is ${off} off. {name} buys {k} of them at the sale price.
+            How many dollars does {name} spend?
+            sale = p-off: Each costs {=} dollars on sale.
+            answer = sale*k: {name} spends {=} dollars.
+        """)
+    if level == 2:
         k, p, ship = rng.randint(2, 8), rng.randint(12, 60), rng.randint(3, 15)
         coupon = rng.randint(2, k * p // 2)
-        q = (f"{name} orders {k} of the same {item} at ${p} each, uses a ${coupon} coupon on the order and pays "
-             f"${ship} for shipping. How many dollars does {name} pay?")
-        total = work.calc("The items cost {=} dollars.", f"{k}*{p}")
-        after = work.calc("After the coupon that is {=} dollars.", f"{total}-{coupon}")
-        answer = work.calc("With shipping, the order costs {=} dollars.", f"{after}+{ship}")
-    else:
-        # A price that is a multiple of 20 and a percentage that is a multiple of 5 keep the discount whole.
-        k, p, rate, ship = rng.randint(2, 12), 20 * rng.randint(2, 15), 5 * rng.randint(1, 10), rng.randint(5, 25)
-        q = (f"A {item} costs ${p}. {name} buys {k} of them during a {rate}% off sale and pays ${ship} for "
-             f"delivery. How many dollars does {name} pay in total?")
-        total = work.calc("Before the sale they cost {=} dollars.", f"{k}*{p}")
-        saved = work.calc("The discount is {=} dollars.", f"{total}*{rate}/100")
-        after = work.calc("After the discount they cost {=} dollars.", f"{total}-{saved}")
-        answer = work.calc("With delivery, the total is {=} dollars.", f"{after}+{ship}")
-    return q, work, answer
+        return _worked(locals(), """
+            {name} orders {k} of the same {item} at ${p} each, uses a ${coupon} coupon on the order and pays
+            ${ship} for shipping. How many dollars does {name} pay?
+            total = k*p: The items cost {=} dollars.
+            after = total-coupon: After the coupon that is {=} dollars.
+            answer = after+ship: With shipping, the order costs {=} dollars.
+        """)
+    # A price that is a multiple of 20 and a percentage that is a multiple of 5 keep the discount whole.
+    k, p, rate, ship = rng.randint(2, 12), 20 * rng.randint(2, 15), 5 * rng.randint(1, 10), rng.randint(5, 25)
+    return _worked(locals(), """
+        A {item} costs ${p}. {name} buys {k} of them during a {rate}% off sale and pays ${ship} for delivery.
+        How many dollars does {name} pay in total?
+        total = k*p: Before the sale they cost {=} dollars.
+        saved = total*rate/100: The discount is {=} dollars.
+        after = total-saved: After the discount they cost {=} dollars.
+        answer = after+ship: With delivery, the total is {=} dollars.
+    """)
 
 
 def _saving(rng: random.Random, level: int) -> _Built:
     name = rng.choice(_NAMES)
     goal = rng.choice(_GOALS)
-    work = _Work()
     if level == 1:
         s, w, start = rng.randint(3, 25), rng.randint(3, 12), rng.randint(5, 60)
-        q = (f"{name} has ${start} in a piggy bank and saves ${s} every week. How many dollars will {name} have "
-             f"after {w} weeks?")
-        saved = work.calc(f"{name} saves {{=}} dollars.", f"{s}*{w}")
-        answer = work.calc("Altogether that is {=} dollars.", f"{saved}+{start}")
-    elif level == 2:
+        return _worked(locals(), """
+            {name} has ${start} in a piggy bank and saves ${s} every week.
+            How many dollars will {name} have after {w} weeks?
+            saved = s*w: {name} saves {=} dollars.
+            answer = saved+start: Altogether that is {=} dollars.
+        """)
+    if level == 2:
         s, w, start = rng.randint(4, 30), rng.randint(4, 15), rng.randint(10, 80)
         spent = rng.randint(5, start + s * w - 1)
-        q = (f"{name} starts with ${start}, saves ${s} a week for {w} weeks and then spends ${spent} on a gift. "
-             f"How many dollars does {name} have left?")
-        saved = work.calc(f"{name} saves {{=}} dollars.", f"{s}*{w}")
-        total = work.calc(f"Then {name} has {{=}} dollars.", f"{saved}+{start}")
-        answer = work.calc("After the gift, {=} dollars are left.", f"{total}-{spent}")
-    else:
-        chores, allowance = rng.randint(10, 40), rng.randint(5, 20)
-        snacks = rng.randint(1, chores + allowance - 5)
-        weeks, start = rng.randint(4, 20), rng.randint(15, 150)
-        price = start + weeks * (chores + allowance - snacks)
-        q = (f"{name} wants {goal} that costs ${price} and already has ${start}. Every week {name} earns "
-             f"${chores} doing chores and gets ${allowance} allowance, but spends ${snacks} on snacks. How many "
-             f"weeks will it take {name} to save enough?")
-        weekly = work.calc(f"Each week {name} saves {{=}} dollars.", f"{chores}+{allowance}-{snacks}")
-        need = work.calc(f"{name} still needs {{=}} dollars.", f"{price}-{start}")
-        answer = work.calc("That takes {=} weeks.", f"{need}/{weekly}")
-    return q, work, answer
+        return _worked(locals(), """
+            {name} starts with ${start}, saves ${s} a week for {w} weeks and then spends ${spent} on a gift.
+            How many dollars does {name} have left?
+            saved = s*w: {name} saves {=} dollars.
+            total = saved+start: Then {name} has {=} dollars.
+            answer = total-spent: After the gift, {=} dollars are left.
+        """)
+    chores, allowance = rng.randint(10, 40), rng.randint(5, 20)
+    snacks = rng.randint(1, chores + allowance - 5)
+    weeks, start = rng.randint(4, 20), rng.randint(15, 150)
+    price = start + weeks * (chores + allowance - snacks)
+    return _worked(locals(), """
+        {name} wants {goal} that costs ${price} and already has ${start}. Every week {name} earns ${chores} doing
+        chores and gets ${allowance} allowance, but spends ${snacks} on snacks.
+        How many weeks will it take {name} to save enough?
+        weekly = chores+allowance-snacks: Each week {name} saves {=} dollars.
+        need = price-start: {name} still needs {=} dollars.
+        answer = need/weekly: That takes {=} weeks.
+    """)
 
 
 def _area(rng: random.Random, level: int) -> _Built:
     plot = rng.choice(_PLOTS)
     name = rng.choice(_NAMES)
-    work = _Work()
     if level == 1:
         length, width = rng.randint(3, 30), rng.randint(2, 20)
         if rng.random() < 0.5:
-            q = (f"{name}'s {plot} is a rectangle {length} meters long and {width} meters wide. What is its area "
-                 "in square meters?")
-            answer = work.calc("The area is {=} square meters.", f"{length}*{width}")
-        else:
-            q = (f"{name}'s {plot} is a rectangle {length} meters long and {width} meters wide. How many meters "
-                 f"of fence go all the way around it?")
-            answer = work.calc("The perimeter is {=} meters.", f"2*({length}+{width})")
-    elif level == 2:
+            return _worked(locals(), """
+                {name}'s {plot} is a rectangle {length} meters long and {width} meters wide.
+                What is its area in square meters?
+                answer = length*width: The area is {=} square meters.
+            """)
+        return _worked(locals(), """
+            {name}'s {plot} is a rectangle {length} meters long and {width} meters wide.
+            How many meters of fence go all the way around it?
+            answer = 2*(length+width): The perimeter is {=} meters.
+        """)
+    if level == 2:
         length, width, cost = rng.randint(4, 30), rng.randint(3, 20), rng.randint(2, 15)
-        q = (f"{name} fences a rectangular {plot} that is {length} meters by {width} meters. Fencing costs ${cost} "
-             f"per meter. How many dollars does the fence cost?")
-        perimeter = work.calc("The perimeter is {=} meters.", f"2*({length}+{width})")
-        answer = work.calc("The fence costs {=} dollars.", f"{perimeter}*{cost}")
-    else:
-        length, width, cost = rng.randint(12, 60), rng.randint(10, 40), rng.randint(3, 25)
-        side = rng.randint(2, min(length, width) - 2)
-        q = (f"A rectangular {plot} is {length} meters by {width} meters. A square pond {side} meters on each side "
-             f"sits inside it. {name} covers the rest with turf that costs ${cost} per square meter. How many "
-             f"dollars does the turf cost?")
-        whole = work.calc(f"The {plot} is {{=}} square meters.", f"{length}*{width}")
-        pond = work.calc("The pond is {=} square meters.", f"{side}*{side}")
-        rest = work.calc("The turf covers {=} square meters.", f"{whole}-{pond}")
-        answer = work.calc("The turf costs {=} dollars.", f"{rest}*{cost}")
-    return q, work, answer
+        return _worked(locals(), """
+            {name} fences a rectangular {plot} that is {length} meters by {width} meters.
+            Fencing costs ${cost} per meter. How many dollars does the fence cost?
+            perimeter = 2*(length+width): The perimeter is {=} meters.
+            answer = perimeter*cost: The fence costs {=} dollars.
+        """)
+    length, width, cost = rng.randint(12, 60), rng.randint(10, 40), rng.randint(3, 25)
+    side = rng.randint(2, min(length, width) - 2)
+    return _worked(locals(), """
+        A rectangular {plot} is {length} meters by {width} meters. A square pond {side} meters on each side
+        sits inside it. {name} covers the rest with turf that costs ${cost} per square meter.
+        How many dollars does the turf cost?
+        whole = length*width: The {plot} is {=} square meters.
+        pond = side*side: The pond is {=} square meters.
+        rest = whole-pond: The turf covers {=} square meters.
+        answer = rest*cost: The turf costs {=} dollars.
+    """)
 
 
 def _recipe(rng: random.Random, level: int) -> _Built:
     name = rng.choice(_NAMES)
     dish, first, second = rng.choice(_RECIPES)
-    work = _Work()
     if level == 1:
         serves, amount, factor = rng.randint(2, 12), rng.randint(2, 6), rng.randint(2, 6)
         target = serves * factor
-        q = (f"A recipe for {serves} servings of {dish} uses {amount} cups of {first}. How many cups of {first} "
-             f"does {name} need for {target} servings?")
-        times = work.calc("That is {=} times the recipe.", f"{target}/{serves}")
-        answer = work.calc(f"{name} needs {{=}} cups.", f"{amount}*{times}")
-    elif level == 2:
+        return _worked(locals(), """
+            A recipe for {serves} servings of {dish} uses {amount} cups of {first}.
+            How many cups of {first} does {name} need for {target} servings?
+            times = target/serves: That is {=} times the recipe.
+            answer = amount*times: {name} needs {=} cups.
+        """)
+    if level == 2:
         serves, a, b, factor = rng.randint(2, 8), rng.randint(50, 400), rng.randint(20, 300), rng.randint(2, 5)
         target = serves * factor
-        q = (f"A recipe for {serves} servings of {dish} uses {a} grams of {first} and {b} grams of {second}. How "
-             f"many grams of {first} and {second} together does {name} need for {target} servings?")
-        per_batch = work.calc("One batch uses {=} grams.", f"{a}+{b}")
-        times = work.calc("That is {=} batches.", f"{target}/{serves}")
-        answer = work.calc(f"{name} needs {{=}} grams.", f"{per_batch}*{times}")
-    else:
-        # The bag size divides the amount per batch, so the number of bags to buy is always whole.
-        serves, bag = rng.randint(4, 12), rng.choice((100, 200, 250, 500))
-        per_bag, factor = rng.randint(1, 4), rng.randint(3, 9)
-        amount, target = bag * per_bag, serves * factor
-        bags = rng.randint(1, per_bag * factor - 1)
-        have = amount * factor - bags * bag
-        q = (f"A recipe for {serves} servings of {dish} uses {amount} grams of {first}. {name} wants to make "
-             f"{target} servings and already has {have} grams of {first}. {first.capitalize()} is sold in "
-             f"{bag}-gram bags. How many bags must {name} buy?")
-        times = work.calc("That is {=} batches.", f"{target}/{serves}")
-        total = work.calc(f"{name} needs {{=}} grams of {first}.", f"{amount}*{times}")
-        missing = work.calc("{=} grams are missing.", f"{total}-{have}")
-        answer = work.calc(f"{name} must buy {{=}} bags.", f"{missing}/{bag}")
-    return q, work, answer
+        return _worked(locals(), """
+            A recipe for {serves} servings of {dish} uses {a} grams of {first} and {b} grams of {second}.
+            How many grams of {first} and {second} together does {name} need for {target} servings?
+            per_batch = a+b: One batch uses {=} grams.
+            times = target/serves: That is {=} batches.
+            answer = per_batch*times: {name} needs {=} grams.
+        """)
+    # The bag size divides the amount per batch, so the number of bags to buy is always whole.
+    serves, bag = rng.randint(4, 12), rng.choice((100, 200, 250, 500))
+    per_bag, factor = rng.randint(1, 4), rng.randint(3, 9)
+    amount, target = bag * per_bag, serves * factor
+    bags = rng.randint(1, per_bag * factor - 1)
+    have = amount * factor - bags * bag
+    sold = first.capitalize()
+    return _worked(locals(), """
+        A recipe for {serves} servings of {dish} uses {amount} grams of {first}. {name} wants to make {target}
+        servings and already has {have} grams of {first}. {sold} is sold in {bag}-gram bags.
+        How many bags must {name} buy?
+        times = target/serves: That is {=} batches.
+        total = amount*times: {name} needs {=} grams of {first}.
+        missing = total-have: {=} grams are missing.
+        answer = missing/bag: {name} must buy {=} bags.
+    """)
 
 
 def _temperature(rng: random.Random, level: int) -> _Built:
     # The one template whose answers may be negative: temperatures go below zero.
     place = rng.choice(_PLACES)
-    work = _Work()
     if level == 1:
         start, drop = rng.randint(-5, 20), rng.randint(2, 15)
-        q = (f"At sunset the temperature in {place} is {start} degrees. By midnight it has dropped {drop} degrees. "
-             f"What is the temperature at midnight, in degrees?")
-        answer = work.calc("It is {=} degrees at midnight.", f"{start}-{drop}")
-    elif level == 2:
+        return _worked(locals(), """
+            At sunset the temperature in {place} is {start} degrees. By midnight it has dropped {drop} degrees.
+            What is the temperature at midnight, in degrees?
+            answer = start-drop: It is {=} degrees at midnight.
+        """)
+    if level == 2:
         start, per_hour, hours, rise = rng.randint(-5, 20), rng.randint(1, 5), rng.randint(2, 8), rng.randint(2, 12)
-        q = (f"The temperature in {place} is {start} degrees. It falls {per_hour} degrees every hour for {hours} "
-             f"hours, then rises {rise} degrees. What is the temperature now, in degrees?")
-        fall = work.calc("It falls {=} degrees.", f"{per_hour}*{hours}")
-        low = work.calc("It reaches {=} degrees.", f"{start}-{fall}")
-        answer = work.calc("After rising it is {=} degrees.", f"{low}+{rise}")
-    else:
-        start, down, h1 = rng.randint(-10, 25), rng.randint(2, 6), rng.randint(3, 10)
-        up, h2 = rng.randint(1, 5), rng.randint(2, 8)
-        q = (f"The temperature in {place} is {start} degrees at noon. It drops {down} degrees per hour for {h1} "
-             f"hours, then climbs {up} degrees per hour for {h2} hours. What is the temperature at the end, in "
-             f"degrees?")
-        fall = work.calc("It drops {=} degrees.", f"{down}*{h1}")
-        climb = work.calc("It climbs {=} degrees.", f"{up}*{h2}")
-        low = work.calc("At its lowest it is {=} degrees.", f"{start}-{fall}")
-        answer = work.calc("At the end it is {=} degrees.", f"{low}+{climb}")
-    return q, work, answer
+        return _worked(locals(), """
+            The temperature in {place} is {start} degrees. It falls {per_hour} degrees every hour for {hours}
+            hours, then rises {rise} degrees. What is the temperature now, in degrees?
+            fall = per_hour*hours: It falls {=} degrees.
+            low = start-fall: It reaches {=} degrees.
+            answer = low+rise: After rising it is {=} degrees.
+        """)
+    start, down, h1 = rng.randint(-10, 25), rng.randint(2, 6), rng.randint(3, 10)
+    up, h2 = rng.randint(1, 5), rng.randint(2, 8)
+    return _worked(locals(), """
+        The temperature in {place} is {start} degrees at noon. It drops {down} degrees per hour for {h1} hours,
+        then climbs {up} degrees per hour for {h2} hours. What is the temperature at the end, in degrees?
+        fall = down*h1: It drops {=} degrees.
+        climb = up*h2: It climbs {=} degrees.
+        low = start-fall: At its lowest it is {=} degrees.
+        answer = low+climb: At the end it is {=} degrees.
+    """)
 
 
 def _factory(rng: random.Random, level: int) -> _Built:
     product = rng.choice(_PRODUCTS)
     name = rng.choice(_NAMES)
-    work = _Work()
     if level == 1:
         rate, hours = rng.randint(5, 60), rng.randint(2, 10)
         bad = rng.randint(1, rate)
-        q = (f"A machine in {name}'s workshop makes {rate} {product} an hour. It runs for {hours} hours and "
-             f"{bad} of the {product} are faulty. How many good {product} does it make?")
-        made = work.calc("It makes {=} in all.", f"{rate}*{hours}")
-        answer = work.calc("The good ones number {=}.", f"{made}-{bad}")
-    elif level == 2:
+        return _worked(locals(), """
+            A machine in {name}'s workshop makes {rate} {product} an hour. It runs for {hours} hours and {bad} of
+            the {product} are faulty. How many good {product} does it make?
+            made = rate*hours: It makes {=} in all.
+            answer = made-bad: The good ones number {=}.
+        """)
+    if level == 2:
         r1, h1, r2, h2 = rng.randint(10, 60), rng.randint(2, 8), rng.randint(5, 40), rng.randint(2, 8)
-        q = (f"In {name}'s factory one machine makes {r1} {product} an hour for {h1} hours and a second makes "
-             f"{r2} an hour for {h2} hours. How many {product} do they make together?")
-        a = work.calc("The first makes {=}.", f"{r1}*{h1}")
-        b = work.calc("The second makes {=}.", f"{r2}*{h2}")
-        answer = work.calc("Together they make {=}.", f"{a}+{b}")
-    else:
-        box = rng.choice((6, 8, 10, 12, 20, 24))
-        r1, h1, r2, h2 = box * rng.randint(2, 10), rng.randint(3, 12), box * rng.randint(1, 8), rng.randint(2, 10)
-        price = rng.randint(5, 40)
-        q = (f"{name}'s factory has two machines. One makes {r1} {product} an hour for {h1} hours, the other "
-             f"{r2} an hour for {h2} hours. The {product} are packed {box} to a box and each box sells for "
-             f"${price}. How many dollars do the boxes sell for?")
-        a = work.calc("The first machine makes {=}.", f"{r1}*{h1}")
-        b = work.calc("The second makes {=}.", f"{r2}*{h2}")
-        total = work.calc("Together that is {=}.", f"{a}+{b}")
-        boxes = work.calc("That fills {=} boxes.", f"{total}/{box}")
-        answer = work.calc("The boxes sell for {=} dollars.", f"{boxes}*{price}")
-    return q, work, answer
+        return _worked(locals(), """
+            In {name}'s factory one machine makes {r1} {product} an hour for {h1} hours and a second makes {r2}
+            an hour for {h2} hours. How many {product} do they make together?
+            a = r1*h1: The first makes {=}.
+            b = r2*h2: The second makes {=}.
+            answer = a+b: Together they make {=}.
+        """)
+    box = rng.choice((6, 8, 10, 12, 20, 24))
+    r1, h1, r2, h2 = box * rng.randint(2, 10), rng.randint(3, 12), box * rng.randint(1, 8), rng.randint(2, 10)
+    price = rng.randint(5, 40)
+    return _worked(locals(), """
+        {name}'s factory has two machines. One makes {r1} {product} an hour for {h1} hours, the other {r2} an
+        hour for {h2} hours. The {product} are packed {box} to a box and each box sells for ${price}.
+        How many dollars do the boxes sell for?
+        a = r1*h1: The first machine makes {=}.
+        b = r2*h2: The second makes {=}.
+        total = a+b: Together that is {=}.
+        boxes = total/box: That fills {=} boxes.
+        answer = boxes*price: The boxes sell for {=} dollars.
+    """)
 
 
-# One-step stories: (question with {name} {a} {b} {item}, sentence with {=}). One addition of two one-digit
+# One-step stories: the question, then its one step (with {name} {a} {b} {item}). One addition of two one-digit
 # numbers: measured on 16 problems each, the embedded 135M model got 19% of these at temperature 0.7, 6% of
 # a mix with subtraction and two-digit numbers, 0% once a multiplication is involved.
-_ONESTEP_STORIES: tuple[tuple[str, str], ...] = (
-    ("{name} has {a} {item}. {name} gets {b} more {item}. How many {item} does {name} have now?",
-     "{name} has {=} {item} now."),
-    ("{name} has {a} {item} and finds {b} more. How many {item} does {name} have now?",
-     "{name} has {=} {item} now."),
-    ("There are {a} {item} in a box. {name} puts in {b} more. How many {item} are in the box now?",
-     "The box holds {=} {item}."),
-    ("{name} picks {a} {item} in the morning and {b} {item} in the afternoon. How many {item} does {name} pick "
-     "in all?", "{name} picks {=} {item}."),
+_ONESTEP_STORIES: tuple[str, ...] = (
+    """{name} has {a} {item}. {name} gets {b} more {item}. How many {item} does {name} have now?
+    answer = a+b: {name} has {=} {item} now.""",
+    """{name} has {a} {item} and finds {b} more. How many {item} does {name} have now?
+    answer = a+b: {name} has {=} {item} now.""",
+    """There are {a} {item} in a box. {name} puts in {b} more. How many {item} are in the box now?
+    answer = a+b: The box holds {=} {item}.""",
+    """{name} picks {a} {item} in the morning and {b} {item} in the afternoon. How many {item} does {name} pick
+    in all?
+    answer = a+b: {name} picks {=} {item}.""",
 )
 
 
 def _onestep(rng: random.Random, level: int) -> _Built:
-    story, sentence = rng.choice(_ONESTEP_STORIES)
+    story = rng.choice(_ONESTEP_STORIES)
     name, item = rng.choice(_NAMES), rng.choice(_SHARE_ITEMS)
     a, b = rng.randint(2, 9), rng.randint(2, 9)
-    work = _Work()
-    answer = work.calc(sentence.format(name=name, item=item, **{"=": "{=}"}), f"{a}+{b}")
-    return story.format(name=name, a=a, b=b, item=item), work, answer
+    return _worked(locals(), story)
 
 
 _TEMPLATES: tuple[tuple[str, Callable[[random.Random, int], _Built]], ...] = (

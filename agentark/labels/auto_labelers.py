@@ -1,0 +1,194 @@
+"""Automatic step labelers: outcome supervision and the debate signal, pure functions of messages and steps.
+
+Labels are PRM800K-style values (+1 good, 0 neutral, -1 wrong) appended to ``step_labels`` with their
+source (``auto:outcome``, ``auto:debate``) and a confidence. Design decision: a labeler is a pure function
+from messages and steps to label rows, so it is tested on hand-built transcripts, and ``run_auto_labelers``
+only appends rows whose value differs from the one already in force for that source, so running a labeler
+twice adds nothing.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from agentark.clock import now
+from agentark.errors import ConfigError
+from agentark.grading import intermediate_results, reference_solution, to_number
+from agentark.store import Store
+from agentark.store import label_tables as q
+
+AUTO_SOURCES = ("auto:outcome", "auto:debate")
+OUTCOME_POSITIVE_CONFIDENCE = 0.6  # a right answer can sit on a wrong step (Math-Shepherd's false positives)
+OUTCOME_NEGATIVE_CONFIDENCE = 0.7
+DEBATE_CRITIQUE_CONFIDENCE = 0.5
+DEBATE_REVISION_CONFIDENCE = 0.6
+_RESULT = re.compile(r"=\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_CRITIQUE = re.compile(
+    r"\b(wrong|incorrect|mistake|error|miscalculat\w*|should be|should have been|not correct|isn't right|"
+    r"is not right|flawed|off by)\b", re.IGNORECASE)
+_STEP_REF = re.compile(r"\bstep\s*(\d+)", re.IGNORECASE)
+
+
+def _results(text: str) -> list[str]:
+    """The numbers a step states as results: what follows an '='."""
+    return [m.group(1).replace(",", "") for m in _RESULT.finditer(text)]
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def _in_reference(value: str, reference: list[str]) -> bool:
+    v = to_number(value)
+    return v is not None and any(to_number(r) == v for r in reference)
+
+
+def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Outcome supervision, one transcript (an agent's message) at a time.
+
+    A message whose final answer is correct gets +1 on every step. A wrong one gets -1 on its first step
+    that states a result (``... = X``) absent from the reference solution's intermediate results (GSM8K's
+    ``<<a*b=X>>`` annotations, kept by the built-in dataset, the GSM8K and file loaders and the importers);
+    without such a reference it gets nothing.
+    """
+    out = []
+    by_message = {mid: g.sort_values("idx") for mid, g in steps.groupby("message_id")}
+    for m in messages.itertuples():
+        mine = by_message.get(m.message_id)
+        if mine is None or m.is_correct is None or pd.isna(m.is_correct):
+            continue
+        if bool(m.is_correct):
+            out += [(sid, 1.0, OUTCOME_POSITIVE_CONFIDENCE) for sid in mine["step_id"]]
+            continue
+        solution = reference_solution(json.loads(m.meta_json or "{}"))
+        reference = intermediate_results(solution) + [str(m.reference_answer)]
+        if len(reference) < 2:
+            continue
+        for s in mine.itertuples():
+            if any(not _in_reference(r, reference) for r in _results(s.text)):
+                out.append((s.step_id, -1.0, OUTCOME_NEGATIVE_CONFIDENCE))
+                break
+    return pd.DataFrame(out, columns=["step_id", "value", "confidence"])
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9=+\-*/.]", "", text.lower())
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+
+
+def debate_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """The debate signal: which earlier step a later round shows to be the likely error (-1).
+
+    In round r > 1, (a) a critique sentence of one agent (it says wrong, mistake, should be, ...) points at
+    another agent's round r-1 step it names (``agent_2 ... step 3``) or whose numbers it repeats (two or
+    more in common, one of them the step's stated result); (b) an agent that turned a wrong answer into a right
+    one revised its first step that no longer appears in its new message.
+    """
+    out: dict[str, tuple[float, float]] = {}
+    by_message = {mid: g.sort_values("idx") for mid, g in steps.groupby("message_id")}
+    solvers = messages[messages["role"] == "solver"]
+    for (_, _), conv in solvers.groupby(["run_id", "problem_id"]):
+        by_round = {r: g for r, g in conv.groupby("round")}
+        for rnd, current in by_round.items():
+            previous = by_round.get(rnd - 1)
+            if rnd <= 1 or previous is None:
+                continue
+            prev_by_agent = {r.agent: r for r in previous.itertuples()}
+            for msg in current.itertuples():
+                for sentence in _sentences(msg.content or ""):
+                    if not _CRITIQUE.search(sentence):
+                        continue
+                    for target_agent, target in prev_by_agent.items():
+                        if target_agent == msg.agent or target.message_id not in by_message:
+                            continue
+                        step = _pointed_step(sentence, target_agent, by_message[target.message_id], len(prev_by_agent))
+                        if step is not None:
+                            out.setdefault(step, (-1.0, DEBATE_CRITIQUE_CONFIDENCE))
+                before = prev_by_agent.get(msg.agent)
+                if (before is not None and _is(before.is_correct, False) and _is(msg.is_correct, True)
+                        and before.message_id in by_message):
+                    new_steps = {_norm(t) for t in by_message.get(msg.message_id, pd.DataFrame({"text": []}))["text"]}
+                    if not new_steps:
+                        new_steps = {_norm(s) for s in _sentences(msg.content or "")}
+                    for s in by_message[before.message_id].itertuples():
+                        if _norm(s.text) not in new_steps:
+                            out[s.step_id] = (-1.0, DEBATE_REVISION_CONFIDENCE)
+                            break
+    return pd.DataFrame([(k, v, c) for k, (v, c) in out.items()], columns=["step_id", "value", "confidence"])
+
+
+def _is(value, wanted: bool) -> bool:
+    """Whether a nullable boolean from a frame is known and equal to ``wanted``."""
+    return value is not None and not pd.isna(value) and bool(value) is wanted
+
+
+def _pointed_step(sentence: str, agent: str, target_steps: pd.DataFrame, n_agents: int) -> str | None:
+    named = bool(re.search(re.escape(agent).replace("_", "[ _]?"), sentence, re.IGNORECASE))
+    others_named = bool(re.search(r"agent[ _]?\d+", sentence, re.IGNORECASE)) and not named
+    if others_named:
+        return None
+    ref = _STEP_REF.search(sentence)
+    if ref and (named or n_agents == 2):
+        k = int(ref.group(1)) - 1
+        hit = target_steps[target_steps["idx"] == k]
+        if not hit.empty:
+            return str(hit.iloc[0]["step_id"])
+    wanted = _numbers(sentence)
+    best, best_score = None, 1
+    for s in target_steps.itertuples():
+        # The critique must repeat a result the step states, not just its operands ("3 * 4 = 14 is wrong").
+        if not wanted & set(_results(s.text)):
+            continue
+        score = len(wanted & _numbers(s.text))
+        if score > best_score:
+            best, best_score = s.step_id, score
+    return best
+
+
+def _stamp_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["label_id"] = [f"{source}:{secrets.token_hex(10)}" for _ in range(len(frame))]
+    frame["source"] = source
+    frame["created_at"] = now()
+    frame["flag"] = False
+    return frame
+
+
+@dataclass
+class AutoLabelConfig:
+    """Which automatic labelers to run on which runs (all runs when ``run_ids`` is empty)."""
+
+    run_ids: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=lambda: list(AUTO_SOURCES))
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.sources if s not in AUTO_SOURCES]
+        if unknown or not self.sources:
+            raise ConfigError(f"Unknown labeler(s) {unknown or '(none)'}; choose from: {', '.join(AUTO_SOURCES)} "
+                              "(Monte-Carlo labels run as a job: `python -m agentark label-mc`).")
+
+
+def run_auto_labelers(store: Store, cfg: AutoLabelConfig) -> dict[str, int]:
+    """Run the chosen labelers on stored steps; append only labels that change what is in force."""
+    steps = q.steps_in_context(store, cfg.run_ids or None)
+    if steps.empty:
+        raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
+    messages = q.transcript_messages(store, cfg.run_ids or None)
+    written = {}
+    for source in cfg.sources:
+        labeler = outcome_labels if source == "auto:outcome" else debate_labels
+        fresh = labeler(messages, steps)
+        current = q.labels_in_force(store, cfg.run_ids or None, [source])
+        if not fresh.empty and not current.empty:
+            merged = fresh.merge(current[["step_id", "value"]], on="step_id", how="left", suffixes=("", "_old"))
+            fresh = merged[merged["value"] != merged["value_old"]].drop(columns="value_old")
+        written[source] = q.append_labels(store, _stamp_rows(fresh, source)) if not fresh.empty else 0
+    return written

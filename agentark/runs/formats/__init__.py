@@ -1,0 +1,85 @@
+"""Transcript formats: one module per format, found by name in ``READERS``; ``import_file`` reads any of them.
+
+Formats (``python -m agentark import --format NAME PATH``): ``du2023`` (Du et al.'s llm_multiagent_debate
+JSON), ``maslab`` (MASLab / AgentArk-reference JSONL) and ``transcripts`` (our own lossless JSONL, which
+``agentark.runs.formats.transcript_jsonl.export_transcripts`` writes). A format module has ``read(request,
+report)``, which reads the file record by record into run writers (``import_writer.RunWriter``).
+
+Design decision: an import streams. Records are read one at a time (agentark.runs.import_io) and written in
+batches, so time is linear and memory bounded whatever the file's size. Each record is either imported,
+skipped as a duplicate (its message, or for whole-problem formats its problem, is already in the run, in
+the store or earlier in the file), or rejected with its line and reason, whatever the file holds (binary
+data, wrong-typed fields); nothing is half imported, nothing already stored changes, and an import that
+imports nothing raises. The registry names modules, imported when a file of their format is read, so the
+CLI's parser can list the formats without loading the store.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentark.errors import ImportFormatError
+
+if TYPE_CHECKING:
+    from agentark.runs.formats.import_writer import ImportReport
+    from agentark.store import Store
+
+READERS: dict[str, str] = {
+    "du2023": "agentark.runs.formats.du2023",
+    "maslab": "agentark.runs.formats.maslab",
+    "transcripts": "agentark.runs.formats.transcript_jsonl",
+}
+FORMATS = tuple(READERS)
+
+
+def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = None,
+                dataset: str | None = None, model: str | None = None) -> ImportReport:
+    """Import a transcript file of format ``fmt`` into the store and report what happened to each record.
+
+    ``run_id`` and ``dataset`` name the run and the problem set a du2023 or maslab file becomes (default: from
+    the file's path). ``model`` names who spoke: du2023 files never say, maslab files name models in their
+    token stats (``model`` wins over those), transcript records keep their own and get ``model`` where they
+    have none. Raises :class:`ImportFormatError` when nothing was imported and nothing was a duplicate.
+    """
+    from agentark.runs.formats.import_writer import ImportReport, ImportRequest
+
+    if fmt not in READERS:
+        raise ImportFormatError(f"Unknown import format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ImportFormatError(f"No file at {path}; pass the path of a {fmt} file.")
+    report = ImportReport(fmt, "")
+    writers = importlib.import_module(READERS[fmt]).read(
+        ImportRequest(store, fmt, path, run_id, dataset, (model or "").strip()), report)
+    report.run_id = ", ".join(sorted(writers))
+    for writer in writers.values():
+        writer.flush()
+        report.messages += writer.written
+    if report.imported == 0 and report.duplicates == 0:
+        first = "; ".join(f"line {n}: {why}" for n, why in report.rejected[:3])
+        raise ImportFormatError(
+            f"Nothing in {path} could be imported as {fmt} ({first or 'the file holds no record'}). "
+            "Check [[format]] and the file."
+        )
+    return report
+
+
+def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: str | None = None,
+                  model: str | None = None) -> ImportReport:
+    """Import bytes uploaded on the Run page.
+
+    The bytes are saved under ``$AGENTARK_HOME/imports/`` first, named by their content hash as well as the
+    file name, so the run's config points at a file that still exists, uploading the same bytes again finds
+    its duplicates, and two different files that share a name become two runs.
+    """
+    from agentark.config import home
+
+    name = Path(filename).name or "upload"
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    folder = home() / "imports" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    target.write_bytes(data)
+    return import_file(store, fmt, target, dataset=dataset or f"import:{Path(name).stem}", model=model)

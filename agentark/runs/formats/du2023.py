@@ -1,0 +1,77 @@
+"""The ``du2023`` format: Du et al.'s llm_multiagent_debate JSON, ``{question: [agent_contexts, answer]}``.
+
+Each agent's context is a chat (an optional system prompt, then user and assistant turns) and its assistant
+turns are that agent's answers, round by round. Design decision: roles are read, never assumed from
+positions, so a context with a system prompt or a missing turn is read right or rejected with its reason.
+The file is one JSON object, streamed member by member (``import_io.iter_json_object``).
+"""
+from __future__ import annotations
+
+from agentark.runs.formats.import_writer import (
+    ImportReport,
+    ImportRequest,
+    RunWriter,
+    Turns,
+    add_problem,
+    reference_answer,
+    single_run,
+)
+from agentark.runs.import_io import FieldError, Unreadable, iter_json_object
+from agentark.tasks import Problem, problem_id
+
+ROLES = ("system", "user", "assistant")
+
+
+def _turns(contexts: object, model: str) -> Turns:
+    """Each agent's assistant turns as (agent, round, role, content, model), in round order, reading roles."""
+    if not isinstance(contexts, list) or not contexts:
+        raise FieldError("agent_contexts is not a non-empty list of chats (one per agent)")
+    turns = []
+    for a, context in enumerate(contexts):
+        agent = f"agent_{a + 1}"
+        if not isinstance(context, list):
+            raise FieldError(f"{agent}'s context is a {type(context).__name__}, expected a list of messages")
+        asked, answers = False, 0
+        for i, message in enumerate(context):
+            if not isinstance(message, dict):
+                raise FieldError(f"{agent} message {i} is a {type(message).__name__}, expected {{role, content}}")
+            role, content = message.get("role"), message.get("content")
+            if role not in ROLES:
+                raise FieldError(f"{agent} message {i} has role {role!r}; expected one of {', '.join(ROLES)}")
+            if not isinstance(content, str):
+                raise FieldError(f"{agent} message {i} ({role}) has no text content")
+            if role == "user":
+                asked = True
+            elif role == "assistant":
+                if not asked:
+                    raise FieldError(f"{agent} message {i} is an assistant answer before any user message")
+                answers += 1
+                turns.append((agent, answers, "solver", content, model))
+        if not answers:
+            raise FieldError(f"{agent} has no assistant message (no answer)")
+    return sorted(turns, key=lambda t: (t[1], int(t[0].split("_")[1])))
+
+
+def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
+    """Read a du2023 file into one run, a question at a time."""
+    writer = single_run(request)
+    dataset = writer.run["dataset"]
+    for item in iter_json_object(request.path):
+        if isinstance(item[1], Unreadable):
+            report.rejected.append((item[0], item[1].reason))
+            continue
+        line, question, value = item
+        try:
+            if not isinstance(value, list) or len(value) != 2:
+                raise FieldError("value is not [agent_contexts, answer]")
+            if not question.strip():
+                raise FieldError("empty question")
+            reference = reference_answer(value[1], "answer")
+            turns = _turns(value[0], request.model)
+        except FieldError as exc:
+            report.rejected.append((line, str(exc)))
+            continue
+        problem = Problem(problem_id(dataset, question.strip()), dataset, "imported", question.strip(),
+                          reference, {"reference": str(value[1])})
+        add_problem(writer, report, problem, turns)
+    return {writer.run["run_id"]: writer}

@@ -1,0 +1,172 @@
+"""What every transcript format's reader fills: the import report, and the writer that batches a run's rows.
+
+Also here, the pieces the whole-problem formats (du2023, maslab) share: the run a file becomes, reference
+answers read from a ground-truth cell, and a problem's turns graded into message and outcome rows as a live
+debate's would be. Design decision: rows reach the store every ``FLUSH_MESSAGES`` messages, in one
+transaction per batch, so an import of any size holds a bounded number of rows in memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentark.backends.base import Completion
+from agentark.clock import now
+from agentark.debate import Decision, Turn, message_record, outcome_record
+from agentark.grading import majority_vote, reference_solution
+from agentark.ids import check_id
+from agentark.runs.import_io import FieldError
+from agentark.store import Store
+from agentark.store import transcript_tables as db
+from agentark.tasks import Problem, extract_reference
+
+# Rows are written every this many messages: large enough that a write costs little per row, small
+# enough that a batch's rows stay a few MB.
+FLUSH_MESSAGES = 5000
+# A turn of a whole-problem format: (agent, round, role, content, model).
+Turns = list[tuple[str, int, str, str, str]]
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What to import: the file, its format, and the run, problem set and model the caller named (or not)."""
+
+    store: Store
+    fmt: str
+    path: Path
+    run_id: str | None
+    dataset: str | None
+    model: str  # "" when the caller named none
+
+
+@dataclass
+class ImportReport:
+    """What an import did, record by record (a record is a line, or a question for du2023)."""
+
+    format: str
+    run_id: str
+    imported: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    messages: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.format} -> run {self.run_id}: {self.imported} imported, {self.duplicates} skipped as "
+                f"duplicate, {len(self.rejected)} rejected ({self.messages} messages stored)")
+
+
+@dataclass
+class RunWriter:
+    """One run's rows on their way to the store, written every FLUSH_MESSAGES messages."""
+
+    store: Store
+    run: dict
+    seen: set[str] = field(default_factory=set)  # problems with messages in the run (stored, or from this file)
+    problems: dict[str, dict] = field(default_factory=dict)
+    run_problems: list[dict] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)
+    placed: set[str] = field(default_factory=set)  # problems given a place in the run by this import
+    written: int = 0
+
+    def add(self, problem: dict, idx: int | None, messages: list[dict], outcome: dict | None) -> None:
+        pid = problem["problem_id"]
+        self.problems.setdefault(pid, problem)
+        if pid not in self.placed:
+            self.placed.add(pid)
+            self.run_problems.append({"run_id": self.run["run_id"], "problem_id": pid,
+                                      "idx": idx if idx is not None else self.run["next_idx"] + len(self.placed) - 1})
+        self.messages += messages
+        if outcome is not None:
+            self.outcomes.append(outcome)
+        if len(self.messages) >= FLUSH_MESSAGES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.messages or self.problems:
+            db.save_transcripts(self.store, self.run, list(self.problems.values()), self.run_problems,
+                                self.messages, self.outcomes)
+            self.written += len(self.messages)
+        self.problems, self.run_problems, self.messages, self.outcomes = {}, [], [], []
+
+
+def _default_run_id(fmt: str, path: Path) -> str:
+    # Keyed by the file's location, so importing the same file again finds its records as duplicates.
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem)[:40]
+    return f"import-{fmt}-{stem}-{digest}"
+
+
+def single_run(request: ImportRequest) -> RunWriter:
+    """The run a whole-problem file becomes: ``run_id`` or one derived from the file's location, with the
+    problems it already holds known, so they are skipped as duplicates."""
+    store, fmt, path, model = request.store, request.fmt, request.path, request.model
+    run_id = check_id(request.run_id, "run id") if request.run_id is not None else _default_run_id(fmt, path)
+    writer = RunWriter(store, {
+        "run_id": run_id, "kind": "import", "method": f"import:{fmt}",
+        "dataset": request.dataset or f"import:{path.stem}", "model": model or None,
+        "config": {"format": fmt, "source": str(path.resolve()), "model": model or None},
+        "status": "imported", "created_at": now().isoformat(), "git_commit": None, "versions": {},
+        "next_idx": db.next_problem_idx(store, run_id),
+    })
+    writer.seen = db.problems_with_messages(store, run_id)
+    return writer
+
+
+def reference_answer(raw: object, where: str) -> str:
+    """The final answer of a ground-truth cell: after ``####``, inside ``\\boxed{}``, or the bare value."""
+    if raw is None:
+        raise FieldError(f"'{where}' (the reference answer) is missing")
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise FieldError(f"'{where}' (the reference answer) is a {type(raw).__name__}, expected text or a number")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    answer, _, _ = extract_reference(str(raw), "auto", "answer")
+    if not answer:
+        raise FieldError(f"'{where}' (the reference answer) is empty")
+    return answer
+
+
+def _problem_row(p: Problem) -> dict:
+    """The problem as a store row; a ground-truth cell that is a worked solution (GSM8K's ``<<a*b=c>>``
+    annotations) is kept as ``meta["solution"]``, where the outcome labeler reads intermediate results."""
+    meta = dict(p.meta)
+    solution = reference_solution(meta)
+    if solution and "solution" not in meta:
+        meta["solution"] = solution
+    return {"problem_id": p.problem_id, "dataset": p.dataset, "split": p.split, "question": p.question,
+            "reference_answer": p.reference_answer, "meta_json": json.dumps(meta, sort_keys=True)}
+
+
+def _debate_records(run_id: str, problem: Problem, turns: Turns) -> list[dict]:
+    """Message rows for (agent, round, role, content, model) turns, graded like a live run's; these formats
+    do not say why a message ended, so its finish reason is unknown (NULL)."""
+    return [
+        {**message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model)),
+         "finish_reason": None}
+        for seq, (agent, rnd, role, content, model) in enumerate(turns)
+    ]
+
+
+def _vote_outcome(run_id: str, problem: Problem, records: list[dict]) -> dict:
+    solvers = [r for r in records if r["role"] == "solver"]
+    last = max((r["round"] for r in solvers), default=0)
+    answer, _ = majority_vote([r["answer"] for r in solvers if r["round"] == last])
+    return outcome_record(run_id, problem, Decision(answer), records, 0.0)
+
+
+def add_problem(writer: RunWriter, report: ImportReport, problem: Problem, turns: Turns,
+                outcome_extra: dict | None = None) -> None:
+    """Add a problem with its turns (graded, and decided by the last round's vote), or count it as a duplicate."""
+    if problem.problem_id in writer.seen:
+        report.duplicates += 1
+        return
+    writer.seen.add(problem.problem_id)
+    records = _debate_records(writer.run["run_id"], problem, turns)
+    outcome = _vote_outcome(writer.run["run_id"], problem, records)
+    outcome.update(outcome_extra or {})
+    writer.add(_problem_row(problem), None, records, outcome)
+    report.imported += 1
