@@ -15,9 +15,9 @@ from pathlib import Path
 
 from agentark import config
 from agentark.errors import ModelNotFoundError
+from agentark.store import register_ingester
 
 MODEL_CARD = "agentark_model.json"
-KINDS = ("prm", "sft", "pad")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -68,6 +68,11 @@ def prompt_for(name: str) -> str | None:
     return card.get("prompt") if card else None
 
 
+def model_ids(kind: str) -> list[str]:
+    """Ids of the studio's finished models that a job of this kind trained, newest first."""
+    return [c["model_id"] for c in reversed(local_models()) if c.get("kind") == kind and c.get("model_id")]
+
+
 def local_models() -> list[dict]:
     """Cards of every finished studio model folder under the checkpoints folder, oldest first."""
     cards = []
@@ -96,3 +101,7 @@ def list_models(store, kind: str | None = None):
 
     sync_models(store)
     return q.list_models(store, kind)
+
+
+# Trained model folders (written by training jobs) become rows of the models table on refresh too.
+register_ingester("models", sync_models)

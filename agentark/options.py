@@ -55,6 +55,11 @@ class ConfigBase:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def field_help(text: str, choices: tuple = ()) -> dict:
+    """A config field's metadata: the help text its flag and form widget show, and its choices if it has some."""
+    return {"help": text, "choices": choices} if choices else {"help": text}
+
+
 @dataclass(frozen=True)
 class Option:
     """One field as a form or a flag sees it: ``kind`` is bool, int, float, str, choice, list or group."""

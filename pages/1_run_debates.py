@@ -6,7 +6,6 @@ Watching is cheap: a fragment reads the run folders' progress files every few se
 import streamlit as st
 
 from agentark import jobs
-from agentark.debate import debate_job
 from agentark.debate import DebateConfig, first_run_config
 from agentark.debate.debate_job import RunFolder
 from agentark.debate.debate_job import runs_in_flight
@@ -30,7 +29,9 @@ with st.form("new_run", border=True):
 if submitted:
     with errors_shown():
         cfg = from_values(DebateConfig, values)
-        run_id, report = debate_job.launch_debate(store, cfg)
+        started = jobs.start("debate", cfg)
+        run_id, report = started.job_id, started.info
+        store.refresh()  # registers the run, so the app lists it at once
         st.session_state["last_run"] = run_id
         st.success(f"Started run **{run_id}** on {len(report.problems)} problems.")
         for line, reason in report.rejected:

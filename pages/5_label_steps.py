@@ -169,16 +169,14 @@ def summary_tab() -> None:
         st.dataframe(res.table, key=f"lab_conf_{res.rater_a}_{res.rater_b}")
 
 
-def job_form(form: str, title: str, cls, create, kind: str, submit: str, listed) -> None:
+def job_form(form: str, title: str, cls, kind: str, submit: str, listed) -> None:
     """A labeling job's form, generated from its config over the runs picked above, and its jobs so far."""
     with st.form(form):
         st.markdown(title)
         values = option_widgets(cls, form, runs=run_ids or [])
         if st.form_submit_button(submit):
             with errors_shown():
-                job_id = create(store, from_values(cls, values))
-                jobs.spawn(kind, job_id)
-                st.success(f"Started {job_id}.")
+                st.success(f"Started {jobs.start(kind, from_values(cls, values), store=store).job_id}.")
     table = listed()
     if not table.empty:
         st.dataframe(table, hide_index=True, key=f"{form}_jobs")
@@ -200,11 +198,9 @@ def prepare_tab() -> None:
             labels_written()
             st.success(", ".join(f"{k}: {v} new labels" for k, v in written.items()))
     job_form("lab_mc", "**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)",
-             montecarlo.MCConfig, montecarlo_job.create_mc_job, montecarlo_job.KIND, "Start Monte-Carlo job",
-             montecarlo_job.mc_jobs)
+             montecarlo.MCConfig, montecarlo_job.KIND, "Start Monte-Carlo job", montecarlo_job.mc_jobs)
     job_form("lab_prm", "**PRM labels** (`auto:prm`: a trained PRM scores every step, as a background job)",
-             prm_labeler.PRMLabelConfig, prm_labeler.create_prm_label_job, prm_labeler.KIND,
-             "Start PRM labeling job", prm_labeler.prm_label_jobs)
+             prm_labeler.PRMLabelConfig, prm_labeler.KIND, "Start PRM labeling job", prm_labeler.prm_label_jobs)
     with st.form("lab_import"):
         st.markdown("**Import labeled steps**")
         fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")

@@ -2,12 +2,13 @@
 import plotly.graph_objects as go
 import streamlit as st
 
+from agentark import jobs
 from agentark.config import EMBEDDED_MODEL
 from agentark.export import list_exports
 from agentark.checkpoints import list_models
+from agentark.labels.prm_labeler import trained_prms
 from agentark.options import from_values, options
-from agentark.train.train_jobs import job_metrics, resume_train_job, start_train_job, stop_train_job, training_jobs
-from agentark.train.kinds import EXPORT_KINDS, KINDS, TITLES, config_class
+from agentark.train.train_jobs import job_metrics, training_jobs, training_kinds
 from agentark.ui import errors_shown, get_store
 from agentark.ui.forms import option_widgets
 
@@ -21,15 +22,17 @@ CHARTS = ["loss", "learning_rate", "grad_norm", "tokens_per_s", "step_time_s", "
           "kl", "completions/mean_length", "parseable_answer_share"]
 STATUS = {"stopped": "cancelled"}
 
-kind = st.radio("What to train", KINDS, format_func=TITLES.get, horizontal=True, key="train_kind")
-cls = config_class(kind)
+KINDS = training_kinds()
+kind = st.radio("What to train", list(KINDS), format_func=lambda k: KINDS[k].title, horizontal=True,
+                key="train_kind")
+cls = KINDS[kind].config
 HELP = {o.name: o.help for o in options(cls)}
 models = list_models(store)
 with st.form(f"train_form_{kind}"):
     values = {}
-    if EXPORT_KINDS[kind]:
+    if KINDS[kind].export_kinds:
         exports = list_exports(store)
-        usable = exports[exports["kind"].isin(EXPORT_KINDS[kind])]
+        usable = exports[exports["kind"].isin(KINDS[kind].export_kinds)]
         labels = {r.export_id: f"{r.export_id} · {r.n_rows} rows · {r.sha256[:12]}" for r in usable.itertuples()}
         c1, c2 = st.columns(2)
         picked = c1.selectbox("Export", [""] + list(labels), format_func=lambda e: labels.get(e, "(none)"),
@@ -41,11 +44,11 @@ with st.form(f"train_form_{kind}"):
                         help=HELP["base_model"])
     base_text = c2.text_input("…or a folder / hub id", key=f"train_{kind}_base_path")
     values["base_model"] = base_text.strip() or base
-    if kind == "pad":
-        prms = list(models[models["kind"] == "prm"]["model_id"])
+    if "prm" in HELP:  # the kind is rewarded by a PRM: pick one the studio trained, or give a folder
         c1, c2 = st.columns(2)
-        prm_pick = c1.selectbox("PRM", [""] + prms, format_func=lambda m: m or "(none)", key="train_pad_prm_pick")
-        prm_text = c2.text_input("…or a PRM folder", key="train_pad_prm_path")
+        prm_pick = c1.selectbox("PRM", [""] + trained_prms(), format_func=lambda m: m or "(none)",
+                                key=f"train_{kind}_prm_pick")
+        prm_text = c2.text_input("…or a PRM folder", key=f"train_{kind}_prm_path")
         values["prm"] = prm_text.strip() or prm_pick
     with st.expander("Options", expanded=False):
         values.update(option_widgets(cls, f"train_{kind}", skip=("export", "base_model", "prm")))
@@ -53,15 +56,15 @@ with st.form(f"train_form_{kind}"):
 
 if start:
     with errors_shown():
-        job_id = start_train_job(kind, from_values(cls, values), list_exports(store))
+        job_id = jobs.start(kind, from_values(cls, values), exports=list_exports(store)).job_id
         st.session_state["train_job"] = job_id
         st.success(f"Started {kind} job {job_id}.")
 
-jobs = training_jobs()
-if not jobs:
+rows = training_jobs()
+if not rows:
     st.info("No training jobs yet.")
 else:
-    shown = {j["job_id"]: f"{j['job_id']} ({STATUS.get(j['status'], j['status'])})" for j in jobs}
+    shown = {j["job_id"]: f"{j['job_id']} ({STATUS.get(j['status'], j['status'])})" for j in rows}
     ids = list(shown)
     current = st.session_state.get("train_job")
     job_id = st.selectbox("Job", ids, index=ids.index(current) if current in ids else 0, key="train_job_pick",
@@ -80,11 +83,11 @@ else:
             st.error(job["error"])
         b1, b2, _ = st.columns([1, 1, 6])
         if job["status"] in ("running", "queued") and b1.button("Cancel", key=f"train_cancel_{job_id}"):
-            stop_train_job(job_id)
+            jobs.stop(job_id)
             st.toast("Cancel requested: the job stops after its current step and keeps a checkpoint.")
         if job["status"] in ("stopped", "failed", "interrupted") and b2.button("Resume", key=f"train_resume_{job_id}"):
             with errors_shown():
-                resume_train_job(job_id)
+                jobs.resume(job_id)
                 st.toast("Resumed from the last checkpoint.")
         frame = job_metrics(store, job_id)
         if frame.empty:

@@ -14,7 +14,7 @@ from agentark.evaluate.eval_config import BonConfig, CompareConfig, EvalConfig
 from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
 from agentark.evaluate.render import gate_html, heatmap_legend_html, steps_html
 from agentark.evaluate.report import METRIC_COLUMNS, html_report, metric_rows
-from agentark.evaluate.run import launch_eval
+from agentark import jobs
 from agentark.evaluate.sidebyside import side_by_side
 from agentark.checkpoints import list_models
 from agentark.options import from_values
@@ -46,7 +46,9 @@ with st.expander("Evaluate a model on held-out problems", expanded=False):
         values = option_widgets(EvalConfig, "cmp_eval", columns=4)
         if st.form_submit_button("Start evaluation", type="primary"):
             with errors_shown():
-                run_id, report, overlap = launch_eval(store, from_values(EvalConfig, values))
+                started = jobs.start("eval", from_values(EvalConfig, values), store=store)
+                run_id, (report, overlap) = started.job_id, started.info
+                store.refresh()
                 if overlap.overlapping:
                     st.warning(f"{overlap.message}: not a held-out evaluation.")
                 st.success(f"Started {run_id} on {len(report.problems)} problems; "

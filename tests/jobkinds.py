@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from agentark import jobs
 from agentark.errors import ConfigError
-from agentark.jobs import JobFolder, JobKind, Progress, register_kind
+from agentark.jobs import JobFolder, JobKind, Plan, Progress, register_kind
+from agentark.options import ConfigBase
 
 
 @dataclass
-class CountConfig:
+class CountConfig(ConfigBase):
     n: int = 5
     delay_s: float = 0.0
 
@@ -30,15 +31,16 @@ class CountFolder(JobFolder):
     """Root ``jobs``, manifest ``job.json``: the framework's defaults."""
 
 
+def plan_count(cfg: CountConfig) -> Plan:
+    return Plan(cfg, total=cfg.n, id_prefix="count")
+
+
 def create_count_job(cfg: CountConfig) -> str:
-    folder = CountFolder(f"count-{secrets.token_hex(3)}")
-    folder.create({"kind": "count", "config": asdict(cfg)})
-    folder.write_progress(done=0, total=cfg.n)
-    return folder.job_id
+    return jobs.create("count", cfg).job_id
 
 
 def run_count(folder: CountFolder, on_progress: Progress | None = None) -> dict:
-    cfg = CountConfig(**folder.meta()["config"])
+    cfg = CountConfig.from_dict(folder.meta()["config"])
     latest = folder.latest_checkpoint()
     for step in range((latest[0] if latest else 0) + 1, cfg.n + 1):
         folder.check_cancel()
@@ -59,4 +61,5 @@ def ingest_count(store, folder: CountFolder) -> int:
     return 0
 
 
-COUNT = register_kind(JobKind("count", CountFolder, run_count, ingest_count, title="Count (test kind)"))
+COUNT = register_kind(JobKind("count", CountFolder, run_count, ingest_count, title="Count (test kind)",
+                              config=CountConfig, preflight=plan_count))

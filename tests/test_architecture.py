@@ -242,7 +242,7 @@ def config_options() -> dict[str, dict[str, str]]:
 CONFIGS = config_options()
 
 
-def _named(node: ast.AST) -> set[str]:
+def _names_under(node: ast.AST) -> set[str]:
     """Names and attribute names under ``node``: the config classes code there refers to."""
     return {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node) if isinstance(n, (ast.Name, ast.Attribute))}
 
@@ -271,8 +271,8 @@ def hand_listed_flags(source: str, configs: dict[str, dict[str, str]]) -> list[s
         body = functions.get(func)
         if body is None:
             continue
-        named = _named(body)
-        named |= {n for called in named & set(functions) for n in _named(functions[called])}
+        named = _names_under(body)
+        named |= {n for called in named & set(functions) for n in _names_under(functions[called])}
         taken = {flag: f"{cls}.{name}" for cls in named & set(configs) for name, flag in configs[cls].items()}
         found += [f"line {line}: {flag} repeats {taken[flag]}" for line, flag in flags.get(parser, ()) if flag in taken]
     return found
@@ -285,7 +285,7 @@ def _label(text: str) -> str:
 def hand_listed_widgets(source: str, configs: dict[str, dict[str, str]]) -> list[str]:
     """Widget calls on a page whose label or key names a field of a config the page refers to."""
     tree = ast.parse(source)
-    fields = {name: cls for cls in _named(tree) & set(configs) for name in configs[cls]}
+    fields = {name: cls for cls in _names_under(tree) & set(configs) for name in configs[cls]}
     found = []
     for call in ast.walk(tree):
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in WIDGETS):
@@ -354,3 +354,70 @@ def test_methods_do_not_import_the_debate_config_even_for_types() -> None:
     tree = ast.parse(MODULES["agentark.debate.methods"].read_text())
     targets = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not targets & {"agentark.debate", "agentark.debate.debate_config"}, targets
+
+
+# -- job kinds: one registry, no switch on a kind's name ---------------------------------------------------
+REGISTRY = PACKAGE / "jobs" / "registry.py"
+# Export kinds share names with job kinds (an export "prm" trains the "prm" kind); their switches are not kind switches.
+NOT_JOB_KINDS = {ROOT / "agentark" / "export.py"}
+
+
+def kind_names() -> set[str]:
+    import agentark.jobs.builtin  # noqa: F401
+    from agentark.jobs import kinds
+
+    return set(kinds())
+
+
+def _named(node: ast.AST, names: set[str]) -> set[str]:
+    """The registered kind names a literal (or a tuple, list or set of literals) spells."""
+    elts = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    return {e.value for e in elts if isinstance(e, ast.Constant) and e.value in names}
+
+
+def kind_switches(source: str, names: set[str]) -> list[int]:
+    """Lines that switch on a job kind's name: a comparison of something called ``kind`` with a kind-name literal
+    (``kind == "prm"``, ``meta["kind"] in ("prm", "sft")``, an if/elif chain of them) or a mapping keyed by two
+    or more kind names (``TITLES = {"prm": ..., "sft": ...}``)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_named(s, names) for s in sides) and any("kind" in ast.unparse(s) for s in sides
+                                                             if not _named(s, names)):
+                found.add(node.lineno)
+        elif isinstance(node, ast.Dict) and len({k.value for k in node.keys if k is not None
+                                                 and _named(k, names)}) >= 2:
+            found.add(node.lineno)
+    return sorted(found)
+
+
+def test_no_kind_switch_outside_the_registry() -> None:
+    names = kind_names()
+    paths = [p for p in [*MODULES.values(), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+             if p != REGISTRY and p not in NOT_JOB_KINDS]
+    offenders = [f"{p.relative_to(ROOT)}:{line}" for p in paths for line in kind_switches(p.read_text(), names)]
+    assert not offenders, "switch on a job kind's name (make it a field of the kind's record):\n" + "\n".join(offenders)
+
+
+def test_the_kind_switch_check_catches_the_old_training_switches() -> None:
+    old = '''
+def preflight(kind, cfg):
+    if kind == "prm":
+        check_prm(cfg)
+    elif kind == "sft":
+        check_sft(cfg)
+    if kind in ("prm", "sft"):
+        resolve(cfg)
+TITLES = {"prm": "PRM training", "sft": "SFT"}
+'''
+    assert kind_switches(old, {"prm", "sft", "pad"}) == [3, 5, 7, 9]
+    assert kind_switches('if cfg.method == "debate":\n    pass\n', {"debate"}) == []
+
+
+def test_the_job_framework_imports_no_domain_module() -> None:
+    framework = [m for m in MODULES if m.startswith("agentark.jobs")]
+    allowed = ("agentark.jobs", "agentark.store", "agentark.config", "agentark.errors", "agentark.ids",
+               "agentark.clock")
+    bad = {m: sorted(d for d in GRAPH[m] if not d.startswith(allowed)) for m in framework}
+    assert not any(bad.values()), bad

@@ -9,12 +9,11 @@ import agentark.jobs  # noqa: F401  (registers every kind)
 from agentark.debate import AgentSpec, DebateConfig
 from agentark.export import ExportConfig, export, list_exports
 from agentark.debate.debate_job import create_debate_run, run_debate_job
-from agentark.jobs import run_job
+from agentark.jobs import create, run_job
 from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store, run_tables
 from agentark.store.model_tables import get_model
-from agentark.train.train_jobs import create_train_job
 from agentark.train.pad import PADJobConfig
 from agentark.train.prm import PRMConfig
 from agentark.train.sft import SFTJobConfig
@@ -39,12 +38,12 @@ def test_each_kind_trains_from_a_studio_export_and_the_students_debate():
     assert prm_export.n_rows > 0 and da_export.n_rows > 0
 
     short = dict(max_steps=1, per_device_batch_size=2, save_steps=1)
-    prm = create_train_job("prm", PRMConfig(export=prm_export.sha256[:12], max_length=256, **short), exports)
-    sft = create_train_job("sft", SFTJobConfig(export=da_export.export_id, max_length=256, **short), exports)
+    prm = create("prm", PRMConfig(export=prm_export.sha256[:12], max_length=256, **short), exports=exports).job_id
+    sft = create("sft", SFTJobConfig(export=da_export.export_id, max_length=256, **short), exports=exports).job_id
     for job in (prm, sft):
         assert run_job(job)["status"] == "done"
-    pad = create_train_job("pad", PADJobConfig(dataset=DATASET, limit=2, base_model=sft, prm=prm, num_generations=2,
-                                               max_completion_length=16, beta=0.0, **short))
+    pad = create("pad", PADJobConfig(dataset=DATASET, limit=2, base_model=sft, prm=prm, num_generations=2,
+                                     max_completion_length=16, beta=0.0, **short)).job_id
     progress = run_job(pad)
     assert progress["status"] == "done" and progress["model_id"] == pad
 

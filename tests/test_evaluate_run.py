@@ -43,7 +43,7 @@ def test_training_problems_follow_the_model_chain(trained):
 def test_overlapping_evaluation_is_refused_with_the_fix_and_nothing_is_written(trained):
     with Store() as store:
         with pytest.raises(ConfigError, match="3 of the problems evaluated were among the 3 training problems of "
-                                              "model pad-b.*another split.*allow_overlap"):
+                                              "model pad-b.*another split.*set allow_overlap"):
             create_eval_run(store, EvalConfig(model="pad-b", limit=5, max_tokens=8))
     assert not any(config.runs_dir().iterdir())
 

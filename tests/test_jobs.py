@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agentark import jobs
 from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.errors import ConfigError, DatasetError, ModelNotFoundError
@@ -114,7 +115,8 @@ def test_app_store_stays_usable_while_a_job_writes():
 
 def test_background_launch_records_a_job():
     with Store() as store:
-        run_id, _ = debate_job.launch_debate(store, scripted(limit=3))
+        run_id = jobs.start("debate", scripted(limit=3)).job_id
+        store.refresh()
         deadline = time.time() + 60
         while run_tables.run_status(store, run_id) not in ("done", "failed") and time.time() < deadline:
             time.sleep(0.2)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentark import jobs
 from agentark.debate import debate_job
 from agentark.labels import montecarlo as mc
 from agentark.labels import montecarlo_job
@@ -28,7 +29,7 @@ def _debated_store(limit: int = 2) -> tuple[Store, str]:
 def test_rollouts_batch_every_prefix_in_one_call_per_round_and_label_soft_and_hard():
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=3, chunk_size=1000)
-        job_id = montecarlo_job.create_mc_job(store, cfg)
+        job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
         targets = montecarlo_job.MCFolder(job_id).targets()
         engine = ScriptedEngine(rollout)
         montecarlo_job.run_mc_job(job_id, engine=engine)
@@ -42,13 +43,13 @@ def test_rollouts_batch_every_prefix_in_one_call_per_round_and_label_soft_and_ha
         right = labels[labels["round"] == 2]
         assert (right["value"] == 1).all() and (right["soft_value"] == 1).all()
         with pytest.raises(ConfigError, match="already has a Monte-Carlo label"):
-            montecarlo_job.create_mc_job(store, cfg)
+            jobs.create(montecarlo_job.KIND, cfg, store=store)
 
 
 def test_job_resumes_after_an_interruption():
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=5)
-        job_id = montecarlo_job.create_mc_job(store, cfg)
+        job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
         total = len(montecarlo_job.MCFolder(job_id).targets())
 
         class Dies(ScriptedEngine):
@@ -74,7 +75,7 @@ def test_failed_rollouts_fail_the_chunk_instead_of_counting_as_wrong():
 
     with _debated_store()[0] as store:
         cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=1000)
-        job_id = montecarlo_job.create_mc_job(store, cfg)
+        job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
         total = len(montecarlo_job.MCFolder(job_id).targets())
 
         class Flaky(ScriptedEngine):
@@ -102,7 +103,7 @@ def test_monte_carlo_labels_on_the_embedded_model():
     store, run_id = _debated_store(limit=1)
     with store:
         cfg = mc.MCConfig(run_ids=[run_id], k=2, max_tokens=8, temperature=0.8, chunk_size=64)
-        job_id = montecarlo_job.create_mc_job(store, cfg)
+        job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
         montecarlo_job.run_mc_job(job_id)
         store.refresh()
         labels = q.labels_in_force(store, [run_id], ["auto:mc"])

@@ -73,11 +73,11 @@ def test_run_page_keeps_the_problem_seed_apart_from_the_sampling_seed(monkeypatc
 
     launched = []
 
-    def launch(store, cfg, problems=None):
+    def launch(kind, cfg, **inputs):
         launched.append(cfg)
         raise ConfigError("launch intercepted by the test")
 
-    monkeypatch.setattr(debate_job, "launch_debate", launch)
+    monkeypatch.setattr("agentark.jobs.start", launch)
     at = app()
     at.number_input(key="run_seed").set_value(3)
     at.number_input(key="run_problem_seed").set_value(5)

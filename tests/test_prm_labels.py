@@ -9,13 +9,14 @@ import pytest
 
 from agentark.cli import main
 from agentark.errors import ConfigError, ModelNotFoundError
+from agentark import jobs
 from agentark.jobs import list_jobs, run_job
 from agentark.labels.human_labels import step_table
 from agentark.labels.prm_labeler import (
+    KIND,
     SOURCE,
     PRMLabelConfig,
     PRMLabelFolder,
-    create_prm_label_job,
     prm_label_rows,
     run_prm_labeler,
 )
@@ -93,7 +94,7 @@ def test_job_stops_between_chunks_resumes_and_ingests_each_label_once(tmp_path, 
     prm = tmp_path / "prm"
     prm.mkdir()
     (prm / "agentark_prm.json").write_text(json.dumps({"format": "agentark-prm"}))
-    job_id = create_prm_label_job(store, PRMLabelConfig(model=str(prm), chunk_size=1))
+    job_id = jobs.create(KIND, PRMLabelConfig(model=str(prm), chunk_size=1), store=store).job_id
     folder = PRMLabelFolder(job_id)
 
     def stop_after_first(done, total):
@@ -108,12 +109,12 @@ def test_job_stops_between_chunks_resumes_and_ingests_each_label_once(tmp_path, 
     assert q.count_labels(store, SOURCE) == n_steps
     store.refresh()
     assert q.count_labels(store, SOURCE) == n_steps
-    again = create_prm_label_job(store, PRMLabelConfig(model=str(prm)))
+    again = jobs.create(KIND, PRMLabelConfig(model=str(prm)), store=store).job_id
     run_job(again, scorer=FixedScorer())
     store.refresh()
     assert q.count_labels(store, SOURCE) == n_steps  # the same probabilities change nothing in force
     with pytest.raises(ModelNotFoundError, match="not a studio PRM"):
-        create_prm_label_job(store, PRMLabelConfig(model=str(tmp_path)))
+        jobs.create(KIND, PRMLabelConfig(model=str(tmp_path)), store=store)
 
 
 def test_labeling_page_lists_studio_prms_and_starts_nothing_for_a_bad_one(agentark_home):

@@ -12,11 +12,10 @@ import agentark.jobs  # noqa: F401  (registers every kind)
 from agentark import config
 from agentark.cli import main
 from agentark.debate import SOLVE_PROMPT
-from agentark.jobs import find, run_job
+from agentark.jobs import create, find, run_job
 from agentark.store import Store, job_tables
 from agentark.store.job_tables import job_metrics
 from agentark.store.model_tables import get_model
-from agentark.train.train_jobs import create_train_job
 from agentark.train.runtime import last_checkpoint
 from agentark.train.sft import SFTJobConfig
 from tests.tinylm import tiny_llama  # noqa: F401
@@ -95,7 +94,7 @@ def test_bad_input_is_refused_and_nothing_is_written(tiny_llama, tmp_path, capsy
 def test_cancel_keeps_the_checkpoint_and_resume_finishes(tiny_llama, tmp_path):
     cfg = SFTJobConfig(export=_sft_export(tmp_path / "rsft.parquet"), base_model=str(tiny_llama), max_steps=4,
                        per_device_batch_size=2, learning_rate=1e-3)
-    job_id = create_train_job("sft", cfg)
+    job_id = create("sft", cfg).job_id
     _, folder = find(job_id)
     # Cancel while step 1 is reported: the job stops after the step in flight (2) and saves it.
     progress = run_job(job_id, on_progress=lambda done, total: folder.request_cancel())
@@ -117,7 +116,7 @@ def test_a_crash_ends_failed_with_the_error_and_keeps_the_last_checkpoint(tiny_l
     export = tmp_path / "rsft.parquet"
     cfg = SFTJobConfig(export=_sft_export(export), base_model=str(tiny_llama), max_steps=2,
                        per_device_batch_size=2, save_steps=1)
-    job_id = create_train_job("sft", cfg)
+    job_id = create("sft", cfg).job_id
     export.unlink()  # the file vanishes between launch and run
     with pytest.raises(Exception):
         run_job(job_id)

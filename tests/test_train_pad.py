@@ -95,7 +95,7 @@ def test_broken_rewards_are_refused_on_a_sample():
 def test_conflicting_options_are_refused_with_the_fix():
     with pytest.raises(ConfigError, match="multiple of num_generations"):
         PADJobConfig(prm="x", per_device_batch_size=3, num_generations=4)
-    with pytest.raises(ConfigError, match="--prm"):
+    with pytest.raises(ConfigError, match="set prm"):
         PADJobConfig(prm="")
     with pytest.raises(ConfigError, match="GPU-only"):
         PADJobConfig(prm="x", device="cpu", vllm_server_url="http://localhost:8000")

@@ -87,7 +87,7 @@ def test_stop_saves_a_checkpoint_and_resume_continues_from_it(tiny_llama, tmp_pa
 
 def test_bad_input_is_refused_before_training(tiny_llama, tmp_path):
     export = _export(tmp_path / "e.parquet")
-    with pytest.raises(ConfigError, match="--export"):
+    with pytest.raises(ConfigError, match="set export"):
         SFTJobConfig(export="")
     with pytest.raises(ConfigError, match="max_steps"):
         SFTJobConfig(export=export, max_steps=0)

@@ -126,7 +126,8 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
         if args.job_id:
             job_id = montecarlo_job.MCFolder(args.job_id).require().job_id
         else:
-            job_id = montecarlo_job.create_mc_job(store, from_namespace(mc.MCConfig, args))
+            cfg = from_namespace(mc.MCConfig, args)
+            job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
             print(f"Monte-Carlo job {job_id}: {montecarlo_job.MCFolder(job_id).progress().get('total')} step prefixes")
         if args.background:
             pid = jobs.spawn(montecarlo_job.KIND, job_id)

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_label_prm(args: argparse.Namespace) -> int:
     from agentark import jobs
-    from agentark.labels.prm_labeler import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder, create_prm_label_job
+    from agentark.labels.prm_labeler import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder
     from agentark.store import label_tables as q
 
     if args.job_id:
@@ -35,7 +35,7 @@ def cmd_label_prm(args: argparse.Namespace) -> int:
     else:
         cfg = from_namespace(PRMLabelConfig, args)
         with refreshed_store() as store:
-            job_id = create_prm_label_job(store, cfg)
+            job_id = jobs.create(KIND, cfg, store=store).job_id
         print(f"PRM labeling job {job_id}: {PRMLabelFolder(job_id).progress().get('total')} trajectories")
     if args.background:
         pid = jobs.spawn(KIND, job_id)

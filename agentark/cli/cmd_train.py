@@ -16,15 +16,15 @@ from agentark.cli.common import add_home, print_table
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train`` (one sub-command per kind) and ``models``."""
     from agentark.options import add_arguments
-    from agentark.train.train_jobs import KINDS, TITLES, config_class
+    from agentark.train.train_jobs import training_kinds
 
     train = sub.add_parser("train", help="train a PRM, an SFT student (R-SFT/DA) or a PAD student as a job")
     train.set_defaults(func=cmd_train)
     kinds = train.add_subparsers(dest="train_kind", required=True)
-    for kind in KINDS:
-        p = kinds.add_parser(kind, help=TITLES[kind], description=(config_class(kind).__doc__ or "").strip())
+    for name, kind in training_kinds().items():
+        p = kinds.add_parser(name, help=kind.title, description=(kind.config.__doc__ or "").strip())
         add_home(p)
-        add_arguments(p, config_class(kind))
+        add_arguments(p, kind.config)
         p.add_argument("--background", action="store_true",
                        help="start the job as a background worker and return its id (watch it on the Train page)")
         p.add_argument("--job-id", default=None, help="id for the new job (default: KIND-DATE-TIME-XXXX)")
@@ -32,31 +32,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     models = sub.add_parser("models", help="models the studio trained (usable by id as --model everywhere)")
     add_home(models)
-    models.add_argument("--kind", choices=KINDS, default=None)
+    models.add_argument("--kind", choices=list(training_kinds()), default=None)
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import agentark.jobs  # noqa: F401  (registers every job kind, the training ones included)
+    from agentark import jobs
     from agentark.export import list_exports
-    from agentark.jobs import run_job, spawn
     from agentark.options import from_namespace
     from agentark.store import Store
-    from agentark.train.train_jobs import config_class, create_train_job
 
     kind = args.train_kind
-    cfg = from_namespace(config_class(kind), args)
+    cfg = from_namespace(jobs.get_kind(kind).config, args)
     with Store() as store:
         exports = list_exports(store)
-    job_id = create_train_job(kind, cfg, exports=exports, job_id=args.job_id)
     if args.background:
-        pid = spawn(kind, job_id)
-        print(f"{kind} job {job_id} started (pid {pid}); follow it on the Train page or "
+        started = jobs.start(kind, cfg, job_id=args.job_id, exports=exports)
+        print(f"{kind} job {started.job_id} started (pid {started.pid}); follow it on the Train page or "
               f"`python -m agentark jobs`")
         return 0
+    # Created first, so the id is printed before the training starts (to stop it from another terminal).
+    job_id = jobs.create(kind, cfg, job_id=args.job_id, exports=exports).job_id
     print(f"{kind} job {job_id}")
-    progress = run_job(job_id, on_progress=lambda done, total: print(f"step {done}/{total or '?'}", flush=True))
+    progress = jobs.run_job(job_id, on_progress=lambda done, total: print(f"step {done}/{total or '?'}", flush=True))
     with Store() as store:
         store.refresh()
     if progress.get("status") != "done":

@@ -19,14 +19,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from agentark import config
 from agentark.backends import EngineSpec
-from agentark.clock import new_id, now
 from agentark.debate import METHODS, DebateConfig, build_engines, run_chunk
-from agentark.errors import DatasetError, JobError
+from agentark.errors import DatasetError
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
-from agentark.jobs.registry import JobKind, Progress, folders, register_kind
-from agentark.jobs.runner import run_job, spawn
+from agentark.jobs.registry import JobKind, Plan, Progress, folders, register_kind
+from agentark.jobs.runner import create, run_job
 from agentark.progress import run_eta, work_fraction
 from agentark.provenance import git_commit, package_versions
 from agentark.store import ledger_tables, run_tables
@@ -41,25 +39,18 @@ class RunFolder(JobFolder):
 
     root = "runs"
     manifest = "run.json"
+    noun = "run folder for"
+    listed_by = "python -m agentark runs"
 
     @property
     def run_id(self) -> str:
         return self.job_id
 
-    def require(self) -> "RunFolder":
-        if not self.exists():
-            raise JobError(
-                f"No run folder for '{self.run_id}' under {config.runs_dir()}. Check the id with "
-                "`python -m agentark runs`, or the AGENTARK_HOME it was started with."
-            )
-        return self
-
     # -- writing (the job side) ---------------------------------------------------------------------------
-    def create(self, meta: dict, problems: pd.DataFrame) -> None:
-        """Write the problems, then the manifest: a folder without ``run.json`` is not a run yet."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_table(self.path / "problems.parquet", pa.Table.from_pandas(problems, preserve_index=False))
-        super().create(meta)
+    def create(self, meta: dict) -> None:
+        """Write the manifest (after ``problems.parquet``: a folder without ``run.json`` is not a run yet), with
+        the run's id, which the store's runs table is keyed by."""
+        super().create({**meta, "run_id": self.run_id})
 
     def write_shard(self, messages: list[dict], outcomes: list[dict]) -> str:
         name = shard_name()
@@ -111,11 +102,6 @@ def list_run_folders() -> list[RunFolder]:
     return folders(DEBATE)
 
 
-def new_run_id(method: str) -> str:
-    """A new run id: the method's name, then the time (see ``agentark.clock.new_id``)."""
-    return new_id(method)
-
-
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -153,15 +139,9 @@ def check_engine(spec: EngineSpec) -> None:
         import_vllm()
 
 
-def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, run_id: str | None = None) -> tuple[str, LoadReport]:
-    """Write a new run folder (config, problems, provenance) and return its id with the load report.
-
-    Nothing is written when the dataset cannot be loaded or yields no problems.
-    """
-    folder = RunFolder(run_id or new_run_id(cfg.method))
-    if folder.exists():
-        raise JobError(f"Run '{folder.run_id}' already exists; resume it ([[run_id]] {folder.run_id}) or pick a "
-                       "new id.")
+def plan_debate(cfg: DebateConfig, problems: list[Problem] | None = None) -> Plan:
+    """The debate kind's preflight: the engines can be built, the dataset loads and yields problems (or the
+    ``problems`` given are used); nothing is written here."""
     for spec in cfg.engine_specs().values():
         check_engine(spec)
     if problems is None:
@@ -177,21 +157,18 @@ def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None, 
         # Duplicate questions would collide in the store; keep the first of each.
         seen: set[str] = set()
         report.problems = [p for p in report.problems if not (p.problem_id in seen or seen.add(p.problem_id))]
-    meta = {
-        "run_id": folder.run_id,
-        "kind": "debate",
-        "method": cfg.method,
-        "dataset": cfg.dataset,
-        "model": ", ".join(cfg.models()),
-        "config": cfg.to_dict(),
-        "created_at": now().isoformat(),
-        "git_commit": git_commit(),
-        "versions": package_versions(),
-        "status": "queued",
-    }
-    folder.create(meta, problems_frame(report.problems))
-    folder.write_progress(status="queued", done=0, total=len(report.problems))
-    return folder.run_id, report
+    meta = {"method": cfg.method, "dataset": cfg.dataset, "model": ", ".join(cfg.models()),
+            "git_commit": git_commit(), "versions": package_versions(), "status": "queued"}
+    return Plan(cfg, total=len(report.problems), id_prefix=cfg.method, meta=meta,
+                tables={"problems": problems_frame(report.problems)}, info=report)
+
+
+def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None,
+                      run_id: str | None = None) -> tuple[str, LoadReport]:
+    """``jobs.create`` for a debate: write a new run folder (config, problems, provenance) and return its id
+    with the load report. Nothing is written when the dataset cannot be loaded or yields no problems."""
+    created = create("debate", cfg, job_id=run_id, problems=problems)
+    return created.job_id, created.info
 
 
 def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: dict | None = None) -> dict:
@@ -274,15 +251,8 @@ def ingest_run(store: Store, folder: RunFolder) -> int:
     return ingested
 
 
-def launch_debate(store: Store, cfg: DebateConfig, problems: list[Problem] | None = None) -> tuple[str, LoadReport]:
-    """Create a run, start it in the background and register it in the store (so the app lists it at once)."""
-    run_id, report = create_debate_run(cfg, problems)
-    spawn("debate", run_id)
-    store.refresh()
-    return run_id, report
-
-
-DEBATE = register_kind(JobKind("debate", RunFolder, run_debate, ingest_run, title="Debate run"))
+DEBATE = register_kind(JobKind("debate", RunFolder, run_debate, ingest_run, title="Debate run", config=DebateConfig,
+                               preflight=plan_debate, reads=("problems",), registers="run"))
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,29 @@
-"""The one job framework: every long job (debate run, Monte-Carlo labeling, training, evaluation) is a
-folder with a manifest, shards, progress, log and status, started by one ``spawn``, run by one worker
-entry point (``python -m agentark worker JOB_ID``) that dispatches on the manifest's kind, stopped and
-resumed the same way, and ingested by the ingester its kind registered.
+"""The one job framework: every long job (debate run, evaluation, Monte-Carlo and PRM labeling, training) is
+a folder with a manifest, shards, progress, log and status, begun by one verb (``start(kind, cfg)``), run by
+one worker entry point (``python -m agentark worker JOB_ID``) that dispatches on the manifest's kind, stopped
+and resumed the same way, and ingested by the ingester its kind registered.
 
 Design decision: jobs never open the store. They write Parquet shards under their folder; registering a
 kind registers its ingester in the store's registry, so ``Store.refresh`` ingests every kind without the
-store importing any job module. ``agentark.jobs.builtin`` imports every built-in kind (the app and the
-CLI import it). A new kind is a module that builds a ``JobKind`` and calls ``register_kind`` (see
-docs/architecture.md, "Adding a job kind").
+store importing any job module. This package is the framework alone: ``agentark.jobs.builtin`` names every
+built-in kind's module (the app and the CLI import it). A new kind is a module that builds a ``JobKind`` and
+calls ``register_kind`` (see docs/architecture.md, "Adding a job kind").
 """
 from agentark.ids import check_id
 from agentark.jobs.folder import FINISHED, STATUSES, JobFolder, JobStopped, pid_alive
-from agentark.jobs.registry import JobKind, Progress, find, folders, get_kind, kinds, register_kind
-from agentark.jobs.runner import COLUMNS, list_jobs, resume, run_job, spawn, stop, worker_main
+from agentark.jobs.registry import JobKind, Plan, Progress, find, folders, get_kind, kinds, register_kind
+from agentark.jobs.runner import (
+    COLUMNS,
+    Started,
+    create,
+    list_jobs,
+    resume,
+    run_job,
+    spawn,
+    start,
+    stop,
+    worker_main,
+)
 
 __all__ = [
     "COLUMNS",
@@ -21,8 +32,11 @@ __all__ = [
     "JobFolder",
     "JobKind",
     "JobStopped",
+    "Plan",
     "Progress",
+    "Started",
     "check_id",
+    "create",
     "find",
     "folders",
     "get_kind",
@@ -33,6 +47,7 @@ __all__ = [
     "resume",
     "run_job",
     "spawn",
+    "start",
     "stop",
     "worker_main",
 ]

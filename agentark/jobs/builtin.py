@@ -1,16 +1,22 @@
-"""Every built-in job kind, imported so that it registers: the app and the CLI import this module.
+"""Every built-in job kind, imported by name so that it registers: the registry loads this module on the
+first look-up of a kind it does not know, and the app and the CLI import it so that refresh ingests them all.
 
-Design decision: kinds defined outside this package (``agentark.labels.prm_labeler``, the trainers) import the
-framework from ``agentark.jobs``, so ``agentark.jobs`` itself must not import them (that would be an import
-cycle); this module, which nothing in the framework imports, lists them instead. Adding a built-in kind
-is one import line here. A worker needs none of this: it imports the kind's module named in the manifest.
+Design decision: a kind lives beside its domain and imports the framework from ``agentark.jobs``, so the
+framework must not import it (that would be an import cycle and make ``jobs/`` depend on every domain);
+this list names the modules instead, and ``importlib`` loads them. Adding a built-in kind is one line here.
 """
-import agentark.debate.debate_job  # noqa: F401  (debate runs)
-import agentark.labels.montecarlo_job  # noqa: F401  (Monte-Carlo step labels)
-import agentark.labels.prm_labeler  # noqa: F401  (PRM step labels)
-import agentark.train.train_jobs  # noqa: F401  (PRM, SFT and PAD training)
-from agentark.checkpoints import sync_models
-from agentark.store import register_ingester
+import importlib
 
-# Trained model folders (written by training jobs) become rows of the models table on refresh too.
-register_ingester("models", sync_models)
+MODULES = (
+    "agentark.debate.debate_job",  # debate runs
+    "agentark.evaluate.run",  # evaluations (debate runs on held-out problems)
+    "agentark.labels.montecarlo_job",  # Monte-Carlo step labels
+    "agentark.labels.prm_labeler",  # PRM step labels
+    "agentark.train.prm",  # PRM training
+    "agentark.train.sft",  # SFT (R-SFT / DA)
+    "agentark.train.pad",  # PAD (GRPO with PRM rewards)
+    "agentark.checkpoints",  # trained model folders become rows of the models table on refresh
+)
+
+for _module in MODULES:
+    importlib.import_module(_module)

@@ -80,6 +80,16 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
+class InFolder:
+    """A path inside a job's folder, read as an attribute of the folder (``folder.shards``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, folder: "JobFolder", owner: type) -> Path:
+        return folder.path / self.name
+
+
 class JobFolder:
     """One job's folder. Subclasses (one per kind) add the kind's own files and shard readers.
 
@@ -89,6 +99,9 @@ class JobFolder:
 
     root = "jobs"
     manifest = "job.json"
+    # How a missing folder is named, and the command that lists the existing ones.
+    noun = "job"
+    listed_by = "python -m agentark jobs"
 
     def __init__(self, job_id: str) -> None:
         self.job_id = check_id(job_id, "job id")
@@ -124,14 +137,13 @@ class JobFolder:
     def manifest_path(self) -> Path:
         return self.path / self.manifest
 
-    @property
-    def shards(self) -> Path:
-        return self.path / "shards"
-
-    @property
-    def checkpoints(self) -> Path:
-        """Where a training kind saves what it resumes from: ``checkpoints/step-N/`` by convention."""
-        return self.path / "checkpoints"
+    shards = InFolder("shards")
+    # Where a training kind saves what it resumes from: ``checkpoints/step-N/`` by convention.
+    checkpoints = InFolder("checkpoints")
+    # The worker's output (stdout and stderr), appended to by every run of the job.
+    log_path = InFolder("worker.log")
+    # Present while a stop is requested; the job polls it between steps.
+    cancel_path = InFolder("cancel")
 
     def checkpoint_dir(self, step: int) -> Path:
         """Where step ``step``'s checkpoint goes (``checkpoints/step-N``); write it under another name and
@@ -152,24 +164,14 @@ class JobFolder:
                     steps.append((int(number), p))
         return max(steps) if steps else None
 
-    @property
-    def log_path(self) -> Path:
-        return self.path / "worker.log"
-
-    @property
-    def cancel_path(self) -> Path:
-        return self.path / "cancel"
-
     def exists(self) -> bool:
         return self.manifest_path.exists()
 
     def require(self):
         """This folder, or a JobError naming where it was looked for."""
         if not self.exists():
-            raise JobError(
-                f"No job '{self.job_id}' under {self.root_dir()}. List jobs with `python -m agentark jobs`, "
-                "or check the AGENTARK_HOME it was started with."
-            )
+            raise JobError(f"No {self.noun} '{self.job_id}' under {self.root_dir()}. Check the id with "
+                           f"`{self.listed_by}`, or the AGENTARK_HOME it was started with.")
         return self
 
     # -- manifest -----------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
-"""Starting, running, stopping and resuming a job: the same four verbs for every kind.
+"""Starting, running, stopping and resuming a job: the same verbs for every kind.
 
+- ``start(kind, cfg, **inputs)`` is how any job begins: the kind's preflight refuses what would fail (nothing
+  is written then), ``create`` writes the folder (frozen inputs, then the manifest) and the job is spawned in
+  the background or run in this process. ``create`` alone leaves it queued.
 - ``spawn(kind, job_id)`` starts ``python -m agentark worker JOB_ID`` in its own session and returns its
   pid; ``worker_main`` (that command) looks the job up by id and runs it with ``run_job``, which
   dispatches on the manifest's kind.
@@ -19,14 +22,59 @@ import subprocess
 import sys
 import threading
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from agentark import config
-from agentark.clock import now
+from agentark.clock import new_id, now
 from agentark.errors import JobError
-from agentark.jobs.folder import FINISHED, JobFolder, JobStopped, pid_alive
+from agentark.jobs.folder import FINISHED, JobFolder, JobStopped, atomic_write_table, pid_alive
 from agentark.jobs.registry import Progress, find, folders, get_kind, kinds
+
+
+@dataclass(frozen=True)
+class Started:
+    """What ``create`` and ``start`` hand back: the job's id, the worker's pid when it was spawned, its final
+    progress when it ran in this process, and what the kind's preflight reported (a load report, say)."""
+
+    job_id: str
+    pid: int | None = None
+    progress: dict | None = None
+    info: Any = None
+
+
+def create(kind: str, cfg: Any, *, job_id: str | None = None, **inputs: Any) -> Started:
+    """Check everything the kind can check, then write the job's folder (queued); nothing is written on refusal.
+
+    ``inputs`` go to the kind's preflight (a store, an exports table, given problems).
+    """
+    record = get_kind(kind)
+    if record.preflight is None:
+        raise JobError(f"Job kind '{kind}' has no preflight, so it cannot be created with jobs.create.")
+    plan = record.preflight(cfg, **inputs)
+    folder = record.folder(job_id or new_id(plan.id_prefix))
+    if folder.exists():
+        raise JobError(f"Job '{folder.job_id}' already exists; resume it, or pick a new id.")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    for name, frame in plan.tables.items():
+        atomic_write_table(folder.path / f"{name}.parquet", pa.Table.from_pandas(frame, preserve_index=False))
+    folder.create({"kind": record.runs_as or record.name, "config": plan.config.to_dict(),
+                   "created_at": now().isoformat(), **plan.meta})
+    folder.write_progress(status="queued", done=0, total=plan.total)
+    return Started(folder.job_id, info=plan.info)
+
+
+def start(kind: str, cfg: Any, *, background: bool = True, job_id: str | None = None,
+          on_progress: Progress | None = None, **inputs: Any) -> Started:
+    """The one verb that launches a job of any kind: ``create`` it, then spawn its worker (``background``) or
+    run it here until it ends (``on_progress(done, total)`` as it goes)."""
+    created = create(kind, cfg, job_id=job_id, **inputs)
+    if background:
+        return Started(created.job_id, pid=spawn(get_kind(kind).runs_as or kind, created.job_id), info=created.info)
+    return Started(created.job_id, progress=run_job(created.job_id, on_progress=on_progress), info=created.info)
 
 
 def run_job(job_id: str, on_progress: Progress | None = None, **options: Any) -> dict:
@@ -133,10 +181,13 @@ def worker_main(job_id: str) -> int:
 COLUMNS = ("job_id", "kind", "title", "status", "done", "total", "stage", "started_at", "ended_at", "pid", "error")
 
 
-def list_jobs() -> list[dict]:
-    """Every job of every kind as its folder tells it, newest start first: the one Jobs table."""
+def list_jobs(*names: str) -> list[dict]:
+    """Every job of the kinds named (every kind when none is) as its folder tells it, newest start first: the
+    one Jobs table."""
     rows = []
     for kind in kinds().values():
+        if names and kind.name not in names:
+            continue
         for folder in folders(kind):
             progress = folder.progress()
             rows.append({

@@ -6,6 +6,7 @@ does not write to the store while nothing happens.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,6 @@ from agentark.store.job_tables import ingest_metrics_shard, job_states, upsert_j
 from agentark.store.ledger_tables import ingested_shards
 
 if TYPE_CHECKING:
-    from agentark.jobs.registry import JobKind
     from agentark.store import Store
 
 
@@ -33,19 +33,22 @@ def ingest_metrics(store: Store, folder: JobFolder) -> int:
                for name in names if f"metrics:{name}" not in seen)
 
 
-def sync_kind(store: Store, kind: JobKind) -> int:
-    """Ingest every folder of ``kind`` (its shards, then its metrics) and bring its job row up to date."""
+def sync_folders(store: Store, kind: str, folders: list[JobFolder],
+                 ingest: Callable[[Store, JobFolder], int]) -> int:
+    """Ingest every folder of one kind (its shards with the kind's ``ingest``, then its metrics) and bring its
+    job row up to date. Takes the kind's parts, not its record, so the registry imports this module and not
+    the other way round."""
     known = job_states(store)
     ingested = 0
-    for folder in kind.folder.of_kind(kind.name):
-        ingested += kind.ingest(store, folder)
+    for folder in folders:
+        ingested += ingest(store, folder)
         ingested += ingest_metrics(store, folder)
         progress = folder.progress()
         state = (folder.status(), progress.get("pid"), _when(progress.get("started_at")), _when(progress.get("ended_at")))
         if known.get(folder.job_id) != state:
             meta = folder.meta()
             upsert_job(store, {
-                "job_id": folder.job_id, "kind": kind.name, "config": meta.get("config", {}), "status": state[0],
+                "job_id": folder.job_id, "kind": kind, "config": meta.get("config", {}), "status": state[0],
                 "pid": state[1], "started_at": state[2], "ended_at": state[3], "log_path": str(folder.log_path),
                 "run_id": meta.get("run_id"),
             })

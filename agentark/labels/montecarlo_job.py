@@ -9,14 +9,12 @@ job started with, skipping those whose label shard exists, whatever was segmente
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow as pa
 
 from agentark.backends import Engine, create_engine
-from agentark.clock import new_id, now
 from agentark.errors import ConfigError
 from agentark.debate.debate_job import check_engine
-from agentark.jobs.folder import LabelJobFolder, atomic_write_table
-from agentark.jobs.registry import JobKind, Progress, register_kind
+from agentark.jobs.folder import LabelJobFolder
+from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
 from agentark.jobs.runner import list_jobs, run_job
 from agentark.labels.montecarlo import MCConfig, label_rows, mc_targets, rollouts
 from agentark.store import Store
@@ -33,21 +31,17 @@ class MCFolder(LabelJobFolder):
         return pd.read_parquet(self.path / "targets.parquet")
 
 
-def create_mc_job(store: Store, cfg: MCConfig) -> str:
-    """Freeze the targets and the config in a new job folder; return its id (start it with ``jobs.spawn``)."""
+def plan_mc(cfg: MCConfig, store: Store) -> Plan:
+    """The Monte-Carlo kind's preflight: the engine can be built and some step still lacks a label; the targets
+    are frozen in the job's folder."""
     # A model, server option or API key variable that would only fail in the worker fails here, before
     # a job folder exists.
     check_engine(cfg.engine_spec())
     targets = mc_targets(store, cfg)
     if targets.empty:
-        raise ConfigError("Every step of these runs already has a Monte-Carlo label; untick 'skip labeled' to redo them.")
-    folder = MCFolder(new_id("mc"))
-    folder.path.mkdir(parents=True, exist_ok=True)
-    atomic_write_table(folder.path / "targets.parquet", pa.Table.from_pandas(targets, preserve_index=False))
-    folder.create({"kind": KIND, "config": cfg.to_dict(),
-                   "created_at": now().isoformat()})
-    folder.write_progress(done=0, total=len(targets))
-    return folder.job_id
+        raise ConfigError("Every step of these runs already has a Monte-Carlo label; unset [[skip_labeled]] to redo "
+                          "them.")
+    return Plan(cfg, total=len(targets), id_prefix="mc", tables={"targets": targets})
 
 
 def run_mc(folder: MCFolder, on_progress: Progress | None = None, engine: Engine | None = None) -> dict:
@@ -86,8 +80,9 @@ def ingest_mc(store: Store, folder: MCFolder) -> int:
 
 def mc_jobs() -> pd.DataFrame:
     """Monte-Carlo jobs as their folders tell it: status and progress."""
-    rows = [r for r in list_jobs() if r["kind"] == KIND]
+    rows = list_jobs(KIND)
     return pd.DataFrame(rows, columns=["job_id", "status", "done", "total", "error"])
 
 
-MC_LABEL = register_kind(JobKind(KIND, MCFolder, run_mc, ingest_mc, title="Monte-Carlo labels"))
+MC_LABEL = register_kind(JobKind(KIND, MCFolder, run_mc, ingest_mc, title="Monte-Carlo labels", config=MCConfig,
+                                 preflight=plan_mc, reads=("runs",), registers="labels"))

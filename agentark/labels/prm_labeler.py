@@ -20,12 +20,11 @@ import secrets
 from dataclasses import dataclass, field
 
 import pandas as pd
-import pyarrow as pa
 
-from agentark.clock import new_id, now
+from agentark.clock import now
 from agentark.errors import ConfigError
-from agentark.jobs.folder import LabelJobFolder, atomic_write_table
-from agentark.jobs.registry import JobKind, Progress, register_kind
+from agentark.jobs.folder import LabelJobFolder
+from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
 from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -102,11 +101,17 @@ def stamp(rows: pd.DataFrame, model: str) -> pd.DataFrame:
     return rows
 
 
-def run_prm_labeler(store: Store, cfg: PRMLabelConfig, scorer=None) -> int:
-    """Label the runs' stored steps with the PRM (loaded from ``cfg.model`` unless given); return labels written."""
+def _steps(store: Store, cfg: PRMLabelConfig) -> pd.DataFrame:
+    """The runs' stored steps with their question; refused when the runs have none."""
     steps = q.steps_in_context(store, cfg.run_ids or None)
     if steps.empty:
         raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
+    return steps
+
+
+def run_prm_labeler(store: Store, cfg: PRMLabelConfig, scorer=None) -> int:
+    """Label the runs' stored steps with the PRM (loaded from ``cfg.model`` unless given); return labels written."""
+    steps = _steps(store, cfg)
     if scorer is None:
         from agentark.train.prm_scoring import load_prm
 
@@ -127,23 +132,14 @@ class PRMLabelFolder(LabelJobFolder):
         return pd.read_parquet(self.path / "steps.parquet")
 
 
-def create_prm_label_job(store: Store, cfg: PRMLabelConfig) -> str:
-    """Check the PRM, freeze the runs' steps and the config in a new job folder; return its id (start it with
-    ``jobs.spawn`` or ``jobs.run_job``). A folder that is not a studio PRM is refused before any job exists."""
+def plan_prm_label(cfg: PRMLabelConfig, store: Store) -> Plan:
+    """The kind's preflight: the PRM is a studio PRM and the runs have steps; the steps (with their question)
+    are frozen in the job's folder. A folder that is not a studio PRM is refused before any job exists."""
     from agentark.train.prm_scoring import prm_folder, read_meta
 
     read_meta(prm_folder(cfg.model))
-    steps = q.steps_in_context(store, cfg.run_ids or None)
-    if steps.empty:
-        raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
-    frozen = steps[["message_id", "step_id", "idx", "question", "text"]].reset_index(drop=True)
-    folder = PRMLabelFolder(new_id("prm-label"))
-    folder.path.mkdir(parents=True, exist_ok=True)
-    atomic_write_table(folder.path / "steps.parquet", pa.Table.from_pandas(frozen, preserve_index=False))
-    folder.create({"kind": KIND, "config": cfg.to_dict(),
-                   "created_at": now().isoformat()})
-    folder.write_progress(done=0, total=int(frozen["message_id"].nunique()))
-    return folder.job_id
+    frozen = _steps(store, cfg)[["message_id", "step_id", "idx", "question", "text"]].reset_index(drop=True)
+    return Plan(cfg, total=int(frozen["message_id"].nunique()), id_prefix="prm-label", tables={"steps": frozen})
 
 
 def run_prm_label(folder: PRMLabelFolder, on_progress: Progress | None = None, scorer=None) -> dict:
@@ -191,15 +187,18 @@ def prm_label_jobs() -> pd.DataFrame:
     """PRM labeling jobs as their folders tell it: status and progress."""
     from agentark.jobs.runner import list_jobs
 
-    rows = [r for r in list_jobs() if r["kind"] == KIND]
+    rows = list_jobs(KIND)
     return pd.DataFrame(rows, columns=["job_id", "status", "done", "total", "error"])
 
 
 def trained_prms() -> list[str]:
-    """Ids of the PRMs the studio trained, newest first, for the labeling page's picker."""
-    from agentark.checkpoints import local_models
+    """Ids of the PRMs the studio trained, newest first, for the labeling and training pages' pickers."""
+    from agentark.checkpoints import model_ids
+    from agentark.train.prm import PRM
 
-    return [c["model_id"] for c in reversed(local_models()) if c.get("kind") == "prm" and c.get("model_id")]
+    return model_ids(PRM.name)
 
 
-PRM_LABEL = register_kind(JobKind(KIND, PRMLabelFolder, run_prm_label, ingest_prm_label, title="PRM labels"))
+PRM_LABEL = register_kind(JobKind(KIND, PRMLabelFolder, run_prm_label, ingest_prm_label, title="PRM labels",
+                                  config=PRMLabelConfig, preflight=plan_prm_label, reads=("runs", "model:prm"),
+                                  registers="labels"))

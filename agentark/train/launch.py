@@ -34,7 +34,7 @@ def accelerate_config(distributed: str, num_processes: int, num_machines: int = 
     if precision not in _MIXED:
         raise ConfigError(f"precision '{precision}' is not one of: {', '.join(_MIXED)}.")
     if num_machines > 1 and not main_process_ip:
-        raise ConfigError("A multi-node run needs the main machine's address: pass main_process_ip (and the same "
+        raise ConfigError("A multi-node run needs the main machine's address: give main_process_ip (and the same "
                           "main_process_port on every machine).")
     if not 0 <= machine_rank < num_machines:
         raise ConfigError(f"machine_rank must be in [0, {num_machines}) (got {machine_rank}).")
@@ -93,11 +93,25 @@ def write_accelerate_config(path: Path | str, **options) -> Path:
 def check_engine_installed(distributed: str) -> None:
     """DeepSpeed is an optional dependency; refuse a ZeRO run before launch when it is missing."""
     if distributed in ("zero2", "zero3") and importlib.util.find_spec("deepspeed") is None:
-        raise ConfigError(f"distributed '{distributed}' runs on DeepSpeed, which is not installed; "
+        raise ConfigError(f"[[distributed]] '{distributed}' runs on DeepSpeed, which is not installed; "
                           "`pip install deepspeed` on the GPU machine, or choose ddp or fsdp.")
 
 
-def launch_command(config_path: Path | str, module: str, args: list[str]) -> list[str]:
+def check_gpus(cfg) -> None:
+    """Refuse a job for more GPUs than this machine shows, or on an engine that is not installed."""
+    if cfg.num_processes * cfg.num_machines <= 1:
+        return
+    import torch
+
+    seen = torch.cuda.device_count()
+    if seen < cfg.num_processes:
+        raise ConfigError(f"[[num_processes]] {cfg.num_processes} needs {cfg.num_processes} GPUs on this machine "
+                          f"and {seen or 'none'} {'are' if seen > 1 else 'is'} visible; set [[num_processes]] to "
+                          f"{max(seen, 1)}, or run on a machine with more GPUs.")
+    check_engine_installed(cfg.distributed)
+
+
+def accelerate_argv(config_path: Path | str, module: str, args: list[str]) -> list[str]:
     """``accelerate launch --config_file CONFIG -m MODULE ARGS...`` with this interpreter's accelerate."""
     return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path), "-m", module,
             *[str(a) for a in args]]

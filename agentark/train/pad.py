@@ -11,33 +11,32 @@ bad PRM or a broken config fails in seconds instead of after the policy model ha
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError
+from agentark.options import field_help
 from agentark.train.runtime import (
     OnMetrics,
     ShouldStop,
     TrainResult,
+    causal_lm,
     detect_hardware,
-    finish,
     job_callback,
-    last_checkpoint,
     load_tokenizer,
-    lora_config,
-    quiet_datasets,
-    resolve_base,
+    train_and_finish,
     training_arguments,
+    trl_trainer,
 )
-from agentark.train.sft import DEVICES, PRECISIONS, SCHEDULERS, SWITCHES, check_common, field_help
+from agentark.train.train_config import TrainConfig
+from agentark.train.train_jobs import register_training_kind
 
 AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
 SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
 
 
 @dataclass
-class PADJobConfig:
+class PADJobConfig(TrainConfig):
     """A PAD job: problems with reference answers, the PRM that judges steps, and how GRPO samples and trains."""
 
     dataset: str = field(default="builtin:arithmetic-onestep", metadata=field_help(
@@ -47,9 +46,6 @@ class PADJobConfig:
         "Split of the dataset (keep the test split for evaluation)."))
     limit: int | None = field(default=64, metadata=field_help("How many problems to use; empty for all."))
     problem_seed: int = field(default=0, metadata=field_help("Seed of the built-in generator that picks the problems."))
-    base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
-        "The student: the embedded model, a checkpoint folder, a cached hub id, or a studio model (an SFT "
-        "student, say)."))
     prm: str = field(default="", metadata=field_help(
         "The studio PRM that scores steps: its model id or folder (train one with `train prm`). Empty only "
         "when prm_weight is 0."))
@@ -69,75 +65,47 @@ class PADJobConfig:
     generation_temperature: float = field(default=1.0, metadata=field_help("Sampling temperature of the completions."))
     beta: float = field(default=0.04, metadata=field_help(
         "KL penalty towards the base model (0 skips the reference model and the KL chart)."))
-    epochs: float = field(default=1.0, metadata=field_help("Passes over the problems (ignored when max_steps is set)."))
-    max_steps: int | None = field(default=None, metadata=field_help("Stop after this many optimizer steps."))
     learning_rate: float = field(default=1e-6, metadata=field_help("Peak learning rate of AdamW."))
-    lr_scheduler: str = field(default="linear", metadata=field_help(
-        "Learning-rate schedule after warm-up.", SCHEDULERS))
-    warmup_steps: int = field(default=0, metadata=field_help("Optimizer steps of linear warm-up."))
     per_device_batch_size: int = field(default=4, metadata=field_help(
         "Completions per device per forward pass; batch x accumulation x GPUs must be a multiple of "
         "num_generations."))
-    gradient_accumulation_steps: int = field(default=1, metadata=field_help(
-        "Forward passes accumulated into one optimizer step."))
-    lora: bool = field(default=False, metadata=field_help(
-        "Train LoRA adapters instead of all weights; the final model has them merged in."))
-    lora_r: int = field(default=16, metadata=field_help("LoRA rank."))
-    lora_alpha: int = field(default=32, metadata=field_help("LoRA scaling numerator (scale = alpha / r)."))
-    lora_dropout: float = field(default=0.05, metadata=field_help("Dropout on the LoRA branch."))
     save_steps: int = field(default=25, metadata=field_help(
         "Save a resumable checkpoint every this many steps (cancel also saves one)."))
-    seed: int = field(default=0, metadata=field_help("Seed for sampling and data order."))
-    device: str = field(default="auto", metadata=field_help("Where to train: auto picks the GPU when there is one.",
-                                                       DEVICES))
-    precision: str = field(default="auto", metadata=field_help(
-        "auto is bf16 on a GPU that has it and fp32 on the CPU; bf16/fp16 need a GPU.", PRECISIONS))
-    gradient_checkpointing: str = field(default="auto", metadata=field_help(
-        "Recompute activations to save memory: auto turns it on on a GPU.", SWITCHES))
-    num_processes: int = field(default=1, metadata=field_help(
-        "GPUs to train on; above 1 the job runs under `accelerate launch` with a generated config."))
-    distributed: str = field(default="ddp", metadata=field_help(
-        "How several GPUs share the work: ddp, DeepSpeed ZeRO-2/3, or FSDP.", ("ddp", "zero2", "zero3", "fsdp")))
     vllm_server_url: str | None = field(default=None, metadata=field_help(
         "GPU only: generate through a running `trl vllm-serve` at this URL (TRL's vLLM server mode) instead "
         "of transformers."))
 
     def __post_init__(self) -> None:
-        check_common(self)
+        super().__post_init__()
         if not str(self.dataset).strip():
-            raise ConfigError("No dataset given: pass --dataset (builtin:arithmetic-easy, gsm8k, or a file).")
+            raise ConfigError("No dataset given: set [[dataset]] (builtin:arithmetic-easy, gsm8k, or a file).")
         if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"limit must be at least 1 (got {self.limit}); leave it empty for every problem.")
+            raise ConfigError(f"[[limit]] must be at least 1 (got {self.limit}); leave it empty for every problem.")
         if self.num_generations < 2:
-            raise ConfigError(f"num_generations must be at least 2 (got {self.num_generations}): GRPO compares "
+            raise ConfigError(f"[[num_generations]] must be at least 2 (got {self.num_generations}): GRPO compares "
                               "completions of the same problem.")
-        effective = self.per_device_batch_size * self.gradient_accumulation_steps * self.num_processes
+        effective = self.per_device_batch_size * self.gradient_accumulation_steps * self.world_size
         if effective % self.num_generations:
             raise ConfigError(
-                f"per_device_batch_size x gradient_accumulation_steps x num_processes = {effective} is not a "
-                f"multiple of num_generations = {self.num_generations}; e.g. set --per-device-batch-size "
-                f"{self.num_generations} or --num-generations {math.gcd(effective, self.num_generations)}.")
+                f"per_device_batch_size x gradient_accumulation_steps x GPUs = {effective} is not a multiple of "
+                f"num_generations = {self.num_generations}; e.g. set [[per_device_batch_size]] "
+                f"{self.num_generations} or [[num_generations]] {math.gcd(effective, self.num_generations)}.")
         if self.max_completion_length < 8:
-            raise ConfigError(f"max_completion_length must be at least 8 tokens (got {self.max_completion_length}).")
+            raise ConfigError(f"[[max_completion_length]] must be at least 8 tokens (got "
+                              f"{self.max_completion_length}).")
         if self.prm_weight < 0 or self.correctness_weight < 0 or self.prm_weight + self.correctness_weight <= 0:
-            raise ConfigError("Reward weights must be 0 or more with at least one positive; e.g. --prm-weight 1 "
-                              "--correctness-weight 1.")
+            raise ConfigError("Reward weights must be 0 or more with at least one positive; e.g. [[prm_weight]] 1 "
+                              "[[correctness_weight]] 1.")
         if self.prm_weight > 0 and not str(self.prm).strip():
-            raise ConfigError("prm_weight is above 0 but no PRM is given: pass --prm with a studio PRM "
-                              "(train one with `python -m agentark train prm`) or set --prm-weight 0.")
-        if self.aggregation not in AGGREGATIONS:
-            raise ConfigError(f"aggregation '{self.aggregation}' is not one of: {', '.join(AGGREGATIONS)}.")
+            raise ConfigError("[[prm_weight]] is above 0 but no PRM is given: set [[prm]] to a studio PRM "
+                              "(train one with `python -m agentark train prm`) or [[prm_weight]] to 0.")
+        self.check_choices(("aggregation", AGGREGATIONS), ("segmenter", SEGMENTERS))
         if self.aggregation == "softmin" and self.softmin_temperature <= 0:
-            raise ConfigError(f"softmin_temperature must be positive (got {self.softmin_temperature}).")
-        if self.segmenter not in SEGMENTERS:
-            raise ConfigError(f"segmenter '{self.segmenter}' is not one of: {', '.join(SEGMENTERS)}.")
+            raise ConfigError(f"[[softmin_temperature]] must be positive (got {self.softmin_temperature}).")
         if self.beta < 0:
-            raise ConfigError(f"beta must be 0 or more (got {self.beta}).")
+            raise ConfigError(f"[[beta]] must be 0 or more (got {self.beta}).")
         if self.vllm_server_url and self.device == "cpu":
-            raise ConfigError("vllm_server_url is GPU-only (TRL's vLLM server mode); on a CPU leave it empty.")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+            raise ConfigError("[[vllm_server_url]] is GPU-only (TRL's vLLM server mode); on a CPU leave it empty.")
 
 
 def completion_text(completion) -> str:
@@ -249,7 +217,7 @@ def check_pad(cfg: PADJobConfig, scorer=None) -> tuple[list[dict], list, list[fl
     tokenizer and chat template, the PRM, and the rewards on a sample. Returns (rows, rewards, weights)."""
     hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
     if cfg.vllm_server_url and hw.device != "cuda":
-        raise ConfigError("vllm_server_url is GPU-only (TRL's vLLM server mode) and no GPU is visible; leave it "
+        raise ConfigError("[[vllm_server_url]] is GPU-only (TRL's vLLM server mode) and no GPU is visible; leave it "
                           "empty to generate with transformers.")
     rows = pad_rows(cfg)
     load_tokenizer(cfg.base_model)
@@ -261,28 +229,18 @@ def check_pad(cfg: PADJobConfig, scorer=None) -> tuple[list[dict], list, list[fl
 def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None = None,
                   should_stop: ShouldStop | None = None, scorer=None):
     """The configured ``GRPOTrainer`` and its job callback."""
-    import torch
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, PrinterCallback
     from trl import GRPOConfig, GRPOTrainer
 
     hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
     rows, funcs, weights = check_pad(cfg, scorer)
-    tokenizer = load_tokenizer(cfg.base_model)
-    tokenizer.padding_side = "left"
-    dtype = torch.bfloat16 if hw.precision == "bf16" else torch.float16 if hw.precision == "fp16" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(resolve_base(cfg.base_model), dtype=dtype)
+    model, tokenizer = causal_lm(cfg, hw, padding_side="left")
     vllm = (dict(use_vllm=True, vllm_mode="server", vllm_server_base_url=cfg.vllm_server_url)
             if cfg.vllm_server_url else {})
     args = GRPOConfig(**training_arguments(cfg, hw, out_dir), num_generations=cfg.num_generations,
                       max_completion_length=cfg.max_completion_length, temperature=cfg.generation_temperature,
                       beta=cfg.beta, reward_weights=weights, log_completions=False, **vllm)
     callback = job_callback(on_metrics, should_stop)
-    quiet_datasets()
-    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=Dataset.from_list(rows),
-                          processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[callback])
-    trainer.remove_callback(PrinterCallback)  # metrics go to the job's shards, not as dicts to the log
-    return trainer, callback, hw
+    return trl_trainer(GRPOTrainer, cfg, model, tokenizer, args, rows, callback, reward_funcs=funcs), callback, hw
 
 
 def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | None = None,
@@ -296,8 +254,10 @@ def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | No
 
     out_dir = Path(out_dir)
     trainer, callback, hw = build_trainer(cfg, out_dir, on_metrics, should_stop, scorer)
-    checkpoint = last_checkpoint(out_dir) if resume else None
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    card = {"kind": "pad", "base_model": cfg.base_model, "export_sha256": None, "config": cfg.to_dict(),
-            "prompt": SOLVE_PROMPT, "prm": cfg.prm}
-    return finish(trainer, callback, hw, out_dir, card, merge_lora=cfg.lora)
+    card = {"kind": "pad", "base_model": cfg.base_model, "export_sha256": None, "prompt": SOLVE_PROMPT,
+            "prm": cfg.prm}
+    return train_and_finish(trainer, callback, hw, out_dir, card, cfg, resume)
+
+
+PAD = register_training_kind("pad", "PAD (GRPO with PRM rewards)", PADJobConfig, check_pad, train_pad,
+                             reads=("problems", "model:prm"))

@@ -14,19 +14,20 @@ leaves a usable model, and a folder that lacks the file is refused as "not a stu
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError, ModelNotFoundError
+from agentark.options import field_help
+from agentark.train.launch import check_gpus
 from agentark.train.prm_data import (
     IGNORE,
     StepwiseCollator,
@@ -43,9 +44,13 @@ from agentark.train.runtime import (
     ShouldStop,
     TrainResult,
     detect_hardware,
+    file_sha256,
+    job_callback,
     last_checkpoint,
     peak_memory_mb,
 )
+from agentark.train.train_config import TrainConfig, require_export
+from agentark.train.train_jobs import register_training_kind
 
 log = logging.getLogger(__name__)
 
@@ -55,129 +60,68 @@ FORMAT = "agentark-prm"
 LABEL2ID = {"bad": 0, "good": 1}
 NEGATIVE_SHARE_WARNING = 0.10
 LABEL_TYPES = ("auto", "hard", "soft")
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-SWITCHES = ("auto", "on", "off")
-SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
-DISTRIBUTED = ("ddp", "zero2", "zero3", "fsdp")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
 
-
-def _help(text: str, choices: tuple = ()) -> dict:
-    return {"help": text, "choices": choices} if choices else {"help": text}
-
-
 @dataclass
-class PRMConfig:
+class PRMConfig(TrainConfig):
     """A PRM training job: which stepwise file, which backbone, and how to train; stored as the job's config.
     The CLI flags and the Train page form are generated from these fields and their help."""
 
-    export: str = field(default="", metadata=_help(
+    # A LoRA PRM keeps its adapter when sharded; load_prm merges it at load time.
+    merges_lora: ClassVar[bool] = False
+
+    export: str = field(default="", metadata=field_help(
         "The training set: a studio PRM export (id or sha256, see `python -m agentark exports`) or a "
         "PRM800K/Math-Shepherd-style stepwise file (.parquet/.jsonl with prompt, completions, labels)."))
-    base_model: str = field(default=EMBEDDED_MODEL, metadata=_help(
+    base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
         "The PRM's backbone, chosen independently of the student: the embedded model, a checkpoint folder, a "
         "model id in the local Hugging Face cache, or a model the studio trained."))
-    separator: str = field(default="\n", metadata=_help(
+    separator: str = field(default="\n", metadata=field_help(
         "Text placed after each step; the PRM's head is read at its last token. Saved with the model."))
-    label_type: str = field(default="auto", metadata=_help(
+    label_type: str = field(default="auto", metadata=field_help(
         "hard: good/bad with cross entropy; soft: Monte-Carlo fractions with binary cross entropy; auto: soft "
         "when the file has fractional labels.", LABEL_TYPES))
-    class_weights: str = field(default="none", metadata=_help(
+    class_weights: str = field(default="none", metadata=field_help(
         "Weigh the classes: 'none', 'balanced' (inverse frequency of good and bad steps in the file) or "
         "'NEG:POS' such as '4:1'."))
-    epochs: float = field(default=1.0, metadata=_help("Passes over the training set (ignored when max_steps is set)."))
-    max_steps: int | None = field(default=None, metadata=_help(
-        "Stop after this many optimizer steps; leave empty to train for the given epochs."))
-    learning_rate: float = field(default=2e-5, metadata=_help(
+    learning_rate: float = field(default=2e-5, metadata=field_help(
         "Peak learning rate of AdamW (LoRA and a frozen backbone usually want about 1e-4)."))
-    lr_scheduler: str = field(default="linear", metadata=_help("Learning-rate schedule after warm-up.", SCHEDULERS))
-    warmup_steps: int = field(default=0, metadata=_help("Optimizer steps of linear warm-up."))
-    weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay."))
-    per_device_batch_size: int = field(default=4, metadata=_help("Trajectories per device per forward pass."))
-    gradient_accumulation_steps: int = field(default=1, metadata=_help(
-        "Forward passes accumulated into one optimizer step (effective batch = batch x accumulation x GPUs)."))
-    max_length: int = field(default=1024, metadata=_help(
+    weight_decay: float = field(default=0.0, metadata=field_help("AdamW weight decay."))
+    max_length: int = field(default=1024, metadata=field_help(
         "Tokens per trajectory; a long question is cut from the left and steps that do not fit are dropped."))
-    freeze_backbone: bool = field(default=False, metadata=_help(
+    freeze_backbone: bool = field(default=False, metadata=field_help(
         "Train only the classification head (and the contrastive projector); the backbone stays fixed."))
-    lora: bool = field(default=False, metadata=_help(
-        "Train LoRA adapters and the head instead of all weights; the final model has them merged in."))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling numerator (scale = alpha / r)."))
-    lora_dropout: float = field(default=0.05, metadata=_help("Dropout on the LoRA branch."))
-    contrastive_weight: float = field(default=0.0, metadata=_help(
+    contrastive_weight: float = field(default=0.0, metadata=field_help(
         "Weight of the supervised contrastive term on the steps' separator states (0 turns it off)."))
-    contrastive_temperature: float = field(default=0.1, metadata=_help("Temperature of the contrastive term."))
-    projector_dim: int = field(default=128, metadata=_help(
+    contrastive_temperature: float = field(default=0.1, metadata=field_help("Temperature of the contrastive term."))
+    projector_dim: int = field(default=128, metadata=field_help(
         "Output size of the contrastive projector (trained and saved with the model)."))
-    logging_steps: int = field(default=1, metadata=_help("Report metrics every this many optimizer steps."))
-    save_steps: int = field(default=50, metadata=_help(
-        "Save a resumable checkpoint every this many steps (cancel also saves one)."))
-    seed: int = field(default=0, metadata=_help("Seed for the head's initialisation, data order and dropout."))
-    device: str = field(default="auto", metadata=_help("Where to train: auto picks the GPU when there is one.",
-                                                       DEVICES))
-    precision: str = field(default="auto", metadata=_help(
-        "Weights and activations: auto is bf16 on a GPU that has it and fp32 on the CPU; bf16/fp16 need a GPU.",
-        PRECISIONS))
-    gradient_checkpointing: str = field(default="auto", metadata=_help(
-        "Recompute activations to save memory: auto turns it on on a GPU.", SWITCHES))
-    num_processes: int = field(default=1, metadata=_help(
-        "GPUs per machine; above 1 the job runs under `accelerate launch` with a generated config."))
-    num_machines: int = field(default=1, metadata=_help("Machines of a multi-node run (each with num_processes GPUs)."))
-    distributed: str = field(default="ddp", metadata=_help(
-        "How several GPUs share the work: ddp, DeepSpeed ZeRO-2/3, or FSDP.", DISTRIBUTED))
+    logging_steps: int = field(default=1, metadata=field_help("Report metrics every this many optimizer steps."))
 
     def __post_init__(self) -> None:
-        if not str(self.export).strip():
-            raise ConfigError("No export given: pass --export with a PRM export id or a stepwise file "
-                              "(make one with `python -m agentark export prm`).")
-        if not str(self.base_model).strip():
-            raise ConfigError("No base model given: pass --base-model (embedded:smollm2-135m for the embedded model).")
+        require_export(self.export, "prm")
+        super().__post_init__()
         if not self.separator:
-            raise ConfigError("separator is empty; use a short text such as '\\n' that marks the end of a step.")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"max_steps must be at least 1 (got {self.max_steps}); leave it empty to train by epochs.")
-        if self.max_steps is None and self.epochs <= 0:
-            raise ConfigError(f"epochs must be positive (got {self.epochs}), or set max_steps.")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be positive (got {self.learning_rate}).")
-        for name in ("per_device_batch_size", "gradient_accumulation_steps", "logging_steps", "save_steps",
-                     "num_processes", "num_machines", "lora_r", "projector_dim"):
+            raise ConfigError("[[separator]] is empty; use a short text such as '\\n' that marks the end of a step.")
+        for name in ("logging_steps", "projector_dim"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1 (got {getattr(self, name)}).")
+                raise ConfigError(f"[[{name}]] must be at least 1 (got {getattr(self, name)}).")
         if self.max_length < 8:
-            raise ConfigError(f"max_length must be at least 8 tokens (got {self.max_length}).")
-        if self.warmup_steps < 0 or self.weight_decay < 0:
-            raise ConfigError("warmup_steps and weight_decay must be 0 or more.")
-        if not 0 <= self.lora_dropout < 1:
-            raise ConfigError(f"lora_dropout must be in [0, 1) (got {self.lora_dropout}).")
-        for name, allowed in (("label_type", LABEL_TYPES), ("device", DEVICES), ("precision", PRECISIONS),
-                              ("gradient_checkpointing", SWITCHES), ("lr_scheduler", SCHEDULERS),
-                              ("distributed", DISTRIBUTED)):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} '{getattr(self, name)}' is not one of: {', '.join(allowed)}.")
+            raise ConfigError(f"[[max_length]] must be at least 8 tokens (got {self.max_length}).")
+        if self.weight_decay < 0:
+            raise ConfigError(f"[[weight_decay]] must be 0 or more (got {self.weight_decay}).")
+        self.check_choices(("label_type", LABEL_TYPES))
         if self.contrastive_weight < 0 or self.contrastive_temperature <= 0:
-            raise ConfigError("contrastive_weight must be 0 or more and contrastive_temperature positive.")
+            raise ConfigError("[[contrastive_weight]] must be 0 or more and [[contrastive_temperature]] positive.")
         if self.freeze_backbone and self.lora:
-            raise ConfigError("freeze_backbone and lora both limit what trains; choose one (LoRA trains adapters "
-                              "and the head, a frozen backbone trains the head only).")
+            raise ConfigError("[[freeze_backbone]] and [[lora]] both limit what trains; choose one (LoRA trains "
+                              "adapters and the head, a frozen backbone trains the head only).")
         parse_class_weights(self.class_weights)
-        if self.num_processes * self.num_machines > 1 and self.device == "cpu":
-            raise ConfigError("num_processes or num_machines above 1 trains on several GPUs; on a CPU use 1.")
-        if self.contrastive_weight > 0 and self.num_processes * self.num_machines > 1 and self.distributed in (
-                "zero3", "fsdp"):
+        if self.contrastive_weight > 0 and self.sharded:
             raise ConfigError("The contrastive projector runs outside the sharded forward pass; with "
-                              f"distributed '{self.distributed}' set contrastive_weight 0, or use ddp or zero2.")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "PRMConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+                              f"[[distributed]] '{self.distributed}' set [[contrastive_weight]] 0, or use ddp or "
+                              "zero2.")
 
 
 def parse_class_weights(spec: str) -> str | tuple[float, float] | None:
@@ -252,11 +196,7 @@ def resolve_base_model(name: str) -> str:
 
 def detect_prm_hardware(cfg: PRMConfig) -> Hardware:
     """Device, precision and checkpointing for this machine; a GPU-only option without a GPU is refused."""
-    import torch
-
-    if cfg.num_processes * cfg.num_machines > 1 and not torch.cuda.is_available():
-        raise ConfigError(f"num_processes {cfg.num_processes} x num_machines {cfg.num_machines} trains on several "
-                          "GPUs and none is visible on this machine; run on a GPU machine or set both to 1.")
+    check_gpus(cfg)
     hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
     # A frozen backbone has no activations to recompute for a backward pass.
     hw.gradient_checkpointing = hw.gradient_checkpointing and not cfg.freeze_backbone
@@ -374,21 +314,23 @@ def contrastive_loss(embeddings, classes, temperature: float):
 
 
 class _Meter:
-    """Tokens and step times between two logging steps, shared by the trainer and the callback."""
+    """Tokens the PRM trainer feeds between two reports, and what the shared job callback reports of a log:
+    loss, learning rate and gradient norm, tokens per second and the mean step time since the last report."""
 
     def __init__(self) -> None:
         self.tokens = 0
         self.total_tokens = 0
-        self.step_times: list[float] = []
         self.window_start = time.perf_counter()
-        self.step_start = self.window_start
 
-    def take(self) -> dict[str, float]:
+    def __call__(self, callback, state, logs: dict) -> dict[str, float] | None:
+        if "loss" not in logs:
+            return None
+        values = {k: float(logs[k]) for k in ("loss", "learning_rate", "grad_norm") if logs.get(k) is not None}
         elapsed = max(time.perf_counter() - self.window_start, 1e-9)
-        out = {"tokens_per_s": self.tokens / elapsed,
-               "step_time": sum(self.step_times) / len(self.step_times) if self.step_times else elapsed}
-        self.tokens, self.step_times, self.window_start = 0, [], time.perf_counter()
-        return out
+        values.update(tokens_per_s=self.tokens / elapsed, step_time=(
+            sum(callback.step_times) / len(callback.step_times) if callback.step_times else elapsed))
+        self.tokens, self.window_start = 0, time.perf_counter()
+        return values
 
 
 def _make_trainer_class():
@@ -433,45 +375,6 @@ def _make_trainer_class():
     return PRMTrainer
 
 
-def _make_callback(meter: _Meter, on_metrics: OnMetrics | None, should_stop: ShouldStop | None,
-                   write_meta: Callable[[Path], None]):
-    from transformers import TrainerCallback
-
-    class PRMCallback(TrainerCallback):
-        """Reports metrics each logging step, honours a stop request at the next step (saving a checkpoint),
-        and makes every checkpoint folder a loadable studio PRM."""
-
-        def __init__(self) -> None:
-            self.stopped = False
-            self.last: dict[str, float] = {}
-
-        def on_step_begin(self, args, state, control, **kwargs):
-            meter.step_start = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            meter.step_times.append(time.perf_counter() - meter.step_start)
-            if should_stop is not None and should_stop():
-                self.stopped = True
-                control.should_training_stop = True
-                control.should_save = True
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            logs = logs or {}
-            if "loss" not in logs:
-                return
-            values = {k: float(logs[k]) for k in ("loss", "learning_rate", "grad_norm") if logs.get(k) is not None}
-            values.update(meter.take())
-            self.last = values
-            if on_metrics is not None and state.is_world_process_zero:
-                on_metrics(int(state.global_step), values)
-
-        def on_save(self, args, state, control, **kwargs):
-            if state.is_world_process_zero:
-                write_meta(Path(args.output_dir) / f"checkpoint-{state.global_step}")
-
-    return PRMCallback()
-
-
 class _ListDataset:
     def __init__(self, items: list[dict]) -> None:
         self.items = items
@@ -513,8 +416,7 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
     summary = data.summary()
     say(f"PRM data ({data.label_type} labels): {balance_note(summary)}")
     weights = class_weight_values(cfg, data)
-    # Under accelerate launch every rank gets here; the data's figures are reported once, like the logs.
-    if on_metrics is not None and os.environ.get("RANK", "0") == "0":
+    if on_metrics is not None:
         on_metrics(0, {f"data/{k}": float(v) for k, v in summary.items()})
 
     set_seed(cfg.seed)
@@ -536,7 +438,7 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
             (folder / META_FILE).write_text(json.dumps(meta, indent=2))
 
     meter = _Meter()
-    callback = _make_callback(meter, on_metrics, should_stop, write_meta)
+    callback = job_callback(on_metrics, should_stop, measure=meter, on_checkpoint=write_meta)
     args = TrainingArguments(
         output_dir=str(out_dir / CHECKPOINTS), per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, num_train_epochs=cfg.epochs,
@@ -584,10 +486,6 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
         class_weights=weights, train_seconds=round(seconds, 3),
         trainable_parameters=sum(p.numel() for p in params if p.requires_grad),
         total_parameters=sum(p.numel() for p in params), tokens=meter.total_tokens)
-
-
-def file_sha256(path: Path | str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _save_final(trainer, tokenizer, out_dir: Path, meta: dict, card: dict, sharded: bool) -> Path:
@@ -654,3 +552,6 @@ def mfu(parameters: int, tokens: int, seconds: float, peak_flops: float) -> floa
     if seconds <= 0 or peak_flops <= 0:
         return math.nan
     return 6.0 * parameters * tokens / seconds / peak_flops
+
+
+PRM = register_training_kind("prm", "PRM training", PRMConfig, preflight, train_prm, reads=("export:prm",))

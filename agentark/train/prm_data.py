@@ -122,7 +122,7 @@ def load_stepwise(path: Path | str, label_type: str = "auto") -> StepwiseData:
     if label_type == "auto":
         label_type = "soft" if fractional else "hard"
     elif label_type == "hard" and fractional:
-        raise DatasetError(f"{path} has fractional (soft) labels but label_type is 'hard'; use label_type 'soft' "
+        raise DatasetError(f"{path} has fractional (soft) labels but [[label_type]] is 'hard'; set it to 'soft' "
                            "or 'auto', or export hard labels (`export prm --label-type hard`).")
     return StepwiseData(prompts, completions, labels, label_type)
 

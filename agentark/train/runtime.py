@@ -7,13 +7,14 @@ on from exactly that checkpoint with the optimizer and scheduler state.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from agentark.errors import ConfigError, ModelNotFoundError
 
@@ -44,11 +45,11 @@ def detect_hardware(device: str = "auto", precision: str = "auto", gradient_chec
     if device == "auto":
         device = "cuda" if cuda else "cpu"
     if device == "cuda" and not cuda:
-        raise ConfigError("device 'cuda' was chosen but no GPU is visible; use --device auto or --device cpu.")
+        raise ConfigError("[[device]] 'cuda' was chosen but no GPU is visible; set [[device]] to auto or cpu.")
     if precision == "auto":
         precision = "bf16" if device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     if precision in ("bf16", "fp16") and device != "cuda":
-        raise ConfigError(f"precision '{precision}' needs a GPU; on a CPU use --precision auto (fp32).")
+        raise ConfigError(f"[[precision]] '{precision}' needs a GPU; on a CPU set [[precision]] to auto (fp32).")
     if gradient_checkpointing == "auto":
         checkpointing = device == "cuda"
     else:
@@ -73,7 +74,7 @@ def load_tokenizer(model: str, need_chat_template: bool = True):
         tokenizer = AutoTokenizer.from_pretrained(target)
     except (OSError, ValueError) as exc:
         raise ModelNotFoundError(
-            f"Cannot load a tokenizer for base model '{model}' ({target}): {exc}. Point --base-model at a folder "
+            f"Cannot load a tokenizer for base model '{model}' ({target}): {exc}. Point [[base_model]] at a folder "
             "saved with save_pretrained (it needs tokenizer.json or tokenizer_config.json) or a cached hub id."
         ) from exc
     if need_chat_template and not getattr(tokenizer, "chat_template", None):
@@ -113,11 +114,31 @@ def training_arguments(cfg, hw: Hardware, out_dir: Path) -> dict:
     )
 
 
-def quiet_datasets() -> None:
-    """No per-map progress bars from ``datasets``: a job's log should show its steps, not preprocessing."""
-    from datasets.utils.logging import disable_progress_bar
+def causal_lm(cfg, hw: Hardware, padding_side: str | None = None):
+    """The base model of an SFT or GRPO job in the job's precision, and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM
 
+    tokenizer = load_tokenizer(cfg.base_model)
+    if padding_side:
+        tokenizer.padding_side = padding_side
+    dtype = torch.bfloat16 if hw.precision == "bf16" else torch.float16 if hw.precision == "fp16" else torch.float32
+    return AutoModelForCausalLM.from_pretrained(resolve_base(cfg.base_model), dtype=dtype), tokenizer
+
+
+def trl_trainer(trainer_class, cfg, model, tokenizer, args, rows: list[dict], callback, **kwargs):
+    """A TRL trainer over ``rows`` with the job's callback, LoRA when the config asks for it, and no printer:
+    metrics go to the job's shards, not as dicts to the log."""
+    from datasets import Dataset
+    from datasets.utils.logging import disable_progress_bar
+    from transformers import PrinterCallback
+
+    # No per-map progress bars: a job's log should show its steps, not preprocessing.
     disable_progress_bar()
+    trainer = trainer_class(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                            peft_config=lora_config(cfg), callbacks=[callback], **kwargs)
+    trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 def lora_config(cfg):
@@ -149,52 +170,87 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+Measure = Callable[[Any, Any, dict], dict | None]
+
+
 def _job_callback_class():
     from transformers import TrainerCallback
 
     class JobCallback(TrainerCallback):
-        """Reports every log as metrics (plus step time and tokens/s) and stops, saving, when asked."""
+        """What every trainer reports and obeys: each log becomes metrics (what ``measure`` makes of it), a stop
+        request stops training after the current step with a saved checkpoint, and ``on_checkpoint`` sees each
+        saved checkpoint folder (on the main process)."""
 
-        def __init__(self, on_metrics: OnMetrics | None, should_stop: ShouldStop | None) -> None:
+        def __init__(self, on_metrics: OnMetrics | None, should_stop: ShouldStop | None,
+                     measure: Measure | None = None, on_checkpoint: Callable[[Path], None] | None = None) -> None:
             self.on_metrics = on_metrics
             self.should_stop = should_stop
+            self.measure = measure or type(self).log_metrics
+            self.on_checkpoint = on_checkpoint
             self.stopped = False
             self.last: dict = {}
+            self.step_times: list[float] = []  # seconds of each step since the last report
             self._step_started = time.perf_counter()
-            self._step_seconds = float("nan")
             self._tokens: tuple[float, float] | None = None
 
         def on_step_begin(self, args, state, control, **kwargs):
             self._step_started = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):
-            self._step_seconds = time.perf_counter() - self._step_started
+            self.step_times.append(time.perf_counter() - self._step_started)
             if self.should_stop is not None and self.should_stop():
                 self.stopped = True
                 control.should_save = True
                 control.should_training_stop = True
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            metrics = {k: float(v) for k, v in (logs or {}).items()
+            metrics = self.measure(self, state, logs or {})
+            if metrics is None:  # not a training step's log (the closing summary, say)
+                return
+            self.last = metrics
+            self.step_times = []
+            if self.on_metrics is not None and metrics:
+                self.on_metrics(int(state.global_step), metrics)
+
+        def on_save(self, args, state, control, **kwargs):
+            if self.on_checkpoint is not None and state.is_world_process_zero:
+                self.on_checkpoint(Path(args.output_dir) / f"checkpoint-{state.global_step}")
+
+        def log_metrics(self, state, logs: dict) -> dict | None:
+            """Every finite number the Trainer logged, the last step's time and the tokens per second since
+            the previous log."""
+            metrics = {k: float(v) for k, v in logs.items()
                        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))}
-            if not math.isnan(self._step_seconds):
-                metrics["step_time_s"] = self._step_seconds
+            if self.step_times:
+                metrics["step_time_s"] = self.step_times[-1]
             tokens = metrics.get("num_tokens", float(getattr(state, "num_input_tokens_seen", 0) or 0))
             now = time.perf_counter()
             if self._tokens is not None and tokens > self._tokens[0] and now > self._tokens[1]:
                 metrics["tokens_per_s"] = (tokens - self._tokens[0]) / (now - self._tokens[1])
             self._tokens = (tokens, now)
-            if "train_runtime" in metrics:  # the closing summary, not a step
-                return
-            self.last = metrics
-            if self.on_metrics is not None and metrics:
-                self.on_metrics(int(state.global_step), metrics)
+            return None if "train_runtime" in metrics else metrics
 
     return JobCallback
 
 
-def job_callback(on_metrics: OnMetrics | None, should_stop: ShouldStop | None):
-    return _job_callback_class()(on_metrics, should_stop)
+def job_callback(on_metrics: OnMetrics | None, should_stop: ShouldStop | None, measure: Measure | None = None,
+                 on_checkpoint: Callable[[Path], None] | None = None):
+    """The callback every trainer runs with (see ``JobCallback``); ``measure(callback, state, logs)`` turns a
+    log into metrics, None for a log that is not a step's (default: every number logged, step time, tokens/s)."""
+    return _job_callback_class()(on_metrics, should_stop, measure, on_checkpoint)
+
+
+def train_and_finish(trainer, callback, hw: Hardware, out_dir: Path, card: dict, cfg, resume: bool) -> TrainResult:
+    """Train (from the newest checkpoint in ``out_dir`` when resuming), then :func:`finish` with the config in
+    the card."""
+    checkpoint = last_checkpoint(out_dir) if resume else None
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    return finish(trainer, callback, hw, out_dir, {**card, "config": cfg.to_dict()}, merge_lora=cfg.lora)
+
+
+def file_sha256(path: Path | str) -> str:
+    """The sha256 of a file's bytes: what a model card and a job record of the training set they read."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @dataclass

@@ -1,29 +1,35 @@
-"""The three training kinds (prm, sft, pad) on the one job framework, and publishing their models.
+"""Training kinds on the one job framework: registering a trainer as a kind, running it (on one device or under
+``accelerate launch``), and publishing its model. Each trainer's module (prm, sft, pad) registers its kind.
 
 A training job's folder (``$AGENTARK_HOME/jobs/JOB_ID/``) holds the manifest (kind, the job's config
 dataclass as stored, the export's path and sha256), ``checkpoints/checkpoint-N`` (the Trainer's resumable
 checkpoints; each is a loadable model folder, so a failed or cancelled job's last checkpoint stays usable),
-metrics shards, progress and log. Design decision: everything that can be refused is refused in
-``create_train_job`` before the folder exists (nothing written), and the job itself only trains: when it
+metrics shards, progress and log. Design decision: everything that can be refused is refused by the kind's
+preflight (``plan_training``) before the folder exists (nothing written), and the job itself only trains: when it
 finishes, its ``final`` folder is renamed to ``$AGENTARK_HOME/checkpoints/JOB_ID`` with a model card, which
 is what makes it a registered model on the next refresh, usable by id wherever a model is picked.
 """
 from __future__ import annotations
 
-import hashlib
+import json
 import os
+import subprocess
+import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from agentark.clock import new_id, now
+from agentark.checkpoints import model_dir, read_card, write_card
+from agentark.clock import now
 from agentark.errors import ConfigError, JobError
 from agentark.jobs.folder import JobFolder, JobStopped
-from agentark.jobs.registry import JobKind, Progress, register_kind
-from agentark.checkpoints import model_dir, read_card, write_card
-from agentark.train.kinds import KINDS, TITLES, config_class, config_from_dict
-
-def new_job_id(kind: str) -> str:
-    return new_id(kind)
+from agentark.jobs.registry import JobKind, Plan, Progress, get_kind, kinds, register_kind
+from agentark.jobs.runner import list_jobs
+from agentark.train.launch import check_gpus
+from agentark.train.rank import METRICS_FILE, RESULT_FILE, STOP_FILE, launch_command
+from agentark.train.runtime import TrainResult, file_sha256, last_checkpoint
+from agentark.train.train_config import TrainConfig
 
 
 def resolve_export(ref: str, exports=None) -> Path:
@@ -43,78 +49,26 @@ def resolve_export(ref: str, exports=None) -> Path:
                 raise ConfigError(f"Export {ref} was recorded at {found}, which no longer exists; export again.")
             return found
     raise ConfigError(f"'{ref}' is neither an export id, an export sha256 nor a file; list exports with "
-                      "`python -m agentark exports`, or pass the path of a .parquet/.jsonl file.")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def preflight(kind: str, cfg) -> None:
-    """Refuse, before anything is written, what would only fail in the worker."""
-    if kind == "prm":
-        from agentark.train.prm import preflight as prm_preflight
-
-        prm_preflight(cfg)
-    elif kind == "sft":
-        from agentark.train.sft import check_sft
-
-        check_sft(cfg)
-    else:
-        from agentark.train.pad import check_pad
-
-        check_pad(cfg)
-    world = getattr(cfg, "num_processes", 1)
-    if world * getattr(cfg, "num_machines", 1) > 1:
-        import torch
-
-        from agentark.train.launch import check_engine_installed
-
-        if torch.cuda.device_count() < world:
-            raise ConfigError(f"num_processes {world} needs {world} GPUs on this machine and "
-                              f"{torch.cuda.device_count()} are visible; use --num-processes "
-                              f"{max(torch.cuda.device_count(), 1)}.")
-        check_engine_installed(cfg.distributed)
+                      "`python -m agentark exports`, or set [[export]] to the path of a .parquet/.jsonl file.")
 
 
 class TrainFolder(JobFolder):
     """A training job's folder (the framework's layout; checkpoints are the Trainer's ``checkpoint-N``)."""
 
 
-def create_train_job(kind: str, cfg, exports=None, job_id: str | None = None) -> str:
-    """Check everything, then write the job's folder (queued); return its id. ``cfg.export`` may be an export
-    id or sha256 (resolved against ``exports``, the store's exports table) or a path."""
-    config_class(kind)
+def plan_training(cfg: TrainConfig, exports=None, *, kind: str, check: Callable[[Any], Any]) -> Plan:
+    """A training kind's preflight: resolve the export it reads (``cfg.export``: an export id or sha256, looked
+    up in ``exports``, the store's exports table, or a path), run the kind's ``check`` and refuse a job for
+    more GPUs than this machine has."""
     export_sha = None
-    if kind in ("prm", "sft"):
+    if get_kind(kind).export_kinds:
         path = resolve_export(cfg.export, exports)
-        cfg = config_from_dict(kind, {**cfg.to_dict(), "export": str(path)})
-        export_sha = _sha256(path)
-    preflight(kind, cfg)
-    job_id = job_id or new_job_id(kind)
-    folder = TrainFolder(job_id)
-    if folder.exists():
-        raise JobError(f"Job '{job_id}' already exists; resume it or pick a new id.")
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.create({"kind": kind, "config": cfg.to_dict(), "export_sha256": export_sha,
-                   "base_model": cfg.base_model, "title": TITLES[kind],
-                   "created_at": now().isoformat()})
-    folder.write_progress(status="queued", done=0, total=cfg.max_steps or 0, stage="queued")
-    return job_id
-
-
-def _trainer(kind: str) -> Callable:
-    if kind == "prm":
-        from agentark.train.prm import train_prm
-
-        return train_prm
-    if kind == "sft":
-        from agentark.train.sft import train_sft
-
-        return train_sft
-    from agentark.train.pad import train_pad
-
-    return train_pad
+        cfg = type(cfg).from_dict({**cfg.to_dict(), "export": str(path)})
+        export_sha = file_sha256(path)
+    check(cfg)
+    check_gpus(cfg)
+    return Plan(cfg, total=cfg.max_steps or 0, id_prefix=kind, meta={
+        "export_sha256": export_sha, "base_model": cfg.base_model, "title": get_kind(kind).title})
 
 
 def publish(folder: JobFolder, final: Path, meta: dict) -> str:
@@ -132,28 +86,10 @@ def publish(folder: JobFolder, final: Path, meta: dict) -> str:
     return folder.job_id
 
 
-def launch_command(kind: str, cfg, out_dir: Path, resume: bool) -> list[str]:
-    """The ``accelerate launch`` command line of a multi-GPU job (writing its configs into ``out_dir``)."""
-    if kind == "prm":
-        from agentark.train.prm_launch import prm_launch
-
-        return prm_launch(cfg, out_dir, resume=resume)
-    from agentark.train.rank import rank_launch
-
-    return rank_launch(kind, cfg, out_dir, resume=resume)
-
-
-def run_distributed(folder: JobFolder, kind: str, cfg, resume: bool, on_metrics: Callable[[int, dict], None],
-                    poll_s: float = 1.0):
+def run_distributed(folder: JobFolder, kind: JobKind, cfg, resume: bool, on_metrics: Callable[[int, dict], None],
+                    poll_s: float = 1.0) -> TrainResult:
     """Run the ranks under ``accelerate launch`` and relay them: new lines of ``metrics.jsonl`` become metrics,
     a cancel request becomes the ``STOP`` file every rank polls, ``result.json`` becomes the result."""
-    import json
-    import subprocess
-    import time
-
-    from agentark.train.prm_launch import METRICS_FILE, RESULT_FILE, STOP_FILE
-    from agentark.train.runtime import TrainResult
-
     out = folder.path
     for name in (STOP_FILE, RESULT_FILE):
         (out / name).unlink(missing_ok=True)
@@ -197,11 +133,9 @@ def run_distributed(folder: JobFolder, kind: str, cfg, resume: bool, on_metrics:
 
 def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **options: Any) -> dict:
     """Train (or resume from the newest checkpoint), report metrics as shards, publish the model when done."""
-    from agentark.train.runtime import last_checkpoint
-
     meta = folder.meta()
-    kind = meta["kind"]
-    cfg = config_from_dict(kind, meta["config"])
+    kind = get_kind(meta["kind"])
+    cfg = kind.config.from_dict(meta["config"])
     total = cfg.max_steps or 0
 
     def on_metrics(step: int, values: dict) -> None:
@@ -212,11 +146,11 @@ def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **opti
 
     resume = last_checkpoint(folder.path) is not None
     folder.write_progress(stage="resuming from " + last_checkpoint(folder.path).name if resume else "loading the model")
-    if getattr(cfg, "num_processes", 1) * getattr(cfg, "num_machines", 1) > 1:
+    if cfg.world_size > 1:
         result = run_distributed(folder, kind, cfg, resume, on_metrics)
     else:
-        result = _trainer(kind)(cfg, folder.path, on_metrics=on_metrics, should_stop=folder.cancel_requested,
-                                resume=resume, **options)
+        result = kind.trainer(cfg, folder.path, on_metrics=on_metrics, should_stop=folder.cancel_requested,
+                              resume=resume, **options)
     if result.stopped:
         raise JobStopped(f"stopped at step {result.step}; checkpoint {result.checkpoint}")
     fields_out = {"done": result.step, "stage": "finished", "device": result.hardware.get("device"),
@@ -231,38 +165,23 @@ def _ingest(store, folder: JobFolder) -> int:
     return 0
 
 
-TRAIN_KINDS = {k: register_kind(JobKind(name=k, folder=TrainFolder, run=run_train_job, ingest=_ingest,
-                                        title=TITLES[k])) for k in KINDS}
+def register_training_kind(name: str, title: str, config: type[TrainConfig], check: Callable[[Any], Any],
+                           trainer: Callable[..., TrainResult], reads: tuple[str, ...]) -> JobKind:
+    """Register a trainer as a job kind (each trainer's module does, beside its config): ``check(cfg)`` refuses
+    a config before anything is written, ``trainer`` trains (see ``agentark.train``)."""
+    return register_kind(JobKind(name, TrainFolder, run_train_job, _ingest, title=title, config=config,
+                                 preflight=partial(plan_training, kind=name, check=check), reads=reads,
+                                 registers="model", trainer=trainer))
 
 
-def start_train_job(kind: str, cfg, exports=None) -> str:
-    """Create a training job and start it in the background (the Train page's button); return its id."""
-    from agentark.jobs.runner import spawn
-
-    job_id = create_train_job(kind, cfg, exports=exports)
-    spawn(kind, job_id)
-    return job_id
-
-
-def stop_train_job(job_id: str) -> bool:
-    """Ask a training job to stop after its current step; it saves a checkpoint there."""
-    from agentark.jobs.runner import stop
-
-    return stop(job_id)
-
-
-def resume_train_job(job_id: str) -> int:
-    """Start a stopped, failed or interrupted training job again; it continues from its newest checkpoint."""
-    from agentark.jobs.runner import resume
-
-    return resume(job_id)
+def training_kinds() -> dict[str, JobKind]:
+    """The kinds that train a model (the Train page's and the ``train`` command's choices), by name."""
+    return {name: kind for name, kind in kinds().items() if kind.trainer is not None}
 
 
 def training_jobs() -> list[dict]:
     """The Jobs table's rows of the training kinds, newest first."""
-    from agentark.jobs.runner import list_jobs
-
-    return [j for j in list_jobs() if j["kind"] in KINDS]
+    return list_jobs(*training_kinds())
 
 
 def job_metrics(store, job_id: str):

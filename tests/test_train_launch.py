@@ -1,4 +1,4 @@
-"""The accelerate configs a multi-GPU PRM run writes, read back by accelerate itself; the file protocol of a rank."""
+"""The accelerate configs a multi-GPU training run writes, read back by accelerate itself; the file protocol of a rank."""
 from __future__ import annotations
 
 import json
@@ -8,9 +8,10 @@ import torch
 from accelerate.commands.config.config_args import ClusterConfig
 
 from agentark.errors import ConfigError
-from agentark.train.launch import accelerate_config, launch_command, write_accelerate_config
+from agentark.jobs import get_kind
+from agentark.train.launch import accelerate_argv, accelerate_config, write_accelerate_config
 from agentark.train.prm import PRMConfig
-from agentark.train.prm_launch import CONFIG_FILE, METRICS_FILE, RESULT_FILE, STOP_FILE, main, prm_launch
+from agentark.train.rank import CONFIG_FILE, METRICS_FILE, RESULT_FILE, STOP_FILE, launch_command, main
 from tests.tinylm import build_tiny_llama
 
 
@@ -39,9 +40,9 @@ def test_multi_node_counts_processes_over_machines_and_needs_the_main_address(tm
         accelerate_config("ddp", num_processes=8, num_machines=2)
     with pytest.raises(ConfigError, match="not one of"):
         accelerate_config("horovod", num_processes=2)
-    argv = launch_command(tmp_path / "a.yaml", "agentark.train.prm_launch", [tmp_path])
+    argv = accelerate_argv(tmp_path / "a.yaml", "agentark.train.rank", ["prm", tmp_path])
     assert argv[1:5] == ["-m", "accelerate.commands.launch", "--config_file", str(tmp_path / "a.yaml")]
-    assert argv[5:] == ["-m", "agentark.train.prm_launch", str(tmp_path)]
+    assert argv[5:] == ["-m", "agentark.train.rank", "prm", str(tmp_path)]
 
 
 def test_a_multi_gpu_run_is_refused_on_a_cpu_machine(tmp_path):
@@ -50,7 +51,8 @@ def test_a_multi_gpu_run_is_refused_on_a_cpu_machine(tmp_path):
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"prompt": "q", "completions": ["a"], "labels": [True]}) + "\n")
     with pytest.raises(ConfigError, match="none is visible"):
-        prm_launch(PRMConfig(export=str(data), num_processes=2, distributed="fsdp"), tmp_path / "out")
+        launch_command(get_kind("prm"), PRMConfig(export=str(data), num_processes=2, distributed="fsdp"),
+                       tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -64,7 +66,7 @@ def test_a_rank_reports_through_files_and_stops_on_the_stop_file(tmp_path):
     (out / CONFIG_FILE).write_text(json.dumps(PRMConfig(export=str(data), base_model=str(base), max_steps=3,
                                                         per_device_batch_size=2).to_dict()))
     (out / STOP_FILE).touch()
-    assert main([str(out)]) == 0
+    assert main(["prm", str(out)]) == 0
     reports = [json.loads(line) for line in (out / METRICS_FILE).read_text().splitlines()]
     assert [r["step"] for r in reports] == [0, 1] and "loss" in reports[1]
     result = json.loads((out / RESULT_FILE).read_text())
