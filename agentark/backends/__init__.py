@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from agentark import machine
 from agentark.backends.base import FINISH_REASONS, ChatRequest, Completion, Engine
 from agentark.errors import EngineError
 
@@ -19,6 +20,10 @@ ENGINES: dict[str, str] = {
     "openai": "agentark.backends.openai_engine:OpenAIEngine",
     "vllm": "agentark.backends.vllm_engine:VLLMEngine",
 }
+
+# Where an engine computes, when not where its ``device`` option says (default auto): a served model computes
+# elsewhere and needs no slot of this machine; vLLM needs a GPU.
+ENGINE_DEVICES: dict[str, str] = {"openai": "none", "vllm": "cuda"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,12 @@ class EngineSpec:
 
     def key(self) -> str:
         return f"{self.engine}|{self.model}"
+
+    def devices(self) -> tuple[str, ...]:
+        """The devices of this machine the engine computes on (none for a served model): the slots a job
+        running it waits for."""
+        where = ENGINE_DEVICES.get(self.engine, str(self.options.get("device", "auto")))
+        return () if where == "none" else machine.devices(where)
 
 
 _LIVE: dict[tuple, Engine] = {}
