@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, print_table, run_id_arg
+from agentark.cli.common import add_home, print_place, print_table, run_id_arg
 from agentark.options import add_arguments, from_namespace
 
 METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high", "tokens_per_problem",
@@ -70,7 +70,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
-    final = run_debate_job(run_id, on_progress=progress)
+    final = run_debate_job(run_id, on_progress=progress, on_wait=print_place)
     bar.close()
     with Store() as store:
         store.refresh()

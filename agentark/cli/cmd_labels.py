@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, job_id_arg, refreshed_store, run_id_arg
+from agentark.cli.common import add_home, job_id_arg, print_place, refreshed_store, run_id_arg
 from agentark.options import add_arguments, from_namespace
 
 
@@ -139,7 +139,7 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
         bar.total, bar.n = total, done
         bar.refresh()
 
-    montecarlo_job.run_mc_job(job_id, on_progress=progress)
+    montecarlo_job.run_mc_job(job_id, on_progress=progress, on_wait=print_place)
     bar.close()
     from agentark.store import label_tables as q
 

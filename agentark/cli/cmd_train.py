@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from agentark.cli.common import add_home, print_table
+from agentark.cli.common import add_home, print_place, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +55,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Created first, so the id is printed before the training starts (to stop it from another terminal).
     job_id = jobs.create(kind, cfg, job_id=args.job_id, exports=exports).job_id
     print(f"{kind} job {job_id}")
-    progress = jobs.run_job(job_id, on_progress=lambda done, total: print(f"step {done}/{total or '?'}", flush=True))
+    progress = jobs.run_job(job_id, on_progress=lambda done, total: print(f"step {done}/{total or '?'}", flush=True),
+                           on_wait=print_place)
     with Store() as store:
         store.refresh()
     if progress.get("status") != "done":

@@ -14,6 +14,7 @@ from agentark.backends import ChatRequest, Completion, Engine
 from agentark.debate.debate_config import DebateConfig, build_engines
 from agentark.debate.methods import METHODS, Decision, Play, Turn
 from agentark.grading import answers_equal, extract_answer, is_correct, normalize_answer
+from agentark.progress import share_of
 from agentark.tasks import Problem
 
 
@@ -125,13 +126,16 @@ def run_chunk(
         for pid, turns in pending.items():
             for t in turns:
                 per_engine.setdefault(t.engine, []).append((pid, t))
+        offset, step_requests = 0, sum(len(items) for items in per_engine.values())
         for engine_key, items in per_engine.items():
             requests = [
                 ChatRequest(t.messages, max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + step)
                 for _, t in items
             ]
             started = time.perf_counter()
-            completions = engines[engine_key].generate(requests)
+            with share_of(offset, step_requests):  # the step's requests done, across its engine calls
+                completions = engines[engine_key].generate(requests)
+            offset += len(items)
             elapsed = (time.perf_counter() - started) * 1000
             for (pid, t), c in zip(items, completions):
                 rec = message_record(run_id, by_id[pid], t, len(records[pid]), c, attempts.get(pid, 0))

@@ -161,6 +161,19 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE runs ADD COLUMN tags VARCHAR[] DEFAULT []",
         ),
     ),
+    Migration(
+        15,
+        "one metric value per job, step and name (a resumed trainer logs its step-0 and replayed steps again)",
+        (
+            """CREATE TABLE metrics_keyed (
+                job_id VARCHAR NOT NULL, step INTEGER NOT NULL, name VARCHAR NOT NULL, value DOUBLE,
+                PRIMARY KEY (job_id, step, name))""",
+            # Duplicates stored before this version: keep the value stored last.
+            "INSERT INTO metrics_keyed SELECT job_id, step, name, last(value) FROM metrics GROUP BY job_id, step, name",
+            "DROP TABLE metrics",
+            "ALTER TABLE metrics_keyed RENAME TO metrics",
+        ),
+    ),
 ]
 
 

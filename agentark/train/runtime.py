@@ -1,13 +1,15 @@
 """What every trainer shares: the base model and its tokenizer, the device and precision, the callback that
 turns the Trainer's logs into metrics and a stop request into a saved checkpoint, and the final model folder.
 
-Design decision: a stop request (cancel) is honoured at the end of the current optimizer step by asking the
-Trainer to save a checkpoint and stop, so cancel never loses more than the step in flight and resume goes
-on from exactly that checkpoint with the optimizer and scheduler state.
+Design decision: a stop request (cancel) is honoured after the current micro-batch (a gradient-accumulation
+substep or an optimizer step) by asking the Trainer to save a checkpoint of its last whole optimizer step and
+stop, so cancel never loses more than the step in flight and resume goes on from exactly that checkpoint with
+the optimizer and scheduler state.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -22,6 +24,9 @@ OnMetrics = Callable[[int, dict], None]
 ShouldStop = Callable[[], bool]
 CHECKPOINTS = "checkpoints"
 FINAL = "final"
+# The optimizer steps the Trainer plans (epochs turned into steps), written beside the checkpoints when training
+# begins: the job's progress total when the config gives epochs, not max_steps.
+PLAN_FILE = "train_plan.json"
 
 
 @dataclass
@@ -159,6 +164,14 @@ def last_checkpoint(out_dir: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
+def planned_steps(out_dir: Path) -> int | None:
+    """The optimizer steps the Trainer planned for this job (see ``PLAN_FILE``), or None before it began."""
+    try:
+        return int(json.loads((Path(out_dir) / PLAN_FILE).read_text())["max_steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def peak_memory_mb(device: str) -> float:
     """Peak memory of this process: the GPU's allocator peak on CUDA, the resident set size on the CPU."""
     if device == "cuda":
@@ -193,8 +206,22 @@ def _job_callback_class():
             self._step_started = time.perf_counter()
             self._tokens: tuple[float, float] | None = None
 
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero and state.max_steps:
+                plan = Path(args.output_dir).parent / PLAN_FILE
+                plan.parent.mkdir(parents=True, exist_ok=True)
+                plan.write_text(json.dumps({"max_steps": int(state.max_steps)}))
+
         def on_step_begin(self, args, state, control, **kwargs):
             self._step_started = time.perf_counter()
+
+        def on_substep_end(self, args, state, control, **kwargs):
+            # Within an optimizer step of several accumulated micro-batches: stop after this one, keeping the
+            # last whole step's checkpoint (none before the first step ends: nothing was finished).
+            if self.should_stop is not None and self.should_stop():
+                self.stopped = True
+                control.should_save = state.global_step > 0
+                control.should_training_stop = True
 
         def on_step_end(self, args, state, control, **kwargs):
             self.step_times.append(time.perf_counter() - self._step_started)
