@@ -42,7 +42,7 @@ def job_table() -> None:
     # Done of total as the job counts it; empty (not 0% or 200%) while the total is not known yet.
     frame["progress"] = frame["percent"] / 100.0
     st.dataframe(
-        frame[["name", "title", "status", "queue", "progress", "done", "total", "stage", "needs", "started_at",
+        frame[["name", "title", "kind", "status", "queue", "progress", "done", "total", "stage", "needs", "started_at",
                "ended_at", "error", "job_id"]],
         hide_index=True, width="stretch", key="jobs_table",
         column_config={

@@ -229,3 +229,16 @@ def test_jobs_page_lists_every_kind_and_resumes_a_stopped_job(monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert _wait(job_id, lambda p: p["status"] in ("done", "failed", "interrupted"))["status"] == "done"
+
+
+def test_a_step_logged_again_after_a_resume_is_stored_once_with_its_latest_value():
+    # A resumed PRM job logs its step-0 data figures again, and a trainer replays the steps after its checkpoint.
+    job_id = create_count_job(CountConfig(n=1))
+    _, folder = jobs.find(job_id)
+    folder.write_metrics([(0, "data/rows", 8.0), (1, "loss", 0.9)])
+    folder.write_metrics([(0, "data/rows", 8.0), (1, "loss", 0.7), (2, "loss", 0.5)])
+    with Store() as store:
+        store.refresh()
+        metrics = job_metrics(store, job_id)
+    assert list(zip(metrics["step"], metrics["name"], metrics["value"])) == [
+        (0, "data/rows", 8.0), (1, "loss", 0.7), (2, "loss", 0.5)]

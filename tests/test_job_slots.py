@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from agentark import jobs, machine
@@ -153,3 +154,37 @@ def test_slot_settings_are_checked(monkeypatch):
     monkeypatch.setenv("AGENTARK_SLOTS", "cpu=0")
     with pytest.raises(ConfigError, match="AGENTARK_SLOTS"):
         machine.slots("cpu")
+
+
+def test_jobs_page_shows_places_in_the_queue_true_percentages_and_run_names(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from agentark.debate import DebateConfig, debate_job
+    from agentark.runs.names import rename
+    from agentark.store import Store
+
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted:first_number"))
+    debate_job.run_debate_job(run_id)
+    with Store() as store:
+        store.refresh()
+        rename(store, run_id, "baseline-cot")
+    unknown_total = create_count_job(CountConfig(n=2))  # done 2 of a total not known yet: no percent, not 200%
+    jobs.find(unknown_total)[1].write_progress(status="stopped", done=2, total=0)
+    quarter = create_count_job(CountConfig(n=4))
+    jobs.find(quarter)[1].write_progress(status="stopped", done=1, total=4)
+    with slots.hold(machine.devices(), label="in-process work"):
+        waiting = _start(n=1)
+        _wait(waiting, lambda s: s["status"] == "queued" and "in the queue" in str(s.get("stage")))
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.run()
+        at.switch_page("pages/9_jobs_table.py")
+        at.run()
+        assert not at.exception, at.exception
+        table = next(d.value for d in at.dataframe if "queue" in d.value.columns).set_index("job_id")
+    assert table.loc[run_id, "name"] == "baseline-cot" and table.loc[run_id, "progress"] == 1.0
+    assert table.loc[waiting, "status"] == "queued" and table.loc[waiting, "queue"] == 1
+    assert table.loc[quarter, "progress"] == 0.25
+    assert pd.isna(table.loc[unknown_total, "progress"])
+    assert table.index[0] == waiting  # running and queued jobs come first
+    assert any("1 in the queue" in m.value for m in at.markdown)
+    assert _wait(waiting, lambda s: s["status"] in jobs.FINISHED)["status"] == "done"
