@@ -281,7 +281,8 @@ def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None
                       max_completion_length=cfg.max_completion_length, temperature=cfg.generation_temperature,
                       beta=cfg.beta, reward_weights=weights, log_completions=False, **vllm)
     callback = job_callback(on_metrics, should_stop)
-    return trl_trainer(_timed_grpo_class(), cfg, model, tokenizer, args, rows, callback, reward_funcs=funcs), callback, hw
+    trainer = trl_trainer(_timed_grpo_class(), cfg, model, tokenizer, args, rows, callback, reward_funcs=funcs)
+    return trainer, callback, hw
 
 
 def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | None = None,

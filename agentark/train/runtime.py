@@ -109,7 +109,7 @@ def training_arguments(cfg, hw: Hardware, out_dir: Path) -> dict:
         use_cpu=hw.device == "cpu",
         bf16=hw.precision == "bf16",
         fp16=hw.precision == "fp16",
-        gradient_checkpointing=hw.gradient_checkpointing,
+        activation_checkpointing=hw.gradient_checkpointing,
         dataloader_num_workers=0,
     )
 
