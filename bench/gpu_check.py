@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import gc
+import itertools
 import json
 import math
 import os
@@ -90,9 +91,14 @@ def lexicon(size: int, seed: int) -> list[str]:
     return sorted(words)
 
 
+_ZIPF: dict[int, list[float]] = {}
+
+
 def sample_words(words: list[str], n: int, rng: random.Random) -> str:
-    weights = [1.0 / (rank + 1) for rank in range(len(words))]
-    return " ".join(rng.choices(words, weights=weights, k=n))
+    """``n`` words drawn with Zipf weights (the cumulative weights are computed once per lexicon size)."""
+    if len(words) not in _ZIPF:
+        _ZIPF[len(words)] = list(itertools.accumulate(1.0 / (rank + 1) for rank in range(len(words))))
+    return " ".join(rng.choices(words, cum_weights=_ZIPF[len(words)], k=n))
 
 
 def bpe_tokenizer(vocab_size: int, words: list[str]):
@@ -101,8 +107,9 @@ def bpe_tokenizer(vocab_size: int, words: list[str]):
     from transformers import PreTrainedTokenizerFast
 
     rng = random.Random(1)
-    corpus = [sample_words(words, 200, rng) + f" {rng.randint(0, 10**6)}.\n" for _ in range(4000)]
-    corpus += [" ".join(words[i:i + 50]) for i in range(0, len(words), 50)]
+    # BPE learns from word counts: every word a few times, the frequent ones more, is enough to reach the vocabulary.
+    corpus = [" ".join(words[i:i + 50]) for i in range(0, len(words), 50)] * 2
+    corpus += [sample_words(words, 200, rng) + f" {rng.randint(0, 10**6)}.\n" for _ in range(200)]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -160,10 +167,10 @@ def write_exports(folder: Path, base: Path, args: argparse.Namespace, words: lis
     prm_rows, prm_lengths, sft_rows, sft_lengths = [], [], [], []
     for i in range(n_rows):
         question = sample_words(words, max(2, step_words // 2), rng) + "?"
-        steps, length = [], 0
+        steps, length = [], len(tokenizer(question, add_special_tokens=False)["input_ids"]) + len(sep)
         while length < args.seq_len:  # steps past max_length are dropped by the trainer
             steps.append(sample_words(words, rng.randint(step_words // 2, step_words * 3 // 2), rng) + ".")
-            length = len(encode(tokenizer, question, steps, sep, 10**9, keep_all_steps=False)[0])
+            length += len(tokenizer(steps[-1], add_special_tokens=False)["input_ids"]) + len(sep)
         labels = [rng.random() > 0.3 for _ in steps]
         prm_rows.append({"prompt": question, "completions": steps, "labels": labels,
                          "label_sources": ["montecarlo"] * len(steps), "run_id": "gpu-check",
