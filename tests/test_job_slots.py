@@ -87,7 +87,7 @@ def test_kill_9_of_the_running_job_frees_its_slot_for_the_next():
 
 
 def test_more_slots_run_jobs_together_with_the_cores_shared_between_them(monkeypatch):
-    monkeypatch.setenv("AGENTARK_SLOTS", "cpu=2")
+    monkeypatch.setenv("AGENTARK_SLOTS", "cpu=2,cuda=2")  # the count kind runs on the GPU where there is one
     a, b = _start(n=10_000), _start(n=10_000)
     states = [_wait(j, lambda s: s["status"] == "running") for j in (a, b)]
     assert [s["threads"] for s in states] == [max(1, machine.cpu_count() // 2)] * 2
@@ -163,7 +163,8 @@ def test_jobs_page_shows_places_in_the_queue_true_percentages_and_run_names(monk
     from agentark.runs.names import rename
     from agentark.store import Store
 
-    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted:first_number"))
+    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted",
+                                                          model="tests.scripted:first_number"))
     debate_job.run_debate_job(run_id)
     with Store() as store:
         store.refresh()
