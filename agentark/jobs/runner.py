@@ -26,6 +26,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +85,13 @@ def start(kind: str, cfg: Any, *, background: bool = True, job_id: str | None = 
 
 
 def run_job(job_id: str, on_progress: Progress | None = None, clear_stop: bool = True,
-            on_wait: Callable[[int], None] | None = None, **options: Any) -> dict:
+            on_wait: Callable[[int], None] | None = None, queued_at: str | None = None, **options: Any) -> dict:
     """Run (or resume) a job in this process until it is done, fails or is stopped; return its progress.
 
     It first waits, ``queued``, for a slot on every device it needs (its manifest's ``needs``); a stop request
     while it waits ends it ``stopped`` before it started; ``on_wait(place)`` hears its place in the queue as it
-    changes (a foreground command prints it). ``started_at`` is when it first started (a resume
+    changes (a foreground command prints it); ``queued_at`` (a spawned worker's: when ``spawn`` ran) places it in
+    the queue, so jobs start in the order they were started whichever worker boots first. ``started_at`` is when it first started (a resume
     keeps it and sets ``resumed_at``). ``options`` go to the kind's run function (tests pass prebuilt engines
     this way). A stop request left from an earlier run is cleared (``clear_stop``): starting a job is asking it
     to run; a spawned worker keeps one made while it started up, as ``spawn`` cleared the old one.
@@ -99,7 +101,8 @@ def run_job(job_id: str, on_progress: Progress | None = None, clear_stop: bool =
         folder.clear_cancel()
     first_start = folder.progress().get("started_at")
     needs = _needs(kind, folder.meta())
-    folder.write_progress(status="queued", pid=os.getpid(), queued_at=now().isoformat(), ended_at=None, error=None,
+    queued_at = queued_at or now().isoformat()
+    folder.write_progress(status="queued", pid=os.getpid(), queued_at=queued_at, ended_at=None, error=None,
                           stage="waiting for a slot" if needs else "starting")
     previous = _catch_sigterm(folder)
     held = None
@@ -109,7 +112,8 @@ def run_job(job_id: str, on_progress: Progress | None = None, clear_stop: bool =
             if on_wait is not None:
                 on_wait(place)
 
-        held = acquire(needs, label=job_id, job_id=job_id, check=folder.check_cancel, on_wait=waiting)
+        held = acquire(needs, label=job_id, job_id=job_id, check=folder.check_cancel, on_wait=waiting,
+                       since=datetime.fromisoformat(queued_at).replace(tzinfo=timezone.utc).timestamp())
         started = now().isoformat()
         folder.write_progress(status="running", started_at=first_start or started,
                               resumed_at=started if first_start else None, threads=held.threads, stage="starting")
@@ -213,9 +217,10 @@ def resume(job_id: str) -> int:
 def worker_main(job_id: str) -> int:
     """``python -m agentark worker JOB_ID``: run the job, print progress lines to its log. A bad or unknown
     id raises (the CLI prints the fix); the job's own failure is printed with its traceback."""
-    find(job_id)
+    _, folder = find(job_id)
     try:
-        final = run_job(job_id, on_progress=lambda d, t: print(f"progress {d}/{t}", flush=True), clear_stop=False)
+        final = run_job(job_id, on_progress=lambda d, t: print(f"progress {d}/{t}", flush=True), clear_stop=False,
+                        queued_at=folder.progress().get("queued_at"))
     except Exception:
         traceback.print_exc()
         return 1

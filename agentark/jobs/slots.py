@@ -129,14 +129,17 @@ def _try_lock(needs: tuple[str, ...], label: str, job_id: str | None) -> list | 
 
 def acquire(needs: tuple[str, ...], *, label: str, job_id: str | None = None,
             check: Callable[[], None] | None = None, on_wait: Callable[[int], None] | None = None,
-            poll_s: float = POLL_S) -> Held:
+            since: float | None = None, poll_s: float = POLL_S) -> Held:
     """Wait for a slot on every device in ``needs`` (first come, first served), then set this process's
     threads to the slot's share. ``check`` is called every poll and may raise (a stop request);
-    ``on_wait(place)`` hears the place in the queue whenever it changes. No needs: nothing to wait for."""
+    ``on_wait(place)`` hears the place in the queue whenever it changes; ``since`` (epoch seconds, default now)
+    is when the work asked to run, which orders the queue: a job's start, not when its worker got this far.
+    No needs: nothing to wait for."""
     needs = tuple(needs)
     if not needs or set(needs) <= set(getattr(_HELD, "devices", ())):
         return Held(needs, machine.threads_per_slot())
-    name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.json"
+    order = int((since if since is not None else time.time()) * 1e9)
+    name = f"{order:020d}-{os.getpid()}-{secrets.token_hex(4)}.json"
     path = slots_dir() / "queue" / name
     atomic_write_bytes(path, json.dumps({"pid": os.getpid(), "needs": list(needs), "label": label,
                                          "job_id": job_id, "queued_at": time.time()}).encode())
