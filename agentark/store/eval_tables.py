@@ -109,7 +109,10 @@ def export_problem_ids(store: Store, path: str) -> set[str]:
             "evaluate with --allow-overlap to skip the held-out check."
         )
     reader = "read_parquet" if str(path).endswith(".parquet") else "read_json_auto"
-    rows = store.con.execute(f"SELECT DISTINCT problem_id FROM {reader}(?)", [str(path)]).fetchall()
+    # An export written before problem ids followed the question holds old ids: problem_aliases maps them.
+    rows = store.con.execute(
+        f"""SELECT DISTINCT coalesce(a.problem_id, e.problem_id) FROM {reader}(?) e
+            LEFT JOIN problem_aliases a ON a.old_id = e.problem_id""", [str(path)]).fetchall()
     return {r[0] for r in rows if r[0] is not None}
 
 
