@@ -104,7 +104,8 @@ def get_run(store: Store, run_id: str) -> dict:
 
 
 def list_runs(store: Store) -> pd.DataFrame:
-    """One row per run: what it ran, how far it got, its final accuracy and its curation counts."""
+    """One row per run: what it ran, how far it got, its final accuracy (with how many final answers came
+    from a tied vote) and its curation counts."""
     return store.df(
         f"""WITH latest AS ({LATEST_MARKS}),
            marks AS (
@@ -116,6 +117,7 @@ def list_runs(store: Store) -> pd.DataFrame:
                FROM latest GROUP BY run_id)
            SELECT r.run_id, r.name, coalesce(r.tags, []) AS tags, r.kind, r.method, r.dataset, r.model,
                   r.status, r.created_at, coalesce(p.n, 0) AS problems, coalesce(o.done, 0) AS done, o.accuracy,
+                  coalesce(o.ties, 0) AS ties,
                   coalesce(m.n, 0) AS messages,
                   coalesce(k.kept_problems, 0) AS kept_problems,
                   coalesce(k.excluded_problems, 0) AS excluded_problems,
@@ -124,7 +126,8 @@ def list_runs(store: Store) -> pd.DataFrame:
            FROM runs r
            LEFT JOIN marks k USING (run_id)
            LEFT JOIN (SELECT run_id, count(*) n FROM run_problems GROUP BY run_id) p USING (run_id)
-           LEFT JOIN (SELECT run_id, count(*) done, avg(is_correct::INT) accuracy FROM outcomes GROUP BY run_id) o
+           LEFT JOIN (SELECT run_id, count(*) done, avg(is_correct::INT) accuracy,
+                             count(*) FILTER (WHERE vote_tie) AS ties FROM outcomes GROUP BY run_id) o
                 USING (run_id)
            LEFT JOIN (SELECT run_id, count(*) n FROM messages GROUP BY run_id) m USING (run_id)
            ORDER BY r.created_at DESC"""
