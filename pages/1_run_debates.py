@@ -61,7 +61,7 @@ with st.expander("Import transcripts from another tool", expanded=False):
                 for line, reason in report.rejected:
                     st.warning(f"line {line} rejected: {reason}")
                 for line, reason in report.warnings:
-                    st.warning(f"line {line} imported, but its {reason}")
+                    st.warning(f"line {line} imported, but {reason}")
 
 
 def show_progress(active) -> None:

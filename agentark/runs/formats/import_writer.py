@@ -189,4 +189,5 @@ def add_problem(writer: RunWriter, report: ImportReport, problem: Problem, turns
     report.imported += 1
     warning = reference_warning(problem)
     if warning:
-        report.warnings.append((line, warning))
+        short = problem.question if len(problem.question) <= 60 else problem.question[:57] + "..."
+        report.warnings.append((line, f"problem {problem.problem_id} ({short!r}): {warning}"))
