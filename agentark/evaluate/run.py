@@ -65,11 +65,10 @@ def like_eval_config(store, run_id: str, **overrides) -> EvalConfig:
     """An evaluation of run ``run_id``'s method and whole config (engine, model, speakers, rounds, sampling,
     method options) on the test split of its dataset, so a teacher that debated the train split answers the
     same held-out problems as the base and the students; ``overrides`` (EvalConfig fields) change any of it."""
+    from agentark.debate.methods import METHODS
     from agentark.store import eval_tables as q
 
     source = q.run_rows(store, [run_id])[run_id]["config"]
-    from agentark.debate.methods import METHODS
-
     if source.get("method") not in METHODS or not source.get("engine"):
         raise ConfigError(
             f"Run {run_id} was not run by the studio (method {source.get('method') or 'unknown'}), so its method "
@@ -85,7 +84,7 @@ def like_eval_config(store, run_id: str, **overrides) -> EvalConfig:
         "rounds": source.get("rounds"), "chunk_size": source.get("chunk_size", 16),
         "like": {k: source[k] for k in LIKE_KEYS if k in source},
     }
-    return EvalConfig(**{k: v for k, v in values.items() if v is not None}, **overrides)
+    return EvalConfig(**{**values, **overrides})
 
 
 def plan_eval(cfg: EvalConfig, store) -> Plan:
