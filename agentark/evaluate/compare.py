@@ -209,6 +209,23 @@ def infer_role(metrics: RunMetrics, prov: Provenance | None) -> str:
     return "base"
 
 
+def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
+    """``infer_role`` of each run, from its stored row and model registry (what ``compare`` uses when no role
+    is given), for a page to offer as defaults."""
+    from agentark.evaluate.lineage import model_provenance
+
+    runs = q.run_rows(store, run_ids)
+    out = {}
+    for run_id in run_ids:
+        run = runs[run_id]
+        model = (run["config"].get("model") or run.get("model") or "").split(", ")[0] or None
+        method = run.get("method") or run["config"].get("method")
+        prov = model_provenance(store, model) if model else None
+        out[run_id] = "teacher" if method not in (None, "cot") else (
+            "student" if prov is not None and prov.kind in ("sft", "pad") else "base")
+    return out
+
+
 def plan_pairs(run_ids: list[str], roles: dict[str, str]) -> list[tuple[str, str, str]]:
     """(reference, candidate, kind) for each pair that has a meaning: every student against every teacher
     (distillation) and every base (lift), every teacher against every base (lift). Runs of one role only are
