@@ -6,8 +6,10 @@ from agentark.runs.traces import word_diff
 from agentark.store import Store
 from tests.evalstore import add_run, message, outcome
 
+# The first change ends its line, so the deleted piece carries the blank line after it: the case that struck
+# through the whole rest of the message, inserted text included.
 OLD = "Step 1: add the apples.\n\n3 + 4 = 7\n\nStep 2: double it.\n\nThe answer is 14."
-NEW = "Step 1: add the apples.\n\n3 + 4 = 7\n\nWait, the pears count too.\n\nStep 2: triple it.\n\nThe answer is 21."
+NEW = "Step 1: add the pears.\n\n3 + 4 = 7\n\nWait, the plums count too.\n\nStep 2: triple it.\n\nThe answer is 21."
 
 STYLES = """() => {
   const root = document.querySelector('.word-diff');
@@ -15,8 +17,13 @@ STYLES = """() => {
   const out = [];
   while (walker.nextNode()) {
     const node = walker.currentNode;
-    const style = getComputedStyle(node.parentElement);
-    out.push([node.textContent, style.textDecorationLine.includes('line-through'), node.parentElement.tagName]);
+    // A line-through drawn by any ancestor runs through its descendants (CSS cannot take it off there), so a
+    // text node is struck when any element between it and the diff's root draws one.
+    let struck = false;
+    for (let el = node.parentElement; el && el !== root.parentElement; el = el.parentElement) {
+      if (getComputedStyle(el).textDecorationLine.includes('line-through')) struck = true;
+    }
+    out.push([node.textContent, struck, node.parentElement.tagName]);
   }
   return out;
 }"""
@@ -34,12 +41,12 @@ def test_word_diff_on_multi_line_messages(app_server, browser):
     page.goto(f"{app_server}/compare?runs=ref,cand&roles=cand:student")  # diff: ref (teacher) -> cand
     page.locator(".word-diff").wait_for(timeout=90_000)
     pieces = page.evaluate(STYLES)
-    struck = "".join(t for t, strike, _ in pieces if strike)
+    struck = "".join(t for t, strike, _ in pieces if strike).replace("\n", "")
     plain = "".join(t for t, strike, _ in pieces if not strike)
     deleted = "".join(t for op, t in word_diff(OLD, NEW) if op == "delete").replace("\n", "")
     inserted = [t.strip() for op, t in word_diff(OLD, NEW) if op == "insert"]
-    assert struck == deleted and "double" in struck and "14." in struck
+    assert struck == deleted and "apples." in struck and "double" in struck and "14." in struck
     for text in inserted:  # inserted text after a blank line is shown plain (green), never struck through
         assert text.replace("\n", "") in plain.replace("\n", "")
     assert "The answer is" in plain and "Step 2:" in plain and "21." in plain
-    assert all(tag == "INS" for t, strike, tag in pieces if "pears" in t)
+    assert all(tag == "INS" for t, strike, tag in pieces if "plums" in t or "pears" in t)
