@@ -190,7 +190,8 @@ def _add_flag(parser: argparse.ArgumentParser, opt: Option) -> None:
         shown += f"; one of: {', '.join(opt.choices)}"
     if opt.meta.get("repeat"):
         shown += " (repeat the flag for more)"
-    kwargs: dict[str, Any] = {"help": opt.help + shown}
+    # argparse %-formats help text: a literal "95%" would crash --help.
+    kwargs: dict[str, Any] = {"help": (opt.help + shown).replace("%", "%%")}
     if opt.meta.get("positional"):
         parser.add_argument(opt.name, choices=opt.choices or None, **kwargs)
         return

@@ -188,3 +188,10 @@ def test_prices_belong_to_the_engine_or_model():
     assert price_for("openai", "served", ["openai=0,0"]).cost(1e6, 1e6) == 0
     assert CompareConfig(prompt_usd_per_mtok=1, completion_usd_per_mtok=1).price_for("transformers", "x").cost(
         1e6, 0) == 1
+
+
+def test_compare_help_prints(capsys):
+    """Help texts with a literal '%' (95%) are escaped for argparse."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", "--help"])
+    assert exit_.value.code == 0 and "--min-lift" in capsys.readouterr().out

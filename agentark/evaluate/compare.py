@@ -200,13 +200,11 @@ def lift_gate(lift: float, low: float, high: float, test: stats.McNemar, cfg: Co
 
 
 def infer_role(metrics: RunMetrics, prov: Provenance | None) -> str:
-    """A run's role when none is given: a debate or several samples is a teacher, a model the studio
-    distilled (SFT/DA or PAD) a student, anything else a base."""
+    """A run's role when none is given: a debate or several samples is a teacher, a model the studio trained
+    (a distilled student: SFT/DA or PAD) a student, anything else a base."""
     if (metrics.method or metrics.config.get("method")) not in (None, "cot"):
         return "teacher"
-    if prov is not None and prov.kind in ("sft", "pad"):
-        return "student"
-    return "base"
+    return "student" if prov is not None and prov.model_id is not None else "base"
 
 
 def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
@@ -222,7 +220,7 @@ def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
         method = run.get("method") or run["config"].get("method")
         prov = model_provenance(store, model) if model else None
         out[run_id] = "teacher" if method not in (None, "cot") else (
-            "student" if prov is not None and prov.kind in ("sft", "pad") else "base")
+            "student" if prov is not None and prov.model_id is not None else "base")
     return out
 
 

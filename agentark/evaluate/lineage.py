@@ -111,11 +111,11 @@ def _unknown(model_id: str, why: str) -> ConfigError:
                        "cannot be checked. Re-train it from a studio export, or evaluate with [[allow_overlap]] on.")
 
 
-def _own_problems(store, model_id: str, kind: str | None, card: dict | None, row: dict | None) -> tuple[set, str]:
+def _own_problems(store, model_id: str, card: dict | None, row: dict | None) -> tuple[set, str]:
     """The problems one model saw in its own training, and where that was read from.
 
     A card written since lineage was recorded names them (``training_problems``); older cards are read the
-    old way: the export the model card names, or for PAD its practice problems loaded again from its config.
+    old way: the export the model card names, or the practice problems its config names (PAD) loaded again.
     """
     if card is not None and "training_problems" in card:
         if card["training_problems"] is None:
@@ -129,7 +129,7 @@ def _own_problems(store, model_id: str, kind: str | None, card: dict | None, row
             raise _unknown(model_id, f"was trained on export {sha[:12]}, which is not in the store")
         return q.export_problem_ids(store, path), f"export rows {sha[:12]}"
     config = (card or {}).get("config") or json.loads(_text((row or {}).get("config_json")) or "{}")
-    if kind == "pad":
+    if config.get("dataset"):  # trained on practice problems its config names (PAD), not on an export
         from agentark.tasks import load_problems
 
         try:
@@ -155,7 +155,7 @@ def model_lineage(store, model: str) -> list[LineageStep]:
         model_id = (row or {}).get("model_id") or (card or {}).get("model_id") or current
         kind = _text((row or {}).get("kind")) or (card or {}).get("kind")
         seen.update({current, model_id})
-        problems, source = _own_problems(store, model_id, kind, card, row)
+        problems, source = _own_problems(store, model_id, card, row)
         steps.append(LineageStep(model_id, kind, source, problems))
         current = _text((row or {}).get("base_model")) or _text((card or {}).get("base_model"))
     return steps
