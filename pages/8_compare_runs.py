@@ -69,7 +69,7 @@ if st.session_state.get("cmp_url_runs") != url_runs:
     st.session_state["cmp_url_runs"] = url_runs
     wanted = [r for r in url_runs.split(",") if r in run_ids]
     st.session_state["cmp_runs"] = wanted or st.session_state.get("cmp_runs") or run_ids[:2]
-chosen = st.multiselect("Runs (the first is the reference, e.g. the teacher)", run_ids, key="cmp_runs")
+chosen = st.multiselect("Runs to compare (a teacher, the base, students: roles below)", run_ids, key="cmp_runs")
 if len(chosen) < 2:
     st.info("Pick two or more runs that share problems: a teacher debate, the base model, a distilled student.")
     st.stop()
