@@ -404,6 +404,14 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
     return _finish(store, cfg, out, summary, lambda tmp: _write(rows, tmp, cfg.format))
 
 
+def write_export(store: Store, cfg: ExportConfig, rows: pd.DataFrame, summary: ExportSummary) -> ExportResult:
+    """Write rows chosen from ``prepare(store, cfg)`` (a subset, e.g. a study's matched-volume arm) as an
+    immutable export named by its hash and recorded with ``cfg`` and ``summary`` (which says what was left out)."""
+    if rows.empty:
+        raise ConfigError(f"The {cfg.kind} export is empty: nothing to write.")
+    return _finish(store, cfg, None, summary, lambda tmp: _write(rows, tmp, cfg.format))
+
+
 def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSummary, write) -> ExportResult:
     """Write through ``write(tmp)``, name the file by its hash unless ``out`` is given, make it read-only,
     never overwrite, and record it in the store."""
