@@ -2,7 +2,9 @@
 one-step problems, and a single agent that is right on about half its samples, depending on the sampling seed."""
 from __future__ import annotations
 
+import os
 import re
+import time
 
 from agentark.backends import ChatRequest
 
@@ -18,7 +20,14 @@ def teacher(request: ChatRequest) -> str:
     a, b = _numbers(request)[:2]
     first_round = not any(m["role"] == "assistant" for m in request.messages)
     answer = a + b + (1 if first_round and a % 2 else 0)
-    return f"Add the two numbers.\n\n{a} + {b} = {answer}\n\nThe answer is {answer}."
+    # Agents word it apart (their seeds differ), so DA finds several distinct trajectories per problem.
+    return f"Add the two numbers, take {(request.seed or 0) % 3}.\n\n{a} + {b} = {answer}\n\nThe answer is {answer}."
+
+
+def slow_teacher(request: ChatRequest) -> str:
+    """The teacher, taking ``STUDY_DELAY_S`` seconds a reply: a study that is still running when a test kills it."""
+    time.sleep(float(os.environ.get("STUDY_DELAY_S", "0.2")))
+    return teacher(request)
 
 
 def single(request: ChatRequest) -> str:

@@ -31,7 +31,7 @@ from agentark.debate import AgentSpec, DebateConfig
 from agentark.errors import ConfigError, JobError
 from agentark.evaluate.eval_config import EvalConfig
 from agentark.evaluate.run import load_eval_problems
-from agentark.export import ExportConfig, ExportSummary, export, list_exports, prepare, write_export
+from agentark.export import ExportConfig, ExportSummary, list_exports, prepare, write_export
 from agentark.jobs.folder import JobFolder, JobStopped, atomic_write_bytes
 from agentark.jobs.registry import JobKind, Plan, Progress, find, folders, register_kind
 from agentark.jobs.runner import create, run_job
@@ -293,9 +293,13 @@ class StudyRunner:
         for arm, export_cfg in wanted.items():
             if arm in needed:
                 self.stage(f"exporting {arm}")
-                exports[arm] = self.guarded(arm, lambda e=export_cfg: self.figures(export(self.store, e)))
+                exports[arm] = self.guarded(arm, lambda e=export_cfg: self.export(e))
         self.save()
         return exports
+
+    def export(self, cfg: ExportConfig) -> dict:
+        """Export (an unchanged export is found again, not recorded twice) and return its figures."""
+        return self.figures(write_export(self.store, cfg, *prepare(self.store, cfg)))
 
     def figures(self, result) -> dict:
         """An export's ids and what it holds: rows and completion tokens in the student's tokenizer."""
@@ -344,7 +348,7 @@ class StudyRunner:
             self.stage("segmenting and labelling the teacher's steps")
             segment_runs(self.store, [teacher_run], SegmentConfig())
             run_auto_labelers(self.store, AutoLabelConfig([teacher_run]))
-            figures = self.figures(export(self.store, ExportConfig(kind="prm", run_ids=[teacher_run])))
+            figures = self.export(ExportConfig(kind="prm", run_ids=[teacher_run]))
             prm_cfg = PRMConfig(export=figures["path"], base_model=c.prm_backbone, epochs=c.prm_epochs,
                                 max_steps=c.prm_max_steps, learning_rate=c.prm_learning_rate,
                                 max_length=c.prm_max_length, seed=c.teacher_seed, device=c.device)
