@@ -120,6 +120,13 @@ def test_a_study_runs_end_to_end_and_a_rerun_after_an_edit_reruns_only_that_arm(
     assert [a["arm"] for a in shown["arms"]] == ["base", *ARMS] and shown["teacher"]["accuracy"] == 1.0
     assert "<table>" in html_report(result) and len(table_rows(result)) == 6
 
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "10_studies.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["arm"]) == ["base", *ARMS]
+
     # Edit one arm (DA keeps one trajectory per problem instead of four) and run the study again.
     before = {s["label"]: s["job_id"] for s in steps_of(first).values()}
     second = run_study(tiny_study(tiny_llama, da_max_per_problem=1))
@@ -159,3 +166,18 @@ def test_a_killed_study_resumes_with_one_job_per_step(tiny_llama, monkeypatch):
     assert sorted(made_after.values()) == sorted(s["job_id"] for s in final.values())
     teacher_runs = [r for r in jobs.list_jobs("debate") if r["job_id"].startswith("debate-")]
     assert len(teacher_runs) == 2  # the teacher on the train split and on the test problems, once each
+
+
+def test_the_study_page_offers_the_generated_form_and_refuses_a_bad_study():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "10_studies.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    keys = {w.key for w in [*at.text_input, *at.number_input, *at.checkbox, *at.selectbox, *at.multiselect]}
+    assert {"study_teacher_agents", "study_sft_epochs", "study_single_match", "study_arms"} <= keys
+    assert any("No study yet" in i.value for i in at.info)
+    at.text_input(key="study_test_split").set_value("train")
+    at.button[0].click().run()
+    assert at.error and "held out" in at.error[0].value
+    assert jobs.list_jobs("study") == []
