@@ -145,9 +145,10 @@ def test_a_killed_study_resumes_with_one_job_per_step(tiny_llama, monkeypatch):
     cfg = tiny_study(tiny_llama, arms=["rsft"], teacher_model="tests.study_script:slow_teacher")
     started = jobs.start("study", cfg)
     folder = StudyFolder(started.job_id)
-    deadline = time.monotonic() + 300
-    while not folder.record().get("steps"):  # wait for the first finished step (the teacher's train debate)
-        assert folder.status() == "running" and time.monotonic() < deadline, folder.progress()
+    # Wait for the first finished step (the teacher's train debate): an event, not a deadline; a worker that
+    # died reads as interrupted and ends the wait.
+    while not folder.record().get("steps"):
+        assert folder.status() in ("queued", "running"), folder.progress()
         time.sleep(0.05)
     first_steps = {s["label"]: s["job_id"] for s in folder.record()["steps"]}
     os.kill(started.pid, signal.SIGKILL)

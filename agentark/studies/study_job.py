@@ -32,7 +32,7 @@ from agentark.errors import ConfigError, JobError
 from agentark.evaluate.eval_config import EvalConfig
 from agentark.evaluate.run import load_eval_problems
 from agentark.export import ExportConfig, ExportSummary, list_exports, prepare, write_export
-from agentark.jobs.folder import JobFolder, JobStopped, atomic_write_bytes
+from agentark.jobs.folder import JobFolder, JobStopped, atomic_write_bytes, pid_alive
 from agentark.jobs.registry import JobKind, Plan, Progress, find, folders, register_kind
 from agentark.jobs.runner import create, run_job
 from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
@@ -141,7 +141,7 @@ class StudyRunner:
         if status == "done":
             reused = True
             progress = job.progress()
-        elif status == "running":
+        elif status in ("running", "queued") and pid_alive(job.pid()):
             progress = self.wait_for(job)
         else:
             progress = self.run_here(job)
@@ -186,8 +186,9 @@ class StudyRunner:
         return progress
 
     def wait_for(self, job: JobFolder) -> dict:
-        """A step another process runs (another study sharing it): wait on its status, stopping when asked."""
-        while job.status() == "running":
+        """A step another process runs or waits to run (another study sharing it): wait on its status, stopping
+        when asked."""
+        while job.status() in ("running", "queued") and pid_alive(job.pid()):
             self.folder.check_cancel()
             time.sleep(1.0)
         return self.run_here(job) if job.status() != "done" else job.progress()
@@ -430,5 +431,8 @@ def ingest_study(store: Store, folder: StudyFolder) -> int:
     return 0
 
 
+# A study only drives its steps, which wait for slots of their own: it holds none (holding one would make its
+# steps on another device wait behind it, and keep other jobs off the device between steps).
 STUDY = register_kind(JobKind("study", StudyFolder, run_study, ingest_study, title="Study", config=StudyConfig,
-                              preflight=plan_study, reads=("problems",), registers="runs, exports, models"))
+                              preflight=plan_study, reads=("problems",), registers="runs, exports, models",
+                              needs=lambda cfg: ()))
