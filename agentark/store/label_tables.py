@@ -2,7 +2,9 @@
 
 Step labels are append-only: a label is never updated or deleted, and the label in force for a step and
 a source (or a step and an annotator) is the latest row with a value, ordered by ``created_at`` then by
-insertion order (``rowid``), so two labels written in the same microsecond still have a defined winner.
+insertion order (``rowid``), so two labels written in the same microsecond still have a defined winner. An
+automatic source withdraws a label it no longer gives by appending a row without a value (``WITHDRAWN``); a
+person's row without a value is a flag and leaves their label in force.
 Curation is applied here, in one place: a problem or a message whose mark in force is ``exclude`` never
 reaches an export.
 """
@@ -25,13 +27,16 @@ _RUN_FILTER = "($runs IS NULL OR list_contains($runs, m.run_id))"
 # The step context every labeling view needs: message, problem, and the run it came from.
 _STEP_CONTEXT = f"""
     SELECT s.step_id, s.message_id, s.idx, s.text, s.char_start, s.char_end, s.segmenter,
-           m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.answer, m.is_correct,
+           coalesce(s.claim, true) AS claim, m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.answer, m.is_correct,
            p.question, p.reference_answer
     FROM steps s JOIN messages m USING (message_id) JOIN problems p ON p.problem_id = m.problem_id
     WHERE {_RUN_FILTER}"""
-_IN_FORCE = """SELECT * EXCLUDE (rn) FROM (
-    SELECT *, row_number() OVER (PARTITION BY step_id, {part} ORDER BY created_at DESC, rid DESC) AS rn
-    FROM (SELECT *, rowid AS rid FROM step_labels WHERE value IS NOT NULL {where})) WHERE rn = 1"""
+# The rows that can be in force: every row with a value, and an automatic source's withdrawals.
+_COUNTS = "(value IS NOT NULL OR source <> 'human')"
+_IN_FORCE = f"""SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY step_id, {{part}} ORDER BY created_at DESC, rid DESC) AS rn
+    FROM (SELECT *, rowid AS rid FROM step_labels WHERE {_COUNTS} {{where}})) WHERE rn = 1 AND value IS NOT NULL"""
+WITHDRAWN = "withdrawn: the labeler no longer gives this label"
 
 
 def _runs(run_ids: list[str] | None) -> list[str] | None:
@@ -42,7 +47,7 @@ def _runs(run_ids: list[str] | None) -> list[str] | None:
 @operation
 def messages_to_segment(store: Store, run_ids: list[str] | None, roles: list[str]) -> pd.DataFrame:
     return store.con.execute(
-        f"""SELECT m.message_id, m.content FROM messages m
+        f"""SELECT m.message_id, m.content, p.question FROM messages m JOIN problems p USING (problem_id)
             WHERE {_RUN_FILTER} AND list_contains($roles, m.role) AND m.error IS NULL
             ORDER BY m.run_id, m.problem_id, m.seq""",
         {"runs": _runs(run_ids), "roles": list(roles)},
@@ -52,7 +57,7 @@ def messages_to_segment(store: Store, run_ids: list[str] | None, roles: list[str
 def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> None:
     """Make ``rows`` the steps of ``message_ids`` in one transaction; unchanged steps keep their ids."""
     frame = pd.DataFrame(rows, columns=["step_id", "message_id", "idx", "text", "char_start", "char_end",
-                                        "segmenter"])
+                                        "segmenter", "claim"])
     frame["created_at"] = now()
     ids = pd.DataFrame({"message_id": list(message_ids)})
     with store.transaction() as con:
@@ -66,7 +71,7 @@ def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> Non
             con.execute(
                 """INSERT INTO steps BY NAME SELECT * FROM _new_steps
                    ON CONFLICT (step_id) DO UPDATE SET idx = excluded.idx, char_start = excluded.char_start,
-                       char_end = excluded.char_end, segmenter = excluded.segmenter"""
+                       char_end = excluded.char_end, segmenter = excluded.segmenter, claim = excluded.claim"""
             )
         finally:
             con.unregister("_new_steps")
@@ -139,11 +144,12 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
             SELECT s.step_id, s.message_id, s.idx, m.run_id, m.problem_id, m.seq, m.is_correct
             FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}),
         in_force AS (
-            SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
-                   arg_max(confidence, (created_at, rid)) AS confidence
-            FROM (SELECT *, rowid AS rid FROM step_labels
-                  WHERE value IS NOT NULL AND ($as_of IS NULL OR created_at <= $as_of) {sources})
-            GROUP BY step_id, source),
+            SELECT * FROM (
+                SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
+                       arg_max(confidence, (created_at, rid)) AS confidence
+                FROM (SELECT *, rowid AS rid FROM step_labels
+                      WHERE {_COUNTS} AND ($as_of IS NULL OR created_at <= $as_of) {sources})
+                GROUP BY step_id, source) WHERE value IS NOT NULL),
         per_step AS (
             SELECT step_id, bool_or(source = 'human') AS human, bool_or(value < 0) AS bad,
                    count(DISTINCT sign(value)) FILTER (WHERE source <> 'human') AS auto_signs,
@@ -219,9 +225,11 @@ def filtered_steps(store: Store, run_ids: list[str] | None, only_unlabeled: bool
             SELECT s.step_id, s.idx, s.text, m.run_id, m.problem_id, m.seq, m.agent, m.round
             FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}),
         in_force AS (
-            SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
-                   arg_max(annotator, (created_at, rid)) AS annotator
-            FROM (SELECT *, rowid AS rid FROM step_labels WHERE value IS NOT NULL) GROUP BY step_id, source),
+            SELECT * FROM (
+                SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
+                       arg_max(annotator, (created_at, rid)) AS annotator
+                FROM (SELECT *, rowid AS rid FROM step_labels WHERE {_COUNTS}) GROUP BY step_id, source)
+            WHERE value IS NOT NULL),
         per_step AS (
             SELECT step_id, max(value) FILTER (WHERE source = 'human') AS human,
                    max(annotator) FILTER (WHERE source = 'human') AS human_by,
