@@ -10,7 +10,9 @@ batches, so time is linear and memory bounded whatever the file's size. Each rec
 skipped as a duplicate (its message, or for whole-problem formats its problem, is already in the run, in
 the store or earlier in the file), or rejected with its line and reason, whatever the file holds (binary
 data, wrong-typed fields); nothing is half imported, nothing already stored changes, and an import that
-imports nothing raises. The registry names modules, imported when a file of their format is read, so the
+imports nothing raises. Every import is recorded by the file's sha256 (``imported_files``): a file whose
+bytes were imported before, under any name, is refused unless ``again`` asks for it, and a file of another
+model than the run it would go into is refused (``import_writer.check_same_model``). The registry names modules, imported when a file of their format is read, so the
 CLI's parser can list the formats without loading the store.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentark.errors import ImportFormatError
+from agentark.ids import check_id
 
 if TYPE_CHECKING:
     from agentark.runs.formats.import_writer import ImportReport
@@ -34,22 +37,57 @@ READERS: dict[str, str] = {
 FORMATS = tuple(READERS)
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _refuse_seen(store: Store, path: Path, sha256: str, model: str) -> None:
+    """Refuse bytes imported before, saying when, as which runs, with which model, and how to import them again."""
+    from agentark.store.import_tables import imports_of
+
+    seen = imports_of(store, sha256)
+    if seen.empty:
+        return
+    first = seen.iloc[0]
+    runs = ", ".join(first["run_ids"]) if first["run_ids"] is not None else "?"
+    other_model = (f" You named model {model}; its messages keep {first['model'] or 'no model'}."
+                   if model and model != (first["model"] or "") else "")
+    when = f"imported {str(first['imported_at'])[:19]} as run {runs}"
+    what = (f"{path} was {when}" if str(first["path"]) == str(path.resolve())
+            else f"{path} has the same bytes (sha256 {sha256[:12]}) as {first['path']}, {when}")
+    raise ImportFormatError(
+        f"{what} (model {first['model'] or 'none named'}, {first['imported']} problems or records).{other_model} "
+        "Nothing was imported: the same debates in two runs count twice in exports over all runs. To import them "
+        "again anyway, set [[again]] (with [[run_id]] NEW_RUN_ID and [[model]] for another model's run).")
+
+
 def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = None,
-                dataset: str | None = None, model: str | None = None) -> ImportReport:
+                dataset: str | None = None, model: str | None = None, again: bool = False) -> ImportReport:
     """Import a transcript file of format ``fmt`` into the store and report what happened to each record.
 
     ``run_id`` and ``dataset`` name the run and the problem set a du2023 or maslab file becomes (default: from
     the file's path). ``model`` names who spoke: du2023 files never say, maslab files name models in their
     token stats (``model`` wins over those), transcript records keep their own and get ``model`` where they
-    have none. Raises :class:`ImportFormatError` when nothing was imported and nothing was a duplicate.
+    have none. Raises :class:`ImportFormatError` when nothing was imported and nothing was a duplicate, and when
+    the file's bytes were imported before (under any name) unless ``again``.
     """
     from agentark.runs.formats.import_writer import ImportReport, ImportRequest
+    from agentark.store.import_tables import record_import
 
     if fmt not in READERS:
         raise ImportFormatError(f"Unknown import format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
     path = Path(path).expanduser()
     if not path.is_file():
         raise ImportFormatError(f"No file at {path}; pass the path of a {fmt} file.")
+    if run_id is not None:
+        check_id(run_id, "run id")
+    sha256 = file_sha256(path)
+    if not again:
+        _refuse_seen(store, path, sha256, (model or "").strip())
     report = ImportReport(fmt, "")
     writers = importlib.import_module(READERS[fmt]).read(
         ImportRequest(store, fmt, path, run_id, dataset, (model or "").strip()), report)
@@ -58,16 +96,18 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
         writer.flush()
         report.messages += writer.written
     if report.imported == 0 and report.duplicates == 0:
-        first = "; ".join(f"line {n}: {why}" for n, why in report.rejected[:3])
+        first = "; ".join(report.rejection_lines()[:3])
         raise ImportFormatError(
             f"Nothing in {path} could be imported as {fmt} ({first or 'the file holds no record'}). "
             "Check [[format]] and the file."
         )
+    record_import(store, sha256, str(path.resolve()), fmt, sorted(writers), (model or "").strip() or None,
+                  report.imported, report.duplicates)
     return report
 
 
 def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: str | None = None,
-                  model: str | None = None) -> ImportReport:
+                  model: str | None = None, again: bool = False) -> ImportReport:
     """Import bytes uploaded on the Run page.
 
     The bytes are saved under ``$AGENTARK_HOME/imports/`` first, named by their content hash as well as the
@@ -82,4 +122,4 @@ def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: s
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     target.write_bytes(data)
-    return import_file(store, fmt, target, dataset=dataset or f"import:{Path(name).stem}", model=model)
+    return import_file(store, fmt, target, dataset=dataset or f"import:{Path(name).stem}", model=model, again=again)

@@ -16,6 +16,7 @@ from pathlib import Path
 from agentark.backends.base import Completion
 from agentark.clock import now
 from agentark.debate import Decision, Turn, message_record, outcome_record
+from agentark.errors import ImportFormatError
 from agentark.grading import majority_vote, reference_solution
 from agentark.ids import check_id
 from agentark.runs.import_io import FieldError
@@ -52,10 +53,17 @@ class ImportReport:
     duplicates: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     messages: int = 0
+    warnings: list[str] = field(default_factory=list)  # imported, but not as the file's tool meant (per problem)
 
     def summary(self) -> str:
-        return (f"{self.format} -> run {self.run_id}: {self.imported} imported, {self.duplicates} skipped as "
-                f"duplicate, {len(self.rejected)} rejected ({self.messages} messages stored)")
+        dup = " (already in the run)" if self.duplicates else ""
+        warned = f", {len(self.warnings)} with a warning" if self.warnings else ""
+        return (f"{self.format} -> run {self.run_id}: {self.imported} imported{warned}, {self.duplicates} skipped as "
+                f"duplicate{dup}, {len(self.rejected)} rejected ({self.messages} messages stored)")
+
+    def rejection_lines(self) -> list[str]:
+        """Each rejection as one line: where (the problem, when the format names one, or the line) and why."""
+        return [reason if reason.startswith("problem ") else f"line {line}: {reason}" for line, reason in self.rejected]
 
 
 @dataclass
@@ -105,6 +113,7 @@ def single_run(request: ImportRequest) -> RunWriter:
     problems it already holds known, so they are skipped as duplicates."""
     store, fmt, path, model = request.store, request.fmt, request.path, request.model
     run_id = check_id(request.run_id, "run id") if request.run_id is not None else _default_run_id(fmt, path)
+    check_same_model(store, run_id, model)
     writer = RunWriter(store, {
         "run_id": run_id, "kind": "import", "method": f"import:{fmt}",
         "dataset": request.dataset or f"import:{path.stem}", "model": model or None,
@@ -114,6 +123,18 @@ def single_run(request: ImportRequest) -> RunWriter:
     })
     writer.seen = db.problems_with_messages(store, run_id)
     return writer
+
+
+def check_same_model(store: Store, run_id: str, model: str) -> None:
+    """Refuse to add a named model's messages to a stored run of another model: its problems would be skipped as
+    duplicates or mixed in, and the run would still say the old model."""
+    stored = db.run_model(store, run_id)
+    if stored is None or not model or stored[0] == model:
+        return
+    raise ImportFormatError(
+        f"Run {run_id} was imported with model {stored[0] or '(none named)'}; this import names {model}. Nothing was "
+        f"imported: the run's problems would be skipped as duplicates and it would still say {stored[0] or 'no model'}. "
+        "Import into another run with [[run_id]] NEW_RUN_ID (and [[again]] when the file's bytes were imported before).")
 
 
 def reference_answer(raw: object, where: str) -> str:
