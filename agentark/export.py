@@ -187,6 +187,18 @@ def prm_figures(rows: pd.DataFrame, threshold: float = DEFAULT_BALANCE_THRESHOLD
     return PRMFigures(len(rows), steps, positives, steps - positives, by_source, with_negative, threshold)
 
 
+def file_figures(path: Path | str, threshold: float = DEFAULT_BALANCE_THRESHOLD) -> PRMFigures:
+    """The figures of a stepwise file (a studio PRM export, or any prompt/completions/labels file, whose steps
+    then count under the source ``unknown``)."""
+    path = Path(path)
+    frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_json(path, lines=True)
+    if "labels" not in frame:
+        raise ValueError(f"{path} is no stepwise file (it has no labels column)")
+    if "label_sources" not in frame:
+        frame["label_sources"] = [["unknown"] * len(labels) for labels in frame["labels"]]
+    return prm_figures(frame, threshold)
+
+
 @dataclass
 class ExportSummary:
     """What an export produced: rows, what each rule dropped (messages), and for PRM the label figures."""

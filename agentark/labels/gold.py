@@ -18,13 +18,14 @@ import json
 import random
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from agentark.clock import now
 from agentark.errors import ConfigError
+from agentark.options import ConfigBase, check_bounds
 from agentark.store import Store
 from agentark.store import label_tables as q
 
@@ -38,6 +39,20 @@ PERSONAS = (
     "Speaking as a careful economist, I will reason about the quantities involved.",
     "As a friendly tutor, I'll walk you through the solution:",
 )
+
+
+
+@dataclass
+class GoldConfig(ConfigBase):
+    """A gold debate to build: how many problems and agents, and the seed that plants the errors."""
+
+    problems: int = field(default=20, metadata={"help": "problems in the gold debate", "min": 1, "max": 5000})
+    agents: int = field(default=3, metadata={"help": "agents per problem", "min": 2, "max": 7})
+    seed: int = field(default=0, metadata={"help": "seed of the problems and the planted errors", "min": 0})
+
+    def __post_init__(self) -> None:
+        check_bounds(GoldConfig, self)
+
 
 REVISED_OPENING = "Having read the other agents' solutions, I went through the problem again."
 
@@ -213,14 +228,14 @@ def gold_label_rows(steps: pd.DataFrame, messages: pd.DataFrame, key: list[dict]
     return pd.DataFrame(out, columns=["step_id", "value"])
 
 
-def store_gold_run(store: Store, folder: Path, n_problems: int = 20, agents: int = 3, seed: int = 0,
-                   run_id: str | None = None) -> tuple[str, int]:
+def store_gold_run(store: Store, folder: Path, cfg: GoldConfig, run_id: str | None = None) -> tuple[str, int]:
     """Write a gold debate into ``folder``, import it as a run, segment it (auto) and store its key as ``gold``
     labels; return the run id and the gold labels written."""
     from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.runs.formats import import_file
 
-    path, key_path = write_gold_debate(folder, n_problems, agents, seed)
+    seed = cfg.seed
+    path, key_path = write_gold_debate(folder, cfg.problems, cfg.agents, seed)
     report = import_file(store, "du2023", path, run_id=run_id or f"gold-debate-{seed}", dataset=f"gold:seed{seed}",
                          model="gold-builder", again=True)
     run = report.run_id

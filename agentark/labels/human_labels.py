@@ -52,9 +52,17 @@ class HumanLabel:
 
 
 def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
-    """Append people's labels with who and when; return how many were written."""
+    """Append people's labels with who and when; return how many were written. A step id that is no stored step
+    is refused (nothing is written): a label on it would be an orphan no view or export ever shows."""
     if not labels:
         return 0
+    wanted = list(dict.fromkeys(lab.step_id for lab in labels))
+    stored = q.existing_step_ids(store, wanted)
+    unknown = [s for s in wanted if s not in stored]
+    if unknown:
+        raise ConfigError(f"No step {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} in the store; nothing "
+                          "was labelled. Find step ids with `python -m agentark steps` (by run, problem, message or "
+                          "text), or segment the run first.")
     stamp = now()
     rows = pd.DataFrame({
         "label_id": [f"h:{secrets.token_hex(10)}" for _ in labels],

@@ -180,6 +180,50 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
 
 
 @operation
+def existing_step_ids(store: Store, step_ids: list[str]) -> set[str]:
+    """The ids among ``step_ids`` that are stored steps."""
+    rows = store.con.execute("SELECT step_id FROM steps WHERE list_contains($ids, step_id)",
+                             {"ids": list(step_ids)}).fetchall()
+    return {r[0] for r in rows}
+
+
+@operation
+def find_steps(store: Store, run_ids: list[str] | None = None, problem_ids: list[str] | None = None,
+               message_ids: list[str] | None = None, contains: str = "", source: str | None = None,
+               limit: int | None = None) -> pd.DataFrame:
+    """Steps in transcript order with their context, filtered by run, problem, message, text and the source of a
+    label in force; ``matching`` on every row counts all matches."""
+    sql = f"""
+        WITH ctx AS ({_STEP_CONTEXT}),
+        with_source AS (
+            SELECT DISTINCT step_id FROM ({_IN_FORCE.format(part='source', where='')}) WHERE source = $source)
+        SELECT c.step_id, c.run_id, c.problem_id, c.message_id, c.agent, c.round, c.idx, c.claim, c.text,
+               c.is_correct, count(*) OVER () AS matching
+        FROM ctx c
+        WHERE ($problems IS NULL OR list_contains($problems, c.problem_id))
+          AND ($messages IS NULL OR list_contains($messages, c.message_id))
+          AND ($contains = '' OR contains(lower(c.text), $contains))
+          AND ($source IS NULL OR c.step_id IN (SELECT step_id FROM with_source))
+        ORDER BY c.run_id, c.problem_id, c.seq, c.idx
+        {"" if limit is None else "LIMIT $limit"}"""
+    params = {"runs": _runs(run_ids), "problems": list(problem_ids) if problem_ids else None,
+              "messages": list(message_ids) if message_ids else None, "contains": (contains or "").lower(),
+              "source": source}
+    if limit is not None:
+        params["limit"] = int(limit)
+    return store.con.execute(sql, params).df()
+
+
+@operation
+def labels_of_steps(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """The labels in force (per source) of the given steps."""
+    return store.con.execute(
+        f"""SELECT step_id, source, value, confidence, annotator FROM
+            ({_IN_FORCE.format(part='source', where='AND list_contains($ids, step_id)')}) ORDER BY step_id, source""",
+        {"ids": list(step_ids)}).df()
+
+
+@operation
 def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
     return int(store.con.execute(
         f"SELECT count(*) FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}",

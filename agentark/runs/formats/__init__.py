@@ -37,34 +37,6 @@ READERS: dict[str, str] = {
 FORMATS = tuple(READERS)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _refuse_seen(store: Store, path: Path, sha256: str, model: str) -> None:
-    """Refuse bytes imported before, saying when, as which runs, with which model, and how to import them again."""
-    from agentark.store.import_tables import imports_of
-
-    seen = imports_of(store, sha256)
-    if seen.empty:
-        return
-    first = seen.iloc[0]
-    runs = ", ".join(first["run_ids"]) if first["run_ids"] is not None else "?"
-    other_model = (f" You named model {model}; its messages keep {first['model'] or 'no model'}."
-                   if model and model != (first["model"] or "") else "")
-    when = f"imported {str(first['imported_at'])[:19]} as run {runs}"
-    what = (f"{path} was {when}" if str(first["path"]) == str(path.resolve())
-            else f"{path} has the same bytes (sha256 {sha256[:12]}) as {first['path']}, {when}")
-    raise ImportFormatError(
-        f"{what} (model {first['model'] or 'none named'}, {first['imported']} problems or records).{other_model} "
-        "Nothing was imported: the same debates in two runs count twice in exports over all runs. To import them "
-        "again anyway, set [[again]] (with [[run_id]] NEW_RUN_ID and [[model]] for another model's run).")
-
-
 def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = None,
                 dataset: str | None = None, model: str | None = None, again: bool = False) -> ImportReport:
     """Import a transcript file of format ``fmt`` into the store and report what happened to each record.
@@ -75,8 +47,7 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
     have none. Raises :class:`ImportFormatError` when nothing was imported and nothing was a duplicate, and when
     the file's bytes were imported before (under any name) unless ``again``.
     """
-    from agentark.runs.formats.import_writer import ImportReport, ImportRequest
-    from agentark.store.import_tables import record_import
+    from agentark.runs.formats.import_writer import ImportReport, ImportRequest, file_sha256, record_file, refuse_seen
 
     if fmt not in READERS:
         raise ImportFormatError(f"Unknown import format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
@@ -87,7 +58,7 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
         check_id(run_id, "run id")
     sha256 = file_sha256(path)
     if not again:
-        _refuse_seen(store, path, sha256, (model or "").strip())
+        refuse_seen(store, path, sha256, (model or "").strip())
     report = ImportReport(fmt, "")
     writers = importlib.import_module(READERS[fmt]).read(
         ImportRequest(store, fmt, path, run_id, dataset, (model or "").strip()), report)
@@ -101,8 +72,7 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
             f"Nothing in {path} could be imported as {fmt} ({first or 'the file holds no record'}). "
             "Check [[format]] and the file."
         )
-    record_import(store, sha256, str(path.resolve()), fmt, sorted(writers), (model or "").strip() or None,
-                  report.imported, report.duplicates)
+    record_file(store, sha256, path, report, sorted(writers), (model or "").strip() or None)
     return report
 
 

@@ -22,6 +22,7 @@ from agentark.ids import check_id
 from agentark.runs.import_io import FieldError
 from agentark.store import Store
 from agentark.store import transcript_tables as db
+from agentark.store.import_tables import imports_of, record_import
 from agentark.tasks import Problem, extract_reference
 
 # Rows are written every this many messages: large enough that a write costs little per row, small
@@ -99,6 +100,39 @@ class RunWriter:
                                 self.messages, self.outcomes)
             self.written += len(self.messages)
         self.problems, self.run_problems, self.messages, self.outcomes = {}, [], [], []
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def refuse_seen(store: Store, path: Path, sha256: str, model: str) -> None:
+    """Refuse bytes imported before, saying when, as which runs, with which model, and how to import them again."""
+    seen = imports_of(store, sha256)
+    if seen.empty:
+        return
+    first = seen.iloc[0]
+    runs = ", ".join(first["run_ids"]) if first["run_ids"] is not None else "?"
+    other_model = (f" You named model {model}; its messages keep {first['model'] or 'no model'}."
+                   if model and model != (first["model"] or "") else "")
+    when = f"imported {str(first['imported_at'])[:19]} as run {runs}"
+    what = (f"{path} was {when}" if str(first["path"]) == str(path.resolve())
+            else f"{path} has the same bytes (sha256 {sha256[:12]}) as {first['path']}, {when}")
+    raise ImportFormatError(
+        f"{what} (model {first['model'] or 'none named'}, {first['imported']} problems or records).{other_model} "
+        "Nothing was imported: the same debates in two runs count twice in exports over all runs. To import them "
+        "again anyway, set [[again]] (with [[run_id]] NEW_RUN_ID and [[model]] for another model's run).")
+
+
+def record_file(store: Store, sha256: str, path: Path, report: ImportReport, run_ids: list[str],
+                model: str | None) -> None:
+    """Enter an import in the ledger of imported files, so the same bytes are recognised next time."""
+    record_import(store, sha256, str(path.resolve()), report.format, run_ids, model, report.imported,
+                  report.duplicates)
 
 
 def _default_run_id(fmt: str, path: Path) -> str:
