@@ -56,13 +56,6 @@ def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
     is refused (nothing is written): a label on it would be an orphan no view or export ever shows."""
     if not labels:
         return 0
-    wanted = list(dict.fromkeys(lab.step_id for lab in labels))
-    stored = q.existing_step_ids(store, wanted)
-    unknown = [s for s in wanted if s not in stored]
-    if unknown:
-        raise ConfigError(f"No step {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} in the store; nothing "
-                          "was labelled. Find step ids with `python -m agentark steps` (by run, problem, message or "
-                          "text), or segment the run first.")
     stamp = now()
     rows = pd.DataFrame({
         "label_id": [f"h:{secrets.token_hex(10)}" for _ in labels],
@@ -75,7 +68,7 @@ def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
         "note": [lab.note or None for lab in labels],
         "created_at": stamp,
     })
-    return q.append_labels(store, rows)
+    return q.append_labels(store, rows, known_steps_only=True)
 
 
 def bulk_label(store: Store, step_ids: list[str], value: int, annotator: str, note: str | None = None) -> int:

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from agentark.clock import now
+from agentark.errors import ConfigError
 from agentark.store import Store, operation
 from agentark.store.curation_tables import LATEST_MARKS
 from agentark.store.ledger_tables import ingest_once
@@ -180,14 +181,6 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
 
 
 @operation
-def existing_step_ids(store: Store, step_ids: list[str]) -> set[str]:
-    """The ids among ``step_ids`` that are stored steps."""
-    rows = store.con.execute("SELECT step_id FROM steps WHERE list_contains($ids, step_id)",
-                             {"ids": list(step_ids)}).fetchall()
-    return {r[0] for r in rows}
-
-
-@operation
 def find_steps(store: Store, run_ids: list[str] | None = None, problem_ids: list[str] | None = None,
                message_ids: list[str] | None = None, contains: str = "", source: str | None = None,
                limit: int | None = None) -> pd.DataFrame:
@@ -296,14 +289,27 @@ def filtered_steps(store: Store, run_ids: list[str] | None, only_unlabeled: bool
 
 
 # -- labels -----------------------------------------------------------------------------------------------
-def append_labels(store: Store, rows: pd.DataFrame) -> int:
-    """Append label rows in one transaction; a row whose label_id exists is skipped (idempotent ingestion)."""
+def append_labels(store: Store, rows: pd.DataFrame, known_steps_only: bool = False) -> int:
+    """Append label rows in one transaction; a row whose label_id exists is skipped (idempotent ingestion).
+
+    With ``known_steps_only`` a row for a step id that is not stored refuses the whole batch (ConfigError naming
+    the ids), checked in the same transaction, so nothing is written and no orphan label is ever stored.
+    """
     if rows.empty:
         return 0
     frame = rows.reindex(columns=LABEL_COLUMNS)
     with store.transaction() as con:
         con.register("_labels", frame)
         try:
+            if known_steps_only:
+                unknown = [r[0] for r in con.execute(
+                    "SELECT DISTINCT step_id FROM _labels WHERE step_id NOT IN (SELECT step_id FROM steps) "
+                    "ORDER BY step_id").fetchall()]
+                if unknown:
+                    raise ConfigError(
+                        f"No step {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} in the store; nothing "
+                        "was labelled. Find step ids with `python -m agentark steps` (by run, problem, message or "
+                        "text), or segment the run first.")
             before = con.execute("SELECT count(*) FROM step_labels").fetchall()[0][0]
             con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _labels")
             return con.execute("SELECT count(*) FROM step_labels").fetchall()[0][0] - before
