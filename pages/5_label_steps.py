@@ -172,9 +172,10 @@ def summary_tab() -> None:
         st.dataframe(report.table(), hide_index=True, key="lab_labeler_report", column_config={
             c: st.column_config.NumberColumn(format="percent") for c in
             ("precision (neg)", "recall (neg)", "first-error acc.", "coverage")})
-        st.caption("Precision/recall of each source's negatives (-1) over the steps the reference labelled; first-error "
-                   "accuracy: the share of trajectories whose first error (or cleanness) the reference fixes where the "
-                   "source's first -1 is that step (or absent); coverage: the share of claim steps it labelled. "
+        st.caption("Precision/recall of each source's negatives (-1) over the steps the reference labelled; "
+                   "first-error accuracy: the share of trajectories whose first error (or cleanness) the reference "
+                   "fixes where the source's first -1 is that step (or absent); coverage: the share of claim steps "
+                   "it labelled. "
                    "'On first step' and 'on claim-free' count where its negatives fall: many there mean it flags "
                    "openings. `python -m agentark labels report --json` prints the same.")
     if not results:

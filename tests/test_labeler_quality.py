@@ -113,7 +113,8 @@ def test_revision_rule_abstains_when_no_claim_changed_and_stale_labels_are_withd
 def test_labeler_report_figures_on_a_gold_set_checked_by_hand():
     steps = pd.DataFrame([("a0", "A", 0, False), ("a1", "A", 1, True), ("a2", "A", 2, True), ("a3", "A", 3, True),
                           ("b0", "B", 0, True), ("b1", "B", 1, True), ("b2", "B", 2, True),
-                          ("c0", "C", 0, True), ("c1", "C", 1, True)], columns=["step_id", "message_id", "idx", "claim"])
+                          ("c0", "C", 0, True), ("c1", "C", 1, True)],
+                         columns=["step_id", "message_id", "idx", "claim"])
     gold = {"a1": 1, "a2": -1, "b0": 1, "b1": 1, "b2": 1, "c1": -1}  # A errs at a2, B is clean, C is not fixed
     x = {"a0": -1, "a2": -1, "b1": -1, "c1": -1, "b0": 1}
     y = {"a2": -1}

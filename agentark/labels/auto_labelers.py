@@ -47,7 +47,8 @@ def with_claims(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
         steps["claim"] = steps["claim"].map(lambda v: True if v is None or pd.isna(v) else bool(v)).astype(bool)
         return steps
     questions = dict(zip(messages["message_id"], messages["question"])) if "question" in messages else {}
-    steps["claim"] = [has_claim(str(t), str(questions.get(m) or "")) for t, m in zip(steps["text"], steps["message_id"])]
+    steps["claim"] = [has_claim(str(t), str(questions.get(m) or ""))
+                      for t, m in zip(steps["text"], steps["message_id"])]
     return steps
 
 
@@ -177,7 +178,8 @@ def _pointed_step(sentence: str, agent: str, target_steps: pd.DataFrame, n_agent
     ref = _STEP_REF.search(sentence)
     if ref and (named or n_agents == 2):
         k = int(ref.group(1))
-        marked = [s.step_id for s in target_steps.itertuples() if (m := _OWN_MARKER.match(s.text)) and int(m.group(1)) == k]
+        marked = [s.step_id for s in target_steps.itertuples()
+                  if (m := _OWN_MARKER.match(s.text)) and int(m.group(1)) == k]
         if marked:
             return str(marked[0])
         if 0 < k <= len(target_steps):

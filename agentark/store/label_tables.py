@@ -28,7 +28,8 @@ _RUN_FILTER = "($runs IS NULL OR list_contains($runs, m.run_id))"
 # The step context every labeling view needs: message, problem, and the run it came from.
 _STEP_CONTEXT = f"""
     SELECT s.step_id, s.message_id, s.idx, s.text, s.char_start, s.char_end, s.segmenter,
-           coalesce(s.claim, true) AS claim, m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.answer, m.is_correct,
+           coalesce(s.claim, true) AS claim,
+           m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.answer, m.is_correct,
            p.question, p.reference_answer
     FROM steps s JOIN messages m USING (message_id) JOIN problems p ON p.problem_id = m.problem_id
     WHERE {_RUN_FILTER}"""

@@ -12,8 +12,9 @@ the store or earlier in the file), or rejected with its line and reason, whateve
 data, wrong-typed fields); nothing is half imported, nothing already stored changes, and an import that
 imports nothing raises. Every import is recorded by the file's sha256 (``imported_files``): a file whose
 bytes were imported before, under any name, is refused unless ``again`` asks for it, and a file of another
-model than the run it would go into is refused (``import_writer.check_same_model``). The registry names modules, imported when a file of their format is read, so the
-CLI's parser can list the formats without loading the store.
+model than the run it would go into is refused (``import_writer.check_same_model``). The registry names
+modules, imported when a file of their format is read, so the CLI's parser can list the formats without
+loading the store.
 """
 from __future__ import annotations
 

@@ -167,8 +167,9 @@ def check_same_model(store: Store, run_id: str, model: str) -> None:
         return
     raise ImportFormatError(
         f"Run {run_id} was imported with model {stored[0] or '(none named)'}; this import names {model}. Nothing was "
-        f"imported: the run's problems would be skipped as duplicates and it would still say {stored[0] or 'no model'}. "
-        "Import into another run with [[run_id]] NEW_RUN_ID (and [[again]] when the file's bytes were imported before).")
+        "imported: the run's problems would be skipped as duplicates and it would still say "
+        f"{stored[0] or 'no model'}. Import into another run with [[run_id]] NEW_RUN_ID (and [[again]] when the "
+        "file's bytes were imported before).")
 
 
 def reference_answer(raw: object, where: str) -> str:
