@@ -375,3 +375,20 @@ def test_label_refuses_unknown_steps_and_steps_exports_train_commands(tmp_path, 
     printed = capsys.readouterr()
     assert "PRM data: 1 rows (0 with a negative step), 3 steps: 3 positive, 0 negative" in printed.out
     assert "warning: Only 0 of 3 steps" in printed.err
+
+
+def test_label_page_builds_a_gold_debate_and_shows_the_labeler_report():
+    from tests.test_label_pages import labeling_page, open_tab
+
+    at = labeling_page()
+    open_tab(at, "Prepare")
+    at.number_input(key="lab_gold_problems").set_value(3)
+    at.button(key="FormSubmitter:lab_gold-Build gold debate").click().run()
+    assert any("gold labels" in s.value for s in at.success), [e.value for e in at.error]
+    at.button(key="lab_auto").click().run()
+    assert not at.exception, at.exception
+    open_tab(at, "Summary")
+    assert any("How right each labeler is" in m.value for m in at.markdown)
+    report = next(d.value for d in at.dataframe if "first-error acc." in d.value.columns)
+    debate = report[report["source"] == "auto:debate"].iloc[0]
+    assert debate["reference"] == "gold" and debate["on claim-free"] == 0 and debate["precision (neg)"] == 1.0
