@@ -95,10 +95,6 @@ def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["step_id", "value", "confidence"])
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9=+\-*/.]", "", text.lower())
-
-
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
@@ -131,9 +127,9 @@ def debate_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                     if not _CRITIQUE.search(sentence):
                         continue
                     for target_agent, target in prev_by_agent.items():
-                        if target_agent == msg.agent or target.message_id not in claims:
+                        if target_agent == msg.agent or target.message_id not in by_message:
                             continue
-                        step = _pointed_step(sentence, target_agent, claims[target.message_id], len(prev_by_agent))
+                        step = _pointed_step(sentence, target_agent, by_message[target.message_id], len(prev_by_agent))
                         if step is not None:
                             out.setdefault(step, (-1.0, DEBATE_CRITIQUE_CONFIDENCE))
                 before = prev_by_agent.get(msg.agent)
@@ -178,15 +174,16 @@ def _pointed_step(sentence: str, agent: str, target_steps: pd.DataFrame, n_agent
     ref = _STEP_REF.search(sentence)
     if ref and (named or n_agents == 2):
         k = int(ref.group(1))
-        marked = [s.step_id for s in target_steps.itertuples()
-                  if (m := _OWN_MARKER.match(s.text)) and int(m.group(1)) == k]
+        marked = [s for s in target_steps.itertuples() if (m := _OWN_MARKER.match(s.text)) and int(m.group(1)) == k]
         if marked:
-            return str(marked[0])
-        if 0 < k <= len(target_steps):
-            return str(target_steps.iloc[k - 1]["step_id"])
+            # A critique of a step that claims nothing (a restated question) names no error: abstain.
+            return str(marked[0].step_id) if marked[0].claim else None
+        claims = target_steps[target_steps["claim"]]
+        if 0 < k <= len(claims):
+            return str(claims.iloc[k - 1]["step_id"])
     wanted = _numbers(sentence)
     best, best_score = None, 1
-    for s in target_steps.itertuples():
+    for s in target_steps[target_steps["claim"]].itertuples():
         # The critique must repeat a result the step states, not just its operands ("3 * 4 = 14 is wrong").
         if not wanted & set(_results(s.text)):
             continue
