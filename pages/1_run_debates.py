@@ -60,8 +60,8 @@ with st.expander("Import transcripts from another tool", expanded=False):
                 st.success(report.summary())
                 for where in report.rejection_lines():
                     st.warning(f"rejected: {where}")
-                for warning in report.warnings:
-                    st.warning(warning)
+                for warning in report.warning_lines():
+                    st.warning(f"imported, but {warning}")
 
 
 def show_progress(active) -> None:

@@ -296,7 +296,7 @@ def test_du2023_warns_per_problem_and_names_rejected_problems(tmp_path, capsys):
     _persona_file(path, agent_3_rounds=1)
     assert main(["import", "--format", "du2023", str(path)]) == 0
     printed = capsys.readouterr()
-    assert "1 imported, 1 with a warning" in printed.out
+    assert "1 imported, 0 skipped as duplicate, 0 rejected, 1 cut short (rounds missing)" in printed.out
     assert "warning:" in printed.err and "problem 1 'Janet's ducks lay 16 eggs" in printed.err
     assert "agent_3 has 1 of 2" in printed.err and "counts 2 of 3 agents" in printed.err
     # One line, a bad second problem, then the file is cut off inside the third.

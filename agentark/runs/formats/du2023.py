@@ -103,8 +103,8 @@ def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
             continue
         short = missing_rounds(turns)
         if short:
-            report.warnings.append(f"{where}: {short}")
-        problem = Problem(problem_id(dataset, question.strip()), dataset, "imported", question.strip(),
+            report.cut_short.append((line, f"{where}: {short}"))
+        problem = Problem(problem_id(question.strip()), dataset, "imported", question.strip(),
                           reference, {"reference": str(value[1])})
-        add_problem(writer, report, problem, turns)
+        add_problem(writer, report, problem, turns, line=line)
     return {writer.run["run_id"]: writer}
