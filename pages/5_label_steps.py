@@ -5,8 +5,11 @@ import streamlit as st
 from streamlit_shortcuts import add_shortcuts
 
 from agentark import jobs
-from agentark.labels import auto_labelers, human_labels, montecarlo, prm_labeler
+from agentark.config import home
+from agentark.labels import auto_labelers, human_labels, judge, montecarlo, prm_labeler
 from agentark.labels.agreement import agreement
+from agentark.labels.gold import GoldConfig, store_gold_run
+from agentark.labels.labeler_report import labeler_report
 from agentark.labels import montecarlo_job
 from agentark.runs.names import RunLabels
 from agentark.labels.segment import SegmentConfig, segment_runs
@@ -25,7 +28,8 @@ st.title("Label steps")
 # Summaries read every label: computed only when their tab is open, cached, and cleared after each write.
 @st.cache_data(ttl=300, show_spinner=False)
 def summary(store_path: str, run_ids: tuple[str, ...] | None, _store) -> tuple:
-    return human_labels.label_counts(_store), agreement(_store, list(run_ids) if run_ids else None)
+    runs_ = list(run_ids) if run_ids else None
+    return human_labels.label_counts(_store), agreement(_store, runs_), labeler_report(_store, runs_)
 
 
 ALL = "all runs"
@@ -159,8 +163,21 @@ def table_tab() -> None:
 
 
 def summary_tab() -> None:
-    counts, results = summary(str(store.path), tuple(run_ids) if run_ids else None, store)
+    counts, results, report = summary(str(store.path), tuple(run_ids) if run_ids else None, store)
     st.dataframe(counts, hide_index=True, key="lab_counts")
+    st.markdown("**How right each labeler is** · against people's labels and gold first errors")
+    if not report.sources:
+        st.caption("No automatic labels on these runs yet: run the labelers on the **Prepare** tab.")
+    else:
+        st.dataframe(report.table(), hide_index=True, key="lab_labeler_report", column_config={
+            c: st.column_config.NumberColumn(format="percent") for c in
+            ("precision (neg)", "recall (neg)", "first-error acc.", "coverage")})
+        st.caption("Precision/recall of each source's negatives (-1) over the steps the reference labelled; "
+                   "first-error accuracy: the share of trajectories whose first error (or cleanness) the reference "
+                   "fixes where the source's first -1 is that step (or absent); coverage: the share of claim steps "
+                   "it labelled. "
+                   "'On first step' and 'on claim-free' count where its negatives fall: many there mean it flags "
+                   "openings. `python -m agentark labels report --json` prints the same.")
     if not results:
         st.caption("Agreement needs steps labelled by two annotators, or by a person and an automatic source.")
     for res in results:
@@ -196,11 +213,24 @@ def prepare_tab() -> None:
         with errors_shown():
             written = auto_labelers.run_auto_labelers(store, auto_labelers.AutoLabelConfig(run_ids=run_ids or []))
             labels_written()
-            st.success(", ".join(f"{k}: {v} new labels" for k, v in written.items()))
+            st.success(", ".join(f"{k.partition(':')[2]}: {v} withdrawn" if k.startswith("withdrawn:")
+                                 else f"{k}: {v} new labels" for k, v in written.items()))
     job_form("lab_mc", "**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)",
              montecarlo.MCConfig, montecarlo_job.KIND, "Start Monte-Carlo job", montecarlo_job.mc_jobs)
     job_form("lab_prm", "**PRM labels** (`auto:prm`: a trained PRM scores every step, as a background job)",
              prm_labeler.PRMLabelConfig, prm_labeler.KIND, "Start PRM labeling job", prm_labeler.prm_label_jobs)
+    job_form("lab_judge", "**LLM-judge labels** (`auto:judge`: a served model names each trajectory's earliest wrong "
+             "step, ProcessBench-style, as a background job)", judge.JudgeConfig, judge.KIND, "Start judge job",
+             judge.judge_jobs)
+    with st.form("lab_gold"):
+        st.markdown("**Gold debate** (a real-style Du et al. file with planted first errors, imported with its key as "
+                    "`gold` labels, to measure the labelers on the Summary tab)")
+        values = option_widgets(GoldConfig, "lab_gold", columns=3)
+        if st.form_submit_button("Build gold debate"):
+            with errors_shown():
+                gold_run, n = store_gold_run(store, home() / "gold", from_values(GoldConfig, values))
+                labels_written()
+                st.success(f"Run {gold_run}: {n} gold labels. Run the labelers on it, then open the Summary tab.")
     with st.form("lab_import"):
         st.markdown("**Import labeled steps**")
         fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")

@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the model that spoke (du2023 files never say; overrides maslab's token_stats names; "
                         "fills transcript records that name none)")
     i.add_argument("--name", default=None, help="a name for the imported run, shown instead of its id (unique)")
+    i.add_argument("--again", action="store_true",
+                   help="import a file whose bytes were imported before (refused by default: it would count twice)")
     i.set_defaults(func=cmd_import)
 
     g = sub.add_parser("regrade", help="grade stored runs again by the current rule (cut-off messages, ambiguous "
@@ -83,13 +85,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     name = check_name_free(args.name) if args.name else None
     with Store() as store:
         report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset,
-                             model=args.model)
+                             model=args.model, again=args.again)
         if name and report.imported:
             names.rename(store, report.run_id, name)
-    for line, reason in report.rejected:
-        print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
-    for line, reason in report.warnings:
-        print(f"warning: {args.path} line {line}: {reason}", file=sys.stderr)
+    for where in report.rejection_lines():
+        print(f"rejected: {args.path} {where}", file=sys.stderr)
+    for warning in report.warning_lines():
+        print(f"warning: {args.path} {warning}", file=sys.stderr)
     print(report.summary())
     return 0
 

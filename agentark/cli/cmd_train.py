@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from agentark.cli.common import add_home, print_place, print_table
 
@@ -47,6 +48,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = from_namespace(jobs.get_kind(kind).config, args)
     with Store() as store:
         exports = list_exports(store)
+    if jobs.get_kind(kind).export_kinds:
+        print_prm_figures(cfg.export, exports)
     if args.background:
         started = jobs.start(kind, cfg, job_id=args.job_id, exports=exports)
         print(f"{kind} job {started.job_id} started (pid {started.pid}); follow it on the Train page or "
@@ -65,6 +68,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"model {progress['model_id']} registered ({progress.get('device')}, {progress.get('precision')}, "
           f"peak {progress.get('peak_memory_mb')} MB); use it with --model {progress['model_id']}")
     return 0
+
+
+def print_prm_figures(ref: str, exports) -> None:
+    """A stepwise (PRM) file's figures (rows, steps, positives and negatives, by label source) and the balance
+    warning, before the job starts; nothing for another kind of file, or one that cannot be read (the job's
+    preflight says why)."""
+    from agentark.errors import AgentArkError
+    from agentark.export import file_figures
+    from agentark.train.train_jobs import resolve_export
+
+    try:
+        figures = file_figures(resolve_export(ref, exports))
+    except (AgentArkError, OSError, ValueError):
+        return
+    print("PRM data: " + "\n".join(figures.lines()))
+    if figures.warning():
+        print(f"warning: {figures.warning()}", file=sys.stderr)
 
 
 def cmd_models(args: argparse.Namespace) -> int:

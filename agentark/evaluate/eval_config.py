@@ -137,8 +137,8 @@ class BonConfig(ConfigBase):
         "help": "best-of-N step aggregations (default: all)", "choices": AGGREGATIONS,
         "flag": "--aggregation", "repeat": True})
     temperature: float = field(default=0.1, metadata={"help": "softmin temperature", "flag": "--softmin-temperature"})
-    segmenter: str = field(default="paragraphs", metadata={"help": "how a sample is cut into steps",
-                                                           "choices": SEGMENTERS})
+    segmenter: str = field(default="auto", metadata={"help": "how a sample is cut into steps (the labels' segmenter)",
+                                                     "choices": SEGMENTERS})
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.aggregations if a not in AGGREGATIONS]

@@ -12,6 +12,7 @@ MODULES = (
     "agentark.evaluate.run",  # evaluations (debate runs on held-out problems)
     "agentark.labels.montecarlo_job",  # Monte-Carlo step labels
     "agentark.labels.prm_labeler",  # PRM step labels
+    "agentark.labels.judge",  # LLM-judge step labels
     "agentark.train.prm",  # PRM training
     "agentark.train.sft",  # SFT (R-SFT / DA)
     "agentark.train.pad",  # PAD (GRPO with PRM rewards)

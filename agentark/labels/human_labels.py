@@ -52,7 +52,8 @@ class HumanLabel:
 
 
 def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
-    """Append people's labels with who and when; return how many were written."""
+    """Append people's labels with who and when; return how many were written. A step id that is no stored step
+    is refused (nothing is written): a label on it would be an orphan no view or export ever shows."""
     if not labels:
         return 0
     stamp = now()
@@ -67,7 +68,7 @@ def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
         "note": [lab.note or None for lab in labels],
         "created_at": stamp,
     })
-    return q.append_labels(store, rows)
+    return q.append_labels(store, rows, known_steps_only=True)
 
 
 def bulk_label(store: Store, step_ids: list[str], value: int, annotator: str, note: str | None = None) -> int:

@@ -256,6 +256,21 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE metrics_keyed RENAME TO metrics",
         ),
     ),
+    Migration(
+        12,
+        "claim-free steps; the ledger of imported files",
+        (
+            # false for a step that claims nothing (an opening, the question restated): labelers skip it and the
+            # first-error convention never stops at it. NULL (steps stored before, imported step sets) counts
+            # as a claim.
+            "ALTER TABLE steps ADD COLUMN claim BOOLEAN",
+            # One row per transcript file imported, keyed by its bytes, so the same file under another name or
+            # with another --model is recognised and refused instead of counted twice or silently merged.
+            """CREATE TABLE imported_files (
+                sha256 VARCHAR NOT NULL, path VARCHAR NOT NULL, format VARCHAR NOT NULL, run_ids VARCHAR[],
+                model VARCHAR, imported INTEGER, duplicates INTEGER, imported_at TIMESTAMP NOT NULL)""",
+        ),
+    ),
 ]
 
 

@@ -35,6 +35,12 @@ def problems_with_messages(store: Store, run_id: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def run_model(store: Store, run_id: str) -> tuple[str | None] | None:
+    """(model,) of a stored run, or None when there is no such run."""
+    rows = store.con.execute("SELECT model FROM runs WHERE run_id = ?", [run_id]).fetchall()
+    return (rows[0][0],) if rows else None
+
+
 def next_problem_idx(store: Store, run_id: str) -> int:
     return int(store.scalar("SELECT coalesce(max(idx) + 1, 0) FROM run_problems WHERE run_id = ?", [run_id]))
 

@@ -35,7 +35,7 @@ from agentark.train.train_config import TrainConfig
 from agentark.train.train_jobs import register_training_kind
 
 AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
-SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
+SEGMENTERS = ("auto", "paragraphs", "lines", "markers", "sentences")
 
 
 @dataclass
@@ -60,7 +60,7 @@ class PADJobConfig(TrainConfig):
         AGGREGATIONS))
     softmin_temperature: float = field(default=0.1, metadata=field_help(
         "Temperature of softmin: near 0 it is the minimum, large it is the mean."))
-    segmenter: str = field(default="paragraphs", metadata=field_help(
+    segmenter: str = field(default="auto", metadata=field_help(
         "How completions are split into steps; use the one the PRM's labels were made with.", SEGMENTERS))
     num_generations: int = field(default=4, metadata=field_help(
         "Completions sampled per problem; GRPO compares them with each other."))
