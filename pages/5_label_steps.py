@@ -58,6 +58,9 @@ def labels_written() -> None:
 def label_tab() -> None:
     """The card holds the next steps in the browser and answers keys there; a batch of labels it sends back
     reruns this fragment alone (agentark.ui.label_card)."""
+    if not len(st.session_state["lab_queue"]):
+        st.info("No steps to label yet: segment a run on the **Prepare** tab (or `python -m agentark segment`).")
+        return
     with errors_shown():
         label_card(store, annotator(), run_labels, labels_written)
 

@@ -31,7 +31,7 @@ QUEUE_STRATEGIES = {
     "first-error": "wrong answers whose first error is unknown first",
 }
 QUEUE_PAGE = 500  # steps fetched per queue query; the next page loads in the background before it is needed
-_CONTEXTS_KEPT = 2000  # step contexts (message text included) a queue keeps before starting afresh
+_CARDS_KEPT = 2000  # cards (message text included) a queue keeps before starting afresh
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,6 @@ class LabelQueue:
     _after: tuple | None = None
     _exhausted: bool = False
     _next: Future | None = None
-    _contexts: dict[str, dict] = field(default_factory=dict)
     token: str = field(default_factory=lambda: secrets.token_hex(6))
     _cards: dict[int, dict] = field(default_factory=dict)
 
@@ -232,17 +231,6 @@ class LabelQueue:
     def __len__(self) -> int:
         return self.total if not self._exhausted else len(self.step_ids)
 
-    def card(self, step_id: str) -> dict:
-        """What the labeling card shows for a step: the step with its message and problem, and under ``history``
-        every label it was given (read fresh). Contexts are read a message at a time and kept, so the next
-        step of the same message reads only its history."""
-        with self.store.connection():
-            if step_id not in self._contexts:
-                if len(self._contexts) > _CONTEXTS_KEPT:
-                    self._contexts.clear()
-                self._contexts.update({row["step_id"]: row for row in q.message_steps_in_context(self.store, step_id)})
-            return {**self._contexts.get(step_id, {}), "history": q.label_history(self.store, step_id)}
-
     def cards(self, start: int, end: int) -> list[dict]:
         """The cards of queue positions ``start`` to ``end`` (excluded) for a card that holds them in the browser:
         each step with its message, problem, and ``history`` (labels and corrections, oldest first).
@@ -254,7 +242,7 @@ class LabelQueue:
         end = min(end, len(self.step_ids))
         missing = [pos for pos in range(start, end) if pos not in self._cards]
         if missing:
-            if len(self._cards) > _CONTEXTS_KEPT:
+            if len(self._cards) > _CARDS_KEPT:
                 self._cards.clear()
             ids = [self.step_ids[pos] for pos in missing]
             with self.store.connection():
@@ -266,12 +254,6 @@ class LabelQueue:
                     self._cards[pos] = {**row, "step_id": step_id, "pos": pos,
                                         "history": histories.get(step_id, [])}
         return [self._cards[pos] for pos in range(start, end) if pos in self._cards]
-
-    def label(self, label: HumanLabel, show_step_id: str) -> dict:
-        """Store a person's label and read the card to show next, in one store operation (one open of the file)."""
-        with self.store.connection():
-            add_human_labels(self.store, [label])
-            return self.card(show_step_id)
 
 
 AUTO_FILTERS = q.AUTO_FILTERS

@@ -180,20 +180,6 @@ def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
         {"runs": _runs(run_ids)}).fetchall()[0][0])
 
 
-@operation
-def message_steps_in_context(store: Store, step_id: str) -> list[dict]:
-    """Every step of the message holding ``step_id``, each with that message and its problem; key lookups only.
-
-    The labeling card reads a whole message at once because a queue mostly walks a message's steps in turn.
-    """
-    found = store.con.execute("SELECT message_id FROM steps WHERE step_id = ?", [step_id]).fetchall()
-    if not found:
-        return []
-    message = message_with_problem(store, found[0][0])
-    steps = store.con.execute("SELECT * FROM steps WHERE message_id = ? ORDER BY idx", [found[0][0]]).df()
-    return [{**message, **row} for row in steps.to_dict("records")]
-
-
 def in_marks(values: list) -> str:
     """``?`` placeholders for an IN list: DuckDB looks each value up in the table's index (a list parameter
     or a join would scan the table, seconds at a million steps)."""
