@@ -81,9 +81,10 @@ def step_corrections(store: Store, step_ids: list[str]) -> pd.DataFrame:
 
 @operation
 def problem_corrections(store: Store, run_id: str, problem_id: str) -> pd.DataFrame:
-    """Every correction of the messages of one problem of one run, with the step's position, oldest first."""
+    """Every correction of the messages of one problem of one run, with the step's position (-1 once the message
+    was segmented again without that step), oldest first."""
     return store.con.execute(
-        f"""SELECT c.{', c.'.join(CORRECTION_COLUMNS)}, s.idx AS step_idx
+        f"""SELECT c.{', c.'.join(CORRECTION_COLUMNS)}, coalesce(s.idx, -1) AS step_idx
             FROM step_corrections c JOIN messages m USING (message_id) LEFT JOIN steps s USING (step_id)
             WHERE m.run_id = ? AND m.problem_id = ? ORDER BY c.created_at, c.correction_id""",
         [run_id, problem_id]).df()
