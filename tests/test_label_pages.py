@@ -46,7 +46,7 @@ def _card(at: AppTest) -> dict:
     return json.loads(element.proto.json or element.proto.mixed.json)
 
 
-def send_batch(at: AppTest, items: list[dict], pos: int, batch_id: str = "b1") -> dict:
+def send_batch(at: AppTest, items: list[dict], pos: int, batch_id: str = "b1", full: bool = False) -> dict:
     """What the card's JavaScript does with ``setTriggerValue("sync", ...)``: one batch of labels and the position,
     sent as the browser sends a trigger (a JSON list of events on the component's trigger widget); the page reruns
     and the card's new data (acknowledgements, window) is returned."""
@@ -57,7 +57,7 @@ def send_batch(at: AppTest, items: list[dict], pos: int, batch_id: str = "b1") -
     states.CopyFrom(at._tree.get_widget_states())
     trigger = states.widgets.add()
     trigger.id = f"$$STREAMLIT_INTERNAL_KEY_{element.proto.id}__events"
-    payload = {"id": batch_id, "queue": _card(at)["queue"], "pos": pos, "items": items}
+    payload = {"id": batch_id, "queue": _card(at)["queue"], "pos": pos, "items": items, "full": full}
     trigger.json_trigger_value = json.dumps([{"event": "sync", "value": payload}])
     at._run(states)
     assert not at.exception, at.exception
@@ -86,11 +86,12 @@ def test_the_card_gets_a_window_of_the_queue_around_the_position_the_browser_rep
     message = data["messages"][first["message_id"]]
     assert message["content"][first["char_start"]:first["char_end"]] == first["text"]
     assert message["question"] and first["history"] == []
-    # The browser reported position 12 with its last batch: a rerun (the page's, or a new tab) starts there.
+    assert {c["pos"] for c in data["cards"]} == set(range(0, min(len(queue), 80)))
+    # The browser reported position 12 with its last batch: a rerun starts there and sends only the new cards.
     at.session_state["lab_pos"] = 12
     at.run()
     data = _card(at)
-    assert data["pos"] == 12 and {c["pos"] for c in data["cards"]} == set(range(2, min(len(queue), 92)))
+    assert data["pos"] == 12 and {c["pos"] for c in data["cards"]} == set(range(min(len(queue), 80), min(len(queue), 92)))
 
 
 def test_a_batch_from_the_card_is_stored_once_acknowledged_and_moves_the_position():
@@ -102,6 +103,10 @@ def test_a_batch_from_the_card_is_stored_once_acknowledged_and_moves_the_positio
     assert q.count_labels(_store_of(at), "human", "ana") == 3
     data = send_batch(at, labels(queue.step_ids[:3]), pos=3, batch_id="b2")  # resent: stored once
     assert data["synced"] == "b2" and q.count_labels(_store_of(at), "human", "ana") == 3
+    assert {"h:t0", "h:t1", "h:t2"} <= set(data["acked"]) and not data["cards"]  # the browser holds them
+    # A browser that lost the window (it asks with "full") gets it again.
+    with_full = send_batch(at, [], pos=3, batch_id="b3", full=True)
+    assert {c["pos"] for c in with_full["cards"]} == set(range(0, min(len(queue), 83)))
 
 
 def test_without_annotator_the_card_is_told_so_and_nothing_is_stored():

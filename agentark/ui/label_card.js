@@ -68,7 +68,8 @@ function send(S) {
   S.inflight = { id, at: performance.now(), reopen };
   S.lastAsk = { pos: S.pos, at: performance.now() };
   S.sends += 1;
-  S.setTrigger("sync", { id, queue: S.queue, pos: S.pos, reopen, items: S.pending.slice(0, MAX_BATCH) });
+  S.setTrigger("sync", { id, queue: S.queue, pos: S.pos, reopen, full: !S.cards.has(S.pos),
+                         items: S.pending.slice(0, MAX_BATCH) });
 }
 
 function tick() {

@@ -32,7 +32,7 @@ _CARD = st.components.v2.component(
 
 BEHIND = 10   # steps kept behind the position, for "previous"
 AHEAD = 80    # steps sent ahead of it; the card asks for more when fewer than 30 are left
-ACKS_KEPT = 600  # latest acknowledged ids repeated to the browser: more than one batch (200) in flight can hold
+ACKED_BATCHES = 2  # batches whose ids the next runs acknowledge; a batch whose answer was lost is sent again
 
 
 def _items(payload: dict) -> tuple[list, list, dict[str, str]]:
@@ -84,11 +84,13 @@ def _on_sync(key: str, store: Store, on_written: Callable[[], None]) -> None:
     if not isinstance(payload, dict):
         return
     acked, rejected, error = store_sync(store, payload)
-    st.session_state.setdefault("lab_acked", deque(maxlen=ACKS_KEPT)).extend(acked)
+    st.session_state.setdefault("lab_acked", deque(maxlen=ACKED_BATCHES)).append(acked)
     st.session_state.setdefault("lab_rejected", {}).update(rejected)
     st.session_state["lab_sync_error"] = error
     st.session_state["lab_synced"] = payload.get("id")
     queue: human_labels.LabelQueue = st.session_state["lab_queue"]
+    if payload.get("full"):
+        st.session_state.pop("lab_sent", None)  # the browser lacks the step it shows: send the window again
     if payload.get("queue") == queue.token and isinstance(payload.get("pos"), int):
         st.session_state["lab_pos"] = max(0, payload["pos"])
         if payload.get("reopen") and acked and payload["pos"] == 0:
@@ -106,10 +108,17 @@ def _plain(value):
 
 
 def card_data(queue: human_labels.LabelQueue, pos: int, annotator: str, run_label: Callable[[str], str]) -> dict:
-    """What the card gets on a run: the queue's id and length, a window of cards around ``pos`` (message texts
-    once per message), and the acknowledgements."""
+    """What the card gets on a run: the queue's id and length, the cards of the window around ``pos`` it was not
+    sent yet (with their messages' texts; the browser keeps what it got), and the acknowledgements. Sending only
+    what is new keeps each rerun's message small, so it never holds up the browser's next key."""
+    token, sent = st.session_state.get("lab_sent", (None, set()))
+    if token != queue.token:
+        sent = set()
     cards, messages = [], {}
     for c in queue.cards(pos - BEHIND, pos + AHEAD):
+        if c["pos"] in sent:
+            continue
+        sent.add(c["pos"])
         messages.setdefault(c["message_id"], {
             "content": c["content"] or "", "question": c["question"], "reference_answer": _plain(c["reference_answer"]),
             "answer": _plain(c["answer"]), "is_correct": None if _plain(c["is_correct"]) is None else bool(c["is_correct"])})
@@ -117,8 +126,9 @@ def card_data(queue: human_labels.LabelQueue, pos: int, annotator: str, run_labe
                       "text": c["text"], "char_start": int(c["char_start"]), "char_end": int(c["char_end"]),
                       "run": run_label(c["run_id"]), "agent": c["agent"], "round": int(c["round"]),
                       "history": c["history"]})
+    st.session_state["lab_sent"] = (queue.token, sent)
     return {"queue": queue.token, "total": len(queue), "pos": pos, "annotator": annotator, "cards": cards,
-            "messages": messages, "acked": list(st.session_state.get("lab_acked", ())),
+            "messages": messages, "acked": [i for batch in st.session_state.get("lab_acked", ()) for i in batch],
             "rejected": dict(st.session_state.get("lab_rejected", {})), "synced": st.session_state.get("lab_synced"),
             "error": st.session_state.get("lab_sync_error")}
 
