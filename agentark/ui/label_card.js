@@ -3,7 +3,11 @@
 // card moves on and stays there until the server acknowledges it, so closing the tab, losing the connection or a
 // server restart loses nothing shown as labelled: unacknowledged items are sent again (ids make that idempotent).
 const PENDING_KEY = "agentark.labelCard.pending";
-const SEND_AFTER_MS = 120;   // gather the keys of a short burst into one batch
+// Every batch costs the page a Streamlit rerun, whose drawing holds the browser's main thread (and so the next
+// key) for tens of milliseconds, hundreds on a loaded machine: send when the person pauses, or once the oldest
+// unsent label has waited long enough, so a burst of keys is one batch and labels still reach the store in time.
+const SEND_IDLE_MS = 300;
+const SEND_WITHIN_MS = 800;
 const RETRY_MS = 2000;       // a batch unacknowledged this long is sent again
 const MAX_BATCH = 200;
 const REFILL_AHEAD = 30;     // ask for more steps when fewer than this many are loaded ahead
@@ -24,7 +28,7 @@ function state() {
       queue: null, total: 0, pos: 0, cards: new Map(), messages: new Map(), pending: loadPending(),
       inflight: null, lastAsk: null, reopen: false, local: new Map(), acked: new Set(), annotator: "", root: null,
       setTrigger: null, waiting: null, editing: false, error: null, timings: [], ackTimings: [],
-      keyAt: new Map(), sends: 0,
+      keyAt: new Map(), sends: 0, receiveMs: [], lastKey: 0,
     };
     window.addEventListener("keydown", onKey, true);
     window.setInterval(tick, 100);
@@ -78,7 +82,8 @@ function tick() {
   const now = performance.now();
   if (S.inflight && now - S.inflight.at < RETRY_MS) return;
   const oldest = S.pending.length ? S.keyAt.get(S.pending[0].id) : undefined;
-  const due = S.pending.length && (S.inflight || oldest === undefined || now - oldest >= SEND_AFTER_MS);
+  const due = S.pending.length && (S.inflight || oldest === undefined || now - oldest >= SEND_WITHIN_MS
+                                   || now - S.lastKey >= SEND_IDLE_MS);
   // Steps are asked for again only after a move or a retry interval: a server that cannot give them is not spun.
   const ask = needSteps(S) && (!S.lastAsk || S.lastAsk.pos !== S.pos || now - S.lastAsk.at >= RETRY_MS);
   if (due || ask) send(S);
@@ -87,6 +92,7 @@ function tick() {
 
 // -- giving labels ----------------------------------------------------------------------------------------
 function push(S, item, t0) {
+  S.lastKey = performance.now();
   S.pending.push(item);
   savePending(S);   // before the card moves on: what is shown as labelled survives a closed tab
   S.keyAt.set(item.id, t0);
@@ -163,8 +169,9 @@ const KEYS = { g: "good", n: "neutral", b: "wrong", f: "flag", j: "next", ArrowR
 
 function onKey(e) {
   const S = state();
-  // Keys belong to the card only while it is on screen (the Label tab is open).
-  if (!S.root || !S.root.isConnected || S.root.getClientRects().length === 0) return;
+  // Keys belong to the card only while it is on the page (the Label tab is open; other tabs do not draw it).
+  // No layout query here: one would wait for the layout of whatever Streamlit just drew.
+  if (!S.root || !S.root.isConnected) return;
   const target = e.composedPath()[0];
   const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
   if (typing) {
@@ -333,6 +340,7 @@ function receive(S, data) {
 }
 
 export default function (component) {
+  const started = performance.now();
   const S = state();
   const { data, parentElement, setTriggerValue } = component;
   S.root = parentElement.querySelector(".lc");
@@ -344,6 +352,8 @@ export default function (component) {
   S.root.addEventListener("click", clicks);
   receive(S, data || {});
   render(S, null);
-  if (!S.inflight && (S.pending.length || (needSteps(S) && (!S.lastAsk || S.lastAsk.pos !== S.pos)))) send(S);
+  if (!S.inflight && ((S.pending.length && S.keyAt.get(S.pending[0].id) === undefined)
+                      || (needSteps(S) && (!S.lastAsk || S.lastAsk.pos !== S.pos)))) send(S);
+  S.receiveMs.push(performance.now() - started);
   return () => S.root && S.root.removeEventListener("click", clicks);
 }
