@@ -60,6 +60,8 @@ with st.expander("Import transcripts from another tool", expanded=False):
                 st.success(report.summary())
                 for line, reason in report.rejected:
                     st.warning(f"line {line} rejected: {reason}")
+                for line, reason in report.warnings:
+                    st.warning(f"line {line} imported, but {reason}")
 
 
 def show_progress(active) -> None:

@@ -17,6 +17,9 @@ from agentark.ui.marks import agent_colour, correct_mark, diff_html
 store = get_store()
 st.title("Debate viewer")
 PREVIEW_CHARS = 600
+# How grading read an answer, when it is worth a note under the message (grading.ANSWER_KINDS).
+ANSWER_NOTES = {"implicit": "answer read as the last number (not stated)",
+                "ambiguous": "final answer names alternatives: ungradable, counted wrong"}
 
 runs = run_tables.list_runs(store)
 runs = runs[runs["messages"] > 0]
@@ -127,7 +130,10 @@ with errors_shown():
                     f"answer `{msg.answer}` {verdict}", unsafe_allow_html=True)
                 st.caption(f"{tokens_text(msg.completion_tokens)} tokens · {msg.model or '—'}")
                 if msg.get("finish_reason") == "length":
-                    st.markdown(":orange[:material/content_cut: cut off at the token limit]")
+                    st.markdown(":orange[:material/content_cut: cut off at the token limit]"
+                                + (" · no answer stated" if msg.get("answer_kind") == "cut_off" else ""))
+                if msg.get("answer_kind") in ANSWER_NOTES:
+                    st.caption(ANSWER_NOTES[msg.get("answer_kind")])
                 change = transitions.get((agent, int(rnd)))
                 if change and change.kind in ("correction", "regression", "wrong_to_wrong"):
                     text = {"correction": ":green[↗ correction]", "regression": ":red[↘ regression]",

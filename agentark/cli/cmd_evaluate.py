@@ -14,7 +14,7 @@ from agentark.options import add_arguments, from_namespace
 
 METRIC_COLUMNS = ["run_id", "method", "problems", "accuracy", "ci_low", "ci_high", "tokens_per_problem",
                   "engine_calls_per_problem", "latency_p50_s", "latency_p95_s", "latency_p99_s", "cost_per_1k_usd",
-                  "parse_rate", "self_correction_rate"]
+                  "parse_rate", "cut_off", "ambiguous", "ties", "self_correction_rate"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

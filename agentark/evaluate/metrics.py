@@ -48,6 +48,11 @@ class RunMetrics:
     self_correction_rate: float
     answers: int = 0
     config: dict = field(default_factory=dict)
+    # What grading could not decide: answer messages cut off before stating an answer and ones whose final
+    # names alternatives (both count wrong), and finished problems decided by a tied vote.
+    cut_off: int = 0
+    ambiguous: int = 0
+    ties: int = 0
 
     def to_dict(self) -> dict:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
@@ -58,7 +63,9 @@ def metrics_from_frames(run: dict, outcomes: pd.DataFrame, messages: pd.DataFram
     """Numbers of one run from its outcomes (one row per finished problem) and its answer messages.
 
     ``parse_rate`` is the share of answer-bearing messages (solver, aggregator and judge turns that did not
-    fail) from which an answer was extracted; ``self_correction_rate`` the share of those messages with a
+    fail) that state their answer explicitly (``answer_kind`` "explicit"; a message graded before answer kinds
+    were recorded counts when an answer was extracted); a last number read from a finished reply, a cut-off
+    reply or an ambiguous final does not count; ``self_correction_rate`` the share of those messages with a
     self-correction marker (``agentark.evaluate.markers``).
     """
     pricing = pricing or Pricing()
@@ -78,10 +85,24 @@ def metrics_from_frames(run: dict, outcomes: pd.DataFrame, messages: pd.DataFram
         tokens_per_problem=prompt + completion, engine_calls_per_problem=mean("engine_calls"),
         latency_p50_s=p50, latency_p95_s=p95, latency_p99_s=p99,
         cost_per_1k_usd=1000 * pricing.cost(prompt, completion) if n else math.nan,
-        parse_rate=float(answers["answer"].notna().mean()) if n_answers else math.nan,
+        parse_rate=float(_explicit(answers).mean()) if n_answers else math.nan,
         self_correction_rate=float(answers["content"].map(self_corrects).mean()) if n_answers else math.nan,
         answers=n_answers, config=config,
+        cut_off=_kind_count(answers, "cut_off"), ambiguous=_kind_count(answers, "ambiguous"),
+        ties=int(outcomes["vote_tie"].fillna(False).astype(bool).sum()) if n and "vote_tie" in outcomes else 0,
     )
+
+
+def _explicit(answers: pd.DataFrame) -> pd.Series:
+    """Per message: whether it states its answer explicitly (ungraded rows: whether it has an answer)."""
+    if "answer_kind" not in answers:
+        return answers["answer"].notna()
+    kind = answers["answer_kind"]
+    return kind.eq("explicit").where(kind.notna(), answers["answer"].notna()).astype(bool)
+
+
+def _kind_count(answers: pd.DataFrame, kind: str) -> int:
+    return int(answers["answer_kind"].eq(kind).sum()) if "answer_kind" in answers and len(answers) else 0
 
 
 def run_metrics(store, run_ids: list[str], pricing: Pricing | None = None,

@@ -25,7 +25,8 @@ METRIC_COLUMNS = [
     ("engine calls/problem", "engine_calls_per_problem", "{:.2f}"),
     ("latency p50 s", "latency_p50_s", "{:.2f}"), ("p95 s", "latency_p95_s", "{:.2f}"),
     ("p99 s", "latency_p99_s", "{:.2f}"), ("USD per 1k problems", "cost_per_1k_usd", "{:.3f}"),
-    ("answers parsed", "parse_rate", "{:.1%}"), ("self-correcting", "self_correction_rate", "{:.1%}"),
+    ("answers stated", "parse_rate", "{:.1%}"), ("cut off", "cut_off", "{}"), ("ambiguous", "ambiguous", "{}"),
+    ("vote ties", "ties", "{}"), ("self-correcting", "self_correction_rate", "{:.1%}"),
 ]
 
 

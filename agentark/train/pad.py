@@ -11,6 +11,7 @@ bad PRM or a broken config fails in seconds instead of after the policy model ha
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from agentark.train.runtime import (
     detect_hardware,
     job_callback,
     load_tokenizer,
+    sync_device,
     train_and_finish,
     training_arguments,
     trl_trainer,
@@ -226,10 +228,49 @@ def check_pad(cfg: PADJobConfig, scorer=None) -> tuple[list[dict], list, list[fl
     return rows, funcs, weights
 
 
+def _timed_grpo_class():
+    from trl import GRPOTrainer
+
+    class TimedGRPOTrainer(GRPOTrainer):
+        """TRL's GRPO trainer that also reports, per optimizer step, the seconds spent sampling completions
+        (``generation_time_s``) and scoring them (``reward_time_s``, the PRM pass and the grader); the rest of
+        ``step_time_s`` is training (log-probabilities, loss, backward, optimizer)."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._spent = {"generation_time_s": 0.0, "reward_time_s": 0.0}
+
+        def _timed(self, name: str, work, *args, **kwargs):
+            sync_device()
+            started = time.perf_counter()
+            try:
+                return work(*args, **kwargs)
+            finally:
+                sync_device()
+                self._spent[name] += time.perf_counter() - started
+
+        def _generate(self, *args, **kwargs):
+            return self._timed("generation_time_s", super()._generate, *args, **kwargs)
+
+        def _calculate_rewards(self, *args, **kwargs):
+            return self._timed("reward_time_s", super()._calculate_rewards, *args, **kwargs)
+
+        def training_step(self, *args, **kwargs):
+            output = super().training_step(*args, **kwargs)
+            # The parent counts micro-steps in _step; an optimizer step ends every accumulation-steps of them.
+            if self._step % self.current_gradient_accumulation_steps == 0:
+                for name, seconds in self._spent.items():
+                    self._metrics["train"][name].append(seconds)
+                self._spent = dict.fromkeys(self._spent, 0.0)
+            return output
+
+    return TimedGRPOTrainer
+
+
 def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None = None,
                   should_stop: ShouldStop | None = None, scorer=None):
     """The configured ``GRPOTrainer`` and its job callback."""
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
     hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
     rows, funcs, weights = check_pad(cfg, scorer)
@@ -240,7 +281,8 @@ def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None
                       max_completion_length=cfg.max_completion_length, temperature=cfg.generation_temperature,
                       beta=cfg.beta, reward_weights=weights, log_completions=False, **vllm)
     callback = job_callback(on_metrics, should_stop)
-    return trl_trainer(GRPOTrainer, cfg, model, tokenizer, args, rows, callback, reward_funcs=funcs), callback, hw
+    trainer = trl_trainer(_timed_grpo_class(), cfg, model, tokenizer, args, rows, callback, reward_funcs=funcs)
+    return trainer, callback, hw
 
 
 def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | None = None,

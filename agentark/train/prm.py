@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import time
@@ -43,6 +42,7 @@ from agentark.train.runtime import (
     OnMetrics,
     ShouldStop,
     TrainResult,
+    applied_settings,
     detect_hardware,
     file_sha256,
     job_callback,
@@ -482,6 +482,7 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
     return PRMResult(
         model_dir=final_dir, step=int(trainer.state.global_step), metrics=dict(callback.last),
         hardware=hardware.to_dict(), peak_memory_mb=round(peak, 1), stopped=callback.stopped, checkpoint=checkpoint,
+        applied=applied_settings(trainer),
         resumed_from=resume_from, data_summary=summary, label_type=data.label_type, dropped_steps=dropped,
         class_weights=weights, train_seconds=round(seconds, 3),
         trainable_parameters=sum(p.numel() for p in params if p.requires_grad),
@@ -545,13 +546,6 @@ def load_projector(model_folder: Path | str):
     layer = torch.nn.Linear(in_dim, out_dim)
     layer.load_state_dict(state)
     return layer
-
-
-def mfu(parameters: int, tokens: int, seconds: float, peak_flops: float) -> float:
-    """Model FLOPs utilisation of training: 6 FLOPs per parameter per token (forward + backward) over the peak."""
-    if seconds <= 0 or peak_flops <= 0:
-        return math.nan
-    return 6.0 * parameters * tokens / seconds / peak_flops
 
 
 PRM = register_training_kind("prm", "PRM training", PRMConfig, preflight, train_prm, reads=("export:prm",))

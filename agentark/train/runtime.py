@@ -12,7 +12,7 @@ import math
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -109,21 +109,46 @@ def training_arguments(cfg, hw: Hardware, out_dir: Path) -> dict:
         use_cpu=hw.device == "cpu",
         bf16=hw.precision == "bf16",
         fp16=hw.precision == "fp16",
-        gradient_checkpointing=hw.gradient_checkpointing,
+        activation_checkpointing=hw.gradient_checkpointing,
         dataloader_num_workers=0,
     )
 
 
-def causal_lm(cfg, hw: Hardware, padding_side: str | None = None):
-    """The base model of an SFT or GRPO job in the job's precision, and its tokenizer."""
+def weights_dtype(precision: str, lora: bool):
+    """The dtype the base model's weights are loaded in for training at ``precision``.
+
+    Weights that train stay float32 (the master copy) and bf16/fp16 is autocast compute: AdamW updates of
+    lr 1e-6 to 1e-5 are far below bf16's resolution near a typical weight (0.02 has a spacing of about 1e-4),
+    so bf16 weights would round most updates away and the model would silently not learn, and fp16 weights
+    make the fp16 gradient scaler refuse to unscale. Under LoRA the base weights are frozen and can stay in
+    half precision (peft keeps the adapters in float32).
+    """
     import torch
+
+    half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return half if half is not None and lora else torch.float32
+
+
+def causal_lm(cfg, hw: Hardware, padding_side: str | None = None):
+    """The base model of an SFT or GRPO job (weights as :func:`weights_dtype` says), and its tokenizer."""
     from transformers import AutoModelForCausalLM
 
     tokenizer = load_tokenizer(cfg.base_model)
     if padding_side:
         tokenizer.padding_side = padding_side
-    dtype = torch.bfloat16 if hw.precision == "bf16" else torch.float16 if hw.precision == "fp16" else torch.float32
+    dtype = weights_dtype(hw.precision, bool(cfg.lora))
     return AutoModelForCausalLM.from_pretrained(resolve_base(cfg.base_model), dtype=dtype), tokenizer
+
+
+def applied_settings(trainer) -> dict:
+    """What the trainer actually ran with, read off the trainer and its model rather than the config: the
+    autocast precision, the dtype of the weights that train, and whether activation checkpointing was on."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    trainable = next((p for p in model.parameters() if p.requires_grad), None)
+    return {"mixed_precision": str(trainer.accelerator.mixed_precision),
+            "trainable_dtype": str(trainable.dtype).removeprefix("torch.") if trainable is not None else None,
+            "gradient_checkpointing": bool(getattr(base, "is_activation_checkpointing", False))}
 
 
 def trl_trainer(trainer_class, cfg, model, tokenizer, args, rows: list[dict], callback, **kwargs):
@@ -170,6 +195,15 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def sync_device() -> None:
+    """Wait for the GPU's queued work (no-op without CUDA), so a timer read after it covers that work: kernels
+    run asynchronously, and a step timed without waiting would end before its backward and optimizer do."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 Measure = Callable[[Any, Any, dict], dict | None]
 
 
@@ -197,6 +231,7 @@ def _job_callback_class():
             self._step_started = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):
+            sync_device()
             self.step_times.append(time.perf_counter() - self._step_started)
             if self.should_stop is not None and self.should_stop():
                 self.stopped = True
@@ -265,6 +300,7 @@ class TrainResult:
     peak_memory_mb: float
     stopped: bool
     checkpoint: Path | None
+    applied: dict = field(default_factory=dict)  # what actually ran (``applied_settings``)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -303,4 +339,4 @@ def finish(trainer, callback, hw: Hardware, out_dir: Path, card: dict, merge_lor
             os.replace(tmp, final)
         model_dir = final
     return TrainResult(model_dir, step, callback.last, hw.to_dict(), peak_memory_mb(hw.device), stopped,
-                       last_checkpoint(out_dir))
+                       last_checkpoint(out_dir), applied_settings(trainer))

@@ -128,7 +128,7 @@ def run_distributed(folder: JobFolder, kind: JobKind, cfg, resume: bool, on_metr
     r = json.loads((out / RESULT_FILE).read_text())
     return TrainResult(Path(r["model_dir"]) if r.get("model_dir") else None, int(r["step"]), r.get("metrics", {}),
                        r.get("hardware", {}), float(r.get("peak_memory_mb") or 0.0), bool(r["stopped"]),
-                       Path(r["checkpoint"]) if r.get("checkpoint") else None)
+                       Path(r["checkpoint"]) if r.get("checkpoint") else None, r.get("applied") or {})
 
 
 def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **options: Any) -> dict:
@@ -155,7 +155,7 @@ def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **opti
         raise JobStopped(f"stopped at step {result.step}; checkpoint {result.checkpoint}")
     fields_out = {"done": result.step, "stage": "finished", "device": result.hardware.get("device"),
                   "precision": result.hardware.get("precision"), "world_size": result.hardware.get("world_size"),
-                  "peak_memory_mb": round(result.peak_memory_mb, 1)}
+                  "peak_memory_mb": round(result.peak_memory_mb, 1), "applied": result.applied}
     fields_out["model_id"] = publish(folder, Path(result.model_dir), meta)
     return fields_out
 

@@ -57,6 +57,11 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
     for writer in writers.values():
         writer.flush()
         report.messages += writer.written
+    if report.regrade:
+        from agentark.runs.regrade import regrade_run
+
+        for regraded in sorted(report.regrade):
+            regrade_run(store, regraded)
     if report.imported == 0 and report.duplicates == 0:
         first = "; ".join(f"line {n}: {why}" for n, why in report.rejected[:3])
         raise ImportFormatError(

@@ -71,7 +71,7 @@ def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
         except FieldError as exc:
             report.rejected.append((line, str(exc)))
             continue
-        problem = Problem(problem_id(dataset, question.strip()), dataset, "imported", question.strip(),
+        problem = Problem(problem_id(question.strip()), dataset, "imported", question.strip(),
                           reference, {"reference": str(value[1])})
-        add_problem(writer, report, problem, turns)
+        add_problem(writer, report, problem, turns, line=line)
     return {writer.run["run_id"]: writer}

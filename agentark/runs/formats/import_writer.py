@@ -15,8 +15,8 @@ from pathlib import Path
 
 from agentark.backends.base import Completion
 from agentark.clock import now
-from agentark.debate import Decision, Turn, message_record, outcome_record
-from agentark.grading import majority_vote, reference_solution
+from agentark.debate import Turn, decide, message_record, outcome_record
+from agentark.grading import choice_letter, choice_options, gradable, reference_solution
 from agentark.ids import check_id
 from agentark.runs.import_io import FieldError
 from agentark.store import Store
@@ -52,10 +52,17 @@ class ImportReport:
     duplicates: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     messages: int = 0
+    # Records imported whose reference answer the grader cannot judge (or judge only in part), with why.
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    # Runs whose file was graded by an older rule (no answer kinds): re-graded once imported.
+    regrade: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
+        warned = f", {len(self.warnings)} with a reference the grader cannot judge" if self.warnings else ""
+        regraded = (f"; re-graded {', '.join(sorted(self.regrade))} by the current rule (the file records no "
+                    "answer kinds)") if self.regrade else ""
         return (f"{self.format} -> run {self.run_id}: {self.imported} imported, {self.duplicates} skipped as "
-                f"duplicate, {len(self.rejected)} rejected ({self.messages} messages stored)")
+                f"duplicate, {len(self.rejected)} rejected{warned} ({self.messages} messages stored){regraded}")
 
 
 @dataclass
@@ -78,7 +85,8 @@ class RunWriter:
         if pid not in self.placed:
             self.placed.add(pid)
             self.run_problems.append({"run_id": self.run["run_id"], "problem_id": pid,
-                                      "idx": idx if idx is not None else self.run["next_idx"] + len(self.placed) - 1})
+                                      "idx": idx if idx is not None else self.run["next_idx"] + len(self.placed) - 1,
+                                      "dataset": problem.get("dataset"), "split": problem.get("split")})
         self.messages += messages
         if outcome is not None:
             self.outcomes.append(outcome)
@@ -143,30 +151,43 @@ def _problem_row(p: Problem) -> dict:
 
 def _debate_records(run_id: str, problem: Problem, turns: Turns) -> list[dict]:
     """Message rows for (agent, round, role, content, model) turns, graded like a live run's; these formats
-    do not say why a message ended, so its finish reason is unknown (NULL)."""
+    do not say why a message ended, so its finish reason is unknown (NULL) and an answer found only as the
+    last number is marked ``implicit``."""
     return [
-        {**message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model)),
-         "finish_reason": None}
+        message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model),
+                       finish_reason=None)
         for seq, (agent, rnd, role, content, model) in enumerate(turns)
     ]
 
 
-def _vote_outcome(run_id: str, problem: Problem, records: list[dict]) -> dict:
-    solvers = [r for r in records if r["role"] == "solver"]
-    last = max((r["round"] for r in solvers), default=0)
-    answer, _ = majority_vote([r["answer"] for r in solvers if r["round"] == last])
-    return outcome_record(run_id, problem, Decision(answer), records, 0.0)
+def reference_warning(problem: Problem) -> str | None:
+    """Why the grader cannot (fully) judge answers to this problem's reference, or None when it can."""
+    reference = problem.reference_answer
+    if choice_letter(reference):
+        if not choice_options(problem.question):
+            return (f"reference {reference!r} is a choice but the question lists no options (A) ..., B) ...): "
+                    "only answers that name a letter are graded, not the option's text")
+        return None
+    if not gradable(reference):
+        return (f"reference {reference[:40]!r} cannot be graded: it is not a number, a math expression or a "
+                "choice letter, so only that exact text counts as right")
+    return None
 
 
 def add_problem(writer: RunWriter, report: ImportReport, problem: Problem, turns: Turns,
-                outcome_extra: dict | None = None) -> None:
-    """Add a problem with its turns (graded, and decided by the last round's vote), or count it as a duplicate."""
+                outcome_extra: dict | None = None, line: int = 0) -> None:
+    """Add a problem with its turns (graded, and decided by the last round's vote), or count it as a duplicate;
+    a reference the grader cannot judge is warned with the record's ``line``."""
     if problem.problem_id in writer.seen:
         report.duplicates += 1
         return
     writer.seen.add(problem.problem_id)
     records = _debate_records(writer.run["run_id"], problem, turns)
-    outcome = _vote_outcome(writer.run["run_id"], problem, records)
+    outcome = outcome_record(writer.run["run_id"], problem, decide(records), records, 0.0)
     outcome.update(outcome_extra or {})
     writer.add(_problem_row(problem), None, records, outcome)
     report.imported += 1
+    warning = reference_warning(problem)
+    if warning:
+        short = problem.question if len(problem.question) <= 60 else problem.question[:57] + "..."
+        report.warnings.append((line, f"problem {problem.problem_id} ({short!r}): {warning}"))
