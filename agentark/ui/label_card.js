@@ -67,8 +67,9 @@ function send(S) {
   if (!S.setTrigger) return;
   const id = hex(6);
   // A queue opened before this page's unsent labels were stored still puts their steps first: while the
-  // person has not moved, the server opens it again once they are stored.
-  const reopen = S.reopen && S.pos === 0 && S.pending.length > 0;
+  // person has not moved, the server opens it again once they are stored (asked with the batch holding the last
+  // of them, and again until a new queue arrives).
+  const reopen = S.reopen && S.pos === 0 && S.pending.length <= MAX_BATCH;
   S.inflight = { id, at: performance.now(), reopen };
   S.lastAsk = { pos: S.pos, at: performance.now() };
   S.sends += 1;
@@ -85,7 +86,8 @@ function tick() {
   const due = S.pending.length && (S.inflight || oldest === undefined || now - oldest >= SEND_WITHIN_MS
                                    || now - S.lastKey >= SEND_IDLE_MS);
   // Steps are asked for again only after a move or a retry interval: a server that cannot give them is not spun.
-  const ask = needSteps(S) && (!S.lastAsk || S.lastAsk.pos !== S.pos || now - S.lastAsk.at >= RETRY_MS);
+  const ask = (needSteps(S) || (S.reopen && S.pos === 0))
+    && (!S.lastAsk || S.lastAsk.pos !== S.pos || now - S.lastAsk.at >= RETRY_MS);
   if (due || ask) send(S);
   status(S);
 }
@@ -118,6 +120,7 @@ function give(S, value, flag, t0) {
 
 function move(S, delta, t0) {
   const target = Math.min(Math.max(S.pos + delta, 0), Math.max(S.total - 1, 0));
+  if (target !== 0) S.reopen = false;  // the person moved on: the queue is theirs as it is
   S.pos = target;
   S.editing = false;
   render(S, t0);
@@ -316,14 +319,13 @@ function receive(S, data) {
   if (S.pending.length !== before) savePending(S);
   const reasons = Object.values(rejected);
   S.error = data.error || (reasons.length ? "Not stored: " + reasons[0] : null);
-  if (S.inflight && data.synced === S.inflight.id) {
-    if (S.inflight.reopen || S.pos !== 0) S.reopen = false;
-    S.inflight = null;
-  }
+  if (S.inflight && data.synced === S.inflight.id) S.inflight = null;
   S.annotator = data.annotator || "";
   if (data.queue !== S.queue) {
     // A new queue (opened, reloaded, or a new server session): its positions mean other steps.
-    S.reopen = S.queue === null ? S.pending.length > 0 : S.reopen || S.pending.length > 0;
+    // The answer to a reopen request ends it; any other new queue (a new page, a new server session) may
+    // put the steps of labels still unsent first.
+    S.reopen = S.reopen ? false : S.pending.length > 0;
     S.queue = data.queue;
     S.cards = new Map();
     S.messages = new Map();

@@ -93,7 +93,7 @@ def _on_sync(key: str, store: Store, on_written: Callable[[], None]) -> None:
         st.session_state.pop("lab_sent", None)  # the browser lacks the step it shows: send the window again
     if payload.get("queue") == queue.token and isinstance(payload.get("pos"), int):
         st.session_state["lab_pos"] = max(0, payload["pos"])
-        if payload.get("reopen") and acked and payload["pos"] == 0:
+        if payload.get("reopen") and error is None and payload["pos"] == 0:
             # Labels kept by the browser (a closed tab, a restarted server) were stored after this queue was
             # opened, so their steps would come first; a person still at its start gets the queue afresh.
             st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, queue.strategy, queue.run_ids)
