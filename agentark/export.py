@@ -120,8 +120,8 @@ class ExportConfig(ConfigBase):
             raise ConfigError(f"[[corrections]] must be one of {', '.join(CORRECTION_FILTERS)} "
                               f"(got '{self.corrections}').")
         if self.corrections == "human" and self.kind not in ("rsft", "da", "pairs"):
-            raise ConfigError(f"[[corrections]] human makes corrected trajectories for rsft and da exports (and pairs); "
-                              f"not for {self.kind}.")
+            raise ConfigError(f"[[corrections]] human makes corrected trajectories for rsft and da exports (and "
+                              f"pairs); not for {self.kind}.")
         if not 0 <= self.balance_threshold < 1:
             raise ConfigError(f"[[balance_threshold]] is a share of steps in [0, 1), e.g. 0.1 "
                               f"(got {self.balance_threshold}).")

@@ -237,7 +237,8 @@ def main() -> None:
         finally:
             browser.close()
     for name, r in results.items():
-        what = "quiet" if name == "quiet" else f"busy: {args.busy} busy loops on {os.cpu_count()} cores, load {load:.1f}"
+        what = ("quiet" if name == "quiet"
+                else f"busy: {args.busy} busy loops on {os.cpu_count()} cores, load {load:.1f}")
         print(f"card, {stored:,} steps, {what}:")
         print(f"  key to next step on screen (in the page) {_figures(r['page'])}")
         print(f"  key to next step as the driver sees it   {_figures(r['driver'])}")

@@ -121,7 +121,8 @@ def card_data(queue: human_labels.LabelQueue, pos: int, annotator: str, run_labe
         sent.add(c["pos"])
         messages.setdefault(c["message_id"], {
             "content": c["content"] or "", "question": c["question"], "reference_answer": _plain(c["reference_answer"]),
-            "answer": _plain(c["answer"]), "is_correct": None if _plain(c["is_correct"]) is None else bool(c["is_correct"])})
+            "answer": _plain(c["answer"]),
+            "is_correct": None if _plain(c["is_correct"]) is None else bool(c["is_correct"])})
         cards.append({"pos": c["pos"], "step_id": c["step_id"], "message_id": c["message_id"], "idx": int(c["idx"]),
                       "text": c["text"], "char_start": int(c["char_start"]), "char_end": int(c["char_end"]),
                       "run": run_label(c["run_id"]), "agent": c["agent"], "round": int(c["round"]),
