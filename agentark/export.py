@@ -25,6 +25,7 @@ like any message) and TRL conversational preference pairs (``prompt``/``chosen``
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -44,6 +45,7 @@ from agentark.labels.corrections import corrected_messages, preference_pairs
 from agentark.store import correction_tables as ct
 from agentark.store import label_tables as q
 from agentark.store import run_tables
+from agentark.store.eval_tables import export_row
 from agentark.store.trace_tables import corrected_problems
 
 CORRECTION_FILTERS = ("any", "only", "none", "human")
@@ -434,7 +436,18 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
     return _finish(store, cfg, out, summary, lambda tmp: _write(rows, tmp, cfg.format))
 
 
-def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSummary, write) -> ExportResult:
+def write_export(store: Store, cfg: ExportConfig, rows: pd.DataFrame, summary: ExportSummary) -> ExportResult:
+    """Write rows from ``prepare(store, cfg)`` (or a subset of them, e.g. a study's matched-volume arm, which
+    ``summary`` says) as an immutable export named by its hash. An export with the same content, kind and recorded
+    config already in the store is returned instead of being recorded twice (a study re-exporting unchanged data)."""
+    if rows.empty:
+        why = "; ".join(f"{n} message(s) dropped: {rule}" for rule, n in summary.dropped.items())
+        raise ConfigError(f"The {cfg.kind} export is empty for these runs" + (f" ({why})" if why else "") + ".")
+    return _finish(store, cfg, None, summary, lambda tmp: _write(rows, tmp, cfg.format), reuse=True)
+
+
+def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSummary, write,
+            reuse: bool = False) -> ExportResult:
     """Write through ``write(tmp)``, name the file by its hash unless ``out`` is given, make it read-only,
     never overwrite, and record it in the store."""
     target_dir = out.parent if out is not None else config.exports_dir()
@@ -450,9 +463,14 @@ def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSu
     else:
         os.replace(tmp, path)
         path.chmod(0o444)
+    filters = {**cfg.to_dict(), "summary": summary.to_dict()}
+    same = export_row(store, digest) if reuse else None
+    if same is not None and same["kind"] == cfg.kind and same["path"] == str(path) and \
+            same["filters"] == json.loads(json.dumps(filters, sort_keys=True)):
+        return ExportResult(same["export_id"], path, digest, summary.rows, summary)
     export_id = new_id(cfg.kind)
     q.record_export(store, {"export_id": export_id, "kind": cfg.kind, "path": str(path), "sha256": digest,
-                            "n_rows": summary.rows, "filters": {**cfg.to_dict(), "summary": summary.to_dict()}})
+                            "n_rows": summary.rows, "filters": filters})
     return ExportResult(export_id, path, digest, summary.rows, summary)
 
 

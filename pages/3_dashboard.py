@@ -11,7 +11,7 @@ import streamlit as st
 
 from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
-from agentark.ui import errors_shown, finished_runs, get_store
+from agentark.ui import errors_shown, evaluate_like_button, finished_runs, get_store
 
 store = get_store()
 st.title("Runs dashboard")
@@ -57,6 +57,10 @@ with st.expander("Name and tags"):
             rename(store, named, new_name)
             set_tags(store, named, new_tags)
             st.rerun()
+with st.expander("Evaluate on held-out problems"):
+    st.caption("Repeat a run's whole method and config (e.g. a teacher debate on the train split) on the test split "
+               "of its dataset, so it compares with the base and the students on the same problems.")
+    evaluate_like_button(store, chosen, "db_like")
 st.query_params.from_dict({"runs": ",".join(chosen)})
 
 with errors_shown():

@@ -26,6 +26,7 @@ AREAS = (
     "prm",
     "runs",
     "stats",
+    "study",
     "train",
 )
 

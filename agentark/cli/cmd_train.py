@@ -67,18 +67,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from agentark.checkpoints import list_models
     from agentark.store import Store
 
     with Store() as store:
         frame = list_models(store, args.kind)
-    rows = frame.to_dict("records")
+    # A model without an export (PAD) has a missing cell, which pandas may hand over as NaN: plain None here.
+    rows = [{k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in r.items()}
+            for r in frame.to_dict("records")]
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
         return 0
     for r in rows:
         metrics = json.loads(r.get("metrics_json") or "{}")
         r["loss"] = metrics.get("loss")
-        r["export"] = (r.get("export_sha256") or "")[:12] or None
+        r["export"] = (r["export_sha256"] or "")[:12] or None
     print_table(rows, ["model_id", "kind", "base_model", "export", "step", "loss", "device", "precision", "path"])
     return 0

@@ -15,6 +15,7 @@ MODULES = (
     "agentark.train.prm",  # PRM training
     "agentark.train.sft",  # SFT (R-SFT / DA)
     "agentark.train.pad",  # PAD (GRPO with PRM rewards)
+    "agentark.studies.study_job",  # studies (a graph of the kinds above)
     "agentark.checkpoints",  # trained model folders become rows of the models table on refresh
 )
 

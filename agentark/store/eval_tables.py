@@ -117,6 +117,15 @@ def export_problem_ids(store: Store, path: str) -> set[str]:
     return {r[0] for r in rows if r[0] is not None}
 
 
+def current_problem_ids(store: Store, problem_ids: set[str] | list[str]) -> set[str]:
+    """Problem ids as the store knows them now: an id recorded before problem ids followed the question (in a
+    model card, say) is mapped through ``problem_aliases``; others are kept as they are."""
+    rows = store.con.execute(
+        """SELECT DISTINCT coalesce(a.problem_id, i.id) FROM (SELECT unnest($ids) AS id) i
+           LEFT JOIN problem_aliases a ON a.old_id = i.id""", {"ids": sorted(problem_ids)}).fetchall()
+    return {r[0] for r in rows if r[0] is not None}
+
+
 def problems_by_id(store: Store, problem_ids: list[str]) -> pd.DataFrame:
     return store.con.execute(
         """SELECT problem_id, dataset, split, question, reference_answer FROM problems

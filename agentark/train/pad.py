@@ -24,6 +24,7 @@ from agentark.train.runtime import (
     causal_lm,
     detect_hardware,
     job_callback,
+    lineage_fields,
     load_tokenizer,
     sync_device,
     train_and_finish,
@@ -156,17 +157,23 @@ class CorrectnessReward:
         return [1.0 if a is not None and is_correct(a, ref) else 0.0 for a, ref in zip(answers, reference)]
 
 
-def pad_rows(cfg: PADJobConfig) -> list[dict]:
-    """The GRPO dataset: the solve prompt as a chat, plus the question and reference for the rewards."""
-    from agentark.debate import solve_messages
+def practice_problems(cfg: PADJobConfig) -> list:
+    """The problems a PAD job practises on (its lineage: the held-out check refuses them for this model)."""
     from agentark.errors import DatasetError
     from agentark.tasks import load_problems
 
     report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.problem_seed)
     if not report.problems:
         raise DatasetError(f"Dataset '{cfg.dataset}' (split {cfg.split}) gave no problems; check the name and split.")
+    return report.problems
+
+
+def pad_rows(cfg: PADJobConfig) -> list[dict]:
+    """The GRPO dataset: the solve prompt as a chat, plus the question and reference for the rewards."""
+    from agentark.debate import solve_messages
+
     return [{"prompt": solve_messages(p.question), "question": p.question, "reference": p.reference_answer}
-            for p in report.problems]
+            for p in practice_problems(cfg)]
 
 
 def reward_functions(cfg: PADJobConfig, scorer=None) -> tuple[list, list[float]]:
@@ -296,8 +303,9 @@ def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | No
 
     out_dir = Path(out_dir)
     trainer, callback, hw = build_trainer(cfg, out_dir, on_metrics, should_stop, scorer)
+    practised = sorted({p.problem_id for p in practice_problems(cfg)})
     card = {"kind": "pad", "base_model": cfg.base_model, "export_sha256": None, "prompt": SOLVE_PROMPT,
-            "prm": cfg.prm}
+            "prm": cfg.prm, **lineage_fields(practised, f"practice problems {cfg.dataset} ({cfg.split})")}
     return train_and_finish(trainer, callback, hw, out_dir, card, cfg, resume)
 
 

@@ -44,8 +44,10 @@ from agentark.train.runtime import (
     TrainResult,
     applied_settings,
     detect_hardware,
+    file_problem_ids,
     file_sha256,
     job_callback,
+    lineage_fields,
     last_checkpoint,
     peak_memory_mb,
 )
@@ -472,7 +474,9 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
     if callback.stopped:
         say(f"Stopped at step {trainer.state.global_step}; checkpoint {checkpoint} is usable and resumable.")
     else:
-        card = {"kind": "prm", "base_model": cfg.base_model, "export_sha256": file_sha256(cfg.export),
+        sha = file_sha256(cfg.export)
+        card = {"kind": "prm", "base_model": cfg.base_model, "export_sha256": sha,
+                **lineage_fields(file_problem_ids(cfg.export), f"export rows {sha[:12]}"),
                 "config": cfg.to_dict(), "step": int(trainer.state.global_step), "metrics": dict(callback.last),
                 "device": hardware.device, "precision": hardware.precision, "world_size": hardware.world_size,
                 "peak_memory_mb": round(peak, 1), "data_summary": summary}

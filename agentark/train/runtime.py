@@ -288,6 +288,32 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def file_problem_ids(path: Path | str) -> list[str] | None:
+    """The distinct problem ids of a training file's rows (every studio export carries ``problem_id``), sorted;
+    None when the file has no such column, so the model card says its training problems are unknown rather
+    than none."""
+    import pandas as pd
+
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        if "problem_id" not in pq.read_schema(path).names:
+            return None
+        frame = pd.read_parquet(path, columns=["problem_id"])
+    else:
+        frame = pd.read_json(path, lines=path.suffix == ".jsonl")
+        if "problem_id" not in frame.columns:
+            return None
+    return sorted({str(v) for v in frame["problem_id"].dropna()})
+
+
+def lineage_fields(problem_ids: list[str] | None, source: str) -> dict:
+    """The model card's lineage: the problems this model itself saw in training (``None``: unknown) and where
+    they came from; the base model's problems are inherited through ``base_model``, not copied."""
+    return {"training_problems": problem_ids, "training_source": source}
+
+
 @dataclass
 class TrainResult:
     """What a trainer hands back: the final model folder (None when stopped early), the last step's metrics,
