@@ -1,4 +1,5 @@
-"""Training sets from the store: R-SFT, trajectory augmentation (DA), PRM step supervision, transcripts.
+"""Training sets from the store: R-SFT, trajectory augmentation (DA), PRM step supervision, transcripts, and
+preference pairs from people's corrections.
 
 Every export honours curation (an excluded problem or message is dropped) and is an immutable file: it
 is written under a temporary name, hashed (sha256), renamed, made read-only, never overwritten, and
@@ -23,6 +24,9 @@ agrees (Qwen's "Lessons of developing PRMs"). R-SFT and DA keep by default only 
 own (not cut off at the token limit) and commit to an explicit final answer; R-SFT, DA and PRM leave out
 degenerate text (``agentark.runs.degenerate``: loops, token salad, copies of another agent). A PRM export's
 figures include the labeler report of its runs (``agentark.labels.labeler_report``).
+People's corrections (``agentark.labels.corrections``) become corrected trajectories for R-SFT/DA with
+``corrections="human"`` (graded against the reference answer like any message) and TRL conversational
+preference pairs (``prompt``/``chosen``/``rejected``) with ``pairs``.
 """
 from __future__ import annotations
 
@@ -45,13 +49,15 @@ from agentark.labels.labeler_report import labeler_report
 from agentark.options import ConfigBase, check_bounds, run_ids_field
 from agentark.runs.degenerate import degenerate_messages
 from agentark.store import Store
+from agentark.labels.corrections import corrected_messages, preference_pairs
+from agentark.store import correction_tables as ct
 from agentark.store import label_tables as q
 from agentark.store import run_tables
 from agentark.store.eval_tables import export_row
 from agentark.store.trace_tables import corrected_problems
 
-CORRECTION_FILTERS = ("any", "only", "none")
-KINDS = ("rsft", "da", "prm", "transcripts")
+CORRECTION_FILTERS = ("any", "only", "none", "human")
+KINDS = ("rsft", "da", "prm", "transcripts", "pairs")
 FORMATS = ("parquet", "jsonl")
 DEFAULT_PRECEDENCE = ["human", "import:prm800k", "import:math-shepherd", "auto:judge", "auto:mc", "auto:outcome",
                       "auto:debate"]
@@ -72,9 +78,11 @@ NEGATIVE_LABELERS = (
 
 
 KIND_NAMES = {"rsft": "R-SFT: correct final reasoning per problem", "da": "DA: distinct correct trajectories",
-              "prm": "PRM: step supervision", "transcripts": "Transcripts: every message"}
+              "prm": "PRM: step supervision", "transcripts": "Transcripts: every message",
+              "pairs": "Pairs: people's corrected steps as preference pairs (TRL prompt/chosen/rejected)"}
 CORRECTION_NAMES = {"any": "all problems", "only": "only problems with a correction",
-                    "none": "only problems without a correction"}
+                    "none": "only problems without a correction",
+                    "human": "people's corrected trajectories instead of the messages (R-SFT/DA)"}
 
 
 @dataclass
@@ -113,7 +121,9 @@ class ExportConfig(ConfigBase):
                 "agent's message)", "flag": "--keep-degenerate", "flag_value": False})
     corrections: str = field(default="any", metadata={
         "help": "ablations: only problems whose debate has a correction (an agent went wrong -> right), or none "
-                "of them", "choices": CORRECTION_FILTERS, "labels": CORRECTION_NAMES})
+                "of them; human: R-SFT/DA from the trajectories people corrected on the Label steps page (the "
+                "message up to the wrong step, the person's step and rest), kept when they reach the reference "
+                "answer", "choices": CORRECTION_FILTERS, "labels": CORRECTION_NAMES})
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -134,6 +144,9 @@ class ExportConfig(ConfigBase):
         if self.corrections not in CORRECTION_FILTERS:
             raise ConfigError(f"[[corrections]] must be one of {', '.join(CORRECTION_FILTERS)} "
                               f"(got '{self.corrections}').")
+        if self.corrections == "human" and self.kind not in ("rsft", "da", "pairs"):
+            raise ConfigError(f"[[corrections]] human makes corrected trajectories for rsft and da exports (and "
+                              f"pairs); not for {self.kind}.")
         if not 0 <= self.balance_threshold < 1:
             raise ConfigError(f"[[balance_threshold]] is a share of steps in [0, 1), e.g. 0.1 "
                               f"(got {self.balance_threshold}).")
@@ -250,6 +263,11 @@ DROP_TRUNCATED = "cut off at the token limit"
 DROP_NO_ANSWER = "no explicit final answer (boxed, 'The answer is ...' or '#### ...')"
 
 
+def _provenance(messages: pd.DataFrame) -> list[str]:
+    """Columns a row keeps to trace it back: the correction and who wrote it, for corrected trajectories."""
+    return [c for c in ("correction_id", "annotator") if c in messages]
+
+
 def committed(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
     """Correct messages an SFT student may learn from under the config, and how many each rule dropped.
 
@@ -288,11 +306,12 @@ def rsft_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, 
     last = messages[messages["round"] == messages.groupby(["run_id", "problem_id"])["round"].transform("max")]
     keep, dropped = committed(last, cfg)
     rows = []
+    extra = _provenance(messages)
     for (run_id, problem_id), g in keep.groupby(["run_id", "problem_id"], sort=True):
         m = g.sort_values("seq").iloc[0]
         rows.append({"messages": _chat(m.question, m.content), "run_id": run_id, "problem_id": problem_id,
-                     "message_id": m.message_id})
-    return pd.DataFrame(rows, columns=ROW_COLUMNS), dropped
+                     "message_id": m.message_id, **{c: m[c] for c in extra}})
+    return pd.DataFrame(rows, columns=ROW_COLUMNS + extra), dropped
 
 
 def normalized_text(text: str) -> str:
@@ -304,6 +323,7 @@ def da_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, di
     """Distinct correct, committed trajectories per problem (any agent, any round), up to
     ``cfg.max_per_problem`` each; with the count of correct messages each rule dropped."""
     rows = []
+    extra = _provenance(messages)
     right, dropped = committed(messages, cfg)
     for problem_id, g in right.groupby("problem_id", sort=True):
         seen: set[str] = set()
@@ -313,10 +333,10 @@ def da_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, di
                 continue
             seen.add(key)
             rows.append({"messages": _chat(m.question, m.content), "run_id": m.run_id, "problem_id": problem_id,
-                         "message_id": m.message_id})
+                         "message_id": m.message_id, **{c: getattr(m, c) for c in extra}})
             if len(seen) >= cfg.max_per_problem:
                 break
-    return pd.DataFrame(rows, columns=ROW_COLUMNS), dropped
+    return pd.DataFrame(rows, columns=ROW_COLUMNS + extra), dropped
 
 
 def resolve_step_labels(labels: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame:
@@ -431,10 +451,20 @@ def prepare(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummar
     messages = q.curated_messages(store, runs, roles)
     if cfg.drop_degenerate:
         messages = messages.assign(degenerate=degenerate_messages(messages) if len(messages) else None)
-    if cfg.corrections != "any":
+    if cfg.corrections in ("only", "none"):
         corrected = corrected_problems(store, runs)
         has = pd.Series([k in corrected for k in zip(messages["run_id"], messages["problem_id"])], dtype=bool)
         messages = messages[has.values if cfg.corrections == "only" else ~has.values]
+    if cfg.kind == "pairs" or cfg.corrections == "human":
+        # People's corrections of messages curation keeps (an excluded message's corrections go with it).
+        fixes = ct.corrections_in_context(store, runs)
+        fixes = fixes[fixes["message_id"].isin(set(messages["message_id"]))]
+        if cfg.kind == "pairs":
+            rows = preference_pairs(fixes, solve_messages)
+            return rows, ExportSummary(cfg.kind, len(rows))
+        messages, dropped_fixes = corrected_messages(fixes)
+        rows, dropped = rsft_rows(messages, cfg) if cfg.kind == "rsft" else da_rows(messages, cfg)
+        return rows, ExportSummary(cfg.kind, len(rows), {**dropped_fixes, **dropped})
     if cfg.kind == "prm":
         messages, degenerate = without_degenerate(messages, cfg)
         labels, consensus = q.labels_in_force(store, runs), None
@@ -485,8 +515,9 @@ def export(store: Store, cfg: ExportConfig, out: Path | str | None = None) -> Ex
     if rows.empty:
         why = "; ".join(f"{n} message(s) dropped: {rule}" for rule, n in summary.dropped.items())
         raise ConfigError(
-            f"The {cfg.kind} export is empty for these runs: check the run ids, curation marks, and (for prm) "
-            "that steps are segmented and labelled by a source listed in the precedence" + (f" ({why})" if why else "")
+            f"The {cfg.kind} export is empty for these runs: check the run ids, curation marks, (for prm) that steps "
+            "are segmented and labelled by a source listed in the precedence, and (for pairs and [[corrections]] "
+            "human) that people wrote corrections on the Label steps page" + (f" ({why})" if why else "")
             + "."
         )
     return _finish(store, cfg, out, summary, lambda tmp: _write(rows, tmp, cfg.format))

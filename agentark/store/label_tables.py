@@ -224,18 +224,38 @@ def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
         {"runs": _runs(run_ids)}).fetchall()[0][0])
 
 
-@operation
-def message_steps_in_context(store: Store, step_id: str) -> list[dict]:
-    """Every step of the message holding ``step_id``, each with that message and its problem; key lookups only.
+def in_marks(values: list) -> str:
+    """``?`` placeholders for an IN list: DuckDB looks each value up in the table's index (a list parameter
+    or a join would scan the table, seconds at a million steps)."""
+    return ", ".join("?" * len(values)) or "NULL"
 
-    The labeling card reads a whole message at once because a queue mostly walks a message's steps in turn.
-    """
-    found = store.con.execute("SELECT message_id FROM steps WHERE step_id = ?", [step_id]).fetchall()
-    if not found:
-        return []
-    message = message_with_problem(store, found[0][0])
-    steps = store.con.execute("SELECT * FROM steps WHERE message_id = ? ORDER BY idx", [found[0][0]]).df()
-    return [{**message, **row} for row in steps.to_dict("records")]
+
+@operation
+def steps_with_context(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """The given steps, each with its message (content included) and problem: the labeling card's window.
+    Three index lookups (steps, their messages, their problems), not a join over the tables."""
+    ids = list(dict.fromkeys(step_ids))
+    steps = store.con.execute(
+        f"SELECT step_id, message_id, idx, text, char_start, char_end FROM steps WHERE step_id IN ({in_marks(ids)})",
+        ids).df()
+    mids = list(dict.fromkeys(steps["message_id"]))
+    messages = store.con.execute(
+        f"""SELECT message_id, run_id, problem_id, agent, round, content, answer, is_correct FROM messages
+            WHERE message_id IN ({in_marks(mids)})""", mids).df()
+    pids = list(dict.fromkeys(messages["problem_id"]))
+    problems = store.con.execute(
+        f"SELECT problem_id, question, reference_answer FROM problems WHERE problem_id IN ({in_marks(pids)})",
+        pids).df()
+    return steps.merge(messages, on="message_id").merge(problems, on="problem_id")
+
+
+@operation
+def label_histories(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """Every label ever given to the given steps, oldest first per step (index lookups, as above)."""
+    ids = list(dict.fromkeys(step_ids))
+    return store.con.execute(
+        f"""SELECT step_id, created_at, source, annotator, value, soft_value, confidence, flag, note, label_id
+            FROM step_labels WHERE step_id IN ({in_marks(ids)}) ORDER BY step_id, created_at, rowid""", ids).df()
 
 
 AUTO_FILTERS = ("any", "some negative", "some positive", "disagreeing")

@@ -271,6 +271,21 @@ MIGRATIONS: list[Migration] = [
                 model VARCHAR, imported INTEGER, duplicates INTEGER, imported_at TIMESTAMP NOT NULL)""",
         ),
     ),
+    Migration(
+        14,
+        "step corrections people write: the step that should have been there, and optionally the rest",
+        (
+            # Append-only like step_labels. The replaced step's text and offsets are copied, so a correction
+            # keeps saying what it replaced after the message is segmented again (step ids then change).
+            """CREATE TABLE step_corrections (
+                correction_id VARCHAR PRIMARY KEY, step_id VARCHAR NOT NULL, message_id VARCHAR NOT NULL,
+                original_text VARCHAR NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+                text VARCHAR NOT NULL, rest VARCHAR, note VARCHAR, annotator VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL)""",
+            "CREATE INDEX step_corrections_message ON step_corrections (message_id)",
+            "CREATE INDEX step_corrections_step ON step_corrections (step_id)",
+        ),
+    ),
 ]
 
 
