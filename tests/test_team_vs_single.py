@@ -94,3 +94,29 @@ def test_run_page_shows_the_first_result_with_next_steps():
     at.button(key="first_result_served").click()
     at.run()
     assert at.selectbox(key="run_engine").value == "openai"
+
+
+def test_label_link_picks_its_run(agentark_home):
+    """``/label?run=RUN`` (the first result's link) opens the labeling page on that run, in a live app."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from tests.live_app import live_app, session
+
+    linked = scripted_run("sum_then_first", limit=1)
+    scripted_run("first_number", limit=1)
+    picked = None
+    with live_app(agentark_home, timeout=180) as (_, port), session(port) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string, msg.rerun_script.page_name = f"run={linked}", "label"
+        ws.send(msg.SerializeToString())
+        while True:
+            fwd = ForwardMsg.FromString(ws.recv(timeout=120))
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                element = fwd.delta.new_element
+                if element.WhichOneof("type") == "selectbox" and element.selectbox.label == "Run":
+                    picked = element.selectbox.raw_value
+            if kind == "script_finished":
+                break
+    assert picked == f"debate {linked[-4:]}"
