@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 run: setup
-	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1
+	$(PY) -m agentark app --address 127.0.0.1
 
 test: setup
 	$(PY) -m pytest -q

@@ -8,8 +8,12 @@ from agentark.ui import get_store, sidebar
 
 st.set_page_config(page_title="AgentArk Studio", page_icon=":material/sailing:", layout="wide")
 
+# The root shows the Run page, and so does /run, the address the menu, the README and links use: a default
+# page's own address is always the root (Streamlit ignores its url_path), hence a hidden twin there.
 pages = [
-    st.Page("pages/1_run_debates.py", title="Run debates", icon=":material/play_arrow:", url_path="run", default=True),
+    st.Page("pages/1_run_debates.py", title="Run debates", icon=":material/play_arrow:", url_path="start",
+            default=True, visibility="hidden"),
+    st.Page("pages/1_run_debates.py", title="Run debates", icon=":material/play_arrow:", url_path="run"),
     st.Page("pages/2_transcripts.py", title="Debate viewer", icon=":material/forum:", url_path="transcript"),
     st.Page("pages/3_dashboard.py", title="Runs dashboard", icon=":material/monitoring:", url_path="runs-dashboard"),
     st.Page("pages/4_problems.py", title="Problems", icon=":material/filter_list:", url_path="problem-list"),

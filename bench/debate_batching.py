@@ -1,9 +1,12 @@
 """Batched round scheduler versus one request at a time, on the embedded model.
 
 The same debate (8 built-in problems x 3 agents x 2 rounds, greedy, every completion exactly
---new-tokens long) runs twice in this process: once with the engine batching every agent of every
-problem of a round, once with batch size 1, the way the reference scripts call the model. The last line
-prints the throughput ratio (completion tokens per second, batched over sequential).
+--new-tokens long) runs three times in this process: with the engine as the studio uses it (every agent of
+every problem of a round in one batch, and what prompts share computed once: see
+agentark.backends.prefix_cache), with batching alone (no states kept between requests), and one request at a
+time with nothing kept, the way the reference scripts call the model. The last line prints the throughput
+ratios (completion tokens per wall second, and per CPU second of this process) of batching alone and of the
+studio's engine over one request at a time.
 """
 from __future__ import annotations
 
@@ -14,18 +17,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
+import os
 import time
+
+import torch
 
 from agentark.backends.transformers_engine import TransformersEngine
 from agentark.debate import DebateConfig, run_chunk
 from agentark.tasks import load_problems
 
 
-def run(engine: TransformersEngine, cfg: DebateConfig, problems) -> tuple[float, int]:
-    started = time.perf_counter()
+def run(engine: TransformersEngine, cfg: DebateConfig, problems) -> tuple[float, float, int, list[str]]:
+    """(wall seconds, this process's CPU seconds, completion tokens, the replies) of one debate."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = run_chunk(problems, cfg, "bench", engines={"default": engine})
-    elapsed = time.perf_counter() - started
-    return elapsed, sum(m["completion_tokens"] for m in result.messages)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return elapsed, cpu, sum(m["completion_tokens"] for m in result.messages), [m["content"] for m in result.messages]
 
 
 def main() -> None:
@@ -38,14 +45,29 @@ def main() -> None:
     problems = load_problems("builtin:arithmetic", limit=args.problems).problems
     cfg = DebateConfig(method="debate", agents=args.agents, rounds=args.rounds, temperature=0.0,
                        max_tokens=args.new_tokens, chunk_size=args.problems)
-    batched = TransformersEngine(max_batch_size=args.problems * args.agents, ignore_eos=True)
-    sequential = TransformersEngine(max_batch_size=1, ignore_eos=True)
+    studio = TransformersEngine(max_batch_size=args.problems * args.agents, ignore_eos=True)
+    batched = TransformersEngine(max_batch_size=args.problems * args.agents, ignore_eos=True, prefix_cache_mb=0)
+    sequential = TransformersEngine(max_batch_size=1, ignore_eos=True, prefix_cache_mb=0)
     run(batched, DebateConfig(method="cot", max_tokens=4, temperature=0.0), problems[:2])  # warm-up
-    b_time, b_tokens = run(batched, cfg, problems)
-    s_time, s_tokens = run(sequential, cfg, problems)
-    print(f"batched:    {b_tokens} tokens in {b_time:.1f} s = {b_tokens / b_time:.1f} tok/s")
-    print(f"sequential: {s_tokens} tokens in {s_time:.1f} s = {s_tokens / s_time:.1f} tok/s")
-    print(f"batched/sequential throughput ratio: {(b_tokens / b_time) / (s_tokens / s_time):.2f}")
+    load = os.getloadavg()[0]
+    arms = {}
+    for name, engine in (("batched + shared prefixes", studio), ("batched alone", batched),
+                         ("one request at a time", sequential)):
+        arms[name] = run(engine, cfg, problems)
+        wall, cpu, tokens, _ = arms[name]
+        print(f"{name + ':':27s}{tokens} tokens in {wall:.1f} s = {tokens / wall:.1f} tok/s "
+              f"({cpu:.1f} s of CPU = {tokens / cpu:.1f} tok/CPU-s)", flush=True)
+    texts = [arms[name][3] for name in ("batched + shared prefixes", "batched alone")]
+    same = sum(a == b for a, b in zip(*texts))
+    print(f"{studio.prefix_cache.reused_tokens} prompt tokens reused; {same}/{len(texts[0])} replies identical to "
+          f"batching alone; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+          f"({os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads)")
+    # CPU seconds count the work whatever else runs on the machine; wall seconds are what a user waits for.
+    seq_wall, seq_cpu, seq_tokens, _ = arms["one request at a time"]
+    for name in ("batched alone", "batched + shared prefixes"):
+        wall, cpu, tokens, _ = arms[name]
+        print(f"{name} / one at a time: {(tokens / wall) / (seq_tokens / seq_wall):.2f}x wall, "
+              f"{(tokens / cpu) / (seq_tokens / seq_cpu):.2f}x CPU")
 
 
 if __name__ == "__main__":

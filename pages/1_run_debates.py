@@ -9,13 +9,15 @@ from agentark import jobs
 from agentark.debate import DebateConfig, first_run_config
 from agentark.debate.debate_job import RunFolder
 from agentark.debate.debate_job import runs_in_flight
+from agentark.evaluate.team_vs_single import TEAM_METHODS, team_vs_single
 from agentark.options import from_values
 from agentark.progress import format_eta
-from agentark.runs.names import tokens_text
+from agentark.runs.names import RunLabels, tokens_text
 from agentark.runs.formats import FORMATS, import_upload
 from agentark.store import run_tables
 from agentark.store.transcript_tables import run_costs
 from agentark.ui import errors_shown, get_store
+from agentark.ui.first_result import show_team_vs_single
 from agentark.ui.forms import option_widgets
 
 store = get_store()
@@ -121,3 +123,11 @@ else:
         if not acc.empty:
             st.caption(f"Accuracy per round of {last}")
             st.dataframe(acc, hide_index=True, key=f"round_acc_{last}")
+    # The question every run answers: did the team beat one agent? Shown for the run started here once it is
+    # finished, else for the latest finished run that has a team.
+    done = runs[(runs["status"] == "done") & runs["method"].isin(TEAM_METHODS)]
+    shown = last if last in set(done["run_id"]) else (None if last in set(runs["run_id"]) or done.empty
+                                                      else done["run_id"].iloc[0])
+    result = team_vs_single(store, shown) if shown else None
+    if result is not None:
+        show_team_vs_single(result, RunLabels.of(runs).option(shown))

@@ -34,6 +34,10 @@ runs = run_tables.list_runs(store)
 run_choices = [ALL] + list(runs["run_id"])
 top = st.columns([2, 2, 1])
 run_labels = RunLabels.of(runs)
+# A link (``/label?run=RUN``, e.g. from the Run page's first result) picks the run once; the picker rules after.
+linked = st.query_params.get("run")
+if linked in run_choices and st.session_state.get("lab_linked") != linked:
+    st.session_state["lab_run"] = st.session_state["lab_linked"] = linked
 run_choice = top[0].selectbox("Run", run_choices, key="lab_run",
                               format_func=lambda r: r if r == ALL else run_labels.option(r))
 strategy = top[1].selectbox("Queue order", list(human_labels.QUEUE_STRATEGIES),

@@ -32,8 +32,8 @@ def free_port() -> int:
 @contextmanager
 def live_app(home: Path, *flags: str, script: Path | str = "app.py", timeout: float = 60,
              port: int | None = None) -> Iterator[tuple[subprocess.Popen, int]]:
-    """``streamlit run`` of ``script`` (the app) from the repo root, so the project's .streamlit/config.toml
-    applies, on a free port with ``home`` as AGENTARK_HOME; yields the server process and its port once it
+    """``python -m agentark app`` (``streamlit run`` of another ``script``) from the repo root, so the project's
+    .streamlit/config.toml applies, on a free port with ``home`` as AGENTARK_HOME; yields the server process and its port once it
     answers its health check. The tests, the browser tests' fixture and the benchmarks all start it here.
     ``port`` restarts a server where a browser still points (its localStorage belongs to that address)."""
     port = port or free_port()
@@ -41,9 +41,13 @@ def live_app(home: Path, *flags: str, script: Path | str = "app.py", timeout: fl
     env.pop("AGENTARK_STORE", None)  # the app serves home's store
     # The server's output goes to a file, not a pipe nobody reads, which would stall a long-running server.
     with tempfile.TemporaryFile() as log:
+        # The app is served the way `make run` serves it (`python -m agentark app`); other scripts by streamlit.
+        command = ([sys.executable, "-m", "agentark", "app", "--port", str(port), "--headless", "--", *flags]
+                   if str(script) == "app.py" else
+                   [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                    "--server.headless", "true", *flags])
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-             "--server.headless", "true", *flags],
+            command,
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:

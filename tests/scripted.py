@@ -30,3 +30,12 @@ def echo_round(request: ChatRequest) -> str:
 def slow_first_number(request: ChatRequest) -> str:
     time.sleep(float(os.environ.get("SCRIPTED_DELAY_S", "0.05")))
     return first_number(request)
+
+
+def sum_then_first(request: ChatRequest) -> str:
+    """Round 1: the sum of the question's first two numbers (right on one-step additions); later rounds: the
+    first number (wrong). One agent beats the team on every problem, with a regression per agent."""
+    nums = re.findall(r"\d+", _question(request).split("Problem:")[-1])
+    if agent_index(request) == 0:
+        return f"Step 1: add {nums[0]} and {nums[1]}.\nThe answer is {int(nums[0]) + int(nums[1])}."
+    return f"Step 1: the others are wrong; keep the first number.\nThe answer is {nums[0]}."

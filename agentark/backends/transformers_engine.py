@@ -6,6 +6,13 @@ kept, so several agents or engines on the same weights share one copy. An assist
 as served engines render it (a final assistant message the chat template leaves open), so a local and a
 served model continue the same prompt. Inside ``agentark.progress.watching`` it reports requests done after
 every micro-batch and tokens within one, and stops between tokens when asked (``_watched``).
+
+What prompts share is computed once (``agentark.backends.prefix_cache``): the key/value states of every
+sequence the engine ran are kept (byte-bounded), and a prompt that begins with one of them starts from those
+states; prompts of one batch that share a prefix have it computed once before the batch. In a debate that
+skips most of round r's prompt (the agent's own round r-1 prompt and answer) and all but one copy of round
+1's. A batch is laid out as [left padding | reused prefix | padding | rest of the prompt]: the attention mask
+hides both paddings and positions are counted over unmasked tokens, so each row is computed as if alone.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import time
 from pathlib import Path
 
 from agentark.backends.base import ChatRequest, Completion, continued_messages
+from agentark.backends.prefix_cache import PrefixCache, shared_prefixes
 from agentark.errors import ModelNotFoundError
 from agentark.progress import BatchWatch, current_watch
 
@@ -109,13 +117,17 @@ class TransformersEngine:
         device: str = "auto",
         max_batch_size: int | None = None,
         ignore_eos: bool = False,
+        prefix_cache_mb: int | None = None,
     ) -> None:
-        """``ignore_eos`` makes every completion exactly ``max_tokens`` long (for benchmarks)."""
+        """``ignore_eos`` makes every completion exactly ``max_tokens`` long (for benchmarks); ``prefix_cache_mb``
+        bounds the kept key/value states (0: compute every prompt whole, as one request at a time would)."""
         self.model_id = model or "embedded:smollm2-135m"
         self.ignore_eos = ignore_eos
         self.model, self.tokenizer = load_model(self.model_id, device)
         self.device = str(self.model.device)
         self.max_batch_size = max_batch_size or (64 if self.device.startswith("cuda") else 16)
+        budget_mb = prefix_cache_mb if prefix_cache_mb is not None else (4096 if self.device.startswith("cuda") else 1024)
+        self.prefix_cache = PrefixCache(budget_mb * 2**20)
 
     def _prompt_ids(self, request: ChatRequest) -> list[int]:
         continuing = bool(request.assistant_prefix)
@@ -154,17 +166,27 @@ class TransformersEngine:
 
     def _generate_batch(self, batch, prompts, results, max_tokens, temperature, top_p, seed, torch,
                         stopping=None) -> None:
+        cache = self.prefix_cache
+        if cache.enabled and len(batch) > 1:
+            self._prefill_shared([prompts[i] for i in batch], torch)
+        reuse = [cache.longest(prompts[i]) if cache.enabled else (0, None) for i in batch]
         pad = self.tokenizer.pad_token_id
-        width = max(len(prompts[i]) for i in batch)
+        head = max(n for n, _ in reuse)  # the reused prefixes' columns
+        tail = max(len(prompts[i]) - n for i, (n, _) in zip(batch, reuse))
+        width = head + tail
         input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
         attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, i in enumerate(batch):
+        for row, (i, (n, _)) in enumerate(zip(batch, reuse)):
             ids = prompts[i]
-            input_ids[row, width - len(ids) :] = torch.tensor(ids)
-            attention[row, width - len(ids) :] = 1
+            input_ids[row, head - n : head] = torch.tensor(ids[:n], dtype=torch.long)
+            attention[row, head - n : head] = 1
+            input_ids[row, width - (len(ids) - n) :] = torch.tensor(ids[n:], dtype=torch.long)
+            attention[row, width - (len(ids) - n) :] = 1
         if seed is not None:
             torch.manual_seed(seed)
-        kwargs = dict(max_new_tokens=max_tokens, pad_token_id=pad)
+        kwargs = dict(max_new_tokens=max_tokens, pad_token_id=pad, return_dict_in_generate=True)
+        if head:
+            kwargs["past_key_values"] = self._reused_states(reuse, head, torch)
         if self.ignore_eos:
             kwargs["min_new_tokens"] = max_tokens
         if temperature and temperature > 0:
@@ -183,9 +205,11 @@ class TransformersEngine:
         if stopping is not None and stopping.watch.stop_requested():
             stopping.watch.check()  # cut short: hand back nothing of it
         latency = (time.perf_counter() - started) * 1000
+        sequences = out.sequences
+        steps = sequences.shape[1] - width
         eos_ids = self._eos_ids()
         for row, i in enumerate(batch):
-            new = out[row, width:].tolist()
+            new = sequences[row, width:].tolist()
             n, ended = len(new), False
             for k, tok in enumerate(new):
                 if tok in eos_ids and not self.ignore_eos:
@@ -199,6 +223,56 @@ class TransformersEngine:
                 model=self.model_id,
                 finish_reason="stop" if ended or n < max_tokens else "length",
             )
+            if cache.enabled:
+                # The states cover the prompt and the generated tokens fed back in (all but the last step's).
+                kept = min(n, steps - 1)
+                columns = torch.cat([attention[row].nonzero().flatten(), torch.arange(width, width + kept)])
+                self._keep(out.past_key_values, row, columns, prompts[i] + new[:kept], torch)
+
+    def _reused_states(self, reuse, head: int, torch):
+        """A cache of ``head`` columns holding each row's reused prefix right-aligned (zeros where masked)."""
+        from transformers import DynamicCache
+
+        layers = []
+        template = next(entry for n, entry in reuse if n).layers
+        for layer, (k0, v0) in enumerate(template):
+            shape = (len(reuse), k0.shape[0], head, k0.shape[-1])
+            keys = torch.zeros(shape, dtype=k0.dtype, device=self.model.device)
+            values = torch.zeros(shape, dtype=v0.dtype, device=self.model.device)
+            for row, (n, entry) in enumerate(reuse):
+                if n:
+                    k, v = entry.layers[layer]
+                    keys[row, :, head - n :] = k[:, :n]
+                    values[row, :, head - n :] = v[:, :n]
+            layers.append((keys, values))
+        self.prefix_cache.hits += sum(1 for n, _ in reuse if n)
+        self.prefix_cache.reused_tokens += sum(n for n, _ in reuse)
+        return DynamicCache(ddp_cache_data=layers, config=self.model.config)
+
+    def _keep(self, past, row: int, columns, tokens: list[int], torch) -> None:
+        index = columns.to(self.model.device)
+        layers = [(layer.keys[row].index_select(1, index), layer.values[row].index_select(1, index))
+                  for layer in past.layers]
+        self.prefix_cache.add(tokens, layers)
+
+    def _prefill_shared(self, prompts: list[list[int]], torch) -> None:
+        """Compute once each prefix that several prompts of a batch share (and the cache lacks), and keep it."""
+        todo = [p for p in shared_prefixes(prompts) if self.prefix_cache.longest(p, leave=0)[0] < len(p)]
+        if not todo:
+            return
+        pad = self.tokenizer.pad_token_id
+        width = max(len(p) for p in todo)
+        input_ids = torch.full((len(todo), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(todo), width), dtype=torch.long)
+        for row, ids in enumerate(todo):
+            input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+            attention[row, width - len(ids) :] = 1
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            out = self.model(input_ids=input_ids.to(self.model.device), attention_mask=attention.to(self.model.device),
+                             position_ids=positions.to(self.model.device), use_cache=True, logits_to_keep=1)
+        for row, ids in enumerate(todo):
+            self._keep(out.past_key_values, row, torch.arange(width - len(ids), width), ids, torch)
 
     def _eos_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id

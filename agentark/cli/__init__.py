@@ -18,6 +18,7 @@ from agentark.options import word_field
 
 # One line per area, alphabetical (so parallel additions do not collide): agentark.cli.cmd_NAME.register(sub).
 AREAS = (
+    "app",
     "debate",
     "evaluate",
     "jobs",

@@ -82,14 +82,17 @@ def cmd_debate(args: argparse.Namespace) -> int:
 
 def _report_rounds(run_id: str) -> None:
     from agentark.debate.debate_job import RunFolder
+    from agentark.evaluate.team_vs_single import team_vs_single
     from agentark.store import run_tables
 
+    result = None
     store = open_store_or_none()
     if store is not None:
         with store:
             store.refresh()
             table = run_tables.round_accuracy(store, run_id)
             final = run_tables.final_accuracy(store, run_id)
+            result = team_vs_single(store, run_id)
     else:
         from agentark.store.shards import shard_report
 
@@ -103,3 +106,7 @@ def _report_rounds(run_id: str) -> None:
     print("accuracy per round (agent = mean over agents' answers, vote = majority vote):")
     print_table(table.to_dict("records"), ["round", "problems", "messages", "agent_accuracy", "vote_accuracy"])
     print(f"final accuracy: {fmt(final)}")
+    if result is not None:
+        print("one agent vs the team:")
+        for line in [result.headline(), *result.details()]:
+            print(f"  {line}")

@@ -506,3 +506,38 @@ def corrected_problems(store: Store, runs: list[str] | tuple[str, ...] | None = 
         f"SELECT run_id, problem_id FROM problem_traces t WHERE {where} AND corrections > 0", params
     ).fetchall()
     return {(r, p) for r, p in rows}
+
+
+@operation
+def first_round_vs_final(store: Store, run_id: str) -> pd.DataFrame:
+    """One row per finished problem of a run, in run order: its solvers' first answers against the final one.
+
+    ``first_answers`` / ``first_right`` / ``first_failed`` / ``first_cut_off`` count the round-1 solver
+    messages (each agent alone, before it saw the others), ``first_tokens`` their prompt + completion tokens
+    (NULL when the run recorded none); ``final_right`` is the outcome, ``tokens`` every message of the
+    problem; ``corrections`` and ``regressions`` are the problem's transitions (``problem_traces``). Problems
+    without a round-1 solver message are left out, so both sides are read from the same problems.
+    """
+    sync_traces(store)
+    return store.con.execute(
+        """WITH first AS (
+               SELECT problem_id, count(*) AS first_answers,
+                      count(*) FILTER (WHERE is_correct) AS first_right,
+                      count(*) FILTER (WHERE is_correct IS NULL) AS first_failed,
+                      count(*) FILTER (WHERE finish_reason = 'length') AS first_cut_off,
+                      CASE WHEN count(prompt_tokens + completion_tokens) = count(*)
+                           THEN sum(prompt_tokens + completion_tokens) END AS first_tokens
+               FROM messages WHERE run_id = $run AND role = 'solver' AND round = 1 GROUP BY problem_id),
+           spent AS (
+               SELECT problem_id, CASE WHEN count(prompt_tokens + completion_tokens) = count(*)
+                                       THEN sum(prompt_tokens + completion_tokens) END AS tokens
+               FROM messages WHERE run_id = $run GROUP BY problem_id)
+           SELECT o.problem_id, f.first_answers, f.first_right, f.first_failed, f.first_cut_off, f.first_tokens,
+                  coalesce(o.is_correct, false) AS final_right, s.tokens,
+                  coalesce(t.corrections, 0) AS corrections, coalesce(t.regressions, 0) AS regressions
+           FROM outcomes o JOIN first f USING (problem_id) LEFT JOIN spent s USING (problem_id)
+           LEFT JOIN problem_traces t ON t.run_id = o.run_id AND t.problem_id = o.problem_id
+           LEFT JOIN run_problems rp ON rp.run_id = o.run_id AND rp.problem_id = o.problem_id
+           WHERE o.run_id = $run ORDER BY rp.idx, o.problem_id""",
+        {"run": run_id},
+    ).df()

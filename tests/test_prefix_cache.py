@@ -1,0 +1,91 @@
+"""Reusing what prompts share: the prefix store's rules, and an engine that reuses gives the same tokens."""
+from __future__ import annotations
+
+import torch
+
+from agentark.backends.base import ChatRequest
+from agentark.backends.prefix_cache import MIN_REUSE, PrefixCache, common_prefix, shared_prefixes
+from tests.tinylm import tiny_llama  # noqa: F401
+
+import numpy as np
+
+
+def states(n: int, heads: int = 2, dim: int = 4, layers: int = 2, fill: float = 1.0):
+    return [(torch.full((heads, n, dim), fill), torch.full((heads, n, dim), fill)) for _ in range(layers)]
+
+
+def test_longest_prefix_leaves_a_token_and_skips_short_ones():
+    cache = PrefixCache(10 * 2**20)
+    base = list(range(100, 140))
+    cache.add(base, states(len(base)))
+    assert cache.longest(base + [1, 2])[0] == 40
+    assert cache.longest(base)[0] == 39  # a prompt must keep one token to run
+    assert cache.longest(base, leave=0)[0] == 40
+    assert cache.longest(base[:10] + [7] * 30)[0] == 0  # 10 shared tokens are under MIN_REUSE
+    assert cache.longest([5] + base)[0] == 0
+    assert common_prefix(np.array([1, 2, 3]), np.array([1, 2, 4])) == 2
+
+
+def test_budget_forgets_the_least_recently_used():
+    one = sum(k.nelement() * 4 * 2 for k, _ in states(20))
+    cache = PrefixCache(2 * one)
+    a, b, c = ([i] * 20 for i in (1, 2, 3))
+    cache.add(a, states(20))
+    cache.add(b, states(20))
+    assert cache.longest(a + [0])[0] == 20  # a is used, so b is now the oldest
+    cache.add(c, states(20))
+    assert cache.longest(b + [0])[0] == 0 and cache.longest(a + [0])[0] == 20 and cache.nbytes <= 2 * one
+    assert PrefixCache(0).enabled is False
+
+
+def test_shared_prefixes_of_a_batch():
+    template = list(range(1, 21))
+    p1, p2 = template + [50, 51, 52], template + [60, 61]
+    prefixes = shared_prefixes([p1, p1, p1, p2])
+    assert p1[:-1] in prefixes  # three identical prompts: all but the last token, once
+    assert all(len(p) >= MIN_REUSE for p in prefixes) and len(prefixes) == len({tuple(p) for p in prefixes})
+    assert shared_prefixes([[1] * 5, [1] * 5]) == []
+
+
+def test_reuse_gives_the_tokens_a_whole_prompt_gives(tiny_llama):
+    """A debate's shapes: identical round-1 prompts, then prompts that extend each agent's own answer."""
+    from agentark.backends.transformers_engine import TransformersEngine
+
+    plain = TransformersEngine(str(tiny_llama), prefix_cache_mb=0, max_batch_size=8)
+    reusing = TransformersEngine(str(tiny_llama), prefix_cache_mb=64, max_batch_size=8)
+    question = "Solve the following math problem. Reason step by step. Problem: Tom has 12 apples and gives away 5."
+    first = [ChatRequest([{"role": "user", "content": question}], max_tokens=12, temperature=0.0)] * 3
+    a, b = plain.generate(first), reusing.generate(first)
+    assert [c.text for c in a] == [c.text for c in b]
+    assert reusing.prefix_cache.hits >= 3  # the shared prompt was computed once, then reused by all three
+    second = [ChatRequest([{"role": "user", "content": question}, {"role": "assistant", "content": c.text},
+                           {"role": "user", "content": f"Other agents said {k} and {k + 1}. Check your steps."}],
+                          max_tokens=12, temperature=0.0) for k, c in enumerate(b)]
+    hits = reusing.prefix_cache.hits
+    assert [c.text for c in plain.generate(second)] == [c.text for c in reusing.generate(second)]
+    assert reusing.prefix_cache.hits - hits == 3 and reusing.prefix_cache.reused_tokens > 3 * MIN_REUSE
+
+
+def test_states_built_on_reused_ones_equal_states_computed_whole(tiny_llama):
+    """Every layer's keys and values of a round-2 sequence, built on reused round-1 states in a padded batch,
+    equal those of one plain forward pass over the same tokens: positions and masks are right."""
+    from agentark.backends.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_llama), prefix_cache_mb=64, max_batch_size=8)
+    questions = ["Tom has 12 apples and gives away 5. How many are left?", "What is 3 + 4? Add them."]
+    first = [ChatRequest([{"role": "user", "content": f"Solve step by step. Problem: {q}"}], max_tokens=10,
+                         temperature=0.0) for q in questions for _ in range(2)]
+    replies = engine.generate(first)
+    second = [ChatRequest(r.messages + [{"role": "assistant", "content": c.text},
+                                        {"role": "user", "content": "Other agents said 7" + " and 7" * k}],
+                          max_tokens=10, temperature=0.0) for k, (r, c) in enumerate(zip(first, replies))]
+    before = engine.prefix_cache.reused_tokens
+    engine.generate(second)
+    assert engine.prefix_cache.reused_tokens > before
+    latest = list(engine.prefix_cache.entries.values())[-len(second):]
+    for entry in latest:
+        ids = torch.tensor(entry.tokens, dtype=torch.long)[None]
+        with torch.inference_mode():
+            whole = engine.model(input_ids=ids, use_cache=True).past_key_values
+        for layer, (keys, values) in zip(whole.layers, entry.layers):
+            assert torch.allclose(layer.keys[0], keys, atol=1e-4) and torch.allclose(layer.values[0], values, atol=1e-4)
