@@ -130,7 +130,7 @@ def test_docs_commands_name_real_commands():
                 assert re.search(rf"^{command.split()[1]}:", makefile, re.M), f"{doc.name}: {command}"
                 continue
             if "bench/" in command:
-                script = re.search(r"bench/\w+\.py", command).group(0)
+                script = re.search(r"bench/\w+\.(py|sh)", command).group(0)
                 assert (ROOT / script).exists(), f"{doc.name}: {command}"
                 continue
             args = agentark_args(command)
