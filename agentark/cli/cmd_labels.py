@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, job_id_arg, print_place, print_table, refreshed_store, run_id_arg
+from agentark.cli.common import (add_home, job_id_arg, print_place, print_table, refreshed_store, run_id_arg,
+                                 run_labeling_job)
 from agentark.options import add_arguments, from_namespace
 
 
@@ -206,23 +207,12 @@ def cmd_exports(args: argparse.Namespace) -> int:
 
 
 def cmd_label_judge(args: argparse.Namespace) -> int:
-    from agentark import jobs
     from agentark.labels.judge import KIND, SOURCE, JudgeConfig, JudgeFolder
     from agentark.store import label_tables as q
 
-    if args.job_id:
-        job_id = JudgeFolder(args.job_id).require().job_id
-    else:
-        cfg = from_namespace(JudgeConfig, args)
-        with refreshed_store() as store:
-            job_id = jobs.create(KIND, cfg, store=store).job_id
-        print(f"judge labeling job {job_id}: {JudgeFolder(job_id).progress().get('total')} trajectories")
-    if args.background:
-        pid = jobs.spawn(KIND, job_id)
-        print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
+    job_id, final = run_labeling_job(args, KIND, JudgeConfig, JudgeFolder, "judge labeling")
+    if final is None:
         return 0
-    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr))
-    print(file=sys.stderr)
     with refreshed_store() as store:
         labels = q.count_labels(store, SOURCE, job_id)
     refused = final.get("refused", 0)

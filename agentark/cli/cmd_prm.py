@@ -7,10 +7,9 @@ to ingest its shards at the end, so the app stays usable while the PRM scores.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from agentark.cli.common import add_home, job_id_arg, print_place, refreshed_store
-from agentark.options import add_arguments, from_namespace
+from agentark.cli.common import add_home, job_id_arg, refreshed_store, run_labeling_job
+from agentark.options import add_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,24 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_label_prm(args: argparse.Namespace) -> int:
-    from agentark import jobs
     from agentark.labels.prm_labeler import KIND, SOURCE, PRMLabelConfig, PRMLabelFolder
     from agentark.store import label_tables as q
 
-    if args.job_id:
-        job_id = PRMLabelFolder(args.job_id).require().job_id
-    else:
-        cfg = from_namespace(PRMLabelConfig, args)
-        with refreshed_store() as store:
-            job_id = jobs.create(KIND, cfg, store=store).job_id
-        print(f"PRM labeling job {job_id}: {PRMLabelFolder(job_id).progress().get('total')} trajectories")
-    if args.background:
-        pid = jobs.spawn(KIND, job_id)
-        print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
+    _, final = run_labeling_job(args, KIND, PRMLabelConfig, PRMLabelFolder, "PRM labeling")
+    if final is None:
         return 0
-    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr),
-                         on_wait=print_place)
-    print(file=sys.stderr)
     with refreshed_store() as store:
         labels = q.count_labels(store, SOURCE)
     print(f"{final.get('status')}: {labels} auto:prm labels stored")

@@ -79,3 +79,28 @@ def open_store_or_none() -> "Store | None":
     except StoreLockedError as exc:
         print(f"note: {exc}", file=sys.stderr)
         return None
+
+
+def run_labeling_job(args: argparse.Namespace, kind: str, config_cls: type, folder_cls: type,
+                     title: str) -> tuple[str, dict | None]:
+    """Create (or, with ``--job-id``, resume) a step-labeling job of ``kind`` from the parsed flags and run it in
+    this terminal, or start it in the background; returns the job id and its final progress (None when it was
+    started in the background). The labeling commands differ only in what they print after."""
+    from agentark import jobs
+    from agentark.options import from_namespace
+
+    if args.job_id:
+        job_id = folder_cls(args.job_id).require().job_id
+    else:
+        cfg = from_namespace(config_cls, args)
+        with refreshed_store() as store:
+            job_id = jobs.create(kind, cfg, store=store).job_id
+        print(f"{title} job {job_id}: {folder_cls(job_id).progress().get('total')} trajectories")
+    if args.background:
+        pid = jobs.spawn(kind, job_id)
+        print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
+        return job_id, None
+    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr),
+                         on_wait=print_place)
+    print(file=sys.stderr)
+    return job_id, final
