@@ -10,8 +10,8 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import (add_home, job_id_arg, print_place, print_table, refreshed_store, run_id_arg,
-                                 run_labeling_job)
+from agentark.cli.common import (add_home, add_labeling_job, job_id_arg, print_place, print_table, refreshed_store,
+                                 run_id_arg, run_labeling_job)
 from agentark.options import add_arguments, from_namespace
 
 
@@ -44,20 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--annotator", required=True)
     h.set_defaults(func=cmd_label)
 
-    m = sub.add_parser("label-mc", help="Monte-Carlo step labels (Math-Shepherd rollouts) as a resumable job")
-    add_home(m)
-    add_arguments(m, MCConfig)
-    m.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
-    m.add_argument("--background", action="store_true")
-    m.set_defaults(func=cmd_label_mc)
-
-    j = sub.add_parser("label-judge", help="LLM-judge step labels (auto:judge, ProcessBench prompt) as a resumable job "
-                                           "on any OpenAI-compatible server")
-    add_home(j)
-    add_arguments(j, JudgeConfig)
-    j.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
-    j.add_argument("--background", action="store_true")
-    j.set_defaults(func=cmd_label_judge)
+    add_labeling_job(sub, "label-mc", "Monte-Carlo step labels (Math-Shepherd rollouts) as a resumable job",
+                     MCConfig, cmd_label_mc)
+    add_labeling_job(sub, "label-judge", "LLM-judge step labels (auto:judge, ProcessBench prompt) as a resumable "
+                     "job on any OpenAI-compatible server", JudgeConfig, cmd_label_judge)
 
     st = sub.add_parser("steps", help="find steps: ids, text and the labels in force, by run, problem, message, text "
                                       "or label source")

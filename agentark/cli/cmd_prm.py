@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from agentark.cli.common import add_home, job_id_arg, refreshed_store, run_labeling_job
-from agentark.options import add_arguments
+from agentark.cli.common import add_labeling_job, refreshed_store, run_labeling_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the PRM labeling command: the ``PRMLabelConfig`` options, and resuming or backgrounding the job."""
     from agentark.labels.prm_labeler import PRMLabelConfig
 
-    p = sub.add_parser("label-prm", help="label steps with a trained PRM (source auto:prm, with confidence) as a job")
-    add_home(p)
-    add_arguments(p, PRMLabelConfig)
-    p.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
-    p.add_argument("--background", action="store_true", help="run in a background process")
-    p.set_defaults(func=cmd_label_prm)
+    add_labeling_job(sub, "label-prm", "label steps with a trained PRM (source auto:prm, with confidence) as a job",
+                     PRMLabelConfig, cmd_label_prm)
 
 
 def cmd_label_prm(args: argparse.Namespace) -> int:

@@ -81,6 +81,18 @@ def open_store_or_none() -> "Store | None":
         return None
 
 
+def add_labeling_job(sub: argparse._SubParsersAction, name: str, help_text: str, config_cls: type, func) -> None:
+    """A labeling-job command: the config's flags, ``--job-id`` to resume one and ``--background``."""
+    from agentark.options import add_arguments
+
+    p = sub.add_parser(name, help=help_text)
+    add_home(p)
+    add_arguments(p, config_cls)
+    p.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
+    p.add_argument("--background", action="store_true", help="run in a background process")
+    p.set_defaults(func=func)
+
+
 def run_labeling_job(args: argparse.Namespace, kind: str, config_cls: type, folder_cls: type,
                      title: str) -> tuple[str, dict | None]:
     """Create (or, with ``--job-id``, resume) a step-labeling job of ``kind`` from the parsed flags and run it in
