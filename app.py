@@ -22,6 +22,7 @@ pages = [
     st.Page("pages/7_train_models.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/8_compare_runs.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("pages/9_jobs_table.py", title="Jobs", icon=":material/work_history:", url_path="jobs"),
+    st.Page("pages/10_studies.py", title="Studies", icon=":material/science:", url_path="study"),
 ]
 navigation = st.navigation(pages)
 store = get_store()

@@ -6,6 +6,12 @@ answers mean the same thing. ``extract_answer`` finds the answer (last ``\\boxed
 ``answers_equal`` / ``is_correct`` / ``majority_vote`` compare and group answers with that form, asking
 Hugging Face's math-verify (agentark.symbolic) only about mathematics that form cannot decide.
 
+``read_answer`` is what grading a stored message uses: it also says how the answer was found (its *kind*).
+A message cut off at the token limit has an answer only if it states one explicitly (``\\boxed{}``,
+``####``, "The answer is"); a final that names two values ("14 or 15") is ambiguous and has none; and when
+the reference is a choice letter, the answer is read as a choice (a letter, "(B)", "Answer: C", or the
+option's text), never as the last number of the text.
+
 Design decision: model output is never ``eval()``-ed or otherwise executed. Numbers are recognised with
 regular expressions and turned into exact rationals with :class:`fractions.Fraction` (which parses decimal
 strings exactly, like :class:`decimal.Decimal`), so "0.5", "1/2" and "\\frac{1}{2}" compare equal without
@@ -16,10 +22,18 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
+from dataclasses import dataclass
 from fractions import Fraction
 
 __all__ = [
+    "ANSWER_KINDS",
+    "Reading",
+    "Vote",
+    "answer_choices",
     "answers_equal",
+    "choice_letter",
+    "choice_options",
     "explicit_answer",
     "extract_answer",
     "gradable",
@@ -28,7 +42,9 @@ __all__ = [
     "is_correct",
     "majority_vote",
     "normalize_answer",
+    "read_answer",
     "reference_solution",
+    "vote",
 ]
 
 # --------------------------------------------------------------------------------------------------------
@@ -209,8 +225,50 @@ _HASHES = re.compile(r"####[ \t]*(?:\n\s*)?([^\n]*)")
 _ANSWER_PHRASE = re.compile(r"\banswer\s*(?:is|would\s+be|:|=)[ \t:]*(?=((?:\n\s*)?[^\n]*))", re.IGNORECASE)
 
 
-def _boxed_contents(text: str) -> list[str]:
-    """Contents of every ``\\boxed{...}`` in order, nested braces included (``\\boxed{\\frac{1}{2}}``)."""
+def extract_answer(text: str) -> str | None:
+    """The final answer a model gave in free text, cleaned; None when the text commits to nothing.
+
+    Priority: the last ``\\boxed{}``, then ``#### X``, then the last "The answer is X" / "Final Answer: X" /
+    "Answer: X", then the last number anywhere. Numbers come back without currency, separators or units
+    ("$1,234.50" -> "1234.50", "72 apples" -> "72", "45%" stays "45%", "\\frac{1}{2}" -> "1/2"). An
+    ambiguous final ("\\boxed{14 or 15}") is no answer. Grading a message uses ``read_answer``, which also
+    knows whether the message was cut off.
+    """
+    return read_answer(text, None).answer
+
+
+def explicit_answer(text: str) -> str | None:
+    """The answer a text explicitly commits to (a ``\\boxed{}``, ``#### X`` or "The answer is X"), without
+    falling back to the last number: a reply cut off mid-sentence ("Step 4", "18 pancakes") has none."""
+    answer, _ = _explicit(text)
+    return answer
+
+
+# Two values offered as the answer: "14 or 15", "(B) or (C)", "14 and/or 15".
+_ALTERNATIVE = re.compile(r"\s(?:or|and/or)\s", re.IGNORECASE)
+
+
+def _ambiguous(candidate: str) -> bool:
+    """Whether a candidate span offers alternatives ("14 or 15") rather than one answer: two different
+    values joined by "or" in its first sentence. "5 (or 5.0)" names one value and is not ambiguous."""
+    s = _SENTENCE_END.split(_clean(candidate), 1)[0]
+    parts = _ALTERNATIVE.split(s)
+    if len(parts) < 2:
+        return False
+    values = set()
+    for part in parts:
+        part = part.strip().strip("().,;:*").strip()
+        number = _NUMBER.search(part)
+        parsed = _parse_token(_token(number)) if number else None
+        if parsed is not None:
+            values.add(_format_fraction(parsed[0]))
+        elif re.fullmatch(r"\(?[A-Za-z]\)?", part):
+            values.add(part.strip("()").upper())
+    return len(values) >= 2
+
+
+def _boxed_spans(text: str) -> list[tuple[int, int]]:
+    """(start of content, end of content) of every ``\\boxed{...}`` in order, nested braces included."""
     found = []
     for m in _BOXED.finditer(text):
         depth = 1
@@ -220,47 +278,179 @@ def _boxed_contents(text: str) -> list[str]:
             elif text[j] == "}":
                 depth -= 1
                 if depth == 0:
-                    found.append(text[m.end():j])
+                    found.append((m.end(), j))
                     break
     return found
 
 
-def extract_answer(text: str) -> str | None:
-    """The final answer a model gave in free text, cleaned; None when the text commits to nothing.
+def _candidates(text: str) -> list[str]:
+    """Explicit answer spans, most authoritative first: boxes (last first), ``####`` lines, answer phrases.
+    Two boxes joined by "or" ("\\boxed{14} or \\boxed{15}") come back as one span "14 or 15"."""
+    spans = _boxed_spans(text)
+    boxes = [text[a:b] for a, b in spans]
+    if len(spans) >= 2 and re.fullmatch(r"\}?\s*\$*\s*(?:or|and/or)\s*\$*\s*\\(?:boxed|fbox)\s*\{?",
+                                        text[spans[-2][1]:spans[-1][0]], re.IGNORECASE):
+        boxes[-1] = f"{boxes[-2]} or {boxes[-1]}"
+    hashes = [m.group(1) for m in _HASHES.finditer(text)]
+    unbolded = text.replace("**", "")  # "**Answer:** 72" must read as "Answer: 72"
+    phrases = [m.group(1) for m in _ANSWER_PHRASE.finditer(unbolded)]
+    # Later boxes/phrases are later thoughts: the model's final commitment is the last one that holds an answer.
+    return boxes[::-1] + hashes[::-1] + phrases[::-1]
 
-    Priority: the last ``\\boxed{}``, then ``#### X``, then the last "The answer is X" / "Final Answer: X" /
-    "Answer: X", then the last number anywhere. Numbers come back without currency, separators or units
-    ("$1,234.50" -> "1234.50", "72 apples" -> "72", "45%" stays "45%", "\\frac{1}{2}" -> "1/2").
+
+def _explicit(text: str) -> tuple[str | None, bool]:
+    """(explicit answer or None, whether the final explicit statement is ambiguous)."""
+    if not text:
+        return None, False
+    for candidate in _candidates(text):
+        if _ambiguous(candidate):
+            return None, True
+        answer = _finish(candidate)
+        if answer is not None:
+            return answer, False
+    return None, False
+
+
+# How a message's answer was found, stored with it (``messages.answer_kind``):
+#   explicit   stated (\boxed{}, ####, "The answer is", a choice "(B)");
+#   implicit   the last number of a message that was not cut off (or whose tool did not record why it ended);
+#   cut_off    the message hit the token limit before stating an answer: it has none and counts wrong;
+#   ambiguous  the final names alternatives ("14 or 15"): ungradable, no answer;
+#   none       nothing that reads as an answer.
+ANSWER_KINDS = ("explicit", "implicit", "cut_off", "ambiguous", "none")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A message's answer (None when it has none) and how it was found (one of ``ANSWER_KINDS``)."""
+
+    answer: str | None
+    kind: str
+
+
+def read_answer(text: str | None, finish_reason: str | None = "stop",
+                choices: dict[str, str] | None = None) -> Reading:
+    """The answer a message gives, by the rule that grades stored messages.
+
+    ``finish_reason`` "length" (cut off at the token limit) allows explicit answers only; "stop" and None
+    (a file that does not say why a message ended) fall back to the last number, marked ``implicit``.
+    ``choices`` (the options of a multiple-choice question, ``choice_options``; ``{}`` when the reference
+    is a letter but the options are not listed) reads the answer as a choice letter instead.
     """
     if not text:
-        return None
-    answer = explicit_answer(text)
+        return Reading(None, "none")
+    if choices is not None:
+        return _read_choice(text, finish_reason, choices)
+    answer, ambiguous = _explicit(text)
+    if ambiguous:
+        return Reading(None, "ambiguous")
     if answer is not None:
-        return answer
+        return Reading(answer, "explicit")
+    if finish_reason == "length":
+        return Reading(None, "cut_off")
     numbers = list(_NUMBER.finditer(_clean(text)))
-    return _token(numbers[-1]) if numbers else None
+    return Reading(_token(numbers[-1]), "implicit") if numbers else Reading(None, "none")
 
 
-def explicit_answer(text: str) -> str | None:
-    """The answer a text explicitly commits to (a ``\\boxed{}``, ``#### X`` or "The answer is X"), without
-    falling back to the last number: a reply cut off mid-sentence ("Step 4", "18 pancakes") has none."""
-    if not text:
+# --------------------------------------------------------------------------------------------------------
+# Multiple choice
+# --------------------------------------------------------------------------------------------------------
+
+_CHOICE_REFERENCE = re.compile(r"(?:(?i:answer)\s*(?:is)?\s*[:：]?\s*)?(?:\(([A-Ja-j])\)|([A-J])[).]?)")
+# An option marker in a question: "A) 45", "(B) 12", "C. 7", "D: 3", at a line start or after a separator.
+_OPTION_MARKER = re.compile(r"(?:^|(?<=[\s,;:]))\(?([A-J])[).:]\s+", re.MULTILINE)
+# Where the last option's text ends: a line break, a sentence end, or Du et al.'s "Explain your answer".
+_OPTION_END = re.compile(r"\n|(?<=[.?!])\s+(?=[A-Z])|\s+(?=Explain\b)")
+# A choice stated as such: "(B)" anywhere; "B)" or "B." or a bare "B" at the start of an answer span.
+_PAREN_CHOICE = re.compile(r"\(([A-J])\)")
+_LEADING_CHOICE = re.compile(r"\s*\(?([A-J])(?:\)|\.|:|$|\s|,)")
+# "(D)" ends a reply when at most this many characters follow it on its line ("(D) 45." does).
+_CHOICE_TAIL = 40
+
+
+def choice_letter(reference: str | None) -> str | None:
+    """The letter of a multiple-choice reference ("D", "(D)", "Answer: D"), else None."""
+    if not reference:
         return None
-    # Later boxes/phrases are later thoughts: the model's final commitment is the last one that holds an answer.
-    for content in reversed(_boxed_contents(text)):
-        answer = _finish(content)
-        if answer is not None:
-            return answer
-    for m in reversed(list(_HASHES.finditer(text))):
-        answer = _finish(m.group(1))
-        if answer is not None:
-            return answer
-    unbolded = text.replace("**", "")  # "**Answer:** 72" must read as "Answer: 72"
-    for m in reversed(list(_ANSWER_PHRASE.finditer(unbolded))):
-        answer = _finish(m.group(1))
-        if answer is not None:
-            return answer
-    return None
+    m = _CHOICE_REFERENCE.fullmatch(reference.strip())
+    return (m.group(1) or m.group(2)).upper() if m else None
+
+
+def choice_options(question: str) -> dict[str, str]:
+    """The options a multiple-choice question lists, letter -> option text, from markers "A) ..", "(B) ..",
+    "C. ..", read in letter order from A; {} when it lists fewer than two."""
+    markers = list(_OPTION_MARKER.finditer(question or ""))
+    chain: list[re.Match[str]] = []
+    for m in markers:
+        if m.group(1) == chr(ord("A") + len(chain)) and (not chain or m.start() >= chain[-1].end()):
+            chain.append(m)
+    if len(chain) < 2:
+        return {}
+    options = {}
+    for m, nxt in zip(chain, chain[1:] + [None]):
+        body = question[m.end(): nxt.start() if nxt else len(question)]
+        if nxt is None:
+            body = _OPTION_END.split(body, 1)[0]
+        options[m.group(1)] = body.strip().rstrip(",;").strip()
+    return options
+
+
+def answer_choices(reference: str | None, question: str) -> dict[str, str] | None:
+    """What ``read_answer`` needs to grade against ``reference``: the question's options when the reference
+    is a choice letter ({} if the question lists none), else None (the answer is read as math)."""
+    return choice_options(question) if choice_letter(reference) else None
+
+
+def _option_key(text: str) -> str:
+    return re.sub(r"[\s.,;:!?*()]+", " ", _clean(text)).strip().lower()
+
+
+def _choice_in(span: str, choices: dict[str, str]) -> str | None:
+    """The choice an answer span names: a leading letter ("B", "(B)", "B) 45") or an option's text."""
+    letters = set(choices) or {chr(c) for c in range(ord("A"), ord("K"))}
+    s = _clean(span).replace("**", "").strip()
+    m = _LEADING_CHOICE.match(s)
+    if m and m.group(1) in letters:
+        return m.group(1)
+    paren = _PAREN_CHOICE.search(_SENTENCE_END.split(s, 1)[0])
+    if paren and paren.group(1) in letters:
+        return paren.group(1)
+    stated = _option_key(_SENTENCE_END.split(s, 1)[0])
+    if not stated:
+        return None
+    hits = [k for k, v in choices.items() if _option_key(v) == stated]
+    if not hits:
+        value = to_number(stated)
+        hits = [k for k, v in choices.items() if value is not None and to_number(v) == value]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _read_choice(text: str, finish_reason: str | None, choices: dict[str, str]) -> Reading:
+    for candidate in _candidates(text):
+        if _ambiguous(candidate):
+            return Reading(None, "ambiguous")
+        letter = _choice_in(candidate, choices)
+        if letter is not None:
+            return Reading(letter, "explicit")
+    letters = set(choices) or {chr(c) for c in range(ord("A"), ord("K"))}
+    last_line = text.rstrip().rsplit("\n", 1)[-1]
+    if _ambiguous(last_line) and len(_PAREN_CHOICE.findall(last_line)) >= 2:
+        return Reading(None, "ambiguous")
+    # A last line that is a choice ("D) 45", "(D)", "D") states it; the form Du et al. ask for, "(X)" at the
+    # end of the response, too.
+    line = _clean(last_line).replace("**", "").strip()
+    lead = _LEADING_CHOICE.match(line)
+    if lead and lead.group(1) in letters and _option_key(line[lead.end():]) in ("", _option_key(choices.get(lead.group(1), ""))):
+        return Reading(lead.group(1), "explicit")
+    stated = [m for m in _PAREN_CHOICE.finditer(text) if m.group(1) in letters]
+    tail = text.rstrip()[stated[-1].end():] if stated else ""
+    if stated and len(tail) <= _CHOICE_TAIL and not _SENTENCE_END.search(tail.rstrip(".")):
+        return Reading(stated[-1].group(1), "explicit")
+    if finish_reason == "length":
+        return Reading(None, "cut_off")
+    if stated:  # an option named earlier in a finished reply: the last one, marked as not stated at the end
+        return Reading(stated[-1].group(1), "implicit")
+    return Reading(None, "cut_off" if finish_reason == "length" else "none")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -372,11 +562,22 @@ def is_correct(answer: str | None, reference: str) -> bool:
     return answers_equal(answer, reference)
 
 
-def majority_vote(answers: list[str | None]) -> tuple[str | None, float]:
-    """(answer of the largest group of equivalent answers, its size / len(answers)); (None, 0.0) if none.
+@dataclass(frozen=True)
+class Vote:
+    """A majority vote: the winning answer (None when no answer), its share of all votes, and whether
+    another group of answers was as large (a tie, which the first-seen group wins)."""
+
+    answer: str | None
+    share: float
+    tie: bool
+
+
+def vote(answers: list[str | None]) -> Vote:
+    """The largest group of equivalent answers, and whether it tied with another.
 
     None answers are not a group but still count in the denominator, so a failed agent lowers consensus.
-    Ties go to the group whose first member came first; the answer returned is that first member's text.
+    Ties go to the group whose first member came first (so results are reproducible) and are reported as
+    ``tie``: three agents with three answers is a tie, not a decision.
     """
     groups: list[list[str]] = []  # in order of first occurrence, so max() below breaks ties by it
     for answer in answers:
@@ -392,9 +593,17 @@ def majority_vote(answers: list[str | None]) -> tuple[str | None, float]:
             if _value(answer) is not None:
                 groups.append([answer])
     if not groups:
-        return None, 0.0
+        return Vote(None, 0.0, False)
     best = max(groups, key=len)  # max() returns the first of equal-sized groups
-    return best[0], len(best) / len(answers)
+    tie = sum(1 for g in groups if len(g) == len(best)) > 1
+    return Vote(best[0], len(best) / len(answers), tie)
+
+
+def majority_vote(answers: list[str | None]) -> tuple[str | None, float]:
+    """(answer of the largest group of equivalent answers, its size / len(answers)); (None, 0.0) if none.
+    Ties go to the group whose first member came first; ``vote`` also says whether there was one."""
+    result = vote(answers)
+    return result.answer, result.share
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -4,10 +4,15 @@ Design decision: an id is also a folder name (``runs/RUN_ID``, ``jobs/JOB_ID``),
 letters, digits and ``_ . : = + -`` and must start with a letter or digit: no ``/`` or ``\\``, hence never
 ``..`` or an absolute path, and nothing can make a job read or write outside ``$AGENTARK_HOME``. Ids are
 refused on the way in, before anything is stored, rather than escaped on the way out.
+
+Also here, the id of a problem: the hash of its normalised question text (``question_id``), so the same
+question lines up whichever dataset, split or tool it came from.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 
 from agentark.errors import IdError
 
@@ -27,3 +32,21 @@ def check_id(value: object, what: str = "id") -> str:
             "with a letter or digit). List existing ids with `python -m agentark runs` or `python -m agentark jobs`."
         )
     return value  # type: ignore[return-value]
+
+
+# Typographic characters two tools may spell differently for the same question.
+_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                             "\u2014": "-", "\u2212": "-", "\u00a0": " "})
+
+
+def question_key(question: str) -> str:
+    """A question's text as identity sees it: Unicode NFKC, typographic quotes and dashes made plain, runs
+    of whitespace made one space, ends trimmed, case folded. Two files that differ only in those spell the
+    same question."""
+    text = unicodedata.normalize("NFKC", question or "").translate(_TYPOGRAPHY)
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def question_id(question: str) -> str:
+    """A problem's id (16 hex characters): the hash of ``question_key(question)``, whatever its dataset."""
+    return hashlib.sha1(question_key(question).encode("utf-8")).hexdigest()[:16]

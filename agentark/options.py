@@ -190,7 +190,8 @@ def _add_flag(parser: argparse.ArgumentParser, opt: Option) -> None:
         shown += f"; one of: {', '.join(opt.choices)}"
     if opt.meta.get("repeat"):
         shown += " (repeat the flag for more)"
-    kwargs: dict[str, Any] = {"help": opt.help + shown}
+    # argparse %-formats help text: a literal "95%" would crash --help.
+    kwargs: dict[str, Any] = {"help": (opt.help + shown).replace("%", "%%")}
     if opt.meta.get("positional"):
         parser.add_argument(opt.name, choices=opt.choices or None, **kwargs)
         return
@@ -238,6 +239,12 @@ def word_field(args: argparse.Namespace) -> Callable[[str], str]:
 
 def from_namespace(cls, ns: argparse.Namespace, **overrides):
     """Build the config from parsed flags: only the flags given override the dataclass defaults."""
+    return cls(**{**given_values(cls, ns), **overrides})
+
+
+def given_values(cls, ns: argparse.Namespace) -> dict:
+    """The config fields whose flags were given (a group's members built into its value): what a command
+    that starts from another config (``eval --like RUN``) changes in it."""
     given = vars(ns)
     values = {}
     for opt in options(cls):
@@ -247,8 +254,7 @@ def from_namespace(cls, ns: argparse.Namespace, **overrides):
                 values[opt.name] = opt.build(sub)
         elif opt.name in given:
             values[opt.name] = given[opt.name]
-    values.update(overrides)
-    return cls(**values)
+    return values
 
 
 def _unset(value: Any) -> bool:

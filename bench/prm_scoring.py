@@ -26,13 +26,9 @@ import time
 
 from agentark.config import EMBEDDED_MODEL
 from agentark.tasks import load_problems
-from agentark.train.prm import PRMConfig, mfu, train_prm
+from agentark.train.flops import mfu, peak_bf16_flops
+from agentark.train.prm import PRMConfig, train_prm
 from agentark.train.prm_scoring import load_prm
-
-# Dense bf16 peak FLOP/s by GPU name (vendor data sheets, no sparsity).
-PEAK_BF16 = {"H200": 989e12, "H100 SXM": 989e12, "H100 80GB HBM3": 989e12, "H100 PCIe": 756e12, "H100": 989e12,
-             "A100": 312e12, "L40S": 362e12, "A10G": 125e12, "L4": 121e12}
-
 
 def trajectories(dataset: str, n: int) -> list[tuple[str, list[str]]]:
     items = []
@@ -54,13 +50,6 @@ def write_training_file(items: list[tuple[str, list[str]]], path: Path, seed: in
     return path
 
 
-def peak_flops(name: str) -> float | None:
-    for key, value in PEAK_BF16.items():
-        if key in name:
-            return value
-    return None
-
-
 def measure_mfu(data: Path, base: str, out: Path, steps: int, batch: int) -> None:
     import torch
 
@@ -69,7 +58,7 @@ def measure_mfu(data: Path, base: str, out: Path, steps: int, batch: int) -> Non
               "trainer's model FLOPs utilisation.")
         return
     name = torch.cuda.get_device_name(0)
-    peak = peak_flops(name)
+    peak = peak_bf16_flops(name)
     rates: list[float] = []
     result = train_prm(PRMConfig(export=str(data), base_model=base, max_steps=steps, per_device_batch_size=batch,
                                  save_steps=10**6, learning_rate=1e-5),
@@ -79,9 +68,9 @@ def measure_mfu(data: Path, base: str, out: Path, steps: int, batch: int) -> Non
           f"{result.hardware['gradient_checkpointing']}): {result.total_parameters / 1e6:.1f}M parameters, "
           f"{steady:,.0f} tokens/s (median after warm-up), peak memory {result.peak_memory_mb:,.0f} MB")
     if peak is None:
-        print(f"MFU: unknown peak FLOP/s for '{name}'; add it to PEAK_BF16.")
+        print(f"MFU: unknown peak FLOP/s for '{name}'; add it to agentark.train.flops.PEAK_BF16.")
         return
-    print(f"MFU: {mfu(result.total_parameters, int(steady), 1.0, peak):.1%} "
+    print(f"MFU: {mfu(6 * result.total_parameters, steady, peak):.1%} "
           f"(6 x parameters x tokens/s over {peak / 1e12:.0f} TFLOP/s dense bf16)")
 
 

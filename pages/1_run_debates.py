@@ -61,8 +61,10 @@ with st.expander("Import transcripts from another tool", expanded=False):
                 report = import_upload(store, fmt, upload.name, upload.getvalue(), import_dataset.strip() or None,
                                        model=import_model.strip() or None)
                 st.success(report.summary())
-                for line, reason in report.rejected:
-                    st.warning(f"line {line} rejected: {reason}")
+                for where in report.rejection_lines():
+                    st.warning(f"rejected: {where}")
+                for warning in report.warning_lines():
+                    st.warning(f"imported, but {warning}")
 
 
 def show_progress(active) -> None:

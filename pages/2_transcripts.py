@@ -5,6 +5,7 @@ the same problem and Next/Previous walk the same filtered list.
 """
 import streamlit as st
 
+from agentark.labels.corrections import problem_corrections
 from agentark.runs.curation import Mark, mark_targets
 from agentark.runs.names import RunLabels, tokens_text
 from agentark.store import curation_tables, run_tables
@@ -16,6 +17,9 @@ from agentark.ui.marks import agent_colour, correct_mark, diff_html
 store = get_store()
 st.title("Debate viewer")
 PREVIEW_CHARS = 600
+# How grading read an answer, when it is worth a note under the message (grading.ANSWER_KINDS).
+ANSWER_NOTES = {"implicit": "answer read as the last number (not stated)",
+                "ambiguous": "final answer names alternatives: ungradable, counted wrong"}
 
 runs = run_tables.list_runs(store)
 runs = runs[runs["messages"] > 0]
@@ -76,6 +80,7 @@ with errors_shown():
     marks = marks[marks["problem_id"] == problem_id]
     problem_mark = marks[marks["message_id"].isna()]
     message_marks = marks[marks["message_id"].notna()].set_index("message_id")
+    corrections = problem_corrections(store, run_id, problem_id)
 
     st.markdown(f"**Question.** {problem['question']}")
     solvers = messages[messages["role"] == "solver"]
@@ -125,7 +130,10 @@ with errors_shown():
                     f"answer `{msg.answer}` {verdict}", unsafe_allow_html=True)
                 st.caption(f"{tokens_text(msg.completion_tokens)} tokens · {msg.model or '—'}")
                 if msg.get("finish_reason") == "length":
-                    st.markdown(":orange[:material/content_cut: cut off at the token limit]")
+                    st.markdown(":orange[:material/content_cut: cut off at the token limit]"
+                                + (" · no answer stated" if msg.get("answer_kind") == "cut_off" else ""))
+                if msg.get("answer_kind") in ANSWER_NOTES:
+                    st.caption(ANSWER_NOTES[msg.get("answer_kind")])
                 change = transitions.get((agent, int(rnd)))
                 if change and change.kind in ("correction", "regression", "wrong_to_wrong"):
                     text = {"correction": ":green[↗ correction]", "regression": ":red[↘ regression]",
@@ -142,6 +150,15 @@ with errors_shown():
                     else:
                         st.markdown(content)
                 previous[agent] = content
+                for fix in corrections[corrections["message_id"] == msg.message_id].itertuples():
+                    step = f"step {fix.step_idx + 1}" if fix.step_idx >= 0 else "a step since segmented again"
+                    with st.container(border=True):
+                        st.markdown(f":violet[:material/edit: corrected] {step} by {fix.annotator} at "
+                                    f"{fix.created_at:%Y-%m-%d %H:%M}")
+                        st.html(diff_html(fix.original_text, fix.text))
+                        if fix.rest:
+                            st.caption("Rest of the solution, as corrected:")
+                            st.text(fix.rest)
                 current = message_marks["mark"].get(msg.message_id) if not message_marks.empty else None
                 b1, b2 = st.columns(2)
                 b1.button("keep" + (" ✓" if current == "keep" else ""), key=f"tr_keep_{msg.message_id}",

@@ -5,12 +5,13 @@ clicking it opens the problem list with that filter.
 """
 import json
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
-from agentark.ui import errors_shown, finished_runs, get_store
+from agentark.ui import errors_shown, evaluate_like_button, finished_runs, get_store
 
 store = get_store()
 st.title("Runs dashboard")
@@ -56,6 +57,10 @@ with st.expander("Name and tags"):
             rename(store, named, new_name)
             set_tags(store, named, new_tags)
             st.rerun()
+with st.expander("Evaluate on held-out problems"):
+    st.caption("Repeat a run's whole method and config (e.g. a teacher debate on the train split) on the test split "
+               "of its dataset, so it compares with the base and the students on the same problems.")
+    evaluate_like_button(store, chosen, "db_like")
 st.query_params.from_dict({"runs": ",".join(chosen)})
 
 with errors_shown():
@@ -70,11 +75,25 @@ with errors_shown():
     shown.insert(0, "run", summary["run_id"].map(labels))
     st.dataframe(shown, hide_index=True, key="db_summary", column_config={
         "accuracy": st.column_config.ProgressColumn("final accuracy", min_value=0.0, max_value=1.0, format="percent"),
+        "ties": st.column_config.NumberColumn("vote ties", help="Finished problems whose final answer came from a "
+                                              "tied majority vote: the first agent's answer was taken"),
+        "cut_off": st.column_config.NumberColumn("cut off", help="Messages that hit the token limit before stating "
+                                                 "an answer: no answer, counted wrong"),
+        "ambiguous": st.column_config.NumberColumn("ambiguous", help="Messages whose final answer names "
+                                                   "alternatives (\\boxed{14 or 15}): no answer, counted wrong"),
         "unanimous": st.column_config.NumberColumn("unanimous", format="percent"),
         "tokens_per_problem": st.column_config.TextColumn("tokens / problem"),
         "tokens_p90": st.column_config.TextColumn("tokens p90"),
         "seconds_per_problem": st.column_config.NumberColumn("s / problem", format="%.2f"),
     })
+
+    for r in summary.itertuples():
+        if pd.isna(r.ties) or pd.isna(r.cut_off):
+            st.caption(f"{labels(r.run_id)} was graded before ties and cut-off answers were recorded: "
+                       f"`python -m agentark regrade {r.run_id}` grades it again.")
+        elif r.ties:
+            st.warning(f"{labels(r.run_id)}: {int(r.ties)} of {int(r.problems)} final answers came from a tied vote "
+                       "(the first agent's answer was taken).")
 
     st.subheader("Per round")
     st.dataframe(rounds.assign(run_id=rounds["run_id"].map(labels)).rename(columns={"run_id": "run"}),

@@ -1,12 +1,12 @@
 """Label steps: a queue of steps shown in place, PRM800K labels with keyboard shortcuts, bulk relabel, agreement."""
-import html
-
 import streamlit as st
-from streamlit_shortcuts import add_shortcuts
 
 from agentark import jobs
-from agentark.labels import auto_labelers, human_labels, montecarlo, prm_labeler
+from agentark.config import home
+from agentark.labels import auto_labelers, human_labels, judge, montecarlo, prm_labeler
 from agentark.labels.agreement import agreement
+from agentark.labels.gold import GoldConfig, store_gold_run
+from agentark.labels.labeler_report import labeler_report
 from agentark.labels import montecarlo_job
 from agentark.runs.names import RunLabels
 from agentark.labels.segment import SegmentConfig, segment_runs
@@ -14,9 +14,9 @@ from agentark.labels.step_import import FORMATS as IMPORT_FORMATS
 from agentark.labels.step_import import import_steps
 from agentark.options import from_values
 from agentark.store import run_tables
-from agentark.ui import annotator, errors_shown, get_store, guard_shortcuts_while_typing
+from agentark.ui import annotator, errors_shown, get_store
 from agentark.ui.forms import option_widgets
-from agentark.ui.marks import correct_mark
+from agentark.ui.label_card import label_card
 
 store = get_store()
 st.title("Label steps")
@@ -25,7 +25,8 @@ st.title("Label steps")
 # Summaries read every label: computed only when their tab is open, cached, and cleared after each write.
 @st.cache_data(ttl=300, show_spinner=False)
 def summary(store_path: str, run_ids: tuple[str, ...] | None, _store) -> tuple:
-    return human_labels.label_counts(_store), agreement(_store, list(run_ids) if run_ids else None)
+    runs_ = list(run_ids) if run_ids else None
+    return human_labels.label_counts(_store), agreement(_store, runs_), labeler_report(_store, runs_)
 
 
 ALL = "all runs"
@@ -55,82 +56,27 @@ tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Sum
 
 
 TABLE_ROWS = 2000  # rows the table sends to the browser; a bulk label still reaches every matching step
-SHORTCUTS = {"lab_good": "g", "lab_neutral": "n", "lab_wrong": "b", "lab_flag": "f", "lab_prev": ["k", "arrowleft"],
-             "lab_next": ["j", "arrowright"]}
 
 
 def labels_written() -> None:
     summary.clear()
 
 
-def _position(delta: int) -> int:
-    """The queue position ``delta`` steps away, clamped to the queue, with its page loaded."""
-    queue: human_labels.LabelQueue = st.session_state["lab_queue"]
-    pos = min(max(st.session_state["lab_pos"] + delta, 0), max(len(queue) - 1, 0))
-    queue.ensure(pos)
-    return min(pos, max(len(queue.step_ids) - 1, 0))
-
-
-def move(delta: int) -> None:
-    with errors_shown():  # loading the next queue page can meet a store held too long by another process
-        st.session_state["lab_pos"] = _position(delta)
-
-
-def give(step_id: str, value: int | None, flag: bool = False) -> None:
-    with errors_shown():
-        note = st.session_state.get(f"lab_note_{step_id}") or None
-        label = human_labels.HumanLabel(step_id, value, annotator(), flag=flag, note=note)
-        pos = st.session_state["lab_pos"] if flag else _position(1)
-        queue: human_labels.LabelQueue = st.session_state["lab_queue"]
-        st.session_state["lab_card"] = queue.label(label, queue.step_ids[pos])
-        st.session_state["lab_pos"] = pos
-        labels_written()
-
-
 @st.fragment
-def label_card() -> None:
-    """One step and its buttons; a keypress reruns this card alone, not the page."""
-    queue: human_labels.LabelQueue = st.session_state["lab_queue"]
-    if not queue.step_ids:
+def label_tab() -> None:
+    """The card holds the next steps in the browser and answers keys there; a batch of labels it sends back
+    reruns this fragment alone (agentark.ui.label_card)."""
+    if not len(st.session_state["lab_queue"]):
         st.info("No steps to label yet: segment a run on the **Prepare** tab (or `python -m agentark segment`).")
         return
-    pos = st.session_state["lab_pos"]
-    step_id = queue.step_ids[pos]
-    step = st.session_state.get("lab_card")
-    if not step or step.get("step_id") != step_id:
-        step = st.session_state["lab_card"] = queue.card(step_id)
-    st.markdown(f"**Step {pos + 1} of {len(queue)}** · run `{run_labels(step['run_id'])}` · {step['agent']}, round {step['round']}, "
-                f"step {step['idx'] + 1}")
-    st.markdown(f"**Problem.** {step['question']}")
-    st.markdown(f"**Reference answer:** `{step['reference_answer']}` · message answer `{step['answer']}` "
-                + correct_mark(step["is_correct"]))
-    content = step.get("content") or ""
-    start, end = step["char_start"], step["char_end"]
-    shown = (html.escape(content[:start]) + "<mark style='background:#ffe08a'>"
-             + html.escape(content[start:end]) + "</mark>" + html.escape(content[end:]))
-    st.markdown(f"<div style='white-space:pre-wrap;border:1px solid #ddd;padding:0.6em;border-radius:6px'>{shown}</div>",
-                unsafe_allow_html=True)
-    st.text_input("Note (optional)", key=f"lab_note_{step_id}")
-    cols = st.columns(6)
-    cols[0].button("Good +1 `g`", key="lab_good", on_click=give, args=(step_id, 1))
-    cols[1].button("Neutral 0 `n`", key="lab_neutral", on_click=give, args=(step_id, 0))
-    cols[2].button("Wrong -1 `b`", key="lab_wrong", on_click=give, args=(step_id, -1))
-    cols[3].button("Unsure `f`", key="lab_flag", on_click=give, args=(step_id, None, True))
-    cols[4].button("Previous `k` or `←`", key="lab_prev", on_click=move, args=(-1,))
-    cols[5].button("Next `j` or `→`", key="lab_next", on_click=move, args=(1,))
-    if not annotator():
-        st.warning("Enter your name as **Annotator** in the sidebar before labeling.")
-    st.caption("History of this step (every label ever given, oldest first)")
-    st.dataframe(step["history"], hide_index=True, key=f"lab_history_{step_id}")
+    with errors_shown():
+        label_card(store, annotator(), run_labels, labels_written)
 
 
 if tab_label.open:
     with tab_label:
-        # The key listener lives on the page, outside the card: a keypress reruns the card alone and sends
-        # no listener frames again; the listener finds the card's buttons by their keys.
-        add_shortcuts(**SHORTCUTS)
-        guard_shortcuts_while_typing()
-        label_card()
+        label_tab()
+
 
 def table_tab() -> None:
     f1, f2, f3 = st.columns(3)
@@ -163,8 +109,21 @@ def table_tab() -> None:
 
 
 def summary_tab() -> None:
-    counts, results = summary(str(store.path), tuple(run_ids) if run_ids else None, store)
+    counts, results, report = summary(str(store.path), tuple(run_ids) if run_ids else None, store)
     st.dataframe(counts, hide_index=True, key="lab_counts")
+    st.markdown("**How right each labeler is** · against people's labels and gold first errors")
+    if not report.sources:
+        st.caption("No automatic labels on these runs yet: run the labelers on the **Prepare** tab.")
+    else:
+        st.dataframe(report.table(), hide_index=True, key="lab_labeler_report", column_config={
+            c: st.column_config.NumberColumn(format="percent") for c in
+            ("precision (neg)", "recall (neg)", "first-error acc.", "coverage")})
+        st.caption("Precision/recall of each source's negatives (-1) over the steps the reference labelled; "
+                   "first-error accuracy: the share of trajectories whose first error (or cleanness) the reference "
+                   "fixes where the source's first -1 is that step (or absent); coverage: the share of claim steps "
+                   "it labelled. "
+                   "'On first step' and 'on claim-free' count where its negatives fall: many there mean it flags "
+                   "openings. `python -m agentark labels report --json` prints the same.")
     if not results:
         st.caption("Agreement needs steps labelled by two annotators, or by a person and an automatic source.")
     for res in results:
@@ -193,18 +152,30 @@ def prepare_tab() -> None:
             with errors_shown():
                 n = segment_runs(store, run_ids, from_values(SegmentConfig, values))
                 st.session_state.pop("lab_queue_key", None)
-                st.session_state.pop("lab_card", None)  # unchanged step ids can move within their message
                 labels_written()
                 st.success(f"{n} steps stored; labels of unchanged steps are kept.")
     if st.button("Run automatic labelers (outcome, debate signal)", key="lab_auto"):
         with errors_shown():
             written = auto_labelers.run_auto_labelers(store, auto_labelers.AutoLabelConfig(run_ids=run_ids or []))
             labels_written()
-            st.success(", ".join(f"{k}: {v} new labels" for k, v in written.items()))
+            st.success(", ".join(f"{k.partition(':')[2]}: {v} withdrawn" if k.startswith("withdrawn:")
+                                 else f"{k}: {v} new labels" for k, v in written.items()))
     job_form("lab_mc", "**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)",
              montecarlo.MCConfig, montecarlo_job.KIND, "Start Monte-Carlo job", montecarlo_job.mc_jobs)
     job_form("lab_prm", "**PRM labels** (`auto:prm`: a trained PRM scores every step, as a background job)",
              prm_labeler.PRMLabelConfig, prm_labeler.KIND, "Start PRM labeling job", prm_labeler.prm_label_jobs)
+    job_form("lab_judge", "**LLM-judge labels** (`auto:judge`: a served model names each trajectory's earliest wrong "
+             "step, ProcessBench-style, as a background job)", judge.JudgeConfig, judge.KIND, "Start judge job",
+             judge.judge_jobs)
+    with st.form("lab_gold"):
+        st.markdown("**Gold debate** (a real-style Du et al. file with planted first errors, imported with its key as "
+                    "`gold` labels, to measure the labelers on the Summary tab)")
+        values = option_widgets(GoldConfig, "lab_gold", columns=3)
+        if st.form_submit_button("Build gold debate"):
+            with errors_shown():
+                gold_run, n = store_gold_run(store, home() / "gold", from_values(GoldConfig, values))
+                labels_written()
+                st.success(f"Run {gold_run}: {n} gold labels. Run the labelers on it, then open the Summary tab.")
     with st.form("lab_import"):
         st.markdown("**Import labeled steps**")
         fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")

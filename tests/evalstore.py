@@ -50,9 +50,9 @@ def _problems(pids: list[str]) -> pd.DataFrame:
 
 
 def add_run(store: Store, run_id: str, method: str, model: str, messages: list[dict], outcomes: list[dict],
-            pids: list[str], created: str) -> None:
+            pids: list[str], created: str, config: dict | None = None) -> None:
     meta = {"run_id": run_id, "kind": "debate", "method": method, "dataset": "ds-eval", "model": model,
-            "config": {"method": method, "model": model}, "created_at": created, "status": "done"}
+            "config": {"method": method, "model": model, **(config or {})}, "created_at": created, "status": "done"}
     run_tables.register_run(store, meta, _problems(pids))
     with store.transaction() as con:
         for table, rows in (("messages", messages), ("outcomes", outcomes)):

@@ -30,12 +30,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_app(home: Path, *flags: str, script: Path | str = "app.py",
-             timeout: float = 60) -> Iterator[tuple[subprocess.Popen, int]]:
-    """``python -m agentark app`` (``streamlit run`` of another ``script``) from the repo root, so the project's .streamlit/config.toml
-    applies, on a free port with ``home`` as AGENTARK_HOME; yields the server process and its port once it
-    answers its health check. The tests, the browser tests' fixture and the benchmarks all start it here."""
-    port = free_port()
+def live_app(home: Path, *flags: str, script: Path | str = "app.py", timeout: float = 60,
+             port: int | None = None) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``python -m agentark app`` (``streamlit run`` of another ``script``) from the repo root, so the project's
+    .streamlit/config.toml applies, on a free port with ``home`` as AGENTARK_HOME; yields the server process and its port once it
+    answers its health check. The tests, the browser tests' fixture and the benchmarks all start it here.
+    ``port`` restarts a server where a browser still points (its localStorage belongs to that address)."""
+    port = port or free_port()
     env = dict(os.environ, AGENTARK_HOME=str(home), PYTHONPATH=str(ROOT))
     env.pop("AGENTARK_STORE", None)  # the app serves home's store
     # The server's output goes to a file, not a pipe nobody reads, which would stall a long-running server.

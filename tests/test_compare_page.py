@@ -22,7 +22,7 @@ from tests.tinylm import tiny_llama  # noqa: F401
 def known_store():
     with Store() as store:
         build_eval_store(store)
-        yield compare(store, ["teacher", "student"])
+        yield compare(store, ["teacher", "student"], roles={"student": "student"})
 
 
 def open_compare(**params) -> AppTest:
@@ -48,7 +48,7 @@ def markdown(at: AppTest) -> str:
 
 
 def test_page_numbers_equal_the_library(known_store):
-    at = open_compare(runs="teacher,student")
+    at = open_compare(runs="teacher,student", roles="student:student")
     table = next(d.value for d in at.dataframe if "accuracy" in d.value.columns)
     assert [list(map(str, r)) for r in table.itertuples(index=False)] == metric_rows(known_store)
     teacher = known_store.metric("teacher")
@@ -64,11 +64,13 @@ def test_page_numbers_equal_the_library(known_store):
 
 
 def test_differences_filter_and_keyboard_walk():
-    at = open_compare(runs="teacher,student")
+    at = open_compare(runs="teacher,student", roles="student:student")
     diffs = next(d.value for d in at.dataframe if "status" in d.value.columns)
     assert list(diffs["problem_id"]) == [f"P{i}" for i in range(10, 20)]
     assert at.query_params["problem"] == "P10"
-    assert "Wait, let me re-check" in markdown(at) and 'class="selfcorr"' in markdown(at)
+    assert 'class="selfcorr"' in markdown(at)
+    word_diff = next(h.proto.body for h in at.get("html") if "word-diff" in h.proto.body)
+    assert "Wait, let me re-check" in word_diff and "\n" not in word_diff
     at.button(key="cmp_next").click().run()
     assert at.query_params["problem"] == "P11"
     at.button(key="cmp_prev").click().run()
@@ -125,3 +127,62 @@ def test_best_of_n_and_step_tints_with_a_picked_prm(monkeypatch):
     assert lines["best PRM (min)"] == [0.5, 0.75, 0.75] and lines["best PRM (softmin)"] == [0.5, 0.75, 0.75]
     # sc's representative sample on the first differing problem is tinted by its fake scores.
     assert 'data-score="0.' in markdown(at)
+
+
+def test_roles_pick_the_gates_and_follow_the_address():
+    # student-model is no studio model, so by default "student" is a base: the teacher is held to its lift.
+    at = open_compare(runs="teacher,student")
+    assert at.selectbox(key="cmp_role_student_base").value == "base"
+    gates = [m.value for m in at.markdown if "class='gates'" in m.value]
+    assert len(gates) == 1 and "lift" in gates[0] and "tokens/problem" not in gates[0]
+    at.selectbox(key="cmp_role_student_base").set_value("student").run()
+    assert at.query_params["roles"] == "student:student"
+    gates = [m.value for m in at.markdown if "class='gates'" in m.value]
+    assert len(gates) == 1 and "tokens/problem" in gates[0] and "p95 latency" in gates[0]
+    assert "Systems on the 20 problems all of them finished" in [h.value for h in at.subheader]
+
+
+def test_the_figures_are_on_the_shared_problems_and_full_runs_are_labelled():
+    at = open_compare(runs="teacher,sc")
+    table = next(d.value for d in at.dataframe if "answers parsed" in d.value.columns)
+    assert list(table["problems"]) == ["4", "4"] and list(table["accuracy"]) == ["100.0%", "50.0%"]
+    full = next(d.value for d in at.dataframe if "price" in d.value.columns)
+    assert list(full["problems"]) == ["20", "4"] and list(full["accuracy"]) == ["80.0%", "50.0%"]
+    assert "Systems on the 4 problems all of them finished" in [h.value for h in at.subheader]
+
+
+def _scripted_teacher(store) -> None:
+    from tests.evalstore import add_run, message, outcome
+
+    pids = ["P00", "P01"]
+    add_run(store, "teacher-train", "debate", "tests.scripted:first_number",
+            [message("teacher-train", p, 0, "The answer is 1.") for p in pids],
+            [outcome("teacher-train", p, "1", 10, 10, 2, 100.0) for p in pids], pids, "2026-03-01T00:00:00",
+            config={"engine": "scripted", "dataset": "builtin:arithmetic", "split": "train", "limit": 2,
+                    "agents": 2, "rounds": 1, "max_tokens": 32})
+
+
+@pytest.mark.parametrize("page, key", [("pages/8_compare_runs.py", "cmp_like"), ("pages/3_dashboard.py", "db_like")])
+def test_a_button_evaluates_a_runs_method_on_the_test_split(page, key):
+    from agentark import config
+    from agentark.debate.debate_job import RunFolder
+
+    with Store() as store:
+        _scripted_teacher(store)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.query_params["runs"] = "teacher-train,teacher"
+    at.run()
+    at.selectbox(key=f"{key}_run").set_value("teacher-train").run()
+    at.button(key=f"{key}_go").click().run()
+    assert not at.exception, at.exception
+    assert any("teacher-train's method on 2 test problems" in m.value for m in at.success), [e.value for e in at.error]
+    (folder,) = [p for p in config.runs_dir().iterdir() if p.name.startswith("eval-debate-")]
+    cfg = RunFolder(folder.name).meta()["config"]
+    assert (cfg["split"], cfg["agents"], cfg["engine"], cfg["dataset"]) == ("test", 2, "scripted",
+                                                                            "builtin:arithmetic")
+    # A run the studio did not make (no engine recorded) is refused with the fix.
+    at.selectbox(key=f"{key}_run").set_value("teacher").run()
+    at.button(key=f"{key}_go").click().run()
+    assert any("was not run by the studio" in e.value for e in at.error)

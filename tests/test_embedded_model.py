@@ -1,11 +1,11 @@
-"""The real embedded model (SmolLM2-135M): engine batching and a full 8 x 3 x 2 debate via CLI and page."""
+"""The real embedded model (SmolLM2-135M): engine batching and a full 8 x 3 x 2 debate via the CLI; the page's
+background path on the tiny model."""
 from __future__ import annotations
-
-import time
 
 import pytest
 
 from agentark.backends import ChatRequest, EngineSpec, create_engine
+from tests.tinylm import tiny_llama  # noqa: F401
 
 pytestmark = pytest.mark.model
 
@@ -61,27 +61,34 @@ def test_cli_debate_on_the_embedded_model(capsys):
     _check_stored(run_id)
 
 
-def test_page_debate_on_the_embedded_model():
+def test_page_starts_a_background_debate_and_shows_it_stored(tiny_llama):
+    """The page's path (form -> spawned worker -> shards -> refresh) on the tiny model: the real model's run is
+    the CLI test above and the benchmarks; this one waits on the job's status, never on a deadline."""
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import ROOT
+    from tests.waits import until_ended
 
     from agentark.debate.debate_job import list_run_folders
+    from agentark.store import Store, run_tables
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.number_input(key="run_limit").set_value(8)
+    at.text_input(key="run_model").set_value(str(tiny_llama))
+    at.number_input(key="run_limit").set_value(4)
     at.number_input(key="run_agents").set_value(3)
     at.number_input(key="run_rounds").set_value(2)
-    at.number_input(key="run_max_tokens").set_value(48)
+    at.number_input(key="run_max_tokens").set_value(8)
     at.button[0].click()
     at.run()
     assert not at.exception
     assert "Started run" in at.success[0].value
     (folder,) = list_run_folders()
-    deadline = time.time() + 600
-    while folder.status() not in ("done", "failed") and time.time() < deadline:
-        time.sleep(1)
-    assert folder.status() == "done", folder.log_path.read_text()[-2000:]
+    assert until_ended(folder) == "done", folder.log_path.read_text()[-2000:]
     at.run()
-    _check_stored(folder.run_id)
+    assert not at.exception
+    with Store() as store:
+        store.refresh()
+        msgs = run_tables.messages(store, folder.run_id)
+        assert sorted(msgs.groupby(["round"]).size().tolist()) == [12, 12]
+        assert run_tables.count(store, "outcomes", folder.run_id) == 4

@@ -75,7 +75,7 @@ def test_markers_are_highlighted_in_escaped_html():
 
 # -- per-run metrics -------------------------------------------------------------------------------------
 def test_run_metrics_on_known_runs(store):
-    teacher, student = run_metrics(store, ["teacher", "student"])
+    teacher, student = run_metrics(store, ["teacher", "student"], CompareConfig(prices=["teacher-model=0.15,0.60"]))
     assert teacher.problems == 20 and teacher.accuracy == pytest.approx(0.8)
     assert (teacher.ci_low, teacher.ci_high) == stats.bootstrap_ci([1] * 16 + [0] * 4)
     assert teacher.ci_low < 0.8 < teacher.ci_high
@@ -83,6 +83,8 @@ def test_run_metrics_on_known_runs(store):
     assert teacher.tokens_per_problem == 500 and teacher.engine_calls_per_problem == 3
     assert [teacher.latency_p50_s, teacher.latency_p95_s, teacher.latency_p99_s] == pytest.approx([10.5, 19.05, 19.81])
     assert teacher.cost_per_1k_usd == pytest.approx((300 * 0.15 + 200 * 0.60) / 1e6 * 1000)
+    assert teacher.price_source == "set for model teacher-model"
+    assert math.isnan(student.cost_per_1k_usd) and student.price_source == "no price known"  # no engine recorded
     assert teacher.parse_rate == pytest.approx(19 / 20) and teacher.self_correction_rate == 0
     assert student.accuracy == pytest.approx(0.7) and student.tokens_per_problem == 150
     assert student.self_correction_rate == pytest.approx(2 / 20) and student.parse_rate == 1.0
@@ -91,8 +93,10 @@ def test_run_metrics_on_known_runs(store):
 
 # -- comparison -----------------------------------------------------------------------------------------
 def test_compare_counts_mcnemar_and_gates(store):
-    c = compare(store, ["teacher", "student"])
+    c = compare(store, ["teacher", "student"], roles={"student": "student"})
+    assert c.roles == {"teacher": "teacher", "student": "student"}
     pair = c.pair("student")
+    assert (pair.reference, pair.kind) == ("teacher", "distillation")
     assert (pair.test.fixed, pair.test.broken, pair.test.both_right, pair.test.both_wrong) == (4, 6, 10, 0)
     assert pair.test.p_value == pytest.approx(772 / 1024)  # 2 * sum_{k<=4} C(10, k) / 2^10
     discordant = stats.mcnemar_exact([True] * 6 + [False] * 4, [False] * 6 + [True] * 4)
@@ -102,7 +106,8 @@ def test_compare_counts_mcnemar_and_gates(store):
     assert by_name["tokens"].passed and by_name["tokens"].value == pytest.approx(150 / 500)
     assert by_name["latency"].passed and by_name["latency"].value == pytest.approx(0.5)
     assert not pair.passed
-    assert compare(store, ["teacher", "student"], CompareConfig(min_accuracy_ratio=0.85)).pair("student").passed
+    assert compare(store, ["teacher", "student"], CompareConfig(min_accuracy_ratio=0.85),
+                   {"student": "student"}).pair("student").passed
     assert list(c.differences("student", ["fixed"])["problem_id"]) == ["P16", "P17", "P18", "P19"]
     assert list(c.differences("student", ["broken"])["problem_id"]) == [f"P{i}" for i in range(10, 16)]
     assert len(c.differences("student", ["both right"])) == 10
@@ -124,7 +129,11 @@ def test_compare_config_validation_names_the_fix():
     with pytest.raises(ConfigError, match="above 0"):
         CompareConfig(max_p95_latency_s=-1)
     with pytest.raises(ConfigError, match="negative"):
-        CompareConfig(prompt_usd_per_mtok=-1)
+        CompareConfig(prompt_usd_per_mtok=-1, completion_usd_per_mtok=0)
+    with pytest.raises(ConfigError, match="Set both"):
+        CompareConfig(prompt_usd_per_mtok=1)
+    with pytest.raises(ConfigError, match="gpt-4o-mini=0.15,0.60"):
+        CompareConfig(prices=["gpt-4o-mini"])
 
 
 def test_mcnemar_counts_only_shared_problems(store):
@@ -134,12 +143,13 @@ def test_mcnemar_counts_only_shared_problems(store):
     assert np.isclose(pair.test.p_value, stats.mcnemar_exact([True] * 4, [True, False, False, True]).p_value)
 
 
-def test_three_runs_compare_pairwise_and_serialise_missing_answers_as_null(store):
+def test_three_runs_compare_on_the_problems_all_of_them_finished(store):
     import json
 
-    c = compare(store, ["teacher", "student", "sc"])
-    assert [p.candidate for p in c.pairs] == ["student", "sc"]
-    assert (c.pair("student").test.shared, c.pair("sc").test.shared) == (20, 4)
-    data = json.loads(json.dumps(c.to_json()))  # no default=: every value is plain JSON
-    p10 = next(r for r in data["problems"] if r["problem_id"] == "P10")
-    assert p10["correct:sc"] is None and p10["status:sc"] is None and p10["status:student"] == "broken"
+    c = compare(store, ["teacher", "student", "sc"], roles={"student": "student"})
+    assert [(p.candidate, p.reference) for p in c.pairs] == [("student", "teacher"), ("student", "sc")]
+    assert c.shared == ["P00", "P01", "P02", "P03"] and c.problems == 4
+    assert {p.test.shared for p in c.pairs} == {4}
+    assert [m.problems for m in c.metrics] == [4, 4, 4] and [m.problems for m in c.full_metrics] == [20, 20, 4]
+    data = json.loads(json.dumps(c.to_json(), allow_nan=False))  # no default=: every value is plain JSON
+    assert [r["problem_id"] for r in data["problems"]] == c.shared and data["shared_problems"] == 4

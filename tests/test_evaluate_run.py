@@ -110,3 +110,43 @@ def test_a_training_file_given_by_path_still_counts(tiny_llama, tmp_path):
     with Store() as store:
         store.refresh()
         assert training_problem_ids(store, "sft-file") == set(seen)
+
+
+def test_eval_like_a_teacher_reruns_its_whole_debate_on_the_test_split(capsys):
+    """The teacher debated the train split; `eval --like` runs the same debate (agents, rounds, speakers' system
+    prompts, engine, model) on the test split, so it can be compared with base and students."""
+    assert main(["debate", "--dataset", "builtin:arithmetic", "--split", "train", "--limit", "3", "--method",
+                 "debate", "--agents", "2", "--rounds", "2", "--engine", "scripted", "--model",
+                 "tests.scripted:first_number", "--agent-system", "You are careful.", "--agent-system",
+                 "You are quick.", "--max-tokens", "40"]) == 0
+    teacher = capsys.readouterr().out.split()[1].rstrip(":")
+    assert main(["eval", "--like", teacher, "--limit", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    cfg = result["config"]
+    assert result["run_id"].startswith("eval-debate-") and result["problems"] == 4
+    assert (cfg["method"], cfg["agents"], cfg["rounds"], cfg["split"], cfg["dataset"]) == (
+        "debate", 2, 2, "test", "builtin:arithmetic")
+    assert (cfg["engine"], cfg["model"], cfg["max_tokens"]) == ("scripted", "tests.scripted:first_number", 40)
+    assert [s["system"] for s in cfg["agent_specs"]] == ["You are careful.", "You are quick."]
+    assert result["engine_calls_per_problem"] == 4  # 2 agents x 2 rounds: the whole debate, not one agent
+    with Store() as store:
+        store.refresh()
+        test_ids = {p.problem_id for p in load_problems("builtin:arithmetic", limit=4, split="test").problems}
+        from agentark.store import eval_tables as q
+
+        assert set(q.outcome_rows(store, [result["run_id"]])["problem_id"]) == test_ids
+    # --model is needed without --like; an imported run's method cannot be re-run.
+    assert main(["eval", "--limit", "2"]) == 2
+    assert "--model (or --like RUN_ID)" in capsys.readouterr().err
+
+
+def test_eval_like_checks_every_model_of_the_debate_for_overlap(trained):
+    from agentark.evaluate.run import like_eval_config
+
+    with Store() as store:
+        run_id, _, _ = create_eval_run(store, EvalConfig(model="sft-a", split="train", limit=2, max_tokens=8))
+        store.refresh()
+        like = like_eval_config(store, run_id, limit=5)
+        assert (like.split, like.model, like.method) == ("test", "sft-a", "cot")
+        with pytest.raises(ConfigError, match="training problems of model sft-a"):
+            create_eval_run(store, like)

@@ -107,7 +107,7 @@ def test_legend_is_drawn_from_the_tint_scale():
 
 # -- report ------------------------------------------------------------------------------------------------
 def test_html_report_is_self_contained_with_the_numbers(store, tmp_path):
-    c = compare(store, ["teacher", "student"])
+    c = compare(store, ["teacher", "student"], roles={"student": "student"})
     path = write_report(c, tmp_path / "report.html")
     text = path.read_text()
     assert "<script src=\"http" not in text and "plotly" in text.lower() and len(text) > 1_000_000

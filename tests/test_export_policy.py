@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from agentark.cli import main
 from agentark.export import (
+    CLAIM_FREE_SOURCE,
     DROP_FIRST_ERROR_UNKNOWN,
     DROP_NO_ANSWER,
     DROP_TRUNCATED,
@@ -66,14 +67,15 @@ def test_prm_export_of_known_debates_under_both_policies(tmp_path):
             "m4": ([True] * 3, [out] * 3),
             "n1": ([True] * 3, [out] * 3),
             "n2": ([True, False], [FIRST_ERROR_SOURCE, out]),
-            "n3": ([True] * 4, [out] * 4),
+            "n3": ([True] * 4, [out] * 3 + [CLAIM_FREE_SOURCE]),  # "Double-checked." claims nothing
         }
         assert [len(c) for c in rows["completions"]] == [1, 3, 2, 3, 3, 2, 4]
         figures = summary.prm
         assert (figures.rows, figures.steps, figures.positives, figures.negatives) == (7, 18, 15, 3)
         assert figures.rows_with_negative == 3
-        assert figures.by_source == {out: {"steps": 16, "positives": 13, "negatives": 3},
-                                     FIRST_ERROR_SOURCE: {"steps": 2, "positives": 2, "negatives": 0}}
+        assert figures.by_source == {out: {"steps": 15, "positives": 12, "negatives": 3},
+                                     FIRST_ERROR_SOURCE: {"steps": 2, "positives": 2, "negatives": 0},
+                                     CLAIM_FREE_SOURCE: {"steps": 1, "positives": 1, "negatives": 0}}
         assert summary.dropped == {DROP_FIRST_ERROR_UNKNOWN: 1}  # n4
         assert summary.warning() is None  # 3 of 18 steps = 16.7%, over the 10% threshold
 
@@ -103,7 +105,7 @@ def test_cli_export_prm_prints_figures_and_the_balance_warning(tmp_path, capsys)
     assert main(["export", "prm", "--out", str(tmp_path / "a.parquet")]) == 0
     printed = capsys.readouterr()
     assert "7 rows (3 with a negative step), 18 steps: 15 positive, 3 negative (16.7%)" in printed.out
-    assert "auto:outcome: 16 steps, 13 positive, 3 negative" in printed.out
+    assert "auto:outcome: 15 steps, 12 positive, 3 negative" in printed.out
     assert f"dropped 1 message(s): {DROP_FIRST_ERROR_UNKNOWN}" in printed.out
     assert "warning" not in printed.err
     assert main(["export", "prm", "--no-first-error", "--out", str(tmp_path / "b.parquet")]) == 0

@@ -13,7 +13,7 @@ from agentark.backends.openai_engine import OpenAIEngine
 from agentark.backends.scripted import ScriptedEngine
 from agentark.debate import DebateConfig
 from agentark.store import Store, run_tables
-from agentark.tasks import Problem
+from agentark.tasks import Problem, problem_id
 from agentark.runs.formats import import_file
 from agentark.runs.formats.transcript_jsonl import export_transcripts
 from tests.conftest import ROOT
@@ -83,12 +83,14 @@ def _run(problems: list[Problem]) -> str:
 
 
 def test_reasons_reach_the_store_and_survive_a_transcript_round_trip(tmp_path):
-    problems = [Problem("p7", "t", "test", "What is 7 + 7?", "14"), Problem("p2", "t", "test", "What is 2 + 2?", "4")]
+    # Ids as loaders make them (the question's): a transcripts import takes a problem's id from its question.
+    p7, p2 = problem_id("What is 7 + 7?"), problem_id("What is 2 + 2?")
+    problems = [Problem(p7, "t", "test", "What is 7 + 7?", "14"), Problem(p2, "t", "test", "What is 2 + 2?", "4")]
     run_id = _run(problems)
     with Store() as store:
         store.refresh()
         stored = run_tables.messages(store, run_id).set_index("problem_id")["finish_reason"].to_dict()
-        assert stored == {"p7": "length", "p2": "stop"}
+        assert stored == {p7: "length", p2: "stop"}
         out = tmp_path / "run.jsonl"
         export_transcripts(store, run_id, out)
         assert [json.loads(line)["finish_reason"] for line in out.read_text().splitlines()] == ["length", "stop"]

@@ -208,7 +208,9 @@ def test_imports_write_in_batches_and_lose_nothing(tmp_path, monkeypatch):
         assert len(placed) == 7 and placed["is_correct"].all()
         assert sorted(store.con.execute("SELECT idx FROM run_problems WHERE run_id = ?", [report.run_id]).fetchall()) \
             == [(i,) for i in range(7)]
-        again = import_file(store, "du2023", du)
+        with pytest.raises(ImportFormatError, match="was imported .* as run " + report.run_id):
+            import_file(store, "du2023", du)
+        again = import_file(store, "du2023", du, again=True)
         assert (again.imported, again.duplicates) == (0, 7)
         steps = import_steps(store, prm, "prm800k")
         assert (steps["solutions"], steps["steps"], steps["labels"]) == (5, 15, 15)
@@ -233,7 +235,9 @@ def test_two_uploads_with_the_same_name_are_two_runs_and_the_same_bytes_twice_ar
         b = import_upload(store, "maslab", "results.jsonl", second)
         assert a.run_id != b.run_id and a.imported == b.imported == 1
         assert len(run_tables.run_problems(store, a.run_id)) == len(run_tables.run_problems(store, b.run_id)) == 1
-        again = import_upload(store, "maslab", "results.jsonl", first)
+        with pytest.raises(ImportFormatError, match="imported .* as run " + a.run_id):
+            import_upload(store, "maslab", "results.jsonl", first)
+        again = import_upload(store, "maslab", "results.jsonl", first, again=True)
         assert (again.run_id, again.imported, again.duplicates) == (a.run_id, 0, 1)
 
 

@@ -103,7 +103,7 @@ def test_stop_at_the_next_step_then_resume_works_the_same_for_every_kind(kind, c
     assert pid > 0
     _wait(job_id, lambda p: p.get("done", 0) >= 1)
     assert main(["stop", job_id]) == 0
-    stopped = _wait(job_id, lambda p: p["status"] != "running")
+    stopped = _wait(job_id, lambda p: p["status"] in jobs.FINISHED)
     assert stopped["status"] == "stopped", stopped
     assert 1 <= stopped["done"] < total
     row = _jobs_json(capsys)[job_id]
@@ -112,7 +112,7 @@ def test_stop_at_the_next_step_then_resume_works_the_same_for_every_kind(kind, c
     assert main(["stop", job_id]) == 1  # nothing left to stop
 
     assert main(["resume", job_id]) == 0
-    done = _wait(job_id, lambda p: p["status"] != "running", timeout=120)
+    done = _wait(job_id, lambda p: p["status"] in jobs.FINISHED, timeout=120)
     assert done["status"] == "done" and done["done"] == total
     units = _units(job_id)
     assert len(units) == len(set(units)) == total  # every unit of work exactly once across stop and resume
@@ -127,7 +127,7 @@ def test_sigterm_alone_is_a_stop_request_not_a_crash(monkeypatch):
     pid = jobs.spawn("count", job_id)
     _wait(job_id, lambda p: p.get("done", 0) >= 1)
     os.kill(pid, signal.SIGTERM)
-    stopped = _wait(job_id, lambda p: p["status"] != "running")
+    stopped = _wait(job_id, lambda p: p["status"] in jobs.FINISHED)
     assert stopped["status"] == "stopped" and stopped["done"] < 40
 
 
@@ -228,4 +228,17 @@ def test_jobs_page_lists_every_kind_and_resumes_a_stopped_job(monkeypatch):
     at.button(key=f"jobs_resume_{job_id}").click()
     at.run()
     assert not at.exception, at.exception
-    assert _wait(job_id, lambda p: p["status"] not in ("running", "stopped"))["status"] == "done"
+    assert _wait(job_id, lambda p: p["status"] in ("done", "failed", "interrupted"))["status"] == "done"
+
+
+def test_a_step_logged_again_after_a_resume_is_stored_once_with_its_latest_value():
+    # A resumed PRM job logs its step-0 data figures again, and a trainer replays the steps after its checkpoint.
+    job_id = create_count_job(CountConfig(n=1))
+    _, folder = jobs.find(job_id)
+    folder.write_metrics([(0, "data/rows", 8.0), (1, "loss", 0.9)])
+    folder.write_metrics([(0, "data/rows", 8.0), (1, "loss", 0.7), (2, "loss", 0.5)])
+    with Store() as store:
+        store.refresh()
+        metrics = job_metrics(store, job_id)
+    assert list(zip(metrics["step"], metrics["name"], metrics["value"])) == [
+        (0, "data/rows", 8.0), (1, "loss", 0.7), (2, "loss", 0.5)]

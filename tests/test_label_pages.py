@@ -1,5 +1,7 @@
-"""The labeling and export pages with AppTest: label with the controls, history after a relabel, two sessions."""
+"""The labeling and export pages with AppTest: what the labeling card is sent, the tabs, the export page."""
 from __future__ import annotations
+
+import json
 
 from streamlit.testing.v1 import AppTest
 
@@ -38,8 +40,33 @@ def open_tab(at: AppTest, name: str) -> None:
     assert not at.exception, at.exception
 
 
-def _shown_step(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("**Step "))
+def _card(at: AppTest) -> dict:
+    """What the page sent the labeling card (the component's data)."""
+    (element,) = [e for e in at.get("bidi_component") if e.proto.component_name == "agentark.label_card"]
+    return json.loads(element.proto.json or element.proto.mixed.json)
+
+
+def send_batch(at: AppTest, items: list[dict], pos: int, batch_id: str = "b1", full: bool = False) -> dict:
+    """What the card's JavaScript does with ``setTriggerValue("sync", ...)``: one batch of labels and the position,
+    sent as the browser sends a trigger (a JSON list of events on the component's trigger widget); the page reruns
+    and the card's new data (acknowledgements, window) is returned."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    (element,) = [e for e in at.get("bidi_component") if e.proto.component_name == "agentark.label_card"]
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    trigger = states.widgets.add()
+    trigger.id = f"$$STREAMLIT_INTERNAL_KEY_{element.proto.id}__events"
+    payload = {"id": batch_id, "queue": _card(at)["queue"], "pos": pos, "items": items, "full": full}
+    trigger.json_trigger_value = json.dumps([{"event": "sync", "value": payload}])
+    at._run(states)
+    assert not at.exception, at.exception
+    return _card(at)
+
+
+def labels(step_ids: list[str], value: int = 1, name: str = "ana", prefix: str = "h:t") -> list[dict]:
+    return [{"id": f"{prefix}{i}", "kind": "label", "step_id": s, "value": value, "flag": False, "annotator": name}
+            for i, s in enumerate(step_ids)]
 
 
 def _store_of(at: AppTest) -> Store:
@@ -49,47 +76,44 @@ def _store_of(at: AppTest) -> Store:
     return _open_store(str(config.store_path()))
 
 
-def test_label_with_controls_moves_on_and_history_shows_relabel():
+def test_the_card_gets_a_window_of_the_queue_around_the_position_the_browser_reported():
     _run_with_steps()
     at = labeling_page()
-    assert _shown_step(at).startswith("**Step 1 of")
-    first = at.session_state["lab_queue"].step_ids[0]
-    at.button(key="lab_good").click().run()
-    assert not at.exception, at.exception
-    assert _shown_step(at).startswith("**Step 2 of")
-    store = _store_of(at)
-    labels = q.label_history(store, first)
-    assert labels[["source", "annotator", "value"]].values.tolist() == [["human", "ana", 1.0]]
-    at.button(key="lab_prev").click().run()
-    assert _shown_step(at).startswith("**Step 1 of")
-    at.text_input(key=f"lab_note_{first}").input("second look: wrong")
-    at.button(key="lab_wrong").click().run()
-    at.button(key="lab_prev").click().run()
-    # The Label tab's only table is the step's history (AppTest does not expose dataframe keys).
-    history = next(d.value for d in at.dataframe if "annotator" in d.value.columns and "label_id" in d.value.columns)
-    assert history["value"].tolist() == [1.0, -1.0] and history["note"].tolist()[-1] == "second look: wrong"
-    assert history["annotator"].tolist() == ["ana", "ana"]
+    data, queue = _card(at), at.session_state["lab_queue"]
+    assert (data["queue"], data["total"], data["pos"], data["annotator"]) == (queue.token, len(queue), 0, "ana")
+    assert [c["step_id"] for c in data["cards"]] == queue.step_ids[:len(data["cards"])]
+    first = data["cards"][0]
+    message = data["messages"][first["message_id"]]
+    assert message["content"][first["char_start"]:first["char_end"]] == first["text"]
+    assert message["question"] and first["history"] == []
+    assert {c["pos"] for c in data["cards"]} == set(range(0, min(len(queue), 80)))
+    # The browser reported position 12 with its last batch: a rerun starts there and sends only the new cards.
+    at.session_state["lab_pos"] = 12
+    at.run()
+    data = _card(at)
+    assert data["pos"] == 12 and {c["pos"] for c in data["cards"]} == set(range(min(len(queue), 80), min(len(queue), 92)))
 
 
-def test_without_annotator_nothing_is_stored_and_the_page_says_why():
+def test_a_batch_from_the_card_is_stored_once_acknowledged_and_moves_the_position():
+    _run_with_steps()
+    at = labeling_page()
+    queue = at.session_state["lab_queue"]
+    data = send_batch(at, labels(queue.step_ids[:3]), pos=3)
+    assert {"h:t0", "h:t1", "h:t2"} <= set(data["acked"]) and data["synced"] == "b1" and data["pos"] == 3
+    assert q.count_labels(_store_of(at), "human", "ana") == 3
+    data = send_batch(at, labels(queue.step_ids[:3]), pos=3, batch_id="b2")  # resent: stored once
+    assert data["synced"] == "b2" and q.count_labels(_store_of(at), "human", "ana") == 3
+    assert {"h:t0", "h:t1", "h:t2"} <= set(data["acked"]) and not data["cards"]  # the browser holds them
+    # A browser that lost the window (it asks with "full") gets it again.
+    with_full = send_batch(at, [], pos=3, batch_id="b3", full=True)
+    assert {c["pos"] for c in with_full["cards"]} == set(range(0, min(len(queue), 83)))
+
+
+def test_without_annotator_the_card_is_told_so_and_nothing_is_stored():
     _run_with_steps()
     at = labeling_page(name=None)
-    at.button(key="lab_good").click().run()
-    assert any("sidebar" in e.value for e in at.error)
-    assert _shown_step(at).startswith("**Step 1 of")
+    assert _card(at)["annotator"] == ""
     assert _store_of(at).scalar("SELECT count(*) FROM step_labels") == 0
-
-
-def test_two_sessions_labeling_at_the_same_time_lose_no_label():
-    _run_with_steps()
-    ana, ben = labeling_page("ana"), labeling_page("ben")
-    for _ in range(3):
-        ana.button(key="lab_good").click()
-        ben.button(key="lab_wrong").click()
-        ana.run()
-        ben.run()
-    counts = q.label_counts(_store_of(ana)).set_index("annotator")["labels"]
-    assert counts["ana"] == 3 and counts["ben"] == 3
 
 
 def test_prepare_tab_segments_and_bulk_relabel_and_summary():

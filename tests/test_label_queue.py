@@ -76,7 +76,7 @@ def test_first_error_order_puts_wrong_answers_without_a_known_error_first(tmp_pa
 
 
 def test_keypresses_do_not_recompute_the_table_or_agreement_and_summaries_follow_writes(monkeypatch):
-    from tests.test_label_pages import _run_with_steps, labeling_page, open_tab
+    from tests.test_label_pages import _run_with_steps, labeling_page, labels, open_tab, send_batch
 
     _run_with_steps()
     calls = {"agreement": 0, "step_table": 0, "queue_page": 0}
@@ -92,9 +92,10 @@ def test_keypresses_do_not_recompute_the_table_or_agreement_and_summaries_follow
     monkeypatch.setattr(q, "queue_page", counting("queue_page", q.queue_page))
     at = labeling_page("ana")
     opened = calls["queue_page"]
+    ids = at.session_state["lab_queue"].step_ids
     for n in range(3):
-        at.button(key="lab_good").click().run()
-        assert next(m.value for m in at.markdown if m.value.startswith("**Step ")).startswith(f"**Step {n + 2} of")
+        data = send_batch(at, labels([ids[n]], prefix=f"h:k{n}"), pos=n + 1, batch_id=f"b{n}")
+        assert data["pos"] == n + 1 and f"h:k{n}0" in data["acked"]
     assert calls["agreement"] == 0 and calls["step_table"] == 0
     assert calls["queue_page"] == opened  # the queue was read once, when the page opened
     open_tab(at, "Summary")
@@ -103,33 +104,34 @@ def test_keypresses_do_not_recompute_the_table_or_agreement_and_summaries_follow
     open_tab(at, "Summary")
     assert calls["agreement"] == 1  # cached: nothing was written since
     open_tab(at, "Label")
-    at.button(key="lab_wrong").click().run()
+    send_batch(at, labels([ids[3]], value=-1, prefix="h:w"), pos=4, batch_id="bw")
     open_tab(at, "Summary")
     counts = next(d.value for d in at.dataframe if "annotator" in d.value.columns and "labels" in d.value.columns)
     assert counts.set_index("annotator").loc["ana", "labels"] == 4 and calls["agreement"] == 2
 
 
-def test_card_reads_a_message_once_and_the_label_and_next_card_share_one_store_open(tmp_path, monkeypatch):
+def test_card_window_is_read_once_per_position_in_one_store_open_and_a_batch_is_one_more(tmp_path, monkeypatch):
     import agentark.store as store_module
 
     store = _labelled_store(tmp_path / "s.duckdb")
     queue = lab.LabelQueue.open(store, "unlabeled")
-    reads, opens = [], []
-    real_read, real_open = q.message_steps_in_context, store_module.open_connection
-    monkeypatch.setattr(q, "message_steps_in_context", lambda s, sid: reads.append(sid) or real_read(s, sid))
-    first, second = queue.step_ids[0], queue.step_ids[1]
-    card = queue.card(first)
-    assert card["step_id"] == first and card["content"] and card["char_end"] > card["char_start"]
-    assert queue.card(second)["message_id"] == card["message_id"] and reads == [first]  # same message: no new read
+    opens = []
+    real_open = store_module.open_connection
     monkeypatch.setattr(store_module, "open_connection", lambda *a, **k: opens.append(1) or real_open(*a, **k))
-    shown = queue.label(lab.HumanLabel(first, -1, "ana"), second)
-    assert len(opens) == 1  # the label and the next card: one open of the store file
-    assert shown["step_id"] == second and "label_id" in shown["history"].columns
-    assert queue.card(first)["history"]["value"].tolist()[-1] == -1.0
+    cards = queue.cards(0, 5)
+    assert len(opens) == 1 and [c["step_id"] for c in cards] == queue.step_ids[:5]
+    first = cards[0]
+    assert first["content"][first["char_start"]:first["char_end"]] == first["text"] and first["question"]
+    assert [c["pos"] for c in queue.cards(3, 8)] == [3, 4, 5, 6, 7] and len(opens) == 2  # only 5-7 were read
+    queue.cards(2, 6)
+    assert len(opens) == 2  # all held
+    lab.store_batch(store, [lab.HumanLabel(queue.step_ids[0], -1, "ana"), lab.HumanLabel(queue.step_ids[1], 1, "ana")])
+    assert len(opens) == 3  # a batch of labels: one store operation
+    assert [h["value"] for h in lab.step_histories(store, [queue.step_ids[0]])[queue.step_ids[0]]][-1] == -1
 
 
 def test_labeling_page_offers_the_first_error_order():
-    from tests.test_label_pages import _run_with_steps, labeling_page
+    from tests.test_label_pages import _card, _run_with_steps, labeling_page
 
     _run_with_steps()
     at = labeling_page("ana")
@@ -140,8 +142,9 @@ def test_labeling_page_offers_the_first_error_order():
     # Two problems, each wrong in round 1 and right in round 2: both wrong rounds now come before either right one.
     assert queue.strategy == "first-error" and sorted(queue.step_ids) == sorted(by_default)
     assert queue.step_ids != by_default
-    shown = next(m.value for m in at.markdown if m.value.startswith("**Reference answer:**"))
-    assert ":red[:material/cancel:]" in shown  # a wrong answer's step comes first
+    data = _card(at)
+    first = data["cards"][0]
+    assert first["pos"] == 0 and data["messages"][first["message_id"]]["is_correct"] is False  # a wrong answer's step
 
 
 def test_label_table_is_one_filtered_sql_page_that_agrees_with_the_full_table(tmp_path):

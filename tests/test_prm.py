@@ -26,7 +26,7 @@ def toy_rows(n: int = 32, seed: int = 0) -> list[dict]:
             bad = rng.random() < 0.35
             steps.append(f"{k} + {i} = {k + i}" + (" BUG" if bad else " ok"))
             labels.append(not bad)
-        rows.append({"prompt": f"question {i}", "completions": steps, "labels": labels})
+        rows.append({"prompt": f"question {i}", "completions": steps, "labels": labels, "problem_id": f"q{i}"})
     return rows
 
 
@@ -71,6 +71,7 @@ def test_training_reports_metrics_and_loss_falls(trained, base):
 
     card = read_card(result.model_dir)
     assert card["kind"] == "prm" and card["step"] == 30 and card["device"] == "cpu" and len(card["export_sha256"]) == 64
+    assert card["training_problems"] == sorted(f"q{i}" for i in range(32))  # lineage: the export rows' problems
     from safetensors.torch import load_file
 
     before = load_file(str(base / "model.safetensors"))

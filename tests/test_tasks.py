@@ -14,7 +14,15 @@ import pandas as pd
 import pytest
 
 from agentark.errors import DatasetError
-from agentark.tasks import ColumnMap, LoadReport, Problem, dataset_choices, generate_arithmetic, load_problems
+from agentark.tasks import (
+    ColumnMap,
+    LoadReport,
+    Problem,
+    dataset_choices,
+    generate_arithmetic,
+    load_problems,
+    problem_id,
+)
 
 SHARED_GSM8K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gsm8k"
 ANNOTATION = re.compile(r"<<([^=<>]+)=([^<>]+)>>")
@@ -138,7 +146,7 @@ def test_builtin_ids_are_stable_unique_content_hashes() -> None:
     assert [p.problem_id for p in first] == [p.problem_id for p in again]
     assert len({p.problem_id for p in first}) == len(first)
     p = first[0]
-    assert p.problem_id == hashlib.sha1(f"builtin:arithmetic\n{p.question}".encode()).hexdigest()[:16]
+    assert p.problem_id == hashlib.sha1(p.question.casefold().encode()).hexdigest()[:16]
     for level in ("easy", "medium", "hard"):
         problems = load_problems(f"builtin:arithmetic-{level}", limit=40).problems
         assert len({q.problem_id for q in problems}) == 40
@@ -201,14 +209,22 @@ def test_onestep_level_is_one_addition_of_one_digit_numbers() -> None:
     assert load_problems("builtin:arithmetic-onestep", limit=10).problems == problems[:10]
 
 
-def test_split_ids_differ_and_test_ids_stay_as_they_were() -> None:
+def test_splits_share_no_question_and_ids_follow_the_question() -> None:
     for spec in ("builtin:arithmetic", "builtin:arithmetic-onestep"):
-        test = load_problems(spec, limit=30).problems
-        train = load_problems(spec, limit=30, split="train").problems
+        test = load_problems(spec, limit=1000).problems
+        train = load_problems(spec, limit=300, split="train").problems
+        # Ids follow the question, so a question both streams drew would be one problem: train skips them.
+        assert not {p.question for p in test} & {p.question for p in train}
         assert not {p.problem_id for p in test} & {p.problem_id for p in train}
-        assert train[0].problem_id == hashlib.sha1(f"{spec}/train\n{train[0].question}".encode()).hexdigest()[:16]
-        assert test[0].problem_id == hashlib.sha1(f"{spec}\n{test[0].question}".encode()).hexdigest()[:16]
+        assert train[0].problem_id == problem_id(train[0].question) and train[0].split == "train"
     assert generate_arithmetic(5, split="train") == load_problems("builtin:arithmetic", limit=5, split="train").problems
+
+
+def test_problem_ids_follow_the_normalised_question() -> None:
+    base = problem_id("Janet has 3 apples. How many?")
+    assert problem_id("  janet has 3\tapples.\n How many? ") == base
+    assert problem_id("Janet\u00a0has 3 apples. How many?") == base
+    assert problem_id("Janet has 4 apples. How many?") != base
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -321,9 +337,10 @@ def test_column_mapping(tmp_path: Path) -> None:
     )
     report = load_problems(str(path), columns=ColumnMap(question="prompt", answer="target", id="uid"))
     dataset = f"file:{path.resolve()}"
-    assert [p.problem_id for p in report.problems] == [f"{dataset}:a1", f"{dataset}:a2"]
+    assert [p.problem_id for p in report.problems] == [problem_id("1+1?"), problem_id("2+3?")]
+    assert all(p.dataset == dataset for p in report.problems)
     assert [p.reference_answer for p in report.problems] == ["2", "5"]
-    assert report.problems[0].meta == {"level": "easy"}
+    assert report.problems[0].meta == {"uid": "a1", "level": "easy"}
     assert report.rejected == [(3, "duplicate id 'a1' (first on line 1)")]
     with pytest.raises(DatasetError, match="'question_text'"):
         load_problems(str(path), columns=ColumnMap(question="question_text", answer="target"))
@@ -332,7 +349,7 @@ def test_column_mapping(tmp_path: Path) -> None:
 def test_id_column_is_used_automatically(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "ids.jsonl", [json.dumps({"id": 17, "question": "q?", "answer": "1"})])
     problem = load_problems(str(path)).problems[0]
-    assert problem.problem_id == f"file:{path.resolve()}:17"
+    assert problem.problem_id == problem_id("q?") and problem.meta["id"] == "17"
 
 
 def test_file_ids_are_stable_and_duplicates_rejected(tmp_path: Path) -> None:
@@ -343,7 +360,7 @@ def test_file_ids_are_stable_and_duplicates_rejected(tmp_path: Path) -> None:
     assert [p.problem_id for p in first.problems] == [p.problem_id for p in second.problems]
     assert len({p.problem_id for p in first.problems}) == 5
     assert first.rejected == [(6, "duplicate question (first on line 2)")]
-    expected = hashlib.sha1(f"file:{path.resolve()}\nWhat is 0 + 1?".encode()).hexdigest()[:16]
+    expected = hashlib.sha1(b"what is 0 + 1?").hexdigest()[:16]
     assert first.problems[0].problem_id == expected
 
 
@@ -458,7 +475,7 @@ def test_gsm8k_from_env_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     report = load_problems("gsm8k", split="train")
     problem = report.problems[0]
     assert problem.dataset == "gsm8k" and problem.split == "train" and problem.reference_answer == "5"
-    assert problem.problem_id == hashlib.sha1(b"gsm8k\nQ1?").hexdigest()[:16]
+    assert problem.problem_id == hashlib.sha1(b"q1?").hexdigest()[:16]
     assert "train.jsonl" in report.source
 
 

@@ -113,3 +113,19 @@ def test_viewer_marks_persist_after_restart():
     fresh = page("pages/2_transcripts.py", run="run-a", problem="P3")
     assert any("Marked **exclude**" in m.value and "never agreed" in m.value for m in fresh.markdown)
     assert fresh.button(key="tr_exclude_run-a:P3:0001").label == "exclude ✓"
+
+
+def test_viewer_shows_a_correction_under_its_message():
+    from agentark.labels.corrections import Correction
+    from agentark.labels.human_labels import store_batch
+    from agentark.labels.segment import SegmentConfig, segment_runs
+
+    with Store() as store:
+        segment_runs(store, ["run-a"], SegmentConfig())
+        step = store.df("""SELECT s.step_id, s.text FROM steps s JOIN messages m USING (message_id)
+                           WHERE m.message_id = 'run-a:P3:0001' ORDER BY s.idx LIMIT 1""").iloc[0]
+        store_batch(store, [], [Correction(step["step_id"], "the step done right", "ana", rest="The answer is 8.")])
+    at = page("pages/2_transcripts.py", run="run-a", problem="P3")
+    assert any("corrected] step 1 by ana" in m.value for m in at.markdown)
+    assert any("the step done right" in h.proto.body for h in at.get("html"))
+    assert any(t.value == "The answer is 8." for t in at.text)

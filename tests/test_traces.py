@@ -1,6 +1,8 @@
 """Corrections and regressions: the library's classification on hand-built debates, and the store's SQL twin."""
 from __future__ import annotations
 
+import re
+
 import random
 
 import pytest
@@ -155,6 +157,11 @@ def test_word_diff_colours_and_order():
         ("equal", "the answer is "), ("delete", "7."), ("insert", "10.")]
     html = diff_html("a <b>", "a <c>")
     assert "&lt;b&gt;" in html and "<ins" in html and "<del" in html
+    # Multi-line: no tag spans a line break and no raw newline is left (a blank line would end the HTML block).
+    multi = diff_html("Step 1.\n\nThe answer is 7.", "Step 1.\n\nWait, no.\n\nThe answer is 10.")
+    assert "\n" not in multi and multi.count("<br>") == 4
+    assert re.findall(r"<del[^>]*>(.*?)</del>", multi) == ["7."]
+    assert re.findall(r"<ins[^>]*>(.*?)</ins>", multi) == ["Wait, no.", "10."]
     assert agent_colour("agent_1") != agent_colour("agent_2") and agent_colour("agent_9") == agent_colour("agent_1")
     assert agent_order(["aggregator", "agent_10", "agent_2"]) == ["agent_2", "agent_10", "aggregator"]
 

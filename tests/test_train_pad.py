@@ -8,6 +8,7 @@ from safetensors.torch import load_file
 
 from agentark.errors import ConfigError
 from agentark.checkpoints import read_card
+from agentark.tasks import load_problems
 from agentark.train.pad import CorrectnessReward, PADJobConfig, PRMReward, check_pad, check_rewards, train_pad
 from agentark.train.runtime import last_checkpoint
 from tests.tinylm import tiny_llama  # noqa: F401
@@ -133,6 +134,9 @@ def test_pad_trains_with_both_rewards_and_reports_its_metrics(tiny_llama, tmp_pa
         assert any(not before[k].equal(after[k]) for k in before)
     card = read_card(result.model_dir)
     assert card["kind"] == "pad" and card["prm"] == "unused" and card["config"]["aggregation"] == "softmin"
+    # Lineage: the practice problems, though a PAD model has no export.
+    practised = load_problems("builtin:arithmetic-onestep", limit=4, split="train").problems
+    assert card["export_sha256"] is None and card["training_problems"] == sorted(p.problem_id for p in practised)
 
 
 def test_pad_stop_and_resume(tiny_llama, tmp_path):

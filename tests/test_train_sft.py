@@ -17,7 +17,8 @@ from tests.tinylm import build_tiny_llama, tiny_llama  # noqa: F401
 
 def _export(path, n: int = 8):
     rows = [{"messages": [{"role": "user", "content": SOLVE_PROMPT.format(question=f"What is {i} + 4?")},
-                          {"role": "assistant", "content": f"Add {i} and 4.\n\nThe answer is {i + 4}."}]}
+                          {"role": "assistant", "content": f"Add {i} and 4.\n\nThe answer is {i + 4}."}],
+             "problem_id": f"p{i % 5}"}
             for i in range(n)]
     pd.DataFrame(rows).to_parquet(path)
     return str(path)
@@ -42,6 +43,9 @@ def test_sft_trains_and_writes_a_final_model_with_its_card(tiny_llama, tmp_path)
     assert card["kind"] == "sft" and card["prompt"] == SOLVE_PROMPT and card["step"] == 2
     assert card["device"] == "cpu" and card["precision"] == "fp32" and card["world_size"] == 1
     assert card["export_sha256"] and card["config"]["max_steps"] == 2 and card["peak_memory_mb"] > 0
+    # Lineage: the export rows' problems (8 rows over 5 problems), read by the held-out check.
+    assert card["training_problems"] == [f"p{i}" for i in range(5)]
+    assert card["training_source"] == f"export rows {card['export_sha256'][:12]}"
 
 
 def test_prompt_tokens_carry_no_loss(tiny_llama, tmp_path):

@@ -39,8 +39,10 @@ def test_du2023_rounds_are_the_assistant_turns(tmp_path):
     with Store() as store:
         report = import_file(store, "du2023", path)
         assert (report.imported, report.duplicates) == (2, 0)
-        assert [r[1] for r in report.rejected] == ["value is not [agent_contexts, answer]",
-                                                   "agent_1 message 1 (assistant) has no text content"]
+        lines = [line for line, _ in report.rejected]
+        assert [r[1] for r in report.rejected] == [
+            f"problem 3 'broken' (line {lines[0]}): value is not [agent_contexts, answer]",
+            f"problem 4 'What is 1+1?' (line {lines[1]}): agent_1 message 1 (assistant) has no text content"]
         assert all(line > 1 for line, _ in report.rejected)  # the line of the question in the file
         msgs = run_tables.messages(store, report.run_id)
         first = msgs[msgs["content"] == "The answer is 6."].iloc[0]
@@ -49,7 +51,7 @@ def test_du2023_rounds_are_the_assistant_turns(tmp_path):
         problems = run_tables.run_problems(store, report.run_id)
         assert problems["reference_answer"].tolist() == ["5", "16"]
         assert problems["is_correct"].tolist() == [True, True] and problems["answer_changes"].tolist() == [1, 0]
-        again = import_file(store, "du2023", path)
+        again = import_file(store, "du2023", path, again=True)
         assert (again.imported, again.duplicates, again.run_id) == (0, 2, report.run_id)
         assert len(run_tables.messages(store, report.run_id)) == 8
 
@@ -118,7 +120,7 @@ def test_transcripts_round_trip_is_lossless(tmp_path, monkeypatch):
         after = {t: store.con.execute(sql, {"run": run_id}).df() for t, sql in tables.items()}
         for table in tables:
             pd.testing.assert_frame_equal(before[table], after[table], check_dtype=True, obj=table)
-        again = import_file(store, "transcripts", out)
+        again = import_file(store, "transcripts", out, again=True)
         assert (again.imported, again.duplicates) == (0, 12)
 
 

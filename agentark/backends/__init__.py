@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from agentark import machine
 from agentark.backends.base import FINISH_REASONS, ChatRequest, Completion, Engine
 from agentark.errors import EngineError
 
@@ -19,6 +20,23 @@ ENGINES: dict[str, str] = {
     "openai": "agentark.backends.openai_engine:OpenAIEngine",
     "vllm": "agentark.backends.vllm_engine:VLLMEngine",
 }
+
+# Where an engine computes, when not where its ``device`` option says (default auto): a served model computes
+# elsewhere and needs no slot of this machine; vLLM needs a GPU.
+ENGINE_DEVICES: dict[str, str] = {"openai": "none", "vllm": "cuda"}
+
+# USD per million (prompt, completion) tokens by engine. An engine not listed runs on this machine and costs 0
+# unless a price is set; ``openai`` talks to a hosted API by default, so it carries a small hosted model's list
+# price (a self-hosted server sets its own, e.g. ``compare --price openai=0,0``).
+ENGINE_PRICES: dict[str, tuple[float, float]] = {"openai": (0.15, 0.60)}
+
+
+def engine_price(engine: str | None) -> tuple[float, float] | None:
+    """The default token price of an engine (0 for local engines); None for an engine the studio does not know
+    (an imported run from another tool), whose cost is unknown until a price is set."""
+    if engine not in ENGINES:
+        return None
+    return ENGINE_PRICES.get(engine, (0.0, 0.0))
 
 
 @dataclass(frozen=True)
@@ -32,13 +50,22 @@ class EngineSpec:
     def key(self) -> str:
         return f"{self.engine}|{self.model}"
 
+    def devices(self) -> tuple[str, ...]:
+        """The devices of this machine the engine computes on (none for a served model): the slots a job
+        running it waits for."""
+        where = ENGINE_DEVICES.get(self.engine, str(self.options.get("device", "auto")))
+        return () if where == "none" else machine.devices(where)
+
 
 _LIVE: dict[tuple, Engine] = {}
 
 
-def register_engine(name: str, target: str) -> None:
-    """Add an engine under ``name``; ``target`` is ``"module:Class"``, imported lazily."""
+def register_engine(name: str, target: str, price: tuple[float, float] | None = None) -> None:
+    """Add an engine under ``name``; ``target`` is ``"module:Class"``, imported lazily; ``price`` (USD per million
+    prompt and completion tokens) when it is not a local engine."""
     ENGINES[name] = target
+    if price is not None:
+        ENGINE_PRICES[name] = price
 
 
 def create_engine(spec: EngineSpec, reuse: bool = True) -> Engine:
@@ -58,4 +85,5 @@ def create_engine(spec: EngineSpec, reuse: bool = True) -> Engine:
     return engine
 
 
-__all__ = ["FINISH_REASONS", "ChatRequest", "Completion", "Engine", "EngineSpec", "ENGINES", "create_engine", "register_engine"]
+__all__ = ["FINISH_REASONS", "ChatRequest", "Completion", "Engine", "EngineSpec", "ENGINES", "ENGINE_PRICES",
+           "create_engine", "engine_price", "register_engine"]

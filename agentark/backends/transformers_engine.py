@@ -4,7 +4,8 @@ Batching is the point: requests with the same sampling settings are sorted by pr
 and generated together with left padding, ``max_batch_size`` at a time. Models loaded in this process are
 kept, so several agents or engines on the same weights share one copy. An assistant prefix is rendered
 as served engines render it (a final assistant message the chat template leaves open), so a local and a
-served model continue the same prompt.
+served model continue the same prompt. Inside ``agentark.progress.watching`` it reports requests done after
+every micro-batch and tokens within one, and stops between tokens when asked (``_watched``).
 
 What prompts share is computed once (``agentark.backends.prefix_cache``): the key/value states of every
 sequence the engine ran are kept (byte-bounded), and a prompt that begins with one of them starts from those
@@ -21,6 +22,7 @@ from pathlib import Path
 from agentark.backends.base import ChatRequest, Completion, continued_messages
 from agentark.backends.prefix_cache import PrefixCache, shared_prefixes
 from agentark.errors import ModelNotFoundError
+from agentark.progress import BatchWatch, current_watch
 
 _LOADED: dict[tuple[str, str], tuple[object, object]] = {}
 
@@ -150,14 +152,20 @@ class TransformersEngine:
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
             groups.setdefault((r.max_tokens, r.temperature, r.top_p, r.seed), []).append(i)
+        watch, done = current_watch(), 0
         for (max_tokens, temperature, top_p, seed), members in groups.items():
             members.sort(key=lambda i: len(prompts[i]))
             for start in range(0, len(members), self.max_batch_size):
                 batch = members[start : start + self.max_batch_size]
-                self._generate_batch(batch, prompts, results, max_tokens, temperature, top_p, seed, torch)
+                self._generate_batch(batch, prompts, results, max_tokens, temperature, top_p, seed, torch,
+                                     _watched(watch, done, len(batch), len(requests), max_tokens))
+                done += len(batch)
+                if watch is not None:
+                    watch.progress(done, len(requests))
         return results  # type: ignore[return-value]
 
-    def _generate_batch(self, batch, prompts, results, max_tokens, temperature, top_p, seed, torch) -> None:
+    def _generate_batch(self, batch, prompts, results, max_tokens, temperature, top_p, seed, torch,
+                        stopping=None) -> None:
         cache = self.prefix_cache
         if cache.enabled and len(batch) > 1:
             self._prefill_shared([prompts[i] for i in batch], torch)
@@ -185,11 +193,17 @@ class TransformersEngine:
             kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if stopping is not None:
+            stopping.watch.check()  # a stop asked for since the last micro-batch
+            stopping.width = width
+            kwargs["stopping_criteria"] = [stopping]
         started = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=input_ids.to(self.model.device), attention_mask=attention.to(self.model.device), **kwargs
             )
+        if stopping is not None and stopping.watch.stop_requested():
+            stopping.watch.check()  # cut short: hand back nothing of it
         latency = (time.perf_counter() - started) * 1000
         sequences = out.sequences
         steps = sequences.shape[1] - width
@@ -270,3 +284,24 @@ class TransformersEngine:
     def describe(self) -> dict:
         return {"engine": self.name, "model": self.model_id, "device": self.device,
                 "revision": getattr(self.model.config, "_commit_hash", None)}
+
+
+def _watched(watch: BatchWatch | None, done: int, rows: int, total: int, max_tokens: int):
+    """A stopping criterion that reports a micro-batch's tokens to ``watch`` and ends it when a stop is asked
+    for; None without a watch (the engine then runs exactly as before)."""
+    if watch is None:
+        return None
+    from transformers import StoppingCriteria
+
+    class Watched(StoppingCriteria):
+        def __init__(self) -> None:
+            self.watch, self.width = watch, 0
+
+        def __call__(self, input_ids, scores, **kwargs):
+            import torch
+
+            generated = min(max(input_ids.shape[1] - self.width, 0), max_tokens)
+            watch.progress(done + rows * generated / max(max_tokens, 1), total)
+            return torch.full((input_ids.shape[0],), watch.stop_requested(), dtype=torch.bool, device=input_ids.device)
+
+    return Watched()

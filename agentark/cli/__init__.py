@@ -27,6 +27,7 @@ AREAS = (
     "prm",
     "runs",
     "stats",
+    "study",
     "train",
 )
 

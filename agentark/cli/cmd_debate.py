@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import add_home, fmt, open_store_or_none, print_table, run_id_arg
+from agentark.cli.common import add_home, fmt, open_store_or_none, print_place, print_table, run_id_arg
 from agentark.options import add_arguments, from_namespace
 
 
@@ -69,7 +69,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
         bar.set_postfix_str(folder.progress().get("stage", ""), refresh=False)
         bar.refresh()
 
-    final = debate_job.run_debate_job(run_id, on_progress=progress)
+    final = debate_job.run_debate_job(run_id, on_progress=progress, on_wait=print_place)
     bar.close()
     _report_rounds(run_id)
     if final["status"] == "failed":

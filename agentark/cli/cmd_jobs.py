@@ -14,7 +14,7 @@ from agentark.cli.common import add_home, job_id_arg, print_table
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``jobs``, ``stop``, ``resume`` and ``worker`` commands."""
-    j = sub.add_parser("jobs", help="every job of every kind: status, progress, started and ended")
+    j = sub.add_parser("jobs", help="every job of every kind: status, place in the queue, progress, started and ended")
     add_home(j)
     j.add_argument("--kind", default=None, help="only jobs of this kind (debate, mc_label, ...)")
     j.add_argument("--json", action="store_true")
@@ -45,7 +45,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print_table(rows, [c for c in COLUMNS if c not in ("title", "pid", "error")])
+        print_table(rows, [c for c in COLUMNS if c not in ("title", "pid", "error", "queued_at", "resumed_at")])
     return 0
 
 

@@ -1,5 +1,5 @@
-"""``segment``, ``autolabel``, ``label``, ``label-mc``, ``import-steps``, ``export``: steps,
-labels and training sets from the command line.
+"""``segment``, ``autolabel``, ``label``, ``label-mc``, ``label-judge``, ``import-steps``, ``steps``, ``labels``
+(``report``, ``gold``), ``export`` and ``exports``: steps, labels and training sets from the command line.
 
 Design decision: every command here but the Monte-Carlo job opens the store once, refreshed, runs one
 library call and closes it; the job commands hold the store only while they create or start the job.
@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, job_id_arg, refreshed_store, run_id_arg
+from agentark.cli.common import add_home, job_id_arg, print_place, print_table, refreshed_store, run_id_arg
 from agentark.options import add_arguments, from_namespace
 
 
@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands; a command that builds a config takes that config's options."""
     from agentark.export import ExportConfig
     from agentark.labels.auto_labelers import AutoLabelConfig
+    from agentark.labels.gold import GoldConfig
+    from agentark.labels.judge import JudgeConfig
     from agentark.labels.montecarlo import MCConfig
     from agentark.labels.segment import SegmentConfig
 
@@ -48,6 +50,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--background", action="store_true")
     m.set_defaults(func=cmd_label_mc)
 
+    j = sub.add_parser("label-judge", help="LLM-judge step labels (auto:judge, ProcessBench prompt) as a resumable job "
+                                           "on any OpenAI-compatible server")
+    add_home(j)
+    add_arguments(j, JudgeConfig)
+    j.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
+    j.add_argument("--background", action="store_true")
+    j.set_defaults(func=cmd_label_judge)
+
+    st = sub.add_parser("steps", help="find steps: ids, text and the labels in force, by run, problem, message, text "
+                                      "or label source")
+    add_home(st)
+    st.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
+    st.add_argument("--problem", action="append", dest="problems", help="problem id (repeat)")
+    st.add_argument("--message", action="append", dest="messages", help="message id (repeat)")
+    st.add_argument("--contains", default="", help="text the step contains (case-insensitive)")
+    st.add_argument("--source", default=None, help="only steps with a label of this source in force, e.g. auto:debate")
+    st.add_argument("--limit", type=int, default=50, help="rows to print at most (default 50; 0: all)")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_steps)
+
+    lb = sub.add_parser("labels", help="how right the automatic labelers are (report) and gold debates to measure them")
+    lsub = lb.add_subparsers(dest="labels_command", required=True)
+    rep = lsub.add_parser("report", help="each automatic source's negatives precision/recall, first-error accuracy "
+                                         "and coverage against human and gold labels")
+    add_home(rep)
+    rep.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(func=cmd_labels_report)
+    gold = lsub.add_parser("gold", help="build a real-style gold debate (persona openings, Step k lines, planted first "
+                                        "errors), import it, segment it and store its key as 'gold' labels")
+    add_home(gold)
+    add_arguments(gold, GoldConfig)
+    gold.add_argument("--run-id", type=run_id_arg, default=None, help="default: gold-debate-SEED")
+    gold.set_defaults(func=cmd_labels_gold)
+
     i = sub.add_parser("import-steps", help="import PRM800K or Math-Shepherd labeled steps as a run")
     add_home(i)
     i.add_argument("format", choices=("prm800k", "math-shepherd"))
@@ -60,6 +97,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arguments(e, ExportConfig)
     e.add_argument("--out", default=None, help="file to write (.parquet or .jsonl); default: $AGENTARK_HOME/exports/")
     e.set_defaults(func=cmd_export)
+
+    x = sub.add_parser("exports", help="the training sets written so far: id, kind, rows, sha256, figures, created")
+    add_home(x)
+    x.add_argument("--kind", default=None, help="only exports of this kind (rsft, da, prm, transcripts)")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(func=cmd_exports)
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
@@ -78,8 +121,116 @@ def cmd_autolabel(args: argparse.Namespace) -> int:
     with refreshed_store() as store:
         written = run_auto_labelers(store, from_namespace(AutoLabelConfig, args))
     for source, n in written.items():
-        print(f"{source}: {n} labels appended")
+        if source.startswith("withdrawn:"):
+            print(f"{source.partition(':')[2]}: {n} labels withdrawn (the labeler no longer gives them)")
+        else:
+            print(f"{source}: {n} labels appended")
     return 0
+
+
+def cmd_steps(args: argparse.Namespace) -> int:
+    from agentark.store import label_tables as q
+
+    with refreshed_store() as store:
+        found = q.find_steps(store, args.runs, args.problems, args.messages, args.contains, args.source,
+                             args.limit or None)
+        labels = q.labels_of_steps(store, list(found["step_id"])) if len(found) else None
+    by_step: dict[str, dict[str, float]] = {}
+    if labels is not None:
+        for r in labels.itertuples():
+            by_step.setdefault(r.step_id, {})[r.source] = float(r.value)
+    rows = json.loads(found.drop(columns="matching").to_json(orient="records"))
+    for row in rows:
+        row["labels"] = by_step.get(row["step_id"], {})
+    total = int(found["matching"].iloc[0]) if len(found) else 0
+    if args.json:
+        print(json.dumps({"matching": total, "steps": rows}, indent=2))
+        return 0
+    for row in rows:
+        row["labels"] = " ".join(f"{k}={v:+g}" for k, v in sorted(row["labels"].items())) or "-"
+        text = " ".join(str(row["text"]).split())
+        row["text"] = text if len(text) <= 60 else text[:59] + "…"
+    print_table(rows, ["step_id", "run_id", "agent", "round", "idx", "claim", "labels", "text"])
+    shown = f"{len(rows)} of {total}" if total > len(rows) else f"{total}"
+    print(f"{shown} matching steps" + (" (--limit 0 shows all)" if total > len(rows) else ""))
+    return 0
+
+
+def cmd_labels_report(args: argparse.Namespace) -> int:
+    from agentark.labels.labeler_report import labeler_report
+
+    with refreshed_store() as store:
+        report = labeler_report(store, args.runs)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def cmd_labels_gold(args: argparse.Namespace) -> int:
+    from agentark.config import home
+    from agentark.labels.gold import GoldConfig, store_gold_run
+
+    with refreshed_store() as store:
+        run_id, n = store_gold_run(store, home() / "gold", from_namespace(GoldConfig, args), args.run_id)
+    print(f"gold debate run {run_id}: {n} gold labels stored; label it (autolabel, label-mc, label-judge), then "
+          f"`python -m agentark labels report --run {run_id}`")
+    return 0
+
+
+def cmd_exports(args: argparse.Namespace) -> int:
+    from agentark.export import list_exports
+
+    with refreshed_store() as store:
+        frame = list_exports(store)
+    if args.kind:
+        frame = frame[frame["kind"] == args.kind]
+    rows = []
+    for r in frame.itertuples():
+        filters = json.loads(r.filters_json or "{}")
+        summary = filters.pop("summary", None) or {}
+        rows.append({"export_id": r.export_id, "kind": r.kind, "rows": r.n_rows, "sha256": r.sha256, "path": r.path,
+                     "created_at": str(r.created_at), "figures": summary, "config": filters})
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for row in rows:
+        prm = (row["figures"] or {}).get("prm") or {}
+        row["figures"] = (f"{prm.get('steps')} steps, {prm.get('negatives')} negative" if prm
+                          else ", ".join(f"-{n} {k}" for k, n in (row["figures"].get("dropped") or {}).items()) or "-")
+        row["sha256"] = row["sha256"][:12]
+    print_table(rows, ["export_id", "kind", "rows", "sha256", "figures", "created_at"])
+    return 0
+
+
+def cmd_label_judge(args: argparse.Namespace) -> int:
+    from agentark import jobs
+    from agentark.labels.judge import KIND, SOURCE, JudgeConfig, JudgeFolder
+    from agentark.store import label_tables as q
+
+    if args.job_id:
+        job_id = JudgeFolder(args.job_id).require().job_id
+    else:
+        cfg = from_namespace(JudgeConfig, args)
+        with refreshed_store() as store:
+            job_id = jobs.create(KIND, cfg, store=store).job_id
+        print(f"judge labeling job {job_id}: {JudgeFolder(job_id).progress().get('total')} trajectories")
+    if args.background:
+        pid = jobs.spawn(KIND, job_id)
+        print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
+        return 0
+    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    with refreshed_store() as store:
+        labels = q.count_labels(store, SOURCE, job_id)
+    refused = final.get("refused", 0)
+    print(f"{final.get('status')}: {labels} auto:judge labels stored; {refused} trajectories refused (a reply with no "
+          "valid index)" + (f": {final.get('error')}" if final.get("error") else ""))
+    for r in JudgeFolder(job_id).refusals().head(5).itertuples():
+        print(f"refused {r.message_id}: {r.reason}", file=sys.stderr)
+    return 0 if final.get("status") == "done" else 1
 
 
 def cmd_label(args: argparse.Namespace) -> int:
@@ -139,7 +290,7 @@ def cmd_label_mc(args: argparse.Namespace) -> int:
         bar.total, bar.n = total, done
         bar.refresh()
 
-    montecarlo_job.run_mc_job(job_id, on_progress=progress)
+    montecarlo_job.run_mc_job(job_id, on_progress=progress, on_wait=print_place)
     bar.close()
     from agentark.store import label_tables as q
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import add_home, job_id_arg, refreshed_store
+from agentark.cli.common import add_home, job_id_arg, print_place, refreshed_store
 from agentark.options import add_arguments, from_namespace
 
 
@@ -41,7 +41,8 @@ def cmd_label_prm(args: argparse.Namespace) -> int:
         pid = jobs.spawn(KIND, job_id)
         print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
         return 0
-    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr))
+    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr),
+                         on_wait=print_place)
     print(file=sys.stderr)
     with refreshed_store() as store:
         labels = q.count_labels(store, SOURCE)

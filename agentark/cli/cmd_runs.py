@@ -1,4 +1,4 @@
-"""``runs``, ``import``, ``mark`` and ``datasets``: what is stored, and getting runs in and marked.
+"""``runs``, ``import``, ``regrade``, ``mark`` and ``datasets``: what is stored, getting runs in, graded and marked.
 
 Design decision: each command opens the store for one operation and refreshes it first, so what it prints
 includes every shard a job has finished.
@@ -15,7 +15,7 @@ from agentark.runs.formats import FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``runs``, ``import``, ``mark`` and ``datasets`` commands."""
+    """Add the ``runs``, ``import``, ``regrade``, ``mark`` and ``datasets`` commands."""
     r = sub.add_parser("runs", help="list runs with method, model, problems, status and final accuracy")
     add_home(r)
     r.add_argument("--json", action="store_true")
@@ -31,7 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the model that spoke (du2023 files never say; overrides maslab's token_stats names; "
                         "fills transcript records that name none)")
     i.add_argument("--name", default=None, help="a name for the imported run, shown instead of its id (unique)")
+    i.add_argument("--again", action="store_true",
+                   help="import a file whose bytes were imported before (refused by default: it would count twice)")
     i.set_defaults(func=cmd_import)
+
+    g = sub.add_parser("regrade", help="grade stored runs again by the current rule (cut-off messages, ambiguous "
+                                       "finals, choice answers, vote ties); the dashboard's figures follow")
+    add_home(g)
+    g.add_argument("run_ids", nargs="*", type=run_id_arg, metavar="RUN_ID", help="runs to re-grade (default: all)")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=cmd_regrade)
 
     mk = sub.add_parser("mark", help="mark a problem of a run (or one message with --message) keep or exclude")
     add_home(mk)
@@ -63,7 +72,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for row in rows:
             row["tags"] = ", ".join(row.get("tags") or [])
         print_table(rows, ["run_id", "name", "tags", "method", "model", "dataset", "problems", "done", "status",
-                           "accuracy"])
+                           "accuracy", "ties"])
     return 0
 
 
@@ -76,12 +85,33 @@ def cmd_import(args: argparse.Namespace) -> int:
     name = check_name_free(args.name) if args.name else None
     with Store() as store:
         report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset,
-                             model=args.model)
+                             model=args.model, again=args.again)
         if name and report.imported:
             names.rename(store, report.run_id, name)
-    for line, reason in report.rejected:
-        print(f"rejected: {args.path} line {line}: {reason}", file=sys.stderr)
+    for where in report.rejection_lines():
+        print(f"rejected: {args.path} {where}", file=sys.stderr)
+    for warning in report.warning_lines():
+        print(f"warning: {args.path} {warning}", file=sys.stderr)
     print(report.summary())
+    return 0
+
+
+def cmd_regrade(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from agentark.runs.regrade import regrade
+    from agentark.store import Store
+
+    with Store() as store:
+        store.refresh()
+        done = regrade(store, args.run_ids or None)
+    if args.json:
+        print(json.dumps([asdict(r) for r in done], indent=2))
+    else:
+        for r in done:
+            print(r.summary())
+        if not done:
+            print("No runs to re-grade.")
     return 0
 
 

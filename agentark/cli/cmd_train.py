@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from agentark.cli.common import add_home, print_table
+from agentark.cli.common import add_home, print_place, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +48,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = from_namespace(jobs.get_kind(kind).config, args)
     with Store() as store:
         exports = list_exports(store)
+    if jobs.get_kind(kind).export_kinds:
+        print_prm_figures(cfg.export, exports)
     if args.background:
         started = jobs.start(kind, cfg, job_id=args.job_id, exports=exports)
         print(f"{kind} job {started.job_id} started (pid {started.pid}); follow it on the Train page or "
@@ -55,7 +58,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Created first, so the id is printed before the training starts (to stop it from another terminal).
     job_id = jobs.create(kind, cfg, job_id=args.job_id, exports=exports).job_id
     print(f"{kind} job {job_id}")
-    progress = jobs.run_job(job_id, on_progress=lambda done, total: print(f"step {done}/{total or '?'}", flush=True))
+    progress = jobs.run_job(job_id, on_progress=lambda done, total: print(f"step {done}/{total or '?'}", flush=True),
+                           on_wait=print_place)
     with Store() as store:
         store.refresh()
     if progress.get("status") != "done":
@@ -66,19 +70,40 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_prm_figures(ref: str, exports) -> None:
+    """A stepwise (PRM) file's figures (rows, steps, positives and negatives, by label source) and the balance
+    warning, before the job starts; nothing for another kind of file, or one that cannot be read (the job's
+    preflight says why)."""
+    from agentark.errors import AgentArkError
+    from agentark.export import file_figures
+    from agentark.train.train_jobs import resolve_export
+
+    try:
+        figures = file_figures(resolve_export(ref, exports))
+    except (AgentArkError, OSError, ValueError):
+        return
+    print("PRM data: " + "\n".join(figures.lines()))
+    if figures.warning():
+        print(f"warning: {figures.warning()}", file=sys.stderr)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from agentark.checkpoints import list_models
     from agentark.store import Store
 
     with Store() as store:
         frame = list_models(store, args.kind)
-    rows = frame.to_dict("records")
+    # A model without an export (PAD) has a missing cell, which pandas may hand over as NaN: plain None here.
+    rows = [{k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in r.items()}
+            for r in frame.to_dict("records")]
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
         return 0
     for r in rows:
         metrics = json.loads(r.get("metrics_json") or "{}")
         r["loss"] = metrics.get("loss")
-        r["export"] = (r.get("export_sha256") or "")[:12] or None
+        r["export"] = (r["export_sha256"] or "")[:12] or None
     print_table(rows, ["model_id", "kind", "base_model", "export", "step", "loss", "device", "precision", "path"])
     return 0

@@ -55,6 +55,12 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def print_place(place: int) -> None:
+    """What a foreground command says while its job waits for a slot (``jobs.run_job``'s ``on_wait``)."""
+    print(f"waiting for a slot: {place} in the queue (other jobs hold the device; `python -m agentark jobs` lists "
+          "them); it starts by itself", file=sys.stderr, flush=True)
+
+
 def print_table(rows: list[dict], columns: list[str]) -> None:
     """Print ``rows`` as an aligned text table of ``columns``."""
     widths = {c: max(len(c), *(len(fmt(r.get(c))) for r in rows)) if rows else len(c) for c in columns}

@@ -25,7 +25,15 @@ from agentark.debate.methods import (
     all_agree,
 )
 from agentark.debate.prompts import SOLVE_PROMPT, format_others, solve_messages
-from agentark.debate.scheduler import ChunkResult, answer_changes, message_record, outcome_record, run_chunk
+from agentark.debate.scheduler import (
+    ChunkResult,
+    answer_changes,
+    decide,
+    grade_message,
+    message_record,
+    outcome_record,
+    run_chunk,
+)
 
 __all__ = [
     "METHODS",
@@ -49,6 +57,8 @@ __all__ = [
     "agent_name",
     "all_agree",
     "answer_changes",
+    "decide",
+    "grade_message",
     "build_engines",
     "first_run_config",
     "format_others",

@@ -25,7 +25,7 @@ from agentark.errors import DatasetError
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Plan, Progress, folders, register_kind
 from agentark.jobs.runner import create, run_job
-from agentark.progress import run_eta, work_fraction
+from agentark.progress import BatchWatch, run_eta, watching, work_fraction
 from agentark.provenance import git_commit, package_versions
 from agentark.store import ledger_tables, run_tables
 from agentark.store.shards import MESSAGE_SCHEMA, OUTCOME_SCHEMA
@@ -194,16 +194,34 @@ def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: 
     attempts = folder.attempts()
     for number, chunk in enumerate(chunks, 1):
         folder.check_cancel()
+        at = {"step": 1, "written": 0.0}
+        folder.write_progress(stage=f"chunk {number}/{len(chunks)}: step 1 running")
 
         def step_done(step: int, number: int = number, size: int = len(chunk)) -> None:
             # Finer than problems: a chunk's problems finish together, after its last step.
+            at["step"] = step + 1
             folder.write_progress(stage=f"chunk {number}/{len(chunks)}: step {step} done",
                                   fraction=work_fraction(len(done), total, size, step, steps), measured_at=time.time())
             if on_progress:
                 on_progress(len(done), total)
             folder.check_cancel()
 
-        result = run_chunk(chunk, cfg, folder.run_id, engines=engines, on_round=step_done, attempts=attempts)
+        def requests_done(requests: float, of: int, number: int = number, size: int = len(chunk)) -> None:
+            # Finer than steps: the engine's requests (and tokens) done of this step's batch, at most twice a
+            # second, so a long first round shows its pace and the time left is measured from its first batch.
+            moment = time.time()
+            if moment - at["written"] < 0.5 and requests < of:
+                return
+            at["written"] = moment
+            share = min(requests / of, 1.0) if of else 0.0
+            folder.write_progress(stage=f"chunk {number}/{len(chunks)}: step {at['step']}, {int(requests)}/{of} "
+                                        "requests done",
+                                  fraction=work_fraction(len(done), total, size, at["step"] - 1 + share, steps),
+                                  measured_at=moment)
+
+        # Stop between tokens or micro-batches of a long step, not only between steps (BatchWatch).
+        with watching(BatchWatch(requests_done, folder.cancel_requested, folder.check_cancel)):
+            result = run_chunk(chunk, cfg, folder.run_id, engines=engines, on_round=step_done, attempts=attempts)
         folder.write_shard(result.messages, result.outcomes)
         chunk_failed = {m["problem_id"] for m in result.messages if m["error"] is not None}
         failed.update(chunk_failed)
@@ -229,9 +247,10 @@ def _failed_messages(folder: RunFolder, problem_ids: set[str]) -> list[dict]:
     return rows
 
 
-def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: dict | None = None) -> dict:
-    """Run (or resume) a debate run in this process until every problem has a shard (or it is stopped)."""
-    return run_job(run_id, on_progress=on_progress, engines=engines)
+def run_debate_job(run_id: str, on_progress: Progress | None = None, engines: dict | None = None, **kwargs) -> dict:
+    """Run (or resume) a debate run in this process until every problem has a shard (or it is stopped);
+    ``kwargs`` are the runner's (``on_wait``)."""
+    return run_job(run_id, on_progress=on_progress, engines=engines, **kwargs)
 
 
 def ingest_run(store: Store, folder: RunFolder) -> int:

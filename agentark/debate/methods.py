@@ -27,7 +27,7 @@ from agentark.debate.prompts import (
     format_others,
     solve_messages,
 )
-from agentark.grading import answers_equal, majority_vote
+from agentark.grading import answers_equal, vote
 from agentark.options import check_bounds
 from agentark.tasks import Problem
 
@@ -62,10 +62,21 @@ class Turn:
 
 @dataclass
 class Decision:
+    """A problem's final answer; ``tie`` when it came from a majority vote whose largest groups were equal in
+    size (the first-seen group won), so the run's figures can count ties instead of hiding them."""
+
     final_answer: str | None
+    tie: bool = False
+
+    @classmethod
+    def by_vote(cls, answers: list[str | None]) -> "Decision":
+        result = vote(answers)
+        return cls(result.answer, result.tie)
 
 
 Play = Generator[list[Turn], list[dict], Decision]
+# Roles whose answer, when they speak last, is the decision (MAD's judge, a debate's aggregator).
+DECIDERS = ("judge", "aggregator")
 
 
 def agent_name(i: int) -> str:
@@ -137,7 +148,7 @@ class SelfConsistency(Method):
     def play(self, problem: Problem) -> Play:
         names = self.speakers(self.cfg)
         records = yield [self.turn(a, 1, "solver", solve_messages(problem.question, self.cfg.solve_prompt)) for a in names]
-        return Decision(majority_vote([r["answer"] for r in records])[0])
+        return Decision.by_vote([r["answer"] for r in records])
 
 
 class LLMDebate(Method):
@@ -179,8 +190,7 @@ class LLMDebate(Method):
             (verdict,) = yield [self.turn("aggregator", last_round + 1, "aggregator", [{"role": "user", "content": prompt}])]
             if verdict["answer"] is not None:
                 return Decision(verdict["answer"])
-        answer, _ = majority_vote([latest[a]["answer"] for a in names])
-        return Decision(answer)
+        return Decision.by_vote([latest[a]["answer"] for a in names])
 
 
 @dataclass
@@ -238,7 +248,7 @@ class MultiAgentDebate(Method):
                 return Decision(verdict["answer"])
             if last:
                 break
-        return Decision(majority_vote([latest["affirmative"]["answer"], latest["negative"]["answer"]])[0])
+        return Decision.by_vote([latest["affirmative"]["answer"], latest["negative"]["answer"]])
 
 
 @dataclass
@@ -294,7 +304,7 @@ class CritiqueRevise(Method):
             critiques = "\n\n".join(f"{r['agent']}:\n{r['content'].strip()}" for r in reviews)
             for a in solvers:
                 histories[a].append({"role": "user", "content": REVISE_PROMPT.format(critiques=critiques)})
-        return Decision(majority_vote([latest[a]["answer"] for a in solvers])[0])
+        return Decision.by_vote([latest[a]["answer"] for a in solvers])
 
 
 METHODS: dict[str, type] = {

@@ -2,7 +2,8 @@
 
 Design decision: ``run_chunk`` steps every problem's method generator in lockstep, so one round of every
 agent on every problem of a chunk is one ``generate`` call per engine; the scheduler never loops one
-request at a time. ``message_record`` and ``outcome_record`` are the row shapes every importer reuses.
+request at a time. ``message_record`` and ``outcome_record`` are the row shapes every importer reuses, and
+``grade_message`` / ``decide`` are the one grading rule that live runs, imports and ``regrade`` share.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Callable
 
 from agentark.backends import ChatRequest, Completion, Engine
 from agentark.debate.debate_config import DebateConfig, build_engines
-from agentark.debate.methods import METHODS, Decision, Play, Turn
-from agentark.grading import answers_equal, extract_answer, is_correct, normalize_answer
+from agentark.debate.methods import DECIDERS, METHODS, Decision, Play, Turn
+from agentark.grading import answer_choices, answers_equal, is_correct, normalize_answer, read_answer
+from agentark.progress import share_of
 from agentark.tasks import Problem
 
 
@@ -29,10 +31,27 @@ def message_id(run_id: str, problem_id: str, seq: int, attempt: int = 0) -> str:
     return f"{run_id}:{problem_id}:{seq:04d}" if not attempt else f"{run_id}:{problem_id}:a{attempt}:{seq:04d}"
 
 
+def grade_message(content: str | None, finish_reason: str | None, failed: bool, reference: str,
+                  question: str) -> dict:
+    """The graded fields of a message (answer, answer_norm, answer_kind, is_correct) by the one rule every
+    run, import and regrade uses: ``grading.read_answer`` (a message cut off at the token limit has an answer
+    only if it states one; a choice reference reads choices). A failed message has no answer and is
+    ungraded (``is_correct`` NULL); one without an answer is wrong."""
+    if failed:
+        return {"answer": None, "answer_norm": None, "answer_kind": None, "is_correct": None}
+    reading = read_answer(content or "", finish_reason, answer_choices(reference, question))
+    return {"answer": reading.answer, "answer_norm": normalize_answer(reading.answer),
+            "answer_kind": reading.kind,
+            "is_correct": bool(reading.answer is not None and is_correct(reading.answer, reference))}
+
+
 def message_record(run_id: str, problem: Problem, turn: Turn, seq: int, completion: Completion,
-                   attempt: int = 0) -> dict:
-    """The ``messages`` row of one finished turn, graded against the problem's reference answer."""
-    answer = extract_answer(completion.text) if completion.ok else None
+                   attempt: int = 0, finish_reason: str | None = "") -> dict:
+    """The ``messages`` row of one finished turn, graded against the problem's reference answer.
+
+    ``finish_reason`` overrides the completion's (None for an imported file that does not say why a message
+    ended: its answers may then be implicit, the last number, and are marked so)."""
+    reason = completion.finish_reason if finish_reason == "" else finish_reason
     return {
         "message_id": message_id(run_id, problem.problem_id, seq, attempt),
         "run_id": run_id,
@@ -43,15 +62,12 @@ def message_record(run_id: str, problem: Problem, turn: Turn, seq: int, completi
         "seq": seq,
         "model": completion.model,
         "content": completion.text,
-        "answer": answer,
-        "answer_norm": normalize_answer(answer),
-        "is_correct": (is_correct(answer, problem.reference_answer) if answer is not None else False)
-        if completion.ok else None,
+        **grade_message(completion.text, reason, not completion.ok, problem.reference_answer, problem.question),
         "prompt_tokens": int(completion.prompt_tokens),
         "completion_tokens": int(completion.completion_tokens),
         "latency_ms": float(completion.latency_ms),
         "error": completion.error,
-        "finish_reason": completion.finish_reason,
+        "finish_reason": reason,
     }
 
 
@@ -70,8 +86,22 @@ def answer_changes(records: list[dict]) -> int:
     return changes
 
 
+def decide(records: list[dict]) -> Decision:
+    """A problem's decision re-made from its stored messages, as the methods make it live: the answer of a
+    judge or aggregator that spoke last, else the majority vote of each solver's latest answer."""
+    ordered = sorted(records, key=lambda r: r["seq"])
+    if ordered and ordered[-1]["role"] in DECIDERS and ordered[-1]["answer"] is not None:
+        return Decision(ordered[-1]["answer"])
+    latest: dict[str, dict] = {}
+    for r in ordered:
+        if r["role"] == "solver":
+            latest[r["agent"]] = r
+    return Decision.by_vote([r["answer"] for r in latest.values()])
+
+
 def outcome_record(run_id: str, problem: Problem, decision: Decision, records: list[dict], wall_ms: float) -> dict:
-    """The ``outcomes`` row of one problem: the decision, consensus, answer changes and cost."""
+    """The ``outcomes`` row of one problem: the decision, consensus, answer changes, whether the vote tied,
+    and cost."""
     solvers = [r for r in records if r["role"] == "solver"]
     last_round = max((r["round"] for r in solvers), default=0)
     finals = [r["answer"] for r in solvers if r["round"] == last_round]
@@ -87,6 +117,7 @@ def outcome_record(run_id: str, problem: Problem, decision: Decision, records: l
         "completion_tokens": sum(r["completion_tokens"] for r in records),
         "engine_calls": len(records),
         "wall_ms": wall_ms,
+        "vote_tie": bool(decision.tie),
     }
 
 
@@ -125,13 +156,16 @@ def run_chunk(
         for pid, turns in pending.items():
             for t in turns:
                 per_engine.setdefault(t.engine, []).append((pid, t))
+        offset, step_requests = 0, sum(len(items) for items in per_engine.values())
         for engine_key, items in per_engine.items():
             requests = [
                 ChatRequest(t.messages, max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed + step)
                 for _, t in items
             ]
             started = time.perf_counter()
-            completions = engines[engine_key].generate(requests)
+            with share_of(offset, step_requests):  # the step's requests done, across its engine calls
+                completions = engines[engine_key].generate(requests)
+            offset += len(items)
             elapsed = (time.perf_counter() - started) * 1000
             for (pid, t), c in zip(items, completions):
                 rec = message_record(run_id, by_id[pid], t, len(records[pid]), c, attempts.get(pid, 0))

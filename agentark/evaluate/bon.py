@@ -13,6 +13,7 @@ report agree exactly, and a test can build a run whose curve is known. The PRM i
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -110,9 +111,13 @@ def score_samples(samples: pd.DataFrame, scorer: StepScorer, segmenter: str) -> 
     return dict(zip(ids, scored))
 
 
-def best_of_n(store, run_id: str, scorer: StepScorer, cfg: BonConfig | None = None) -> BonCurve:
-    """Best-of-N curves of a stored run with k samples per problem, scored by ``scorer``."""
+def best_of_n(store, run_id: str, scorer: StepScorer, cfg: BonConfig | None = None,
+              problem_ids: Collection[str] | None = None) -> BonCurve:
+    """Best-of-N curves of a stored run with k samples per problem, scored by ``scorer``; on ``problem_ids``
+    only when given (in a comparison: the problems every compared run finished, ``Comparison.shared``)."""
     cfg = cfg or BonConfig()
     q.run_rows(store, [run_id])
     samples = q.first_round_samples(store, run_id)
+    if problem_ids is not None:
+        samples = samples[samples["problem_id"].isin(set(problem_ids))]
     return curve_from_samples(run_id, samples, score_samples(samples, scorer, cfg.segmenter), cfg)

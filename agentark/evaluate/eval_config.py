@@ -21,14 +21,12 @@ GROUND_TRUTH_SOURCES = ["human", "import:prm800k", "import:math-shepherd"]
 
 @dataclass
 class Pricing(ConfigBase):
-    """USD per million tokens, prompt and completion, for the cost per 1,000 problems.
+    """USD per million tokens, prompt and completion, for the cost per 1,000 problems; ``source`` says where the
+    price came from (an engine's default, a price set for a model or engine, or one set for every run)."""
 
-    The defaults are list prices of a small hosted model; set your provider's (or your GPU-hour's
-    equivalent) to make the cost column yours.
-    """
-
-    prompt_usd_per_mtok: float = 0.15
-    completion_usd_per_mtok: float = 0.60
+    prompt_usd_per_mtok: float = 0.0
+    completion_usd_per_mtok: float = 0.0
+    source: str = "set"
 
     def __post_init__(self) -> None:
         if self.prompt_usd_per_mtok < 0 or self.completion_usd_per_mtok < 0:
@@ -39,25 +37,67 @@ class Pricing(ConfigBase):
         return (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
 
 
+def parse_price(text: str) -> tuple[str, float, float]:
+    """``KEY=PROMPT,COMPLETION`` (USD per million tokens; KEY is a model or an engine) as its three parts."""
+    key, sep, value = str(text).partition("=")
+    parts = value.replace("/", ",").split(",")
+    try:
+        prompt, completion = (float(v) for v in parts) if len(parts) == 2 else (float("nan"),) * 2
+    except ValueError:
+        prompt = completion = float("nan")
+    if not sep or not key.strip() or prompt != prompt or completion != completion:
+        raise ConfigError(f"Price '{text}' is not MODEL_OR_ENGINE=PROMPT,COMPLETION in USD per million tokens, "
+                          "e.g. gpt-4o-mini=0.15,0.60 or openai=0,0; fix [[prices]].")
+    Pricing(prompt, completion)
+    return key.strip(), prompt, completion
+
+
+def price_for(engine: str | None, model: str | None, prices: list[str] | None = None) -> Pricing | None:
+    """The price of a run's tokens: one set for its model, else for its engine, else the engine's default
+    (0 for a local engine); None when none is known (a run imported from another tool), so its cost shows "—"."""
+    from agentark.backends import engine_price
+
+    table = {key: (p, c) for key, p, c in map(parse_price, prices or [])}
+    for key, what in ((model, "model"), (engine, "engine")):
+        if key and key in table:
+            return Pricing(*table[key], source=f"set for {what} {key}")
+    default = engine_price(engine)
+    if default is None:
+        return None
+    return Pricing(*default, source=f"{engine} default" + (" (local engine)" if default == (0.0, 0.0) else ""))
+
+
 @dataclass
 class CompareConfig(ConfigBase):
     """Gates of a rollout decision and the prices behind cost; shared by the page, the CLI and the report.
 
-    A candidate passes when its accuracy is at least ``min_accuracy_ratio`` of the reference's, its tokens
-    per problem at most ``max_token_ratio`` of the reference's, and its p95 latency per problem under
-    ``max_p95_latency_s`` seconds.
+    Gates depend on the runs' roles (teacher, base, student). A student against a teacher passes when its
+    accuracy is at least ``min_accuracy_ratio`` of the teacher's, its tokens per problem at most
+    ``max_token_ratio`` of the teacher's, and its p95 latency per problem under ``max_p95_latency_s`` seconds.
+    A run against a base passes when the paired interval of its accuracy lift lies above ``min_lift``.
+    Every relating figure is computed on the problems all compared runs finished.
     """
 
     min_accuracy_ratio: float = field(default=0.95, metadata={
-        "help": "gate: the candidate's accuracy is at least this share of the reference's (0.95: 95%)"})
+        "help": "gate vs a teacher: the candidate's accuracy is at least this share of the teacher's (0.95: 95%)"})
     max_token_ratio: float = field(default=0.5, metadata={
-        "help": "gate: its tokens per problem are at most this share of the reference's"})
+        "help": "gate vs a teacher: its tokens per problem are at most this share of the teacher's"})
     max_p95_latency_s: float = field(default=30.0, metadata={
-        "help": "gate: its p95 latency per problem is under this many seconds", "flag": "--max-p95-latency"})
-    prompt_usd_per_mtok: float = field(default=Pricing.prompt_usd_per_mtok, metadata={
-        "help": "USD per million prompt tokens", "flag": "--price-prompt"})
-    completion_usd_per_mtok: float = field(default=Pricing.completion_usd_per_mtok, metadata={
-        "help": "USD per million completion tokens", "flag": "--price-completion"})
+        "help": "gate vs a teacher: its p95 latency per problem is under this many seconds",
+        "flag": "--max-p95-latency"})
+    min_lift: float = field(default=0.0, metadata={
+        "help": "gate vs a base: the paired interval of the accuracy lift lies above this (0.05: 5 points)",
+        "min": -1, "max": 1})
+    prompt_usd_per_mtok: float | None = field(default=None, metadata={
+        "help": "USD per million prompt tokens for every run (empty: each run's engine or model price; "
+                "0 for local engines)", "flag": "--price-prompt"})
+    completion_usd_per_mtok: float | None = field(default=None, metadata={
+        "help": "USD per million completion tokens for every run (empty: each run's own price)",
+        "flag": "--price-completion"})
+    prices: list[str] = field(default_factory=list, metadata={
+        "help": "price of a model or engine as MODEL_OR_ENGINE=PROMPT,COMPLETION in USD per million tokens "
+                "(e.g. gpt-4o-mini=0.15,0.60 or openai=0,0)", "flag": "--price", "repeat": True,
+        "metavar": "KEY=PROMPT,COMPLETION"})
     confidence: float = field(default=CONFIDENCE, metadata={"help": "confidence level of the accuracy intervals"})
 
     def __post_init__(self) -> None:
@@ -71,10 +111,22 @@ class CompareConfig(ConfigBase):
             raise ConfigError(f"[[max_p95_latency_s]] must be above 0 seconds (got {self.max_p95_latency_s}).")
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"[[confidence]] must be in [0.5, 1), e.g. 0.95 (got {self.confidence}).")
+        if (self.prompt_usd_per_mtok is None) != (self.completion_usd_per_mtok is None):
+            raise ConfigError("Set both [[prompt_usd_per_mtok]] and [[completion_usd_per_mtok]] (a price for every "
+                              "run), or neither (each run's own price).")
         self.pricing()
+        for price in self.prices:
+            parse_price(price)
 
-    def pricing(self) -> Pricing:
-        return Pricing(self.prompt_usd_per_mtok, self.completion_usd_per_mtok)
+    def pricing(self) -> Pricing | None:
+        """The one price set for every run, or None when each run has its own."""
+        if self.prompt_usd_per_mtok is None:
+            return None
+        return Pricing(self.prompt_usd_per_mtok, self.completion_usd_per_mtok, source="set for every run")
+
+    def price_for(self, engine: str | None, model: str | None) -> Pricing | None:
+        """The price of one run's tokens (see ``price_for``)."""
+        return self.pricing() or price_for(engine, model, self.prices)
 
 
 @dataclass
@@ -85,8 +137,8 @@ class BonConfig(ConfigBase):
         "help": "best-of-N step aggregations (default: all)", "choices": AGGREGATIONS,
         "flag": "--aggregation", "repeat": True})
     temperature: float = field(default=0.1, metadata={"help": "softmin temperature", "flag": "--softmin-temperature"})
-    segmenter: str = field(default="paragraphs", metadata={"help": "how a sample is cut into steps",
-                                                           "choices": SEGMENTERS})
+    segmenter: str = field(default="auto", metadata={"help": "how a sample is cut into steps (the labels' segmenter)",
+                                                     "choices": SEGMENTERS})
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.aggregations if a not in AGGREGATIONS]
@@ -147,6 +199,9 @@ class EvalConfig(GenerationConfig):
     chunk_size: int = field(default=16, metadata={"help": "problems per batch and per shard", "min": 1})
     allow_overlap: bool = field(default=False, metadata={
         "help": "evaluate even on problems the model trained on (reported as a warning)"})
+    # Set by ``like_eval_config``: the rest of a run's debate config (speakers, method options, aggregator, ...),
+    # so evaluating "like RUN" re-runs the whole debate, not just its method name.
+    like: dict = field(default_factory=dict, metadata={"internal": True})
 
     def __post_init__(self) -> None:
         if not (self.model or "").strip():
@@ -164,11 +219,17 @@ class EvalConfig(GenerationConfig):
         from agentark.debate import DebateConfig
         from agentark.checkpoints import prompt_for
 
-        return DebateConfig(
-            **self.generation(), method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,
-            agents=None if self.method == "cot" else self.samples, rounds=self.rounds,
-            chunk_size=self.chunk_size, solve_prompt=prompt_for(self.model),
-        )
+        own = dict(**self.generation(), method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,
+                   agents=None if self.method == "cot" else self.samples, rounds=self.rounds,
+                   chunk_size=self.chunk_size)
+        if self.like:
+            return DebateConfig.from_dict({**self.like, **own})
+        return DebateConfig(**own, solve_prompt=prompt_for(self.model))
+
+    def models(self) -> list[str]:
+        """Every model that answers in this evaluation: the run's, and each speaker's own (``like`` a debate with
+        agent specs), for the held-out check."""
+        return self.debate_config().models() if self.like else [self.model]
 
 
 def debate_methods() -> list[str]:

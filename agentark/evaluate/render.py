@@ -80,7 +80,8 @@ def steps_html(system: SystemView) -> str:
             'border-radius:6px;font-size:0.92em">' + "".join(out) + "</div>")
 
 
-def gate_html(passed: bool, text: str) -> str:
-    colour, mark = ("#15803d", "PASS") if passed else ("#b91c1c", "FAIL")
+def gate_html(passed: bool | None, text: str) -> str:
+    """A gate as a coloured mark and its text; ``passed`` None (cannot be judged) is a grey N/A."""
+    colour, mark = {True: ("#15803d", "PASS"), False: ("#b91c1c", "FAIL"), None: ("#6b7280", "N/A")}[passed]
     return (f'<span class="gate" style="display:inline-block;margin:2px 0;padding:2px 8px;border-radius:4px;'
             f'background:{colour};color:white;font-weight:600">{mark}</span> {html.escape(text)}')

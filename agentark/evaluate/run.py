@@ -18,7 +18,7 @@ from agentark.evaluate.lineage import training_problem_ids
 from agentark.debate.debate_job import RunFolder, ingest_run, plan_debate, run_debate
 from agentark.jobs.registry import JobKind, Plan, register_kind
 from agentark.jobs.runner import create
-from agentark.tasks import LoadReport, Problem, load_problems
+from agentark.tasks import ColumnMap, LoadReport, Problem, load_problems
 
 
 @dataclass
@@ -50,14 +50,52 @@ def check_held_out(store, model: str, problems: list[Problem], allow_overlap: bo
 
 
 def load_eval_problems(cfg: EvalConfig) -> LoadReport:
+    if cfg.like:
+        debate = cfg.debate_config()
+        return load_problems(debate.dataset, limit=debate.limit, split=debate.split, seed=debate.problem_seed,
+                             columns=ColumnMap(**debate.columns) if debate.columns else None)
     return load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.seed)
 
 
+# What ``like_eval_config`` carries over from a run's config besides the fields an ``EvalConfig`` has.
+LIKE_KEYS = ("agent_specs", "method_options", "aggregator", "early_stop", "problem_seed", "columns", "solve_prompt")
+
+
+def like_eval_config(store, run_id: str, **overrides) -> EvalConfig:
+    """An evaluation of run ``run_id``'s method and whole config (engine, model, speakers, rounds, sampling,
+    method options) on the test split of its dataset, so a teacher that debated the train split answers the
+    same held-out problems as the base and the students; ``overrides`` (EvalConfig fields) change any of it."""
+    from agentark.debate.methods import METHODS
+    from agentark.store import eval_tables as q
+
+    source = q.run_rows(store, [run_id])[run_id]["config"]
+    if source.get("method") not in METHODS or not source.get("engine"):
+        raise ConfigError(
+            f"Run {run_id} was not run by the studio (method {source.get('method') or 'unknown'}), so its method "
+            "cannot be run again. Evaluate its model with a studio method: `python -m agentark eval --model MODEL "
+            "--method debate ...`."
+        )
+    method = source["method"]
+    values = {
+        "model": source.get("model"), "engine": source["engine"], "engine_options": source.get("engine_options") or {},
+        "temperature": source.get("temperature"), "max_tokens": source.get("max_tokens", 256),
+        "seed": source.get("seed", 0), "dataset": source.get("dataset"), "split": "test",
+        "limit": source.get("limit"), "method": method, "samples": None if method == "cot" else source.get("agents"),
+        "rounds": source.get("rounds"), "chunk_size": source.get("chunk_size", 16),
+        "like": {k: source[k] for k in LIKE_KEYS if k in source},
+    }
+    return EvalConfig(**{**values, **overrides})
+
+
 def plan_eval(cfg: EvalConfig, store) -> Plan:
-    """The ``eval`` kind's preflight: load the problems, refuse (or report) those the model trained on, then
-    the debate kind's preflight on them."""
+    """The ``eval`` kind's preflight: load the problems, refuse (or report) those any of its models trained on,
+    then the debate kind's preflight on them."""
     report = load_eval_problems(cfg)
-    overlap = check_held_out(store, cfg.model, report.problems, cfg.allow_overlap)
+    overlap = None
+    for model in cfg.models():
+        found = check_held_out(store, model, report.problems, cfg.allow_overlap)
+        if overlap is None or (found.overlapping and not overlap.overlapping):
+            overlap = found
     plan = plan_debate(cfg.debate_config(), report.problems)
     return replace(plan, id_prefix=f"eval-{cfg.method}", info=(plan.info, overlap))
 

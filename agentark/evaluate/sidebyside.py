@@ -73,7 +73,7 @@ def viewer_link(run_id: str, problem_id: str) -> str:
 
 
 def side_by_side(store, run_ids: list[str], problem_id: str, scorer: StepScorer | None = None,
-                 segmenter: str = "paragraphs") -> SideBySide:
+                 segmenter: str = "auto") -> SideBySide:
     """Each run's representative message for one problem, segmented, with PRM step scores when ``scorer``."""
     runs = q.run_rows(store, run_ids)
     outcomes = q.outcome_rows(store, run_ids)

@@ -71,3 +71,21 @@ def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> 
     if x.size == 0:
         return [math.nan for _ in qs]
     return [float(v) for v in np.percentile(x, list(qs))]
+
+
+def paired_lift_ci(a_correct: Sequence[bool], b_correct: Sequence[bool], confidence: float = CONFIDENCE,
+                   n_resamples: int = RESAMPLES, seed: int = SEED) -> tuple[float, float, float]:
+    """B's accuracy lift over A on the same problems (mean of b - a per problem) and its percentile-bootstrap
+    interval, resampling problems so the pairing is kept; (nan, nan, nan) without problems."""
+    a = np.asarray(a_correct, dtype=float)
+    b = np.asarray(b_correct, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired correctness needs equal lengths (got {a.size} and {b.size})")
+    if a.size == 0:
+        return math.nan, math.nan, math.nan
+    diff = b - a
+    if np.all(diff == diff[0]):
+        # Every resample has the same mean; scipy's bootstrap refuses a degenerate sample.
+        return float(diff[0]), float(diff[0]), float(diff[0])
+    low, high = bootstrap_ci(diff, confidence, n_resamples, seed)
+    return float(diff.mean()), low, high

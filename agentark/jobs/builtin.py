@@ -12,9 +12,11 @@ MODULES = (
     "agentark.evaluate.run",  # evaluations (debate runs on held-out problems)
     "agentark.labels.montecarlo_job",  # Monte-Carlo step labels
     "agentark.labels.prm_labeler",  # PRM step labels
+    "agentark.labels.judge",  # LLM-judge step labels
     "agentark.train.prm",  # PRM training
     "agentark.train.sft",  # SFT (R-SFT / DA)
     "agentark.train.pad",  # PAD (GRPO with PRM rewards)
+    "agentark.studies.study_job",  # studies (a graph of the kinds above)
     "agentark.checkpoints",  # trained model folders become rows of the models table on refresh
 )
 

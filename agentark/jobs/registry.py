@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentark import machine
 from agentark.errors import JobError
 from agentark.ids import check_id
 from agentark.jobs.folder import JobFolder
@@ -60,7 +61,9 @@ class JobKind:
     (``problems``, ``runs``, ``export:KIND``, ``model:KIND``), ``registers`` what it adds (a run, labels, a model);
     ``trainer(cfg, out_dir, on_metrics, should_stop, resume)`` is a training kind's work outside a job folder
     (a rank under ``accelerate launch``). ``runs_as`` names the kind its jobs are, when it only launches them
-    (an evaluation is a debate run).
+    (an evaluation is a debate run). ``needs(cfg)`` names the devices a job computes on (``cpu``, ``cuda:N``;
+    none for work done elsewhere), which it waits for a slot of; by default they follow the config's engines
+    or its ``device`` (see ``job_needs``).
     """
 
     name: str
@@ -74,11 +77,26 @@ class JobKind:
     registers: str = ""
     trainer: Callable[..., Any] | None = None
     runs_as: str = ""
+    needs: Callable[[Any], tuple[str, ...]] | None = None
 
     @property
     def export_kinds(self) -> tuple[str, ...]:
         """The export kinds it trains on (``export:KIND`` among ``reads``); empty when it reads no export."""
         return tuple(r.partition(":")[2] for r in self.reads if r.startswith("export:"))
+
+
+def job_needs(kind: JobKind, cfg: Any) -> tuple[str, ...]:
+    """The devices a job of this kind with this config computes on: the kind's ``needs``, else its engines'
+    devices (a served model: none), else its ``device`` (``num_processes`` GPUs for a distributed trainer)."""
+    if kind.needs is not None:
+        return tuple(kind.needs(cfg))
+    if hasattr(cfg, "engine_specs"):
+        specs = list(cfg.engine_specs().values())
+    elif hasattr(cfg, "engine_spec"):
+        specs = [cfg.engine_spec()]
+    else:
+        return machine.devices(getattr(cfg, "device", "auto"), getattr(cfg, "num_processes", 1))
+    return tuple(sorted({device for spec in specs for device in spec.devices()}))
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -1,7 +1,9 @@
 """Automatic step labelers: outcome supervision and the debate signal, pure functions of messages and steps.
 
 Labels are PRM800K-style values (+1 good, 0 neutral, -1 wrong) appended to ``step_labels`` with their
-source (``auto:outcome``, ``auto:debate``) and a confidence. Design decision: a labeler is a pure function
+source (``auto:outcome``, ``auto:debate``) and a confidence. Neither labels a step that makes no claim
+(``agentark.labels.segment.has_claim``: an opening, the question restated), so a persona paragraph is never
+a first error. Design decision: a labeler is a pure function
 from messages and steps to label rows, so it is tested on hand-built transcripts, and ``run_auto_labelers``
 only appends rows whose value differs from the one already in force for that source, so running a labeler
 twice adds nothing.
@@ -18,6 +20,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.grading import intermediate_results, reference_solution, to_number
+from agentark.labels.segment import has_claim
 from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -33,6 +36,20 @@ _CRITIQUE = re.compile(
     r"\b(wrong|incorrect|mistake|error|miscalculat\w*|should be|should have been|not correct|isn't right|"
     r"is not right|flawed|off by)\b", re.IGNORECASE)
 _STEP_REF = re.compile(r"\bstep\s*(\d+)", re.IGNORECASE)
+_OWN_MARKER = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*)?step\s*(\d+)", re.IGNORECASE)
+
+
+def with_claims(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """``steps`` with a boolean ``claim`` column: the stored one, or worked out from each step's text and its
+    problem's question when the steps come without it (hand-built frames)."""
+    steps = steps.copy()
+    if "claim" in steps.columns:
+        steps["claim"] = steps["claim"].map(lambda v: True if v is None or pd.isna(v) else bool(v)).astype(bool)
+        return steps
+    questions = dict(zip(messages["message_id"], messages["question"])) if "question" in messages else {}
+    steps["claim"] = [has_claim(str(t), str(questions.get(m) or ""))
+                      for t, m in zip(steps["text"], steps["message_id"])]
+    return steps
 
 
 def _results(text: str) -> list[str]:
@@ -58,7 +75,8 @@ def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     without such a reference it gets nothing.
     """
     out = []
-    by_message = {mid: g.sort_values("idx") for mid, g in steps.groupby("message_id")}
+    steps = with_claims(messages, steps)
+    by_message = {mid: g.sort_values("idx") for mid, g in steps[steps["claim"]].groupby("message_id")}
     for m in messages.itertuples():
         mine = by_message.get(m.message_id)
         if mine is None or m.is_correct is None or pd.isna(m.is_correct):
@@ -77,10 +95,6 @@ def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["step_id", "value", "confidence"])
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9=+\-*/.]", "", text.lower())
-
-
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
@@ -89,12 +103,17 @@ def debate_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     """The debate signal: which earlier step a later round shows to be the likely error (-1).
 
     In round r > 1, (a) a critique sentence of one agent (it says wrong, mistake, should be, ...) points at
-    another agent's round r-1 step it names (``agent_2 ... step 3``) or whose numbers it repeats (two or
-    more in common, one of them the step's stated result); (b) an agent that turned a wrong answer into a right
-    one revised its first step that no longer appears in its new message.
+    another agent's round r-1 step it names (``agent_2 ... step 3``: the step that carries the marker "Step 3",
+    else the third step that makes a claim) or whose numbers it repeats (two or more in common, one of them the
+    step's stated result); (b) an agent that turned a wrong answer into a right one revised the first step whose
+    claim changed: a step whose stated results (``= X``), or failing those the numbers it adds to the question,
+    no longer appear in its new message. A rule that finds no such step abstains. Steps that make no claim are
+    never labelled.
     """
     out: dict[str, tuple[float, float]] = {}
+    steps = with_claims(messages, steps)
     by_message = {mid: g.sort_values("idx") for mid, g in steps.groupby("message_id")}
+    claims = {mid: g[g["claim"]] for mid, g in by_message.items()}
     solvers = messages[messages["role"] == "solver"]
     for (_, _), conv in solvers.groupby(["run_id", "problem_id"]):
         by_round = {r: g for r, g in conv.groupby("round")}
@@ -115,15 +134,31 @@ def debate_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                             out.setdefault(step, (-1.0, DEBATE_CRITIQUE_CONFIDENCE))
                 before = prev_by_agent.get(msg.agent)
                 if (before is not None and _is(before.is_correct, False) and _is(msg.is_correct, True)
-                        and before.message_id in by_message):
-                    new_steps = {_norm(t) for t in by_message.get(msg.message_id, pd.DataFrame({"text": []}))["text"]}
-                    if not new_steps:
-                        new_steps = {_norm(s) for s in _sentences(msg.content or "")}
-                    for s in by_message[before.message_id].itertuples():
-                        if _norm(s.text) not in new_steps:
-                            out[s.step_id] = (-1.0, DEBATE_REVISION_CONFIDENCE)
-                            break
+                        and before.message_id in claims):
+                    question = str(getattr(msg, "question", "") or "")
+                    changed = _changed_claim(claims[before.message_id], msg.content or "", question)
+                    if changed is not None:
+                        out[changed] = (-1.0, DEBATE_REVISION_CONFIDENCE)
     return pd.DataFrame([(k, v, c) for k, (v, c) in out.items()], columns=["step_id", "value", "confidence"])
+
+
+def _changed_claim(before: pd.DataFrame, revised: str, question: str) -> str | None:
+    """The first claim step of a wrong message whose claim the revised (right) message no longer makes: its stated
+    results, or without any the numbers it adds to the question, all absent from the revision; None when every
+    claim survives (the revision changed something this rule cannot see, so it abstains)."""
+    now_numbers = set().union(*(_numbers(x) for x in _sentences(revised) if not _CRITIQUE.search(x)))
+    given = _numbers(question)
+    for s in before.itertuples():
+        stated = {r.rstrip(".") for r in _results(s.text)}
+        claimed = stated or (_numbers(s.text) - given)
+        if claimed and not any(_same_number(c, now_numbers) for c in claimed):
+            return s.step_id
+    return None
+
+
+def _same_number(value: str, numbers: set[str]) -> bool:
+    v = to_number(value)
+    return value in numbers or (v is not None and any(to_number(n) == v for n in numbers))
 
 
 def _is(value, wanted: bool) -> bool:
@@ -138,13 +173,17 @@ def _pointed_step(sentence: str, agent: str, target_steps: pd.DataFrame, n_agent
         return None
     ref = _STEP_REF.search(sentence)
     if ref and (named or n_agents == 2):
-        k = int(ref.group(1)) - 1
-        hit = target_steps[target_steps["idx"] == k]
-        if not hit.empty:
-            return str(hit.iloc[0]["step_id"])
+        k = int(ref.group(1))
+        marked = [s for s in target_steps.itertuples() if (m := _OWN_MARKER.match(s.text)) and int(m.group(1)) == k]
+        if marked:
+            # A critique of a step that claims nothing (a restated question) names no error: abstain.
+            return str(marked[0].step_id) if marked[0].claim else None
+        claims = target_steps[target_steps["claim"]]
+        if 0 < k <= len(claims):
+            return str(claims.iloc[k - 1]["step_id"])
     wanted = _numbers(sentence)
     best, best_score = None, 1
-    for s in target_steps.itertuples():
+    for s in target_steps[target_steps["claim"]].itertuples():
         # The critique must repeat a result the step states, not just its operands ("3 * 4 = 14 is wrong").
         if not wanted & set(_results(s.text)):
             continue
@@ -181,18 +220,26 @@ class AutoLabelConfig(ConfigBase):
 
 
 def run_auto_labelers(store: Store, cfg: AutoLabelConfig) -> dict[str, int]:
-    """Run the chosen labelers on stored steps; append only labels that change what is in force."""
+    """Run the chosen labelers on stored steps; append only labels that change what is in force, and withdraw
+    the labels a source gave before that it no longer gives (an older rule's, or a step that lost its claim).
+
+    Returns labels appended per source, and ``withdrawn:SOURCE`` counts where some were withdrawn.
+    """
     steps = q.steps_in_context(store, cfg.run_ids or None)
     if steps.empty:
         raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
     messages = q.transcript_messages(store, cfg.run_ids or None)
-    written = {}
+    written: dict[str, int] = {}
     for source in cfg.sources:
         labeler = outcome_labels if source == "auto:outcome" else debate_labels
         fresh = labeler(messages, steps)
         current = q.labels_in_force(store, cfg.run_ids or None, [source])
+        stale = current[~current["step_id"].isin(set(fresh["step_id"]))][["step_id"]] if not current.empty else current
         if not fresh.empty and not current.empty:
             merged = fresh.merge(current[["step_id", "value"]], on="step_id", how="left", suffixes=("", "_old"))
             fresh = merged[merged["value"] != merged["value_old"]].drop(columns="value_old")
         written[source] = q.append_labels(store, _stamp_rows(fresh, source)) if not fresh.empty else 0
+        if not stale.empty:
+            withdrawn = _stamp_rows(stale.assign(value=None, confidence=None), source)
+            written[f"withdrawn:{source}"] = q.append_labels(store, withdrawn.assign(note=q.WITHDRAWN))
     return written

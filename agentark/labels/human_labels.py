@@ -12,13 +12,15 @@ from __future__ import annotations
 import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.store import Store
+from agentark.labels.corrections import Correction, correction_rows
+from agentark.store import correction_tables as ct
 from agentark.store import label_tables as q
 
 VALUES = {1: "good", 0: "neutral", -1: "wrong"}
@@ -29,7 +31,7 @@ QUEUE_STRATEGIES = {
     "first-error": "wrong answers whose first error is unknown first",
 }
 QUEUE_PAGE = 500  # steps fetched per queue query; the next page loads in the background before it is needed
-_CONTEXTS_KEPT = 2000  # step contexts (message text included) a queue keeps before starting afresh
+_CARDS_KEPT = 2000  # cards (message text included) a queue keeps before starting afresh
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class HumanLabel:
     annotator: str
     flag: bool = False
     note: str | None = None
+    label_id: str | None = None  # given by the browser, so a label sent twice is stored once
 
     def __post_init__(self) -> None:
         if not (self.annotator or "").strip():
@@ -51,13 +54,11 @@ class HumanLabel:
             raise ConfigError("Give a value (+1, 0, -1), the 'unsure' flag or a note.")
 
 
-def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
-    """Append people's labels with who and when; return how many were written."""
-    if not labels:
-        return 0
-    stamp = now()
-    rows = pd.DataFrame({
-        "label_id": [f"h:{secrets.token_hex(10)}" for _ in labels],
+def _label_rows(labels: list[HumanLabel], stamp: datetime) -> pd.DataFrame:
+    """Rows for ``step_labels``; each a microsecond after the one before, so the order given decides which label
+    of a step is in force even where one insert does not keep its rows' order."""
+    return pd.DataFrame({
+        "label_id": [lab.label_id or f"h:{secrets.token_hex(10)}" for lab in labels],
         "step_id": [lab.step_id for lab in labels],
         "value": [None if lab.value is None else float(lab.value) for lab in labels],
         "source": "human",
@@ -65,9 +66,26 @@ def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
         "confidence": 1.0,
         "flag": [bool(lab.flag) for lab in labels],
         "note": [lab.note or None for lab in labels],
-        "created_at": stamp,
-    })
-    return q.append_labels(store, rows)
+        "created_at": [stamp + timedelta(microseconds=i) for i in range(len(labels))],
+    }, columns=q.LABEL_COLUMNS[:-1])
+
+
+def add_human_labels(store: Store, labels: list[HumanLabel]) -> int:
+    """Append people's labels with who and when; return how many were written. A step id that is no stored step
+    is refused (nothing is written): a label on it would be an orphan no view or export ever shows."""
+    if not labels:
+        return 0
+    return q.append_labels(store, _label_rows(labels, now()), known_steps_only=True)
+
+
+def store_batch(store: Store, labels: list[HumanLabel], corrections: list[Correction] = ()) -> dict[str, int]:
+    """Store a batch of labels and corrections (from the browser) in one store operation and one transaction,
+    in the order given; ids already stored are skipped, so a resent batch stores nothing twice. A correction
+    also gives its author's -1 label to its step when their label in force there is not -1 already."""
+    stamp = now()
+    with store.connection():
+        fixes = correction_rows(store, list(corrections), stamp)
+        return ct.write_batch(store, _label_rows(list(labels), stamp) if labels else pd.DataFrame(), fixes)
 
 
 def bulk_label(store: Store, step_ids: list[str], value: int, annotator: str, note: str | None = None) -> int:
@@ -77,6 +95,33 @@ def bulk_label(store: Store, step_ids: list[str], value: int, annotator: str, no
 
 def label_history(store: Store, step_id: str) -> pd.DataFrame:
     return q.label_history(store, step_id)
+
+
+def _plain(value):
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def step_histories(store: Store, step_ids: list[str]) -> dict[str, list[dict]]:
+    """Per step, every label and correction it was given, oldest first, as plain rows: ``id``, ``when``,
+    ``source``, ``annotator``, ``value``, ``flag``, ``note`` and, for a correction, ``correction`` (the step
+    written, then the rest after a line "…")."""
+    with store.connection():
+        labels = q.label_histories(store, step_ids)
+        fixes = ct.step_corrections(store, step_ids)
+    rows: dict[str, list[tuple]] = {}
+    for r in labels.itertuples():
+        value = _plain(r.value)
+        rows.setdefault(r.step_id, []).append((r.created_at, {
+            "id": r.label_id, "when": f"{r.created_at:%Y-%m-%d %H:%M:%S}", "source": r.source,
+            "annotator": _plain(r.annotator), "value": None if value is None else int(value) if value in (-1, 0, 1)
+            else float(value), "flag": bool(_plain(r.flag)), "note": _plain(r.note), "correction": None}))
+    for r in fixes.itertuples():
+        rest = _plain(r.rest)
+        rows.setdefault(r.step_id, []).append((r.created_at, {
+            "id": r.correction_id, "when": f"{r.created_at:%Y-%m-%d %H:%M:%S}", "source": "human",
+            "annotator": r.annotator, "value": None, "flag": False, "note": _plain(r.note),
+            "correction": r.text + (f"\n…{rest}" if rest else "")}))
+    return {step: [row for _, row in sorted(found, key=lambda x: x[0])] for step, found in rows.items()}
 
 
 def label_counts(store: Store) -> pd.DataFrame:
@@ -149,7 +194,8 @@ class LabelQueue:
     _after: tuple | None = None
     _exhausted: bool = False
     _next: Future | None = None
-    _contexts: dict[str, dict] = field(default_factory=dict)
+    token: str = field(default_factory=lambda: secrets.token_hex(6))
+    _cards: dict[int, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_strategy(self.strategy)
@@ -186,22 +232,29 @@ class LabelQueue:
     def __len__(self) -> int:
         return self.total if not self._exhausted else len(self.step_ids)
 
-    def card(self, step_id: str) -> dict:
-        """What the labeling card shows for a step: the step with its message and problem, and under ``history``
-        every label it was given (read fresh). Contexts are read a message at a time and kept, so the next
-        step of the same message reads only its history."""
-        with self.store.connection():
-            if step_id not in self._contexts:
-                if len(self._contexts) > _CONTEXTS_KEPT:
-                    self._contexts.clear()
-                self._contexts.update({row["step_id"]: row for row in q.message_steps_in_context(self.store, step_id)})
-            return {**self._contexts.get(step_id, {}), "history": q.label_history(self.store, step_id)}
+    def cards(self, start: int, end: int) -> list[dict]:
+        """The cards of queue positions ``start`` to ``end`` (excluded) for a card that holds them in the browser:
+        each step with its message, problem, and ``history`` (labels and corrections, oldest first).
 
-    def label(self, label: HumanLabel, show_step_id: str) -> dict:
-        """Store a person's label and read the card to show next, in one store operation (one open of the file)."""
-        with self.store.connection():
-            add_human_labels(self.store, [label])
-            return self.card(show_step_id)
+        A position's card is read once (its history as of then; what this person gives is added where it is
+        shown) and kept, so sliding the window reads only the new positions, in one store operation."""
+        start = max(start, 0)
+        self.ensure(max(end - 1, 0))
+        end = min(end, len(self.step_ids))
+        missing = [pos for pos in range(start, end) if pos not in self._cards]
+        if missing:
+            if len(self._cards) > _CARDS_KEPT:
+                self._cards.clear()
+            ids = [self.step_ids[pos] for pos in missing]
+            with self.store.connection():
+                steps = q.steps_with_context(self.store, ids).set_index("step_id")
+                histories = step_histories(self.store, ids)
+            for pos, step_id in zip(missing, ids):
+                if step_id in steps.index:
+                    row = steps.loc[step_id].to_dict()
+                    self._cards[pos] = {**row, "step_id": step_id, "pos": pos,
+                                        "history": histories.get(step_id, [])}
+        return [self._cards[pos] for pos in range(start, end) if pos in self._cards]
 
 
 AUTO_FILTERS = q.AUTO_FILTERS

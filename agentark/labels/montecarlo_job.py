@@ -8,6 +8,8 @@ job started with, skipping those whose label shard exists, whatever was segmente
 """
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 
 from agentark.backends import Engine, create_engine
@@ -17,6 +19,7 @@ from agentark.jobs.folder import LabelJobFolder
 from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
 from agentark.jobs.runner import list_jobs, run_job
 from agentark.labels.montecarlo import MCConfig, label_rows, mc_targets, rollouts
+from agentark.progress import BatchWatch, watching
 from agentark.store import Store
 from agentark.store import label_tables as q
 
@@ -45,31 +48,50 @@ def plan_mc(cfg: MCConfig, store: Store) -> Plan:
 
 
 def run_mc(folder: MCFolder, on_progress: Progress | None = None, engine: Engine | None = None) -> dict:
-    """The Monte-Carlo kind's run: every target without a label shard, chunk by chunk, stopping between
-    chunks when asked."""
+    """The Monte-Carlo kind's run: every target without a label shard, chunk by chunk. A stop is honoured
+    between chunks and, inside a chunk, between the engine's tokens or micro-batches (a chunk of 64 prefixes
+    times k rollouts can take minutes); the chunk in flight is then dropped, the finished shards stay."""
     cfg = MCConfig.from_dict(folder.meta()["config"])
     targets = folder.targets().to_dict("records")
     done = folder.done_step_ids()
     todo = [t for t in targets if t["step_id"] not in done]
-    folder.write_progress(done=len(done), total=len(targets))
+    folder.write_progress(done=len(done), total=len(targets), stage="loading the engine" if todo else "finished")
     if on_progress:
         on_progress(len(done), len(targets))
     if todo and engine is None:
         engine = create_engine(cfg.engine_spec())
-    for start in range(0, len(todo), cfg.chunk_size):
+    chunks = [todo[start : start + cfg.chunk_size] for start in range(0, len(todo), cfg.chunk_size)]
+    for number, chunk in enumerate(chunks, 1):
         folder.check_cancel()
-        chunk = todo[start : start + cfg.chunk_size]
-        folder.write_shard(label_rows(folder.job_id, chunk, rollouts(engine, chunk, cfg), cfg.k))
+        state = {"round": 0, "written": 0.0, "last": 0.0}
+        folder.write_progress(stage=f"chunk {number}/{len(chunks)}: rollout 1/{cfg.k}")
+
+        def rollouts_done(requests: float, of: int, number: int = number) -> None:
+            moment = time.time()
+            ended = requests >= of and state["last"] < of  # one engine call (a rollout round) finished
+            state["last"] = requests
+            if ended:
+                state["round"] += 1
+            elif moment - state["written"] < 0.5:
+                return
+            state["written"] = moment
+            folder.write_progress(stage=f"chunk {number}/{len(chunks)}: rollout {min(state['round'] + 1, cfg.k)}/"
+                                        f"{cfg.k}, {int(requests) if requests < of else 0}/{of} prefixes")
+
+        with watching(BatchWatch(rollouts_done, folder.cancel_requested, folder.check_cancel)):
+            correct = rollouts(engine, chunk, cfg)
+        folder.write_shard(label_rows(folder.job_id, chunk, correct, cfg.k))
         done.update(t["step_id"] for t in chunk)
-        folder.write_progress(done=len(done))
+        folder.write_progress(done=len(done), stage=f"chunk {number}/{len(chunks)} stored")
         if on_progress:
             on_progress(len(done), len(targets))
-    return {"status": "done", "done": len(done)}
+    return {"status": "done", "done": len(done), "stage": "finished"}
 
 
-def run_mc_job(job_id: str, engine: Engine | None = None, on_progress: Progress | None = None) -> dict:
-    """Run (or resume) a Monte-Carlo job in this process until every target has a label shard."""
-    return run_job(job_id, on_progress=on_progress, engine=engine)
+def run_mc_job(job_id: str, engine: Engine | None = None, on_progress: Progress | None = None, **kwargs) -> dict:
+    """Run (or resume) a Monte-Carlo job in this process until every target has a label shard (``kwargs``: the
+    runner's, such as ``on_wait``)."""
+    return run_job(job_id, on_progress=on_progress, engine=engine, **kwargs)
 
 
 def ingest_mc(store: Store, folder: MCFolder) -> int:

@@ -143,29 +143,42 @@ def plan_prm_label(cfg: PRMLabelConfig, store: Store) -> Plan:
 
 
 def run_prm_label(folder: PRMLabelFolder, on_progress: Progress | None = None, scorer=None) -> dict:
-    """The kind's run: score every trajectory without a shard, a chunk at a time, stopping between chunks."""
+    """The kind's run: score every trajectory without a shard, a chunk at a time, one forward batch
+    (``batch_size`` trajectories) after another. A stop is honoured after the batch in flight: the chunk's
+    scored trajectories are stored as a shard first, so no finished work is lost."""
     cfg = PRMLabelConfig.from_dict(folder.meta()["config"])
     items = trajectories(folder.steps())
     done_steps = folder.done_step_ids()
     todo = [t for t in items if not set(t[2]) <= done_steps]
     done = len(items) - len(todo)
-    folder.write_progress(done=done, total=len(items))
+    folder.write_progress(done=done, total=len(items), stage="loading the PRM" if todo else "finished")
     if on_progress:
         on_progress(done, len(items))
     if todo and scorer is None:
         from agentark.train.prm_scoring import load_prm
 
         scorer = load_prm(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
-    for start in range(0, len(todo), cfg.chunk_size):
+    chunks = [todo[start : start + cfg.chunk_size] for start in range(0, len(todo), cfg.chunk_size)]
+    for number, chunk in enumerate(chunks, 1):
         folder.check_cancel()
-        chunk = todo[start : start + cfg.chunk_size]
-        scores = scorer.score([(question, texts) for _, question, _, texts in chunk])
-        folder.write_shard(stamp(prm_label_rows([ids for _, _, ids, _ in chunk], scores, cfg.threshold), cfg.model))
-        done += len(chunk)
-        folder.write_progress(done=done)
+        scored: list[list[float]] = []
+        for start in range(0, len(chunk), cfg.batch_size):
+            if folder.cancel_requested():
+                break
+            batch = chunk[start : start + cfg.batch_size]
+            scored += scorer.score([(question, texts) for _, question, _, texts in batch])
+            folder.write_progress(stage=f"chunk {number}/{len(chunks)}: {len(scored)}/{len(chunk)} trajectories "
+                                        "scored")
+        finished = chunk[: len(scored)]
+        if finished:
+            folder.write_shard(stamp(prm_label_rows([ids for _, _, ids, _ in finished], scored, cfg.threshold),
+                                     cfg.model))
+        done += len(finished)
+        folder.write_progress(done=done, stage=f"chunk {number}/{len(chunks)} stored")
         if on_progress:
             on_progress(done, len(items))
-    return {"status": "done", "done": done}
+        folder.check_cancel()
+    return {"status": "done", "done": done, "stage": "finished"}
 
 
 def ingest_prm_label(store: Store, folder: PRMLabelFolder) -> int:

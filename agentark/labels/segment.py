@@ -1,4 +1,12 @@
-"""Split a message into reasoning steps, with character offsets so a step can be shown in place.
+"""Split a message into reasoning steps, with character offsets so a step can be shown in place, and tell
+which steps make a claim.
+
+The default segmenter, ``auto``, cuts at ``Step k:`` markers or numbered lines when a message has them (and at
+blank lines), otherwise at paragraphs, otherwise at lines: models write "Step 1: ...\nStep 2: ..." on single
+line breaks, which ``paragraphs`` would keep as one step. A step that makes no claim (an opening such as
+"Let's break down the problem step by step:", or the question restated: no number the question lacks, no
+equation, no inference, no answer) is stored with ``claim = false``; labelers never label it and the
+first-error convention never stops at it.
 
 Design decision: a step's id is a hash of its message id, its text and which occurrence of that text it
 is in the message (never its position). Re-segmenting a message, with the same or another segmenter,
@@ -14,8 +22,18 @@ from dataclasses import dataclass, field
 from agentark.errors import ConfigError
 from agentark.options import ConfigBase
 
-SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
-_MARKER = re.compile(r"(?im)^[ \t]*(?:\*\*)?step\s*\d+\s*[:.)]")
+SEGMENTERS = ("auto", "paragraphs", "lines", "markers", "sentences")
+DEFAULT_SEGMENTER = "auto"
+_MARKER = re.compile(r"(?im)^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?step\s*\d+\s*(?:\*\*)?\s*[:.)]")
+# A numbered line: "1. ", "2) " at the start of a line (not "3.5 apples").
+_NUMBERED = re.compile(r"(?m)^[ \t]*(?:\*\*)?\d{1,2}[.)](?:\*\*)?[ \t]+(?=\S)")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+# What a claim looks like: an equation or arithmetic between numbers, an inference, or a committed answer.
+_LEAD = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*)?(?:step\s*\d+|\d{1,2}(?=[.)]))\s*(?:\*\*)?\s*[:.)]?\s*", re.I)
+_EQUATION = re.compile(r"=|\d\s*(?:[-+*/×÷^x]|\\times|\\cdot|\\div)\s*[($]?\s*\d|\\frac")
+_INFERENCE = re.compile(r"\b(?:therefore|thus|hence|so|because|since|means|implies|gives|equals|makes|leaves)\b|"
+                        r"\banswer\s*(?:is|:|=)|\\boxed|####", re.I)
+_CLAIM_NUMBER = re.compile(r"(?<![A-Za-z\d.])\d[\d,]*(?:\.\d+)?")
 # A sentence ends at . ! or ? followed by white space; "3.5" and "e.g.x" never split.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -30,12 +48,28 @@ class Step:
     char_end: int
 
 
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _CLAIM_NUMBER.findall(text)}
+
+
+def has_claim(text: str, question: str = "") -> bool:
+    """Whether a step claims something a reader could find wrong: a number the question does not hold, an
+    equation or arithmetic, an inference word (therefore, so, because, ...) or an answer. An opening ("Let's
+    break down the problem step by step:") and the question restated make none. A "Step k:" marker is not a
+    claim."""
+    body = _LEAD.sub("", text or "", count=1)
+    if _EQUATION.search(body) or _INFERENCE.search(body):
+        return True
+    return bool(_numbers(body) - _numbers(question or ""))
+
+
 @dataclass
 class SegmentConfig(ConfigBase):
     """How to segment a run's messages; shared by the CLI, the labeling page and stored with the steps."""
 
-    method: str = field(default="paragraphs", metadata={"help": "how a message is cut into steps",
-                                                        "choices": SEGMENTERS})
+    method: str = field(default=DEFAULT_SEGMENTER, metadata={
+        "help": "how a message is cut into steps (auto: Step k markers or numbered lines, else paragraphs, else lines)",
+        "choices": SEGMENTERS})
     roles: list[str] = field(default_factory=lambda: ["solver"], metadata={
         "help": "the roles whose messages are segmented (solver, critic, judge, aggregator)"})
 
@@ -60,13 +94,28 @@ def _spans_between(content: str, cuts: list[int]) -> list[tuple[int, int]]:
     return spans
 
 
-def segment(content: str, method: str = "paragraphs") -> list[Step]:
-    """Steps of ``content``: ``paragraphs`` (blank lines), ``lines``, ``markers`` (``Step k:``) or ``sentences``."""
+def _auto_cuts(content: str) -> list[int]:
+    """Markers (two or more) or numbered lines (two or more) with blank lines; else paragraphs; else lines."""
+    paragraphs = [m.end() for m in _PARAGRAPH.finditer(content)]
+    for pattern in (_MARKER, _NUMBERED):
+        starts = [m.start() for m in pattern.finditer(content)]
+        if len(starts) >= 2:
+            return starts + paragraphs
+    if len(_spans_between(content, paragraphs)) > 1:
+        return paragraphs
+    return [m.end() for m in re.finditer(r"\n", content)]
+
+
+def segment(content: str, method: str = DEFAULT_SEGMENTER) -> list[Step]:
+    """Steps of ``content``: ``auto`` (see the module docstring), ``paragraphs`` (blank lines), ``lines``,
+    ``markers`` (``Step k:``) or ``sentences``."""
     if method not in SEGMENTERS:
         raise ConfigError(f"Unknown segmenter '{method}'; choose one of: {', '.join(SEGMENTERS)}.")
     content = content or ""
-    if method == "paragraphs":
-        cuts = [m.end() for m in re.finditer(r"\n[ \t]*\n", content)]
+    if method == "auto":
+        cuts = _auto_cuts(content)
+    elif method == "paragraphs":
+        cuts = [m.end() for m in _PARAGRAPH.finditer(content)]
     elif method == "lines":
         cuts = [m.end() for m in re.finditer(r"\n", content)]
     elif method == "markers":
@@ -92,7 +141,8 @@ def step_ids(message_id: str, steps: list[Step]) -> list[str]:
 
 
 def segment_runs(store, run_ids: list[str] | None, cfg: SegmentConfig) -> int:
-    """Segment every message of the given runs (all runs when None) with roles in ``cfg.roles``; return steps stored."""
+    """Segment every message of the given runs (all runs when None) with roles in ``cfg.roles``, marking which
+    steps make a claim; return steps stored."""
     from agentark.store import label_tables as q
 
     messages = q.messages_to_segment(store, run_ids, cfg.roles)
@@ -101,6 +151,7 @@ def segment_runs(store, run_ids: list[str] | None, cfg: SegmentConfig) -> int:
         steps = segment(m.content or "", cfg.method)
         for sid, s in zip(step_ids(m.message_id, steps), steps):
             rows.append({"step_id": sid, "message_id": m.message_id, "idx": s.idx, "text": s.text,
-                         "char_start": s.char_start, "char_end": s.char_end, "segmenter": cfg.method})
+                         "char_start": s.char_start, "char_end": s.char_end, "segmenter": cfg.method,
+                         "claim": has_claim(s.text, m.question or "")})
     q.replace_steps(store, list(messages["message_id"]), rows)
     return len(rows)

@@ -19,7 +19,8 @@ import pandas as pd
 
 from agentark.clock import now
 from agentark.errors import ImportFormatError
-from agentark.grading import extract_answer, is_correct, normalize_answer
+from agentark.grading import answer_choices, is_correct, normalize_answer, read_answer
+from agentark.ids import question_id
 from agentark.runs.import_io import FieldError, Unreadable, iter_json_lines, list_field, object_field, text_field
 from agentark.labels.segment import Step, step_ids
 from agentark.store import Store
@@ -149,13 +150,14 @@ class _Rows:
 def _solution_rows(rows: _Rows, run_id: str, n: int, sol: ParsedSolution, fmt: str, model: str | None,
                    placed: dict[str, int]) -> None:
     dataset, source = f"import:{fmt}", f"import:{fmt}"
-    pid = hashlib.sha1(f"{dataset}\n{sol.question}".encode()).hexdigest()[:16]
+    pid = question_id(sol.question)  # the same question from any source is the same problem
     if pid not in placed:
         placed[pid] = len(placed)
         rows.problems[pid] = {"problem_id": pid, "dataset": dataset, "split": "import", "question": sol.question,
                               "reference_answer": sol.reference_answer,
                               "meta_json": json.dumps({"solution": sol.solution} if sol.solution else {})}
-        rows.run_problems.append({"run_id": run_id, "problem_id": pid, "idx": placed[pid]})
+        rows.run_problems.append({"run_id": run_id, "problem_id": pid, "idx": placed[pid], "dataset": dataset,
+                                  "split": "import"})
     content, spans = "", []
     for text in sol.steps:
         if content:
@@ -163,10 +165,12 @@ def _solution_rows(rows: _Rows, run_id: str, n: int, sol: ParsedSolution, fmt: s
         spans.append(Step(len(spans), text, len(content), len(content) + len(text)))
         content += text
     message_id = f"{run_id}:{n:06d}"
-    answer = extract_answer(content)
+    # These files do not say whether a solution was cut off: the implicit rule, marked as such.
+    reading = read_answer(content, None, answer_choices(sol.reference_answer, sol.question))
+    answer = reading.answer
     rows.messages.append({"message_id": message_id, "run_id": run_id, "problem_id": pid, "agent": sol.annotator,
                           "round": 1, "role": "solution", "seq": 0, "model": model, "content": content,
-                          "answer": answer, "answer_norm": normalize_answer(answer),
+                          "answer": answer, "answer_norm": normalize_answer(answer), "answer_kind": reading.kind,
                           "is_correct": is_correct(answer, sol.reference_answer) if sol.reference_answer else None})
     created = now()
     for sid, s, rating, flag in zip(step_ids(message_id, spans), spans, sol.ratings, sol.flags):

@@ -24,9 +24,11 @@ INT32_MAX = 2**31 - 1
 
 @dataclass(frozen=True)
 class Unreadable:
-    """A record (or the rest of a document) that could not be read, and why."""
+    """A record (or the rest of a document) that could not be read, and why; ``key`` is the member's key when
+    a JSON object broke off inside a member whose key was read."""
 
     reason: str
+    key: str | None = None
 
 
 def iter_json_lines(path: Path) -> Iterator[tuple[int, dict | Unreadable]]:
@@ -104,6 +106,18 @@ class _TextStream:
             if not self.more():
                 return ""
 
+    def _describe(self, exc: ValueError, pos: int | None) -> str:
+        """A whole sentence for a JSON error at the end of the file: where it is, and whether the file was cut off
+        (``JSONDecodeError.msg`` alone reads "Unterminated string starting at", cut mid-sentence)."""
+        msg = getattr(exc, "msg", None) or str(exc)
+        if pos is None:
+            return f"not JSON ({msg})"
+        line = self.line + self.buf.count("\n", self.pos, pos)
+        where = f"{msg.rstrip(' :')} line {line}" if msg.endswith(" at") else f"{msg} at line {line}"
+        if msg.startswith("Unterminated") or not self.buf[pos:].strip():
+            return f"the file ends before this record is complete ({where}); was it cut off?"
+        return f"not JSON ({where})"
+
     def decode(self, decoder: json.JSONDecoder) -> Any:
         """The JSON value starting at ``pos``, reading more of the file until it is complete."""
         while True:
@@ -115,8 +129,10 @@ class _TextStream:
                     raise ValueError(f"a record is larger than {MAX_RECORD_CHARS >> 20} MB") from exc
                 # Incomplete or invalid: only the end of the file tells them apart. Reading as much again
                 # as is pending keeps re-parsing a long record linear overall.
+                # ``more`` may move the buffer: keep the error's place relative to the record's start.
+                offset = exc.pos - self.pos if isinstance(getattr(exc, "pos", None), int) else None
                 if not self.more(pending):
-                    raise ValueError(f"not JSON ({getattr(exc, 'msg', exc)})") from exc
+                    raise ValueError(self._describe(exc, None if offset is None else self.pos + offset)) from exc
                 continue
             if end == len(self.buf) and self.more():
                 continue  # a number cut at the end of the chunk parses, but only as its first digits
@@ -143,14 +159,17 @@ def iter_json_object(path: Path) -> Iterator[tuple[int, str, Any] | tuple[int, U
                 return
             text.advance(text.pos + 1)
             expect_more = False
+            key = None
             while True:
                 c = text.skip_space()
                 if c == "}" and not expect_more:
                     text.advance(text.pos + 1)
                     break
                 if c != '"':
-                    raise ValueError(f"expected a quoted key, found {c!r}" if c else "the file ends inside the object")
+                    raise ValueError(f"expected a quoted key, found {c!r}" if c else
+                                     "the file ends inside the object; was it cut off?")
                 line = text.line
+                key = None
                 key = text.decode(decoder)
                 if text.skip_space() != ":":
                     raise ValueError("expected ':' after a key")
@@ -158,13 +177,14 @@ def iter_json_object(path: Path) -> Iterator[tuple[int, str, Any] | tuple[int, U
                 text.skip_space()
                 value = text.decode(decoder)
                 yield line, key, value
+                key = None
                 c = text.skip_space()
                 text.advance(text.pos + 1)
                 if c == "}":
                     break
                 if c != ",":
                     raise ValueError(f"expected ',' or '}}' after a member, found {c!r}" if c else
-                                     "the file ends inside the object")
+                                     "the file ends inside the object; was it cut off?")
                 expect_more = True
             if text.skip_space():
                 raise ValueError("text after the end of the object")
@@ -172,9 +192,9 @@ def iter_json_object(path: Path) -> Iterator[tuple[int, str, Any] | tuple[int, U
             reason = str(exc)
             if text.binary:
                 reason = "not UTF-8 text (is this a binary file?)"
-            elif not reason.startswith(("not ", "a record")):
+            elif not reason.startswith(("not ", "a record", "the file ends")):
                 reason = f"not JSON ({reason})"
-            yield text.line, Unreadable(reason)
+            yield text.line, Unreadable(reason, key if isinstance(key, str) else None)
 
 
 # -- field checks ---------------------------------------------------------------------------------------------

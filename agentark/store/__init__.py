@@ -288,6 +288,8 @@ class Store:
             with self.transaction() as tx:
                 for statement in migration.statements:
                     tx.execute(statement)
+                if migration.python is not None:
+                    migration.python(tx)
                 tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [migration.version, migration.name, now()])
         return self.schema_version()
 

@@ -38,7 +38,7 @@ def outcome_rows(store: Store, run_ids: list[str]) -> pd.DataFrame:
     """One row per finished problem of the runs, in run order, with its question and reference answer."""
     return store.con.execute(
         """SELECT o.run_id, o.problem_id, rp.idx, o.final_answer, coalesce(o.is_correct, false) AS is_correct,
-                  o.prompt_tokens, o.completion_tokens, o.engine_calls, o.wall_ms, o.consensus,
+                  o.prompt_tokens, o.completion_tokens, o.engine_calls, o.wall_ms, o.consensus, o.vote_tie,
                   p.question, p.reference_answer
            FROM outcomes o JOIN problems p USING (problem_id)
            LEFT JOIN run_problems rp ON rp.run_id = o.run_id AND rp.problem_id = o.problem_id
@@ -50,7 +50,8 @@ def outcome_rows(store: Store, run_ids: list[str]) -> pd.DataFrame:
 def answer_messages(store: Store, run_ids: list[str]) -> pd.DataFrame:
     """The answer-bearing messages (solver, aggregator, judge) of the runs, failed ones included."""
     return store.con.execute(
-        """SELECT run_id, problem_id, message_id, agent, round, role, seq, content, answer, is_correct, error
+        """SELECT run_id, problem_id, message_id, agent, round, role, seq, content, answer, is_correct, error,
+                  answer_kind, finish_reason
            FROM messages WHERE list_contains($ids, run_id) AND list_contains($roles, role)
            ORDER BY run_id, problem_id, seq""",
         {"ids": list(run_ids), "roles": _ANSWER_ROLES},
@@ -109,7 +110,19 @@ def export_problem_ids(store: Store, path: str) -> set[str]:
             "evaluate with --allow-overlap to skip the held-out check."
         )
     reader = "read_parquet" if str(path).endswith(".parquet") else "read_json_auto"
-    rows = store.con.execute(f"SELECT DISTINCT problem_id FROM {reader}(?)", [str(path)]).fetchall()
+    # An export written before problem ids followed the question holds old ids: problem_aliases maps them.
+    rows = store.con.execute(
+        f"""SELECT DISTINCT coalesce(a.problem_id, e.problem_id) FROM {reader}(?) e
+            LEFT JOIN problem_aliases a ON a.old_id = e.problem_id""", [str(path)]).fetchall()
+    return {r[0] for r in rows if r[0] is not None}
+
+
+def current_problem_ids(store: Store, problem_ids: set[str] | list[str]) -> set[str]:
+    """Problem ids as the store knows them now: an id recorded before problem ids followed the question (in a
+    model card, say) is mapped through ``problem_aliases``; others are kept as they are."""
+    rows = store.con.execute(
+        """SELECT DISTINCT coalesce(a.problem_id, i.id) FROM (SELECT unnest($ids) AS id) i
+           LEFT JOIN problem_aliases a ON a.old_id = i.id""", {"ids": sorted(problem_ids)}).fetchall()
     return {r[0] for r in rows if r[0] is not None}
 
 

@@ -2,7 +2,9 @@
 
 Design decision: a metrics shard is ingested once, through the shard ledger (``ledger_tables.ingest_once``,
 under the job's id and ``metrics:NAME``), so a refresh interrupted at any point neither loses nor doubles a
-metric; the ``metrics`` table itself has no key and is append-only.
+metric; the ``metrics`` table is keyed by (job, step, name) and a later shard's value replaces an earlier one,
+so a resumed job that logs a step again (a PRM's step-0 data figures, steps replayed after its checkpoint)
+holds one value per step.
 """
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from agentark.store.ledger_tables import ingest_once
 
 
 def ingest_metrics_shard(store: Store, job_id: str, shard: str, path: Path) -> int:
-    """Append one metrics shard's rows to ``metrics`` unless already ingested; return 1 if it was new."""
+    """Add one metrics shard's rows to ``metrics`` unless already ingested (a step logged again replaces its
+    value); return 1 if it was new."""
 
     def write(con: duckdb.DuckDBPyConnection) -> int:
-        con.execute("INSERT INTO metrics BY NAME SELECT job_id, step, name, value FROM read_parquet(?)", [str(path)])
+        con.execute("INSERT OR REPLACE INTO metrics SELECT job_id, step, name, last(value) FROM read_parquet(?) "
+                    "GROUP BY job_id, step, name", [str(path)])
         return con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
 
     return ingest_once(store, job_id, f"metrics:{shard}", write)

@@ -2,7 +2,9 @@
 
 Step labels are append-only: a label is never updated or deleted, and the label in force for a step and
 a source (or a step and an annotator) is the latest row with a value, ordered by ``created_at`` then by
-insertion order (``rowid``), so two labels written in the same microsecond still have a defined winner.
+insertion order (``rowid``), so two labels written in the same microsecond still have a defined winner. An
+automatic source withdraws a label it no longer gives by appending a row without a value (``WITHDRAWN``); a
+person's row without a value is a flag and leaves their label in force.
 Curation is applied here, in one place: a problem or a message whose mark in force is ``exclude`` never
 reaches an export.
 """
@@ -14,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from agentark.clock import now
+from agentark.errors import ConfigError
 from agentark.store import Store, operation
 from agentark.store.curation_tables import LATEST_MARKS
 from agentark.store.ledger_tables import ingest_once
@@ -25,13 +28,17 @@ _RUN_FILTER = "($runs IS NULL OR list_contains($runs, m.run_id))"
 # The step context every labeling view needs: message, problem, and the run it came from.
 _STEP_CONTEXT = f"""
     SELECT s.step_id, s.message_id, s.idx, s.text, s.char_start, s.char_end, s.segmenter,
+           coalesce(s.claim, true) AS claim,
            m.run_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.answer, m.is_correct,
            p.question, p.reference_answer
     FROM steps s JOIN messages m USING (message_id) JOIN problems p ON p.problem_id = m.problem_id
     WHERE {_RUN_FILTER}"""
-_IN_FORCE = """SELECT * EXCLUDE (rn) FROM (
-    SELECT *, row_number() OVER (PARTITION BY step_id, {part} ORDER BY created_at DESC, rid DESC) AS rn
-    FROM (SELECT *, rowid AS rid FROM step_labels WHERE value IS NOT NULL {where})) WHERE rn = 1"""
+# The rows that can be in force: every row with a value, and an automatic source's withdrawals.
+_COUNTS = "(value IS NOT NULL OR source <> 'human')"
+_IN_FORCE = f"""SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY step_id, {{part}} ORDER BY created_at DESC, rid DESC) AS rn
+    FROM (SELECT *, rowid AS rid FROM step_labels WHERE {_COUNTS} {{where}})) WHERE rn = 1 AND value IS NOT NULL"""
+WITHDRAWN = "withdrawn: the labeler no longer gives this label"
 
 
 def _runs(run_ids: list[str] | None) -> list[str] | None:
@@ -42,7 +49,7 @@ def _runs(run_ids: list[str] | None) -> list[str] | None:
 @operation
 def messages_to_segment(store: Store, run_ids: list[str] | None, roles: list[str]) -> pd.DataFrame:
     return store.con.execute(
-        f"""SELECT m.message_id, m.content FROM messages m
+        f"""SELECT m.message_id, m.content, p.question FROM messages m JOIN problems p USING (problem_id)
             WHERE {_RUN_FILTER} AND list_contains($roles, m.role) AND m.error IS NULL
             ORDER BY m.run_id, m.problem_id, m.seq""",
         {"runs": _runs(run_ids), "roles": list(roles)},
@@ -52,7 +59,7 @@ def messages_to_segment(store: Store, run_ids: list[str] | None, roles: list[str
 def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> None:
     """Make ``rows`` the steps of ``message_ids`` in one transaction; unchanged steps keep their ids."""
     frame = pd.DataFrame(rows, columns=["step_id", "message_id", "idx", "text", "char_start", "char_end",
-                                        "segmenter"])
+                                        "segmenter", "claim"])
     frame["created_at"] = now()
     ids = pd.DataFrame({"message_id": list(message_ids)})
     with store.transaction() as con:
@@ -66,7 +73,7 @@ def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> Non
             con.execute(
                 """INSERT INTO steps BY NAME SELECT * FROM _new_steps
                    ON CONFLICT (step_id) DO UPDATE SET idx = excluded.idx, char_start = excluded.char_start,
-                       char_end = excluded.char_end, segmenter = excluded.segmenter"""
+                       char_end = excluded.char_end, segmenter = excluded.segmenter, claim = excluded.claim"""
             )
         finally:
             con.unregister("_new_steps")
@@ -139,11 +146,12 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
             SELECT s.step_id, s.message_id, s.idx, m.run_id, m.problem_id, m.seq, m.is_correct
             FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}),
         in_force AS (
-            SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
-                   arg_max(confidence, (created_at, rid)) AS confidence
-            FROM (SELECT *, rowid AS rid FROM step_labels
-                  WHERE value IS NOT NULL AND ($as_of IS NULL OR created_at <= $as_of) {sources})
-            GROUP BY step_id, source),
+            SELECT * FROM (
+                SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
+                       arg_max(confidence, (created_at, rid)) AS confidence
+                FROM (SELECT *, rowid AS rid FROM step_labels
+                      WHERE {_COUNTS} AND ($as_of IS NULL OR created_at <= $as_of) {sources})
+                GROUP BY step_id, source) WHERE value IS NOT NULL),
         per_step AS (
             SELECT step_id, bool_or(source = 'human') AS human, bool_or(value < 0) AS bad,
                    count(DISTINCT sign(value)) FILTER (WHERE source <> 'human') AS auto_signs,
@@ -174,24 +182,80 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
 
 
 @operation
+def find_steps(store: Store, run_ids: list[str] | None = None, problem_ids: list[str] | None = None,
+               message_ids: list[str] | None = None, contains: str = "", source: str | None = None,
+               limit: int | None = None) -> pd.DataFrame:
+    """Steps in transcript order with their context, filtered by run, problem, message, text and the source of a
+    label in force; ``matching`` on every row counts all matches."""
+    sql = f"""
+        WITH ctx AS ({_STEP_CONTEXT}),
+        with_source AS (
+            SELECT DISTINCT step_id FROM ({_IN_FORCE.format(part='source', where='')}) WHERE source = $source)
+        SELECT c.step_id, c.run_id, c.problem_id, c.message_id, c.agent, c.round, c.idx, c.claim, c.text,
+               c.is_correct, count(*) OVER () AS matching
+        FROM ctx c
+        WHERE ($problems IS NULL OR list_contains($problems, c.problem_id))
+          AND ($messages IS NULL OR list_contains($messages, c.message_id))
+          AND ($contains = '' OR contains(lower(c.text), $contains))
+          AND ($source IS NULL OR c.step_id IN (SELECT step_id FROM with_source))
+        ORDER BY c.run_id, c.problem_id, c.seq, c.idx
+        {"" if limit is None else "LIMIT $limit"}"""
+    params = {"runs": _runs(run_ids), "problems": list(problem_ids) if problem_ids else None,
+              "messages": list(message_ids) if message_ids else None, "contains": (contains or "").lower(),
+              "source": source}
+    if limit is not None:
+        params["limit"] = int(limit)
+    return store.con.execute(sql, params).df()
+
+
+@operation
+def labels_of_steps(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """The labels in force (per source) of the given steps."""
+    return store.con.execute(
+        f"""SELECT step_id, source, value, confidence, annotator FROM
+            ({_IN_FORCE.format(part='source', where='AND list_contains($ids, step_id)')}) ORDER BY step_id, source""",
+        {"ids": list(step_ids)}).df()
+
+
+@operation
 def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
     return int(store.con.execute(
         f"SELECT count(*) FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}",
         {"runs": _runs(run_ids)}).fetchall()[0][0])
 
 
-@operation
-def message_steps_in_context(store: Store, step_id: str) -> list[dict]:
-    """Every step of the message holding ``step_id``, each with that message and its problem; key lookups only.
+def in_marks(values: list) -> str:
+    """``?`` placeholders for an IN list: DuckDB looks each value up in the table's index (a list parameter
+    or a join would scan the table, seconds at a million steps)."""
+    return ", ".join("?" * len(values)) or "NULL"
 
-    The labeling card reads a whole message at once because a queue mostly walks a message's steps in turn.
-    """
-    found = store.con.execute("SELECT message_id FROM steps WHERE step_id = ?", [step_id]).fetchall()
-    if not found:
-        return []
-    message = message_with_problem(store, found[0][0])
-    steps = store.con.execute("SELECT * FROM steps WHERE message_id = ? ORDER BY idx", [found[0][0]]).df()
-    return [{**message, **row} for row in steps.to_dict("records")]
+
+@operation
+def steps_with_context(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """The given steps, each with its message (content included) and problem: the labeling card's window.
+    Three index lookups (steps, their messages, their problems), not a join over the tables."""
+    ids = list(dict.fromkeys(step_ids))
+    steps = store.con.execute(
+        f"SELECT step_id, message_id, idx, text, char_start, char_end FROM steps WHERE step_id IN ({in_marks(ids)})",
+        ids).df()
+    mids = list(dict.fromkeys(steps["message_id"]))
+    messages = store.con.execute(
+        f"""SELECT message_id, run_id, problem_id, agent, round, content, answer, is_correct FROM messages
+            WHERE message_id IN ({in_marks(mids)})""", mids).df()
+    pids = list(dict.fromkeys(messages["problem_id"]))
+    problems = store.con.execute(
+        f"SELECT problem_id, question, reference_answer FROM problems WHERE problem_id IN ({in_marks(pids)})",
+        pids).df()
+    return steps.merge(messages, on="message_id").merge(problems, on="problem_id")
+
+
+@operation
+def label_histories(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """Every label ever given to the given steps, oldest first per step (index lookups, as above)."""
+    ids = list(dict.fromkeys(step_ids))
+    return store.con.execute(
+        f"""SELECT step_id, created_at, source, annotator, value, soft_value, confidence, flag, note, label_id
+            FROM step_labels WHERE step_id IN ({in_marks(ids)}) ORDER BY step_id, created_at, rowid""", ids).df()
 
 
 AUTO_FILTERS = ("any", "some negative", "some positive", "disagreeing")
@@ -219,9 +283,11 @@ def filtered_steps(store: Store, run_ids: list[str] | None, only_unlabeled: bool
             SELECT s.step_id, s.idx, s.text, m.run_id, m.problem_id, m.seq, m.agent, m.round
             FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}),
         in_force AS (
-            SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
-                   arg_max(annotator, (created_at, rid)) AS annotator
-            FROM (SELECT *, rowid AS rid FROM step_labels WHERE value IS NOT NULL) GROUP BY step_id, source),
+            SELECT * FROM (
+                SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
+                       arg_max(annotator, (created_at, rid)) AS annotator
+                FROM (SELECT *, rowid AS rid FROM step_labels WHERE {_COUNTS}) GROUP BY step_id, source)
+            WHERE value IS NOT NULL),
         per_step AS (
             SELECT step_id, max(value) FILTER (WHERE source = 'human') AS human,
                    max(annotator) FILTER (WHERE source = 'human') AS human_by,
@@ -244,14 +310,27 @@ def filtered_steps(store: Store, run_ids: list[str] | None, only_unlabeled: bool
 
 
 # -- labels -----------------------------------------------------------------------------------------------
-def append_labels(store: Store, rows: pd.DataFrame) -> int:
-    """Append label rows in one transaction; a row whose label_id exists is skipped (idempotent ingestion)."""
+def append_labels(store: Store, rows: pd.DataFrame, known_steps_only: bool = False) -> int:
+    """Append label rows in one transaction; a row whose label_id exists is skipped (idempotent ingestion).
+
+    With ``known_steps_only`` a row for a step id that is not stored refuses the whole batch (ConfigError naming
+    the ids), checked in the same transaction, so nothing is written and no orphan label is ever stored.
+    """
     if rows.empty:
         return 0
     frame = rows.reindex(columns=LABEL_COLUMNS)
     with store.transaction() as con:
         con.register("_labels", frame)
         try:
+            if known_steps_only:
+                unknown = [r[0] for r in con.execute(
+                    "SELECT DISTINCT step_id FROM _labels WHERE step_id NOT IN (SELECT step_id FROM steps) "
+                    "ORDER BY step_id").fetchall()]
+                if unknown:
+                    raise ConfigError(
+                        f"No step {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} in the store; nothing "
+                        "was labelled. Find step ids with `python -m agentark steps` (by run, problem, message or "
+                        "text), or segment the run first.")
             before = con.execute("SELECT count(*) FROM step_labels").fetchall()[0][0]
             con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _labels")
             return con.execute("SELECT count(*) FROM step_labels").fetchall()[0][0] - before

@@ -38,9 +38,11 @@ def insert_run(con: duckdb.DuckDBPyConnection, run: dict, default_status: str) -
 
 
 def register_run(store: Store, meta: dict, problems: pd.DataFrame) -> bool:
-    """Insert a run and its problems if the run is new; return whether it was new."""
+    """Insert a run and its problems if the run is new; return whether it was new. Each problem's dataset and
+    split are recorded for this run (``run_problems``), since one problem may come from several."""
     run_problems = pd.DataFrame(
-        {"run_id": meta["run_id"], "problem_id": problems["problem_id"], "idx": range(len(problems))}
+        {"run_id": meta["run_id"], "problem_id": problems["problem_id"], "idx": range(len(problems)),
+         "dataset": problems["dataset"], "split": problems["split"]}
     )
     with store.transaction() as con:
         if not insert_run(con, meta, "queued"):
@@ -52,7 +54,7 @@ def register_run(store: Store, meta: dict, problems: pd.DataFrame) -> bool:
                 """INSERT OR IGNORE INTO problems (problem_id, dataset, split, question, reference_answer, meta_json)
                    SELECT problem_id, dataset, split, question, reference_answer, meta_json FROM _problems"""
             )
-            con.execute("INSERT OR IGNORE INTO run_problems SELECT run_id, problem_id, idx FROM _rp")
+            con.execute("INSERT OR IGNORE INTO run_problems BY NAME SELECT run_id, problem_id, idx, dataset, split FROM _rp")
         finally:
             con.unregister("_problems")
             con.unregister("_rp")
@@ -65,13 +67,18 @@ def ingest_shard(store: Store, run_id: str, shard: str, messages_path: Path, out
     def write(con: duckdb.DuckDBPyConnection) -> int:
         # A later shard of the same problem (a retry of failed requests) supersedes its earlier rows,
         # and the summaries made from them: sync_traces then sees them missing and summarizes anew.
+        # A shard written before problem ids followed the question holds old ids: problem_aliases maps them.
         for table in ("messages", "outcomes", "problem_rounds", "problem_traces"):
             con.execute(
-                f"DELETE FROM {table} WHERE run_id = ? AND problem_id IN "
-                "(SELECT problem_id FROM read_parquet(?))", [run_id, str(outcomes_path)]
+                f"DELETE FROM {table} WHERE run_id = ? AND problem_id IN (SELECT coalesce(a.problem_id, s.problem_id) "
+                "FROM read_parquet(?) s LEFT JOIN problem_aliases a ON a.old_id = s.problem_id)",
+                [run_id, str(outcomes_path)]
             )
         con.execute("INSERT OR IGNORE INTO messages BY NAME SELECT * FROM read_parquet(?)", [str(messages_path)])
         con.execute("INSERT OR IGNORE INTO outcomes BY NAME SELECT * FROM read_parquet(?)", [str(outcomes_path)])
+        for table in ("messages", "outcomes"):
+            con.execute(f"UPDATE {table} SET problem_id = a.problem_id FROM problem_aliases a "
+                        f"WHERE {table}.run_id = ? AND {table}.problem_id = a.old_id", [run_id])
         return con.execute("SELECT count(*) FROM read_parquet(?)", [str(messages_path)]).fetchall()[0][0]
 
     return ingest_once(store, run_id, shard, write)
@@ -97,7 +104,8 @@ def get_run(store: Store, run_id: str) -> dict:
 
 
 def list_runs(store: Store) -> pd.DataFrame:
-    """One row per run: what it ran, how far it got, its final accuracy and its curation counts."""
+    """One row per run: what it ran, how far it got, its final accuracy (with how many final answers came
+    from a tied vote) and its curation counts."""
     return store.df(
         f"""WITH latest AS ({LATEST_MARKS}),
            marks AS (
@@ -109,6 +117,7 @@ def list_runs(store: Store) -> pd.DataFrame:
                FROM latest GROUP BY run_id)
            SELECT r.run_id, r.name, coalesce(r.tags, []) AS tags, r.kind, r.method, r.dataset, r.model,
                   r.status, r.created_at, coalesce(p.n, 0) AS problems, coalesce(o.done, 0) AS done, o.accuracy,
+                  coalesce(o.ties, 0) AS ties,
                   coalesce(m.n, 0) AS messages,
                   coalesce(k.kept_problems, 0) AS kept_problems,
                   coalesce(k.excluded_problems, 0) AS excluded_problems,
@@ -117,7 +126,8 @@ def list_runs(store: Store) -> pd.DataFrame:
            FROM runs r
            LEFT JOIN marks k USING (run_id)
            LEFT JOIN (SELECT run_id, count(*) n FROM run_problems GROUP BY run_id) p USING (run_id)
-           LEFT JOIN (SELECT run_id, count(*) done, avg(is_correct::INT) accuracy FROM outcomes GROUP BY run_id) o
+           LEFT JOIN (SELECT run_id, count(*) done, avg(is_correct::INT) accuracy,
+                             count(*) FILTER (WHERE vote_tie) AS ties FROM outcomes GROUP BY run_id) o
                 USING (run_id)
            LEFT JOIN (SELECT run_id, count(*) n FROM messages GROUP BY run_id) m USING (run_id)
            ORDER BY r.created_at DESC"""
@@ -229,3 +239,45 @@ def accuracy_per_round(con: duckdb.DuckDBPyConnection, run_id: str, relation: st
         """,
         {"run": run_id},
     ).df()
+
+
+def grading_rows(store: Store, run_id: str) -> pd.DataFrame:
+    """Every message of a run with what grading it needs (its problem's question and reference answer)
+    and its stored grade, plus whether its problem is finished (``has_outcome``), in problem and turn order."""
+    return store.df(
+        """SELECT m.message_id, m.problem_id, m.agent, m.round, m.role, m.seq, m.content, m.finish_reason,
+                  m.error, m.answer, m.answer_kind, m.is_correct, p.question, p.reference_answer,
+                  o.problem_id IS NOT NULL AS has_outcome
+           FROM messages m JOIN problems p USING (problem_id)
+           LEFT JOIN outcomes o ON o.run_id = m.run_id AND o.problem_id = m.problem_id
+           WHERE m.run_id = ? ORDER BY m.problem_id, m.seq""",
+        [run_id],
+    )
+
+
+def write_grades(store: Store, run_id: str, messages: pd.DataFrame, outcomes: pd.DataFrame) -> None:
+    """Store re-graded messages (message_id, answer, answer_norm, answer_kind, is_correct) and outcomes
+    (problem_id, final_answer, is_correct, consensus, answer_changes, vote_tie) of one run, in one
+    transaction, and drop the run's trace summaries so ``sync_traces`` derives them again from the new grades."""
+    with store.transaction() as con:
+        con.register("_grades", messages)
+        con.register("_decisions", outcomes)
+        try:
+            con.execute(
+                """UPDATE messages SET answer = g.answer, answer_norm = g.answer_norm, answer_kind = g.answer_kind,
+                          is_correct = g.is_correct
+                   FROM _grades g WHERE messages.message_id = g.message_id AND messages.run_id = ?""", [run_id])
+            con.execute(
+                """UPDATE outcomes SET final_answer = d.final_answer, is_correct = d.is_correct,
+                          consensus = d.consensus, answer_changes = d.answer_changes, vote_tie = d.vote_tie
+                   FROM _decisions d WHERE outcomes.problem_id = d.problem_id AND outcomes.run_id = ?""", [run_id])
+            for table in ("problem_rounds", "problem_traces"):
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        finally:
+            con.unregister("_grades")
+            con.unregister("_decisions")
+
+
+def run_ids(store: Store) -> list[str]:
+    """Every stored run's id, oldest first."""
+    return [r[0] for r in store.con.execute("SELECT run_id FROM runs ORDER BY created_at, run_id").fetchall()]

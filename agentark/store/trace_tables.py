@@ -56,10 +56,12 @@ INSERT INTO problem_rounds
         SELECT run_id, problem_id, round, answer_norm, count(*) AS n, bool_or(coalesce(ok, false)) AS ok,
                min(seq) AS first_seq
         FROM _kinds WHERE answer_norm IS NOT NULL GROUP BY ALL),
+    ranked AS (SELECT *, max(n) OVER (PARTITION BY run_id, problem_id, round) AS top FROM groups),
     vote AS (
-        -- The plurality answer, ties to the earliest speaker: the same vote as round_accuracy.
-        SELECT run_id, problem_id, round, arg_max(ok, n * 100000 - first_seq) AS vote_ok, max(n) AS top
-        FROM groups GROUP BY ALL),
+        -- The plurality answer, ties to the earliest speaker: the same vote as round_accuracy; a tie is counted.
+        SELECT run_id, problem_id, round, arg_max(ok, n * 100000 - first_seq) AS vote_ok, max(n) AS top,
+               count(*) FILTER (WHERE n = top) > 1 AS tie
+        FROM ranked GROUP BY ALL),
     per AS (
         SELECT run_id, problem_id, round, count(*) AS messages,
                count(*) FILTER (WHERE coalesce(ok, false)) AS correct,
@@ -70,7 +72,7 @@ INSERT INTO problem_rounds
         FROM _kinds GROUP BY ALL)
     SELECT per.run_id, per.problem_id, per.round, per.messages, per.correct, coalesce(v.vote_ok, false),
            coalesce(v.top, 0) / per.messages, per.corrections, per.regressions, per.wrong_to_wrong,
-           per.transitions, per.tokens
+           per.transitions, per.tokens, coalesce(v.tie, false)
     FROM per LEFT JOIN vote v USING (run_id, problem_id, round);
 INSERT INTO problem_traces
     WITH agg AS (
@@ -360,6 +362,7 @@ def round_stats(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
     return store.con.execute(
         f"""SELECT run_id, round, count(*) AS problems, sum(messages) AS messages,
                    sum(correct) / sum(messages) AS agent_accuracy, avg(vote_correct::INT) AS vote_accuracy,
+                   count(*) FILTER (WHERE vote_tie) AS vote_ties,
                    avg(agreement) AS agreement, sum(transitions)::BIGINT AS transitions,
                    sum(corrections)::BIGINT AS corrections, sum(regressions)::BIGINT AS regressions,
                    sum(wrong_to_wrong)::BIGINT AS wrong_to_wrong
@@ -370,13 +373,32 @@ def round_stats(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
 
 @operation
 def run_summary(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """Per run: final accuracy, consensus, transition totals, and tokens and time per problem."""
+    """Per run: final accuracy, consensus, transition totals, and tokens and time per problem; and what
+    grading could not decide: ``ties`` (finished problems whose final answer came from a tied vote, the
+    first-seen answer winning), ``cut_off`` (messages that hit the token limit without stating an answer)
+    and ``ambiguous`` (messages whose final names alternatives, "14 or 15"), both counted wrong."""
     sync_traces(store)
     where, params = _runs_clause(runs, "t")
     return store.con.execute(
-        f"""SELECT t.run_id, any_value(r.method) AS method, any_value(r.model) AS model,
+        f"""WITH graded AS (
+                -- NULL (unknown) for a run graded before answer kinds were recorded, until it is re-graded.
+                SELECT m.run_id, count(*) FILTER (WHERE m.answer_kind IS NULL AND m.error IS NULL) AS ungraded,
+                       count(*) FILTER (WHERE m.answer_kind = 'cut_off') AS cut_off,
+                       count(*) FILTER (WHERE m.answer_kind = 'ambiguous') AS ambiguous
+                FROM messages m SEMI JOIN (SELECT DISTINCT run_id FROM problem_traces t WHERE {where}) USING (run_id)
+                GROUP BY m.run_id),
+            tied AS (
+                SELECT o.run_id, CASE WHEN bool_or(o.vote_tie IS NULL) THEN NULL
+                                      ELSE count(*) FILTER (WHERE o.vote_tie) END AS ties FROM outcomes o
+                SEMI JOIN (SELECT DISTINCT run_id FROM problem_traces t WHERE {where}) USING (run_id)
+                GROUP BY o.run_id)
+            SELECT t.run_id, any_value(r.method) AS method, any_value(r.model) AS model,
                    any_value(r.dataset) AS dataset, count(*) AS problems,
                    avg(t.is_correct::INT) AS accuracy,
+                   any_value(ti.ties) AS ties,
+                   CASE WHEN any_value(g.ungraded) > 0 THEN NULL ELSE coalesce(any_value(g.cut_off), 0) END AS cut_off,
+                   CASE WHEN any_value(g.ungraded) > 0 THEN NULL ELSE coalesce(any_value(g.ambiguous), 0) END
+                       AS ambiguous,
                    avg((t.consensus >= 1)::INT) AS unanimous,
                    sum(t.corrections)::BIGINT AS corrections, sum(t.regressions)::BIGINT AS regressions,
                    sum(t.wrong_to_wrong)::BIGINT AS wrong_to_wrong,
@@ -385,6 +407,7 @@ def run_summary(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
                    avg(t.tokens) AS tokens_per_problem, quantile_cont(t.tokens, 0.9) AS tokens_p90,
                    avg(t.wall_ms) / 1000 AS seconds_per_problem, quantile_cont(t.wall_ms, 0.9) / 1000 AS seconds_p90
             FROM problem_traces t JOIN runs r USING (run_id)
+            LEFT JOIN graded g USING (run_id) LEFT JOIN tied ti USING (run_id)
             WHERE {where} GROUP BY t.run_id ORDER BY t.run_id""",
         params,
     ).df()

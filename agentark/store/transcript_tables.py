@@ -19,7 +19,8 @@ PROBLEM_SCHEMA = pa.schema([
     ("problem_id", pa.string()), ("dataset", pa.string()), ("split", pa.string()), ("question", pa.string()),
     ("reference_answer", pa.string()), ("meta_json", pa.string()),
 ])
-RUN_PROBLEM_SCHEMA = pa.schema([("run_id", pa.string()), ("problem_id", pa.string()), ("idx", pa.int32())])
+RUN_PROBLEM_SCHEMA = pa.schema([("run_id", pa.string()), ("problem_id", pa.string()), ("idx", pa.int32()),
+                                ("dataset", pa.string()), ("split", pa.string())])
 
 
 @operation
@@ -32,6 +33,12 @@ def known_message_ids(store: Store, run_id: str) -> set[str]:
 def problems_with_messages(store: Store, run_id: str) -> set[str]:
     rows = store.con.execute("SELECT DISTINCT problem_id FROM messages WHERE run_id = ?", [run_id]).fetchall()
     return {r[0] for r in rows}
+
+
+def run_model(store: Store, run_id: str) -> tuple[str | None] | None:
+    """(model,) of a stored run, or None when there is no such run."""
+    rows = store.con.execute("SELECT model FROM runs WHERE run_id = ?", [run_id]).fetchall()
+    return (rows[0][0],) if rows else None
 
 
 def next_problem_idx(store: Store, run_id: str) -> int:
@@ -71,7 +78,7 @@ def transcript_rows(store: Store, run_id: str) -> pd.DataFrame:
                   o.final_answer AS o_final_answer, o.is_correct AS o_is_correct, o.consensus AS o_consensus,
                   o.answer_changes AS o_answer_changes, o.prompt_tokens AS o_prompt_tokens,
                   o.completion_tokens AS o_completion_tokens, o.engine_calls AS o_engine_calls,
-                  o.wall_ms AS o_wall_ms, o.run_id IS NOT NULL AS has_outcome
+                  o.wall_ms AS o_wall_ms, o.vote_tie AS o_vote_tie, o.run_id IS NOT NULL AS has_outcome
            FROM messages m JOIN problems p USING (problem_id)
            LEFT JOIN run_problems rp ON rp.run_id = m.run_id AND rp.problem_id = m.problem_id
            LEFT JOIN outcomes o ON o.run_id = m.run_id AND o.problem_id = m.problem_id

@@ -5,8 +5,9 @@ SmolLM2-135M partly solves), ``-easy`` (one or two operations), ``-medium`` (thr
 (four or more, bigger numbers) and ``builtin:arithmetic`` (easy, medium and hard mixed).
 
 Splits: every split name is its own stream of problems drawn from the seed (``test`` by default; use
-``train`` for problems to distill on, ``test`` held out), and problem ids of any split other than ``test``
-include the split, so a problem of one split is never stored as another split's.
+``train`` for problems to distill on, ``test`` held out). A problem's id is its question's
+(``agentark.ids.question_id``), so a question two streams both drew would be one problem; any split other
+than ``test`` therefore skips the first ``HELD_OUT_GUARD`` questions of the test stream of its seed.
 
 Design decision: a template draws its numbers in code and writes its question and solution steps as text,
 one step a line (``result = expression: sentence``); ``_worked`` evaluates each expression exactly and writes
@@ -535,6 +536,10 @@ _TEMPLATES: tuple[tuple[str, Callable[[random.Random, int], _Built]], ...] = (
 )
 
 
+# Other splits never draw a question among this many first questions of the test stream (same seed/level).
+HELD_OUT_GUARD = 1000
+
+
 def generate_arithmetic(n: int, seed: int = 0, difficulty: int | None = None, split: str = "test") -> list[Problem]:
     """``n`` distinct arithmetic word problems with exact whole-number answers and GSM8K-style solutions.
 
@@ -553,13 +558,13 @@ def _generate(n: int, seed: int, difficulty: int | None, split: str) -> list[Pro
             f"difficulty must be 0 (one step), 1 (easy), 2 (medium), 3 (hard) or empty for mixed (got {difficulty!r})."
         )
     dataset = "builtin:arithmetic" + (f"-{_LEVEL_NAMES[difficulty]}" if difficulty is not None else "")
-    # The test split keeps the ids it always had; any other split's ids include the split.
-    id_space = dataset if split == "test" else f"{dataset}/{split}"
     # A string seed is hashed the same way on every platform and Python run; other splits get their own
     # stream so a model distilled on "train" is not evaluated on the very same questions.
     rng = random.Random(f"agentark-arithmetic:{seed}" + ("" if split == "test" else f":{split}"))
     problems: list[Problem] = []
     seen: set[str] = set()
+    if split != "test":
+        seen = {p.question for p in _generate(HELD_OUT_GUARD, seed, difficulty, "test")}
     queue: list[tuple[str, Callable[[random.Random, int], _Built]]] = []
     attempts = 0
     while len(problems) < n:
@@ -583,7 +588,7 @@ def _generate(n: int, seed: int, difficulty: int | None, split: str) -> list[Pro
         seen.add(question)
         problems.append(
             Problem(
-                problem_id=problem_id(id_space, question),
+                problem_id=problem_id(question),
                 dataset=dataset,
                 split=split,
                 question=question,

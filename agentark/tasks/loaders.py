@@ -152,7 +152,7 @@ def _build(
     answer cannot be graded to ``warnings``; stops at ``limit``."""
     q_col, a_col, mode, id_col = _pick_layout(found, columns, where)
     problems: list[Problem] = []
-    first_seen: dict[str, int] = {}
+    first_seen: dict[object, int] = {}  # problem id, or ("id", source id), -> where first seen
     last_examined = 0
     for number, row in rows:
         last_examined = number
@@ -175,24 +175,27 @@ def _build(
         if not answer:
             rejected.append((number, why))
             continue
+        source_id = None
         if id_col is not None:
             source_id = (_cell(row.get(id_col)) or "").strip()
             if not source_id:
                 rejected.append((number, f"missing '{id_col}'"))
                 continue
-            pid = f"{dataset}:{source_id}"
-        else:
-            pid = problem_id(dataset, question)
+            if ("id", source_id) in first_seen:
+                rejected.append((number, f"duplicate id '{source_id}' (first on {unit} {first_seen[('id', source_id)]})"))
+                continue
+        pid = problem_id(question)
         if pid in first_seen:
-            # Same id means the same row in the store; keeping both would silently overwrite one.
-            what = f"id '{source_id}'" if id_col is not None else "question"
-            rejected.append((number, f"duplicate {what} (first on {unit} {first_seen[pid]})"))
+            # Same question means the same problem (the same row in the store); keeping both would overwrite one.
+            rejected.append((number, f"duplicate question (first on {unit} {first_seen[pid]})"))
             continue
+        if source_id is not None:
+            first_seen[("id", source_id)] = number
         first_seen[pid] = number
         if not gradable(answer):
             warnings.append((number, f"reference answer {answer[:40]!r} cannot be graded: it is not a number, a "
                                      "math expression or a choice letter, so only that exact text counts as right"))
-        meta: dict[str, Any] = {}
+        meta: dict[str, Any] = {id_col: source_id} if source_id is not None else {}
         if is_solution:
             meta["solution"] = raw_answer
         for key, value in row.items():

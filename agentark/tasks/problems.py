@@ -1,14 +1,18 @@
 """Problem records, what loading a dataset reports, and the id rule every loader shares.
 
-Design decision: a problem's id is a stable content hash (``sha1("{dataset}\\n{question}")``, or
-``"{dataset}:{id}"`` when the source has its own id column), never a row number or a random id. Loading the
-same dataset again therefore yields the same ids, so the store's ``problems`` table upserts instead of
-growing duplicate rows, and runs on the same dataset line up problem by problem.
+Design decision: a problem's id is the hash of its normalised question text (``agentark.ids.question_id``),
+never a row number, a source's own id or the dataset's name. Loading the same dataset again yields the same
+ids, so the store's ``problems`` table upserts instead of growing duplicate rows; and the same question
+lines up problem by problem whichever loader, file or tool brought it (the studio's ``gsm8k`` loader, a Du
+et al. file, a MASLab file, a transcripts file), while each run records the dataset and split it came from
+(``run_problems.dataset``/``split``). A train and a test stream that share a question share its id, which
+is what the held-out check must see.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
+
+from agentark.ids import question_id
 
 __all__ = ["BUILTIN_NOTE", "DATASETS", "ColumnMap", "LoadReport", "Problem", "dataset_choices", "problem_id",
            "unknown_dataset_message"]
@@ -18,7 +22,7 @@ __all__ = ["BUILTIN_NOTE", "DATASETS", "ColumnMap", "LoadReport", "Problem", "da
 class Problem:
     """One question with its reference final answer."""
 
-    problem_id: str  # sha1 of f"{dataset}\n{question}" (16 hex chars), or f"{dataset}:{id}" from an id column
+    problem_id: str  # question_id(question): sha1 of the normalised question (16 hex chars)
     dataset: str  # normalized spec: "builtin:arithmetic", "gsm8k", "file:/abs/path.jsonl", ...
     split: str
     question: str
@@ -65,7 +69,7 @@ DATASETS = {
 }
 BUILTIN_NOTE = (
     "Built-in datasets: 100 problems unless --limit; each --split name is its own stream of problems (test, the "
-    "default, held out; train to distill on) with ids of its own; --problem-seed picks other problems."
+    "default, held out; train to distill on); --problem-seed picks other problems."
 )
 
 
@@ -82,6 +86,6 @@ def unknown_dataset_message(spec: str) -> str:
     )
 
 
-def problem_id(dataset: str, question: str) -> str:
-    """The content-hash id of a question of ``dataset`` (16 hex characters)."""
-    return hashlib.sha1(f"{dataset}\n{question}".encode("utf-8")).hexdigest()[:16]
+def problem_id(question: str) -> str:
+    """The id of a question (16 hex characters), the same whichever dataset or tool it came from."""
+    return question_id(question)

@@ -11,6 +11,7 @@ bad PRM or a broken config fails in seconds instead of after the policy model ha
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from agentark.train.runtime import (
     causal_lm,
     detect_hardware,
     job_callback,
+    lineage_fields,
     load_tokenizer,
+    sync_device,
     train_and_finish,
     training_arguments,
     trl_trainer,
@@ -32,7 +35,7 @@ from agentark.train.train_config import TrainConfig
 from agentark.train.train_jobs import register_training_kind
 
 AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
-SEGMENTERS = ("paragraphs", "lines", "markers", "sentences")
+SEGMENTERS = ("auto", "paragraphs", "lines", "markers", "sentences")
 
 
 @dataclass
@@ -57,7 +60,7 @@ class PADJobConfig(TrainConfig):
         AGGREGATIONS))
     softmin_temperature: float = field(default=0.1, metadata=field_help(
         "Temperature of softmin: near 0 it is the minimum, large it is the mean."))
-    segmenter: str = field(default="paragraphs", metadata=field_help(
+    segmenter: str = field(default="auto", metadata=field_help(
         "How completions are split into steps; use the one the PRM's labels were made with.", SEGMENTERS))
     num_generations: int = field(default=4, metadata=field_help(
         "Completions sampled per problem; GRPO compares them with each other."))
@@ -154,17 +157,23 @@ class CorrectnessReward:
         return [1.0 if a is not None and is_correct(a, ref) else 0.0 for a, ref in zip(answers, reference)]
 
 
-def pad_rows(cfg: PADJobConfig) -> list[dict]:
-    """The GRPO dataset: the solve prompt as a chat, plus the question and reference for the rewards."""
-    from agentark.debate import solve_messages
+def practice_problems(cfg: PADJobConfig) -> list:
+    """The problems a PAD job practises on (its lineage: the held-out check refuses them for this model)."""
     from agentark.errors import DatasetError
     from agentark.tasks import load_problems
 
     report = load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.problem_seed)
     if not report.problems:
         raise DatasetError(f"Dataset '{cfg.dataset}' (split {cfg.split}) gave no problems; check the name and split.")
+    return report.problems
+
+
+def pad_rows(cfg: PADJobConfig) -> list[dict]:
+    """The GRPO dataset: the solve prompt as a chat, plus the question and reference for the rewards."""
+    from agentark.debate import solve_messages
+
     return [{"prompt": solve_messages(p.question), "question": p.question, "reference": p.reference_answer}
-            for p in report.problems]
+            for p in practice_problems(cfg)]
 
 
 def reward_functions(cfg: PADJobConfig, scorer=None) -> tuple[list, list[float]]:
@@ -226,10 +235,49 @@ def check_pad(cfg: PADJobConfig, scorer=None) -> tuple[list[dict], list, list[fl
     return rows, funcs, weights
 
 
+def _timed_grpo_class():
+    from trl import GRPOTrainer
+
+    class TimedGRPOTrainer(GRPOTrainer):
+        """TRL's GRPO trainer that also reports, per optimizer step, the seconds spent sampling completions
+        (``generation_time_s``) and scoring them (``reward_time_s``, the PRM pass and the grader); the rest of
+        ``step_time_s`` is training (log-probabilities, loss, backward, optimizer)."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._spent = {"generation_time_s": 0.0, "reward_time_s": 0.0}
+
+        def _timed(self, name: str, work, *args, **kwargs):
+            sync_device()
+            started = time.perf_counter()
+            try:
+                return work(*args, **kwargs)
+            finally:
+                sync_device()
+                self._spent[name] += time.perf_counter() - started
+
+        def _generate(self, *args, **kwargs):
+            return self._timed("generation_time_s", super()._generate, *args, **kwargs)
+
+        def _calculate_rewards(self, *args, **kwargs):
+            return self._timed("reward_time_s", super()._calculate_rewards, *args, **kwargs)
+
+        def training_step(self, *args, **kwargs):
+            output = super().training_step(*args, **kwargs)
+            # The parent counts micro-steps in _step; an optimizer step ends every accumulation-steps of them.
+            if self._step % self.current_gradient_accumulation_steps == 0:
+                for name, seconds in self._spent.items():
+                    self._metrics["train"][name].append(seconds)
+                self._spent = dict.fromkeys(self._spent, 0.0)
+            return output
+
+    return TimedGRPOTrainer
+
+
 def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None = None,
                   should_stop: ShouldStop | None = None, scorer=None):
     """The configured ``GRPOTrainer`` and its job callback."""
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
     hw = detect_hardware(cfg.device, cfg.precision, cfg.gradient_checkpointing)
     rows, funcs, weights = check_pad(cfg, scorer)
@@ -240,7 +288,8 @@ def build_trainer(cfg: PADJobConfig, out_dir: Path, on_metrics: OnMetrics | None
                       max_completion_length=cfg.max_completion_length, temperature=cfg.generation_temperature,
                       beta=cfg.beta, reward_weights=weights, log_completions=False, **vllm)
     callback = job_callback(on_metrics, should_stop)
-    return trl_trainer(GRPOTrainer, cfg, model, tokenizer, args, rows, callback, reward_funcs=funcs), callback, hw
+    trainer = trl_trainer(_timed_grpo_class(), cfg, model, tokenizer, args, rows, callback, reward_funcs=funcs)
+    return trainer, callback, hw
 
 
 def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | None = None,
@@ -254,8 +303,9 @@ def train_pad(cfg: PADJobConfig, out_dir: Path | str, on_metrics: OnMetrics | No
 
     out_dir = Path(out_dir)
     trainer, callback, hw = build_trainer(cfg, out_dir, on_metrics, should_stop, scorer)
+    practised = sorted({p.problem_id for p in practice_problems(cfg)})
     card = {"kind": "pad", "base_model": cfg.base_model, "export_sha256": None, "prompt": SOLVE_PROMPT,
-            "prm": cfg.prm}
+            "prm": cfg.prm, **lineage_fields(practised, f"practice problems {cfg.dataset} ({cfg.split})")}
     return train_and_finish(trainer, callback, hw, out_dir, card, cfg, resume)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import time
@@ -43,9 +42,12 @@ from agentark.train.runtime import (
     OnMetrics,
     ShouldStop,
     TrainResult,
+    applied_settings,
     detect_hardware,
+    file_problem_ids,
     file_sha256,
     job_callback,
+    lineage_fields,
     last_checkpoint,
     peak_memory_mb,
 )
@@ -472,7 +474,9 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
     if callback.stopped:
         say(f"Stopped at step {trainer.state.global_step}; checkpoint {checkpoint} is usable and resumable.")
     else:
-        card = {"kind": "prm", "base_model": cfg.base_model, "export_sha256": file_sha256(cfg.export),
+        sha = file_sha256(cfg.export)
+        card = {"kind": "prm", "base_model": cfg.base_model, "export_sha256": sha,
+                **lineage_fields(file_problem_ids(cfg.export), f"export rows {sha[:12]}"),
                 "config": cfg.to_dict(), "step": int(trainer.state.global_step), "metrics": dict(callback.last),
                 "device": hardware.device, "precision": hardware.precision, "world_size": hardware.world_size,
                 "peak_memory_mb": round(peak, 1), "data_summary": summary}
@@ -482,6 +486,7 @@ def train_prm(cfg: PRMConfig, out_dir: Path | str, on_metrics: OnMetrics | None 
     return PRMResult(
         model_dir=final_dir, step=int(trainer.state.global_step), metrics=dict(callback.last),
         hardware=hardware.to_dict(), peak_memory_mb=round(peak, 1), stopped=callback.stopped, checkpoint=checkpoint,
+        applied=applied_settings(trainer),
         resumed_from=resume_from, data_summary=summary, label_type=data.label_type, dropped_steps=dropped,
         class_weights=weights, train_seconds=round(seconds, 3),
         trainable_parameters=sum(p.numel() for p in params if p.requires_grad),
@@ -545,13 +550,6 @@ def load_projector(model_folder: Path | str):
     layer = torch.nn.Linear(in_dim, out_dim)
     layer.load_state_dict(state)
     return layer
-
-
-def mfu(parameters: int, tokens: int, seconds: float, peak_flops: float) -> float:
-    """Model FLOPs utilisation of training: 6 FLOPs per parameter per token (forward + backward) over the peak."""
-    if seconds <= 0 or peak_flops <= 0:
-        return math.nan
-    return 6.0 * parameters * tokens / seconds / peak_flops
 
 
 PRM = register_training_kind("prm", "PRM training", PRMConfig, preflight, train_prm, reads=("export:prm",))

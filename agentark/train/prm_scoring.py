@@ -14,6 +14,8 @@ import math
 from pathlib import Path
 
 from agentark.errors import ConfigError, ModelNotFoundError
+from agentark.jobs.slots import hold
+from agentark.machine import devices
 from agentark.train.prm import FORMAT, META_FILE
 from agentark.train.prm_data import encode, separator_ids
 
@@ -108,7 +110,15 @@ class PRMScorer:
         return torch.softmax(logits.float(), dim=-1)[..., self.positive].cpu()
 
     def score(self, items: list[tuple[str, list[str]]]) -> list[list[float]]:
-        """For each (question, steps), the probability that each step is good; [] for a trajectory without steps."""
+        """For each (question, steps), the probability that each step is good; [] for a trajectory without steps.
+
+        Scoring waits for a slot on the PRM's device like any job (the Compare page's and the CLI's in-process
+        scoring included), so it never runs on top of a job that uses the device; inside a job it uses the job's.
+        """
+        with hold(devices(str(self.device)), label="PRM scoring"):
+            return self._score(items)
+
+    def _score(self, items: list[tuple[str, list[str]]]) -> list[list[float]]:
         encoded = [encode(self.tokenizer, q, steps, self.sep, self.max_length, keep_all_steps=True) if steps
                    else ([], []) for q, steps in items]
         out: list[list[float]] = [[] for _ in items]

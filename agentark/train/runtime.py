@@ -1,18 +1,20 @@
 """What every trainer shares: the base model and its tokenizer, the device and precision, the callback that
 turns the Trainer's logs into metrics and a stop request into a saved checkpoint, and the final model folder.
 
-Design decision: a stop request (cancel) is honoured at the end of the current optimizer step by asking the
-Trainer to save a checkpoint and stop, so cancel never loses more than the step in flight and resume goes
-on from exactly that checkpoint with the optimizer and scheduler state.
+Design decision: a stop request (cancel) is honoured after the current micro-batch (a gradient-accumulation
+substep or an optimizer step) by asking the Trainer to save a checkpoint of its last whole optimizer step and
+stop, so cancel never loses more than the step in flight and resume goes on from exactly that checkpoint with
+the optimizer and scheduler state.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +24,9 @@ OnMetrics = Callable[[int, dict], None]
 ShouldStop = Callable[[], bool]
 CHECKPOINTS = "checkpoints"
 FINAL = "final"
+# The optimizer steps the Trainer plans (epochs turned into steps), written beside the checkpoints when training
+# begins: the job's progress total when the config gives epochs, not max_steps.
+PLAN_FILE = "train_plan.json"
 
 
 @dataclass
@@ -109,21 +114,46 @@ def training_arguments(cfg, hw: Hardware, out_dir: Path) -> dict:
         use_cpu=hw.device == "cpu",
         bf16=hw.precision == "bf16",
         fp16=hw.precision == "fp16",
-        gradient_checkpointing=hw.gradient_checkpointing,
+        activation_checkpointing=hw.gradient_checkpointing,
         dataloader_num_workers=0,
     )
 
 
-def causal_lm(cfg, hw: Hardware, padding_side: str | None = None):
-    """The base model of an SFT or GRPO job in the job's precision, and its tokenizer."""
+def weights_dtype(precision: str, lora: bool):
+    """The dtype the base model's weights are loaded in for training at ``precision``.
+
+    Weights that train stay float32 (the master copy) and bf16/fp16 is autocast compute: AdamW updates of
+    lr 1e-6 to 1e-5 are far below bf16's resolution near a typical weight (0.02 has a spacing of about 1e-4),
+    so bf16 weights would round most updates away and the model would silently not learn, and fp16 weights
+    make the fp16 gradient scaler refuse to unscale. Under LoRA the base weights are frozen and can stay in
+    half precision (peft keeps the adapters in float32).
+    """
     import torch
+
+    half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return half if half is not None and lora else torch.float32
+
+
+def causal_lm(cfg, hw: Hardware, padding_side: str | None = None):
+    """The base model of an SFT or GRPO job (weights as :func:`weights_dtype` says), and its tokenizer."""
     from transformers import AutoModelForCausalLM
 
     tokenizer = load_tokenizer(cfg.base_model)
     if padding_side:
         tokenizer.padding_side = padding_side
-    dtype = torch.bfloat16 if hw.precision == "bf16" else torch.float16 if hw.precision == "fp16" else torch.float32
+    dtype = weights_dtype(hw.precision, bool(cfg.lora))
     return AutoModelForCausalLM.from_pretrained(resolve_base(cfg.base_model), dtype=dtype), tokenizer
+
+
+def applied_settings(trainer) -> dict:
+    """What the trainer actually ran with, read off the trainer and its model rather than the config: the
+    autocast precision, the dtype of the weights that train, and whether activation checkpointing was on."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    trainable = next((p for p in model.parameters() if p.requires_grad), None)
+    return {"mixed_precision": str(trainer.accelerator.mixed_precision),
+            "trainable_dtype": str(trainable.dtype).removeprefix("torch.") if trainable is not None else None,
+            "gradient_checkpointing": bool(getattr(base, "is_activation_checkpointing", False))}
 
 
 def trl_trainer(trainer_class, cfg, model, tokenizer, args, rows: list[dict], callback, **kwargs):
@@ -159,6 +189,14 @@ def last_checkpoint(out_dir: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
+def planned_steps(out_dir: Path) -> int | None:
+    """The optimizer steps the Trainer planned for this job (see ``PLAN_FILE``), or None before it began."""
+    try:
+        return int(json.loads((Path(out_dir) / PLAN_FILE).read_text())["max_steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def peak_memory_mb(device: str) -> float:
     """Peak memory of this process: the GPU's allocator peak on CUDA, the resident set size on the CPU."""
     if device == "cuda":
@@ -168,6 +206,15 @@ def peak_memory_mb(device: str) -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sync_device() -> None:
+    """Wait for the GPU's queued work (no-op without CUDA), so a timer read after it covers that work: kernels
+    run asynchronously, and a step timed without waiting would end before its backward and optimizer do."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 Measure = Callable[[Any, Any, dict], dict | None]
@@ -193,10 +240,25 @@ def _job_callback_class():
             self._step_started = time.perf_counter()
             self._tokens: tuple[float, float] | None = None
 
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero and state.max_steps:
+                plan = Path(args.output_dir).parent / PLAN_FILE
+                plan.parent.mkdir(parents=True, exist_ok=True)
+                plan.write_text(json.dumps({"max_steps": int(state.max_steps)}))
+
         def on_step_begin(self, args, state, control, **kwargs):
             self._step_started = time.perf_counter()
 
+        def on_substep_end(self, args, state, control, **kwargs):
+            # Within an optimizer step of several accumulated micro-batches: stop after this one, keeping the
+            # last whole step's checkpoint (none before the first step ends: nothing was finished).
+            if self.should_stop is not None and self.should_stop():
+                self.stopped = True
+                control.should_save = state.global_step > 0
+                control.should_training_stop = True
+
         def on_step_end(self, args, state, control, **kwargs):
+            sync_device()
             self.step_times.append(time.perf_counter() - self._step_started)
             if self.should_stop is not None and self.should_stop():
                 self.stopped = True
@@ -253,6 +315,32 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def file_problem_ids(path: Path | str) -> list[str] | None:
+    """The distinct problem ids of a training file's rows (every studio export carries ``problem_id``), sorted;
+    None when the file has no such column, so the model card says its training problems are unknown rather
+    than none."""
+    import pandas as pd
+
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        if "problem_id" not in pq.read_schema(path).names:
+            return None
+        frame = pd.read_parquet(path, columns=["problem_id"])
+    else:
+        frame = pd.read_json(path, lines=path.suffix == ".jsonl")
+        if "problem_id" not in frame.columns:
+            return None
+    return sorted({str(v) for v in frame["problem_id"].dropna()})
+
+
+def lineage_fields(problem_ids: list[str] | None, source: str) -> dict:
+    """The model card's lineage: the problems this model itself saw in training (``None``: unknown) and where
+    they came from; the base model's problems are inherited through ``base_model``, not copied."""
+    return {"training_problems": problem_ids, "training_source": source}
+
+
 @dataclass
 class TrainResult:
     """What a trainer hands back: the final model folder (None when stopped early), the last step's metrics,
@@ -265,6 +353,7 @@ class TrainResult:
     peak_memory_mb: float
     stopped: bool
     checkpoint: Path | None
+    applied: dict = field(default_factory=dict)  # what actually ran (``applied_settings``)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -303,4 +392,4 @@ def finish(trainer, callback, hw: Hardware, out_dir: Path, card: dict, merge_lor
             os.replace(tmp, final)
         model_dir = final
     return TrainResult(model_dir, step, callback.last, hw.to_dict(), peak_memory_mb(hw.device), stopped,
-                       last_checkpoint(out_dir))
+                       last_checkpoint(out_dir), applied_settings(trainer))

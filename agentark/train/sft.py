@@ -20,8 +20,10 @@ from agentark.train.runtime import (
     TrainResult,
     causal_lm,
     detect_hardware,
+    file_problem_ids,
     file_sha256,
     job_callback,
+    lineage_fields,
     load_tokenizer,
     train_and_finish,
     training_arguments,
@@ -150,8 +152,9 @@ def train_sft(cfg: SFTJobConfig, out_dir: Path | str, on_metrics: OnMetrics | No
     """
     out_dir = Path(out_dir)
     trainer, callback, hw, examples = build_trainer(cfg, out_dir, on_metrics, should_stop)
-    card = {"kind": "sft", "base_model": cfg.base_model, "export_sha256": file_sha256(cfg.export),
-            "prompt": recorded_prompt(examples)}
+    sha = file_sha256(cfg.export)
+    card = {"kind": "sft", "base_model": cfg.base_model, "export_sha256": sha, "prompt": recorded_prompt(examples),
+            **lineage_fields(file_problem_ids(cfg.export), f"export rows {sha[:12]}")}
     return train_and_finish(trainer, callback, hw, out_dir, card, cfg, resume)
 
 

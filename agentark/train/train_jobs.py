@@ -28,7 +28,7 @@ from agentark.jobs.registry import JobKind, Plan, Progress, get_kind, kinds, reg
 from agentark.jobs.runner import list_jobs
 from agentark.train.launch import check_gpus
 from agentark.train.rank import METRICS_FILE, RESULT_FILE, STOP_FILE, launch_command
-from agentark.train.runtime import TrainResult, file_sha256, last_checkpoint
+from agentark.train.runtime import TrainResult, file_sha256, last_checkpoint, planned_steps
 from agentark.train.train_config import TrainConfig
 
 
@@ -128,7 +128,7 @@ def run_distributed(folder: JobFolder, kind: JobKind, cfg, resume: bool, on_metr
     r = json.loads((out / RESULT_FILE).read_text())
     return TrainResult(Path(r["model_dir"]) if r.get("model_dir") else None, int(r["step"]), r.get("metrics", {}),
                        r.get("hardware", {}), float(r.get("peak_memory_mb") or 0.0), bool(r["stopped"]),
-                       Path(r["checkpoint"]) if r.get("checkpoint") else None)
+                       Path(r["checkpoint"]) if r.get("checkpoint") else None, r.get("applied") or {})
 
 
 def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **options: Any) -> dict:
@@ -136,11 +136,12 @@ def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **opti
     meta = folder.meta()
     kind = get_kind(meta["kind"])
     cfg = kind.config.from_dict(meta["config"])
-    total = cfg.max_steps or 0
 
     def on_metrics(step: int, values: dict) -> None:
         folder.write_metrics([(step, name, value) for name, value in values.items()])
-        folder.write_progress(done=step, total=total, stage=f"step {step}")
+        # The Trainer's own plan (epochs turned into steps) once it began; max_steps or unknown (0) before.
+        total = planned_steps(folder.path) or cfg.max_steps or 0
+        folder.write_progress(done=step, total=total, stage=f"step {step} of {total}" if total else f"step {step}")
         if on_progress:
             on_progress(step, total)
 
@@ -153,9 +154,10 @@ def run_train_job(folder: JobFolder, on_progress: Progress | None = None, **opti
                               resume=resume, **options)
     if result.stopped:
         raise JobStopped(f"stopped at step {result.step}; checkpoint {result.checkpoint}")
-    fields_out = {"done": result.step, "stage": "finished", "device": result.hardware.get("device"),
+    fields_out = {"done": result.step, "total": planned_steps(folder.path) or result.step, "stage": "finished",
+                  "device": result.hardware.get("device"),
                   "precision": result.hardware.get("precision"), "world_size": result.hardware.get("world_size"),
-                  "peak_memory_mb": round(result.peak_memory_mb, 1)}
+                  "peak_memory_mb": round(result.peak_memory_mb, 1), "applied": result.applied}
     fields_out["model_id"] = publish(folder, Path(result.model_dir), meta)
     return fields_out
 

@@ -100,3 +100,30 @@ def guard_shortcuts_while_typing() -> None:
     import streamlit.components.v1 as components
 
     components.html(_GUARD, height=0, width=0)
+
+
+def evaluate_like_button(store: Store, run_ids: list[str], key: str) -> str | None:
+    """A run picker and a button that evaluates the run's method and whole config on the test split of its
+    dataset (``eval --like RUN``), so a teacher that debated the train split answers held-out problems too;
+    returns the new run's id once started."""
+    from agentark import jobs
+    from agentark.evaluate.run import like_eval_config
+
+    if not run_ids:
+        return None
+    left, right = st.columns([3, 2])
+    run_id = left.selectbox("Run to repeat on held-out problems", run_ids, key=f"{key}_run")
+    if not right.button("Evaluate its method on the test split", key=f"{key}_go",
+                        help="The same method, engine, model, speakers and settings, on the test split of its "
+                             "dataset: an evaluation run that compares with the base and the students"):
+        return None
+    with errors_shown():
+        started = jobs.start("eval", like_eval_config(store, run_id), store=store)
+        report, overlap = started.info
+        store.refresh()
+        if overlap.overlapping:
+            st.warning(f"{overlap.message}: not a held-out evaluation.")
+        st.success(f"Started {started.job_id}: {run_id}'s method on {len(report.problems)} test problems; it "
+                   "appears in the run lists once problems finish.")
+        return started.job_id
+    return None

@@ -39,13 +39,22 @@ def agent_colour(agent: str) -> str:
 
 
 def diff_html(old: str, new: str) -> str:
-    """The word diff as escaped HTML: deletions struck through in red, insertions underlined in green."""
+    """The word diff as escaped HTML: deletions struck through in red, insertions in green.
+
+    Line breaks become ``<br>`` between pieces and no tag spans one: a raw blank line inside the HTML ends
+    a Markdown HTML block, and a ``<del>`` left open there struck through the rest of the message, inserted
+    text included."""
     parts = []
     for op, text in word_diff(old, new):
-        escaped = html.escape(text)
-        if op == "equal":
-            parts.append(escaped)
-        else:
-            tag = "del" if op == "delete" else "ins"
-            parts.append(f'<{tag} style="{_DIFF_STYLE[op]}">{escaped}</{tag}>')
-    return '<div style="white-space:pre-wrap;font-size:0.9em">' + "".join(parts) + "</div>"
+        for i, line in enumerate(text.split("\n")):
+            if i:
+                parts.append("<br>")
+            if not line:
+                continue
+            escaped = html.escape(line)
+            if op == "equal":
+                parts.append(escaped)
+            else:
+                tag = "del" if op == "delete" else "ins"
+                parts.append(f'<{tag} style="{_DIFF_STYLE[op]}">{escaped}</{tag}>')
+    return '<div class="word-diff" style="white-space:pre-wrap;font-size:0.9em">' + "".join(parts) + "</div>"

@@ -11,7 +11,7 @@ def test_run_page_renders_in_chromium(app_server, browser):
     page.goto(app_server)
     page.get_by_role("heading", name="Run debates").wait_for(timeout=30_000)
     page.get_by_text("Start run").wait_for()
-    page.get_by_label("Dataset").wait_for()
+    page.get_by_role("combobox", name="dataset").wait_for()
     page.get_by_text("No run is in progress.").wait_for()
     shot = screenshot(page, "run_page.png")
     assert shot.stat().st_size > 20_000
@@ -38,7 +38,8 @@ def test_debate_viewer_moves_to_the_next_problem_in_chromium(app_server, browser
         page.get_by_text("Round 2").wait_for()
     finally:
         screenshot(page, "debate_viewer.png")
-    assert page.get_by_text(second.question[:40]).count() >= 1
+    # The caption and the URL change before the rest of the page has rerun: wait for the second question itself.
+    page.get_by_text(second.question[:40]).first.wait_for(timeout=30_000)
     # Agents as columns: each round row names all three agents, side by side.
     assert page.get_by_text("agent_3").count() >= 2
     row = [page.get_by_text("agent_1", exact=True).first.bounding_box(), page.get_by_text("agent_3", exact=True).first.bounding_box()]

@@ -10,8 +10,11 @@ batches, so time is linear and memory bounded whatever the file's size. Each rec
 skipped as a duplicate (its message, or for whole-problem formats its problem, is already in the run, in
 the store or earlier in the file), or rejected with its line and reason, whatever the file holds (binary
 data, wrong-typed fields); nothing is half imported, nothing already stored changes, and an import that
-imports nothing raises. The registry names modules, imported when a file of their format is read, so the
-CLI's parser can list the formats without loading the store.
+imports nothing raises. Every import is recorded by the file's sha256 (``imported_files``): a file whose
+bytes were imported before, under any name, is refused unless ``again`` asks for it, and a file of another
+model than the run it would go into is refused (``import_writer.check_same_model``). The registry names
+modules, imported when a file of their format is read, so the CLI's parser can list the formats without
+loading the store.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentark.errors import ImportFormatError
+from agentark.ids import check_id
 
 if TYPE_CHECKING:
     from agentark.runs.formats.import_writer import ImportReport
@@ -35,21 +39,27 @@ FORMATS = tuple(READERS)
 
 
 def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = None,
-                dataset: str | None = None, model: str | None = None) -> ImportReport:
+                dataset: str | None = None, model: str | None = None, again: bool = False) -> ImportReport:
     """Import a transcript file of format ``fmt`` into the store and report what happened to each record.
 
     ``run_id`` and ``dataset`` name the run and the problem set a du2023 or maslab file becomes (default: from
     the file's path). ``model`` names who spoke: du2023 files never say, maslab files name models in their
     token stats (``model`` wins over those), transcript records keep their own and get ``model`` where they
-    have none. Raises :class:`ImportFormatError` when nothing was imported and nothing was a duplicate.
+    have none. Raises :class:`ImportFormatError` when nothing was imported and nothing was a duplicate, and when
+    the file's bytes were imported before (under any name) unless ``again``.
     """
-    from agentark.runs.formats.import_writer import ImportReport, ImportRequest
+    from agentark.runs.formats.import_writer import ImportReport, ImportRequest, file_sha256, record_file, refuse_seen
 
     if fmt not in READERS:
         raise ImportFormatError(f"Unknown import format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")
     path = Path(path).expanduser()
     if not path.is_file():
         raise ImportFormatError(f"No file at {path}; pass the path of a {fmt} file.")
+    if run_id is not None:
+        check_id(run_id, "run id")
+    sha256 = file_sha256(path)
+    if not again:
+        refuse_seen(store, path, sha256, (model or "").strip())
     report = ImportReport(fmt, "")
     writers = importlib.import_module(READERS[fmt]).read(
         ImportRequest(store, fmt, path, run_id, dataset, (model or "").strip()), report)
@@ -57,17 +67,23 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
     for writer in writers.values():
         writer.flush()
         report.messages += writer.written
+    if report.regrade:
+        from agentark.runs.regrade import regrade_run
+
+        for regraded in sorted(report.regrade):
+            regrade_run(store, regraded)
     if report.imported == 0 and report.duplicates == 0:
-        first = "; ".join(f"line {n}: {why}" for n, why in report.rejected[:3])
+        first = "; ".join(report.rejection_lines()[:3])
         raise ImportFormatError(
             f"Nothing in {path} could be imported as {fmt} ({first or 'the file holds no record'}). "
             "Check [[format]] and the file."
         )
+    record_file(store, sha256, path, report, sorted(writers), (model or "").strip() or None)
     return report
 
 
 def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: str | None = None,
-                  model: str | None = None) -> ImportReport:
+                  model: str | None = None, again: bool = False) -> ImportReport:
     """Import bytes uploaded on the Run page.
 
     The bytes are saved under ``$AGENTARK_HOME/imports/`` first, named by their content hash as well as the
@@ -82,4 +98,4 @@ def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: s
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     target.write_bytes(data)
-    return import_file(store, fmt, target, dataset=dataset or f"import:{Path(name).stem}", model=model)
+    return import_file(store, fmt, target, dataset=dataset or f"import:{Path(name).stem}", model=model, again=again)

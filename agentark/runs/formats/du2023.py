@@ -3,7 +3,10 @@
 Each agent's context is a chat (an optional system prompt, then user and assistant turns) and its assistant
 turns are that agent's answers, round by round. Design decision: roles are read, never assumed from
 positions, so a context with a system prompt or a missing turn is read right or rejected with its reason.
-The file is one JSON object, streamed member by member (``import_io.iter_json_object``).
+The file is one JSON object, streamed member by member (``import_io.iter_json_object``), so a whole file is
+often one line: rejections and warnings name the problem (its place in the file and the start of its question)
+as well as the line. A problem whose agents' contexts stop at different rounds is imported (the last round's
+vote counts the agents that reached it) with a warning that names it.
 """
 from __future__ import annotations
 
@@ -52,15 +55,42 @@ def _turns(contexts: object, model: str) -> Turns:
     return sorted(turns, key=lambda t: (t[1], int(t[0].split("_")[1])))
 
 
+def problem_place(index: int, question: str | None, line: int) -> str:
+    """How a report names a problem of the file: its place, the start of its question and its line."""
+    text = " ".join((question or "").split())
+    excerpt = f" '{text[:60]}…'" if len(text) > 60 else (f" '{text}'" if text else "")
+    return f"problem {index}{excerpt} (line {line})"
+
+
+def missing_rounds(turns: Turns) -> str | None:
+    """Why a problem's debate is cut short (agents with fewer rounds than the others), or None."""
+    rounds: dict[str, int] = {}
+    for agent, rnd, _, _, _ in turns:
+        rounds[agent] = max(rounds.get(agent, 0), rnd)
+    most = max(rounds.values(), default=0)
+    short = {a: r for a, r in rounds.items() if r < most}
+    if not short:
+        return None
+    who = ", ".join(f"{a} has {r} of {most}" for a, r in sorted(short.items(), key=lambda x: int(x[0].split("_")[1])))
+    return (f"rounds missing ({who}): its context is cut short, so round {most}'s vote counts "
+            f"{len(rounds) - len(short)} of {len(rounds)} agents")
+
+
 def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
     """Read a du2023 file into one run, a question at a time."""
     writer = single_run(request)
     dataset = writer.run["dataset"]
+    index = 0
     for item in iter_json_object(request.path):
+        index += 1
         if isinstance(item[1], Unreadable):
-            report.rejected.append((item[0], item[1].reason))
+            # Before the first member nothing names a problem (the file is no JSON object at all).
+            named = item[1].key is not None or index > 1
+            where = f"{problem_place(index, item[1].key, item[0])}: " if named else ""
+            report.rejected.append((item[0], f"{where}{item[1].reason}"))
             continue
         line, question, value = item
+        where = problem_place(index, question, line)
         try:
             if not isinstance(value, list) or len(value) != 2:
                 raise FieldError("value is not [agent_contexts, answer]")
@@ -69,9 +99,12 @@ def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
             reference = reference_answer(value[1], "answer")
             turns = _turns(value[0], request.model)
         except FieldError as exc:
-            report.rejected.append((line, str(exc)))
+            report.rejected.append((line, f"{where}: {exc}"))
             continue
-        problem = Problem(problem_id(dataset, question.strip()), dataset, "imported", question.strip(),
+        short = missing_rounds(turns)
+        if short:
+            report.cut_short.append((line, f"{where}: {short}"))
+        problem = Problem(problem_id(question.strip()), dataset, "imported", question.strip(),
                           reference, {"reference": str(value[1])})
-        add_problem(writer, report, problem, turns)
+        add_problem(writer, report, problem, turns, line=line)
     return {writer.run["run_id"]: writer}

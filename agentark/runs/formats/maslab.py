@@ -66,8 +66,8 @@ def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
             "completion_tokens": sum(v["completion_tokens"] for v in stats.values()),
             "engine_calls": sum(v["num_llm_calls"] for v in stats.values()) or len(solutions),
         }
-        problem = Problem(problem_id(dataset, question), dataset, "imported", question, reference,
+        problem = Problem(problem_id(question), dataset, "imported", question, reference,
                           {"gt": str(row.get("gt"))})
         turns = [(f"agent_{i + 1}", 1, "solver", body, speaker) for i, body in enumerate(solutions)]
-        add_problem(writer, report, problem, turns, extra)
+        add_problem(writer, report, problem, turns, extra, line=line_no)
     return {writer.run["run_id"]: writer}

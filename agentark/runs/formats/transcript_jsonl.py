@@ -4,7 +4,10 @@ A record carries where it belongs, the message, and (repeated on each of a probl
 its problem's outcome and its run (``TRANSCRIPT_FIELDS``), so any subset of lines still imports on its own.
 ``export_transcripts`` writes a run this way and importing the export gives back equal rows. Design
 decision: every field is checked against the store's column types before a row is kept, and a run id is
-checked as a folder name, since a record may come from anywhere.
+checked as a folder name, since a record may come from anywhere. A problem's id is taken from its question
+(``agentark.tasks.problem_id``), not from the record, so a file written by an older studio lines up with
+the problems stored now; a file whose messages carry no ``answer_kind`` was graded by an older rule, and
+its runs are re-graded once imported (``agentark.runs.regrade``).
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import pandas as pd
 
 from agentark.backends.base import FINISH_REASONS
 from agentark.clock import now
-from agentark.grading import normalize_answer
+from agentark.grading import ANSWER_KINDS, normalize_answer
 from agentark.ids import is_valid_id
 from agentark.runs.formats.import_writer import ImportReport, ImportRequest, RunWriter
 from agentark.runs.import_io import (
@@ -31,12 +34,14 @@ from agentark.runs.import_io import (
 )
 from agentark.store import Store, run_tables
 from agentark.store import transcript_tables as db
+from agentark.tasks import problem_id
 
 SCHEMA = "agentark.transcript/1"
 MESSAGE_FIELDS = ("message_id", "agent", "round", "role", "seq", "model", "content", "answer", "answer_norm",
-                  "is_correct", "prompt_tokens", "completion_tokens", "latency_ms", "error", "finish_reason")
+                  "is_correct", "prompt_tokens", "completion_tokens", "latency_ms", "error", "finish_reason",
+                  "answer_kind")
 OUTCOME_FIELDS = ("final_answer", "is_correct", "consensus", "answer_changes", "prompt_tokens",
-                  "completion_tokens", "engine_calls", "wall_ms")
+                  "completion_tokens", "engine_calls", "wall_ms", "vote_tie")
 TRANSCRIPT_FIELDS = {
     "schema": SCHEMA, "run_id": "str", "problem_id": "str", **{f: "message field" for f in MESSAGE_FIELDS},
     "problem": "{dataset, split, question, reference_answer, meta, idx}",
@@ -71,7 +76,10 @@ def _transcript_message(rec: dict, run_id: str, pid: str, model: str) -> dict:
         "completion_tokens": int_field(rec, "completion_tokens", required=False) or 0,
         "latency_ms": number_field(rec, "latency_ms") or 0.0, "error": text_field(rec, "error", required=False),
         "finish_reason": text_field(rec, "finish_reason", required=False),
+        "answer_kind": text_field(rec, "answer_kind", required=False),
     }
+    if message["answer_kind"] not in (None, *ANSWER_KINDS):
+        raise FieldError(f"'answer_kind' is {message['answer_kind'][:20]!r}, expected one of {', '.join(ANSWER_KINDS)}")
     if message["finish_reason"] not in (None, *FINISH_REASONS):
         raise FieldError(f"'finish_reason' is {message['finish_reason'][:20]!r}, "
                          f"expected one of {', '.join(FINISH_REASONS)}")
@@ -104,7 +112,7 @@ def _transcript_outcome(rec: dict, run_id: str, pid: str) -> dict | None:
             "prompt_tokens": int_field(o, "prompt_tokens", required=False, where=w),
             "completion_tokens": int_field(o, "completion_tokens", required=False, where=w),
             "engine_calls": int_field(o, "engine_calls", required=False, where=w),
-            "wall_ms": number_field(o, "wall_ms", where=w)}
+            "wall_ms": number_field(o, "wall_ms", where=w), "vote_tie": bool_field(o, "vote_tie", where=w)}
 
 
 def _transcript_run(rec: dict, run_id: str, model: str) -> dict:
@@ -140,14 +148,18 @@ def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
                 # A run id is also a folder name; one like ../../x must never reach a path.
                 raise FieldError(f"'run_id' {run_id[:60]!r} is not a valid run id (letters, digits and _ . : = + -, "
                                  "starting with a letter or digit)")
-            pid = text_field(rec, "problem_id", nonempty=True)
-            message = _transcript_message(rec, run_id, pid, model)
+            source_pid = text_field(rec, "problem_id", nonempty=True)
+            message = _transcript_message(rec, run_id, source_pid, model)
             run = _transcript_run(rec, run_id, model)
-            problem, idx = _transcript_problem(rec, run_id, pid, run["dataset"])
+            problem, idx = _transcript_problem(rec, run_id, source_pid, run["dataset"])
+            pid = problem_id(problem["question"])
+            message["problem_id"] = problem["problem_id"] = pid
             outcome = _transcript_outcome(rec, run_id, pid)
         except FieldError as exc:
             report.rejected.append((line_no, str(exc)))
             continue
+        if message["answer_kind"] is None and message["error"] is None:
+            report.regrade.add(run_id)
         if run_id not in writers:
             run["dataset"] = run["dataset"] or problem["dataset"]
             run["next_idx"] = db.next_problem_idx(store, run_id)

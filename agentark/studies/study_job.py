@@ -1,0 +1,438 @@
+"""Running a study: the ``study`` job kind, whose run drives a graph of the studio's ordinary jobs.
+
+A study's folder is ``$AGENTARK_HOME/studies/STUDY_ID/`` (the job framework's layout, ``study.json`` its
+manifest) plus ``record.json``: every step's job, run, export and model ids, and each arm's training figures,
+rewritten after every step. The steps are jobs of the existing kinds, each created with ``jobs.create`` (so it
+has its own folder, log and row in the Jobs table) and run in the study's process with ``jobs.run_job``: the
+teacher's debate on the train split and on the test problems, single-agent sampling rounds of the base model,
+PRM, SFT and PAD training, and evaluations through the ``eval`` kind (its held-out check included). Exports,
+segmentation and automatic labels are store operations done between steps.
+
+Design decision: a step is keyed by its kind, its config and the hashes of its inputs (an export's sha256, the
+ids of the models and runs it reads, the problems it is given); ``$AGENTARK_HOME/study-steps/KEY.json`` names
+the job made for that key. A step whose key has a finished job is reused, an unfinished one (stopped, failed,
+killed) is resumed in place, and only a new key makes a new job. So a rerun after editing one arm reruns only
+the steps whose inputs changed, and a killed study resumes where it stopped. The driver holds the store only for
+the short operations between steps (refresh, exports, the evaluation's preflight), as the CLI does; the steps
+themselves never open it. A stop request for the study is relayed to the step in flight.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from agentark import config
+from agentark.clock import now
+from agentark.debate import AgentSpec, DebateConfig
+from agentark.errors import ConfigError, JobError
+from agentark.evaluate.eval_config import EvalConfig
+from agentark.evaluate.run import load_eval_problems
+from agentark.export import ExportConfig, ExportSummary, list_exports, prepare, write_export
+from agentark.jobs.folder import JobFolder, JobStopped, atomic_write_bytes, pid_alive
+from agentark.jobs.registry import JobKind, Plan, Progress, find, folders, register_kind
+from agentark.jobs.runner import create, run_job
+from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
+from agentark.labels.segment import SegmentConfig, segment_runs
+from agentark.store import Store
+from agentark.studies.matched_volume import enough, match_volume
+from agentark.studies.study_config import SFT_ARMS, StudyConfig
+from agentark.tasks import load_problems
+
+STEPS_DIR = "study-steps"
+NOT_PICKED = "not picked: the matched-volume arm keeps as many rows as the debate arm"
+
+
+class StudyFolder(JobFolder):
+    """A study's folder: the manifest, ``record.json`` (what every step made), progress and log."""
+
+    root = "studies"
+    manifest = "study.json"
+    noun = "study"
+    listed_by = "python -m agentark study list"
+
+    @property
+    def record_path(self) -> Path:
+        return self.path / "record.json"
+
+    def record(self) -> dict:
+        try:
+            return json.loads(self.record_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def write_record(self, record: dict) -> None:
+        atomic_write_bytes(self.record_path, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+
+    def config(self) -> StudyConfig:
+        return StudyConfig.from_dict(self.meta()["config"])
+
+
+def list_studies() -> list[StudyFolder]:
+    """Every study folder, in id order."""
+    return folders(STUDY)
+
+
+def step_key(kind: str, cfg: Any, inputs: dict) -> str:
+    """What makes a step the same step: its kind, its config and the hashes of what it reads."""
+    text = json.dumps({"kind": kind, "config": cfg.to_dict(), "inputs": inputs}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def steps_dir() -> Path:
+    return config.home() / STEPS_DIR
+
+
+def dataset_hash(spec: str) -> str | None:
+    """The sha256 of a dataset given as a file (its content is an input); None for built-in and hub datasets."""
+    path = Path(spec.removeprefix("file:")).expanduser()
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def completion_tokens(rows: list[dict], tokenizer) -> list[int]:
+    """Tokens of what each row teaches, in the student's tokenizer: an SFT row's last (assistant) turn, a PRM
+    row's steps."""
+    texts = [str(row["messages"][-1]["content"]) if "messages" in row else "\n".join(row["completions"])
+             for row in rows]
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+
+
+class StudyRunner:
+    """Drives one study's steps in order, reusing or resuming each step's job, and keeps ``record.json``."""
+
+    def __init__(self, folder: StudyFolder, on_progress: Progress | None = None) -> None:
+        self.folder = folder
+        self.cfg = folder.config()
+        self.store = Store()
+        self.on_progress = on_progress
+        self.record = folder.record() or {}
+        self.record.update(steps=[], arms={}, errors={})
+        self.done = 0
+        self._tokenizer = None
+
+    # -- steps --------------------------------------------------------------------------------------------
+    def job_step(self, label: str, kind: str, cfg: Any, inputs: dict, **create_inputs: Any) -> dict:
+        """Reuse, resume or create and run the job of this step; return its final progress (with its id)."""
+        key = step_key(kind, cfg, inputs)
+        path = steps_dir() / f"{key}.json"
+        job_id, reused, info = None, False, {}
+        if path.exists():
+            saved = json.loads(path.read_text())
+            try:
+                _, job = find(saved["job_id"])
+                job_id, info = job.job_id, saved.get("info") or {}
+            except JobError:
+                job_id = None  # its folder was removed: make the step again
+        self.stage(f"{label}")
+        if job_id is None:
+            created = create(kind, cfg, **create_inputs)
+            job_id = created.job_id
+            info = self.created_info(created.info)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, json.dumps({"key": key, "kind": kind, "job_id": job_id, "label": label,
+                                                 "created_at": now().isoformat(), "info": info}).encode())
+        _, job = find(job_id)
+        status = job.status()
+        if status == "done":
+            reused = True
+            progress = job.progress()
+        elif status in ("running", "queued") and pid_alive(job.pid()):
+            progress = self.wait_for(job)
+        else:
+            progress = self.run_here(job)
+        if progress.get("status") != "done":
+            raise JobError(f"Study step '{label}' ({kind} job {job_id}) ended {progress.get('status')}: "
+                           f"{progress.get('error') or progress.get('stage')}. Resume the study to retry it.")
+        self.store.refresh()
+        self.record["steps"].append({"label": label, "kind": kind, "job_id": job_id, "key": key, "reused": reused,
+                                     **({"info": info} if info else {})})
+        self.done += 1
+        self.save()
+        return {**progress, "job_id": job_id, "info": info}
+
+    @staticmethod
+    def created_info(info: Any) -> dict:
+        """What a step's creation reported that the study shows: an evaluation's held-out check."""
+        overlap = info[1] if isinstance(info, tuple) and len(info) == 2 else None
+        if overlap is None or not hasattr(overlap, "overlapping"):
+            return {}
+        return {"held_out_checked": True, "training_problems": overlap.training_problems,
+                "overlapping": len(overlap.overlapping)}
+
+    def run_here(self, job: JobFolder) -> dict:
+        """Run (or resume) a step's job in this process; a stop asked of the study is passed on to it."""
+        finished = threading.Event()
+
+        def relay() -> None:
+            while not finished.wait(0.5):
+                if self.folder.cancel_requested():
+                    job.request_cancel()
+                    return
+
+        watcher = threading.Thread(target=relay, daemon=True)
+        watcher.start()
+        try:
+            progress = run_job(job.job_id)
+        finally:
+            finished.set()
+            watcher.join()
+        if progress.get("status") == "stopped":
+            raise JobStopped(f"study {self.folder.job_id} stopped during {job.job_id}")
+        return progress
+
+    def wait_for(self, job: JobFolder) -> dict:
+        """A step another process runs or waits to run (another study sharing it): wait on its status, stopping
+        when asked."""
+        while job.status() in ("running", "queued") and pid_alive(job.pid()):
+            self.folder.check_cancel()
+            time.sleep(1.0)
+        return self.run_here(job) if job.status() != "done" else job.progress()
+
+    def stage(self, text: str) -> None:
+        self.folder.check_cancel()
+        self.folder.write_progress(stage=text, done=self.done)
+        if self.on_progress:
+            self.on_progress(self.done, 0)
+
+    def save(self) -> None:
+        self.folder.write_record(self.record)
+
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from agentark.train.runtime import load_tokenizer
+
+            self._tokenizer = load_tokenizer(self.cfg.student_model)
+        return self._tokenizer
+
+    # -- configs ------------------------------------------------------------------------------------------
+    def teacher_config(self, split: str, limit: int) -> DebateConfig:
+        c = self.cfg
+        options = {"base_urls": list(c.teacher_base_urls)} if c.teacher_base_urls else {}
+        if c.teacher_api_key_env:
+            options["api_key_env"] = c.teacher_api_key_env
+        return DebateConfig(method=c.teacher_method, agents=c.teacher_agents, rounds=c.teacher_rounds,
+                            engine=c.teacher_engine, model=c.teacher_model, engine_options=options,
+                            agent_specs=[AgentSpec.parse(m) for m in c.teacher_agent_models],
+                            temperature=c.teacher_temperature, max_tokens=c.teacher_max_tokens, seed=c.teacher_seed,
+                            dataset=c.dataset, split=split, limit=limit, problem_seed=c.problem_seed)
+
+    def eval_config(self, model: str) -> EvalConfig:
+        c = self.cfg
+        return EvalConfig(model=model, engine=c.student_engine, dataset=c.dataset, split=c.test_split,
+                          limit=c.test_problems, seed=c.problem_seed, temperature=c.eval_temperature,
+                          max_tokens=c.eval_max_tokens, method="cot")
+
+    def sampler_config(self, round_: int) -> DebateConfig:
+        c = self.cfg
+        options = {"base_urls": list(c.single_base_urls)} if c.single_base_urls else {}
+        return DebateConfig(method="self_consistency", agents=c.single_samples, engine=c.sampler_engine,
+                            model=c.sampler_model, engine_options=options, temperature=c.single_temperature,
+                            max_tokens=c.teacher_max_tokens, seed=1000 * c.teacher_seed + round_,
+                            dataset=c.dataset, split=c.train_split, limit=c.train_problems,
+                            problem_seed=c.problem_seed)
+
+    # -- the study ----------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        c = self.cfg
+        self.store.refresh()
+        data = {"dataset_sha256": dataset_hash(c.dataset)}
+        train = load_problems(c.dataset, limit=c.train_problems, split=c.train_split, seed=c.problem_seed).problems
+        test = load_eval_problems(self.eval_config(c.student_model)).problems
+        self.record["held_out"] = held_out_split(train, test)
+
+        teacher = self.job_step("teacher debate on the train split", "debate",
+                                self.teacher_config(c.train_split, c.train_problems), data)
+        test_ids = [p.problem_id for p in test]
+        teacher_test = self.job_step("teacher debate on the test problems", "debate",
+                                     self.teacher_config(c.test_split, c.test_problems),
+                                     {**data, "problems": test_ids}, problems=test)
+        self.record["teacher"] = {"train_run": teacher["job_id"], "test_run": teacher_test["job_id"]}
+        base = self.job_step("evaluate the base model", "eval", self.eval_config(c.student_model), data,
+                             store=self.store)
+        self.record["arms"]["base"] = {str(s): {"eval_run": base["job_id"], "model": c.student_model,
+                                                "info": base["info"]} for s in c.seeds}
+        self.save()
+
+        exports = self.debate_exports(teacher["job_id"])
+        if "single" in c.arms:
+            exports["single"] = self.guarded("single", lambda: self.matched_export(exports.get(c.single_match)))
+        prm = self.prm_model(teacher["job_id"]) if "pad" in c.arms else None
+        for seed in c.seeds:
+            students: dict[str, str] = {}
+            for arm in [a for a in c.arms if a in SFT_ARMS]:
+                if exports.get(arm):
+                    students[arm] = self.guarded(arm, lambda arm=arm: self.sft_arm(arm, seed, exports[arm]))
+            if "pad" in c.arms and prm and students.get(c.pad_on):
+                self.guarded("pad", lambda: self.pad_arm(seed, students[c.pad_on], prm, exports[c.pad_on]))
+        errors = self.record["errors"]
+        return {"status": "done", "done": self.done, "stage": "finished" + (
+            f" ({len(errors)} arm(s) without a result: {', '.join(sorted(errors))})" if errors else "")}
+
+    def guarded(self, arm: str, work):
+        """Run one arm's work; an arm that cannot be built (no rows for it) is recorded and the others go on."""
+        try:
+            return work()
+        except ConfigError as exc:
+            self.record["errors"][arm] = str(exc)
+            self.save()
+            return None
+
+    def debate_exports(self, teacher_run: str) -> dict[str, dict]:
+        """The teacher's exports each debate arm trains on (and the single arm matches), with their figures."""
+        c = self.cfg
+        wanted = {"rsft": ExportConfig(kind="rsft", run_ids=[teacher_run]),
+                  "da": ExportConfig(kind="da", run_ids=[teacher_run], max_per_problem=c.da_max_per_problem),
+                  "corrections": ExportConfig(kind="rsft", run_ids=[teacher_run], corrections="only")}
+        needed = set(c.arms) | ({c.single_match} if "single" in c.arms else set()) | (
+            {c.pad_on} if "pad" in c.arms else set())
+        exports = {}
+        for arm, export_cfg in wanted.items():
+            if arm in needed:
+                self.stage(f"exporting {arm}")
+                exports[arm] = self.guarded(arm, lambda e=export_cfg: self.export(e))
+        self.save()
+        return exports
+
+    def export(self, cfg: ExportConfig) -> dict:
+        """Export (an unchanged export is found again, not recorded twice) and return its figures."""
+        return self.figures(write_export(self.store, cfg, *prepare(self.store, cfg)))
+
+    def figures(self, result) -> dict:
+        """An export's ids and what it holds: rows and completion tokens in the student's tokenizer."""
+        from agentark.train.sft import read_rows
+
+        rows = read_rows(result.path)
+        return {"export_id": result.export_id, "sha256": result.sha256, "path": str(result.path),
+                "rows": len(rows), "tokens": int(sum(completion_tokens(rows, self.tokenizer())))}
+
+    def matched_export(self, target: dict | None) -> dict:
+        """The single-agent arm: sample the base model on the train problems, round after round, until its correct
+        answers can match the debate arm's rows and tokens; export the matched subset."""
+        c = self.cfg
+        if not target:
+            raise ConfigError(f"The single-agent arm matches the {c.single_match} arm, which has no rows.")
+        runs: list[str] = []
+        cfg = rows = None
+        tokens: list[int] = []
+        for round_ in range(c.single_max_rounds):
+            step = self.job_step(f"single-agent samples, round {round_ + 1}", "debate", self.sampler_config(round_),
+                                 {"dataset_sha256": dataset_hash(c.dataset)})
+            runs.append(step["job_id"])
+            cfg = ExportConfig(kind="da", run_ids=list(runs), max_per_problem=c.single_samples * c.single_max_rounds)
+            rows, summary = prepare(self.store, cfg)
+            tokens = completion_tokens(rows.to_dict("records"), self.tokenizer()) if len(rows) else []
+            if enough(list(rows["problem_id"]), tokens, target["rows"], target["tokens"]):
+                break
+        if rows is None or rows.empty:
+            raise ConfigError(f"The base model answered none of the {c.train_problems} training problems correctly "
+                              f"in {c.single_max_rounds} round(s) of {c.single_samples} samples; raise "
+                              "[[single_max_rounds]] or [[single_samples]].")
+        matched = match_volume(list(rows["problem_id"]), tokens, target["rows"], target["tokens"])
+        picked = rows.iloc[matched.picked].reset_index(drop=True)
+        dropped = {**summary.dropped, NOT_PICKED: len(rows) - len(picked)}
+        result = write_export(self.store, cfg, picked, ExportSummary("da", len(picked), dropped))
+        self.record["single_pool"] = {"sampling_runs": runs, "candidates": len(rows), **matched.to_dict()}
+        return {**self.figures(result), "sampling_runs": runs}
+
+    def prm_model(self, teacher_run: str) -> str | None:
+        """The study's PRM: trained on the teacher's automatically labelled steps."""
+        from agentark.train.prm import PRMConfig
+
+        c = self.cfg
+
+        def train() -> str:
+            self.stage("segmenting and labelling the teacher's steps")
+            segment_runs(self.store, [teacher_run], SegmentConfig())
+            run_auto_labelers(self.store, AutoLabelConfig([teacher_run]))
+            figures = self.export(ExportConfig(kind="prm", run_ids=[teacher_run]))
+            prm_cfg = PRMConfig(export=figures["path"], base_model=c.prm_backbone, epochs=c.prm_epochs,
+                                max_steps=c.prm_max_steps, learning_rate=c.prm_learning_rate,
+                                max_length=c.prm_max_length, seed=c.teacher_seed, device=c.device)
+            step = self.job_step("train the PRM", "prm", prm_cfg, {"export_sha256": figures["sha256"]},
+                                 exports=list_exports(self.store))
+            self.record["prm"] = {"export": figures, "job": step["job_id"], "model": step["model_id"]}
+            return step["model_id"]
+
+        return self.guarded("pad", train)
+
+    def sft_arm(self, arm: str, seed: int, data: dict) -> str:
+        from agentark.train.sft import SFTJobConfig
+
+        c = self.cfg
+        sft_cfg = SFTJobConfig(export=data["path"], base_model=c.student_model, epochs=c.sft_epochs,
+                               max_steps=c.sft_max_steps, learning_rate=c.sft_learning_rate,
+                               per_device_batch_size=c.sft_batch_size, max_length=c.sft_max_length, lora=c.sft_lora,
+                               seed=seed, device=c.device)
+        step = self.job_step(f"train {arm} (seed {seed})", "sft", sft_cfg, {"export_sha256": data["sha256"]},
+                             exports=list_exports(self.store))
+        self.evaluate(arm, seed, step["model_id"], step["job_id"], data)
+        return step["model_id"]
+
+    def pad_arm(self, seed: int, student: str, prm: str, data: dict) -> str:
+        from agentark.train.pad import PADJobConfig
+
+        c = self.cfg
+        pad_cfg = PADJobConfig(dataset=c.dataset, split=c.train_split, limit=c.train_problems,
+                               problem_seed=c.problem_seed, base_model=student, prm=prm,
+                               prm_weight=c.pad_prm_weight, max_steps=c.pad_steps, num_generations=c.pad_generations,
+                               per_device_batch_size=c.pad_generations,
+                               max_completion_length=c.pad_max_completion_length, learning_rate=c.pad_learning_rate,
+                               seed=seed, device=c.device)
+        step = self.job_step(f"train pad (seed {seed})", "pad", pad_cfg,
+                             {"dataset_sha256": dataset_hash(c.dataset)})
+        self.evaluate("pad", seed, step["model_id"], step["job_id"], data, pad_problems=c.train_problems)
+        return step["model_id"]
+
+    def evaluate(self, arm: str, seed: int, model: str, job: str, data: dict, **extra: Any) -> None:
+        step = self.job_step(f"evaluate {arm} (seed {seed})", "eval", self.eval_config(model), {}, store=self.store)
+        self.record["arms"].setdefault(arm, {})[str(seed)] = {
+            "eval_run": step["job_id"], "model": model, "train_job": job, "export": data, "info": step["info"],
+            **extra}
+        self.save()
+
+
+def held_out_split(train: list, test: list) -> dict:
+    """The study's own check of its splits: test problems whose id, or whose question text, is among the training
+    problems (the evaluation's held-out check covers what each model was trained on; this covers the study's
+    whole train split, which the teacher, the samples and PAD all draw on)."""
+    train_ids, train_text = {p.problem_id for p in train}, {p.question.strip() for p in train}
+    same_id = [p.problem_id for p in test if p.problem_id in train_ids]
+    same_text = [p.problem_id for p in test if p.question.strip() in train_text]
+    if same_id:
+        raise ConfigError(f"{len(same_id)} test problem(s) are also training problems; set [[train_split]] and "
+                          "[[test_split]] to splits that do not share problems.")
+    return {"train_problems": len(train), "test_problems": len(test), "same_question": same_text}
+
+
+def plan_study(cfg: StudyConfig) -> Plan:
+    """The study kind's preflight: the config is valid and the dataset gives both splits; nothing is written."""
+    for split, limit in ((cfg.train_split, cfg.train_problems), (cfg.test_split, cfg.test_problems)):
+        if not load_problems(cfg.dataset, limit=limit, split=split, seed=cfg.problem_seed).problems:
+            raise ConfigError(f"Dataset '{cfg.dataset}' gave no {split} problems; check [[dataset]] and its splits.")
+    return Plan(cfg, id_prefix=f"study-{_slug(cfg.name)}", meta={"name": cfg.name})
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name.strip())[:40] or "study"
+
+
+def run_study(folder: StudyFolder, on_progress: Progress | None = None) -> dict:
+    """The study kind's run: every step in order (reused, resumed or new), then the record is complete."""
+    return StudyRunner(folder, on_progress).run()
+
+
+def ingest_study(store: Store, folder: StudyFolder) -> int:
+    """Nothing of its own to ingest: its steps are jobs whose kinds ingest their shards."""
+    return 0
+
+
+# A study only drives its steps, which wait for slots of their own: it holds none (holding one would make its
+# steps on another device wait behind it, and keep other jobs off the device between steps).
+STUDY = register_kind(JobKind("study", StudyFolder, run_study, ingest_study, title="Study", config=StudyConfig,
+                              preflight=plan_study, reads=("problems",), registers="runs, exports, models",
+                              needs=lambda cfg: ()))
