@@ -24,7 +24,8 @@ store = get_store()
 st.title("Run debates")
 
 with st.form("new_run", border=True):
-    st.caption("The defaults finish in about a minute on 2 CPU cores with the embedded model.")
+    st.caption("The defaults finish within a minute on 2 CPU cores with the embedded model, then compare one agent "
+               "with the team on the same problems.")
     values = option_widgets(DebateConfig, "run", defaults=first_run_config())
     submitted = st.form_submit_button("Start run", type="primary")
 

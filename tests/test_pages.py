@@ -23,9 +23,10 @@ def test_run_page_renders_form_and_empty_state():
     first = first_run_config()
     # The first run's defaults: a quick debate on a level the embedded model can do (see first_run_config).
     assert at.selectbox(key="run_dataset").value == first.dataset != "builtin:arithmetic"
-    assert (at.number_input(key="run_limit").value, at.number_input(key="run_max_tokens").value) == (6, 128)
+    assert (at.number_input(key="run_limit").value, at.number_input(key="run_max_tokens").value) == (
+        first.limit, first.max_tokens)
     assert (at.number_input(key="run_agents").value, at.number_input(key="run_rounds").value) == (3, 2)
-    assert at.selectbox(key="run_method").value == "debate"
+    assert at.selectbox(key="run_method").value == first.method == "debate"
     assert any("No run is in progress" in c.value for c in at.caption)
     assert "embedded:smollm2-135m" in at.text_input(key="active_model").value
 
