@@ -144,7 +144,7 @@ def test_roles_pick_the_gates_and_follow_the_address():
 
 def test_the_figures_are_on_the_shared_problems_and_full_runs_are_labelled():
     at = open_compare(runs="teacher,sc")
-    table = next(d.value for d in at.dataframe if "answers parsed" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "answers stated" in d.value.columns)
     assert list(table["problems"]) == ["4", "4"] and list(table["accuracy"]) == ["100.0%", "50.0%"]
     full = next(d.value for d in at.dataframe if "price" in d.value.columns)
     assert list(full["problems"]) == ["20", "4"] and list(full["accuracy"]) == ["80.0%", "50.0%"]

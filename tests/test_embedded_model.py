@@ -41,8 +41,13 @@ def _check_stored(run_id: str) -> None:
         assert len(msgs) == 8 * 3 * 2
         assert sorted(msgs.groupby(["round"]).size().tolist()) == [24, 24]
         assert set(msgs["agent"]) == {"agent_1", "agent_2", "agent_3"}
-        # A 135M model does not always state an answer, but the fallback finds a number in nearly all.
-        assert msgs["answer"].notna().mean() >= 0.75
+        # Every message is graded into one answer kind; a message that hit the token limit without stating an
+        # answer has none (it counts wrong, shown as cut off), and every other one that has a number is read.
+        assert msgs["answer_kind"].notna().all()
+        cut = msgs["finish_reason"] == "length"
+        assert (msgs.loc[cut & msgs["answer"].notna(), "answer_kind"] == "explicit").all()
+        assert (msgs.loc[msgs["answer_kind"] == "cut_off", "finish_reason"] == "length").all()
+        assert msgs["answer"].notna().sum() == (msgs["answer_kind"].isin(["explicit", "implicit"])).sum()
         assert msgs["is_correct"].notna().all()
         assert run_tables.count(store, "outcomes", run_id) == 8
         acc = run_tables.round_accuracy(store, run_id)

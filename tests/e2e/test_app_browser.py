@@ -9,7 +9,7 @@ from tests.e2e.conftest import screenshot
 def test_run_page_renders_in_chromium(app_server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(app_server)
-    page.get_by_role("heading", name="Run debates").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Run debates", exact=True).wait_for(timeout=30_000)
     page.get_by_text("Start run").wait_for()
     page.get_by_role("combobox", name="dataset").wait_for()
     page.get_by_text("No run is in progress.").wait_for()
@@ -26,9 +26,9 @@ def test_debate_viewer_moves_to_the_next_problem_in_chromium(app_server, browser
     # A fresh server answers the very first request for a non-default page with a "Page not found" modal
     # over the right page (streamlit/streamlit#9992); load the main page once, as a user would have.
     page.goto(app_server)
-    page.get_by_role("heading", name="Run debates").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Run debates", exact=True).wait_for(timeout=30_000)
     page.goto(f"{app_server}/transcript?run={run_id}&problem={first.problem_id}")
-    page.get_by_role("heading", name="Debate viewer").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Debate viewer", exact=True).wait_for(timeout=30_000)
     try:
         page.get_by_text("Round 2").wait_for()
         page.get_by_text("problem 1 of 3 in the current filter").wait_for()

@@ -36,9 +36,9 @@ def test_compare_walks_differing_problems_with_the_keyboard(app_server, browser,
     # A fresh server answers the very first request for a non-default page with a "Page not found" modal
     # (streamlit/streamlit#9992); load the main page once, as a user would have.
     page.goto(app_server)
-    page.get_by_role("heading", name="Run debates").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Run debates", exact=True).wait_for(timeout=60_000)
     page.goto(f"{app_server}/compare?runs=teacher,student&roles=student:student")
-    page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Compare", exact=True).wait_for(timeout=60_000)
     # The deep link runs through app.py (its sidebar), not Streamlit's pages/ fallback.
     page.get_by_text("AgentArk Studio").first.wait_for(timeout=30_000)
     page.get_by_text("Problem 1 of 10").wait_for(timeout=60_000)

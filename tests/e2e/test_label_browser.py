@@ -24,7 +24,7 @@ def _steps(n_problems: int = 4) -> int:
 
 def _open_card(page, url: str, name: str | None = "kim") -> None:
     page.goto(url)
-    page.get_by_role("heading", name="Run debates").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Run debates", exact=True).wait_for(timeout=30_000)
     page.get_by_role("link", name="Label steps").click()
     page.get_by_text("Step 1 of").wait_for(timeout=30_000)
     if name:

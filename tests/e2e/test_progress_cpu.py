@@ -31,7 +31,9 @@ def _server_pid(url: str) -> int:
                 cmdline = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"streamlit" in b" ".join(cmdline) and port.encode() in cmdline:
+            # The app is served by `python -m agentark app` (tests/live_app.py), which runs Streamlit in-process.
+            words = b" ".join(cmdline)
+            if (b"streamlit" in words or b"agentark" in words) and port.encode() in cmdline:
                 return int(proc.name)
     raise AssertionError(f"no streamlit server on port {port}")
 

@@ -32,9 +32,9 @@ def test_prm_job_started_from_the_train_page_updates_its_loss_chart(app_server, 
     # A fresh server answers the very first request for a non-default page with a "Page not found" modal
     # (streamlit/streamlit#9992); load the main page once, as a user would have.
     page.goto(app_server)
-    page.get_by_role("heading", name="Run debates").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Run debates", exact=True).wait_for(timeout=60_000)
     page.goto(f"{app_server}/train")
-    page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Train", exact=True).wait_for(timeout=60_000)
     page.get_by_text("AgentArk Studio").first.wait_for(timeout=30_000)  # through app.py, not pages/ alone
     page.get_by_role("textbox", name="…or a file path").fill(str(export))
     page.get_by_role("textbox", name="…or a folder / hub id").fill(str(base))

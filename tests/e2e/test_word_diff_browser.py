@@ -37,7 +37,7 @@ def test_word_diff_on_multi_line_messages(app_server, browser):
                     [outcome(run_id, "P14", final, 10, 10, 1, 100.0)], ["P14"], "2026-01-01T00:00:00")
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
     page.goto(app_server)
-    page.get_by_role("heading", name="Run debates").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Run debates", exact=True).wait_for(timeout=60_000)
     page.goto(f"{app_server}/compare?runs=ref,cand&roles=cand:student")  # diff: ref (teacher) -> cand
     page.locator(".word-diff").wait_for(timeout=90_000)
     pieces = page.evaluate(STYLES)
