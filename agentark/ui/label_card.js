@@ -26,7 +26,7 @@ function state() {
   if (!window.__agentarkLabelCard) {
     window.__agentarkLabelCard = {
       queue: null, total: 0, pos: 0, cards: new Map(), messages: new Map(), pending: loadPending(),
-      inflight: null, lastAsk: null, reopen: false, local: new Map(), acked: new Set(), annotator: "", root: null,
+      inflight: null, lastAsk: null, reopen: false, reopenAsks: new Set(), local: new Map(), acked: new Set(), annotator: "", root: null,
       setTrigger: null, waiting: null, editing: false, error: null, timings: [], ackTimings: [],
       keyAt: new Map(), sends: 0, receiveMs: [], lastKey: 0,
     };
@@ -71,6 +71,7 @@ function send(S) {
   // of them, and again until a new queue arrives).
   const reopen = S.reopen && S.pos === 0 && S.pending.length <= MAX_BATCH;
   S.inflight = { id, at: performance.now(), reopen };
+  if (reopen) S.reopenAsks.add(id);
   S.lastAsk = { pos: S.pos, at: performance.now() };
   S.sends += 1;
   S.setTrigger("sync", { id, queue: S.queue, pos: S.pos, reopen, full: !S.cards.has(S.pos),
@@ -204,7 +205,9 @@ function warn(S, text, isError) {
 function status(S) {
   if (!S.root) return;
   const n = S.pending.length;
-  const text = n ? `${n} label${n === 1 ? "" : "s"} saving…` : "Every label is saved.";
+  // Until the queue is opened afresh, its first steps may be the ones just saved: say so rather than "saved".
+  const text = n ? `${n} label${n === 1 ? "" : "s"} saving…`
+    : (S.reopen && S.pos === 0 && S.queue !== null ? "Labels saved; opening the queue afresh…" : "Every label is saved.");
   const el = $(S, ".lc-status");
   if (el.textContent !== text) el.textContent = text;
 }
@@ -323,9 +326,11 @@ function receive(S, data) {
   S.annotator = data.annotator || "";
   if (data.queue !== S.queue) {
     // A new queue (opened, reloaded, or a new server session): its positions mean other steps.
-    // The answer to a reopen request ends it; any other new queue (a new page, a new server session) may
-    // put the steps of labels still unsent first.
-    S.reopen = S.reopen ? false : S.pending.length > 0;
+    // Only the server's answer to a reopen request (it names the request) ends it: any other new queue (a new
+    // page, a rerun, a new server session) may have been opened before those labels were stored, and may put the
+    // steps of labels still unsent first.
+    const answered = Boolean(data.reopened) && S.reopenAsks.delete(data.reopened);
+    S.reopen = answered ? false : (S.reopen || S.pending.length > 0);
     S.queue = data.queue;
     S.cards = new Map();
     S.messages = new Map();

@@ -97,6 +97,7 @@ def _on_sync(key: str, store: Store, on_written: Callable[[], None]) -> None:
             # Labels kept by the browser (a closed tab, a restarted server) were stored after this queue was
             # opened, so their steps would come first; a person still at its start gets the queue afresh.
             st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, queue.strategy, queue.run_ids)
+            st.session_state["lab_reopened"] = payload.get("id")  # the browser ends its request on this answer only
     if acked:
         on_written()
 
@@ -131,7 +132,7 @@ def card_data(queue: human_labels.LabelQueue, pos: int, annotator: str, run_labe
     return {"queue": queue.token, "total": len(queue), "pos": pos, "annotator": annotator, "cards": cards,
             "messages": messages, "acked": [i for batch in st.session_state.get("lab_acked", ()) for i in batch],
             "rejected": dict(st.session_state.get("lab_rejected", {})), "synced": st.session_state.get("lab_synced"),
-            "error": st.session_state.get("lab_sync_error")}
+            "error": st.session_state.get("lab_sync_error"), "reopened": st.session_state.get("lab_reopened")}
 
 
 def label_card(store: Store, annotator: str, run_label: Callable[[str], str], on_written: Callable[[], None],
