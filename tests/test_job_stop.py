@@ -208,15 +208,21 @@ def _prm_export(path, n: int = 8) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("kind", ["sft", "prm"])
+@pytest.mark.parametrize("kind", ["sft", "prm", "pad"])
 def test_training_stops_after_the_micro_batch_in_flight_keeping_the_last_whole_step(kind, tiny_llama, tmp_path):
+    from agentark.train.pad import PADJobConfig
     from agentark.train.prm import PRMConfig
     from agentark.train.sft import SFTJobConfig
 
     common = dict(base_model=str(tiny_llama), max_steps=3, per_device_batch_size=1, gradient_accumulation_steps=4,
                   learning_rate=1e-3)
-    cfg = (SFTJobConfig(export=_sft_export(tmp_path / "x.parquet"), **common) if kind == "sft" else
-           PRMConfig(export=_prm_export(tmp_path / "x.parquet"), **common))
+    if kind == "sft":
+        cfg = SFTJobConfig(export=_sft_export(tmp_path / "x.parquet"), **common)
+    elif kind == "prm":
+        cfg = PRMConfig(export=_prm_export(tmp_path / "x.parquet"), **common)
+    else:
+        # GRPO samples a group of 4 completions per problem, then trains on them one micro-batch at a time.
+        cfg = PADJobConfig(prm="unused", prm_weight=0, limit=4, num_generations=4, max_completion_length=8, **common)
     job_id = jobs.create(kind, cfg).job_id
     _, folder = jobs.find(job_id)
     # Asked while step 1 is reported: the trainer stops after the next micro-batch (a quarter of step 2), not
