@@ -64,6 +64,9 @@ def test_matched_volume_with_a_short_pool_takes_all_of_it():
     assert matched.picked == [0, 1, 2] and matched.rows == 3 and matched.row_ratio == pytest.approx(0.6)
     assert not enough(["a", "a", "b"], [10, 12, 9], 5, 60)
     assert enough(["a", "b"], [30, 29], 2, 60) and not enough(["a", "b"], [20, 20], 2, 60)
+    # Rows enough but every one longer than the debate arm's: 4 rows can only make 377 tokens of a target of 204.
+    assert not enough(list("abcd"), [90, 95, 92, 100], 4, 204)
+    assert enough(list("abcdef"), [90, 95, 92, 100, 20, 10], 4, 204)
 
 
 # -- a whole study on the tiny model ----------------------------------------------------------------------------

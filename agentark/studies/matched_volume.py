@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+VOLUME_TOLERANCE = 0.05  # how far the matched arm's tokens may be from the debate arm's
+
+
 
 @dataclass(frozen=True)
 class Matched:
@@ -37,12 +40,15 @@ class Matched:
 
 
 def enough(problems: Sequence[str], tokens: Sequence[int], target_rows: int, target_tokens: int,
-           tolerance: float = 0.05) -> bool:
-    """Whether the pool can give ``target_rows`` rows whose tokens reach ``target_tokens`` within ``tolerance``."""
+           tolerance: float = VOLUME_TOLERANCE) -> bool:
+    """Whether the pool can give ``target_rows`` rows whose tokens come within ``tolerance`` of ``target_tokens``:
+    its longest rows must reach the target and its shortest must not overshoot it. A pool of exactly as many rows
+    as the target, all longer than the debate arm's, has the rows but not the volume; sampling goes on."""
     if len(problems) < target_rows:
         return False
-    best = sum(sorted(tokens, reverse=True)[:target_rows])
-    return best >= (1 - tolerance) * target_tokens
+    ordered = sorted(tokens)
+    longest, shortest = sum(ordered[len(ordered) - target_rows:]), sum(ordered[:target_rows])
+    return longest >= (1 - tolerance) * target_tokens and shortest <= (1 + tolerance) * target_tokens
 
 
 def match_volume(problems: Sequence[str], tokens: Sequence[int], target_rows: int, target_tokens: int,

@@ -28,6 +28,7 @@ from agentark.evaluate.metrics import run_metrics
 from agentark.store import Store
 from agentark.store import eval_tables as q
 from agentark.studies.study_config import ARM_NAMES, ARMS
+from agentark.studies.matched_volume import VOLUME_TOLERANCE
 from agentark.studies.study_job import StudyFolder
 
 
@@ -206,8 +207,12 @@ def _note(arm: str, first: dict, record: dict) -> str:
         return f"trained rows and tokens are its SFT arm's; PAD then practised on {first.get('pad_problems')} problems"
     if arm == "single" and record.get("single_pool"):
         pool = record["single_pool"]
-        return (f"{pool['rows']} of {pool['candidates']} correct samples picked to match {pool['target_rows']} rows / "
-                f"{pool['target_tokens']} tokens")
+        note = (f"{pool['rows']} of {pool['candidates']} correct samples picked to match {pool['target_rows']} rows / "
+                f"{pool['target_tokens']} tokens: {pool['tokens']} tokens ({pool['token_ratio']:.2f}x)")
+        if abs(pool["token_ratio"] - 1) > VOLUME_TOLERANCE or pool["rows"] != pool["target_rows"]:
+            note += (f"; NOT matched within {VOLUME_TOLERANCE:.0%}: the pool of correct samples was too small (raise "
+                     "single_max_rounds or single_samples)")
+        return note
     return ""
 
 
