@@ -49,7 +49,8 @@ def build(path: Path, steps: int) -> None:
             SELECT 'p' || lpad(i::VARCHAR, 7, '0'), 'synthetic', 'test',
                    'A farmer has ' || (i % 89) || ' rows of ' || (i % 13) || ' plants. How many plants?',
                    ((i % 89) * (i % 13))::VARCHAR, '{{}}' FROM range({problems}) t(i)""")
-        con.execute(f"""INSERT INTO run_problems SELECT 'bench-run', 'p' || lpad(i::VARCHAR, 7, '0'), i
+        con.execute(f"""INSERT INTO run_problems (run_id, problem_id, idx, dataset, split)
+                        SELECT 'bench-run', 'p' || lpad(i::VARCHAR, 7, '0'), i, 'synthetic', 'test'
                         FROM range({problems}) t(i)""")
         con.execute(f"""CREATE TEMP TABLE bench_steps AS
             SELECT 'p' || lpad(i::VARCHAR, 7, '0') AS problem_id, r + 1 AS round, a,
@@ -92,7 +93,7 @@ def build(path: Path, steps: int) -> None:
 
 def _open_labeling(page, url: str) -> None:
     page.goto(url)
-    page.get_by_role("heading", name="Run debates").wait_for(timeout=900_000)
+    page.get_by_role("heading", name="Run debates", exact=True).wait_for(timeout=900_000)
     page.get_by_role("link", name="Label steps").click()
     page.get_by_text("Step 1 of").wait_for(timeout=900_000)
     page.get_by_role("textbox", name="Annotator").fill("bench")
