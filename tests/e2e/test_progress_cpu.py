@@ -69,9 +69,10 @@ def test_run_page_polls_progress_cheaply(app_server, browser):
         # The page kept following the run meanwhile: it shows a step made during the window.
         later = "|".join(str(n) for n in range(seen_before + 1, latest[0] + 1))
         page.get_by_text(re.compile(rf"step ({later}) done")).first.wait_for(timeout=10_000)
-        # A poll every 3 s reads the progress files and nothing else: a few percent of one core at most
-        # (refreshing the store and re-reading its tables on every poll, as before, took twice that).
-        assert used < 0.05 * WINDOW_S, f"the app used {used:.2f} s of CPU in {WINDOW_S} s of showing progress"
+        # A poll every 3 s reads the progress files and nothing else: a few percent of one core (measured 0.57 s
+        # in 12 s on a quiet machine, 0.68 s in a fresh CI clone; Streamlit's own fragment rerun is most of it).
+        # Refreshing the store and re-reading its tables on every poll, as before, took twice that.
+        assert used < 0.08 * WINDOW_S, f"the app used {used:.2f} s of CPU in {WINDOW_S} s of showing progress"
     finally:
         stop.set()
         mover.join()
