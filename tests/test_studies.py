@@ -16,7 +16,7 @@ from agentark.errors import ConfigError
 from agentark.export import list_exports
 from agentark.jobs import find
 from agentark.store import Store, model_tables
-from agentark.studies.matched_volume import enough, match_volume
+from agentark.studies.matched_volume import enough, match_volume, volume_matched
 from agentark.studies.study_config import ARMS, StudyConfig, builtin_study, load_study_file, parse_study
 from agentark.studies.study_job import StudyFolder, steps_dir
 from agentark.studies.study_report import html_report, study_result, table_rows
@@ -67,6 +67,8 @@ def test_matched_volume_with_a_short_pool_takes_all_of_it():
     # Rows enough but every one longer than the debate arm's: 4 rows can only make 377 tokens of a target of 204.
     assert not enough(list("abcd"), [90, 95, 92, 100], 4, 204)
     assert enough(list("abcdef"), [90, 95, 92, 100, 20, 10], 4, 204)
+    assert not volume_matched(match_volume(list("abcd"), [90, 95, 92, 100], 4, 204).to_dict())
+    assert volume_matched(match_volume(list("abcdef"), [90, 95, 92, 100, 20, 10], 4, 204).to_dict())
 
 
 # -- a whole study on the tiny model ----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 VOLUME_TOLERANCE = 0.05  # how far the matched arm's tokens may be from the debate arm's
 
 
-
 @dataclass(frozen=True)
 class Matched:
     """The rows picked (indices into the candidates) and how close they come to the target."""
@@ -37,6 +36,11 @@ class Matched:
     def to_dict(self) -> dict:
         return {"rows": self.rows, "tokens": self.tokens, "target_rows": self.target_rows,
                 "target_tokens": self.target_tokens, "row_ratio": self.row_ratio, "token_ratio": self.token_ratio}
+
+
+def volume_matched(figures: dict, tolerance: float = VOLUME_TOLERANCE) -> bool:
+    """Whether a pick (``Matched.to_dict()``) has the target's rows and its tokens within ``tolerance``."""
+    return figures["rows"] == figures["target_rows"] and abs(figures["token_ratio"] - 1) <= tolerance
 
 
 def enough(problems: Sequence[str], tokens: Sequence[int], target_rows: int, target_tokens: int,

@@ -27,8 +27,8 @@ from agentark.evaluate import stats
 from agentark.evaluate.metrics import run_metrics
 from agentark.store import Store
 from agentark.store import eval_tables as q
+from agentark.studies.matched_volume import VOLUME_TOLERANCE, volume_matched
 from agentark.studies.study_config import ARM_NAMES, ARMS
-from agentark.studies.matched_volume import VOLUME_TOLERANCE
 from agentark.studies.study_job import StudyFolder
 
 
@@ -209,7 +209,7 @@ def _note(arm: str, first: dict, record: dict) -> str:
         pool = record["single_pool"]
         note = (f"{pool['rows']} of {pool['candidates']} correct samples picked to match {pool['target_rows']} rows / "
                 f"{pool['target_tokens']} tokens: {pool['tokens']} tokens ({pool['token_ratio']:.2f}x)")
-        if abs(pool["token_ratio"] - 1) > VOLUME_TOLERANCE or pool["rows"] != pool["target_rows"]:
+        if not volume_matched(pool):
             note += (f"; NOT matched within {VOLUME_TOLERANCE:.0%}: the pool of correct samples was too small (raise "
                      "single_max_rounds or single_samples)")
         return note

@@ -26,7 +26,8 @@ function state() {
   if (!window.__agentarkLabelCard) {
     window.__agentarkLabelCard = {
       queue: null, total: 0, pos: 0, cards: new Map(), messages: new Map(), pending: loadPending(),
-      inflight: null, lastAsk: null, reopen: false, reopenAsks: new Set(), local: new Map(), acked: new Set(), annotator: "", root: null,
+      inflight: null, lastAsk: null, reopen: false, reopenAsks: new Set(), local: new Map(), acked: new Set(),
+      annotator: "", root: null,
       setTrigger: null, waiting: null, editing: false, error: null, timings: [], ackTimings: [],
       keyAt: new Map(), sends: 0, receiveMs: [], lastKey: 0,
     };
