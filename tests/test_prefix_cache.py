@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from agentark.backends.base import ChatRequest
-from agentark.backends.prefix_cache import MIN_REUSE, PrefixCache, common_prefix, shared_prefixes
+from agentark.backends.prefix_cache import MIN_REUSE, PrefixCache, common_prefix
 from tests.tinylm import tiny_llama  # noqa: F401
 
 import numpy as np
@@ -38,15 +38,6 @@ def test_budget_forgets_the_least_recently_used():
     assert PrefixCache(0).enabled is False
 
 
-def test_shared_prefixes_of_a_batch():
-    template = list(range(1, 21))
-    p1, p2 = template + [50, 51, 52], template + [60, 61]
-    prefixes = shared_prefixes([p1, p1, p1, p2])
-    assert p1[:-1] in prefixes  # three identical prompts: all but the last token, once
-    assert all(len(p) >= MIN_REUSE for p in prefixes) and len(prefixes) == len({tuple(p) for p in prefixes})
-    assert shared_prefixes([[1] * 5, [1] * 5]) == []
-
-
 def test_reuse_gives_the_tokens_a_whole_prompt_gives(tiny_llama):
     """A debate's shapes: identical round-1 prompts, then prompts that extend each agent's own answer."""
     from agentark.backends.transformers_engine import TransformersEngine
@@ -57,7 +48,7 @@ def test_reuse_gives_the_tokens_a_whole_prompt_gives(tiny_llama):
     first = [ChatRequest([{"role": "user", "content": question}], max_tokens=12, temperature=0.0)] * 3
     a, b = plain.generate(first), reusing.generate(first)
     assert [c.text for c in a] == [c.text for c in b]
-    assert reusing.prefix_cache.hits >= 3  # the shared prompt was computed once, then reused by all three
+    assert reusing.prefix_cache.hits >= 1  # three identical greedy prompts: computed once, from the kept prompt
     second = [ChatRequest([{"role": "user", "content": question}, {"role": "assistant", "content": c.text},
                            {"role": "user", "content": f"Other agents said {k} and {k + 1}. Check your steps."}],
                           max_tokens=12, temperature=0.0) for k, c in enumerate(b)]
@@ -89,3 +80,45 @@ def test_states_built_on_reused_ones_equal_states_computed_whole(tiny_llama):
             whole = engine.model(input_ids=ids, use_cache=True).past_key_values
         for layer, (keys, values) in zip(whole.layers, entry.layers):
             assert torch.allclose(layer.keys[0], keys, atol=1e-4) and torch.allclose(layer.values[0], values, atol=1e-4)
+
+
+def test_engine_tokens_equal_plain_generate(tiny_llama):
+    """Prompts of different lengths in one padded batch, decoded into buffers filled in place, give exactly the
+    tokens transformers' own generate gives each prompt alone."""
+    from agentark.backends.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_llama), prefix_cache_mb=0, max_batch_size=8)
+    texts = ["Tom has 12 apples.", "What is 3 + 4? Add the two numbers and say the answer.", "Hi"]
+    requests = [ChatRequest([{"role": "user", "content": t}], max_tokens=9, temperature=0.0) for t in texts]
+    got = engine.generate(requests)
+    for request, completion in zip(requests, got):
+        ids = torch.tensor([engine._prompt_ids(request)])
+        with torch.inference_mode():
+            out = engine.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=9,
+                                        do_sample=False, pad_token_id=engine.tokenizer.pad_token_id)
+        new = out[0, ids.shape[1]:].tolist()
+        eos = engine._eos_ids()
+        cut = next((k + 1 for k, t in enumerate(new) if t in eos), len(new))
+        assert completion.text == engine.tokenizer.decode(new[:cut], skip_special_tokens=True).strip()
+
+
+def test_identical_greedy_requests_are_computed_once(tiny_llama, monkeypatch):
+    from agentark.backends.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_llama), prefix_cache_mb=64, max_batch_size=8)
+    rows = []
+    original = engine._generate_batch
+    monkeypatch.setattr(engine, "_generate_batch", lambda batch, *a, **k: (rows.append(len(batch)), original(batch, *a, **k)))
+    same = ChatRequest([{"role": "user", "content": "What is 3 + 4?"}], max_tokens=6, temperature=0.0)
+    other = ChatRequest([{"role": "user", "content": "What is 5 + 4?"}], max_tokens=6, temperature=0.0)
+    out = engine.generate([same, other, same, same])
+    assert rows == [2] and out[0].text == out[2].text == out[3].text and out[0] is not out[2]
+    rows.clear()
+    sampled = ChatRequest(same.messages, max_tokens=6, temperature=0.9, seed=1)
+    engine.generate([sampled] * 3)
+    assert rows == [3]  # sampled requests each draw their own
+    rows.clear()
+    plain = TransformersEngine(str(tiny_llama), prefix_cache_mb=0, max_batch_size=8)
+    monkeypatch.setattr(plain, "_generate_batch", lambda batch, *a, **k: rows.append(len(batch)))
+    plain.generate([same, same])
+    assert rows == [2]  # without reuse every request is computed, as one request at a time would

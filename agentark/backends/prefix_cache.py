@@ -69,36 +69,30 @@ class PrefixCache:
         self.entries.move_to_end(best_key)
         return best, self.entries[best_key]
 
-    def add(self, tokens: Sequence[int], layers: list[tuple[object, object]]) -> None:
-        """Keep the states of ``tokens`` (``layers[i] = (keys, values)``, each ``[heads, len(tokens), dim]``)."""
+    def add(self, tokens: Sequence[int], layers: list[tuple[object, object]]) -> int | None:
+        """Keep the states of ``tokens`` (``layers[i] = (keys, values)``, each ``[heads, len(tokens), dim]``);
+        return the entry's key, or None when not kept (too short, or larger than the whole budget)."""
         if not self.enabled or len(tokens) < MIN_REUSE:
-            return
+            return None
         nbytes = sum(k.element_size() * k.nelement() + v.element_size() * v.nelement() for k, v in layers)
         if nbytes > self.budget_bytes:
-            return
-        self.entries[self._next] = Entry(np.asarray(tokens, dtype=np.int64), layers, nbytes)
+            return None
+        key = self._next
+        self.entries[key] = Entry(np.asarray(tokens, dtype=np.int64), layers, nbytes)
         self._next += 1
         self.nbytes += nbytes
         while self.nbytes > self.budget_bytes:
             _, old = self.entries.popitem(last=False)
             self.nbytes -= old.nbytes
+        return key
+
+    def discard(self, keys: Sequence[int]) -> None:
+        """Forget these entries (those already forgotten are skipped)."""
+        for key in keys:
+            old = self.entries.pop(key, None)
+            if old is not None:
+                self.nbytes -= old.nbytes
 
     def clear(self) -> None:
         self.entries.clear()
         self.nbytes = 0
-
-
-def shared_prefixes(prompts: list[list[int]]) -> list[list[int]]:
-    """The prefixes to compute once for a batch: each prompt's longest prefix shared with another prompt of the
-    batch (at least ``MIN_REUSE`` tokens, leaving it one token to run), without repeats. Sorting the prompts puts
-    each one next to the prompt it shares most with."""
-    order = sorted(range(len(prompts)), key=lambda i: prompts[i])
-    arrays = [np.asarray(prompts[i], dtype=np.int64) for i in order]
-    links = [common_prefix(a, b) for a, b in zip(arrays, arrays[1:])]
-    found: dict[tuple, None] = {}
-    for pos, tokens in enumerate(arrays):
-        best = max(links[pos - 1] if pos else 0, links[pos] if pos < len(links) else 0)
-        best = min(best, len(tokens) - 1)
-        if best >= MIN_REUSE:
-            found[tuple(int(t) for t in tokens[:best])] = None
-    return [list(p) for p in found]
