@@ -122,3 +122,29 @@ def test_identical_greedy_requests_are_computed_once(tiny_llama, monkeypatch):
     monkeypatch.setattr(plain, "_generate_batch", lambda batch, *a, **k: rows.append(len(batch)))
     plain.generate([same, same])
     assert rows == [2]  # without reuse every request is computed, as one request at a time would
+
+
+def test_draws_follow_the_tempered_distribution_and_the_seed():
+    """The engine's sampler: frequencies over 20,000 draws match softmax(logits / T) within 1.5 points, the
+    nucleus drops what top_p cuts, impossible tokens are never drawn, and a seed repeats the draws."""
+    from agentark.backends.transformers_engine import _draw
+
+    logits = torch.tensor([[2.0, 1.0, 0.0, float("-inf"), -1.0]]).repeat(20000, 1)
+    torch.manual_seed(3)
+    picked = _draw(0.7, 1.0)(None, logits).argmax(-1)
+    frequency = torch.bincount(picked, minlength=5).float() / len(picked)
+    assert torch.allclose(frequency, (logits[0] / 0.7).softmax(-1), atol=0.015) and frequency[3] == 0
+    torch.manual_seed(3)
+    assert torch.equal(_draw(0.7, 1.0)(None, logits).argmax(-1), picked)
+    nucleus = _draw(1.0, 0.7)(None, logits).argmax(-1)
+    assert set(nucleus.tolist()) == {0, 1}  # p = .64, .24, .09, 0, .03: the top two reach 0.7
+
+
+def test_sampled_generation_repeats_with_its_seed(tiny_llama):
+    from agentark.backends.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_llama), prefix_cache_mb=0, max_batch_size=8)
+    ask = lambda seed: engine.generate([ChatRequest([{"role": "user", "content": "Count: 1 2 3"}], max_tokens=12,
+                                                    temperature=1.0, seed=seed)] * 3)
+    first = [c.text for c in ask(5)]
+    assert first == [c.text for c in ask(5)] and len(set(first)) > 1  # rows of one batch draw apart

@@ -234,10 +234,11 @@ class TransformersEngine:
         kwargs["past_key_values"] = self._reused_states(reuse, head, width + max_tokens, torch)
         if self.ignore_eos:
             kwargs["min_new_tokens"] = max_tokens
+        # Sampling is drawn by ``_Draw`` and handed to generate as a one-token choice, so generate itself runs
+        # greedy either way.
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if temperature and temperature > 0:
-            kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            kwargs["logits_processor"] = [_draw(temperature, top_p)]
         if stopping is not None:
             stopping.watch.check()  # a stop asked for since the last micro-batch
             stopping.width = width
@@ -414,6 +415,34 @@ def _ReservedLayer(capacity: int):
 
 
 _RESERVED = None
+
+
+def _draw(temperature: float, top_p: float | None):
+    """A logits processor that samples each row's next token (temperature, then nucleus when ``top_p`` < 1)
+    and leaves only that token possible, for generate's greedy choice to take.
+
+    Why not generate's own sampling: it draws with ``torch.multinomial`` over the whole vocabulary, 13 ms a
+    step at batch 12 on a CPU (7% of a debate's time, measured); inverting the cumulative distribution with one
+    uniform draw per row gives the same distribution for a fraction of that. Draws follow torch's global seed.
+    """
+    import torch
+    from transformers import LogitsProcessor
+    from transformers.generation.logits_process import TopPLogitsWarper
+
+    nucleus = TopPLogitsWarper(top_p=top_p) if top_p is not None and top_p < 1.0 else None
+
+    class Draw(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            scores = scores.float() / temperature
+            if nucleus is not None:
+                scores = nucleus(input_ids, scores)
+            cdf = scores.softmax(dim=-1).cumsum(dim=-1)
+            point = torch.rand((scores.shape[0], 1), device=scores.device) * cdf[:, -1:]
+            token = torch.searchsorted(cdf, point, right=True).clamp(max=scores.shape[-1] - 1)
+            chosen = torch.full_like(scores, float("-inf"))
+            return chosen.scatter_(1, token, 0.0)
+
+    return Draw()
 
 
 def _watched(watch: BatchWatch | None, done: float, rows: float, total: int, max_tokens: int):
