@@ -2,9 +2,9 @@
 
 The same debate (8 built-in problems x 3 agents x 2 rounds, greedy, every completion exactly
 --new-tokens long) runs three times in this process: with the engine as the studio uses it (every agent of
-every problem of a round in one batch, and what prompts share computed once: see
-agentark.backends.prefix_cache), with batching alone (no states kept between requests), and one request at a
-time with nothing kept, the way the reference scripts call the model. The last line prints the throughput
+every problem of a round in one batch, what prompts share computed once and identical greedy requests
+answered once: see agentark.backends.prefix_cache), with batching alone (nothing kept or shared between
+requests), and one request at a time with nothing kept or shared, the way the reference scripts call the model. The last line prints the throughput
 ratios (completion tokens per wall second, and per CPU second of this process) of batching alone and of the
 studio's engine over one request at a time.
 """

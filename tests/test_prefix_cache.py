@@ -148,3 +148,30 @@ def test_sampled_generation_repeats_with_its_seed(tiny_llama):
                                                     temperature=1.0, seed=seed)] * 3)
     first = [c.text for c in ask(5)]
     assert first == [c.text for c in ask(5)] and len(set(first)) > 1  # rows of one batch draw apart
+
+
+def test_a_batch_prefills_each_prompt_once_without_padding(tiny_llama):
+    """Prompts that share a long beginning: each row computes only what no earlier row computed, one row at a
+    time, and the batch itself then decodes from the last prompt token (no padded prefill)."""
+    from agentark.backends.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_llama), prefix_cache_mb=64, max_batch_size=8)
+    base = "Other agents solved the same problem. Their latest solutions: agent one said seven, agent two said"
+    requests = [ChatRequest([{"role": "user", "content": base + tail}], max_tokens=4, temperature=0.0)
+                for tail in (" eight.", " nine, then ten and eleven.", " seven as well, after checking.")]
+    prompts = sorted(engine._prompt_ids(r) for r in requests)
+    expected, earlier = 0, []
+    for ids in prompts:
+        reuse = max((common_prefix(np.array(ids[:-1]), np.array(e)) for e in earlier), default=0)
+        expected += len(ids) - 1 - (reuse if reuse >= MIN_REUSE else 0)
+        earlier.append(ids[:-1])
+    shapes = []
+    forward = engine.model.forward
+    engine.model.forward = lambda *a, **k: (shapes.append(tuple(k["input_ids"].shape)), forward(*a, **k))[1]
+    try:
+        engine.generate(requests)
+    finally:
+        del engine.model.forward
+    rows = [s for s in shapes if s[0] == 1]
+    assert sum(n for _, n in rows) == expected < sum(len(p) - 1 for p in prompts)
+    assert all(s == (3, 1) for s in shapes if s[0] == 3)

@@ -8,11 +8,13 @@ served model continue the same prompt. Inside ``agentark.progress.watching`` it 
 every micro-batch and tokens within one, and stops between tokens when asked (``_watched``).
 
 What prompts share is computed once (``agentark.backends.prefix_cache``): the key/value states of every
-sequence the engine ran are kept (byte-bounded), and a prompt that begins with one of them starts from those
-states; prompts of one batch that share a prefix have it computed once before the batch. In a debate that
-skips most of round r's prompt (the agent's own round r-1 prompt and answer) and all but one copy of round
-1's. A batch is laid out as [left padding | reused prefix | padding | rest of the prompt]: the attention mask
-hides both paddings and positions are counted over unmasked tokens, so each row is computed as if alone.
+sequence the engine ran are kept (byte-bounded), and each prompt of a batch is prefilled on its own, starting
+from the longest kept prefix, before the batch decodes together. In a debate that skips most of round r's prompt
+(the agent's own round r-1 prompt and answer), all but one copy of round 1's, and what the agents of one problem
+share in round r. Identical greedy requests are computed once. A batch is laid out as [left padding | reused
+prefix | padding | rest of the prompt]: the attention mask hides both paddings and positions are counted over
+unmasked tokens, so each row is computed as if alone. Keys and values decode into buffers allocated once per
+batch (``_reserved_layer_class``), and sampled tokens are drawn by ``_draw``.
 """
 from __future__ import annotations
 
