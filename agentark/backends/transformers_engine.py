@@ -14,10 +14,11 @@ from the longest kept prefix, before the batch decodes together. In a debate tha
 share in round r. Identical greedy requests are computed once. A batch is laid out as [left padding | reused
 prefix | padding | rest of the prompt]: the attention mask hides both paddings and positions are counted over
 unmasked tokens, so each row is computed as if alone. Keys and values decode into buffers allocated once per
-batch (``_reserved_layer_class``), and sampled tokens are drawn by ``_draw``.
+batch (``reserved_layer``), and sampled tokens are drawn by ``_draw``.
 """
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -80,35 +81,6 @@ def pick_device(device: str = "auto") -> str:
     return device
 
 
-# glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_HEAP_TUNED = False
-
-
-def keep_freed_memory_for_reuse() -> bool:
-    """Let glibc keep freed tensor memory in the heap for the next step instead of handing it back to the OS.
-
-    Why: each decoding step concatenates every layer's keys and values into new tensors (megabytes each at
-    batch 24) and frees the old ones. By default glibc serves blocks that large with fresh mmap pages and
-    unmaps them on free, so every step page-faults the whole cache in again; a debate's second round decoded at
-    350 ms/step instead of 212 (measured, 2 cores). Kept in the heap, the same pages serve the next step. Costs:
-    up to 1 GiB of freed memory stays with the process. Returns False where there is no glibc (nothing done).
-    """
-    global _HEAP_TUNED
-    if _HEAP_TUNED:
-        return True
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    _HEAP_TUNED = bool(mallopt(_M_MMAP_THRESHOLD, 256 * 2**20)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**30))
-    return _HEAP_TUNED
-
-
 def load_model(model: str, device: str = "auto"):
     """Load (once per process) a causal LM and its tokenizer, ready for left-padded batches."""
     import torch
@@ -133,8 +105,6 @@ def load_model(model: str, device: str = "auto"):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     lm.to(device).eval()
-    if device == "cpu":
-        keep_freed_memory_for_reuse()
     _LOADED[key] = (lm, tokenizer)
     return lm, tokenizer
 
@@ -236,7 +206,7 @@ class TransformersEngine:
         kwargs["past_key_values"] = self._reused_states(reuse, head, width + max_tokens, torch)
         if self.ignore_eos:
             kwargs["min_new_tokens"] = max_tokens
-        # Sampling is drawn by ``_Draw`` and handed to generate as a one-token choice, so generate itself runs
+        # Sampling is drawn by ``_draw`` and handed to generate as a one-token choice, so generate itself runs
         # greedy either way.
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if temperature and temperature > 0:
@@ -281,14 +251,14 @@ class TransformersEngine:
 
     def _reused_states(self, reuse, head: int, capacity: int, torch):
         """A cache with room for ``capacity`` columns whose first ``head`` hold each row's reused prefix
-        right-aligned (zeros where masked); the rest fills in place as the batch runs (``_ReservedLayer``)."""
+        right-aligned (zeros where masked); the rest fills in place as the batch runs (``reserved_layer``)."""
         from transformers import DynamicCache
 
         cache = DynamicCache(config=self.model.config)
         template = next((entry for n, entry in reuse if n), None)
         layers = []
         for layer in range(self.model.config.num_hidden_layers):
-            reserved = _ReservedLayer(capacity)
+            reserved = reserved_layer()(capacity)
             if template is not None:
                 k0, v0 = template.layers[layer]
                 reserved.reserve(len(reuse), k0.shape[0], k0.shape[-1], k0.shape[-1], k0.dtype, self.model.device)
@@ -297,8 +267,7 @@ class TransformersEngine:
                         k, v = entry.layers[layer]
                         reserved.key_buffer[row, :, head - n : head] = k[:, :n]
                         reserved.value_buffer[row, :, head - n : head] = v[:, :n]
-                reserved.length = head
-                reserved.keys, reserved.values = reserved.key_buffer[:, :, :head], reserved.value_buffer[:, :, :head]
+                reserved.filled(head)
             layers.append(reserved)
         cache.layers = layers
         self.prefix_cache.hits += sum(1 for n, _ in reuse if n)
@@ -320,6 +289,8 @@ class TransformersEngine:
         prompt computes only what no earlier prompt (of this batch or a previous one) already computed: the
         second and third agent of a problem start from the first one's states, as far as their prompts agree.
         """
+        from transformers import DynamicCache
+
         added = []
         for ids in sorted(prompts):
             n, entry = self.prefix_cache.longest(ids, leave=1)
@@ -327,8 +298,6 @@ class TransformersEngine:
                 continue
             past = None
             if n:
-                from transformers import DynamicCache
-
                 past = DynamicCache(ddp_cache_data=[(k[None, :, :n], v[None, :, :n]) for k, v in entry.layers],
                                     config=self.model.config)
             todo = torch.tensor([ids[n : len(ids) - 1]], dtype=torch.long, device=self.model.device)
@@ -354,8 +323,10 @@ class TransformersEngine:
                 "revision": getattr(self.model.config, "_commit_hash", None)}
 
 
-def _reserved_layer_class():
-    """``_ReservedLayer``, defined on first use so that importing this module does not import transformers."""
+@functools.cache
+def reserved_layer():
+    """The ``ReservedLayer`` class, defined on first use so that importing this module does not import
+    transformers."""
     from transformers.cache_utils import DynamicLayer
 
     class ReservedLayer(DynamicLayer):
@@ -364,6 +335,7 @@ def _reserved_layer_class():
         Why: the stock layer concatenates the whole cache into new tensors at every step, copying (at batch 24
         and 450 columns) about 460 MB per step on the CPU, a fifth of a decoding step. Here a step writes one
         column; ``keys``/``values`` are views of the filled part, so everything that reads them is unchanged.
+        ``capacity`` is the prompt's width plus the new tokens, all that generate can write.
         """
 
         def __init__(self, capacity: int) -> None:
@@ -376,7 +348,12 @@ def _reserved_layer_class():
             self.key_buffer = torch.zeros((batch, heads, self.capacity, key_dim), dtype=dtype, device=device)
             self.value_buffer = torch.zeros((batch, heads, self.capacity, value_dim), dtype=dtype, device=device)
             self.dtype, self.device, self.is_initialized = dtype, device, True
-            self.keys, self.values = self.key_buffer[:, :, :0], self.value_buffer[:, :, :0]
+            self.filled(0)
+
+        def filled(self, length: int) -> None:
+            """The first ``length`` columns hold states: expose them as ``keys``/``values``."""
+            self.length = length
+            self.keys, self.values = self.key_buffer[:, :, :length], self.value_buffer[:, :, :length]
 
         def lazy_initialization(self, key_states, value_states) -> None:
             batch, heads, _, key_dim = key_states.shape
@@ -386,37 +363,15 @@ def _reserved_layer_class():
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
             end = self.length + key_states.shape[-2]
-            if end > self.capacity:  # more columns than planned for: fall back to growing
-                self.key_buffer = _grown(self.key_buffer, end)
-                self.value_buffer = _grown(self.value_buffer, end)
-                self.capacity = end
+            if end > self.capacity:
+                raise RuntimeError(f"ReservedLayer holds {self.capacity} columns; {end} were written. The capacity "
+                                   "must cover the prompt's width plus max_new_tokens.")
             self.key_buffer[:, :, self.length : end] = key_states
             self.value_buffer[:, :, self.length : end] = value_states
-            self.length = end
-            self.keys, self.values = self.key_buffer[:, :, :end], self.value_buffer[:, :, :end]
+            self.filled(end)
             return self.keys, self.values
 
     return ReservedLayer
-
-
-def _grown(buffer, columns: int):
-    import torch
-
-    shape = list(buffer.shape)
-    shape[2] = columns
-    grown = torch.zeros(shape, dtype=buffer.dtype, device=buffer.device)
-    grown[:, :, : buffer.shape[2]] = buffer
-    return grown
-
-
-def _ReservedLayer(capacity: int):
-    global _RESERVED
-    if _RESERVED is None:
-        _RESERVED = _reserved_layer_class()
-    return _RESERVED(capacity)
-
-
-_RESERVED = None
 
 
 def _draw(temperature: float, top_p: float | None):
