@@ -81,6 +81,37 @@ def pick_device(device: str = "auto") -> str:
     return device
 
 
+# glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_HEAP_TUNED = False
+
+
+def keep_freed_memory_for_reuse() -> bool:
+    """Let glibc keep freed tensor memory in the heap for the next step instead of handing it back to the OS.
+
+    Why: generation allocates and frees tensors of megabytes at every step (activations, the states of
+    prompts prefilled and kept). By default glibc serves blocks that large with fresh mmap pages and unmaps
+    them on free, so each step page-faults them in again; a debate's second round decoded at 350 ms/step
+    instead of 212 before decoding filled buffers in place (measured, 2 cores). Since then the batched debate
+    measured the same with or without it, but the app's first run was 56.0-59.5 s with it and 61.9-65.6 s
+    without (noisy, unproven either way), so it stays. Kept in the heap, the same pages serve the next step. Costs:
+    up to 1 GiB of freed memory stays with the process. Returns False where there is no glibc (nothing done).
+    """
+    global _HEAP_TUNED
+    if _HEAP_TUNED:
+        return True
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    _HEAP_TUNED = bool(mallopt(_M_MMAP_THRESHOLD, 256 * 2**20)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**30))
+    return _HEAP_TUNED
+
+
 def load_model(model: str, device: str = "auto"):
     """Load (once per process) a causal LM and its tokenizer, ready for left-padded batches."""
     import torch
@@ -105,6 +136,8 @@ def load_model(model: str, device: str = "auto"):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     lm.to(device).eval()
+    if device == "cpu":
+        keep_freed_memory_for_reuse()
     _LOADED[key] = (lm, tokenizer)
     return lm, tokenizer
 
