@@ -30,7 +30,6 @@ preference pairs (``prompt``/``chosen``/``rejected``) with ``pairs``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -44,6 +43,7 @@ from agentark import config
 from agentark.clock import new_id
 from agentark.debate import solve_messages
 from agentark.errors import ConfigError
+from agentark.ids import file_sha256
 from agentark.grading import explicit_answer
 from agentark.labels.labeler_report import labeler_report
 from agentark.options import ConfigBase, check_bounds, run_ids_field
@@ -541,11 +541,11 @@ def _finish(store: Store, cfg: ExportConfig, out: Path | None, summary: ExportSu
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = target_dir / f".export-{secrets.token_hex(6)}.tmp"
     write(tmp)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    digest = file_sha256(tmp)
     path = out if out is not None else target_dir / f"{cfg.kind}-{digest[:12]}.{cfg.format}"
     if path.exists():
         tmp.unlink()
-        if out is not None or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        if out is not None or file_sha256(path) != digest:
             raise ConfigError(f"{path} exists and exports are immutable; choose another output file.")
     else:
         os.replace(tmp, path)

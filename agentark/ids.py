@@ -6,13 +6,15 @@ letters, digits and ``_ . : = + -`` and must start with a letter or digit: no ``
 refused on the way in, before anything is stored, rather than escaped on the way out.
 
 Also here, the id of a problem: the hash of its normalised question text (``question_id``), so the same
-question lines up whichever dataset, split or tool it came from.
+question lines up whichever dataset, split or tool it came from. And the one content hash of a file
+(``file_sha256``): what imports, exports, model cards and studies record of the files they read.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
 
 from agentark.errors import IdError
 
@@ -50,3 +52,12 @@ def question_key(question: str) -> str:
 def question_id(question: str) -> str:
     """A problem's id (16 hex characters): the hash of ``question_key(question)``, whatever its dataset."""
     return hashlib.sha1(question_key(question).encode("utf-8")).hexdigest()[:16]
+
+
+def file_sha256(path: Path | str) -> str:
+    """The sha256 of a file's bytes, read in blocks so a multi-GB import is never held in memory at once."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agentark import jobs, machine
+from agentark import jobs
+from agentark.jobs import machine
 from agentark.cli import main
 from agentark.jobs import slots
 from tests.jobkinds import CountConfig, create_count_job

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
-from agentark import machine
+from agentark.jobs import machine
 from agentark.backends.base import FINISH_REASONS, ChatRequest, Completion, Engine
 from agentark.errors import EngineError
 

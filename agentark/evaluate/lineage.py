@@ -9,12 +9,12 @@ from its config); a link whose problems cannot be known stops the check rather t
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentark.errors import ConfigError
+from agentark.ids import file_sha256
 from agentark.options import ConfigBase
 from agentark.store import eval_tables as q
 
@@ -72,7 +72,7 @@ def _trained_file(row: dict, sha: str | None) -> str | None:
         return None
     if not sha or not path.is_file():
         return None
-    return str(path) if hashlib.sha256(path.read_bytes()).hexdigest() == sha else None
+    return str(path) if file_sha256(path) == sha else None
 
 
 def provenance(store, metrics) -> Provenance:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentark import machine
+from agentark.jobs import machine
 from agentark.errors import JobError
 from agentark.ids import check_id
 from agentark.jobs.folder import JobFolder

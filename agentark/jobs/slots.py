@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentark import config, machine
+from agentark import config
+from agentark.jobs import machine
 from agentark.jobs.folder import atomic_write_bytes, pid_alive
 
 POLL_S = 0.2

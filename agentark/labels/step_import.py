@@ -10,7 +10,6 @@ linearly and memory not at all. Every line is either imported or rejected with i
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ImportFormatError
 from agentark.grading import answer_choices, is_correct, normalize_answer, read_answer
-from agentark.ids import question_id
+from agentark.ids import file_sha256, question_id
 from agentark.runs.import_io import FieldError, Unreadable, iter_json_lines, list_field, object_field, text_field
 from agentark.labels.segment import Step, step_ids
 from agentark.store import Store
@@ -128,14 +127,6 @@ def parse_math_shepherd(record: dict) -> ParsedSolution:
     return ParsedSolution(question, "", steps, ratings, "math-shepherd", [False] * len(steps))
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class _Rows:
     """One batch of an import's rows, on its way to ``labels.insert_imported``."""
@@ -195,7 +186,7 @@ def import_steps(store: Store, path: Path | str, fmt: str, model: str | None = N
     if not path.is_file():
         raise ImportFormatError(f"{path} does not exist; pass the path of a {fmt} .jsonl file.")
     model = (model or "").strip() or None
-    run_id = f"import-{fmt}-{_file_sha256(path)[:12]}"
+    run_id = f"import-{fmt}-{file_sha256(path)[:12]}"
     meta = {"run_id": run_id, "kind": "import", "method": fmt, "dataset": f"file:{path}", "model": model,
             "config": {"format": fmt, "path": str(path), "model": model}, "status": "done",
             "created_at": now().isoformat()}

@@ -29,6 +29,7 @@ from agentark import config
 from agentark.clock import now
 from agentark.debate import AgentSpec, DebateConfig
 from agentark.errors import ConfigError, JobError
+from agentark.ids import file_sha256
 from agentark.evaluate.eval_config import EvalConfig
 from agentark.evaluate.run import load_eval_problems
 from agentark.export import ExportConfig, ExportSummary, list_exports, prepare, write_export
@@ -91,7 +92,7 @@ def dataset_hash(spec: str) -> str | None:
     path = Path(spec.removeprefix("file:")).expanduser()
     if not path.is_file():
         return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 def completion_tokens(rows: list[dict], tokenizer) -> list[int]:

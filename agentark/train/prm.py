@@ -45,12 +45,12 @@ from agentark.train.runtime import (
     applied_settings,
     detect_hardware,
     file_problem_ids,
-    file_sha256,
     job_callback,
     lineage_fields,
     last_checkpoint,
     peak_memory_mb,
 )
+from agentark.ids import file_sha256
 from agentark.train.train_config import TrainConfig, require_export
 from agentark.train.train_jobs import register_training_kind
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agentark.errors import ConfigError, ModelNotFoundError
 from agentark.jobs.slots import hold
-from agentark.machine import devices
+from agentark.jobs.machine import devices
 from agentark.train.prm import FORMAT, META_FILE
 from agentark.train.prm_data import encode, separator_ids
 

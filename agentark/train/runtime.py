@@ -8,7 +8,6 @@ the optimizer and scheduler state.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -308,11 +307,6 @@ def train_and_finish(trainer, callback, hw: Hardware, out_dir: Path, card: dict,
     checkpoint = last_checkpoint(out_dir) if resume else None
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     return finish(trainer, callback, hw, out_dir, {**card, "config": cfg.to_dict()}, merge_lora=cfg.lora)
-
-
-def file_sha256(path: Path | str) -> str:
-    """The sha256 of a file's bytes: what a model card and a job record of the training set they read."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_problem_ids(path: Path | str) -> list[str] | None:

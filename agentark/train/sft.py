@@ -21,7 +21,6 @@ from agentark.train.runtime import (
     causal_lm,
     detect_hardware,
     file_problem_ids,
-    file_sha256,
     job_callback,
     lineage_fields,
     load_tokenizer,
@@ -29,6 +28,7 @@ from agentark.train.runtime import (
     training_arguments,
     trl_trainer,
 )
+from agentark.ids import file_sha256
 from agentark.train.train_config import TrainConfig, require_export
 from agentark.train.train_jobs import register_training_kind
 

@@ -28,7 +28,8 @@ from agentark.jobs.registry import JobKind, Plan, Progress, get_kind, kinds, reg
 from agentark.jobs.runner import list_jobs
 from agentark.train.launch import check_gpus
 from agentark.train.rank import METRICS_FILE, RESULT_FILE, STOP_FILE, launch_command
-from agentark.train.runtime import TrainResult, file_sha256, last_checkpoint, planned_steps
+from agentark.ids import file_sha256
+from agentark.train.runtime import TrainResult, last_checkpoint, planned_steps
 from agentark.train.train_config import TrainConfig
 
 

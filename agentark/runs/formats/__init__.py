@@ -48,7 +48,8 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
     have none. Raises :class:`ImportFormatError` when nothing was imported and nothing was a duplicate, and when
     the file's bytes were imported before (under any name) unless ``again``.
     """
-    from agentark.runs.formats.import_writer import ImportReport, ImportRequest, file_sha256, record_file, refuse_seen
+    from agentark.ids import file_sha256
+    from agentark.runs.formats.import_writer import ImportReport, ImportRequest, record_file, refuse_seen
 
     if fmt not in READERS:
         raise ImportFormatError(f"Unknown import format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")

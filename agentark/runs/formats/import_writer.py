@@ -18,7 +18,7 @@ from agentark.clock import now
 from agentark.debate import Turn, decide, message_record, outcome_record
 from agentark.grading import choice_letter, choice_options, gradable, reference_solution
 from agentark.errors import ImportFormatError
-from agentark.ids import check_id
+from agentark.ids import check_id, file_sha256
 from agentark.runs.import_io import FieldError
 from agentark.store import Store
 from agentark.store import transcript_tables as db
@@ -122,14 +122,6 @@ class RunWriter:
                                 self.messages, self.outcomes)
             self.written += len(self.messages)
         self.problems, self.run_problems, self.messages, self.outcomes = {}, [], [], []
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def refuse_seen(store: Store, path: Path, sha256: str, model: str) -> None:
