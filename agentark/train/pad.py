@@ -130,7 +130,7 @@ class PRMReward:
         self.segmenter = segmenter
 
     def steps(self, text: str) -> list[str]:
-        from agentark.labels.segment import segment
+        from agentark.runs.steps import segment
 
         return [s.text for s in segment(text, self.segmenter)]
 
