@@ -1,6 +1,6 @@
 """Layering rules, read from the source with ast (no tool needed): the store depends on no job, method or UI
 module; no module imports another module's private names; agentark/ has no import cycle, not even through
-type-only imports; no two modules share a file name; SQL lives only in agentark/store/."""
+type-only imports, and no two packages depend on each other; no two modules share a file name; SQL lives only in agentark/store/."""
 from __future__ import annotations
 
 import ast
@@ -141,6 +141,46 @@ def test_agentark_has_no_import_cycle() -> None:
 
 def test_no_cycle_even_through_type_only_imports() -> None:
     assert cycles(TYPED_GRAPH) == []
+
+
+def package_of(module: str) -> str:
+    """The package-level node of a module: ``agentark.X`` for a subpackage X and everything under it; a flat
+    module (``agentark.grading`` before it became a package, ``agentark.config``) is its own node."""
+    return ".".join(module.split(".")[:2])
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The module graph collapsed to packages: X depends on Y when some module of X imports some module of Y."""
+    packages: dict[str, set[str]] = {}
+    for module, deps in graph.items():
+        node = packages.setdefault(package_of(module), set())
+        node.update(package_of(d) for d in deps if package_of(d) not in (package_of(module), "agentark"))
+    return packages
+
+
+PACKAGE_GRAPH = package_graph(TYPED_GRAPH)
+
+
+def test_no_two_packages_depend_on_each_other() -> None:
+    """Lazy imports and imports under TYPE_CHECKING count: a package-level tie is a cycle even when no single
+    module import closes it."""
+    ties = {f"{a} -> {b}: " + ", ".join(sorted(f"{m} -> {d}" for m in TYPED_GRAPH if package_of(m) == a
+                                              for d in TYPED_GRAPH[m] if package_of(d) == b))
+            for component in cycles(PACKAGE_GRAPH) for a in component for b in component
+            if b in PACKAGE_GRAPH[a]}
+    assert not ties, "packages that depend on each other (move the shared piece to the lower one):\n" + \
+        "\n".join(sorted(ties))
+
+
+def test_the_package_check_catches_a_planted_package_cycle() -> None:
+    # No module cycle, yet store and runs depend on each other through different modules.
+    planted = {**TYPED_GRAPH, "agentark.store.trace_tables": TYPED_GRAPH["agentark.store.trace_tables"]
+               | {"agentark.runs.traces"}}
+    assert cycles(planted) == []
+    assert any({"agentark.runs", "agentark.store"} <= set(c) for c in cycles(package_graph(planted)))
+    # Flat modules are nodes of their own; a package's modules are one node, so ties inside a package are no cycle.
+    assert package_graph({"agentark.a.x": {"agentark.a.y", "agentark.flat"}, "agentark.a.y": {"agentark.a.x"},
+                          "agentark.flat": set()}) == {"agentark.a": {"agentark.flat"}, "agentark.flat": set()}
 
 
 def test_no_two_modules_share_a_name_across_layers() -> None:
