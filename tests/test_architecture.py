@@ -1,6 +1,7 @@
 """Layering rules, read from the source with ast (no tool needed): the store depends on no job, method or UI
 module; no module imports another module's private names; agentark/ has no import cycle, not even through
-type-only imports, and no two packages depend on each other; no two modules share a file name; SQL lives only in agentark/store/."""
+type-only imports, and no two packages depend on each other; no two modules share a file name; SQL lives only in
+agentark/store/."""
 from __future__ import annotations
 
 import ast
