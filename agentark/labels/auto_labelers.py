@@ -19,11 +19,12 @@ import pandas as pd
 
 from agentark.clock import now
 from agentark.errors import ConfigError
-from agentark.grading import intermediate_results, reference_solution, to_number
+from agentark.grading import to_number
 from agentark.labels.segment import has_claim
 from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
+from agentark.tasks.answers import intermediate_results, reference_solution
 
 AUTO_SOURCES = ("auto:outcome", "auto:debate")
 OUTCOME_POSITIVE_CONFIDENCE = 0.6  # a right answer can sit on a wrong step (Math-Shepherd's false positives)

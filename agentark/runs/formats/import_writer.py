@@ -16,7 +16,7 @@ from pathlib import Path
 from agentark.backends.base import Completion
 from agentark.clock import now
 from agentark.debate import Turn, decide, message_record, outcome_record
-from agentark.grading import choice_letter, choice_options, gradable, reference_solution
+from agentark.grading import choice_letter, choice_options, gradable
 from agentark.errors import ImportFormatError
 from agentark.ids import check_id, file_sha256
 from agentark.runs.import_io import FieldError
@@ -24,6 +24,7 @@ from agentark.store import Store
 from agentark.store import transcript_tables as db
 from agentark.store.import_tables import imports_of, record_import
 from agentark.tasks import Problem, extract_reference
+from agentark.tasks.answers import reference_solution
 
 # Rows are written every this many messages: large enough that a write costs little per row, small
 # enough that a batch's rows stay a few MB.
