@@ -18,7 +18,7 @@ import time
 def main() -> None:
     from agentark.backends import transformers_engine as te
     from agentark.backends.base import ChatRequest
-    from agentark.backends.embedded import ensure_embedded
+    from agentark.embedded import ensure_embedded
 
     with tempfile.TemporaryDirectory() as cache:
         previous = os.environ.get("AGENTARK_MODEL_CACHE")

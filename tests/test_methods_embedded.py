@@ -39,7 +39,7 @@ def test_method_runs_end_to_end_on_the_embedded_model(method):
 
 
 def test_two_models_in_one_debate_are_both_recorded(tmp_path):
-    from agentark.backends.embedded import ensure_embedded
+    from agentark.embedded import ensure_embedded
 
     # A second "model": the same weights from their folder, a different model string and engine key.
     folder = str(ensure_embedded())
