@@ -8,7 +8,6 @@ import re
 from agentark.grading.extract import Reading, ambiguous, candidates
 from agentark.grading.text import SENTENCE_END, clean, to_number
 
-
 _CHOICE_REFERENCE = re.compile(r"(?:(?i:answer)\s*(?:is)?\s*[:：]?\s*)?(?:\(([A-Ja-j])\)|([A-J])[).]?)")
 # An option marker in a question: "A) 45", "(B) 12", "C. 7", "D: 3", at a line start or after a separator.
 _OPTION_MARKER = re.compile(r"(?:^|(?<=[\s,;:]))\(?([A-J])[).:]\s+", re.MULTILINE)

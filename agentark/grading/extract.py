@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from agentark.grading.text import NUMBER, SENTENCE_END, clean, finish, format_fraction, number_token, parse_number
 
-
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _HASHES = re.compile(r"####[ \t]*(?:\n\s*)?([^\n]*)")
 # The span is captured in a lookahead so two phrases on one line ("The answer is 5. Wait... The answer is 6.")

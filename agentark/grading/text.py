@@ -12,7 +12,6 @@ import functools
 import re
 from fractions import Fraction
 
-
 # One number as it appears in prose or LaTeX-stripped text. The sign only counts when it is not preceded by
 # something that makes it a binary minus ("16-3" is a subtraction, "x=-3" is a negative number). Digits may
 # not start right after a letter so "H2O" or "x2" does not produce a number.
