@@ -25,6 +25,7 @@ from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.jobs.folder import LabelJobFolder
 from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
+from agentark.labels.labelers import Labeler, register_labeler
 from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -215,3 +216,7 @@ def trained_prms() -> list[str]:
 PRM_LABEL = register_kind(JobKind(KIND, PRMLabelFolder, run_prm_label, ingest_prm_label, title="PRM labels",
                                   config=PRMLabelConfig, preflight=plan_prm_label, reads=("runs", "model:prm"),
                                   registers="labels"))
+
+PRM_LABELER = register_labeler(Labeler(
+    SOURCE, "PRM", "a trained PRM scores every step, with confidence", config=PRMLabelConfig, kind=KIND,
+    jobs=prm_label_jobs, by_job=False, order=25))
