@@ -83,15 +83,11 @@ def import_transcripts(store: Store, cfg: TranscriptImportConfig) -> ImportRepor
     """Import ``cfg.path`` (:func:`import_file`) and give the run its name; a name another run has is refused
     before anything is imported."""
     from agentark.runs import names
-    from agentark.store import name_tables
+    from agentark.runs.formats.import_writer import free_name
 
     if not cfg.path:
         raise ImportFormatError(f"[[path]] is empty; give the path of a {cfg.format} file.")
-    name = names.clean_name(cfg.name) if cfg.name else None
-    if name is not None:
-        taken = name_tables.resolve(store, name)
-        if taken is not None:
-            raise ImportFormatError(f"The name '{name}' is already used by run {taken}: choose another [[name]].")
+    name = free_name(store, cfg.name)
     report = import_file(store, cfg.format, cfg.path, run_id=cfg.run_id, dataset=cfg.dataset, model=cfg.model,
                          again=cfg.again)
     if name and report.imported:
