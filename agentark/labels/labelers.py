@@ -169,20 +169,17 @@ def consensus_sources() -> tuple[str, ...]:
 
 def summary_lines(written: dict[str, int]) -> list[str]:
     """What ``run_auto_labelers`` returned, as lines: labels appended per source, and labels withdrawn."""
-    lines = []
-    for key, n in written.items():
-        family, _, source = key.partition(":")
-        if family == "withdrawn" and source:
-            lines.append(f"{source}: {n} labels withdrawn (the labeler no longer gives them)")
-        else:
-            lines.append(f"{key}: {n} labels appended")
-    return lines
+    withdrawn = "withdrawn:"
+    return [f"{key[len(withdrawn):]}: {n} labels withdrawn (the labeler no longer gives them)"
+            if key.startswith(withdrawn) else f"{key}: {n} labels appended" for key, n in written.items()]
 
 
 def describe(labeler: Labeler) -> dict[str, Any]:
-    """A record as plain data (the CLI's ``labels list --json``)."""
-    return {"source": labeler.source, "title": labeler.title, "description": labeler.description,
-            "runs": "job" if labeler.as_job else "inline" if labeler.inline else "reference" if labeler.reference
-            else "-", "kind": labeler.kind or None, "config": labeler.config.__name__ if labeler.config else None,
-            "command": labeler.command if labeler.as_job else "autolabel" if labeler.inline else None,
-            "automatic": labeler.automatic, "reference": labeler.reference, "precedence": labeler.precedence}
+    """A record as plain data (the CLI's ``labels list --json``): how it runs (job, inline or not at all: a
+    reference) and the command that runs it."""
+    runs, command = ("job", labeler.command) if labeler.as_job else ("inline", "autolabel") if labeler.inline \
+        else ("-", None)
+    return {"source": labeler.source, "title": labeler.title, "description": labeler.description, "runs": runs,
+            "command": command, "kind": labeler.kind or None,
+            "config": labeler.config.__name__ if labeler.config else None, "automatic": labeler.automatic,
+            "reference": labeler.reference, "precedence": labeler.precedence}
