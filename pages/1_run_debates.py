@@ -13,7 +13,7 @@ from agentark.evaluate.team_vs_single import TEAM_METHODS, team_vs_single
 from agentark.options import from_values
 from agentark.progress import format_eta
 from agentark.runs.names import RunLabels, tokens_text
-from agentark.runs.formats import TranscriptImportConfig, import_transcripts, upload_config
+from agentark.runs.formats import TranscriptImportConfig, format_names, import_transcripts, upload_config
 from agentark.store import run_tables
 from agentark.store.transcript_tables import run_costs
 from agentark.ui import errors_shown, get_store
@@ -47,7 +47,8 @@ with st.expander("Import transcripts from another tool", expanded=False):
                "export (`python -m agentark export transcripts`). Good records are kept; the rest are listed.")
     with st.form("import_form", border=False):
         upload = st.file_uploader("File", type=["json", "jsonl"], key="import_file")
-        import_values = option_widgets(TranscriptImportConfig, "import", skip=("path",))
+        import_values = option_widgets(TranscriptImportConfig, "import", skip=("path",),
+                                       defaults=TranscriptImportConfig(format_names()[0]))
         do_import = st.form_submit_button("Import")
     if do_import:
         with errors_shown():

@@ -177,6 +177,7 @@ def test_the_transcript_import_flags_and_form_come_from_its_config(tmp_path, mon
     at.switch_page("pages/1_run_debates.py")
     at.run()
     assert "other" in at.selectbox(key="import_format").options
+    assert at.selectbox(key="import_format").value == "du2023"  # the first format, though the CLI requires one
     at.selectbox(key="import_format").set_value("du2023")
     at.file_uploader(key="import_file").set_value(("du.json", du.read_bytes(), "application/json"))
     at.checkbox(key="import_again").check()

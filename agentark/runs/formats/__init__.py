@@ -54,7 +54,7 @@ def format_names() -> tuple[str, ...]:
 class TranscriptImportConfig(ConfigBase):
     """A transcript file to import: its format and path, the run and problem set it becomes, who spoke, a name."""
 
-    format: str = field(default="du2023", metadata={
+    format: str | None = field(default=None, metadata={
         "help": "the file's format", "choices": format_names, "required": True})
     path: str = field(default="", metadata={"help": "the file to import", "positional": True})
     run_id: str | None = field(default=None, metadata={
@@ -70,6 +70,8 @@ class TranscriptImportConfig(ConfigBase):
         "help": "import a file whose bytes were imported before (refused by default: it would count twice)"})
 
     def __post_init__(self) -> None:
+        if self.format is None:
+            raise ImportFormatError(f"[[format]] is not set; choose one of: {', '.join(READERS)}.")
         if self.format not in READERS:
             raise ImportFormatError(f"Unknown import format '{self.format}' in [[format]]. Choose one of: "
                                     f"{', '.join(READERS)}.")
