@@ -13,9 +13,9 @@ from agentark.errors import ConfigError
 from agentark.generation import GenerationConfig
 from agentark.options import ConfigBase
 from agentark.labels.segment import SEGMENTERS
+from agentark.train.prm_scoring import AGGREGATIONS
 
 CONFIDENCE = 0.95
-AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
 GROUND_TRUTH_SOURCES = ["human", "import:prm800k", "import:math-shepherd"]
 
 
