@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -161,13 +160,12 @@ def test_the_run_page_offers_a_new_method_and_shows_its_result(plugin, monkeypat
 
 def test_a_name_is_registered_once():
     from agentark.debate.methods import LLMDebate, register_method
-    from agentark.errors import ConfigError
 
     assert register_method(LLMDebate) is LLMDebate  # again: nothing changes
     clash = type("OtherDebate", (LLMDebate,), {})
-    with pytest.raises(ConfigError, match="already LLMDebate"):
+    with pytest.raises(ValueError, match="already LLMDebate"):
         register_method(clash)
-    with pytest.raises(ConfigError, match="no name"):
+    with pytest.raises(TypeError, match="no name"):
         register_method(type("Nameless", (LLMDebate,), {"name": ""}))
     assert METHODS["debate"] is LLMDebate
 

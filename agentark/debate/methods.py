@@ -155,12 +155,13 @@ METHODS: dict[str, type[Method]] = {}
 
 def register_method(method: type[Method]) -> type[Method]:
     """Add a method to ``METHODS`` under its ``name`` (usable as a class decorator); registering the same class
-    again changes nothing, another class under a taken name is refused."""
+    again changes nothing, another class under a taken name is refused (mistakes of the method's author, raised
+    when its module is imported)."""
     if not method.name:
-        raise ConfigError(f"{method.__name__} has no name: set the class attribute name (its --method value).")
+        raise TypeError(f"{method.__name__} has no name: set the class attribute name (its --method value).")
     if METHODS.get(method.name, method) is not method:
-        raise ConfigError(f"Method '{method.name}' is already {METHODS[method.name].__name__}; give "
-                          f"{method.__name__} another name.")
+        raise ValueError(f"Method '{method.name}' is already {METHODS[method.name].__name__}; give "
+                         f"{method.__name__} another name.")
     METHODS[method.name] = method
     return method
 
