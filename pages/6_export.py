@@ -1,7 +1,7 @@
 """Export training sets: R-SFT, trajectory augmentation, PRM step supervision or transcripts, as immutable files."""
 import streamlit as st
 
-from agentark.export import ExportConfig, export, list_exports, prepare
+from agentark.training_sets import ExportConfig, export, list_exports, prepare
 from agentark.options import from_values
 from agentark.ui import errors_shown, get_store
 from agentark.ui.forms import option_widgets

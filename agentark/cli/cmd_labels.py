@@ -17,7 +17,7 @@ from agentark.options import add_arguments, from_namespace
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands; a command that builds a config takes that config's options."""
-    from agentark.export import ExportConfig
+    from agentark.training_sets import ExportConfig
     from agentark.labels.auto_labelers import AutoLabelConfig
     from agentark.labels.gold import GoldConfig
     from agentark.labels.judge import JudgeConfig
@@ -172,7 +172,7 @@ def cmd_labels_gold(args: argparse.Namespace) -> int:
 
 
 def cmd_exports(args: argparse.Namespace) -> int:
-    from agentark.export import list_exports
+    from agentark.training_sets import list_exports
 
     with refreshed_store() as store:
         frame = list_exports(store)
@@ -234,7 +234,7 @@ def cmd_import_steps(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from agentark.export import ExportConfig, export
+    from agentark.training_sets import ExportConfig, export
 
     with refreshed_store() as store:
         result = export(store, from_namespace(ExportConfig, args), args.out)
