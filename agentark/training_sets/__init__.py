@@ -10,7 +10,7 @@ PRM, as Parquet or JSONL that ``datasets.load_dataset`` opens.
 
 Design decision: every rule that decides what a row holds is a field of :class:`ExportConfig`, stored with
 the export together with the figures it produced (``exports.filters_json``: the config plus ``summary``); a
-kind is a record in ``export_kinds`` (its rows, its columns, what sets it apart), so the CLI, the Export page and
+kind is a record in ``kind_registry`` (its rows, its columns, what sets it apart), so the CLI, the Export page and
 ``export()`` never name a kind. The PRM label policy (precedence, consensus, first error, claim-free steps,
 the balance check) is ``agentark.labels.label_policy``. R-SFT and DA keep by default only messages that ended
 on their own and commit to an explicit final answer; R-SFT, DA and PRM leave out degenerate text
@@ -25,7 +25,7 @@ imported here, so importing this package (or any module in it) knows them.
 import importlib
 
 from agentark.training_sets.export_config import ExportConfig
-from agentark.training_sets.export_kinds import (
+from agentark.training_sets.kind_registry import (
     ExportKind,
     export_kind_names,
     export_kinds,

@@ -8,7 +8,7 @@ import pandas as pd
 
 from agentark.store import Store
 from agentark.training_sets.export_config import ExportConfig
-from agentark.training_sets.export_kinds import ExportKind, register_export_kind
+from agentark.training_sets.kind_registry import ExportKind, register_export_kind
 from agentark.training_sets.export_summary import ExportSummary
 from agentark.training_sets.message_filters import ROW_COLUMNS, chat, committed, provenance_columns
 from agentark.training_sets.source_messages import sft_messages

@@ -2,7 +2,7 @@
 
 Design decision: every rule that decides what a row holds is a field here, stored with the export together
 with the figures it produced (``filters_json``: the config plus ``summary``). The kinds are the registry's
-(``agentark.training_sets.export_kinds``); a kind's own checks run from ``__post_init__``.
+(``agentark.training_sets.kind_registry``); a kind's own checks run from ``__post_init__``.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from agentark.errors import ConfigError
 from agentark.labels.label_policy import DEFAULT_BALANCE_THRESHOLD, DEFAULT_PRECEDENCE, POLICIES, POLICY_NAMES
 from agentark.options import ConfigBase, check_bounds, run_ids_field
-from agentark.training_sets.export_kinds import KIND_TITLES, export_kind_names, export_kinds, get_export_kind
+from agentark.training_sets.kind_registry import KIND_TITLES, export_kind_names, export_kinds, get_export_kind
 
 CORRECTION_FILTERS = ("any", "only", "none", "human")
 FORMATS = ("parquet", "jsonl")

@@ -1,5 +1,5 @@
 """Preview, write and list training sets: each kind's rows come from its record in the registry
-(``agentark.training_sets.export_kinds``), and every file goes through the immutable write."""
+(``agentark.training_sets.kind_registry``), and every file goes through the immutable write."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from agentark.errors import ConfigError
 from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.training_sets.export_config import FORMATS, ExportConfig
-from agentark.training_sets.export_kinds import get_export_kind
+from agentark.training_sets.kind_registry import get_export_kind
 from agentark.training_sets.export_summary import ExportResult, ExportSummary
 from agentark.training_sets.immutable_file import frame_writer, write_immutable
 

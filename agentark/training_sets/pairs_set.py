@@ -8,7 +8,7 @@ from agentark.debate import solve_messages
 from agentark.labels.corrections import PAIR_COLUMNS, preference_pairs
 from agentark.store import Store
 from agentark.training_sets.export_config import ExportConfig
-from agentark.training_sets.export_kinds import ExportKind, register_export_kind
+from agentark.training_sets.kind_registry import ExportKind, register_export_kind
 from agentark.training_sets.export_summary import ExportSummary
 from agentark.training_sets.source_messages import corrections_of, source_messages
 

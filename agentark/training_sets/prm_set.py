@@ -18,7 +18,7 @@ from agentark.labels.labeler_report import labeler_report
 from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.training_sets.export_config import ExportConfig
-from agentark.training_sets.export_kinds import ExportKind, register_export_kind
+from agentark.training_sets.kind_registry import ExportKind, register_export_kind
 from agentark.training_sets.export_summary import ExportSummary
 from agentark.training_sets.message_filters import without_degenerate
 from agentark.training_sets.source_messages import source_messages

@@ -14,7 +14,7 @@ from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.store import run_tables
 from agentark.training_sets.export_config import ExportConfig
-from agentark.training_sets.export_kinds import ExportKind, register_export_kind
+from agentark.training_sets.kind_registry import ExportKind, register_export_kind
 from agentark.training_sets.export_summary import ExportSummary
 
 TRANSCRIPT_PREVIEW = ["run_id", "problem_id", "message_id", "agent", "round", "role", "content", "answer",
