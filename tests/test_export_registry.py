@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agentark.cli import main
+from agentark.errors import ConfigError
 from agentark.store import Store
 from agentark.training_sets import ExportConfig, export, export_kind_names, list_exports
 from tests.conftest import ROOT
@@ -21,6 +22,7 @@ from tests.tracedata import build_known_store
 MODULE = "answers_export_kind_for_tests"
 KIND_MODULE = '''
 """A training set the studio does not ship: one row per solver message, its final answer."""
+from agentark.errors import ConfigError
 from agentark.store import label_tables as q
 from agentark.training_sets import ExportKind, ExportSummary, register_export_kind
 
@@ -32,9 +34,14 @@ def prepare(store, cfg):
     return rows, ExportSummary(cfg.kind, len(rows))
 
 
+def check(cfg):
+    if cfg.corrections == "human":
+        raise ConfigError("[[corrections]] human has no answers to correct; set it to any, only or none.")
+
+
 register_export_kind(ExportKind(name="answers", title="Answers: each solver message's final answer (test kind)",
                                 description="The final answer of every solver message.", columns=tuple(COLUMNS),
-                                prepare=prepare))
+                                prepare=prepare, human_corrections=True, check=check))
 '''
 
 
@@ -55,6 +62,15 @@ def test_an_unregistered_kind_is_refused_by_the_cli():
     with pytest.raises(SystemExit):
         main(["export", "answers"])
     assert "answers" not in export_kind_names()
+
+
+def test_a_kinds_own_check_runs_when_its_config_is_built(answers_kind):
+    assert ExportConfig(kind=answers_kind).format == "parquet"
+    with pytest.raises(ConfigError, match="corrections human has no answers to correct"):
+        ExportConfig(kind=answers_kind, corrections="human")
+    # A kind's human_corrections says which kinds the generic check names.
+    with pytest.raises(ConfigError, match="for rsft, da, pairs, answers exports; not for prm"):
+        ExportConfig(kind="prm", corrections="human")
 
 
 def test_a_registered_kind_is_a_cli_choice_and_the_cli_writes_it(answers_kind, capsys):

@@ -39,6 +39,7 @@ from agentark.training_sets.exporting import build_rows, export, list_exports, p
 BUILTIN = ("rsft_set", "da_set", "prm_set", "transcripts_set", "pairs_set")
 for _module in BUILTIN:
     importlib.import_module(f"agentark.training_sets.{_module}")
+del _module
 
 __all__ = [
     "ExportConfig",
