@@ -7,7 +7,7 @@ from either is the same dataclass, validated by its ``__post_init__`` and stored
 
 The metadata keys understood (only ``help`` is required):
 
-- ``help``: the flag's help and the widget's tooltip.
+- ``help``: the flag's help and the widget's tooltip; a callable gives it from a registry that can grow (methods).
 - ``choices``: the values allowed. A tuple is a closed set the CLI enforces; a callable reads a registry that can
   grow at run time (engines, methods), so the CLI only lists it and the config's own check names the field.
 - ``min`` / ``max``: inclusive bounds, checked by :func:`check_bounds` (from ``__post_init__``) and used as the
@@ -107,6 +107,7 @@ def _group_classes(group) -> tuple:
 
 def _option(cls, f: dataclasses.Field, hints: dict) -> Option:
     help_text = f.metadata.get("help")
+    help_text = help_text() if callable(help_text) else help_text
     if not help_text:
         raise TypeError(f"{cls.__name__}.{f.name} has no help text; add metadata={{'help': ...}}.")
     tp, optional = _base(hints[f.name])

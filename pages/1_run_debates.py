@@ -9,7 +9,7 @@ from agentark import jobs
 from agentark.debate import DebateConfig, first_run_config
 from agentark.debate.debate_job import RunFolder
 from agentark.debate.debate_job import runs_in_flight
-from agentark.evaluate.team_vs_single import TEAM_METHODS, team_vs_single
+from agentark.evaluate.team_vs_single import has_both_sides, team_vs_single
 from agentark.options import from_values
 from agentark.progress import format_eta
 from agentark.runs.names import RunLabels, tokens_text
@@ -123,7 +123,7 @@ else:
             st.dataframe(acc, hide_index=True, key=f"round_acc_{last}")
     # The question every run answers: did the team beat one agent? Shown for the run started here once it is
     # finished, else for the latest finished run that has a team.
-    done = runs[(runs["status"] == "done") & runs["method"].isin(TEAM_METHODS)]
+    done = runs[(runs["status"] == "done") & runs["method"].map(has_both_sides).astype(bool)]
     shown = last if last in set(done["run_id"]) else (None if last in set(runs["run_id"]) or done.empty
                                                       else done["run_id"].iloc[0])
     result = team_vs_single(store, shown) if shown else None

@@ -358,8 +358,6 @@ def test_methods_do_not_import_the_debate_config_even_for_types() -> None:
 
 # -- job kinds: one registry, no switch on a kind's name ---------------------------------------------------
 REGISTRY = PACKAGE / "jobs" / "registry.py"
-# Export kinds share names with job kinds (an export "prm" trains the "prm" kind); their switches are not kind switches.
-NOT_JOB_KINDS = {ROOT / "agentark" / "export.py"}
 
 
 def kind_names() -> set[str]:
@@ -395,7 +393,7 @@ def kind_switches(source: str, names: set[str]) -> list[int]:
 def test_no_kind_switch_outside_the_registry() -> None:
     names = kind_names()
     paths = [p for p in [*MODULES.values(), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
-             if p != REGISTRY and p not in NOT_JOB_KINDS]
+             if p != REGISTRY]
     offenders = [f"{p.relative_to(ROOT)}:{line}" for p in paths for line in kind_switches(p.read_text(), names)]
     assert not offenders, "switch on a job kind's name (make it a field of the kind's record):\n" + "\n".join(offenders)
 

@@ -13,7 +13,7 @@ import pytest
 from agentark import jobs
 from agentark.cli import main
 from agentark.errors import ConfigError
-from agentark.export import list_exports
+from agentark.training_sets import list_exports
 from agentark.jobs import find
 from agentark.store import Store, model_tables
 from agentark.studies.matched_volume import enough, match_volume, volume_matched

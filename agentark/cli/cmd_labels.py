@@ -20,7 +20,7 @@ from agentark.options import add_arguments, from_namespace
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands; a command that builds a config takes that config's options."""
-    from agentark.export import ExportConfig
+    from agentark.training_sets import ExportConfig, export_kind_names
     from agentark.labels.auto_labelers import AutoLabelConfig
     from agentark.labels.gold import GoldConfig
     from agentark.labels.labelers import job_labelers
@@ -87,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arguments(i, StepImportConfig)
     i.set_defaults(func=cmd_import_steps)
 
-    e = sub.add_parser("export", help="write an immutable training set (R-SFT, DA, PRM or transcripts)")
+    e = sub.add_parser("export", help=f"write an immutable training set ({', '.join(export_kind_names())})")
     add_home(e)
     add_arguments(e, ExportConfig)
     e.add_argument("--out", default=None, help="file to write (.parquet or .jsonl); default: $AGENTARK_HOME/exports/")
@@ -95,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     x = sub.add_parser("exports", help="the training sets written so far: id, kind, rows, sha256, figures, created")
     add_home(x)
-    x.add_argument("--kind", default=None, help="only exports of this kind (rsft, da, prm, transcripts)")
+    x.add_argument("--kind", default=None, help=f"only exports of this kind ({', '.join(export_kind_names())})")
     x.add_argument("--json", action="store_true")
     x.set_defaults(func=cmd_exports)
 
@@ -205,7 +205,7 @@ def cmd_labels_gold(args: argparse.Namespace) -> int:
 
 
 def cmd_exports(args: argparse.Namespace) -> int:
-    from agentark.export import list_exports
+    from agentark.training_sets import list_exports
 
     with refreshed_store() as store:
         frame = list_exports(store)
@@ -250,7 +250,7 @@ def cmd_import_steps(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from agentark.export import ExportConfig, export
+    from agentark.training_sets import ExportConfig, export
 
     with refreshed_store() as store:
         result = export(store, from_namespace(ExportConfig, args), args.out)

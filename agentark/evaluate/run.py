@@ -80,7 +80,7 @@ def like_eval_config(store, run_id: str, **overrides) -> EvalConfig:
         "model": source.get("model"), "engine": source["engine"], "engine_options": source.get("engine_options") or {},
         "temperature": source.get("temperature"), "max_tokens": source.get("max_tokens", 256),
         "seed": source.get("seed", 0), "dataset": source.get("dataset"), "split": "test",
-        "limit": source.get("limit"), "method": method, "samples": None if method == "cot" else source.get("agents"),
+        "limit": source.get("limit"), "method": method, "samples": source.get("agents") if METHODS[method].team else None,
         "rounds": source.get("rounds"), "chunk_size": source.get("chunk_size", 16),
         "like": {k: source[k] for k in LIKE_KEYS if k in source},
     }

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError
+from agentark.jobs.machine import DEVICE_CHOICES
 from agentark.options import ConfigBase, check_bounds
 
 # The data arms a study can train, in table order; "base" (the untrained student) is always evaluated.
@@ -134,7 +135,7 @@ class StudyConfig(ConfigBase):
     eval_temperature: float = field(default=0.0, metadata={"help": "evaluation temperature (0: greedy)", "min": 0,
                                                            "max": 2})
     device: str = field(default="auto", metadata={"help": "where to train: auto, cpu or cuda",
-                                                  "choices": ("auto", "cpu", "cuda")})
+                                                  "choices": DEVICE_CHOICES})
 
     def __post_init__(self) -> None:
         check_bounds(StudyConfig, self)

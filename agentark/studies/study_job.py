@@ -32,7 +32,7 @@ from agentark.errors import ConfigError, JobError
 from agentark.ids import file_sha256
 from agentark.evaluate.eval_config import EvalConfig
 from agentark.evaluate.run import load_eval_problems
-from agentark.export import ExportConfig, ExportSummary, list_exports, prepare, write_export
+from agentark.training_sets import ExportConfig, ExportSummary, list_exports, prepare, write_export
 from agentark.jobs.folder import JobFolder, JobStopped, atomic_write_bytes, pid_alive
 from agentark.jobs.registry import JobKind, Plan, Progress, find, folders, register_kind
 from agentark.jobs.runner import create, run_job
