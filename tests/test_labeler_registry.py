@@ -39,7 +39,7 @@ def every_step_wrong(messages, steps):
 
 
 register_labeler(Labeler("heuristic:pessimist", "pessimist", "-1 on every step", config=AutoLabelConfig,
-                         run=every_step_wrong, order=50))
+                         run=every_step_wrong, order=50, precedence=7, negatives="the pessimist (autolabel)"))
 register_labeler(Labeler("heuristic:rollouts", "Second rollouts", "Monte-Carlo again", config=MCConfig, kind=KIND,
                          order=60))
 '''
@@ -100,6 +100,12 @@ def test_a_labeler_registered_in_its_own_module_shows_in_the_cli_the_page_and_th
         assert q.count_labels(store, "heuristic:pessimist") == n_steps
         # Not of the auto: family: the report measures it because the registry says it is automatic.
         assert "heuristic:pessimist" in {s.source for s in labeler_report(store, [run_id]).sources}
+
+    # The PRM export's policy takes it in: last in the default precedence, named where negatives are missing.
+    from agentark.training_sets import ExportConfig
+
+    assert ExportConfig().precedence[-1] == "heuristic:pessimist"
+    assert "the pessimist (autolabel)" in registry.negative_labelers()
 
     at = labeling_page()
     open_tab(at, "Prepare")

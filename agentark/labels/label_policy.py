@@ -14,6 +14,10 @@ have the source ``policy:first-error``. Without it, a trajectory is kept only wh
 :class:`PRMFigures` says what a set of PRM rows holds, and warns (naming the labelers that add negatives) when
 negatives are too few to teach a PRM about wrong steps.
 
+The default precedence, the sources the consensus policy pairs and the labelers named for negatives are read off
+the labeler registry (``agentark.labels.labelers``: ``default_precedence``, ``consensus_sources``,
+``negative_labelers``), so a labeler registered with a rank or a hint takes part without an edit here.
+
 Design decision: the policy reads its settings through :class:`LabelSettings` (the PRM export's config, or an
 evaluation's sources and neutral), so labels depend on no training-set module.
 """
@@ -25,24 +29,15 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from agentark.labels.labelers import consensus_sources, negative_labelers
 from agentark.options import ConfigBase
 
-DEFAULT_PRECEDENCE = ["human", "import:prm800k", "import:math-shepherd", "auto:judge", "auto:mc", "auto:outcome",
-                      "auto:debate"]
 FIRST_ERROR_SOURCE = "policy:first-error"
 CLAIM_FREE_SOURCE = "policy:claim-free"
 POLICIES = ("precedence", "consensus")
 POLICY_NAMES = {"precedence": "precedence: the first listed source with a label wins",
                 "consensus": "consensus: keep a Monte-Carlo or judge label only where the other agrees"}
-CONSENSUS_SOURCES = ("auto:mc", "auto:judge")
 DEFAULT_BALANCE_THRESHOLD = 0.10
-# The labelers that add negative step labels, in the order a person would reach for them.
-NEGATIVE_LABELERS = (
-    "Monte-Carlo rollouts (`python -m agentark label-mc --run RUN_ID`, or Start on the Label steps page)",
-    "the debate signal (`python -m agentark autolabel --source auto:debate`)",
-    "an LLM judge (`python -m agentark label-judge --engine openai --base-url URL --model MODEL`)",
-    "people on the Label steps page (wrong trajectories whose first error is unknown)",
-)
 DROP_FIRST_ERROR_UNKNOWN = "wrong final answer whose first error no source has labelled"
 DROP_UNLABELLED = "a step no listed source has labelled"
 
@@ -78,13 +73,13 @@ def resolve_step_labels(labels: pd.DataFrame, cfg: LabelSettings) -> pd.DataFram
 def consensus_labels(labels: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """The labels in force minus every Monte-Carlo and judge label of a step where the two do not agree in sign
     (or only one of them labelled it); with the count of steps that agreed, disagreed or had one alone."""
-    pair = labels[labels["source"].isin(CONSENSUS_SOURCES)]
+    pair = labels[labels["source"].isin(consensus_sources())]
     signs = pair.assign(sign=pair["value"].map(lambda v: (v > 0) - (v < 0))).groupby("step_id")["sign"]
     kinds, distinct = signs.size(), signs.nunique()
     agreed = set(kinds[(kinds == 2) & (distinct == 1)].index)
     counts = {"agreed": len(agreed), "disagreed": int(((kinds == 2) & (distinct > 1)).sum()),
               "alone": int((kinds == 1).sum())}
-    keep = ~labels["source"].isin(CONSENSUS_SOURCES) | labels["step_id"].isin(agreed)
+    keep = ~labels["source"].isin(consensus_sources()) | labels["step_id"].isin(agreed)
     return labels[keep], counts
 
 
@@ -151,7 +146,7 @@ class PRMFigures(ConfigBase):
             return None
         return (f"Only {self.negatives} of {self.steps} steps ({self.negative_share:.1%}) are negative, under the "
                 f"{self.threshold:.0%} threshold: a PRM trained on this set learns little about wrong steps. Add "
-                f"negatives with {'; '.join(NEGATIVE_LABELERS)}; or weight classes in the PRM trainer.")
+                f"negatives with {'; '.join(negative_labelers())}; or weight classes in the PRM trainer.")
 
     def lines(self) -> list[str]:
         lines = [f"{self.rows} rows ({self.rows_with_negative} with a negative step), {self.steps} steps: "

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agentark.errors import ConfigError
-from agentark.labels.label_policy import DEFAULT_BALANCE_THRESHOLD, DEFAULT_PRECEDENCE, POLICIES, POLICY_NAMES
+from agentark.labels.label_policy import DEFAULT_BALANCE_THRESHOLD, POLICIES, POLICY_NAMES
+from agentark.labels.labelers import default_precedence
 from agentark.options import ConfigBase, check_bounds, run_ids_field
 from agentark.training_sets.kind_registry import KIND_TITLES, export_kind_names, export_kinds, get_export_kind
 
@@ -30,8 +31,8 @@ class ExportConfig(ConfigBase):
     format: str | None = field(default=None, metadata={
         "help": "file format (default: parquet, or jsonl for transcripts, whose records nest)", "choices": FORMATS})
     max_per_problem: int = field(default=4, metadata={"help": "DA: distinct trajectories per problem", "min": 1})
-    precedence: list[str] = field(default_factory=lambda: list(DEFAULT_PRECEDENCE), metadata={
-        "help": "PRM: label sources, winner first", "suggest": lambda: DEFAULT_PRECEDENCE})
+    precedence: list[str] = field(default_factory=default_precedence, metadata={
+        "help": "PRM: label sources, winner first", "suggest": default_precedence})
     policy: str = field(default="precedence", metadata={
         "help": "PRM: precedence alone, or consensus (a Monte-Carlo or judge label counts only where the other agrees)",
         "choices": POLICIES, "labels": POLICY_NAMES})
