@@ -375,8 +375,9 @@ def _form_values(opts: list[Option] | tuple[Option, ...], values: dict) -> dict:
         if opt.kind == "config":
             clean[opt.key] = opt.nested(_form_values(opt.members, values))
         elif opt.members and opt.name not in values:
-            sub = {m: _clean(m, values[m.name]) for m in opt.members if m.name in values}
-            sub = {m.key: v for m, v in sub.items() if not _unset(v) and opt.applies(values, m.name)}
+            sub = {m.key: _clean(m, values[m.name]) for m in opt.members
+                   if m.name in values and opt.applies(values, m.name)}
+            sub = {k: v for k, v in sub.items() if not _unset(v)}
             if sub:
                 clean[opt.key] = opt.build(sub)
         elif opt.name in values and opt.applies(values, opt.name):

@@ -75,3 +75,27 @@ def test_the_evaluation_picks_its_problems_by_its_problem_seed():
                                                           seed=3).problems]
     assert picked != [p.problem_id for p in load_problems("builtin:arithmetic", limit=5, split="test",
                                                           seed=0).problems]
+
+
+# -- stored study configs ----------------------------------------------------------------------------------------
+# ``study_configs_stored_before.json``: what a study job stored as its config before (flat prefixed keys), for the
+# built-in study and the old-style file, from the same commit.
+STORED = json.loads((ROOT / "tests" / "study_configs_stored_before.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(STORED))
+def test_a_study_config_stored_by_an_older_version_reads_back_as_the_same_study(name):
+    cfg = {"builtin": builtin_study, "old-style": lambda: parse_study(OLD_STYLE_STUDY)}[name]()
+    assert StudyConfig.from_dict(STORED[name]).to_dict() == cfg.to_dict()
+    # And what this version stores (each part a dict) reads back as itself.
+    assert StudyConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_the_study_report_words_the_teacher_of_an_old_and_a_new_stored_study():
+    from agentark.studies.study_report import StudyResult, teacher_line
+
+    teacher = {"accuracy": 0.5, "ci_low": 0.25, "ci_high": 0.75, "problems": 4, "tokens_per_problem": 10.0,
+               "test_run": "debate-x"}
+    for stored in (STORED["old-style"], parse_study(OLD_STYLE_STUDY).to_dict()):
+        result = StudyResult("s", "old-style", "done", "", stored, teacher, [], {}, {}, {}, [])
+        assert teacher_line(result).startswith("teacher (debate, 4 agents x 3 rounds)")
