@@ -102,12 +102,11 @@ class Option:
         """The field this option sets in its own dataclass (a nested config's member is named with its prefix)."""
         return self.meta.get("field", self.name)
 
-    def nested(self, given: dict, base: Any = None) -> Any:
-        """A ``config`` option's value: ``base`` (default: the field's default instance) with ``given`` (its
-        dataclass's field names) on top; an error names the field with its prefix, as the outer config offers it."""
+    def nested(self, given: dict) -> Any:
+        """A ``config`` option's value: the field's default instance with ``given`` (by its dataclass's field
+        names) on top; an error names the field with its prefix, as the outer config offers it."""
         cls, prefix = self.meta["config"], self.meta["prefix"]
-        base = self.default if base is None else base
-        values = {f.name: copy.deepcopy(getattr(base, f.name)) for f in dataclasses.fields(cls) if f.init}
+        values = {f.name: copy.deepcopy(getattr(self.default, f.name)) for f in dataclasses.fields(cls) if f.init}
         try:
             return cls(**{**values, **given})
         except AgentArkError as exc:
@@ -375,9 +374,8 @@ def _form_values(opts: list[Option] | tuple[Option, ...], values: dict) -> dict:
         if opt.kind == "config":
             clean[opt.key] = opt.nested(_form_values(opt.members, values))
         elif opt.members and opt.name not in values:
-            sub = {m.key: _clean(m, values[m.name]) for m in opt.members
-                   if m.name in values and opt.applies(values, m.name)}
-            sub = {k: v for k, v in sub.items() if not _unset(v)}
+            cleaned = [(m, _clean(m, values[m.name])) for m in opt.members if m.name in values]
+            sub = {m.key: v for m, v in cleaned if not _unset(v) and opt.applies(values, m.name)}
             if sub:
                 clean[opt.key] = opt.build(sub)
         elif opt.name in values and opt.applies(values, opt.name):

@@ -118,3 +118,19 @@ def test_the_study_page_form_as_offered_starts_the_study_it_shows(monkeypatch):
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert started == [builtin_study()]
+
+
+def test_study_run_flags_override_the_file_part_by_part():
+    from agentark.cli import build_parser
+    from agentark.cli.cmd_study import study_from_args
+    from agentark.studies.study_config import builtin_study
+
+    args = build_parser().parse_args(["study", "run", "builtin", "--teacher-agents", "2", "--seed", "0", "--seed",
+                                      "1", "--sft-lora", "--eval-seed", "7", "--single-base-url", "http://h/v1"])
+    cfg = study_from_args(args)
+    builtin = builtin_study()
+    # What the flags name changes; every other field keeps the file's value (the teacher's 2 rounds, 128 tokens).
+    assert cfg.teacher.agents == 2 and cfg.teacher.rounds == builtin.teacher.rounds == 2
+    assert cfg.teacher.max_tokens == 128 and cfg.seeds == [0, 1] and cfg.sft.lora and cfg.sft.epochs == 2.0
+    assert cfg.evaluation.seed == 7 and cfg.evaluation.max_tokens == 128 and cfg.single.base_urls == ["http://h/v1"]
+    assert cfg.single.max_rounds == builtin.single.max_rounds == 3

@@ -124,11 +124,12 @@ class StudyConfig(ConfigBase):
                       "how every arm is evaluated on the held-out problems", "evaluation"))
 
     def __post_init__(self) -> None:
-        for opt in options(StudyConfig):
-            value = getattr(self, opt.name)
-            if opt.kind == "config" and isinstance(value, Mapping):  # a stored config reads its parts as dicts
-                known = {f.name for f in fields(opt.meta["config"]) if f.init}
-                setattr(self, opt.name, opt.nested({k: v for k, v in value.items() if k in known}))
+        if any(isinstance(getattr(self, f.name), Mapping) for f in fields(self) if "config" in f.metadata):
+            for opt in options(StudyConfig):  # a stored config gives its parts as dicts
+                value = getattr(self, opt.name)
+                if opt.kind == "config" and isinstance(value, Mapping):
+                    known = {f.name for f in fields(opt.meta["config"]) if f.init}
+                    setattr(self, opt.name, opt.nested({k: v for k, v in value.items() if k in known}))
         check_bounds(StudyConfig, self)
         if not str(self.name).strip():
             raise ConfigError("Give the study a [[name]].")

@@ -8,6 +8,10 @@ teacher's debate on the train split and on the test problems, single-agent sampl
 PRM, SFT and PAD training, and evaluations through the ``eval`` kind (its held-out check included). Exports,
 segmentation and automatic labels are store operations done between steps.
 
+Each step's config is the study's part for it (``cfg.teacher``, ``cfg.sft``, ``cfg.evaluation``, ...) with the
+fields the study decides set on it (dataset, split, problems and problem seed, export, base model, seed, device),
+so what a step stores is what it ran.
+
 Design decision: a step is keyed by its kind, its config and the hashes of its inputs (an export's sha256, the
 ids of the models and runs it reads, the problems it is given); ``$AGENTARK_HOME/study-steps/KEY.json`` names
 the job made for that key. A step whose key has a finished job is reused, an unfinished one (stopped, failed,
