@@ -99,3 +99,12 @@ def test_the_study_report_words_the_teacher_of_an_old_and_a_new_stored_study():
     for stored in (STORED["old-style"], parse_study(OLD_STYLE_STUDY).to_dict()):
         result = StudyResult("s", "old-style", "done", "", stored, teacher, [], {}, {}, {}, [])
         assert teacher_line(result).startswith("teacher (debate, 4 agents x 3 rounds)")
+
+
+def test_a_study_file_that_sets_what_the_study_decides_is_refused_with_the_fix():
+    from agentark.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="study sets teacher_dataset itself.*top level"):
+        parse_study('[teacher]\ndataset = "gsm8k"\n')
+    with pytest.raises(ConfigError, match=r"teacher_agent \(did you mean teacher_agents\?\)"):
+        parse_study('[teacher]\nagent = 3\n')

@@ -17,6 +17,7 @@ keys that exist, and the keys of older study files (``[sft] batch_size``, ``[pad
 """
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -200,9 +201,19 @@ def flatten(data: dict, where: str = "study file") -> dict:
     flat = renamed(flat)
     known = option_names(StudyConfig)
     unknown = sorted(set(flat) - known)
+    decided = sorted(set(unknown) & {f"{o.meta['prefix']}_{name}" for o in options(StudyConfig)
+                                     if o.kind == "config" for name in o.meta["skip"]})
+    if decided:
+        raise ConfigError(f"{where}: the study sets {', '.join(decided)} itself for each step (from its dataset, "
+                          "splits, problems, problem seed, seeds, student and device); set those at the top level "
+                          "and leave them out of the tables.")
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; a study file sets: "
-                          f"{', '.join(sorted(known))} (or their [section] form).")
+        close = {name: difflib.get_close_matches(name, known, n=1) for name in unknown}
+        named = ", ".join(f"{name} (did you mean {close[name][0]}?)" if close[name] else name for name in unknown)
+        own = [o.name for o in options(StudyConfig) if o.kind != "config"]
+        raise ConfigError(f"{where}: unknown key(s) {named}. A study file sets {', '.join(own)} and, in the "
+                          f"tables {', '.join(f'[{t}]' for t in tables)}, the fields of each part (`python -m "
+                          "agentark study run --help` lists every one as a flag).")
     return flat
 
 
