@@ -26,7 +26,9 @@ with st.expander("New study", expanded=not list_studies()):
         with errors_shown():
             start_from = parse_study(uploaded.getvalue().decode("utf-8"), uploaded.name)
     with st.form("study_form"):
-        values = option_widgets(StudyConfig, "study", defaults=start_from)
+        st.caption("The study's own settings; each part of it (teacher, arms, students, training, evaluation) is the "
+                   "config its steps run, below.")
+        values = option_widgets(StudyConfig, "study", defaults=start_from, by_part=True)
         start = st.form_submit_button("Start study", type="primary")
     if start:
         with errors_shown():

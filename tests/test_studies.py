@@ -28,11 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # -- the study file ---------------------------------------------------------------------------------------------
 def test_study_files_read_their_tables_as_fields():
     builtin = builtin_study()
-    assert builtin.arms == list(ARMS) and builtin.teacher_agents == 3 and builtin.pad_on == "rsft"
+    assert builtin.arms == list(ARMS) and builtin.teacher.agents == 3 and builtin.pad_on == "rsft"
     served = load_study_file(ROOT / "docs" / "studies" / "served-teacher-gpu.toml")
-    assert served.teacher_engine == "openai" and served.teacher_base_urls == ["http://localhost:8000/v1"]
+    assert served.teacher.engine == "openai"
+    assert served.teacher.engine_options["base_urls"] == ["http://localhost:8000/v1"]
     assert served.sampler_engine == "openai" and served.student_engine == "vllm" and served.seeds == [0, 1, 2]
-    assert parse_study('name = "x"\n[teacher]\nagents = 5\n').teacher_agents == 5
+    assert parse_study('name = "x"\n[teacher]\nagents = 5\n').teacher.agents == 5
 
 
 @pytest.mark.parametrize("text, words", [
@@ -79,7 +80,7 @@ def tiny_study(tiny: Path, **changes) -> StudyConfig:
                   single_model="tests.study_script:single", single_samples=2, single_max_rounds=4,
                   sft_max_steps=1, sft_batch_size=2, sft_max_length=128, prm_max_steps=1, prm_max_length=128,
                   pad_steps=1, pad_generations=2, pad_max_completion_length=8, eval_max_tokens=8, device="cpu")
-    return StudyConfig(**{**values, **changes})
+    return StudyConfig.from_dict({**values, **changes})
 
 
 def run_study(cfg: StudyConfig) -> str:

@@ -28,7 +28,7 @@ from agentark.evaluate.metrics import run_metrics
 from agentark.store import Store
 from agentark.store import eval_tables as q
 from agentark.studies.matched_volume import VOLUME_TOLERANCE, volume_matched
-from agentark.studies.study_config import ARM_NAMES, ARMS
+from agentark.studies.study_config import ARM_NAMES, ARMS, StudyConfig
 from agentark.studies.study_job import StudyFolder
 
 
@@ -264,8 +264,9 @@ def teacher_line(result: StudyResult) -> str:
     t = result.teacher
     if "accuracy" not in t:
         return "teacher: not evaluated on the test problems yet"
-    return (f"teacher ({result.config.get('teacher_method')}, {result.config.get('teacher_agents')} agents x "
-            f"{result.config.get('teacher_rounds')} rounds) on the same {t['problems']} test problems: "
+    teacher = StudyConfig.from_dict(result.config).teacher  # stored by this version or an older one (flat keys)
+    return (f"teacher ({teacher.method}, {teacher.agents} agents x {teacher.rounds} rounds) on the same "
+            f"{t['problems']} test problems: "
             f"{_pct(t['accuracy'])} {_interval(t['ci_low'], t['ci_high'])}, "
             f"{t['tokens_per_problem']:.0f} tokens/problem (run {t['test_run']})")
 
