@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 
 from agentark.errors import ConfigError
 from agentark.options import ConfigBase, check_bounds
-
-# The debate arms the single-agent arm may match (and PAD may start from).
-MATCHABLE = ("rsft", "da")
+from agentark.studies.arms import matchable_arms
 
 
 @dataclass
@@ -35,10 +33,10 @@ class SingleAgentConfig(ConfigBase):
     temperature: float = field(default=0.7, metadata={"help": "single-agent sampling temperature", "min": 0,
                                                       "max": 2})
     match: str = field(default="rsft", metadata={
-        "help": "the debate arm whose rows and tokens the single-agent arm matches", "choices": MATCHABLE})
+        "help": "the debate arm whose rows and tokens the single-agent arm matches", "choices": matchable_arms})
 
     def __post_init__(self) -> None:
         check_bounds(SingleAgentConfig, self)
-        if self.match not in MATCHABLE:
+        if self.match not in matchable_arms():
             raise ConfigError(f"The single-agent arm matches a debate arm: set [[match]] to one of "
-                              f"{', '.join(MATCHABLE)} (got '{self.match}').")
+                              f"{', '.join(matchable_arms())} (got '{self.match}').")

@@ -28,24 +28,13 @@ from agentark.debate.debate_config import DebateConfig
 from agentark.errors import ConfigError
 from agentark.evaluate.eval_config import EvalConfig
 from agentark.options import ConfigBase, check_bounds, from_flat, option_names, options
-from agentark.studies.single_agent import MATCHABLE, SingleAgentConfig
+from agentark.studies.arms import arm_names, matchable_arms
+from agentark.studies.single_agent import SingleAgentConfig
 from agentark.train.pad import PADJobConfig
 from agentark.train.prm import PRMConfig
 from agentark.train.sft import SFTJobConfig
 from agentark.jobs.machine import DEVICE_CHOICES
 
-# The data arms a study can train, in table order; "base" (the untrained student) is always evaluated.
-ARMS = ("rsft", "da", "single", "corrections", "pad")
-ARM_NAMES = {
-    "base": "base model (no training)",
-    "rsft": "debate R-SFT",
-    "da": "debate DA",
-    "single": "single-agent self-distillation, matched volume",
-    "corrections": "corrections only (R-SFT)",
-    "pad": "PAD (GRPO with the study's PRM)",
-}
-# Arms trained with SFT on an export.
-SFT_ARMS = ("rsft", "da", "single", "corrections")
 STUDENT_ENGINES = ("transformers", "vllm")
 # What a part's config holds, until the study builds a step, in the fields the study sets that may not be empty.
 SET_BY_STUDY = "(set by the study for each step)"
@@ -80,15 +69,15 @@ class StudyConfig(ConfigBase):
         metadata=part(DebateConfig, "teacher", ("dataset", "split", "limit", "problem_seed", "columns"),
                       "the teacher's debate (the study gives it its dataset, splits and problems)", "teacher"))
 
-    arms: list[str] = field(default_factory=lambda: list(ARMS), metadata={
-        "help": "data arms to train and evaluate (the base model is always evaluated)", "choices": ARMS,
+    arms: list[str] = field(default_factory=lambda: list(arm_names()), metadata={
+        "help": "data arms to train and evaluate (the base model is always evaluated)", "choices": arm_names,
         "flag": "--arm", "repeat": True, "part": "arms"})
     seeds: list[int] = field(default_factory=lambda: [0], metadata={
         "help": "training seeds: every trained arm is trained and evaluated once per seed", "flag": "--seed",
         "repeat": True, "part": "arms"})
     da_max_per_problem: int = field(default=4, metadata={"help": "DA: distinct trajectories per problem", "min": 1,
                                                          "part": "arms"})
-    pad_on: str = field(default="rsft", metadata={"help": "the SFT arm PAD starts from", "choices": MATCHABLE,
+    pad_on: str = field(default="rsft", metadata={"help": "the SFT arm PAD starts from", "choices": matchable_arms,
                                                   "part": "arms"})
     single: SingleAgentConfig = field(default_factory=SingleAgentConfig, metadata=part(
         SingleAgentConfig, "single", (), "the single-agent arm's sampling", "arms"))
@@ -134,10 +123,10 @@ class StudyConfig(ConfigBase):
         check_bounds(StudyConfig, self)
         if not str(self.name).strip():
             raise ConfigError("Give the study a [[name]].")
-        unknown = [a for a in self.arms if a not in ARMS]
+        unknown = [a for a in self.arms if a not in arm_names()]
         if unknown:
-            raise ConfigError(f"Unknown arm(s) {', '.join(unknown)} in [[arms]]; choose from {', '.join(ARMS)}.")
-        self.arms = [a for a in ARMS if a in self.arms]
+            raise ConfigError(f"Unknown arm(s) {', '.join(unknown)} in [[arms]]; choose from {', '.join(arm_names())}.")
+        self.arms = [a for a in arm_names() if a in self.arms]
         self.seeds = [int(s) for s in dict.fromkeys(self.seeds)]
         if not self.seeds:
             raise ConfigError("[[seeds]] is empty; give at least one training seed, e.g. 0.")

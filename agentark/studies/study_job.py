@@ -45,7 +45,8 @@ from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.studies.matched_volume import enough, match_volume
-from agentark.studies.study_config import SFT_ARMS, StudyConfig
+from agentark.studies.arms import ARM_RECORDS, sft_arms
+from agentark.studies.study_config import StudyConfig
 from agentark.train.pad import PADJobConfig
 from agentark.train.prm import PRMConfig
 from agentark.train.sft import SFTJobConfig
@@ -285,7 +286,7 @@ class StudyRunner:
         prm = self.prm_model(teacher["job_id"]) if "pad" in c.arms else None
         for seed in c.seeds:
             students: dict[str, str] = {}
-            for arm in [a for a in c.arms if a in SFT_ARMS]:
+            for arm in [a for a in c.arms if a in sft_arms()]:
                 if exports.get(arm):
                     students[arm] = self.guarded(arm, lambda arm=arm: self.sft_arm(arm, seed, exports[arm]))
             if "pad" in c.arms and prm and students.get(c.pad_on):
@@ -306,9 +307,7 @@ class StudyRunner:
     def debate_exports(self, teacher_run: str) -> dict[str, dict]:
         """The teacher's exports each debate arm trains on (and the single arm matches), with their figures."""
         c = self.cfg
-        wanted = {"rsft": ExportConfig(kind="rsft", run_ids=[teacher_run]),
-                  "da": ExportConfig(kind="da", run_ids=[teacher_run], max_per_problem=c.da_max_per_problem),
-                  "corrections": ExportConfig(kind="rsft", run_ids=[teacher_run], corrections="only")}
+        wanted = {a.name: a.teacher_export(c, teacher_run) for a in ARM_RECORDS.values() if a.teacher_export}
         needed = set(c.arms) | ({c.single.match} if "single" in c.arms else set()) | (
             {c.pad_on} if "pad" in c.arms else set())
         exports = {}
