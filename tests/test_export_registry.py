@@ -116,11 +116,6 @@ def test_the_export_page_offers_previews_and_writes_a_registered_kind(answers_ki
         assert answers_kind in set(list_exports(store)["kind"])
 
 
-# The study names its arms after the export kinds it trains on; the study's rewrite (issue 26, "a study made of
-# the configs it runs") takes these mappings out. The test below fails once one no longer offends: drop it then.
-STUDY_ARMS_PENDING = {"agentark/studies/study_config.py", "agentark/studies/study_job.py"}
-
-
 def _outside_training_sets() -> list:
     return [p for p in [*MODULES.values(), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
             if "training_sets" not in p.relative_to(ROOT).parts]
@@ -130,10 +125,7 @@ def test_no_module_outside_training_sets_compares_to_an_export_kinds_name():
     names = set(export_kind_names())
     offenders = {str(p.relative_to(ROOT)): kind_switches(p.read_text(), names) for p in _outside_training_sets()}
     offenders = {p: lines for p, lines in offenders.items() if lines}
-    assert set(offenders) <= STUDY_ARMS_PENDING, \
-        f"switch on an export kind's name (make it a field of the kind's ExportKind): {offenders}"
-    assert set(offenders) == STUDY_ARMS_PENDING, \
-        f"no longer switching on an export kind: {sorted(STUDY_ARMS_PENDING - set(offenders))}; drop from the list"
+    assert not offenders, f"switch on an export kind's name (make it a field of the kind's ExportKind): {offenders}"
 
 
 def test_the_check_catches_the_old_export_if_chain():

@@ -190,6 +190,8 @@ class EvalConfig(GenerationConfig):
     dataset: str = field(default=DEFAULT_DATASET, metadata={
         "help": "builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path", "widget": "dataset"})
     split: str = field(default="test", metadata={"help": "dataset split (held-out problems: test)"})
+    problem_seed: int = field(default=0, metadata={
+        "help": "seed that picks the built-in generator's problems, apart from the sampling seed"})
     limit: int | None = field(default=50, metadata={"help": "number of problems", "min": 1, "widget": "number"})
     method: str = field(default="cot", metadata={
         "help": "cot (one agent with its training solve prompt) or a debate method",
@@ -227,8 +229,8 @@ class EvalConfig(GenerationConfig):
         from agentark.checkpoints import prompt_for
 
         own = dict(**self.generation(), method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,
-                   agents=self.samples if self.method_record().team else None, rounds=self.rounds,
-                   chunk_size=self.chunk_size)
+                   problem_seed=self.problem_seed, agents=self.samples if self.method_record().team else None,
+                   rounds=self.rounds, chunk_size=self.chunk_size)
         if self.like:
             return DebateConfig.from_dict({**self.like, **own})
         return DebateConfig(**own, solve_prompt=prompt_for(self.model))
