@@ -4,7 +4,7 @@ import streamlit as st
 
 from agentark import jobs
 from agentark.config import EMBEDDED_MODEL
-from agentark.export import list_exports
+from agentark.training_sets import list_exports
 from agentark.checkpoints import list_models
 from agentark.labels.prm_labeler import trained_prms
 from agentark.options import from_values, options

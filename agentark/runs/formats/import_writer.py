@@ -125,6 +125,18 @@ class RunWriter:
         self.problems, self.run_problems, self.messages, self.outcomes = {}, [], [], []
 
 
+def free_name(store: Store, name: str | None) -> str | None:
+    """The cleaned name an imported run is to get; one another run has already is refused before any import."""
+    from agentark.runs.names import clean_name
+    from agentark.store import name_tables
+
+    cleaned = clean_name(name)
+    taken = name_tables.resolve(store, cleaned) if cleaned is not None else None
+    if taken is not None:
+        raise ImportFormatError(f"The name '{cleaned}' is already used by run {taken}: choose another [[name]].")
+    return cleaned
+
+
 def refuse_seen(store: Store, path: Path, sha256: str, model: str) -> None:
     """Refuse bytes imported before, saying when, as which runs, with which model, and how to import them again."""
     seen = imports_of(store, sha256)
