@@ -14,7 +14,6 @@ figure is read from the evaluation runs in the store, so the page, ``study show`
 """
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -25,6 +24,7 @@ from scipy import stats as sps
 from agentark.errors import JobError
 from agentark.evaluate import stats
 from agentark.evaluate.metrics import run_metrics
+from agentark.safe_text import html_text
 from agentark.store import Store
 from agentark.store import eval_tables as q
 from agentark.studies.matched_volume import VOLUME_TOLERANCE, volume_matched
@@ -291,7 +291,7 @@ def text_report(result: StudyResult) -> list[str]:
 def html_report(result: StudyResult) -> str:
     """A self-contained HTML page of the study's table and links."""
     rows = table_rows(result)
-    esc = html.escape
+    esc = html_text
     head = "".join(f"<th>{esc(c)}</th>" for c in (rows[0] if rows else {}))
     body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
     details = "".join(
