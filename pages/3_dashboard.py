@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
+from agentark.safe_text import md_text
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
 from agentark.ui import errors_shown, evaluate_like_button, finished_runs, get_store
 
@@ -89,10 +90,10 @@ with errors_shown():
 
     for r in summary.itertuples():
         if pd.isna(r.ties) or pd.isna(r.cut_off):
-            st.caption(f"{labels(r.run_id)} was graded before ties and cut-off answers were recorded: "
+            st.caption(f"{md_text(labels(r.run_id))} was graded before ties and cut-off answers were recorded: "
                        f"`python -m agentark regrade {r.run_id}` grades it again.")
         elif r.ties:
-            st.warning(f"{labels(r.run_id)}: {int(r.ties)} of {int(r.problems)} final answers came from a tied vote "
+            st.warning(f"{md_text(labels(r.run_id))}: {int(r.ties)} of {int(r.problems)} final answers came from a tied vote "
                        "(the first agent's answer was taken).")
 
     st.subheader("Per round")
@@ -171,7 +172,7 @@ with errors_shown():
         fig.update_traces(opacity=0.7)
         clickable(fig, "db_tokens")
         if no_tokens:
-            st.caption("No token counts recorded for " + ", ".join(sorted(labels(r) for r in no_tokens)) + ".")
+            st.caption("No token counts recorded for " + md_text(", ".join(sorted(labels(r) for r in no_tokens))) + ".")
     with right:
         fig = go.Figure()
         fig.add_bar(x=summary["run_id"].map(labels), y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
