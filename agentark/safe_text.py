@@ -18,7 +18,9 @@ from __future__ import annotations
 import html
 import re
 
-_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+# Every ASCII punctuation character but an underscore between two letters or digits, which CommonMark never
+# reads as emphasis (so ``agent_1`` stays as it is in the Markdown source).
+_MD_PUNCT = re.compile(r"([!-/:-@\[-^`{-~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
 _LEADING_SPACES = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
