@@ -3,6 +3,7 @@
 The address is the state: ``?run=RUN&problem=PROBLEM`` plus the problem list's filter, so a link opens
 the same problem and Next/Previous walk the same filtered list.
 """
+import pandas as pd
 import streamlit as st
 
 from agentark.labels.corrections import problem_corrections
@@ -94,7 +95,9 @@ with errors_shown():
     c3.metric("Consensus", f"{outcome.consensus:.0%}" if outcome.consensus == outcome.consensus else "—")
     kinds = [t.kind for t in transitions.values()]
     c4.metric("Corrections / regressions", f"{kinds.count('correction')} / {kinds.count('regression')}")
-    c5.metric("Tokens", tokens_text((outcome.prompt_tokens or 0) + (outcome.completion_tokens or 0)))
+    # An imported outcome may not say its tokens (NA, which `or 0` cannot test).
+    c5.metric("Tokens", tokens_text(sum(int(t) for t in (outcome.prompt_tokens, outcome.completion_tokens)
+                                        if not pd.isna(t))))
     st.caption("Final-round votes: " + (" · ".join(f"{md_code(a)} ×{n}" for a, n in tally) or "no answers"))
 
     with st.container(border=True):
