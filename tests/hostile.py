@@ -50,11 +50,12 @@ PAYLOADS = {
 ALL = "\n\n".join(PAYLOADS.values())
 LONG = "L" * 200_000
 # Words a payload's markup would isolate in an element of its own; as text they always sit among others.
-MARKER_WORDS = ("PWNBOLD", "PWNEM", "PWNRED", "PWNB", "PWNHEAD", "PWNLINK", "PWNIMG", "PWNHREF", "PWNDETAILS")
+MARKER_WORDS = ("PWNBOLD", "PWNEM", "PWNRED", "PWNB", "PWNA", "PWNHEAD", "PWNLINK", "PWNIMG", "PWNHREF", "PWNDETAILS")
 # Short payloads for fields with a length limit (run names: 60 characters, tags: 30).
-NAMES = ['<img src=x data-pwn=1 onerror="document.title=1">**PWNBOLD**', "[PWNLINK](javascript:alert(1))",
-         "$\\href{javascript:1}{PWNHREF}$"]
-TAGS = ["**PWNBOLD**", "<b data-pwn=1>PWNB</b>", "[PWNLINK](javascript:1)", "\u202eDESREVER"]
+NAMES = ['<img src=x data-pwn=1 onerror="document.title=1">**PWNBOLD**', "<b>PWNB</b> <a href='javascript:1'>PWNA</a>",
+         "[PWNLINK](javascript:alert(1))"]
+TAGS = ["**PWNBOLD**", "<b data-pwn=1>PWNB</b>", "[PWNLINK](javascript:1)", "$\\href{javascript:1}{PWNHREF}$",
+        "\u202eDESREVER"]
 AGENTS = [PAYLOADS["click"], PAYLOADS["markdown"], PAYLOADS["boxed"]]
 QUESTIONS = [f"What is 2+2? {PAYLOADS['script']} {PAYLOADS['katex']}", f"{PAYLOADS['boxed']} {PAYLOADS['link']}"]
 

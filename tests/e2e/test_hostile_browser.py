@@ -22,6 +22,10 @@ HEADINGS = {"run": "Run debates", "transcript": "Debate viewer", "runs-dashboard
             "compare": "Compare", "jobs": "Jobs", "study": "Studies"}
 DONE = "() => document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') === 'notRunning'"
 
+# Streamlit draws plotly charts after the script ends; their labels are text a payload could turn into markup.
+CHARTS_DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+                ".every(c => c.querySelector('.main-svg .legend, .main-svg .xtick'))")
+
 
 def traces(page) -> list[dict]:
     """What a payload that acted would have left, in the page and in each frame inside it."""
@@ -59,6 +63,7 @@ def test_hostile_corpus_is_text_on_every_page_and_in_the_report(app_server, brow
         page.goto(f"{app_server}/{path}{query}")
         page.get_by_role("heading", name=HEADINGS[path], exact=True).wait_for(timeout=60_000)
         page.wait_for_function(DONE, timeout=60_000)
+        page.wait_for_function(CHARTS_DRAWN, timeout=60_000)
         assert not page.locator("[data-testid='stException']").count(), (path, page.locator(
             "[data-testid='stException']").first.text_content())
         assert_clean(page, f"/{path}{query}", console, dialogs)
