@@ -22,9 +22,11 @@ HEADINGS = {"run": "Run debates", "transcript": "Debate viewer", "runs-dashboard
             "compare": "Compare", "jobs": "Jobs", "study": "Studies"}
 DONE = "() => document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') === 'notRunning'"
 
-# Streamlit draws plotly charts after the script ends; their labels are text a payload could turn into markup.
-CHARTS_DRAWN = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
-                ".every(c => c.querySelector('.main-svg .legend, .main-svg .xtick'))")
+# Streamlit loads its chart code and draws plotly charts after the script ends; their labels are text a payload
+# could turn into markup, so a page is checked once all of its charts (as many as CHARTS says) are drawn.
+CHARTS = {"runs-dashboard": 9, "compare": 2}
+CHARTS_DRAWN = ("(n) => { const charts = [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')];"
+                " return charts.length >= n && charts.every(c => c.querySelector('.main-svg .xtick')); }")
 
 
 def traces(page) -> list[dict]:
@@ -63,7 +65,7 @@ def test_hostile_corpus_is_text_on_every_page_and_in_the_report(app_server, brow
         page.goto(f"{app_server}/{path}{query}")
         page.get_by_role("heading", name=HEADINGS[path], exact=True).wait_for(timeout=60_000)
         page.wait_for_function(DONE, timeout=60_000)
-        page.wait_for_function(CHARTS_DRAWN, timeout=60_000)
+        page.wait_for_function(CHARTS_DRAWN, arg=CHARTS.get(path, 0), timeout=60_000)
         assert not page.locator("[data-testid='stException']").count(), (path, page.locator(
             "[data-testid='stException']").first.text_content())
         assert_clean(page, f"/{path}{query}", console, dialogs)
