@@ -20,7 +20,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.grading import to_number
-from agentark.labels.first_error import arithmetic_reason, correct_paths, off_path, question_values, values
+from agentark.labels.first_error import arithmetic_reason, correct_paths, counted_pairs, off_path, question_values, values
 from agentark.labels.labelers import Labeler, get_labeler, inline_sources, register_labeler
 from agentark.labels.segment import has_claim
 from agentark.options import ConfigBase, run_ids_field
@@ -96,7 +96,8 @@ def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
         known = correct_paths(question, solution, str(m.reference_answer), others)
         answer = getattr(m, "answer", None)
         found = off_path(mine["text"].astype(str).tolist(), known, str(m.reference_answer),
-                         None if answer is None or pd.isna(answer) else str(answer))
+                         None if answer is None or pd.isna(answer) else str(answer), question,
+                         counted_pairs([solution, *others]))
         if found is not None:
             i, note, confidence = found
             out.append((mine["step_id"].iloc[i], -1.0, confidence, note))

@@ -30,6 +30,7 @@ OFF_PATH_CONFIDENCE = 0.75
 FINAL_ONLY_CONFIDENCE = 0.6
 # Small counts and unit constants a correct solution may use without the question or the reference writing them.
 CONSTANTS = frozenset({0, 1, 2, 7, 12, 24, 52, 60, 100, 365, 1000, 0.5})
+CONSTANTS_AS_FLOATS = frozenset(float(c) for c in CONSTANTS)
 WORD_NUMBERS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -154,19 +155,74 @@ def arithmetic_reason(text: str) -> str | None:
 
 def values(text: str) -> list[tuple[str, float, bool]]:
     """The numbers a text states, in order: (as written, value, written as a percentage)."""
+    return [(raw, v, percent) for raw, v, percent, _ in _values(text)]
+
+
+def _values(text: str) -> list[tuple[str, float, bool, bool]]:
+    """As ``values``, with whether each number is stated as a calculation's result (right after ``=``)."""
     body = _LEAD.sub("", text or "", count=1)
     body = re.sub(r"\b(?:agent|step|round)[ _]?\d+", " ", body, flags=re.IGNORECASE)
-    body = re.sub(r"(?<=\d),(?=\d{3}\b)", "", body)
+    body = re.sub(r"(?<=\d),(?=\d{3}\b)", "", body).replace("$", " ")
     out = []
-    for m in _VALUE.finditer(body.replace("$", " ")):
+    for m in _VALUE.finditer(body):
         raw = m.group(0).strip()
         percent = raw.endswith("%")
         number = raw.rstrip("%").strip().replace(",", "")
         try:
-            out.append((raw, abs(float(number)), percent))
+            value = abs(float(number))
         except ValueError:
             continue
+        out.append((raw, value, percent, bool(re.search(r"=\s*$", body[:m.start()]))))
     return out
+
+
+_NOUN_AFTER = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?|" + "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
+                         + r")\b\s*([a-z]{3,})", re.IGNORECASE)
+_NOT_NOUNS = frozenset("""more less times each per of and the for are was were with than from into that this what
+how many much who has have had his her their its more most other another same only just also then more
+""".split())
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _counted(text: str, words: bool) -> list[tuple[float, str, int]]:
+    """(value, noun, position) for each number followed by a noun ("15 servings", "three cups")."""
+    out = []
+    for m in _NOUN_AFTER.finditer((text or "").replace("$", "").replace(",", "")):
+        token, noun = m.group(1), _singular(m.group(2))
+        if noun in _NOT_NOUNS:
+            continue
+        if token[0].isdigit():
+            out.append((float(token), noun, m.start()))
+        elif words and token.lower() in WORD_NUMBERS:
+            out.append((float(WORD_NUMBERS[token.lower()]), noun, m.start()))
+    return out
+
+
+def counted_pairs(texts: list[str]) -> set[tuple[float, str]]:
+    """The (number, thing) pairs texts state ("60 servings"): a correct path's pairs are no misread."""
+    return {(v, noun) for t in texts for v, noun, _ in _counted(affirmed(t), False)}
+
+
+def misread(text: str, question: str, allowed: set[tuple[float, str]] = frozenset()) -> str | None:
+    """A number the question gives, put on a thing the question gives another number for ("Each carton has 4
+    servings" when the question says 15 servings and $4.00 per carton): why, or None. A calculation's result is
+    never taken for a misread, nor a pair a correct path states (``allowed``)."""
+    given: dict[str, set[float]] = {}
+    for v, noun, _ in _counted(question, True):
+        given.setdefault(noun, set()).add(v)
+    values_given = question_values(question)
+    body = _LEAD.sub("", text or "", count=1).replace("$", "").replace(",", "")
+    for v, noun, at in _counted(body, False):
+        if re.search(r"[=*/+×÷-]\s*$", body[:at]) or re.match(r"\s*[a-z]+\s*[-+*/×÷=]", body[at + len(_fmt(v)):]):
+            continue
+        if v in values_given and noun in given and v not in given[noun] and (v, noun) not in allowed:
+            return (f"the question gives {_fmt(v)} for something else; its {noun}s number "
+                    f"{' or '.join(_fmt(x) for x in sorted(given[noun]))}")
+    return None
 
 
 def question_values(question: str) -> set[float]:
@@ -193,8 +249,9 @@ def on_path(value: float, percent: bool, known: set[float], written: str = "") -
 
 
 def correct_paths(question: str, solution: str, reference_answer: str, correct_texts: list[str]) -> set[float]:
-    """The values of every correct path: the question's, the reference solution's, the correct agents'."""
-    known = question_values(question) | {float(c) for c in CONSTANTS}
+    """The values of every correct path: the question's, the reference solution's, the correct agents' (the
+    small constants of ``CONSTANTS`` are added where a value is used, not where it is a result)."""
+    known = question_values(question)
     for text in [solution, str(reference_answer or ""), *map(affirmed, correct_texts)]:
         known |= {v for _, v, _ in values(text)}
         known |= {v / 100 for _, v, p in values(text) if p}
@@ -202,9 +259,11 @@ def correct_paths(question: str, solution: str, reference_answer: str, correct_t
 
 
 def off_path(step_texts: list[str], known: set[float], reference_answer: str,
-             answer: str | None = None) -> tuple[int, str, float] | None:
+             answer: str | None = None, question: str = "",
+             allowed: set[tuple[float, str]] = frozenset()) -> tuple[int, str, float] | None:
     """The first step of a wrong message that leaves every correct path, and why: the first that introduces a
-    value outside ``known``; else one that retracts the reference answer after reaching it; else the step that
+    value outside ``known`` (a constant stated as a result counts), or puts a number the question gives on
+    the wrong thing (``misread``); else one that retracts the reference answer after reaching it; else the step that
     states the wrong final answer (``answer``: the message's parsed answer), said so. Returns (step
     index, reason, confidence); None when no step can be named (the final answer is stated nowhere)."""
     reference = _number(reference_answer)
@@ -212,9 +271,13 @@ def off_path(step_texts: list[str], known: set[float], reference_answer: str,
     reached = False
     for i, text in enumerate(step_texts):
         found = values(text)
-        for raw, v, percent in found:
-            if not on_path(v, percent, known, raw):
-                return i, f"{raw} appears in no correct solution, and the question does not give it", OFF_PATH_CONFIDENCE
+        if question and (why := misread(text, question, allowed)):
+            return i, why, OFF_PATH_CONFIDENCE
+        for raw, v, percent, result in _values(text):
+            # A small constant may be used freely, but stated as a calculation's result it is a claim like any.
+            if not on_path(v, percent, known if result else known | CONSTANTS_AS_FLOATS, raw):
+                return i, (f"{raw.rstrip('.,;:')} appears in no correct solution, and the question does not give "
+                           "it"), OFF_PATH_CONFIDENCE
         if reached and _RETRACT.search(text):
             return i, (f"this step rejects {_fmt(reference)}, which an earlier step reached and is the right "
                        "answer"), OFF_PATH_CONFIDENCE
