@@ -133,7 +133,10 @@ def arithmetic_reason(text: str) -> str | None:
         tail = _EXPR_TAIL.search(left)
         if not tail or not _has_operator(tail.group(0)):
             continue
-        expr = tail.group(0).strip()
+        start = tail.start()
+        while left[start:].count(")") > left[start:].count("(") and start > 0 and left[start - 1] in "( ":
+            start -= 1  # "(25/100) * 80": the tail began inside a parenthesis
+        expr = left[start:].strip()
         while expr.count("(") > expr.count(")") and expr.startswith("("):
             expr = expr[1:].strip()
         true = _eval(expr)
