@@ -11,8 +11,10 @@ shown on the Label page's card):
   -1 on every claim step with a wrong calculation ("12 × 3 = 38, but 12 × 3 is 36").
 - ``off_path`` finds the first step of a wrong message that introduces a value no correct path has: not given
   by the question (digits, number words, percentages), not in the reference solution, not in any message of a
-  correct agent on the same problem (any round), not a small count or a unit constant. ``auto:outcome`` uses it
-  for its negatives. When every value stays on a correct path, a step that retracts a correct answer ("However,
+  correct agent on the same problem (any round), not a small count or a unit constant (unless stated as a
+  calculation's result); or one that puts a number the question gives on a thing the question numbers otherwise
+  (``misread``: "Each carton has 4 servings" when it says 15 servings and $4.00 per carton). ``auto:outcome``
+  uses it for its negatives. When every value stays on a correct path, a step that retracts a correct answer ("However,
   this answer is not correct") or the step that states the wrong final answer is marked, and the reason says so;
   with no correct path at all (no reference solution, no correct agent) it abstains.
 
