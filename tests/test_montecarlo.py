@@ -99,7 +99,7 @@ def test_bad_config_names_the_fix():
 
 
 @pytest.mark.model
-def test_monte_carlo_labels_on_the_embedded_model():
+def test_monte_carlo_labels_on_the_embedded_model(embedded_model):
     store, run_id = _debated_store(limit=1)
     with store:
         cfg = mc.MCConfig(run_ids=[run_id], k=2, max_tokens=8, temperature=0.8, chunk_size=64)

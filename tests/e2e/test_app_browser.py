@@ -1,9 +1,13 @@
 """Real browser: the app answers on 127.0.0.1, renders the Run page, and walks a stored debate in the viewer."""
 from __future__ import annotations
 
+import pytest
+
 from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.browser
 
 
 def test_run_page_renders_in_chromium(app_server, browser):

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 from agentark import config
 from agentark.checkpoints import read_card, write_card
 from agentark.store import Store
 from tests.conftest import ROOT
 from tests.e2e.conftest import screenshot
 from tests.evalstore import build_eval_store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def tiny_prm(tmp_path) -> None:
