@@ -23,6 +23,8 @@ import time
 import torch
 
 from agentark.backends.transformers_engine import TransformersEngine
+from agentark.config import EMBEDDED_MODEL
+from bench import smoke
 from agentark.debate import DebateConfig, run_chunk
 from agentark.tasks import load_problems
 
@@ -41,13 +43,15 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--new-tokens", type=int, default=64)
-    args = parser.parse_args()
+    parser.add_argument("--model", default=EMBEDDED_MODEL)
+    args = smoke.parse(parser, problems=2, agents=2, new_tokens=4, model=smoke.tiny_model)
     problems = load_problems("builtin:arithmetic", limit=args.problems).problems
     cfg = DebateConfig(method="debate", agents=args.agents, rounds=args.rounds, temperature=0.0,
                        max_tokens=args.new_tokens, chunk_size=args.problems)
-    studio = TransformersEngine(max_batch_size=args.problems * args.agents, ignore_eos=True)
-    batched = TransformersEngine(max_batch_size=args.problems * args.agents, ignore_eos=True, prefix_cache_mb=0)
-    sequential = TransformersEngine(max_batch_size=1, ignore_eos=True, prefix_cache_mb=0)
+    studio = TransformersEngine(args.model, max_batch_size=args.problems * args.agents, ignore_eos=True)
+    batched = TransformersEngine(args.model, max_batch_size=args.problems * args.agents, ignore_eos=True,
+                                 prefix_cache_mb=0)
+    sequential = TransformersEngine(args.model, max_batch_size=1, ignore_eos=True, prefix_cache_mb=0)
     run(batched, DebateConfig(method="cot", max_tokens=4, temperature=0.0), problems[:2])  # warm-up
     load = os.getloadavg()[0]
     arms = {}

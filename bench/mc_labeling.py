@@ -18,8 +18,10 @@ import re
 import time
 
 from agentark.backends.transformers_engine import TransformersEngine
+from agentark.config import EMBEDDED_MODEL
 from agentark.labels.montecarlo import MCConfig, rollouts
 from agentark.tasks import load_problems
+from bench import smoke
 
 
 def targets(n_problems: int, n_steps: int) -> list[dict]:
@@ -38,11 +40,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--new-tokens", type=int, default=24)
-    args = parser.parse_args()
+    parser.add_argument("--model", default=EMBEDDED_MODEL)
+    args = smoke.parse(parser, problems=2, steps=2, k=2, new_tokens=4, model=smoke.tiny_model)
     todo = targets(args.problems, args.steps)
     cfg = MCConfig(k=args.k, max_tokens=args.new_tokens, temperature=0.7)
-    batched = TransformersEngine(max_batch_size=len(todo), ignore_eos=True)
-    sequential = TransformersEngine(max_batch_size=1, ignore_eos=True)
+    batched = TransformersEngine(args.model, max_batch_size=len(todo), ignore_eos=True)
+    sequential = TransformersEngine(args.model, max_batch_size=1, ignore_eos=True)
     rollouts(batched, todo[:2], MCConfig(k=1, max_tokens=2))  # warm-up
     tokens = len(todo) * args.k * args.new_tokens
     started = time.perf_counter()
