@@ -29,13 +29,13 @@ import tempfile
 import time
 
 from agentark.store import Store
+from bench import smoke
+from tests.browser import launch
 from tests.live_app import live_app
 
 AGENTS = 3
 ROUNDS = 2
 STEPS_PER_MESSAGE = 5
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def build(path: Path, steps: int) -> None:
@@ -199,12 +199,12 @@ def main() -> None:
     parser.add_argument("--pace-ms", type=float, default=150, help="time between keys (a fast person: 150 ms)")
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2,
                         help="busy-looping processes during the busy part (default: one per core)")
-    args = parser.parse_args()
+    args = smoke.parse(parser, steps=600, keys=3, pace_ms=0, busy=1)
     from playwright.sync_api import sync_playwright
 
     pace = args.pace_ms / 1000
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True)
+        browser = launch(pw)
         try:
             floor_script = Path(tmp) / "floor_app.py"
             floor_script.write_text(FLOOR_APP)
