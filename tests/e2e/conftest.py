@@ -15,6 +15,7 @@ from tests.live_app import live_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
+README_IMAGES = ROOT / "docs" / "images"
 
 
 @pytest.fixture
@@ -44,5 +45,15 @@ def app_server(agentark_home):
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def readme_image(page, name: str) -> Path:
+    """One of the README's images, taken from the current app: written to docs/images/ (where the README shows it
+    from) each time the test runs, so a change to a page shows in the README once the suite has run
+    (tests/test_readme_images.py checks that every image the README shows has a test that writes it)."""
+    README_IMAGES.mkdir(parents=True, exist_ok=True)
+    path = README_IMAGES / name
     page.screenshot(path=str(path), full_page=True)
     return path

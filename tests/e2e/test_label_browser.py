@@ -7,7 +7,7 @@ import pytest
 from agentark.debate import DebateConfig, debate_job
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import readme_image
 from tests.live_app import live_app
 
 pytestmark = pytest.mark.browser
@@ -70,7 +70,7 @@ def test_fifty_keys_fifty_labels_after_a_tab_closed_mid_way(app_server, browser)
     _saved(page)
     _press(page, KEYS)
     _saved(page)
-    screenshot(page, "label_steps.png")
+    readme_image(page, "label_steps.png")
     timings = page.evaluate(f"{STATE}.timings")
     assert len(timings) >= len(KEYS)
     context.close()
