@@ -16,7 +16,6 @@ from pathlib import Path
 # Runnable as `python bench/NAME.py` from a checkout, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse
 import os
 import time
 
@@ -38,13 +37,8 @@ def run(engine: TransformersEngine, cfg: DebateConfig, problems) -> tuple[float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--problems", type=int, default=8)
-    parser.add_argument("--agents", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--new-tokens", type=int, default=64)
-    parser.add_argument("--model", default=EMBEDDED_MODEL)
-    args = smoke.parse(parser, problems=2, agents=2, new_tokens=4, model=smoke.tiny_model)
+    args = smoke.parse(smoke.sized(__doc__, problems=(8, 2), agents=(3, 2), rounds=(2, 2), new_tokens=(64, 4),
+                                   model=(EMBEDDED_MODEL, smoke.tiny_model)))
     problems = load_problems("builtin:arithmetic", limit=args.problems).problems
     cfg = DebateConfig(method="debate", agents=args.agents, rounds=args.rounds, temperature=0.0,
                        max_tokens=args.new_tokens, chunk_size=args.problems)

@@ -13,7 +13,6 @@ from pathlib import Path
 # Runnable as `python bench/NAME.py` from a checkout, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse
 import re
 import time
 
@@ -35,13 +34,8 @@ def targets(n_problems: int, n_steps: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--problems", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--k", type=int, default=4)
-    parser.add_argument("--new-tokens", type=int, default=24)
-    parser.add_argument("--model", default=EMBEDDED_MODEL)
-    args = smoke.parse(parser, problems=2, steps=2, k=2, new_tokens=4, model=smoke.tiny_model)
+    args = smoke.parse(smoke.sized(__doc__, problems=(8, 2), steps=(4, 2), k=(4, 2), new_tokens=(24, 4),
+                                   model=(EMBEDDED_MODEL, smoke.tiny_model)))
     todo = targets(args.problems, args.steps)
     cfg = MCConfig(k=args.k, max_tokens=args.new_tokens, temperature=0.7)
     batched = TransformersEngine(args.model, max_batch_size=len(todo), ignore_eos=True)

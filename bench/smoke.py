@@ -16,14 +16,25 @@ from pathlib import Path
 from typing import Any
 
 
+def sized(description: str, **sizes: tuple[Any, Any]) -> argparse.ArgumentParser:
+    """A parser with one flag per ``name=(full, tiny)``: ``--name`` takes values of full's type and defaults to
+    it; ``parse`` gives it the tiny value under ``--smoke``."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, (full, _) in sizes.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(full), default=full)
+    parser.set_defaults(smoke_sizes={name: tiny for name, (_, tiny) in sizes.items()})
+    return parser
+
+
 def parse(parser: argparse.ArgumentParser, **tiny: Any) -> argparse.Namespace:
-    """Add ``--smoke`` and parse the command line; with it, each option named in ``tiny`` takes the value given
-    there (a callable is called, so a tiny model is built only for a smoke run)."""
+    """Add ``--smoke`` and parse the command line; with it, each option named in ``tiny`` (or sized by ``sized``)
+    takes its tiny value (a callable is called, so a tiny model is built only for a smoke run)."""
     parser.add_argument("--smoke", action="store_true",
                         help="a tiny run for the test suite: seconds, tiny model, figures that mean nothing")
     args = parser.parse_args()
+    sizes = {**vars(args).pop("smoke_sizes", {}), **tiny}
     if args.smoke:
-        for name, value in tiny.items():
+        for name, value in sizes.items():
             setattr(args, name, value() if callable(value) else value)
     return args
 

@@ -19,7 +19,6 @@ from pathlib import Path
 # Runnable as `python bench/NAME.py` from a checkout, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse
 import json
 import statistics
 import tempfile
@@ -146,11 +145,7 @@ def timed(fn, repeats: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--baseline-repeats", type=int, default=3)
-    args = smoke.parse(parser, messages=2400, repeats=2, baseline_repeats=1)
+    args = smoke.parse(smoke.sized(__doc__, messages=(1_000_000, 2400), repeats=(20, 2), baseline_repeats=(3, 1)))
     problems = -(-args.messages // (AGENTS * ROUNDS))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
