@@ -1,10 +1,15 @@
-"""Models the studio trained, and the one resolver every model picker goes through.
+"""Models the studio trained, and the one resolver every model name goes through (:func:`locate_model`).
 
 Design decision: a trained model is a folder ``$AGENTARK_HOME/checkpoints/MODEL_ID/`` holding the weights,
 the tokenizer and a model card (``agentark_model.json``: kind, base model, job, export sha256, config, final
 metrics, device, the solve prompt). The card is the source of truth and the ``models`` table is filled from
 it on refresh, so a job never opens the store and the resolver works without it: a debate worker, an
 evaluation or a PRM labeler given a studio model id finds the folder by name alone.
+
+A model name is one of: ``embedded:...`` (or empty) for the embedded model, a studio model id, a folder, or a
+Hugging Face hub id. :func:`locate_model` is the one place that tells them apart, for the engines, the
+trainers' base models and the PRM loader alike; what differs between them is only whether a hub id must
+already be in the local cache and which files the folder must hold.
 """
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from agentark.errors import ModelNotFoundError
 from agentark.store import register_ingester
 
 MODEL_CARD = "agentark_model.json"
+# One of these makes a folder's tokenizer loadable.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -59,6 +66,54 @@ def resolve(name: str) -> str:
     ``embedded:...`` is returned unchanged for the engine to interpret."""
     folder = studio_model_path(name)
     return str(folder) if folder is not None else name
+
+
+def locate_model(name: str, field: str | None = "model", cached: bool = False, config: bool = True,
+                 tokenizer: bool = False) -> tuple[str, bool]:
+    """(what to load, whether it is a local folder) for a model name, refusing what cannot be loaded.
+
+    ``embedded:...`` (or empty) is the embedded model's folder (converted on first use); a studio model id
+    is its folder; an existing folder is its absolute path; a name that looks like a path (starting with
+    ``.``, ``/`` or ``~``, ending with ``/``, or with more than one ``/``) but is no folder is refused; anything
+    else is a hub id, returned as is for ``from_pretrained`` or, with ``cached``, as its folder in the local
+    Hugging Face cache (refused when it is not there). A local folder must hold ``config.json`` (``config``)
+    and a tokenizer (``tokenizer``). Errors name the config field ``field`` (None for a caller whose field
+    varies).
+    """
+    fix = f"set [[{field}]] to" if field else "pass"
+    if not name or name.startswith("embedded:"):
+        from agentark.embedded import ensure_embedded
+
+        return _checked(ensure_embedded(), fix, config, tokenizer), True
+    target = resolve(name)
+    path = Path(target).expanduser()
+    if path.is_dir():
+        return _checked(path.resolve(), fix, config, tokenizer), True
+    if target.startswith((".", "/", "~")) or target.endswith("/") or target.count("/") > 1:
+        raise ModelNotFoundError(
+            f"Model folder '{name}' does not exist; {fix} an existing model or checkpoint folder, a studio model "
+            "id, a model id in your Hugging Face cache, or embedded:smollm2-135m.")
+    if not cached:
+        return target, False
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(snapshot_download(target, local_files_only=True))
+    except Exception as exc:  # noqa: BLE001 - any hub failure means "not in the local cache" here
+        raise ModelNotFoundError(
+            f"'{name}' is neither a folder nor a model in the local Hugging Face cache ({type(exc).__name__}); "
+            f"download it into the cache on a connected machine, or {fix} a model folder.") from exc
+    return _checked(folder, fix, config, tokenizer), True
+
+
+def _checked(folder: Path, fix: str, config: bool, tokenizer: bool) -> str:
+    """``folder`` as a string, once it holds what loading it needs (``fix``: how the message words the remedy)."""
+    if config and not (folder / "config.json").exists():
+        raise ModelNotFoundError(f"Model folder {folder} has no config.json; {fix} a saved model or checkpoint folder.")
+    if tokenizer and not any((folder / f).exists() for f in TOKENIZER_FILES):
+        raise ModelNotFoundError(f"{folder} has no tokenizer ({', '.join(TOKENIZER_FILES)}); save the tokenizer into "
+                                 f"that folder (tokenizer.save_pretrained(folder)) or {fix} another model.")
+    return str(folder)
 
 
 def prompt_for(name: str) -> str | None:

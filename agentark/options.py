@@ -7,7 +7,7 @@ from either is the same dataclass, validated by its ``__post_init__`` and stored
 
 The metadata keys understood (only ``help`` is required):
 
-- ``help``: the flag's help and the widget's tooltip.
+- ``help``: the flag's help and the widget's tooltip; a callable gives it from a registry that can grow (methods).
 - ``choices``: the values allowed. A tuple is a closed set the CLI enforces; a callable reads a registry that can
   grow at run time (engines, methods), so the CLI only lists it and the config's own check names the field.
 - ``min`` / ``max``: inclusive bounds, checked by :func:`check_bounds` (from ``__post_init__``) and used as the
@@ -25,11 +25,18 @@ The metadata keys understood (only ``help`` is required):
 - ``widget``: a named widget of ``agentark.ui.forms`` (``dataset``, ``model``, ``runs``, ``number``, and the
   pick-or-type pickers ``export`` (of the training kind named by ``trains``), ``base_model``, ``prm``);
   ``suggest``: a callable giving choices a selectbox offers besides what may be typed; ``labels``: choice -> text.
+- ``config``: the field is a whole config of another dataclass, composed rather than copied (a study's teacher is
+  a ``DebateConfig``). Its fields are offered as options of their own named ``{prefix}_{name}`` (``prefix``,
+  default the field's name: ``teacher_agents``, flag ``--teacher-agents``), their first values taken from the
+  field's default instance; ``skip`` names the fields the outer config decides itself (not offered). The value is
+  built from the default instance with the options given on top, and an error it raises names the prefixed field.
+- ``part``: the part of a longer config the field belongs to; a form may group its widgets by part.
 - ``internal``: set by code, never a flag or a widget.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import types
 import typing
@@ -37,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field
 from typing import Any
 
-from agentark.errors import AgentArkError, ConfigError, as_flag
+from agentark.errors import FIELD_REF, AgentArkError, ConfigError, as_flag
 from agentark.ids import check_id
 
 
@@ -63,7 +70,8 @@ def field_help(text: str, choices: tuple = ()) -> dict:
 
 @dataclass(frozen=True)
 class Option:
-    """One field as a form or a flag sees it: ``kind`` is bool, int, float, str, choice, list or group."""
+    """One field as a form or a flag sees it: ``kind`` is bool, int, float, str, choice, list, group or config
+    (a nested config: ``members`` are its fields' options, named with its prefix)."""
 
     name: str
     kind: str
@@ -90,6 +98,24 @@ class Option:
     def build(self, given: dict) -> Any:
         return self.meta.get("build", dict)(given)
 
+    @property
+    def key(self) -> str:
+        """The field this option sets in its own dataclass (a nested config's member is named with its prefix)."""
+        return self.meta.get("field", self.name)
+
+    def nested(self, given: dict) -> Any:
+        """A ``config`` option's value: the field's default instance with ``given`` (by its dataclass's field
+        names) on top; an error names the field with its prefix, as the outer config offers it."""
+        cls, prefix = self.meta["config"], self.meta["prefix"]
+        values = {f.name: copy.deepcopy(getattr(self.default, f.name)) for f in dataclasses.fields(cls) if f.init}
+        try:
+            return cls(**{**values, **given})
+        except AgentArkError as exc:
+            names = {f.name for f in dataclasses.fields(cls)}
+            worded = FIELD_REF.sub(lambda m: f"[[{prefix}_{m.group(1)}]]" if m.group(1) in names else m.group(0),
+                                   exc.template)
+            raise type(exc)(worded) from exc
+
 
 def _base(tp) -> tuple[Any, bool]:
     """The type behind ``X | None`` and whether None is allowed."""
@@ -106,10 +132,39 @@ def _group_classes(group) -> tuple:
     return tuple(dict.fromkeys(group()))
 
 
+def _unprefixed(values: Mapping, prefix: str) -> dict:
+    return {k[len(prefix) + 1:]: v for k, v in values.items() if k.startswith(prefix + "_")}
+
+
+def _prefixed(opt: Option, prefix: str, default: Any) -> Option:
+    """A nested config's option as the outer config offers it: named and flagged with the prefix, its ``applies``
+    reading the nested values by their own names."""
+    meta = {**opt.meta, "field": opt.name, "flag": f"--{prefix}-{opt.flag.removeprefix('--')}"}
+    if "applies" in opt.meta:
+        rule = opt.meta["applies"]
+        meta["applies"] = lambda values, name: rule(_unprefixed(values, prefix), name.removeprefix(prefix + "_"))
+    members = tuple(_prefixed(m, prefix, default.get(m.name, m.default) if isinstance(default, dict) else m.default)
+                    for m in opt.members)
+    return dataclasses.replace(opt, name=f"{prefix}_{opt.name}", default=default, members=members, meta=meta)
+
+
+def _nested_option(f: dataclasses.Field, help_text: str) -> Option:
+    cls, skip = f.metadata["config"], set(f.metadata.get("skip", ()))
+    if f.default_factory is MISSING:
+        raise TypeError(f"Config field {f.name} needs a default_factory giving its default {cls.__name__}.")
+    default = f.default_factory()
+    prefix = f.metadata.get("prefix", f.name)
+    members = tuple(_prefixed(m, prefix, getattr(default, m.name)) for m in options(cls) if m.name not in skip)
+    return Option(f.name, "config", default, help_text, members=members, meta={**f.metadata, "prefix": prefix})
+
+
 def _option(cls, f: dataclasses.Field, hints: dict) -> Option:
     help_text = f.metadata.get("help")
+    help_text = help_text() if callable(help_text) else help_text
     if not help_text:
         raise TypeError(f"{cls.__name__}.{f.name} has no help text; add metadata={{'help': ...}}.")
+    if "config" in f.metadata:
+        return _nested_option(f, help_text)
     tp, optional = _base(hints[f.name])
     default = f.default if f.default is not MISSING else (
         f.default_factory() if f.default_factory is not MISSING else None)
@@ -224,11 +279,12 @@ def add_arguments(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = 
     for opt in options(cls):
         if opt.name in skip:
             continue
-        for flagged in opt.members or (opt,):
-            _add_flag(parser, flagged)
-            flags[flagged.name] = flagged.flag
-        if opt.members:
-            flags[opt.name] = ", ".join(m.flag for m in opt.members)
+        for field_opt in opt.members if opt.kind == "config" else (opt,):
+            for flagged in field_opt.members or (field_opt,):
+                _add_flag(parser, flagged)
+                flags[flagged.name] = flagged.flag
+            if field_opt.members:
+                flags[field_opt.name] = ", ".join(m.flag for m in field_opt.members)
     parser.set_defaults(field_flags=flags)
 
 
@@ -244,18 +300,47 @@ def from_namespace(cls, ns: argparse.Namespace, **overrides):
 
 
 def given_values(cls, ns: argparse.Namespace) -> dict:
-    """The config fields whose flags were given (a group's members built into its value): what a command
-    that starts from another config (``eval --like RUN``) changes in it."""
-    given = vars(ns)
+    """The config fields whose flags were given (a group's members built into its value, a nested config's into
+    its config): what a command that starts from another config (``eval --like RUN``) changes in it."""
+    return _given(options(cls), vars(ns), drop_unset=False)
+
+
+def _given(opts: list[Option] | tuple[Option, ...], given: Mapping, drop_unset: bool) -> dict:
+    """Field values (by the fields' own names) from option values keyed by option name; a group or a nested config
+    is built only when one of its members is given (``drop_unset``: an empty group member counts as not given)."""
     values = {}
-    for opt in options(cls):
-        if opt.members:
-            sub = {m.name: given[m.name] for m in opt.members if m.name in given}
+    for opt in opts:
+        if opt.kind == "config":
+            sub = _given(opt.members, given, drop_unset)
             if sub:
-                values[opt.name] = opt.build(sub)
+                values[opt.key] = opt.nested(sub)
+        elif opt.members and opt.name in given:
+            values[opt.key] = given[opt.name]
+        elif opt.members:
+            sub = {m.key: given[m.name] for m in opt.members
+                   if m.name in given and not (drop_unset and _unset(given[m.name]))}
+            if sub:
+                values[opt.key] = opt.build(sub)
         elif opt.name in given:
-            values[opt.name] = given[opt.name]
+            values[opt.key] = given[opt.name]
     return values
+
+
+def option_names(cls) -> set[str]:
+    """Every name a flat dict of option values may use: fields, group members, a nested config's members."""
+    def names(opts) -> set[str]:
+        return {n for o in opts for n in (o.name, *names(o.members))} - {o.name for o in opts if o.kind == "config"}
+    return names(options(cls))
+
+
+def from_flat(cls, values: Mapping, **fields: Any):
+    """Build the config from option values keyed by option name, as a file or a stored dict gives them
+    (``teacher_agents`` for a nested config's field), ``fields`` (by field name) on top; an empty group member
+    counts as not given, an unknown name is refused."""
+    unknown = set(values) - option_names(cls)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no option(s) {', '.join(sorted(unknown))}.")
+    return cls(**{**_given(options(cls), values, drop_unset=True), **fields})
 
 
 def _unset(value: Any) -> bool:
@@ -279,19 +364,23 @@ def from_values(cls, values: dict):
     """Build the config from a page form's values: a field's value, or for a group its members' values (the
     ones set and applying make the dict); None or "" for an optional field means "not set"; a field that does
     not apply to the other values (``applies``) is left at its default."""
-    opts = options(cls)
-    known = {n for o in opts for n in (o.name, *(m.name for m in o.members))}
-    unknown = set(values) - known
+    unknown = set(values) - option_names(cls)
     if unknown:
         raise TypeError(f"{cls.__name__} has no option(s) {', '.join(sorted(unknown))}.")
+    return cls(**_form_values(options(cls), values))
+
+
+def _form_values(opts: list[Option] | tuple[Option, ...], values: dict) -> dict:
     clean = {}
     for opt in opts:
-        if opt.members and opt.name not in values:
-            sub = {m.name: _clean(m, values[m.name]) for m in opt.members if m.name in values}
-            sub = {k: v for k, v in sub.items() if not _unset(v) and opt.applies(values, k)}
+        if opt.kind == "config":
+            clean[opt.key] = opt.nested(_form_values(opt.members, values))
+        elif opt.members and opt.name not in values:
+            cleaned = [(m, _clean(m, values[m.name])) for m in opt.members if m.name in values]
+            sub = {m.key: v for m, v in cleaned if not _unset(v) and opt.applies(values, m.name)}
             if sub:
-                clean[opt.name] = opt.build(sub)
+                clean[opt.key] = opt.build(sub)
         elif opt.name in values and opt.applies(values, opt.name):
             value = _clean(opt, values[opt.name])
-            clean[opt.name] = opt.meta["lines"](value) if "lines" in opt.meta else value
-    return cls(**clean)
+            clean[opt.key] = opt.meta["lines"](value) if "lines" in opt.meta else value
+    return clean

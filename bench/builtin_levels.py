@@ -43,7 +43,7 @@ def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
     import agentark.jobs.builtin  # noqa: F401  (registers the debate kind's ingester, as the app and the CLI do)
     from agentark.debate import debate_job
     from agentark.debate import DebateConfig
-    from agentark.export import ExportConfig, prepare
+    from agentark.training_sets import ExportConfig, prepare
     from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
     from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.store import Store, run_tables

@@ -97,7 +97,7 @@ def main() -> None:
     os.environ["AGENTARK_HOME"] = args.home or tempfile.mkdtemp(prefix="distill-lift-")
     from agentark.config import home
     from agentark.errors import ConfigError
-    from agentark.export import ExportConfig, export
+    from agentark.training_sets import ExportConfig, export
     from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
     from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.store import Store

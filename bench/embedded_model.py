@@ -22,8 +22,8 @@ def load_times(model: str) -> None:
     """Print the cold conversion (into a temporary model cache, so the real one is untouched) and the warm load
     from that cache; a model other than the embedded one has only its load timed."""
     from agentark.backends import transformers_engine as te
-    from agentark.backends.embedded import ensure_embedded
     from agentark.config import EMBEDDED_MODEL
+    from agentark.embedded import ensure_embedded
 
     if model != EMBEDDED_MODEL:
         started = time.perf_counter()

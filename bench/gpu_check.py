@@ -154,7 +154,8 @@ def write_exports(folder: Path, base: Path, args: argparse.Namespace, words: lis
     from transformers import AutoTokenizer
 
     from agentark.debate import solve_messages
-    from agentark.export import PRM_COLUMNS, ROW_COLUMNS
+    from agentark.training_sets.message_filters import ROW_COLUMNS
+    from agentark.training_sets.prm_set import PRM_COLUMNS
     from agentark.train.prm_data import encode, separator_ids
 
     tokenizer = AutoTokenizer.from_pretrained(base)

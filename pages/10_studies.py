@@ -5,7 +5,8 @@ import streamlit as st
 from agentark import jobs
 from agentark.errors import AgentArkError
 from agentark.options import from_values
-from agentark.studies.study_config import ARM_NAMES, StudyConfig, builtin_study, parse_study
+from agentark.studies.arms import arm_title
+from agentark.studies.study_config import StudyConfig, builtin_study, parse_study
 from agentark.studies.study_job import list_studies
 from agentark.studies.study_report import html_report, study_result, table_rows, teacher_line, text_report
 from agentark.ui import errors_shown, get_store
@@ -26,7 +27,9 @@ with st.expander("New study", expanded=not list_studies()):
         with errors_shown():
             start_from = parse_study(uploaded.getvalue().decode("utf-8"), uploaded.name)
     with st.form("study_form"):
-        values = option_widgets(StudyConfig, "study", defaults=start_from)
+        st.caption("The study's own settings; each part of it (teacher, arms, students, training, evaluation) is the "
+                   "config its steps run, below.")
+        values = option_widgets(StudyConfig, "study", defaults=start_from, by_part=True)
         start = st.form_submit_button("Start study", type="primary")
     if start:
         with errors_shown():
@@ -69,7 +72,7 @@ if rows:
 else:
     st.caption("No arm has been evaluated yet.")
 for arm, error in sorted(result.errors.items()):
-    st.warning(f"{ARM_NAMES.get(arm, arm)}: {error}")
+    st.warning(f"{arm_title(arm)}: {error}")
 st.caption("Accuracy: mean over seeds; intervals: 95% percentile bootstrap over problems; lift and 'vs single': "
            "paired differences on the problems both arms finished, p from the exact sign test (McNemar with one "
            "seed). Every evaluation went through the held-out check of its model's training problems.")

@@ -9,11 +9,11 @@ from agentark import jobs
 from agentark.debate import DebateConfig, first_run_config
 from agentark.debate.debate_job import RunFolder
 from agentark.debate.debate_job import runs_in_flight
-from agentark.evaluate.team_vs_single import TEAM_METHODS, team_vs_single
+from agentark.evaluate.team_vs_single import has_both_sides, team_vs_single
 from agentark.options import from_values
 from agentark.progress import format_eta
 from agentark.runs.names import RunLabels, tokens_text
-from agentark.runs.formats import FORMATS, import_upload
+from agentark.runs.formats import TranscriptImportConfig, format_names, import_transcripts, upload_config
 from agentark.store import run_tables
 from agentark.store.transcript_tables import run_costs
 from agentark.ui import errors_shown, get_store
@@ -46,20 +46,17 @@ with st.expander("Import transcripts from another tool", expanded=False):
     st.caption("Du et al. llm_multiagent_debate JSON, MASLab/AgentArk-reference JSONL, or an AgentArk transcript "
                "export (`python -m agentark export transcripts`). Good records are kept; the rest are listed.")
     with st.form("import_form", border=False):
-        fmt = st.selectbox("Format", list(FORMATS), key="import_format")
         upload = st.file_uploader("File", type=["json", "jsonl"], key="import_file")
-        import_dataset = st.text_input("Name of the imported problem set (du2023, maslab)", key="import_dataset",
-                                       placeholder="default: import:FILE")
-        import_model = st.text_input("Model that spoke", key="import_model", placeholder="e.g. gpt-3.5-turbo",
-                                     help="Recorded on the run and its messages; du2023 files never name it.")
+        import_values = option_widgets(TranscriptImportConfig, "import", skip=("path",),
+                                       defaults=TranscriptImportConfig(format_names()[0]))
         do_import = st.form_submit_button("Import")
     if do_import:
         with errors_shown():
             if upload is None:
                 st.error("Choose a file to import first.")
             else:
-                report = import_upload(store, fmt, upload.name, upload.getvalue(), import_dataset.strip() or None,
-                                       model=import_model.strip() or None)
+                cfg = upload_config(from_values(TranscriptImportConfig, import_values), upload.name, upload.getvalue())
+                report = import_transcripts(store, cfg)
                 st.success(report.summary())
                 for where in report.rejection_lines():
                     st.warning(f"rejected: {where}")
@@ -126,7 +123,7 @@ else:
             st.dataframe(acc, hide_index=True, key=f"round_acc_{last}")
     # The question every run answers: did the team beat one agent? Shown for the run started here once it is
     # finished, else for the latest finished run that has a team.
-    done = runs[(runs["status"] == "done") & runs["method"].isin(TEAM_METHODS)]
+    done = runs[(runs["status"] == "done") & runs["method"].map(has_both_sides).astype(bool)]
     shown = last if last in set(done["run_id"]) else (None if last in set(runs["run_id"]) or done.empty
                                                       else done["run_id"].iloc[0])
     result = team_vs_single(store, shown) if shown else None

@@ -9,8 +9,8 @@ from agentark.labels.corrections import problem_corrections
 from agentark.runs.curation import Mark, mark_targets
 from agentark.runs.names import RunLabels, tokens_text
 from agentark.store import curation_tables, run_tables
-from agentark.store.trace_tables import ProblemFilter, neighbours, problem_page
-from agentark.runs.traces import agent_order, agent_transitions, vote_tally
+from agentark.store.trace_tables import ProblemFilter, agent_order, neighbours, problem_page
+from agentark.runs.traces import agent_transitions, vote_tally
 from agentark.ui import annotator, errors_shown, get_store
 from agentark.ui.marks import agent_colour, correct_mark, diff_html
 

@@ -3,15 +3,14 @@ import streamlit as st
 
 from agentark import jobs
 from agentark.config import home
-from agentark.labels import auto_labelers, human_labels, judge, montecarlo, prm_labeler
+from agentark.labels import auto_labelers, human_labels
 from agentark.labels.agreement import agreement
 from agentark.labels.gold import GoldConfig, store_gold_run
 from agentark.labels.labeler_report import labeler_report
-from agentark.labels import montecarlo_job
+from agentark.labels.labelers import Labeler, inline_labelers, job_labelers, summary_lines
 from agentark.runs.names import RunLabels
 from agentark.labels.segment import SegmentConfig, segment_runs
-from agentark.labels.step_import import FORMATS as IMPORT_FORMATS
-from agentark.labels.step_import import import_steps
+from agentark.labels.step_import import StepImportConfig, import_step_file
 from agentark.options import from_values
 from agentark.store import run_tables
 from agentark.ui import annotator, errors_shown, get_store
@@ -132,16 +131,18 @@ def summary_tab() -> None:
         st.dataframe(res.table, key=f"lab_conf_{res.rater_a}_{res.rater_b}")
 
 
-def job_form(form: str, title: str, cls, kind: str, submit: str, listed) -> None:
-    """A labeling job's form, generated from its config over the runs picked above, and its jobs so far."""
+def job_form(labeler: Labeler) -> None:
+    """A job labeler's form, generated from its config over the runs picked above, and its jobs so far."""
+    form = f"lab_{labeler.name}"
     with st.form(form):
-        st.markdown(title)
-        values = option_widgets(cls, form, runs=run_ids or [])
-        if st.form_submit_button(submit):
+        st.markdown(f"**{labeler.title} labels** (`{labeler.source}`: {labeler.description}, as a background job)")
+        values = option_widgets(labeler.config, form, runs=run_ids or [])
+        if st.form_submit_button(f"Start {labeler.title} job"):
             with errors_shown():
-                st.success(f"Started {jobs.start(kind, from_values(cls, values), store=store).job_id}.")
-    table = listed()
-    if not table.empty:
+                cfg = from_values(labeler.config, values)
+                st.success(f"Started {jobs.start(labeler.kind, cfg, store=store).job_id}.")
+    table = labeler.jobs() if labeler.jobs else None
+    if table is not None and not table.empty:
         st.dataframe(table, hide_index=True, key=f"{form}_jobs")
 
 
@@ -154,19 +155,15 @@ def prepare_tab() -> None:
                 st.session_state.pop("lab_queue_key", None)
                 labels_written()
                 st.success(f"{n} steps stored; labels of unchanged steps are kept.")
-    if st.button("Run automatic labelers (outcome, debate signal)", key="lab_auto"):
+    inline = inline_labelers()
+    if st.button(f"Run automatic labelers ({', '.join(r.title for r in inline)})", key="lab_auto",
+                 help="; ".join(f"{r.source}: {r.description}" for r in inline)):
         with errors_shown():
             written = auto_labelers.run_auto_labelers(store, auto_labelers.AutoLabelConfig(run_ids=run_ids or []))
             labels_written()
-            st.success(", ".join(f"{k.partition(':')[2]}: {v} withdrawn" if k.startswith("withdrawn:")
-                                 else f"{k}: {v} new labels" for k, v in written.items()))
-    job_form("lab_mc", "**Monte-Carlo labels** (k rollouts from every step prefix, as a background job)",
-             montecarlo.MCConfig, montecarlo_job.KIND, "Start Monte-Carlo job", montecarlo_job.mc_jobs)
-    job_form("lab_prm", "**PRM labels** (`auto:prm`: a trained PRM scores every step, as a background job)",
-             prm_labeler.PRMLabelConfig, prm_labeler.KIND, "Start PRM labeling job", prm_labeler.prm_label_jobs)
-    job_form("lab_judge", "**LLM-judge labels** (`auto:judge`: a served model names each trajectory's earliest wrong "
-             "step, ProcessBench-style, as a background job)", judge.JudgeConfig, judge.KIND, "Start judge job",
-             judge.judge_jobs)
+            st.success("; ".join(summary_lines(written)))
+    for labeler in job_labelers():
+        job_form(labeler)
     with st.form("lab_gold"):
         st.markdown("**Gold debate** (a real-style Du et al. file with planted first errors, imported with its key as "
                     "`gold` labels, to measure the labelers on the Summary tab)")
@@ -178,13 +175,10 @@ def prepare_tab() -> None:
                 st.success(f"Run {gold_run}: {n} gold labels. Run the labelers on it, then open the Summary tab.")
     with st.form("lab_import"):
         st.markdown("**Import labeled steps**")
-        fmt = st.selectbox("Format", IMPORT_FORMATS, key="lab_import_format")
-        path = st.text_input("JSONL file on this machine", key="lab_import_path")
-        import_model = st.text_input("Model that wrote the solutions", key="lab_import_model",
-                                     help="Recorded on the imported run and its messages.")
+        values = option_widgets(StepImportConfig, "lab_import", columns=3)
         if st.form_submit_button("Import"):
             with errors_shown():
-                report = import_steps(store, path.strip(), fmt, model=import_model.strip() or None)
+                report = import_step_file(store, from_values(StepImportConfig, values))
                 labels_written()
                 st.success(f"Imported {report['solutions']} solutions, {report['labels']} labels as run {report['run_id']}.")
                 for line, reason in report["rejected"][:5]:

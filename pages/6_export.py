@@ -1,13 +1,23 @@
-"""Export training sets: R-SFT, trajectory augmentation, PRM step supervision or transcripts, as immutable files."""
+"""Export training sets: every registered kind (R-SFT, trajectory augmentation, PRM step supervision, transcripts,
+preference pairs, and any kind a module registers), previewed and written as immutable files."""
+import pandas as pd
 import streamlit as st
 
-from agentark.export import ExportConfig, export, list_exports, prepare
+from agentark import jobs
 from agentark.options import from_values
+from agentark.training_sets import ExportConfig, export, export_kinds, list_exports, prepare
 from agentark.ui import errors_shown, get_store
 from agentark.ui.forms import option_widgets
 
 store = get_store()
 st.title("Export training sets")
+
+with st.expander("What each training set holds"):
+    trainers = jobs.kinds().values()
+    st.dataframe(pd.DataFrame(
+        [{"kind": k.name, "holds": k.description, "columns": ", ".join(k.columns),
+          "trained by": ", ".join(t.title or t.name for t in trainers if k.name in t.export_kinds)}
+         for k in export_kinds().values()]), hide_index=True, key="exp_kinds")
 
 with st.form("exp_form"):
     values = option_widgets(ExportConfig, "exp", columns=2)

@@ -3,7 +3,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from agentark import jobs
-from agentark.export import list_exports
+from agentark.training_sets import list_exports
 from agentark.checkpoints import list_models
 from agentark.options import from_values, options
 from agentark.train.train_jobs import job_metrics, training_jobs, training_kinds

@@ -9,7 +9,7 @@ import json
 import streamlit as st
 from streamlit_shortcuts import shortcut_button
 
-from agentark.evaluate.bon import best_of_n
+from agentark.evaluate.bon import best_of_n, draws_samples, sampling_methods
 from agentark.evaluate.compare import ROLES, STATUSES, compare, infer_roles
 from agentark.evaluate.eval_config import BonConfig, CompareConfig, EvalConfig
 from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
@@ -208,10 +208,11 @@ with errors_shown():
     st.html(diff_html(first.content, second.content))
 
 st.subheader("Best-of-N with a PRM")
-sampled = [m.run_id for m in comparison.metrics if m.method == "self_consistency"]
+sampled = [m.run_id for m in comparison.metrics if draws_samples(m.method)]
 curves = []
 if not sampled:
-    st.caption("Best-of-N needs a run with k samples per problem: evaluate with method self_consistency.")
+    st.caption("Best-of-N needs a run with k samples per problem: evaluate with method "
+               f"{' or '.join(sampling_methods())}.")
 elif scorer is None:
     st.caption(f"Pick a PRM above to score the samples of {', '.join(sampled)}.")
 else:

@@ -37,7 +37,7 @@ SLOW_S = 10.0
 @pytest.fixture(scope="session")
 def embedded_model() -> Path:
     """The converted embedded model's folder (converted on first use); a test that asks for it is marked model."""
-    from agentark.backends.embedded import ensure_embedded
+    from agentark.embedded import ensure_embedded
 
     return ensure_embedded()
 
@@ -48,7 +48,7 @@ def _embedded_model_only_in_model_tests(request, monkeypatch):
     if request.node.get_closest_marker("model"):
         yield
         return
-    from agentark.backends import embedded
+    from agentark import embedded
 
     calls: list[str] = []
     real = embedded.ensure_embedded

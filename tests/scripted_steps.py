@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 
 from agentark.backends import ChatRequest
-from agentark.grading import intermediate_results
+from agentark.tasks.answers import intermediate_results
 from agentark.tasks import generate_arithmetic
 
 

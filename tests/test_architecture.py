@@ -1,6 +1,7 @@
 """Layering rules, read from the source with ast (no tool needed): the store depends on no job, method or UI
 module; no module imports another module's private names; agentark/ has no import cycle, not even through
-type-only imports; no two modules share a file name; SQL lives only in agentark/store/."""
+type-only imports, and no two packages depend on each other; no two modules share a file name; SQL lives only in
+agentark/store/."""
 from __future__ import annotations
 
 import ast
@@ -143,6 +144,46 @@ def test_no_cycle_even_through_type_only_imports() -> None:
     assert cycles(TYPED_GRAPH) == []
 
 
+def package_of(module: str) -> str:
+    """The package-level node of a module: ``agentark.X`` for a subpackage X and everything under it; a flat
+    module (``agentark.grading`` before it became a package, ``agentark.config``) is its own node."""
+    return ".".join(module.split(".")[:2])
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The module graph collapsed to packages: X depends on Y when some module of X imports some module of Y."""
+    packages: dict[str, set[str]] = {}
+    for module, deps in graph.items():
+        node = packages.setdefault(package_of(module), set())
+        node.update(package_of(d) for d in deps if package_of(d) not in (package_of(module), "agentark"))
+    return packages
+
+
+PACKAGE_GRAPH = package_graph(TYPED_GRAPH)
+
+
+def test_no_two_packages_depend_on_each_other() -> None:
+    """Lazy imports and imports under TYPE_CHECKING count: a package-level tie is a cycle even when no single
+    module import closes it."""
+    ties = {f"{a} -> {b}: " + ", ".join(sorted(f"{m} -> {d}" for m in TYPED_GRAPH if package_of(m) == a
+                                              for d in TYPED_GRAPH[m] if package_of(d) == b))
+            for component in cycles(PACKAGE_GRAPH) for a in component for b in component
+            if b in PACKAGE_GRAPH[a]}
+    assert not ties, "packages that depend on each other (move the shared piece to the lower one):\n" + \
+        "\n".join(sorted(ties))
+
+
+def test_the_package_check_catches_a_planted_package_cycle() -> None:
+    # No module cycle, yet store and runs depend on each other through different modules.
+    planted = {**TYPED_GRAPH, "agentark.store.trace_tables": TYPED_GRAPH["agentark.store.trace_tables"]
+               | {"agentark.runs.traces"}}
+    assert cycles(planted) == []
+    assert any({"agentark.runs", "agentark.store"} <= set(c) for c in cycles(package_graph(planted)))
+    # Flat modules are nodes of their own; a package's modules are one node, so ties inside a package are no cycle.
+    assert package_graph({"agentark.a.x": {"agentark.a.y", "agentark.flat"}, "agentark.a.y": {"agentark.a.x"},
+                          "agentark.flat": set()}) == {"agentark.a": {"agentark.flat"}, "agentark.flat": set()}
+
+
 def test_no_two_modules_share_a_name_across_layers() -> None:
     by_name: dict[str, list[str]] = {}
     for path in PACKAGE.rglob("*.py"):
@@ -154,8 +195,8 @@ def test_no_two_modules_share_a_name_across_layers() -> None:
 
 def test_the_checks_see_cycles_lazy_imports_and_parent_packages() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    # Importing agentark.labels.montecarlo_job runs agentark/jobs/__init__ first: a dependency on the package too.
-    assert {"agentark.jobs", "agentark.labels.montecarlo_job"} <= dependencies("agentark.cli.cmd_labels")
+    # Importing agentark.labels.labelers runs agentark/labels/__init__ first: a dependency on the package too.
+    assert {"agentark.jobs", "agentark.labels", "agentark.labels.labelers"} <= dependencies("agentark.cli.cmd_labels")
     # Function-level imports count (the old store <-> montecarlo cycle went through one in Store.refresh).
     assert "agentark.jobs" in dependencies("agentark.cli.cmd_jobs")
     # A module that imports names from its own package depends on the package's __init__.
@@ -358,8 +399,6 @@ def test_methods_do_not_import_the_debate_config_even_for_types() -> None:
 
 # -- job kinds: one registry, no switch on a kind's name ---------------------------------------------------
 REGISTRY = PACKAGE / "jobs" / "registry.py"
-# Export kinds share names with job kinds (an export "prm" trains the "prm" kind); their switches are not kind switches.
-NOT_JOB_KINDS = {ROOT / "agentark" / "export.py"}
 
 
 def kind_names() -> set[str]:
@@ -395,7 +434,7 @@ def kind_switches(source: str, names: set[str]) -> list[int]:
 def test_no_kind_switch_outside_the_registry() -> None:
     names = kind_names()
     paths = [p for p in [*MODULES.values(), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
-             if p != REGISTRY and p not in NOT_JOB_KINDS]
+             if p != REGISTRY]
     offenders = [f"{p.relative_to(ROOT)}:{line}" for p in paths for line in kind_switches(p.read_text(), names)]
     assert not offenders, "switch on a job kind's name (make it a field of the kind's record):\n" + "\n".join(offenders)
 

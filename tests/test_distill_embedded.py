@@ -7,7 +7,7 @@ import pytest
 
 import agentark.jobs  # noqa: F401  (registers every kind)
 from agentark.debate import AgentSpec, DebateConfig
-from agentark.export import ExportConfig, export, list_exports
+from agentark.training_sets import ExportConfig, export, list_exports
 from agentark.debate.debate_job import create_debate_run, run_debate_job
 from agentark.jobs import create, run_job
 from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers

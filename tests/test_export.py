@@ -9,7 +9,7 @@ import pytest
 from agentark.cli import main
 from agentark.runs.curation import Mark, add_marks
 from agentark.errors import ConfigError, ImportFormatError
-from agentark.export import ExportConfig, build_rows, export
+from agentark.training_sets import ExportConfig, build_rows, export
 from agentark.labels.human_labels import HumanLabel, add_human_labels
 from agentark.labels.step_import import import_steps
 from agentark.labels.segment import SegmentConfig, segment_runs

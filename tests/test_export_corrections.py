@@ -5,7 +5,7 @@ import pytest
 
 from agentark.cli import main
 from agentark.errors import ConfigError
-from agentark.export import ExportConfig, build_rows
+from agentark.training_sets import ExportConfig, build_rows
 from agentark.store import Store
 from tests.tracedata import build_known_store
 

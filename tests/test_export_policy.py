@@ -9,18 +9,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agentark.cli import main
-from agentark.export import (
+from agentark.labels.label_policy import (
     CLAIM_FREE_SOURCE,
     DROP_FIRST_ERROR_UNKNOWN,
-    DROP_NO_ANSWER,
-    DROP_TRUNCATED,
     DROP_UNLABELLED,
     FIRST_ERROR_SOURCE,
-    ExportConfig,
-    export,
-    prepare,
     prm_figures,
 )
+from agentark.training_sets import ExportConfig, export, prepare
+from agentark.training_sets.message_filters import DROP_NO_ANSWER, DROP_TRUNCATED
 from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store

@@ -6,12 +6,11 @@ import pytest
 from agentark.grading import (
     answers_equal,
     extract_answer,
-    gsm8k_final_answer,
-    intermediate_results,
     is_correct,
     majority_vote,
     normalize_answer,
 )
+from agentark.tasks.answers import gsm8k_final_answer, intermediate_results
 
 # (model output, expected normalized answer). Expected values are literal canonical forms, so a regression in
 # either extract_answer or normalize_answer shows up here.

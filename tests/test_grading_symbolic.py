@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from agentark import symbolic
+from agentark.grading import symbolic
 from agentark.errors import ConfigError
 from agentark.grading import answers_equal, extract_answer, is_correct, majority_vote
 

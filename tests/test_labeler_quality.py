@@ -15,7 +15,8 @@ import pytest
 from agentark import jobs
 from agentark.cli import main
 from agentark.errors import ConfigError, ImportFormatError
-from agentark.export import CLAIM_FREE_SOURCE, ExportConfig, export, prepare
+from agentark.labels.label_policy import CLAIM_FREE_SOURCE
+from agentark.training_sets import ExportConfig, export, prepare
 from agentark.labels import gold as goldset
 from agentark.labels import judge
 from agentark.labels.auto_labelers import AutoLabelConfig, debate_labels, run_auto_labelers

@@ -12,7 +12,8 @@ import agentark.cli as cli
 import agentark.debate as debate
 import agentark.tasks as tasks
 from agentark.debate import DebateConfig
-from agentark.export import ExportConfig, rsft_rows
+from agentark.training_sets import ExportConfig
+from agentark.training_sets.rsft_set import rsft_rows
 from agentark.tasks import Problem
 
 

@@ -128,11 +128,11 @@ def test_labeling_page_lists_studio_prms_and_starts_nothing_for_a_bad_one(agenta
     write_card(fake, {"model_id": "prm-fake", "kind": "prm", "created_at": "2026-01-01T00:00:00"})
     at = labeling_page()
     open_tab(at, "Prepare")
-    at.button(key="FormSubmitter:lab_prm-Start PRM labeling job").click().run()
+    at.button(key="FormSubmitter:lab_prm-Start PRM job").click().run()
     assert at.error and "No PRM given" in at.error[0].value
     assert at.selectbox(key="lab_prm_model").options == ["prm-fake"]
     at.selectbox(key="lab_prm_model").set_value("prm-fake")
-    at.button(key="FormSubmitter:lab_prm-Start PRM labeling job").click().run()
+    at.button(key="FormSubmitter:lab_prm-Start PRM job").click().run()
     assert at.error and "not a studio PRM" in at.error[0].value
     labeling_dir = agentark_home / "labeling"
     assert not labeling_dir.exists() or not any(labeling_dir.iterdir())

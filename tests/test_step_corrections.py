@@ -9,7 +9,7 @@ import pytest
 
 from agentark.cli import main
 from agentark.errors import ConfigError
-from agentark.export import ExportConfig, build_rows, export
+from agentark.training_sets import ExportConfig, build_rows, export
 from agentark.labels import human_labels
 from agentark.labels.corrections import Correction, problem_corrections
 from agentark.labels.human_labels import HumanLabel, LabelQueue, store_batch

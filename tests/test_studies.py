@@ -13,11 +13,12 @@ import pytest
 from agentark import jobs
 from agentark.cli import main
 from agentark.errors import ConfigError
-from agentark.export import list_exports
+from agentark.training_sets import list_exports
 from agentark.jobs import find
 from agentark.store import Store, model_tables
 from agentark.studies.matched_volume import enough, match_volume, volume_matched
-from agentark.studies.study_config import ARMS, StudyConfig, builtin_study, load_study_file, parse_study
+from agentark.studies.arms import arm_names
+from agentark.studies.study_config import StudyConfig, builtin_study, load_study_file, parse_study
 from agentark.studies.study_job import StudyFolder, steps_dir
 from agentark.studies.study_report import html_report, study_result, table_rows
 from tests.tinylm import tiny_llama  # noqa: F401
@@ -28,11 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # -- the study file ---------------------------------------------------------------------------------------------
 def test_study_files_read_their_tables_as_fields():
     builtin = builtin_study()
-    assert builtin.arms == list(ARMS) and builtin.teacher_agents == 3 and builtin.pad_on == "rsft"
+    assert builtin.arms == list(arm_names()) and builtin.teacher.agents == 3 and builtin.pad_on == "rsft"
     served = load_study_file(ROOT / "docs" / "studies" / "served-teacher-gpu.toml")
-    assert served.teacher_engine == "openai" and served.teacher_base_urls == ["http://localhost:8000/v1"]
+    assert served.teacher.engine == "openai"
+    assert served.teacher.engine_options["base_urls"] == ["http://localhost:8000/v1"]
     assert served.sampler_engine == "openai" and served.student_engine == "vllm" and served.seeds == [0, 1, 2]
-    assert parse_study('name = "x"\n[teacher]\nagents = 5\n').teacher_agents == 5
+    assert parse_study('name = "x"\n[teacher]\nagents = 5\n').teacher.agents == 5
 
 
 @pytest.mark.parametrize("text, words", [
@@ -79,7 +81,7 @@ def tiny_study(tiny: Path, **changes) -> StudyConfig:
                   single_model="tests.study_script:single", single_samples=2, single_max_rounds=4,
                   sft_max_steps=1, sft_batch_size=2, sft_max_length=128, prm_max_steps=1, prm_max_length=128,
                   pad_steps=1, pad_generations=2, pad_max_completion_length=8, eval_max_tokens=8, device="cpu")
-    return StudyConfig(**{**values, **changes})
+    return StudyConfig.from_dict({**values, **changes})
 
 
 def run_study(cfg: StudyConfig) -> str:
@@ -100,7 +102,7 @@ def test_a_study_runs_end_to_end_and_a_rerun_after_an_edit_reruns_only_that_arm(
         exports = set(list_exports(store)["export_id"])
         models = model_tables.model_ids(store)
     arms = {a.arm: a for a in result.arms}
-    assert list(arms) == ["base", *ARMS] and not result.errors
+    assert list(arms) == ["base", *arm_names()] and not result.errors
     # The scripted teacher is always right by its last round; the random tiny students never are.
     assert result.teacher["accuracy"] == 1.0 and result.teacher["problems"] == 6
     for name, arm in arms.items():
@@ -123,7 +125,7 @@ def test_a_study_runs_end_to_end_and_a_rerun_after_an_edit_reruns_only_that_arm(
 
     main(["study", "show", first, "--json"])
     shown = json.loads(capsys.readouterr().out)
-    assert [a["arm"] for a in shown["arms"]] == ["base", *ARMS] and shown["teacher"]["accuracy"] == 1.0
+    assert [a["arm"] for a in shown["arms"]] == ["base", *arm_names()] and shown["teacher"]["accuracy"] == 1.0
     assert "<table>" in html_report(result) and len(table_rows(result)) == 6
 
     from streamlit.testing.v1 import AppTest
@@ -131,7 +133,7 @@ def test_a_study_runs_end_to_end_and_a_rerun_after_an_edit_reruns_only_that_arm(
     at = AppTest.from_file(str(ROOT / "pages" / "10_studies.py"), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
-    assert list(at.dataframe[0].value["arm"]) == ["base", *ARMS]
+    assert list(at.dataframe[0].value["arm"]) == ["base", *arm_names()]
 
     # Edit one arm (DA keeps one trajectory per problem instead of four) and run the study again.
     before = {s["label"]: s["job_id"] for s in steps_of(first).values()}

@@ -11,6 +11,7 @@ from agentark.errors import ConfigError
 from agentark.store import Store, run_tables
 from agentark.store.trace_tables import (
     ProblemFilter,
+    agent_order,
     dashboard,
     neighbours,
     problem_keys,
@@ -18,7 +19,7 @@ from agentark.store.trace_tables import (
     round_stats,
     sync_traces,
 )
-from agentark.runs.traces import agent_order, agent_transitions, classify, count_transitions, word_diff
+from agentark.runs.traces import agent_transitions, classify, count_transitions, word_diff
 from agentark.ui.marks import agent_colour, diff_html
 from tests.tracedata import DEBATE_A, REFERENCE, SEARCHABLE, add_run, build_known_store, message_rows
 

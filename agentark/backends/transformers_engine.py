@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import time
-from pathlib import Path
 
 from agentark.backends.base import ChatRequest, Completion, continued_messages
 from agentark.backends.prefix_cache import MIN_REUSE, PrefixCache
@@ -31,42 +30,13 @@ _LOADED: dict[tuple[str, str], tuple[object, object]] = {}
 
 
 def check_model(model: str) -> None:
-    """Fail early, before a run is created, on a model folder that does not exist."""
+    """Fail early, before a run is created, on a model that cannot be loaded (``locate_model``); the embedded
+    model is converted only when it is loaded."""
     if not model or model.startswith("embedded:"):
         return
-    from agentark.checkpoints import resolve
+    from agentark.checkpoints import locate_model
 
-    path = Path(resolve(model)).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").exists():
-            raise ModelNotFoundError(f"Model folder {path} has no config.json; point --model at a saved checkpoint folder.")
-        return
-    if model.startswith((".", "/", "~")) or model.endswith("/"):
-        raise ModelNotFoundError(
-            f"Model folder '{model}' does not exist. Pass an existing checkpoint folder, a model id in your "
-            "Hugging Face cache, or leave --model out to use the embedded SmolLM2-135M."
-        )
-
-
-def resolve_model(model: str) -> tuple[str, bool]:
-    """Return (what to pass to from_pretrained, is a local folder) for a model string.
-
-    ``embedded:...`` (or empty) is the embedded model; a studio model id or an existing folder is a
-    checkpoint; something that looks like a path but does not exist is an error; anything else is a hub id
-    served from the cache.
-    """
-    from agentark.backends.embedded import ensure_embedded
-    from agentark.checkpoints import resolve
-
-    if not model or model.startswith("embedded:"):
-        return str(ensure_embedded()), True
-    check_model(model)
-    # A model the studio trained is picked by its id, like any folder.
-    model = resolve(model)
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return str(path.resolve()), True
-    return model, False
+    locate_model(model)
 
 
 def pick_device(device: str = "auto") -> str:
@@ -117,7 +87,9 @@ def load_model(model: str, device: str = "auto"):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target, local = resolve_model(model)
+    from agentark.checkpoints import locate_model
+
+    target, local = locate_model(model)
     device = pick_device(device)
     key = (target, device)
     if key in _LOADED:

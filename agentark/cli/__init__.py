@@ -24,7 +24,6 @@ AREAS = (
     "jobs",
     "labels",
     "names",
-    "prm",
     "runs",
     "stats",
     "study",

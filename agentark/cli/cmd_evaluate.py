@@ -113,7 +113,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from agentark.evaluate.bon import best_of_n
+    from agentark.evaluate.bon import best_of_n, draws_samples
     from agentark.evaluate.compare import compare, json_safe
     from agentark.evaluate.eval_config import BonConfig, CompareConfig
     from agentark.evaluate.report import write_report
@@ -130,7 +130,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
             scorer = load_prm(args.prm)
             curves = [best_of_n(store, m.run_id, scorer, bon_cfg, comparison.shared) for m in comparison.metrics
-                      if m.method == "self_consistency"]
+                      if draws_samples(m.method)]
     if args.html:
         path = write_report(comparison, args.html, curves)
         print(f"wrote {path}", file=sys.stderr)

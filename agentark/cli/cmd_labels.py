@@ -1,8 +1,11 @@
-"""``segment``, ``autolabel``, ``label``, ``label-mc``, ``label-judge``, ``import-steps``, ``steps``, ``labels``
-(``report``, ``gold``), ``export`` and ``exports``: steps, labels and training sets from the command line.
+"""``segment``, ``autolabel``, ``label``, one ``label-NAME`` per job labeler (``label-mc``, ``label-prm``,
+``label-judge``), ``import-steps``, ``steps``, ``labels`` (``list``, ``report``, ``gold``), ``export`` and ``exports``:
+steps, labels and training sets from the command line.
 
-Design decision: every command here but the Monte-Carlo job opens the store once, refreshed, runs one
-library call and closes it; the job commands hold the store only while they create or start the job.
+Design decision: every command here but the labeling jobs opens the store once, refreshed, runs one library call
+and closes it; the job commands hold the store only while they create the job or count its labels. The labeling
+commands are read off the labeler registry (``agentark.labels.labelers``): a job labeler gets a command, an
+inline one is an ``autolabel --source`` choice; no command here names a label source.
 """
 from __future__ import annotations
 
@@ -10,19 +13,19 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import (add_home, add_labeling_job, job_id_arg, print_place, print_table, refreshed_store,
-                                 run_id_arg, run_labeling_job)
+from agentark.cli.common import (add_home, add_labeling_job, print_table, refreshed_store, run_id_arg,
+                                 run_labeling_job)
 from agentark.options import add_arguments, from_namespace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands; a command that builds a config takes that config's options."""
-    from agentark.export import ExportConfig
+    from agentark.training_sets import ExportConfig, export_kind_names
     from agentark.labels.auto_labelers import AutoLabelConfig
     from agentark.labels.gold import GoldConfig
-    from agentark.labels.judge import JudgeConfig
-    from agentark.labels.montecarlo import MCConfig
+    from agentark.labels.labelers import job_labelers
     from agentark.labels.segment import SegmentConfig
+    from agentark.labels.step_import import StepImportConfig
 
     s = sub.add_parser("segment", help="split the runs' messages into steps (labels of unchanged steps are kept)")
     add_home(s)
@@ -44,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--annotator", required=True)
     h.set_defaults(func=cmd_label)
 
-    add_labeling_job(sub, "label-mc", "Monte-Carlo step labels (Math-Shepherd rollouts) as a resumable job",
-                     MCConfig, cmd_label_mc)
-    add_labeling_job(sub, "label-judge", "LLM-judge step labels (auto:judge, ProcessBench prompt) as a resumable "
-                     "job on any OpenAI-compatible server", JudgeConfig, cmd_label_judge)
+    for labeler in job_labelers():
+        job = add_labeling_job(sub, labeler.command, f"{labeler.title} step labels ({labeler.source}: "
+                               f"{labeler.description}) as a resumable job", labeler.config, cmd_label_job)
+        job.set_defaults(labeler=labeler.source)
 
     st = sub.add_parser("steps", help="find steps: ids, text and the labels in force, by run, problem, message, text "
                                       "or label source")
@@ -63,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     lb = sub.add_parser("labels", help="how right the automatic labelers are (report) and gold debates to measure them")
     lsub = lb.add_subparsers(dest="labels_command", required=True)
+    ls = lsub.add_parser("list", help="the label sources: each labeler (how it runs, its command) and reference")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_labels_list)
     rep = lsub.add_parser("report", help="each automatic source's negatives precision/recall, first-error accuracy "
                                          "and coverage against human and gold labels")
     add_home(rep)
@@ -76,14 +82,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     gold.add_argument("--run-id", type=run_id_arg, default=None, help="default: gold-debate-SEED")
     gold.set_defaults(func=cmd_labels_gold)
 
-    i = sub.add_parser("import-steps", help="import PRM800K or Math-Shepherd labeled steps as a run")
+    i = sub.add_parser("import-steps", help="import labeled steps (PRM800K, Math-Shepherd, ...) as a run")
     add_home(i)
-    i.add_argument("format", choices=("prm800k", "math-shepherd"))
-    i.add_argument("path")
-    i.add_argument("--model", default=None, help="the model that wrote the solutions, recorded on the run")
+    add_arguments(i, StepImportConfig)
     i.set_defaults(func=cmd_import_steps)
 
-    e = sub.add_parser("export", help="write an immutable training set (R-SFT, DA, PRM or transcripts)")
+    e = sub.add_parser("export", help=f"write an immutable training set ({', '.join(export_kind_names())})")
     add_home(e)
     add_arguments(e, ExportConfig)
     e.add_argument("--out", default=None, help="file to write (.parquet or .jsonl); default: $AGENTARK_HOME/exports/")
@@ -91,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     x = sub.add_parser("exports", help="the training sets written so far: id, kind, rows, sha256, figures, created")
     add_home(x)
-    x.add_argument("--kind", default=None, help="only exports of this kind (rsft, da, prm, transcripts)")
+    x.add_argument("--kind", default=None, help=f"only exports of this kind ({', '.join(export_kind_names())})")
     x.add_argument("--json", action="store_true")
     x.set_defaults(func=cmd_exports)
 
@@ -108,14 +112,43 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 def cmd_autolabel(args: argparse.Namespace) -> int:
     from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
+    from agentark.labels.labelers import summary_lines
 
     with refreshed_store() as store:
         written = run_auto_labelers(store, from_namespace(AutoLabelConfig, args))
-    for source, n in written.items():
-        if source.startswith("withdrawn:"):
-            print(f"{source.partition(':')[2]}: {n} labels withdrawn (the labeler no longer gives them)")
-        else:
-            print(f"{source}: {n} labels appended")
+    for line in summary_lines(written):
+        print(line)
+    return 0
+
+
+def cmd_label_job(args: argparse.Namespace) -> int:
+    """Any job labeler's command: create (or resume) its job, run it here or in the background, count its labels."""
+    from agentark.jobs import get_kind
+    from agentark.labels.labelers import get_labeler
+    from agentark.store import label_tables as q
+
+    labeler = get_labeler(args.labeler)
+    job_id, final = run_labeling_job(args, labeler.kind, labeler.config, get_kind(labeler.kind).folder,
+                                     f"{labeler.title} labeling", labeler.unit)
+    if final is None:
+        return 0
+    with refreshed_store() as store:
+        labels = q.count_labels(store, labeler.source, job_id if labeler.by_job else None)
+    print(f"{final.get('status')}: {labels} {labeler.source} labels stored"
+          + (f": {final.get('error')}" if final.get("error") else ""))
+    for line in labeler.notes(job_id, final) if labeler.notes else []:
+        print(line)
+    return 0 if final.get("status") == "done" else 1
+
+
+def cmd_labels_list(args: argparse.Namespace) -> int:
+    from agentark.labels.labelers import describe, labelers
+
+    rows = [describe(r) for r in labelers()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print_table(rows, ["source", "title", "runs", "command", "kind", "precedence"])
     return 0
 
 
@@ -172,7 +205,7 @@ def cmd_labels_gold(args: argparse.Namespace) -> int:
 
 
 def cmd_exports(args: argparse.Namespace) -> int:
-    from agentark.export import list_exports
+    from agentark.training_sets import list_exports
 
     with refreshed_store() as store:
         frame = list_exports(store)
@@ -196,23 +229,6 @@ def cmd_exports(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_label_judge(args: argparse.Namespace) -> int:
-    from agentark.labels.judge import KIND, SOURCE, JudgeConfig, JudgeFolder
-    from agentark.store import label_tables as q
-
-    job_id, final = run_labeling_job(args, KIND, JudgeConfig, JudgeFolder, "judge labeling")
-    if final is None:
-        return 0
-    with refreshed_store() as store:
-        labels = q.count_labels(store, SOURCE, job_id)
-    refused = final.get("refused", 0)
-    print(f"{final.get('status')}: {labels} auto:judge labels stored; {refused} trajectories refused (a reply with no "
-          "valid index)" + (f": {final.get('error')}" if final.get("error") else ""))
-    for r in JudgeFolder(job_id).refusals().head(5).itertuples():
-        print(f"refused {r.message_id}: {r.reason}", file=sys.stderr)
-    return 0 if final.get("status") == "done" else 1
-
-
 def cmd_label(args: argparse.Namespace) -> int:
     from agentark.labels.human_labels import HumanLabel, add_human_labels
 
@@ -223,10 +239,10 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_import_steps(args: argparse.Namespace) -> int:
-    from agentark.labels.step_import import import_steps
+    from agentark.labels.step_import import StepImportConfig, import_step_file
 
     with refreshed_store() as store:
-        report = import_steps(store, args.path, args.format, model=args.model)
+        report = import_step_file(store, from_namespace(StepImportConfig, args))
     for line, reason in report.pop("rejected"):
         print(f"warning: line {line} skipped: {reason}", file=sys.stderr)
     print(json.dumps(report))
@@ -234,7 +250,7 @@ def cmd_import_steps(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from agentark.export import ExportConfig, export
+    from agentark.training_sets import ExportConfig, export
 
     with refreshed_store() as store:
         result = export(store, from_namespace(ExportConfig, args), args.out)
@@ -243,38 +259,4 @@ def cmd_export(args: argparse.Namespace) -> int:
     if result.summary.warning():
         print(f"warning: {result.summary.warning()}", file=sys.stderr)
     print(f"{result.n_rows} rows -> {result.path} (sha256 {result.sha256})")
-    return 0
-
-
-def cmd_label_mc(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from agentark import jobs
-    from agentark.labels import montecarlo as mc
-    from agentark.labels import montecarlo_job
-
-    with refreshed_store() as store:
-        if args.job_id:
-            job_id = montecarlo_job.MCFolder(args.job_id).require().job_id
-        else:
-            cfg = from_namespace(mc.MCConfig, args)
-            job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
-            print(f"Monte-Carlo job {job_id}: {montecarlo_job.MCFolder(job_id).progress().get('total')} step prefixes")
-        if args.background:
-            pid = jobs.spawn(montecarlo_job.KIND, job_id)
-            print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
-            return 0
-    bar = tqdm(total=None, unit="step", desc=job_id, file=sys.stderr)
-
-    def progress(done: int, total: int) -> None:
-        bar.total, bar.n = total, done
-        bar.refresh()
-
-    montecarlo_job.run_mc_job(job_id, on_progress=progress, on_wait=print_place)
-    bar.close()
-    from agentark.store import label_tables as q
-
-    with refreshed_store() as store:
-        labels = q.count_labels(store, mc.SOURCE, job_id)
-    print(f"{labels} Monte-Carlo labels stored")
     return 0

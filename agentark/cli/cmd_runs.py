@@ -11,7 +11,8 @@ import os
 import sys
 
 from agentark.cli.common import add_home, print_table, run_id_arg
-from agentark.runs.formats import FORMATS
+from agentark.options import add_arguments, from_namespace
+from agentark.runs.formats import TranscriptImportConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,16 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     i = sub.add_parser("import", help="import transcripts from another tool (or an export) into the store")
     add_home(i)
-    i.add_argument("--format", required=True, choices=FORMATS)
-    i.add_argument("path")
-    i.add_argument("--run-id", type=run_id_arg, default=None, help="run to import into (du2023/maslab; default: derived from the path)")
-    i.add_argument("--dataset", default=None, help="dataset name for the imported problems (default import:FILE)")
-    i.add_argument("--model", default=None,
-                   help="the model that spoke (du2023 files never say; overrides maslab's token_stats names; "
-                        "fills transcript records that name none)")
-    i.add_argument("--name", default=None, help="a name for the imported run, shown instead of its id (unique)")
-    i.add_argument("--again", action="store_true",
-                   help="import a file whose bytes were imported before (refused by default: it would count twice)")
+    add_arguments(i, TranscriptImportConfig)
     i.set_defaults(func=cmd_import)
 
     g = sub.add_parser("regrade", help="grade stored runs again by the current rule (cut-off messages, ambiguous "
@@ -77,17 +69,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from agentark.runs import names
-    from agentark.cli.cmd_names import check_name_free
     from agentark.store import Store
-    from agentark.runs.formats import import_file
+    from agentark.runs.formats import import_transcripts
 
-    name = check_name_free(args.name) if args.name else None
+    cfg = from_namespace(TranscriptImportConfig, args)
     with Store() as store:
-        report = import_file(store, args.format, args.path, run_id=args.run_id, dataset=args.dataset,
-                             model=args.model, again=args.again)
-        if name and report.imported:
-            names.rename(store, report.run_id, name)
+        report = import_transcripts(store, cfg)
     for where in report.rejection_lines():
         print(f"rejected: {args.path} {where}", file=sys.stderr)
     for warning in report.warning_lines():

@@ -1,8 +1,8 @@
 """``study run``, ``study show``, ``study list`` and ``study resume``: declared experiments from the terminal.
 
-Design decision: a study file is the config; every ``StudyConfig`` field is also a flag (generated), and a flag
-given overrides the file's value, so ``study run builtin --seed 0 --seed 1`` reruns the built-in study over two
-seeds without editing it. A study is a job like any other: ``python -m agentark stop ID`` and ``resume ID`` work
+Design decision: a study file is the config; every ``StudyConfig`` option is also a flag (generated, a part's
+fields with its prefix: ``--teacher-agents``, ``--sft-epochs``), and a flag given overrides the file's value, so
+``study run builtin --seed 0 --seed 1`` reruns the built-in study over two seeds without editing it. A study is a job like any other: ``python -m agentark stop ID`` and ``resume ID`` work
 on it too.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sys
 
 from agentark.cli.common import add_home, job_id_arg, print_table
-from agentark.options import add_arguments
+from agentark.options import add_arguments, option_names
 from agentark.studies.study_config import BUILTIN_NAME, StudyConfig
 
 
@@ -52,11 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def study_from_args(args: argparse.Namespace) -> StudyConfig:
     """The study file's config with the flags given on top (a flag not given leaves the file's value)."""
-    from agentark.studies.study_config import load_study_file
+    from agentark.studies.study_config import study_file_values, study_from_values
 
-    base = load_study_file(args.file).to_dict() if args.file else {}
-    given = {name: value for name, value in vars(args).items() if name in StudyConfig.__dataclass_fields__}
-    return StudyConfig(**{**base, **given})
+    base = study_file_values(args.file) if args.file else {}
+    known = option_names(StudyConfig)
+    given = {name: value for name, value in vars(args).items() if name in known}
+    return study_from_values({**base, **given}, args.file or "flags")
 
 
 def _follow(job_id: str):

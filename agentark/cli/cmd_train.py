@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from agentark import jobs
-    from agentark.export import list_exports
+    from agentark.training_sets import list_exports
     from agentark.options import from_namespace
     from agentark.store import Store
 
@@ -75,7 +75,7 @@ def print_prm_figures(ref: str, exports) -> None:
     warning, before the job starts; nothing for another kind of file, or one that cannot be read (the job's
     preflight says why)."""
     from agentark.errors import AgentArkError
-    from agentark.export import file_figures
+    from agentark.labels.label_policy import file_figures
     from agentark.train.train_jobs import resolve_export
 
     try:

@@ -81,7 +81,8 @@ def open_store_or_none() -> "Store | None":
         return None
 
 
-def add_labeling_job(sub: argparse._SubParsersAction, name: str, help_text: str, config_cls: type, func) -> None:
+def add_labeling_job(sub: argparse._SubParsersAction, name: str, help_text: str, config_cls: type,
+                     func) -> argparse.ArgumentParser:
     """A labeling-job command: the config's flags, ``--job-id`` to resume one and ``--background``."""
     from agentark.options import add_arguments
 
@@ -91,10 +92,11 @@ def add_labeling_job(sub: argparse._SubParsersAction, name: str, help_text: str,
     p.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
     p.add_argument("--background", action="store_true", help="run in a background process")
     p.set_defaults(func=func)
+    return p
 
 
 def run_labeling_job(args: argparse.Namespace, kind: str, config_cls: type, folder_cls: type,
-                     title: str) -> tuple[str, dict | None]:
+                     title: str, unit: str = "trajectories") -> tuple[str, dict | None]:
     """Create (or, with ``--job-id``, resume) a step-labeling job of ``kind`` from the parsed flags and run it in
     this terminal, or start it in the background; returns the job id and its final progress (None when it was
     started in the background). The labeling commands differ only in what they print after."""
@@ -107,12 +109,12 @@ def run_labeling_job(args: argparse.Namespace, kind: str, config_cls: type, fold
         cfg = from_namespace(config_cls, args)
         with refreshed_store() as store:
             job_id = jobs.create(kind, cfg, store=store).job_id
-        print(f"{title} job {job_id}: {folder_cls(job_id).progress().get('total')} trajectories")
+        print(f"{title} job {job_id}: {folder_cls(job_id).progress().get('total')} {unit}")
     if args.background:
         pid = jobs.spawn(kind, job_id)
         print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")
         return job_id, None
-    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} trajectories", end="", file=sys.stderr),
+    final = jobs.run_job(job_id, on_progress=lambda d, t: print(f"\r{d}/{t} {unit}", end="", file=sys.stderr),
                          on_wait=print_place)
     print(file=sys.stderr)
     return job_id, final

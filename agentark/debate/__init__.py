@@ -1,9 +1,10 @@
 """Multi-agent debate: ``from agentark.debate import DebateConfig, run_chunk, SOLVE_PROMPT, ...``.
 
 The package is split along its seams: ``prompts`` (every prompt, and the shared ``SOLVE_PROMPT`` with
-``solve_messages``), ``methods`` (one generator of turns per method, registered in ``METHODS``), ``config``
-(``DebateConfig``, the one dataclass CLI, page and stored run share) and ``scheduler`` (``run_chunk``,
-which batches a round of every problem into one engine call). This module only re-exports public names.
+``solve_messages``), ``methods`` (one generator of turns per method, its record registered in ``METHODS`` by
+``register_method``), ``config`` (``DebateConfig``, the one dataclass CLI, page and stored run share) and
+``scheduler`` (``run_chunk``, which batches a round of every problem into one engine call). This module only
+re-exports public names.
 """
 from agentark.debate.debate_config import AgentSpec, DebateConfig, build_engines, first_run_config
 from agentark.debate.methods import (
@@ -23,6 +24,9 @@ from agentark.debate.methods import (
     accepted,
     agent_name,
     all_agree,
+    method_named,
+    method_of,
+    register_method,
 )
 from agentark.debate.prompts import SOLVE_PROMPT, format_others, solve_messages
 from agentark.debate.scheduler import (
@@ -63,7 +67,10 @@ __all__ = [
     "first_run_config",
     "format_others",
     "message_record",
+    "method_named",
+    "method_of",
     "outcome_record",
+    "register_method",
     "run_chunk",
     "solve_messages",
 ]

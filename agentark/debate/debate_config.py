@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from agentark.backends import Engine, EngineSpec, create_engine
 from agentark.config import DEFAULT_DATASET
-from agentark.debate.methods import METHODS
+from agentark.debate.methods import METHODS, method_help, method_named
 from agentark.errors import ConfigError
 from agentark.generation import GenerationConfig
 
@@ -101,6 +101,11 @@ def _free_rounds(values: dict, name: str) -> bool:
     return not METHODS[values.get("method", "debate")].single_round
 
 
+def aggregating_methods() -> str:
+    """The methods that take the aggregator call, as a help text or an error names them."""
+    return " or ".join(name for name, m in METHODS.items() if m.supports_aggregator)
+
+
 @dataclass
 class DebateConfig(GenerationConfig):
     """Everything that defines a debate run; stored as the run's config and shared by CLI and page.
@@ -115,9 +120,7 @@ class DebateConfig(GenerationConfig):
     another one.
     """
 
-    method: str = field(default="debate", metadata={
-        "help": "cot: one agent · self_consistency: k samples + vote · debate: Du et al. · "
-                "mad: affirmative/negative + judge · critique: solvers + critics", "choices": lambda: tuple(METHODS)})
+    method: str = field(default="debate", metadata={"help": method_help, "choices": lambda: tuple(METHODS)})
     dataset: str = field(default=DEFAULT_DATASET, metadata={
         "help": "builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path", "widget": "dataset"})
     limit: int | None = field(default=8, metadata={
@@ -134,7 +137,7 @@ class DebateConfig(GenerationConfig):
     problem_seed: int = field(default=0, metadata={
         "help": "seed that picks the built-in generator's problems, apart from the sampling seed"})
     aggregator: bool = field(default=False, metadata={
-        "help": "a final aggregator call decides the answer (method debate)"})
+        "help": lambda: f"a final aggregator call decides the answer (method {aggregating_methods()})"})
     chunk_size: int = field(default=16, metadata={"help": "problems per batch and per shard", "min": 1})
     agent_specs: list = field(default_factory=list, metadata={
         "help": "one line per speaker in order (agent_1, agent_2, …; mad: affirmative, negative, judge; critique: "
@@ -149,10 +152,7 @@ class DebateConfig(GenerationConfig):
     solve_prompt: str | None = field(default=None, metadata={"internal": True})
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"Unknown method '{self.method}'. Choose one of: {', '.join(sorted(METHODS))} "
-                              "for [[method]].")
-        method = METHODS[self.method]
+        method = method_named(self.method)
         default_agents, default_rounds = method.defaults
         self.agents = default_agents if self.agents is None else int(self.agents)
         self.rounds = default_rounds if self.rounds is None else int(self.rounds)
@@ -162,9 +162,9 @@ class DebateConfig(GenerationConfig):
             raise ConfigError(f"Method '{self.method}' always has {count}; leave [[agents]] unset.")
         if method.single_round and self.rounds != 1:
             raise ConfigError(f"Method '{self.method}' answers once; leave [[rounds]] unset, or set [[method]] debate.")
-        if self.aggregator and self.method != "debate":
-            raise ConfigError("The aggregator call belongs to [[method]] debate; turn [[aggregator]] off for other "
-                              "methods.")
+        if self.aggregator and not method.supports_aggregator:
+            raise ConfigError(f"The aggregator call belongs to [[method]] {aggregating_methods()}; turn "
+                              "[[aggregator]] off for other methods.")
         self.method_settings()
         self.agent_specs = [asdict(a) if isinstance(a, AgentSpec) else dict(a) for a in self.agent_specs]
         specs = self.specs()

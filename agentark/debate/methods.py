@@ -3,7 +3,10 @@
 A method yields the list of turns it needs next (which agent speaks, in which round and role, with which
 chat messages), receives the finished messages back, and finally returns its decision. Methods never call
 an engine themselves, which is what makes them batchable by the scheduler and testable with a scripted
-engine. A new method is a ``Method`` subclass added to ``METHODS``.
+engine. A new method is a ``Method`` subclass registered with ``register_method``: its record says what the
+rest of the studio asks of a method (team or one agent, independent samples, how a caption names it, its
+evaluation temperature, whether it takes the aggregator), so the CLI, the pages, compare and the one-agent-vs-team
+result offer and read it with no other edit, and no module outside this one switches on a method's name.
 
 Methods read the run's settings through the ``RunSettings`` protocol, not the ``DebateConfig`` class: the
 config validates against ``METHODS``, so naming it here would make the two modules import each other.
@@ -27,6 +30,7 @@ from agentark.debate.prompts import (
     format_others,
     solve_messages,
 )
+from agentark.errors import ConfigError
 from agentark.grading import answers_equal, vote
 from agentark.options import check_bounds
 from agentark.tasks import Problem
@@ -95,15 +99,33 @@ class NoOptions:
 
 
 class Method:
-    """Base of every method: speaker names, and turns that carry each speaker's engine and system prompt.
+    """Base of every method: speaker names, turns that carry each speaker's engine and system prompt, and the
+    method's record, which callers read instead of comparing its name.
 
+    ``name`` is its key in ``METHODS``; ``summary`` the words its choice is offered with (flag help, Run page).
     ``defaults`` is (agents, rounds); ``fixed_agents`` pins the agent count; ``single_round`` pins rounds to 1.
+    ``team``: several agents decide together (False: one agent answers alone); compare counts a team's run as a
+    teacher, and an evaluation passes its ``samples`` on as the team's agents. ``solo_first_round``: every
+    solver's round-1 turn is the plain solve prompt, answered before it sees anyone else, so a team's run holds
+    its own one-agent side (``agentark.evaluate.team_vs_single``). ``independent_samples``: the answers are k
+    independent samples of one prompt, what best-of-N reranks with a PRM. ``team_words``: how a caption names
+    the team's way of deciding (empty: its name). ``temperature``: an evaluation's sampling temperature when none
+    is given (0, greedy, for one agent; 0.7 where answers must differ). ``supports_aggregator``: a final
+    aggregator call (``DebateConfig.aggregator``) may decide.
     """
 
+    name = ""
+    summary = ""
     defaults = (1, 1)
     fixed_agents: int | None = None
     single_round = False
     options: type = NoOptions
+    team = True
+    solo_first_round = False
+    independent_samples = False
+    team_words = ""
+    temperature = 0.7
+    supports_aggregator = False
 
     def __init__(self, cfg: RunSettings) -> None:
         self.cfg = cfg
@@ -128,22 +150,51 @@ class Method:
         return Turn(agent, rnd, role, prefix + list(messages), self._engine.get(agent, "default"))
 
 
+METHODS: dict[str, type[Method]] = {}
+
+
+def register_method(method: type[Method]) -> type[Method]:
+    """Add a method to ``METHODS`` under its ``name`` (usable as a class decorator); registering the same class
+    again changes nothing, another class under a taken name is refused (mistakes of the method's author, raised
+    when its module is imported)."""
+    if not method.name:
+        raise TypeError(f"{method.__name__} has no name: set the class attribute name (its --method value).")
+    if METHODS.get(method.name, method) is not method:
+        raise ValueError(f"Method '{method.name}' is already {METHODS[method.name].__name__}; give "
+                         f"{method.__name__} another name.")
+    METHODS[method.name] = method
+    return method
+
+
+@register_method
 class ChainOfThought(Method):
     """Single agent, single round: the baseline every debate is compared with."""
 
+    name = "cot"
+    summary = "one agent"
     fixed_agents = 1
     single_round = True
+    team = False
+    solo_first_round = True
+    team_words = "one agent"
+    temperature = 0.0
 
     def play(self, problem: Problem) -> Play:
         (record,) = yield [self.turn(agent_name(0), 1, "solver", solve_messages(problem.question, self.cfg.solve_prompt))]
         return Decision(record["answer"])
 
 
+@register_method
 class SelfConsistency(Method):
     """Wang et al. (2023): k independent samples of one prompt (k = agents), then a majority vote."""
 
+    name = "self_consistency"
+    summary = "k samples + vote"
     defaults = (5, 1)
     single_round = True
+    solo_first_round = True
+    independent_samples = True
+    team_words = "majority vote"
 
     def play(self, problem: Problem) -> Play:
         names = self.speakers(self.cfg)
@@ -151,6 +202,7 @@ class SelfConsistency(Method):
         return Decision.by_vote([r["answer"] for r in records])
 
 
+@register_method
 class LLMDebate(Method):
     """Du et al. (2023): N agents answer; for R-1 rounds each sees the others' last answers and revises.
 
@@ -158,7 +210,12 @@ class LLMDebate(Method):
     reads every final solution and decides.
     """
 
+    name = "debate"
+    summary = "Du et al."
     defaults = (3, 2)
+    solo_first_round = True
+    team_words = "debate"
+    supports_aggregator = True
 
     @classmethod
     def max_steps(cls, cfg: RunSettings) -> int:
@@ -203,13 +260,17 @@ class MADOptions:
         "flag_value": False})
 
 
+@register_method
 class MultiAgentDebate(Method):
     """MAD (Liang et al. 2023): an affirmative and a negative debater argue for up to R rounds; a judge
     reads the debate after each round and either decides or lets it continue (and must decide after R)."""
 
+    name = "mad"
+    summary = "affirmative/negative + judge"
     defaults = (2, 3)
     fixed_agents = 2
     options = MADOptions
+    team_words = "affirmative/negative debate with a judge"
 
     @classmethod
     def max_steps(cls, cfg: RunSettings) -> int:
@@ -268,12 +329,17 @@ def accepted(critique: dict) -> bool:
     return bool(lines) and "ACCEPT" in lines[-1] and "REVISE" not in lines[-1]
 
 
+@register_method
 class CritiqueRevise(Method):
     """AgentVerse-style: solvers answer, critics point out errors, solvers revise until every critic
     accepts or R rounds pass; the final answer is the majority vote of the solvers' last answers."""
 
+    name = "critique"
+    summary = "solvers + critics"
     defaults = (2, 3)
     options = CritiqueOptions
+    solo_first_round = True
+    team_words = "critique-and-revise"
 
     @classmethod
     def max_steps(cls, cfg: RunSettings) -> int:
@@ -307,10 +373,19 @@ class CritiqueRevise(Method):
         return Decision.by_vote([latest[a]["answer"] for a in solvers])
 
 
-METHODS: dict[str, type] = {
-    "cot": ChainOfThought,
-    "self_consistency": SelfConsistency,
-    "debate": LLMDebate,
-    "mad": MultiAgentDebate,
-    "critique": CritiqueRevise,
-}
+def method_named(name: str) -> type[Method]:
+    """The registered method ``name``; an unknown name is refused naming the field that fixes it."""
+    if name not in METHODS:
+        raise ConfigError(f"Unknown method '{name}'. Choose one of: {', '.join(sorted(METHODS))} for [[method]].")
+    return METHODS[name]
+
+
+def method_of(name: str | None) -> type[Method] | None:
+    """The record of a stored run's method; None for no method or one the studio does not run (an import's
+    ``import:FORMAT``), which callers treat as they always have."""
+    return METHODS.get(name) if name else None
+
+
+def method_help() -> str:
+    """Every method with its summary: the ``method`` field's help, read when a flag or a form is built."""
+    return " · ".join(f"{name}: {m.summary}" if m.summary else name for name, m in METHODS.items())

@@ -1,6 +1,7 @@
 """Best-of-N with a process reward model: does picking the best-scored sample beat a majority vote?
 
-For a run with k samples per problem (``self_consistency``), the accuracy at N = 1, 2, 4, ... k of
+For a run with k samples per problem (a method whose record draws ``independent_samples``: self_consistency),
+the accuracy at N = 1, 2, 4, ... k of
 (a) one sample, (b) the majority vote of N samples, and (c) the sample with the best PRM score among N,
 for each way of aggregating step scores into one (min, mean, last, product, softmin).
 
@@ -19,12 +20,25 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
+from agentark.debate.methods import METHODS, method_of
 from agentark.errors import ConfigError
 from agentark.evaluate.eval_config import BonConfig
 from agentark.grading import is_correct, majority_vote
 from agentark.labels.segment import segment
 from agentark.options import ConfigBase
 from agentark.store import eval_tables as q
+
+
+def draws_samples(method: str | None) -> bool:
+    """Whether a run of ``method`` holds k independent samples per problem, what best-of-N reranks."""
+    record = method_of(method)
+    return record is not None and record.independent_samples
+
+
+def sampling_methods() -> list[str]:
+    """The methods whose runs best-of-N can rerank, for the words that tell how to make one."""
+    return [name for name, m in METHODS.items() if m.independent_samples]
+
 
 @runtime_checkable
 class StepScorer(Protocol):
@@ -73,7 +87,7 @@ def curve_from_samples(run_id: str, samples: pd.DataFrame, scores: dict[str, lis
     if k < 2:
         raise ConfigError(
             f"Run {run_id} has {k} sample(s) per problem; best-of-N needs several. Evaluate with "
-            "`python -m agentark eval --method self_consistency --samples 8 ...` (k samples per problem)."
+            f"`python -m agentark eval --method {sampling_methods()[0]} --samples 8 ...` (k samples per problem)."
         )
     ns = sample_sizes(k)
     one = sum(g["is_correct"].astype(bool).mean() for g in groups) / len(groups)

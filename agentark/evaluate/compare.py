@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from agentark.debate.methods import method_of
 from agentark.errors import ConfigError
 from agentark.evaluate import stats
 from agentark.evaluate.eval_config import CompareConfig
@@ -199,12 +200,19 @@ def lift_gate(lift: float, low: float, high: float, test: stats.McNemar, cfg: Co
                 f"(needs the interval above {cfg.min_lift * 100:+.1f})")
 
 
-def infer_role(metrics: RunMetrics, prov: Provenance | None) -> str:
-    """A run's role when none is given: a debate or several samples is a teacher, a model the studio trained
-    (a distilled student: SFT/DA or PAD) a student, anything else a base."""
-    if (metrics.method or metrics.config.get("method")) not in (None, "cot"):
+def role_of(method: str | None, prov: Provenance | None) -> str:
+    """The role of a run of ``method`` whose model has provenance ``prov``: a team's run (a debate, several
+    samples; ``Method.team``) or an imported one is a teacher, a model the studio trained (a distilled student:
+    SFT/DA or PAD) a student, anything else a base."""
+    record = method_of(method)
+    if method is not None and (record is None or record.team):
         return "teacher"
     return "student" if prov is not None and prov.model_id is not None else "base"
+
+
+def infer_role(metrics: RunMetrics, prov: Provenance | None) -> str:
+    """A run's role when none is given (``role_of`` its method and model)."""
+    return role_of(metrics.method or metrics.config.get("method"), prov)
 
 
 def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
@@ -219,8 +227,7 @@ def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
         model = (run["config"].get("model") or run.get("model") or "").split(", ")[0] or None
         method = run.get("method") or run["config"].get("method")
         prov = model_provenance(store, model) if model else None
-        out[run_id] = "teacher" if method not in (None, "cot") else (
-            "student" if prov is not None and prov.model_id is not None else "base")
+        out[run_id] = role_of(method, prov)
     return out
 
 

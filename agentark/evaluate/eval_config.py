@@ -13,9 +13,9 @@ from agentark.errors import ConfigError
 from agentark.generation import GenerationConfig
 from agentark.options import ConfigBase
 from agentark.labels.segment import SEGMENTERS
+from agentark.train.prm_scoring import AGGREGATIONS
 
 CONFIDENCE = 0.95
-AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
 GROUND_TRUTH_SOURCES = ["human", "import:prm800k", "import:math-shepherd"]
 
 
@@ -185,10 +185,13 @@ class EvalConfig(GenerationConfig):
     model: str = field(default=EMBEDDED_MODEL, metadata={
         "help": "studio model id, checkpoint folder or embedded:smollm2-135m", "required": True, "widget": "model"})
     temperature: float | None = field(default=None, metadata={
-        "help": "sampling temperature (empty: 0 for cot, 0.7 otherwise)", "min": 0, "max": 2})
+        "help": "sampling temperature (empty: the method's own: 0 for one agent, 0.7 where answers must differ)",
+        "min": 0, "max": 2})
     dataset: str = field(default=DEFAULT_DATASET, metadata={
         "help": "builtin:arithmetic, gsm8k, hf:NAME or a .jsonl/.parquet/.csv path", "widget": "dataset"})
     split: str = field(default="test", metadata={"help": "dataset split (held-out problems: test)"})
+    problem_seed: int = field(default=0, metadata={
+        "help": "seed that picks the built-in generator's problems, apart from the sampling seed"})
     limit: int | None = field(default=50, metadata={"help": "number of problems", "min": 1, "widget": "number"})
     method: str = field(default="cot", metadata={
         "help": "cot (one agent with its training solve prompt) or a debate method",
@@ -208,9 +211,15 @@ class EvalConfig(GenerationConfig):
             raise ConfigError("Name the model to evaluate in [[model]]: a studio model id, a checkpoint folder or "
                               "embedded:smollm2-135m.")
         if self.temperature is None:
-            self.temperature = 0.0 if self.method == "cot" else 0.7
+            self.temperature = self.method_record().temperature
         super().__post_init__()
         self.debate_config()
+
+    def method_record(self):
+        """The method's record (``agentark.debate.methods.Method``), imported when asked: this module stays light."""
+        from agentark.debate.methods import method_named
+
+        return method_named(self.method)
 
     def debate_config(self):
         """The run's ``DebateConfig`` (which validates method and settings): the model as named (engines
@@ -220,8 +229,8 @@ class EvalConfig(GenerationConfig):
         from agentark.checkpoints import prompt_for
 
         own = dict(**self.generation(), method=self.method, dataset=self.dataset, limit=self.limit, split=self.split,
-                   agents=None if self.method == "cot" else self.samples, rounds=self.rounds,
-                   chunk_size=self.chunk_size)
+                   problem_seed=self.problem_seed, agents=self.samples if self.method_record().team else None,
+                   rounds=self.rounds, chunk_size=self.chunk_size)
         if self.like:
             return DebateConfig.from_dict({**self.like, **own})
         return DebateConfig(**own, solve_prompt=prompt_for(self.model))

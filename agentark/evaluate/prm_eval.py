@@ -7,7 +7,7 @@ erroneous and on correct trajectories, and their harmonic mean is the F1 (Proces
 2024). Step-level ROC AUC (scikit-learn) measures ranking without a threshold, and the threshold that
 maximises F1 is searched over every distinct score.
 
-Design decision: which label counts is the export's policy (``agentark.export.resolve_step_labels``):
+Design decision: which label counts is the export's policy (``agentark.labels.label_policy.resolve_step_labels``):
 sources in precedence order, a neutral step counted as good or bad as configured, and a trajectory enters
 only when every one of its steps has a label, so "no error found" is never a gap in the labels.
 """
@@ -23,9 +23,10 @@ from sklearn.metrics import roc_auc_score
 from agentark.errors import ConfigError
 from agentark.evaluate.bon import StepScorer
 from agentark.evaluate.eval_config import PRMEvalConfig
-from agentark.export import ExportConfig, resolve_step_labels
+from agentark.labels.label_policy import resolve_step_labels
 from agentark.store import eval_tables as q
 from agentark.store import label_tables as label_q
+from agentark.training_sets import ExportConfig
 
 @dataclass
 class PRMEvalResult:

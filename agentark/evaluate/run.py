@@ -54,7 +54,7 @@ def load_eval_problems(cfg: EvalConfig) -> LoadReport:
         debate = cfg.debate_config()
         return load_problems(debate.dataset, limit=debate.limit, split=debate.split, seed=debate.problem_seed,
                              columns=ColumnMap(**debate.columns) if debate.columns else None)
-    return load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.seed)
+    return load_problems(cfg.dataset, limit=cfg.limit, split=cfg.split, seed=cfg.problem_seed)
 
 
 # What ``like_eval_config`` carries over from a run's config besides the fields an ``EvalConfig`` has.
@@ -79,8 +79,9 @@ def like_eval_config(store, run_id: str, **overrides) -> EvalConfig:
     values = {
         "model": source.get("model"), "engine": source["engine"], "engine_options": source.get("engine_options") or {},
         "temperature": source.get("temperature"), "max_tokens": source.get("max_tokens", 256),
-        "seed": source.get("seed", 0), "dataset": source.get("dataset"), "split": "test",
-        "limit": source.get("limit"), "method": method, "samples": None if method == "cot" else source.get("agents"),
+        "seed": source.get("seed", 0), "problem_seed": source.get("problem_seed", 0),
+        "dataset": source.get("dataset"), "split": "test", "limit": source.get("limit"), "method": method,
+        "samples": source.get("agents") if METHODS[method].team else None,
         "rounds": source.get("rounds"), "chunk_size": source.get("chunk_size", 16),
         "like": {k: source[k] for k in LIKE_KEYS if k in source},
     }

@@ -6,8 +6,9 @@ single-agent answer to the same problem, from the same model, settings and sampl
 mean accuracy of those first answers (the chance that one agent picked at random is right), "the team" is the
 run's final answer, and both are read from the same finished problems (``trace_tables.first_round_vs_final``).
 Intervals are percentile bootstraps over problems (a problem's agents move together), the difference is
-paired per problem. Methods whose first turn is not the solve prompt (mad's affirmative is told to defend a
-side) or that have no team (cot) get no comparison.
+paired per problem. Which runs qualify is the method's record (``Method.team`` and ``Method.solo_first_round``):
+methods whose first turn is not the solve prompt (mad's affirmative is told to defend a side) or that have no
+team (cot) get no comparison.
 """
 from __future__ import annotations
 
@@ -16,12 +17,22 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from agentark.debate.methods import method_of
 from agentark.evaluate.stats import bootstrap_ci
 from agentark.store import Store, run_tables, trace_tables
 
-# Methods whose round-1 solvers each answer the plain solve prompt alone.
-TEAM_METHODS = ("debate", "critique", "self_consistency")
-_TEAM_WORDS = {"debate": "debate", "critique": "critique-and-revise", "self_consistency": "majority vote"}
+
+def has_both_sides(method: str | None) -> bool:
+    """Whether a run of ``method`` holds one agent and the team: a team whose round-1 solvers each answer the
+    plain solve prompt alone."""
+    record = method_of(method)
+    return record is not None and record.team and record.solo_first_round
+
+
+def team_words(method: str) -> str:
+    """How a caption names the team's way of deciding (``Method.team_words``), else the method's name."""
+    record = method_of(method)
+    return (record.team_words if record is not None else "") or method
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,7 @@ class TeamVsSingle:
             f"One agent: {pct(self.single.accuracy)} {interval(self.single)}, the mean over {self.first_answers} "
             f"first answers ({self.agents} agents x {self.problems} problems), each given alone before the "
             "agent saw the others.",
-            f"The team ({self.agents} agents, {_TEAM_WORDS.get(self.method, self.method)}"
+            f"The team ({self.agents} agents, {team_words(self.method)}"
             + (f", {self.rounds} rounds" if self.rounds > 1 else "")
             + f"): {pct(self.team.accuracy)} {interval(self.team)}, the run's final answers on the same problems.",
         ]
@@ -166,7 +177,7 @@ def team_vs_single(store: Store, run_id: str) -> TeamVsSingle | None:
     run = run_tables.get_run(store, run_id)
     config = run.get("config") or {}
     method = run.get("method") or config.get("method")
-    if method not in TEAM_METHODS:
+    if not has_both_sides(method):
         return None
     frame = trace_tables.first_round_vs_final(store, run_id)
     agents = int(config.get("agents") or (frame["first_answers"].max() if not frame.empty else 0))

@@ -18,6 +18,8 @@ from pathlib import Path
 from agentark.errors import ConfigError
 
 CPU = "cpu"
+# What a config's ``device`` field offers (``devices`` also takes cuda:N): auto is the first GPU when there is one.
+DEVICE_CHOICES = ("auto", CPU, "cuda")
 NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 

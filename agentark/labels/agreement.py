@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from agentark.labels.human_labels import SOURCE as HUMAN
 from agentark.store import Store
 from agentark.store import label_tables as q
 
@@ -59,11 +60,11 @@ def agreement(store: Store, run_ids: list[str] | None = None) -> list[Agreement]
             b = [_sign(v) for v in both["value_y"]]
             result.append(Agreement(x, y, len(a), cohen_kappa(a, b), confusion(a, b, x, y)))
     labels = q.labels_in_force(store, run_ids)
-    human = labels[labels["source"] == "human"][["step_id", "value"]]
-    for source in sorted(s for s in labels["source"].unique() if s != "human"):
+    human = labels[labels["source"] == HUMAN][["step_id", "value"]]
+    for source in sorted(s for s in labels["source"].unique() if s != HUMAN):
         mine = labels[labels["source"] == source][["step_id", "value"]]
         both = mine.merge(human, on="step_id", suffixes=("_a", "_h"))
         a = [_sign(v) for v in both["value_a"]]
         h = [_sign(v) for v in both["value_h"]]
-        result.append(Agreement(source, "human", len(a), cohen_kappa(a, h), confusion(a, h, source, "human")))
+        result.append(Agreement(source, HUMAN, len(a), cohen_kappa(a, h), confusion(a, h, source, HUMAN)))
     return result

@@ -19,13 +19,14 @@ import pandas as pd
 
 from agentark.clock import now
 from agentark.errors import ConfigError
-from agentark.grading import intermediate_results, reference_solution, to_number
+from agentark.grading import to_number
+from agentark.labels.labelers import Labeler, get_labeler, inline_sources, register_labeler
 from agentark.labels.segment import has_claim
 from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
+from agentark.tasks.answers import intermediate_results, reference_solution
 
-AUTO_SOURCES = ("auto:outcome", "auto:debate")
 OUTCOME_POSITIVE_CONFIDENCE = 0.6  # a right answer can sit on a wrong step (Math-Shepherd's false positives)
 OUTCOME_NEGATIVE_CONFIDENCE = 0.7
 DEBATE_CRITIQUE_CONFIDENCE = 0.5
@@ -207,15 +208,16 @@ class AutoLabelConfig(ConfigBase):
     """Which automatic labelers to run on which runs (all runs when ``run_ids`` is empty)."""
 
     run_ids: list[str] = run_ids_field("Runs whose steps to label; every run when empty.")
-    sources: list[str] = field(default_factory=lambda: list(AUTO_SOURCES), metadata={
-        "help": f"automatic labelers to run (default: all, {', '.join(AUTO_SOURCES)})", "flag": "--source",
-        "repeat": True})
+    sources: list[str] = field(default_factory=lambda: list(inline_sources()), metadata={
+        "help": "automatic labelers to run (default: all)", "flag": "--source", "repeat": True,
+        "choices": inline_sources})
 
     def __post_init__(self) -> None:
-        unknown = [s for s in self.sources if s not in AUTO_SOURCES]
+        known = inline_sources()
+        unknown = [s for s in self.sources if s not in known]
         if unknown or not self.sources:
             raise ConfigError(f"Unknown labeler(s) {unknown or '(none)'} in [[sources]]; choose from: "
-                              f"{', '.join(AUTO_SOURCES)} (Monte-Carlo labels run as a job: "
+                              f"{', '.join(known)} (Monte-Carlo labels run as a job: "
                               "`python -m agentark label-mc`).")
 
 
@@ -231,8 +233,7 @@ def run_auto_labelers(store: Store, cfg: AutoLabelConfig) -> dict[str, int]:
     messages = q.transcript_messages(store, cfg.run_ids or None)
     written: dict[str, int] = {}
     for source in cfg.sources:
-        labeler = outcome_labels if source == "auto:outcome" else debate_labels
-        fresh = labeler(messages, steps)
+        fresh = get_labeler(source).run(messages, steps)
         current = q.labels_in_force(store, cfg.run_ids or None, [source])
         stale = current[~current["step_id"].isin(set(fresh["step_id"]))][["step_id"]] if not current.empty else current
         if not fresh.empty and not current.empty:
@@ -243,3 +244,14 @@ def run_auto_labelers(store: Store, cfg: AutoLabelConfig) -> dict[str, int]:
             withdrawn = _stamp_rows(stale.assign(value=None, confidence=None), source)
             written[f"withdrawn:{source}"] = q.append_labels(store, withdrawn.assign(note=q.WITHDRAWN))
     return written
+
+
+OUTCOME = register_labeler(Labeler(
+    "auto:outcome", "outcome", "Outcome supervision: +1 on every step of a right answer, -1 on a wrong answer's first "
+    "step whose result the reference solution does not reach.", config=AutoLabelConfig, run=outcome_labels, order=5,
+    precedence=5))
+DEBATE = register_labeler(Labeler(
+    "auto:debate", "debate signal", "The debate signal: -1 on the step a later round's critique points at, or the "
+    "first claim an agent revised when it turned a wrong answer into a right one.", config=AutoLabelConfig,
+    run=debate_labels, order=20, precedence=6,
+    negatives="the debate signal (`python -m agentark autolabel --source auto:debate`)"))

@@ -127,12 +127,14 @@ def corrected_messages(corrections: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
     return pd.DataFrame(rows, columns=columns), {k: v for k, v in dropped.items() if v}
 
 
+PAIR_COLUMNS = ["prompt", "chosen", "rejected", "run_id", "problem_id", "message_id", "step_id", "correction_id",
+                "annotator"]
+
+
 def preference_pairs(corrections: pd.DataFrame, prompt) -> pd.DataFrame:
     """TRL's conversational preference rows: ``prompt`` (the solve prompt's chat), ``chosen`` (the corrected
     continuation) and ``rejected`` (the original one), both from the same point of the same message, so the
     shared prefix cancels in a DPO loss; plus the ids that trace each pair back to its correction."""
-    columns = ["prompt", "chosen", "rejected", "run_id", "problem_id", "message_id", "step_id", "correction_id",
-               "annotator"]
     rows = []
     for c in corrections.itertuples():
         content = c.content or ""
@@ -142,4 +144,4 @@ def preference_pairs(corrections: pd.DataFrame, prompt) -> pd.DataFrame:
                      "rejected": [{"role": "assistant", "content": rejected}], "run_id": c.run_id,
                      "problem_id": c.problem_id, "message_id": c.message_id, "step_id": c.step_id,
                      "correction_id": c.correction_id, "annotator": c.annotator})
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)

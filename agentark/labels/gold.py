@@ -25,6 +25,7 @@ import pandas as pd
 
 from agentark.clock import now
 from agentark.errors import ConfigError
+from agentark.labels.labelers import Labeler, register_labeler
 from agentark.options import ConfigBase, check_bounds
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -249,3 +250,8 @@ def store_gold_run(store: Store, folder: Path, cfg: GoldConfig, run_id: str | No
     rows["flag"] = False
     rows["created_at"] = now()
     return run, q.append_labels(store, rows)
+
+
+GOLD = register_labeler(Labeler(
+    SOURCE, "gold", "a gold debate's key: the planted first errors of a real-style debate (`labels gold`)",
+    config=GoldConfig, automatic=False, reference=True, order=95))

@@ -18,11 +18,13 @@ import pandas as pd
 
 from agentark.clock import now
 from agentark.errors import ConfigError
+from agentark.labels.labelers import Labeler, register_labeler
 from agentark.store import Store
 from agentark.labels.corrections import Correction, correction_rows
 from agentark.store import correction_tables as ct
 from agentark.store import label_tables as q
 
+SOURCE = "human"
 VALUES = {1: "good", 0: "neutral", -1: "wrong"}
 QUEUE_STRATEGIES = {
     "unlabeled": "unlabeled by people first",
@@ -61,7 +63,7 @@ def _label_rows(labels: list[HumanLabel], stamp: datetime) -> pd.DataFrame:
         "label_id": [lab.label_id or f"h:{secrets.token_hex(10)}" for lab in labels],
         "step_id": [lab.step_id for lab in labels],
         "value": [None if lab.value is None else float(lab.value) for lab in labels],
-        "source": "human",
+        "source": SOURCE,
         "annotator": [lab.annotator.strip() for lab in labels],
         "confidence": 1.0,
         "flag": [bool(lab.flag) for lab in labels],
@@ -118,7 +120,7 @@ def step_histories(store: Store, step_ids: list[str]) -> dict[str, list[dict]]:
     for r in fixes.itertuples():
         rest = _plain(r.rest)
         rows.setdefault(r.step_id, []).append((r.created_at, {
-            "id": r.correction_id, "when": f"{r.created_at:%Y-%m-%d %H:%M:%S}", "source": "human",
+            "id": r.correction_id, "when": f"{r.created_at:%Y-%m-%d %H:%M:%S}", "source": SOURCE,
             "annotator": r.annotator, "value": None, "flag": False, "note": _plain(r.note),
             "correction": r.text + (f"\n…{rest}" if rest else "")}))
     return {step: [row for _, row in sorted(found, key=lambda x: x[0])] for step, found in rows.items()}
@@ -141,9 +143,9 @@ def step_table(store: Store, run_ids: list[str] | None = None) -> pd.DataFrame:
     if steps.empty:
         return steps
     labels = q.labels_in_force(store, run_ids)
-    human = labels[labels["source"] == "human"][["step_id", "value", "annotator"]].rename(
+    human = labels[labels["source"] == SOURCE][["step_id", "value", "annotator"]].rename(
         columns={"value": "human", "annotator": "human_by"})
-    auto = labels[labels["source"] != "human"]
+    auto = labels[labels["source"] != SOURCE]
     table = steps.merge(human, on="step_id", how="left")
     if not auto.empty:
         wide = auto.pivot_table(index="step_id", columns="source", values="value", aggfunc="first")
@@ -280,3 +282,9 @@ def filtered_steps(store: Store, run_ids: list[str] | None, flt: StepFilter,
     rows = q.filtered_steps(store, run_ids, flt.only_unlabeled, flt.auto, flt.contains, limit)
     total = int(rows["matching"].iloc[0]) if not rows.empty else 0
     return rows.drop(columns="matching"), total
+
+
+HUMAN = register_labeler(Labeler(
+    SOURCE, "people", "labels people give on the Label steps page (or `python -m agentark label`)", automatic=False,
+    reference=True, order=90, precedence=0,
+    negatives="people on the Label steps page (wrong trajectories whose first error is unknown)"))

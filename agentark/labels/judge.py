@@ -33,6 +33,7 @@ from agentark.errors import ConfigError, EngineError
 from agentark.generation import GenerationConfig
 from agentark.jobs.folder import LabelJobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
+from agentark.labels.labelers import Labeler, register_labeler
 from agentark.options import run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -247,3 +248,15 @@ def judge_jobs() -> pd.DataFrame:
 
 JUDGE_LABEL = register_kind(JobKind(KIND, JudgeFolder, run_judge, ingest_judge, title="Judge labels",
                                     config=JudgeConfig, preflight=plan_judge, reads=("runs",), registers="labels"))
+
+
+def judge_notes(job_id: str, final: dict) -> list[str]:
+    """What the CLI adds after a judge job's label count: the trajectories refused, and the first few reasons."""
+    lines = [f"{final.get('refused', 0)} trajectories refused (a reply with no valid index)"]
+    return lines + [f"refused {r.message_id}: {r.reason}" for r in JudgeFolder(job_id).refusals().head(5).itertuples()]
+
+
+JUDGE_LABELER = register_labeler(Labeler(
+    SOURCE, "LLM judge", "a served model names each trajectory's earliest wrong step (ProcessBench prompt)",
+    config=JudgeConfig, kind=KIND, jobs=judge_jobs, notes=judge_notes, order=30, precedence=3, consensus=True,
+    negatives="an LLM judge (`python -m agentark label-judge --engine openai --base-url URL --model MODEL`)"))

@@ -1,7 +1,8 @@
 """How right each automatic labeler is: its negatives against people's labels and against gold first errors.
 
-For every automatic source (``auto:*``) over the chosen runs, and each reference (``human``: the people's label
-in force; ``gold``: a gold debate's key, ``agentark.labels.gold``):
+For every automatic source over the chosen runs (each registered automatic labeler, ``agentark.labels.labelers``,
+and any other ``auto:*`` source a store holds), and each registered reference (``human``: the people's label in
+force; ``gold``: a gold debate's key, ``agentark.labels.gold``):
 
 - **precision of negatives**: of the steps the source calls wrong (-1) that the reference labelled, the share
   the reference calls wrong too; **recall of negatives**: of the steps the reference calls wrong, the share the
@@ -23,10 +24,11 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from agentark.labels.labelers import automatic_sources, reference_sources
 from agentark.store import Store
 from agentark.store import label_tables as q
 
-REFERENCES = ("human", "gold")
+AUTOMATIC_FAMILY = "auto:"  # a source of this family is measured even when no labeler registers it (older stores)
 
 
 @dataclass
@@ -101,9 +103,14 @@ def score_against(steps: pd.DataFrame, mine: dict[str, float], reference: dict[s
                    with_error, located, clean_kept, _ratio(located + clean_kept, trajectories))
 
 
+def measured(source: str) -> bool:
+    """Whether the report measures ``source``: a registered automatic labeler's, or any of the ``auto:`` family."""
+    return source in automatic_sources() or source.startswith(AUTOMATIC_FAMILY)
+
+
 def score_sources(steps: pd.DataFrame, labels: pd.DataFrame) -> list[SourceFigures]:
     """Figures for every automatic source in ``labels`` (step_id, source, value: the labels in force) over
-    ``steps`` (step_id, message_id, idx, claim), against every reference present."""
+    ``steps`` (step_id, message_id, idx, claim), against every registered reference present."""
     steps = steps.copy()
     steps["claim"] = steps["claim"].map(lambda v: True if v is None or pd.isna(v) else bool(v)) if "claim" in steps \
         else True
@@ -114,13 +121,13 @@ def score_sources(steps: pd.DataFrame, labels: pd.DataFrame) -> list[SourceFigur
     claim_steps = len(steps) - len(claim_free)
     by_source = {s: dict(zip(g["step_id"], g["value"].astype(float))) for s, g in labels.groupby("source")}
     out = []
-    for source in sorted(s for s in by_source if s.startswith("auto:")):
+    for source in sorted(s for s in by_source if measured(s)):
         mine = by_source[source]
         negatives = [s for s, v in mine.items() if v < 0]
         labelled = sum(1 for s in mine if s not in claim_free)
         figures = SourceFigures(source, claim_steps, labelled, _ratio(labelled, claim_steps), len(negatives),
                                 sum(s in first_steps for s in negatives), sum(s in claim_free for s in negatives))
-        for ref in REFERENCES:
+        for ref in reference_sources():
             if by_source.get(ref):
                 figures.against.append(score_against(steps, mine, by_source[ref], ref))
         out.append(figures)

@@ -18,7 +18,8 @@ from agentark.debate.debate_job import check_engine
 from agentark.jobs.folder import LabelJobFolder
 from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
 from agentark.jobs.runner import list_jobs, run_job
-from agentark.labels.montecarlo import MCConfig, label_rows, mc_targets, rollouts
+from agentark.labels.labelers import Labeler, register_labeler
+from agentark.labels.montecarlo import SOURCE, MCConfig, label_rows, mc_targets, rollouts
 from agentark.progress import BatchWatch, watching
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -108,3 +109,9 @@ def mc_jobs() -> pd.DataFrame:
 
 MC_LABEL = register_kind(JobKind(KIND, MCFolder, run_mc, ingest_mc, title="Monte-Carlo labels", config=MCConfig,
                                  preflight=plan_mc, reads=("runs",), registers="labels"))
+
+MC_LABELER = register_labeler(Labeler(
+    SOURCE, "Monte-Carlo", "k rollouts from every step prefix; a prefix no rollout finishes right is -1 "
+    "(Math-Shepherd)", config=MCConfig, kind=KIND, jobs=mc_jobs, unit="step prefixes", order=10, precedence=4,
+    consensus=True, negatives="Monte-Carlo rollouts (`python -m agentark label-mc --run RUN_ID`, or Start on the "
+    "Label steps page)"))

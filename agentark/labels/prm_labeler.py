@@ -24,7 +24,9 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.jobs.folder import LabelJobFolder
+from agentark.jobs.machine import DEVICE_CHOICES
 from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
+from agentark.labels.labelers import Labeler, register_labeler
 from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -46,7 +48,7 @@ class PRMLabelConfig(ConfigBase):
         "help": "A step whose probability of being good is below this gets -1, otherwise +1."})
     batch_size: int = field(default=16, metadata={"help": "Trajectories per forward pass."})
     device: str = field(default="auto", metadata={"help": "auto (CUDA when visible), cpu or cuda.",
-                                                  "choices": ("auto", "cpu", "cuda")})
+                                                  "choices": DEVICE_CHOICES})
     chunk_size: int = field(default=256, metadata={
         "help": "Trajectories per shard in a background job (a stop or crash loses at most one chunk)."})
 
@@ -59,8 +61,8 @@ class PRMLabelConfig(ConfigBase):
         if self.batch_size < 1 or self.chunk_size < 1:
             raise ConfigError(f"[[batch_size]] and [[chunk_size]] must be at least 1 (got {self.batch_size}, "
                               f"{self.chunk_size}).")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"[[device]] must be auto, cpu or cuda (got '{self.device}').")
+        if self.device not in DEVICE_CHOICES:
+            raise ConfigError(f"[[device]] must be one of {', '.join(DEVICE_CHOICES)} (got '{self.device}').")
 
 
 def trajectories(steps: pd.DataFrame) -> list[tuple[str, str, list[str], list[str]]]:
@@ -215,3 +217,7 @@ def trained_prms() -> list[str]:
 PRM_LABEL = register_kind(JobKind(KIND, PRMLabelFolder, run_prm_label, ingest_prm_label, title="PRM labels",
                                   config=PRMLabelConfig, preflight=plan_prm_label, reads=("runs", "model:prm"),
                                   registers="labels"))
+
+PRM_LABELER = register_labeler(Labeler(
+    SOURCE, "PRM", "a trained PRM scores every step, with confidence", config=PRMLabelConfig, kind=KIND,
+    jobs=prm_label_jobs, by_job=False, order=25))

@@ -1,5 +1,10 @@
 """Import labeled step data: PRM800K JSONL (ratings -1/0/1 per step) and Math-Shepherd (``ки`` tags, ``+``/``-``).
 
+A format is a record in a registry (``register_step_format``: its name, its parser from one JSON line to a
+``ParsedSolution``, a description and its labels' rank in the PRM export's default precedence), so the Label
+page's import form and ``import-steps`` list whatever is registered; ``StepImportConfig`` is what an import
+takes, its flags and widgets generated from its fields.
+
 An imported file becomes a run of kind ``import`` whose messages (role ``solution``) are the solutions,
 already split into their labeled steps, with labels of source ``import:prm800k`` or
 ``import:math-shepherd``; so they show up in the labeling queue, can be relabeled by people, and mix
@@ -11,6 +16,7 @@ linearly and memory not at all. Every line is either imported or rejected with i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +28,10 @@ from agentark.grading import answer_choices, is_correct, normalize_answer, read_
 from agentark.ids import file_sha256, question_id
 from agentark.runs.import_io import FieldError, Unreadable, iter_json_lines, list_field, object_field, text_field
 from agentark.labels.segment import Step, step_ids
+from agentark.options import ConfigBase
 from agentark.store import Store
 from agentark.store import label_tables as q
 
-FORMATS = ("prm800k", "math-shepherd")
 STEP_TAG = "ки"
 FLUSH_MESSAGES = 2000
 
@@ -127,6 +133,66 @@ def parse_math_shepherd(record: dict) -> ParsedSolution:
     return ParsedSolution(question, "", steps, ratings, "math-shepherd", [False] * len(steps))
 
 
+@dataclass(frozen=True)
+class StepFormat:
+    """One labeled-step format: ``parse`` turns one JSON line into a ``ParsedSolution`` (raising ``FieldError``
+    for a line it cannot use); its labels get source ``import:NAME`` and rank ``precedence`` in the PRM export's
+    default precedence (None: not listed)."""
+
+    name: str
+    parse: Callable[[dict], ParsedSolution]
+    description: str
+    precedence: int | None = None
+
+    @property
+    def source(self) -> str:
+        return f"import:{self.name}"
+
+
+_FORMATS: dict[str, StepFormat] = {}
+
+
+def register_step_format(fmt: StepFormat) -> StepFormat:
+    """Make a format known to ``import-steps`` and the Label page's import form."""
+    _FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def step_formats() -> list[StepFormat]:
+    """Every registered format, in registration order."""
+    return list(_FORMATS.values())
+
+
+def format_names() -> tuple[str, ...]:
+    return tuple(_FORMATS)
+
+
+register_step_format(StepFormat("prm800k", parse_prm800k, "PRM800K JSONL: people's ratings -1/0/1 per step",
+                                precedence=1))
+register_step_format(StepFormat("math-shepherd", parse_math_shepherd, "Math-Shepherd: a ки tag after each step, "
+                                "the label text with + or - in its place", precedence=2))
+
+
+@dataclass
+class StepImportConfig(ConfigBase):
+    """A labeled step file to import as a run: its format, where it is, and the model that wrote the solutions."""
+
+    format: str = field(default="prm800k", metadata={
+        "help": "the file's format", "choices": format_names, "positional": True})
+    path: str = field(default="", metadata={"help": "the JSONL file on this machine", "positional": True})
+    model: str | None = field(default=None, metadata={
+        "help": "the model that wrote the solutions, recorded on the run and its messages"})
+
+    def __post_init__(self) -> None:
+        if self.format not in _FORMATS:
+            raise ImportFormatError(f"Unknown step format '{self.format}' in [[format]]; choose one of: "
+                                    f"{', '.join(_FORMATS)}.")
+        self.path = str(self.path).strip()
+        if not self.path:
+            raise ImportFormatError(f"[[path]] is empty; give the path of a {self.format} .jsonl file.")
+        self.model = (self.model or "").strip() or None
+
+
 @dataclass
 class _Rows:
     """One batch of an import's rows, on its way to ``labels.insert_imported``."""
@@ -174,23 +240,26 @@ def _solution_rows(rows: _Rows, run_id: str, n: int, sol: ParsedSolution, fmt: s
 
 
 def import_steps(store: Store, path: Path | str, fmt: str, model: str | None = None) -> dict:
+    """:func:`import_step_file` with the config's fields as arguments."""
+    return import_step_file(store, StepImportConfig(fmt, str(path), model))
+
+
+def import_step_file(store: Store, cfg: StepImportConfig) -> dict:
     """Import a labeled step file into the store as a run; return the run id, counts and rejected lines.
 
-    ``model`` names the model that wrote the solutions (PRM800K: a GPT-4 generator; Math-Shepherd: the
+    ``cfg.model`` names the model that wrote the solutions (PRM800K: a GPT-4 generator; Math-Shepherd: the
     one its authors sampled), recorded on every message and on the run. Raises
     :class:`ImportFormatError` when no line could be imported.
     """
-    if fmt not in FORMATS:
-        raise ImportFormatError(f"Unknown step format '{fmt}'; choose one of: {', '.join(FORMATS)}.")
-    path = Path(path).expanduser().resolve()
+    fmt, model = cfg.format, cfg.model
+    path = Path(cfg.path).expanduser().resolve()
     if not path.is_file():
-        raise ImportFormatError(f"{path} does not exist; pass the path of a {fmt} .jsonl file.")
-    model = (model or "").strip() or None
+        raise ImportFormatError(f"{path} does not exist; give [[path]] the path of a {fmt} .jsonl file.")
     run_id = f"import-{fmt}-{file_sha256(path)[:12]}"
     meta = {"run_id": run_id, "kind": "import", "method": fmt, "dataset": f"file:{path}", "model": model,
             "config": {"format": fmt, "path": str(path), "model": model}, "status": "done",
             "created_at": now().isoformat()}
-    parse = parse_prm800k if fmt == "prm800k" else parse_math_shepherd
+    parse = _FORMATS[fmt].parse
     rejected: list[tuple[int, str]] = []
     placed: dict[str, int] = {}
     counts = {"solutions": 0, "steps": 0, "labels": 0}

@@ -8,7 +8,8 @@ verdict, so the transitions into and out of it are skipped rather than guessed. 
 same classification in SQL for the dashboard (``agentark.store.trace_tables``); the tests hold the two equal.
 
 Also here: the word-level diff of a message against the agent's previous one (as pieces; the pages draw it
-with ``agentark.ui.marks``) and the agents' column order, both used by the debate viewer.
+with ``agentark.ui.marks``), used by the debate viewer; the agents' column order is the store's
+(``agentark.store.trace_tables.agent_order``), which lists a run's agents in it.
 """
 from __future__ import annotations
 
@@ -87,15 +88,6 @@ def count_transitions(messages: Iterable[Mapping]) -> dict[str, int]:
     for t in agent_transitions(messages):
         counts[t.kind] += 1
     return counts
-
-
-def agent_order(agents: Iterable[str]) -> list[str]:
-    """Agents in column order: agent_1, agent_2, ... agent_10 numerically, the aggregator last."""
-    def key(a: str) -> tuple:
-        m = re.fullmatch(r"agent_(\d+)", a)
-        return (0, int(m.group(1)), a) if m else (1, 0, a)
-
-    return sorted(set(agents), key=key)
 
 
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:

@@ -8,6 +8,9 @@ in the same transaction as the labels and corrections of the batch (one store op
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pandas as pd
 
 from agentark.store import Store, operation
@@ -26,6 +29,16 @@ def steps_by_id(store: Store, step_ids: list[str]) -> pd.DataFrame:
         ids).df()
 
 
+@contextmanager
+def _view(con, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """``frame`` visible to SQL as ``name`` for the block: a batch's rows are read by name, then let go."""
+    con.register(name, frame)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
 def write_batch(store: Store, labels: pd.DataFrame, corrections: pd.DataFrame) -> dict[str, int]:
     """Append label rows and correction rows in one transaction; rows whose ids exist are skipped, so a batch
     sent twice stores once. A correction's author who never labelled its step -1 gets that label with it.
@@ -36,23 +49,16 @@ def write_batch(store: Store, labels: pd.DataFrame, corrections: pd.DataFrame) -
         before = con.execute("SELECT (SELECT count(*) FROM step_labels), (SELECT count(*) FROM step_corrections)"
                              ).fetchall()[0]
         if not labels.empty:
-            con.register("_batch_labels", labels)
-            try:
+            with _view(con, "_batch_labels", labels):
                 con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _batch_labels")
-            finally:
-                con.unregister("_batch_labels")
         if not corrections.empty:
-            con.register("_batch_corrections", corrections)
-            try:
+            with _view(con, "_batch_corrections", corrections):
                 fresh = con.execute(
                     """SELECT c.* FROM _batch_corrections c
                        WHERE c.correction_id NOT IN (SELECT correction_id FROM step_corrections)""").df()
                 con.execute("INSERT OR IGNORE INTO step_corrections BY NAME SELECT * FROM _batch_corrections")
-            finally:
-                con.unregister("_batch_corrections")
             if not fresh.empty:
-                con.register("_fresh_corrections", fresh)
-                try:
+                with _view(con, "_fresh_corrections", fresh):
                     con.execute(
                         """INSERT INTO step_labels (label_id, step_id, value, source, annotator, confidence, flag,
                                                     note, created_at)
@@ -63,8 +69,6 @@ def write_batch(store: Store, labels: pd.DataFrame, corrections: pd.DataFrame) -
                                              WHERE l.step_id = c.step_id AND l.source = 'human'
                                                AND l.annotator = c.annotator AND l.value = -1)
                            ON CONFLICT DO NOTHING""")
-                finally:
-                    con.unregister("_fresh_corrections")
         after = con.execute("SELECT (SELECT count(*) FROM step_labels), (SELECT count(*) FROM step_corrections)"
                             ).fetchall()[0]
     return {"labels": after[0] - before[0], "corrections": after[1] - before[1]}

@@ -11,6 +11,7 @@ classification is the SQL twin of ``agentark.runs.traces.classify``; tests hold 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from urllib.parse import urlencode
 
@@ -18,7 +19,6 @@ import pandas as pd
 
 from agentark.errors import ConfigError, StoreError
 from agentark.store import Store, operation
-from agentark.runs.traces import agent_order
 
 CONSENSUS = ("any", "unanimous", "majority", "no majority")
 MARK_FILTERS = ("any", "keep", "exclude", "unmarked")
@@ -487,6 +487,16 @@ def dashboard(store: Store, runs: list[str] | tuple[str, ...] = ()) -> Dashboard
         by={g: accuracy_by(store, g, runs) for g in GROUPINGS},
         tokens=token_histogram(store, runs),
     )
+
+
+def agent_order(agents: Iterable[str]) -> list[str]:
+    """Agents in column order: agent_1, agent_2, ... agent_10 numerically, the aggregator last."""
+    def key(a: str) -> tuple:
+        m = re.fullmatch(r"agent_(\d+)", a)
+        return (0, int(m.group(1)), a) if m else (1, 0, a)
+
+    return sorted(set(agents), key=key)
+
 
 
 @operation

@@ -5,41 +5,49 @@ dataset and its splits, the teacher (a debate method, its agents, rounds and mod
 R-SFT, debate DA, single-agent self-distillation of matched volume, corrections-only, and PAD on top of an SFT
 arm), the student, PRM and PAD training settings, and the evaluation (held-out problems, training seeds).
 
-Design decision: the fields are flat, prefixed by the part of the study they set (``teacher_agents``,
-``sft_epochs``), so ``agentark.options`` generates every flag and form widget from them like any config. A
-study file (TOML) may group them in tables: ``[teacher] agents = 3`` is ``teacher_agents = 3``
-(:func:`load_study_file`); an unknown key is refused with the keys that exist.
+Design decision: a study is made of the configs its steps run, not of copies of their fields. The teacher is a
+``DebateConfig``, the single-agent arm a ``SingleAgentConfig``, the students' training the ``SFTJobConfig``,
+``PRMConfig`` and ``PADJobConfig``, the evaluation an ``EvalConfig``; the study keeps only what is its own
+(dataset, splits, sizes, problem seed, arms, seeds, the student, the device) and, when it builds a step, sets the
+fields it decides (the problems, the exports, the models, the seeds) on the part's config (``study_job``).
+``agentark.options`` offers a part's fields as prefixed options (``teacher_agents``, flag ``--teacher-agents``),
+so the CLI flags and the page form are generated as for any config. A study file (TOML) gives a part as a table:
+``[teacher] agents = 3`` is ``teacher_agents = 3`` (:func:`study_file_values`); an unknown key is refused with the
+keys that exist, and the keys of older study files (``[sft] batch_size``, ``[pad] steps``) still load.
 """
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from agentark.config import EMBEDDED_MODEL
+from agentark.debate.debate_config import DebateConfig
 from agentark.errors import ConfigError
-from agentark.options import ConfigBase, check_bounds
+from agentark.evaluate.eval_config import EvalConfig
+from agentark.options import ConfigBase, check_bounds, from_flat, option_names, options
+from agentark.studies.arms import arm_names, matchable_arms
+from agentark.studies.single_agent import SingleAgentConfig
+from agentark.train.pad import PADJobConfig
+from agentark.train.prm import PRMConfig
+from agentark.train.sft import SFTJobConfig
+from agentark.jobs.machine import DEVICE_CHOICES
 
-# The data arms a study can train, in table order; "base" (the untrained student) is always evaluated.
-ARMS = ("rsft", "da", "single", "corrections", "pad")
-ARM_NAMES = {
-    "base": "base model (no training)",
-    "rsft": "debate R-SFT",
-    "da": "debate DA",
-    "single": "single-agent self-distillation, matched volume",
-    "corrections": "corrections only (R-SFT)",
-    "pad": "PAD (GRPO with the study's PRM)",
-}
-# Arms trained with SFT on an export, and the arms PAD may start from / the single arm may match.
-SFT_ARMS = ("rsft", "da", "single", "corrections")
-MATCHABLE = ("rsft", "da")
 STUDENT_ENGINES = ("transformers", "vllm")
-# Tables of a study file and the field prefix each stands for.
-SECTIONS = ("teacher", "student", "single", "sft", "prm", "pad", "eval")
+# What a part's config holds, until the study builds a step, in the fields the study sets that may not be empty.
+SET_BY_STUDY = "(set by the study for each step)"
+# Keys of older study files (and stored study configs) and the options they are now.
+RENAMED = {"teacher_agent_models": "teacher_agent_model", "sft_batch_size": "sft_per_device_batch_size",
+           "pad_steps": "pad_max_steps", "pad_generations": "pad_num_generations"}
+# Tables of a study file that are not a part's config: ``[student] model`` is ``student_model``.
+STUDY_TABLES = ("student",)
 
 
-def _served(values: dict, name: str) -> bool:
-    return values.get("teacher_engine") == "openai"
+def part(cls, prefix: str, skip: tuple[str, ...], help_text: str, where: str) -> dict:
+    """The metadata of a part of the study: a whole config of ``cls`` whose ``skip`` fields the study sets."""
+    return {"help": help_text, "config": cls, "prefix": prefix, "skip": skip, "part": where}
 
 
 @dataclass
@@ -54,96 +62,71 @@ class StudyConfig(ConfigBase):
     train_problems: int = field(default=24, metadata={"help": "training problems", "min": 1})
     test_problems: int = field(default=40, metadata={"help": "held-out test problems", "min": 2})
     problem_seed: int = field(default=0, metadata={
-        "help": "seed that picks the built-in generator's problems (train and test)"})
-    arms: list[str] = field(default_factory=lambda: list(ARMS), metadata={
-        "help": "data arms to train and evaluate (the base model is always evaluated)", "choices": ARMS,
-        "flag": "--arm", "repeat": True})
+        "help": "seed that picks the built-in generator's problems (train and test); every step's config records it"})
+
+    teacher: DebateConfig = field(
+        default_factory=lambda: DebateConfig(agents=3, rounds=2, max_tokens=128),
+        metadata=part(DebateConfig, "teacher", ("dataset", "split", "limit", "problem_seed", "columns"),
+                      "the teacher's debate (the study gives it its dataset, splits and problems)", "teacher"))
+
+    arms: list[str] = field(default_factory=lambda: list(arm_names()), metadata={
+        "help": "data arms to train and evaluate (the base model is always evaluated)", "choices": arm_names,
+        "flag": "--arm", "repeat": True, "part": "arms"})
     seeds: list[int] = field(default_factory=lambda: [0], metadata={
         "help": "training seeds: every trained arm is trained and evaluated once per seed", "flag": "--seed",
-        "repeat": True})
-
-    teacher_method: str = field(default="debate", metadata={
-        "help": "the teacher's debate method (debate, mad, critique, ...)"})
-    teacher_agents: int | None = field(default=3, metadata={"help": "teacher agents (empty: the method's default)",
-                                                            "min": 1})
-    teacher_rounds: int | None = field(default=2, metadata={"help": "teacher rounds (empty: the method's default)",
-                                                            "min": 1})
-    teacher_engine: str = field(default="transformers", metadata={
-        "help": "the teacher's engine: transformers, openai (a served model), vllm, scripted"})
-    teacher_model: str = field(default=EMBEDDED_MODEL, metadata={"help": "the teacher's model"})
-    teacher_agent_models: list[str] = field(default_factory=list, metadata={
-        "help": "one model per speaker, in order ([ENGINE=]MODEL); empty: every speaker uses teacher_model",
-        "repeat": True, "metavar": "[ENGINE=]MODEL"})
-    teacher_base_urls: list[str] = field(default_factory=list, metadata={
-        "help": "the served teacher's OpenAI-compatible URLs (teacher_engine openai)", "flag": "--teacher-base-url",
-        "repeat": True, "applies": _served})
-    teacher_api_key_env: str | None = field(default=None, metadata={
-        "help": "environment variable holding the served teacher's API key (the key is never stored)",
-        "applies": _served})
-    teacher_temperature: float = field(default=0.7, metadata={"help": "teacher sampling temperature", "min": 0,
-                                                              "max": 2})
-    teacher_max_tokens: int = field(default=128, metadata={"help": "tokens per teacher message", "min": 1})
-    teacher_seed: int = field(default=0, metadata={"help": "the teacher's sampling seed"})
+        "repeat": True, "part": "arms"})
+    da_max_per_problem: int = field(default=4, metadata={"help": "DA: distinct trajectories per problem", "min": 1,
+                                                         "part": "arms"})
+    pad_on: str = field(default="rsft", metadata={"help": "the SFT arm PAD starts from", "choices": matchable_arms,
+                                                  "part": "arms"})
+    single: SingleAgentConfig = field(default_factory=SingleAgentConfig, metadata=part(
+        SingleAgentConfig, "single", (), "the single-agent arm's sampling", "arms"))
 
     student_model: str = field(default=EMBEDDED_MODEL, metadata={
-        "help": "the base model every arm starts from (and the base row of the table)"})
+        "help": "the base model every arm starts from (and the base row of the table)", "part": "students"})
     student_engine: str = field(default="transformers", metadata={
-        "help": "engine that evaluates the students (and samples the single-agent arm)", "choices": STUDENT_ENGINES})
+        "help": "engine that evaluates the students (and samples the single-agent arm)", "choices": STUDENT_ENGINES,
+        "part": "students"})
 
-    single_engine: str = field(default="", metadata={
-        "help": "engine of the single-agent samples (empty: student_engine); e.g. openai for the same weights "
-                "served by vLLM"})
-    single_model: str = field(default="", metadata={"help": "model of the single-agent samples (empty: "
-                                                            "student_model; give the same weights when served)"})
-    single_base_urls: list[str] = field(default_factory=list, metadata={
-        "help": "OpenAI-compatible URLs serving the base model (single_engine openai)", "flag": "--single-base-url",
-        "repeat": True})
-    single_samples: int = field(default=4, metadata={"help": "single-agent samples per problem per round", "min": 1})
-    single_max_rounds: int = field(default=4, metadata={
-        "help": "sampling rounds at most while the correct answers are fewer than the debate arm's rows", "min": 1})
-    single_temperature: float = field(default=0.7, metadata={"help": "single-agent sampling temperature",
-                                                             "min": 0, "max": 2})
-    single_match: str = field(default="rsft", metadata={
-        "help": "the debate arm whose rows and tokens the single-agent arm matches", "choices": MATCHABLE})
-    da_max_per_problem: int = field(default=4, metadata={"help": "DA: distinct trajectories per problem", "min": 1})
+    sft: SFTJobConfig = field(
+        default_factory=lambda: SFTJobConfig(export=SET_BY_STUDY, epochs=2.0, learning_rate=2e-5, max_length=512),
+        metadata=part(SFTJobConfig, "sft", ("export", "base_model", "seed", "device"),
+                      "every SFT arm's training (the study gives each its export, base model and seed)", "training"))
+    prm_model: str = field(default="", metadata={"help": "the PRM's backbone (empty: student_model)",
+                                                 "part": "training"})
+    prm: PRMConfig = field(
+        default_factory=lambda: PRMConfig(export=SET_BY_STUDY, epochs=1.0, learning_rate=2e-5, max_length=512),
+        metadata=part(PRMConfig, "prm", ("export", "base_model", "seed", "device"),
+                      "the study's PRM, trained on the teacher's automatically labelled steps", "training"))
+    pad: PADJobConfig = field(
+        default_factory=lambda: PADJobConfig(prm=SET_BY_STUDY, max_steps=4, num_generations=4,
+                                             per_device_batch_size=4, learning_rate=1e-6, max_completion_length=128),
+        metadata=part(PADJobConfig, "pad", ("dataset", "split", "limit", "problem_seed", "base_model", "prm", "seed",
+                                            "device"),
+                      "PAD (GRPO) on top of the pad_on arm, with the study's PRM", "training"))
+    device: str = field(default="auto", metadata={"help": "where to train: auto, cpu or cuda", "choices": DEVICE_CHOICES,
+                                                  "part": "training"})
 
-    sft_epochs: float = field(default=2.0, metadata={"help": "SFT passes over each arm's training set"})
-    sft_max_steps: int | None = field(default=None, metadata={"help": "SFT optimizer steps (empty: by epochs)",
-                                                              "min": 1})
-    sft_learning_rate: float = field(default=2e-5, metadata={"help": "SFT peak learning rate"})
-    sft_batch_size: int = field(default=4, metadata={"help": "SFT examples per device per step", "min": 1})
-    sft_max_length: int = field(default=512, metadata={"help": "SFT tokens per conversation", "min": 16})
-    sft_lora: bool = field(default=False, metadata={"help": "train LoRA adapters (merged into the final model)"})
-
-    prm_model: str = field(default="", metadata={"help": "the PRM's backbone (empty: student_model)"})
-    prm_epochs: float = field(default=1.0, metadata={"help": "PRM passes over the teacher's step labels"})
-    prm_max_steps: int | None = field(default=None, metadata={"help": "PRM optimizer steps (empty: by epochs)",
-                                                              "min": 1})
-    prm_learning_rate: float = field(default=2e-5, metadata={"help": "PRM peak learning rate"})
-    prm_max_length: int = field(default=512, metadata={"help": "PRM tokens per trajectory", "min": 8})
-
-    pad_on: str = field(default="rsft", metadata={"help": "the SFT arm PAD starts from", "choices": MATCHABLE})
-    pad_steps: int = field(default=4, metadata={"help": "PAD (GRPO) optimizer steps", "min": 1})
-    pad_generations: int = field(default=4, metadata={"help": "PAD completions per problem", "min": 2})
-    pad_learning_rate: float = field(default=1e-6, metadata={"help": "PAD peak learning rate"})
-    pad_prm_weight: float = field(default=1.0, metadata={"help": "weight of the PRM reward (correctness: 1)",
-                                                         "min": 0})
-    pad_max_completion_length: int = field(default=128, metadata={"help": "tokens per PAD completion", "min": 8})
-
-    eval_max_tokens: int = field(default=128, metadata={"help": "tokens per answer in evaluation", "min": 1})
-    eval_temperature: float = field(default=0.0, metadata={"help": "evaluation temperature (0: greedy)", "min": 0,
-                                                           "max": 2})
-    device: str = field(default="auto", metadata={"help": "where to train: auto, cpu or cuda",
-                                                  "choices": ("auto", "cpu", "cuda")})
+    evaluation: EvalConfig = field(
+        default_factory=lambda: EvalConfig(temperature=0.0, max_tokens=128),
+        metadata=part(EvalConfig, "eval", ("model", "engine", "engine_options", "dataset", "split", "limit",
+                                           "problem_seed"),
+                      "how every arm is evaluated on the held-out problems", "evaluation"))
 
     def __post_init__(self) -> None:
+        if any(isinstance(getattr(self, f.name), Mapping) for f in fields(self) if "config" in f.metadata):
+            for opt in options(StudyConfig):  # a stored config gives its parts as dicts
+                value = getattr(self, opt.name)
+                if opt.kind == "config" and isinstance(value, Mapping):
+                    known = {f.name for f in fields(opt.meta["config"]) if f.init}
+                    setattr(self, opt.name, opt.nested({k: v for k, v in value.items() if k in known}))
         check_bounds(StudyConfig, self)
         if not str(self.name).strip():
             raise ConfigError("Give the study a [[name]].")
-        unknown = [a for a in self.arms if a not in ARMS]
+        unknown = [a for a in self.arms if a not in arm_names()]
         if unknown:
-            raise ConfigError(f"Unknown arm(s) {', '.join(unknown)} in [[arms]]; choose from {', '.join(ARMS)}.")
-        self.arms = [a for a in ARMS if a in self.arms]
+            raise ConfigError(f"Unknown arm(s) {', '.join(unknown)} in [[arms]]; choose from {', '.join(arm_names())}.")
+        self.arms = [a for a in arm_names() if a in self.arms]
         self.seeds = [int(s) for s in dict.fromkeys(self.seeds)]
         if not self.seeds:
             raise ConfigError("[[seeds]] is empty; give at least one training seed, e.g. 0.")
@@ -153,67 +136,113 @@ class StudyConfig(ConfigBase):
         if "pad" in self.arms and self.pad_on not in self.arms:
             raise ConfigError(f"PAD starts from the {self.pad_on} arm; add it to [[arms]] or set [[pad_on]] to an "
                               "arm the study trains.")
-        for name in ("sft_epochs", "prm_epochs", "sft_learning_rate", "prm_learning_rate", "pad_learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"[[{name}]] must be positive (got {getattr(self, name)}).")
-        if self.teacher_base_urls and self.teacher_engine != "openai":
-            raise ConfigError("[[teacher_base_urls]] belong to [[teacher_engine]] openai.")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "StudyConfig":
+        """A stored study config: its parts as dicts, or (stored by an older version) flat prefixed keys such as
+        ``teacher_agents``; keys the class does not know are ignored."""
+        parts = {o.name for o in options(cls) if o.kind == "config"}
+        flat = renamed({k: v for k, v in data.items() if k not in parts})
+        known = option_names(cls)
+        return from_flat(cls, {k: v for k, v in flat.items() if k in known},
+                         **{k: v for k, v in data.items() if k in parts})
 
     # -- what the steps are built from ---------------------------------------------------------------------
     @property
     def sampler_engine(self) -> str:
-        return self.single_engine or self.student_engine
+        return self.single.engine or self.student_engine
 
     @property
     def sampler_model(self) -> str:
-        return self.single_model or self.student_model
+        return self.single.model or self.student_model
 
     @property
     def prm_backbone(self) -> str:
         return self.prm_model or self.student_model
 
 
+def renamed(values: dict) -> dict:
+    """Option values with the keys of older study files renamed; PAD's batch followed its generations there."""
+    out = {RENAMED.get(k, k): v for k, v in values.items()}
+    if "pad_generations" in values and "pad_per_device_batch_size" not in values:
+        out["pad_per_device_batch_size"] = values["pad_generations"]
+    return out
+
+
+def sections() -> tuple[str, ...]:
+    """The tables a study file may have: each part's prefix, and the study's own tables."""
+    return tuple(o.meta["prefix"] for o in options(StudyConfig) if o.kind == "config") + STUDY_TABLES
+
+
 def flatten(data: dict, where: str = "study file") -> dict:
-    """A study file's tables as flat field names (``[teacher] agents`` -> ``teacher_agents``); unknown keys are
-    refused with the keys that exist."""
-    known = {f.name for f in fields(StudyConfig)}
+    """A study file's tables as option names (``[teacher] agents`` -> ``teacher_agents``), older keys renamed;
+    unknown keys are refused with the keys that exist."""
     flat: dict = {}
+    tables = sections()
     for key, value in data.items():
         if isinstance(value, dict):
-            if key not in SECTIONS:
-                raise ConfigError(f"{where}: unknown table [{key}]; tables are {', '.join(SECTIONS)}.")
+            if key not in tables:
+                raise ConfigError(f"{where}: unknown table [{key}]; tables are {', '.join(tables)}.")
             for sub, v in value.items():
                 flat[f"{key}_{sub}"] = v
         else:
             flat[key] = value
+    flat = renamed(flat)
+    known = option_names(StudyConfig)
     unknown = sorted(set(flat) - known)
+    decided = sorted(set(unknown) & {f"{o.meta['prefix']}_{name}" for o in options(StudyConfig)
+                                     if o.kind == "config" for name in o.meta["skip"]})
+    if decided:
+        raise ConfigError(f"{where}: the study sets {', '.join(decided)} itself for each step (from its dataset, "
+                          "splits, problems, problem seed, seeds, student and device); set those at the top level "
+                          "and leave them out of the tables.")
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; a study file sets: "
-                          f"{', '.join(sorted(known))} (or their [section] form).")
+        close = {name: difflib.get_close_matches(name, known, n=1) for name in unknown}
+        named = ", ".join(f"{name} (did you mean {close[name][0]}?)" if close[name] else name for name in unknown)
+        own = [o.name for o in options(StudyConfig) if o.kind != "config"]
+        raise ConfigError(f"{where}: unknown key(s) {named}. A study file sets {', '.join(own)} and, in the "
+                          f"tables {', '.join(f'[{t}]' for t in tables)}, the fields of each part (`python -m "
+                          "agentark study run --help` lists every one as a flag).")
     return flat
 
 
-def parse_study(text: str, where: str = "study file") -> StudyConfig:
-    """A study from TOML text."""
+def study_text_values(text: str, where: str = "study file") -> dict:
+    """A study file's TOML text as option values (see :func:`flatten`)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {exc}.") from exc
+    return flatten(data, where)
+
+
+def study_from_values(values: dict, where: str = "study file") -> StudyConfig:
+    """A study from option values (a file's, with flags given on top)."""
     try:
-        return StudyConfig(**flatten(data, where))
+        return from_flat(StudyConfig, values)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}.") from exc
 
 
-def load_study_file(path: Path | str) -> StudyConfig:
-    """Read a study file (TOML); ``builtin`` names the built-in study."""
+def parse_study(text: str, where: str = "study file") -> StudyConfig:
+    """A study from TOML text."""
+    return study_from_values(study_text_values(text, where), where)
+
+
+def study_file_values(path: Path | str) -> dict:
+    """A study file's option values (``builtin`` names the built-in study)."""
     if str(path) == BUILTIN_NAME:
-        return builtin_study()
+        path = BUILTIN_FILE
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"No study file {path}; write one (see docs/studies.md) or run the built-in study with "
                           f"`python -m agentark study run {BUILTIN_NAME}`.")
-    return parse_study(path.read_text(encoding="utf-8"), str(path))
+    return study_text_values(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_study_file(path: Path | str) -> StudyConfig:
+    """Read a study file (TOML); ``builtin`` names the built-in study."""
+    where = str(BUILTIN_FILE if str(path) == BUILTIN_NAME else path)
+    return study_from_values(study_file_values(path), where)
 
 
 BUILTIN_NAME = "builtin"
@@ -223,4 +252,4 @@ BUILTIN_FILE = Path(__file__).with_name("builtin_study.toml")
 def builtin_study() -> StudyConfig:
     """The built-in study: the embedded model as teacher and student on one-step arithmetic, sized for two CPU
     cores (see docs/studies.md for its measured table)."""
-    return parse_study(BUILTIN_FILE.read_text(encoding="utf-8"), str(BUILTIN_FILE))
+    return load_study_file(BUILTIN_NAME)

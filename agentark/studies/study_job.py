@@ -8,6 +8,10 @@ teacher's debate on the train split and on the test problems, single-agent sampl
 PRM, SFT and PAD training, and evaluations through the ``eval`` kind (its held-out check included). Exports,
 segmentation and automatic labels are store operations done between steps.
 
+Each step's config is the study's part for it (``cfg.teacher``, ``cfg.sft``, ``cfg.evaluation``, ...) with the
+fields the study decides set on it (dataset, split, problems and problem seed, export, base model, seed, device),
+so what a step stores is what it ran.
+
 Design decision: a step is keyed by its kind, its config and the hashes of its inputs (an export's sha256, the
 ids of the models and runs it reads, the problems it is given); ``$AGENTARK_HOME/study-steps/KEY.json`` names
 the job made for that key. A step whose key has a finished job is reused, an unfinished one (stopped, failed,
@@ -22,17 +26,18 @@ import hashlib
 import json
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from agentark import config
 from agentark.clock import now
-from agentark.debate import AgentSpec, DebateConfig
+from agentark.debate import DebateConfig
 from agentark.errors import ConfigError, JobError
 from agentark.ids import file_sha256
 from agentark.evaluate.eval_config import EvalConfig
 from agentark.evaluate.run import load_eval_problems
-from agentark.export import ExportConfig, ExportSummary, list_exports, prepare, write_export
+from agentark.training_sets import ExportConfig, ExportSummary, list_exports, prepare, write_export
 from agentark.jobs.folder import JobFolder, JobStopped, atomic_write_bytes, pid_alive
 from agentark.jobs.registry import JobKind, Plan, Progress, find, folders, register_kind
 from agentark.jobs.runner import create, run_job
@@ -40,7 +45,11 @@ from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.studies.matched_volume import enough, match_volume
-from agentark.studies.study_config import SFT_ARMS, StudyConfig
+from agentark.studies.arms import ARM_RECORDS, sft_arms
+from agentark.studies.study_config import StudyConfig
+from agentark.train.pad import PADJobConfig
+from agentark.train.prm import PRMConfig
+from agentark.train.sft import SFTJobConfig
 from agentark.tasks import load_problems
 
 STEPS_DIR = "study-steps"
@@ -210,32 +219,44 @@ class StudyRunner:
             self._tokenizer = load_tokenizer(self.cfg.student_model)
         return self._tokenizer
 
-    # -- configs ------------------------------------------------------------------------------------------
+    # -- configs: each part's config with what the study decides set on it -----------------------------------
     def teacher_config(self, split: str, limit: int) -> DebateConfig:
         c = self.cfg
-        options = {"base_urls": list(c.teacher_base_urls)} if c.teacher_base_urls else {}
-        if c.teacher_api_key_env:
-            options["api_key_env"] = c.teacher_api_key_env
-        return DebateConfig(method=c.teacher_method, agents=c.teacher_agents, rounds=c.teacher_rounds,
-                            engine=c.teacher_engine, model=c.teacher_model, engine_options=options,
-                            agent_specs=[AgentSpec.parse(m) for m in c.teacher_agent_models],
-                            temperature=c.teacher_temperature, max_tokens=c.teacher_max_tokens, seed=c.teacher_seed,
-                            dataset=c.dataset, split=split, limit=limit, problem_seed=c.problem_seed)
+        return replace(c.teacher, dataset=c.dataset, split=split, limit=limit, problem_seed=c.problem_seed)
 
     def eval_config(self, model: str) -> EvalConfig:
         c = self.cfg
-        return EvalConfig(model=model, engine=c.student_engine, dataset=c.dataset, split=c.test_split,
-                          limit=c.test_problems, seed=c.problem_seed, temperature=c.eval_temperature,
-                          max_tokens=c.eval_max_tokens, method="cot")
+        return replace(c.evaluation, model=model, engine=c.student_engine, dataset=c.dataset, split=c.test_split,
+                       limit=c.test_problems, problem_seed=c.problem_seed)
 
     def sampler_config(self, round_: int) -> DebateConfig:
+        """One round of the single-agent arm: the base model's independent samples on the training problems, with
+        the teacher's tokens per reply and a seed of its own per round."""
         c = self.cfg
-        options = {"base_urls": list(c.single_base_urls)} if c.single_base_urls else {}
-        return DebateConfig(method="self_consistency", agents=c.single_samples, engine=c.sampler_engine,
-                            model=c.sampler_model, engine_options=options, temperature=c.single_temperature,
-                            max_tokens=c.teacher_max_tokens, seed=1000 * c.teacher_seed + round_,
+        options = {"base_urls": list(c.single.base_urls)} if c.single.base_urls else {}
+        return DebateConfig(method="self_consistency", agents=c.single.samples, engine=c.sampler_engine,
+                            model=c.sampler_model, engine_options=options, temperature=c.single.temperature,
+                            max_tokens=c.teacher.max_tokens, seed=1000 * c.teacher.seed + round_,
                             dataset=c.dataset, split=c.train_split, limit=c.train_problems,
                             problem_seed=c.problem_seed)
+
+    def single_export_config(self, runs: list[str]) -> ExportConfig:
+        """The single-agent arm's candidates: every correct sample of its rounds so far."""
+        c = self.cfg
+        return ExportConfig(kind="da", run_ids=list(runs), max_per_problem=c.single.samples * c.single.max_rounds)
+
+    def prm_config(self, export: str) -> PRMConfig:
+        c = self.cfg
+        return replace(c.prm, export=export, base_model=c.prm_backbone, seed=c.teacher.seed, device=c.device)
+
+    def sft_config(self, export: str, seed: int) -> SFTJobConfig:
+        c = self.cfg
+        return replace(c.sft, export=export, base_model=c.student_model, seed=seed, device=c.device)
+
+    def pad_config(self, student: str, prm: str, seed: int) -> PADJobConfig:
+        c = self.cfg
+        return replace(c.pad, dataset=c.dataset, split=c.train_split, limit=c.train_problems,
+                       problem_seed=c.problem_seed, base_model=student, prm=prm, seed=seed, device=c.device)
 
     # -- the study ----------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -261,11 +282,11 @@ class StudyRunner:
 
         exports = self.debate_exports(teacher["job_id"])
         if "single" in c.arms:
-            exports["single"] = self.guarded("single", lambda: self.matched_export(exports.get(c.single_match)))
+            exports["single"] = self.guarded("single", lambda: self.matched_export(exports.get(c.single.match)))
         prm = self.prm_model(teacher["job_id"]) if "pad" in c.arms else None
         for seed in c.seeds:
             students: dict[str, str] = {}
-            for arm in [a for a in c.arms if a in SFT_ARMS]:
+            for arm in [a for a in c.arms if a in sft_arms()]:
                 if exports.get(arm):
                     students[arm] = self.guarded(arm, lambda arm=arm: self.sft_arm(arm, seed, exports[arm]))
             if "pad" in c.arms and prm and students.get(c.pad_on):
@@ -286,10 +307,8 @@ class StudyRunner:
     def debate_exports(self, teacher_run: str) -> dict[str, dict]:
         """The teacher's exports each debate arm trains on (and the single arm matches), with their figures."""
         c = self.cfg
-        wanted = {"rsft": ExportConfig(kind="rsft", run_ids=[teacher_run]),
-                  "da": ExportConfig(kind="da", run_ids=[teacher_run], max_per_problem=c.da_max_per_problem),
-                  "corrections": ExportConfig(kind="rsft", run_ids=[teacher_run], corrections="only")}
-        needed = set(c.arms) | ({c.single_match} if "single" in c.arms else set()) | (
+        wanted = {a.name: a.teacher_export(c, teacher_run) for a in ARM_RECORDS.values() if a.teacher_export}
+        needed = set(c.arms) | ({c.single.match} if "single" in c.arms else set()) | (
             {c.pad_on} if "pad" in c.arms else set())
         exports = {}
         for arm, export_cfg in wanted.items():
@@ -316,22 +335,22 @@ class StudyRunner:
         answers can match the debate arm's rows and tokens; export the matched subset."""
         c = self.cfg
         if not target:
-            raise ConfigError(f"The single-agent arm matches the {c.single_match} arm, which has no rows.")
+            raise ConfigError(f"The single-agent arm matches the {c.single.match} arm, which has no rows.")
         runs: list[str] = []
         cfg = rows = None
         tokens: list[int] = []
-        for round_ in range(c.single_max_rounds):
+        for round_ in range(c.single.max_rounds):
             step = self.job_step(f"single-agent samples, round {round_ + 1}", "debate", self.sampler_config(round_),
                                  {"dataset_sha256": dataset_hash(c.dataset)})
             runs.append(step["job_id"])
-            cfg = ExportConfig(kind="da", run_ids=list(runs), max_per_problem=c.single_samples * c.single_max_rounds)
+            cfg = self.single_export_config(runs)
             rows, summary = prepare(self.store, cfg)
             tokens = completion_tokens(rows.to_dict("records"), self.tokenizer()) if len(rows) else []
             if enough(list(rows["problem_id"]), tokens, target["rows"], target["tokens"]):
                 break
         if rows is None or rows.empty:
             raise ConfigError(f"The base model answered none of the {c.train_problems} training problems correctly "
-                              f"in {c.single_max_rounds} round(s) of {c.single_samples} samples; raise "
+                              f"in {c.single.max_rounds} round(s) of {c.single.samples} samples; raise "
                               "[[single_max_rounds]] or [[single_samples]].")
         matched = match_volume(list(rows["problem_id"]), tokens, target["rows"], target["tokens"])
         picked = rows.iloc[matched.picked].reset_index(drop=True)
@@ -342,49 +361,27 @@ class StudyRunner:
 
     def prm_model(self, teacher_run: str) -> str | None:
         """The study's PRM: trained on the teacher's automatically labelled steps."""
-        from agentark.train.prm import PRMConfig
-
-        c = self.cfg
-
         def train() -> str:
             self.stage("segmenting and labelling the teacher's steps")
             segment_runs(self.store, [teacher_run], SegmentConfig())
             run_auto_labelers(self.store, AutoLabelConfig([teacher_run]))
             figures = self.export(ExportConfig(kind="prm", run_ids=[teacher_run]))
-            prm_cfg = PRMConfig(export=figures["path"], base_model=c.prm_backbone, epochs=c.prm_epochs,
-                                max_steps=c.prm_max_steps, learning_rate=c.prm_learning_rate,
-                                max_length=c.prm_max_length, seed=c.teacher_seed, device=c.device)
-            step = self.job_step("train the PRM", "prm", prm_cfg, {"export_sha256": figures["sha256"]},
-                                 exports=list_exports(self.store))
+            step = self.job_step("train the PRM", "prm", self.prm_config(figures["path"]),
+                                 {"export_sha256": figures["sha256"]}, exports=list_exports(self.store))
             self.record["prm"] = {"export": figures, "job": step["job_id"], "model": step["model_id"]}
             return step["model_id"]
 
         return self.guarded("pad", train)
 
     def sft_arm(self, arm: str, seed: int, data: dict) -> str:
-        from agentark.train.sft import SFTJobConfig
-
-        c = self.cfg
-        sft_cfg = SFTJobConfig(export=data["path"], base_model=c.student_model, epochs=c.sft_epochs,
-                               max_steps=c.sft_max_steps, learning_rate=c.sft_learning_rate,
-                               per_device_batch_size=c.sft_batch_size, max_length=c.sft_max_length, lora=c.sft_lora,
-                               seed=seed, device=c.device)
-        step = self.job_step(f"train {arm} (seed {seed})", "sft", sft_cfg, {"export_sha256": data["sha256"]},
-                             exports=list_exports(self.store))
+        step = self.job_step(f"train {arm} (seed {seed})", "sft", self.sft_config(data["path"], seed),
+                             {"export_sha256": data["sha256"]}, exports=list_exports(self.store))
         self.evaluate(arm, seed, step["model_id"], step["job_id"], data)
         return step["model_id"]
 
     def pad_arm(self, seed: int, student: str, prm: str, data: dict) -> str:
-        from agentark.train.pad import PADJobConfig
-
         c = self.cfg
-        pad_cfg = PADJobConfig(dataset=c.dataset, split=c.train_split, limit=c.train_problems,
-                               problem_seed=c.problem_seed, base_model=student, prm=prm,
-                               prm_weight=c.pad_prm_weight, max_steps=c.pad_steps, num_generations=c.pad_generations,
-                               per_device_batch_size=c.pad_generations,
-                               max_completion_length=c.pad_max_completion_length, learning_rate=c.pad_learning_rate,
-                               seed=seed, device=c.device)
-        step = self.job_step(f"train pad (seed {seed})", "pad", pad_cfg,
+        step = self.job_step(f"train pad (seed {seed})", "pad", self.pad_config(student, prm, seed),
                              {"dataset_sha256": dataset_hash(c.dataset)})
         self.evaluate("pad", seed, step["model_id"], step["job_id"], data, pad_problems=c.train_problems)
         return step["model_id"]

@@ -28,7 +28,8 @@ from agentark.evaluate.metrics import run_metrics
 from agentark.store import Store
 from agentark.store import eval_tables as q
 from agentark.studies.matched_volume import VOLUME_TOLERANCE, volume_matched
-from agentark.studies.study_config import ARM_NAMES, ARMS
+from agentark.studies.arms import BASE, arm_names, arm_title
+from agentark.studies.study_config import StudyConfig
 from agentark.studies.study_job import StudyFolder
 
 
@@ -139,7 +140,7 @@ def study_result(store: Store, study_id: str) -> StudyResult:
     scores = {arm: per_problem([correct[r["eval_run"]] for r in seeds.values() if r["eval_run"] in correct])
               for arm, seeds in arms_rec.items() if any(r["eval_run"] in correct for r in seeds.values())}
     results = []
-    for arm in ["base", *ARMS]:
+    for arm in [BASE, *arm_names()]:
         if arm not in scores:
             continue
         seeds = arms_rec[arm]
@@ -153,7 +154,7 @@ def study_result(store: Store, study_id: str) -> StudyResult:
         first = next(iter(seeds.values()))
         export = first.get("export") or {}
         results.append(ArmResult(
-            arm=arm, name=ARM_NAMES[arm], seeds=sorted(int(s) for s in seeds), problems=len(series),
+            arm=arm, name=arm_title(arm), seeds=sorted(int(s) for s in seeds), problems=len(series),
             accuracy=float(np.mean(per_seed)) if per_seed else math.nan, ci_low=low, ci_high=high,
             seed_accuracies=per_seed,
             spread_sd=float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else math.nan,
@@ -264,8 +265,9 @@ def teacher_line(result: StudyResult) -> str:
     t = result.teacher
     if "accuracy" not in t:
         return "teacher: not evaluated on the test problems yet"
-    return (f"teacher ({result.config.get('teacher_method')}, {result.config.get('teacher_agents')} agents x "
-            f"{result.config.get('teacher_rounds')} rounds) on the same {t['problems']} test problems: "
+    teacher = StudyConfig.from_dict(result.config).teacher  # stored by this version or an older one (flat keys)
+    return (f"teacher ({teacher.method}, {teacher.agents} agents x {teacher.rounds} rounds) on the same "
+            f"{t['problems']} test problems: "
             f"{_pct(t['accuracy'])} {_interval(t['ci_low'], t['ci_high'])}, "
             f"{t['tokens_per_problem']:.0f} tokens/problem (run {t['test_run']})")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from agentark.errors import ConfigError
 from agentark.options import field_help
+from agentark.runs.steps import SEGMENTERS
 from agentark.train.runtime import (
     OnMetrics,
     ShouldStop,
@@ -31,11 +32,9 @@ from agentark.train.runtime import (
     training_arguments,
     trl_trainer,
 )
+from agentark.train.prm_scoring import AGGREGATIONS
 from agentark.train.train_config import TrainConfig, at_least
 from agentark.train.train_jobs import register_training_kind
-
-AGGREGATIONS = ("min", "mean", "last", "product", "softmin")
-SEGMENTERS = ("auto", "paragraphs", "lines", "markers", "sentences")
 
 
 @dataclass
@@ -130,7 +129,7 @@ class PRMReward:
         self.segmenter = segmenter
 
     def steps(self, text: str) -> list[str]:
-        from agentark.labels.segment import segment
+        from agentark.runs.steps import segment
 
         return [s.text for s in segment(text, self.segmenter)]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, ClassVar
 
 from agentark.config import EMBEDDED_MODEL
-from agentark.errors import ConfigError, ModelNotFoundError
+from agentark.errors import ConfigError
 from agentark.options import field_help
 from agentark.train.launch import check_gpus
 from agentark.train.prm_data import (
@@ -62,7 +62,6 @@ FORMAT = "agentark-prm"
 LABEL2ID = {"bad": 0, "good": 1}
 NEGATIVE_SHARE_WARNING = 0.10
 LABEL_TYPES = ("auto", "hard", "soft")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
 
 @dataclass
@@ -165,36 +164,11 @@ class PRMResult(TrainResult):
 
 # -- preflight: everything that can be refused before a model is loaded -------------------------------------
 def resolve_base_model(name: str) -> str:
-    """A local folder for the PRM's backbone: the embedded model, a studio model id, a checkpoint folder, or a
-    model id in the local Hugging Face cache."""
-    from agentark.checkpoints import resolve
+    """A local folder for the PRM's backbone, with its weights and tokenizer: the embedded model, a studio model
+    id, a checkpoint folder, or a model id in the local Hugging Face cache."""
+    from agentark.checkpoints import locate_model
 
-    if not name or name.startswith("embedded:"):
-        from agentark.backends.embedded import ensure_embedded
-
-        return str(ensure_embedded())
-    name = resolve(name)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        folder = path.resolve()
-    elif name.startswith((".", "/", "~")) or name.endswith("/") or name.count("/") > 1:
-        raise ModelNotFoundError(f"Base model folder '{name}' does not exist; give an existing checkpoint folder, a "
-                                 "model id in your Hugging Face cache, or 'embedded:smollm2-135m'.")
-    else:
-        from huggingface_hub import snapshot_download
-
-        try:
-            folder = Path(snapshot_download(name, local_files_only=True))
-        except Exception as exc:  # noqa: BLE001 - any hub failure means "not in the local cache" here
-            raise ModelNotFoundError(
-                f"'{name}' is neither a folder nor a model in the local Hugging Face cache ({type(exc).__name__}); "
-                "download it into the cache on a connected machine, or give a checkpoint folder.") from exc
-    if not (folder / "config.json").exists():
-        raise ModelNotFoundError(f"{folder} has no config.json; point base_model at a saved model folder.")
-    if not any((folder / f).exists() for f in TOKENIZER_FILES):
-        raise ModelNotFoundError(f"{folder} has no tokenizer ({', '.join(TOKENIZER_FILES)}); save the tokenizer into "
-                                 "that folder (tokenizer.save_pretrained(folder)) or pick another base model.")
-    return str(folder)
+    return locate_model(name, field="base_model", cached=True, tokenizer=True)[0]
 
 
 def detect_prm_hardware(cfg: PRMConfig) -> Hardware:

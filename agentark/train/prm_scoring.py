@@ -64,21 +64,14 @@ def read_meta(folder: Path) -> dict:
 
 def prm_folder(path_or_model_id: str) -> Path:
     """The local folder of a PRM given as a studio model id, a folder, or a model id in the Hugging Face cache."""
-    from agentark.checkpoints import resolve
+    from agentark.checkpoints import locate_model
 
-    path = Path(resolve(path_or_model_id)).expanduser()
-    if path.is_dir():
-        return path.resolve()
-    if path_or_model_id.startswith((".", "/", "~")) or path_or_model_id.count("/") != 1:
-        raise ModelNotFoundError(f"PRM folder '{path_or_model_id}' does not exist; pass the model or checkpoint "
-                                 "folder a PRM training job wrote.")
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(path_or_model_id, local_files_only=True))
-    except Exception as exc:  # noqa: BLE001 - any hub failure means "not in the local cache" here
-        raise ModelNotFoundError(f"'{path_or_model_id}' is neither a folder nor a model in the local Hugging Face "
-                                 "cache; pass the folder a PRM training job wrote.") from exc
+    if not path_or_model_id or path_or_model_id.startswith("embedded:"):
+        # Refused by name: the embedded chat model is never a PRM, and locating it would convert it first.
+        raise ModelNotFoundError(f"'{path_or_model_id}' is not a studio PRM; pass the model or checkpoint folder a PRM "
+                                 "training job wrote.")
+    # Whether the folder is a PRM at all is read_meta's to say, with the fix; here it may hold anything.
+    return Path(locate_model(path_or_model_id, field=None, cached=True, config=False)[0])
 
 
 class PRMScorer:

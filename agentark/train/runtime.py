@@ -64,9 +64,9 @@ def detect_hardware(device: str = "auto", precision: str = "auto", gradient_chec
 def resolve_base(model: str) -> str:
     """A folder (or hub id in the local cache) for a base model name: the embedded model, a studio model id,
     a checkpoint folder or a hub id."""
-    from agentark.backends.transformers_engine import resolve_model
+    from agentark.checkpoints import locate_model
 
-    return resolve_model(model)[0]
+    return locate_model(model)[0]
 
 
 def load_tokenizer(model: str, need_chat_template: bool = True):

@@ -15,9 +15,9 @@ from typing import ClassVar
 
 from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError
+from agentark.jobs.machine import DEVICE_CHOICES as DEVICES
 from agentark.options import ConfigBase, check_bounds, field_help
 
-DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SWITCHES = ("auto", "on", "off")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")

@@ -36,7 +36,7 @@ from agentark.train.train_config import TrainConfig
 def resolve_export(ref: str, exports=None) -> Path:
     """A training file from an export id, a sha256 (or its first 8+ characters), or a file path.
 
-    ``exports`` is the store's exports table (``agentark.export.list_exports``); without it only paths work.
+    ``exports`` is the store's exports table (``agentark.training_sets.list_exports``); without it only paths work.
     """
     path = Path(ref).expanduser()
     if path.is_file():

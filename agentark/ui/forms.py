@@ -3,7 +3,9 @@
 Design decision: a form never lists options by hand. It asks ``agentark.options.options(cls)`` for the fields,
 with their kinds, defaults, bounds, choices and help, and draws one widget per field (one per member of a group,
 help as the tooltip), so a field added to a config appears on the page and on the command line at once. The
-values go back through ``agentark.options.from_values``, which builds and validates the config.
+values go back through ``agentark.options.from_values``, which builds and validates the config. A config made
+of other configs (a study) offers each part's fields under its prefix, and ``by_part`` draws them grouped by the
+``part`` their field names, one expander each, instead of one wall of fields.
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ def _pick_or_type(opt: Option, key: str, offered: dict[str, str], default: Any, 
 
 def _export(opt: Option, key: str, default: Any) -> str:
     """An export of a kind the training kind ``trains`` reads, or a file path."""
-    from agentark.export import list_exports
+    from agentark.training_sets import list_exports
     from agentark.jobs import get_kind
 
     exports = list_exports(get_store())
@@ -86,15 +88,28 @@ def _number(opt: Option, key: str, default: Any):
     return None if got is None else cast(got)
 
 
-def _widget(opt: Option, prefix: str, default: Any):
+def _spec_lines(specs: Any) -> str:
+    """Speakers as the per-speaker box writes them (``[ENGINE=]MODEL | system``), so a config's own show."""
+    if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+        return ""
+    lines = []
+    for spec in specs:
+        model = f"{spec['engine']}={spec['model']}" if spec.get("engine") else (spec.get("model") or "-")
+        lines.append(f"{model} | {spec['system']}" if spec.get("system") else model)
+    return "\n".join(lines)
+
+
+def _widget(opt: Option, prefix: str, default: Any, given: bool = False):
+    """One option's widget; ``given``: ``default`` is a config's own value, not the class default."""
     key, label, meta = f"{prefix}_{opt.name}", opt.label, opt.meta
     widget = meta.get("widget")
     if "lines" in meta:
-        return st.text_area(label, help=opt.help, key=key, height=100)
+        return st.text_area(label, value=_spec_lines(default), help=opt.help, key=key, height=100)
     if widget == "dataset":
         return _dataset(opt, prefix, default)
     if widget == "model":
-        return st.text_input(label, value=active_model(), help=opt.help, key=key).strip()
+        return st.text_input(label, value=default if given and default else active_model(), help=opt.help,
+                             key=key).strip()
     if widget == "runs":
         return _runs(opt, key)
     if widget == "export":
@@ -128,15 +143,25 @@ def _widget(opt: Option, prefix: str, default: Any):
     return st.text_input(label, value="" if default is None else str(default), help=opt.help, key=key)
 
 
+def _shown(opt: Option, start: Any) -> list[tuple[Option, Any]]:
+    """The widgets of one option with their first values: a group's members, a nested config's fields."""
+    if opt.kind == "config":
+        return [pair for m in opt.members for pair in _shown(m, getattr(start, m.key))]
+    if opt.members and "lines" not in opt.meta:
+        return [(m, start.get(m.key, m.default) if isinstance(start, dict) else m.default) for m in opt.members]
+    return [(opt, start)]
+
+
 def option_widgets(cls, key_prefix: str, skip: tuple[str, ...] = (), columns: int = 3, defaults: Any = None,
-                   runs: list[str] | None = None) -> dict:
-    """Draw one widget per option of ``cls`` (per member of a group) in ``columns`` columns, keyed
-    ``{key_prefix}_{name}``; return name -> value for ``agentark.options.from_values``.
+                   runs: list[str] | None = None, by_part: bool = False) -> dict:
+    """Draw one widget per option of ``cls`` (per member of a group, per field of a nested config) in ``columns``
+    columns, keyed ``{key_prefix}_{name}``; return name -> value for ``agentark.options.from_values``.
 
     ``defaults`` (a config) gives the widgets' first values instead of the class defaults; ``runs``, when the page
-    already picked runs, fills the field that takes runs (``widget: runs``) instead of drawing a run picker."""
+    already picked runs, fills the field that takes runs (``widget: runs``) instead of drawing a run picker;
+    ``by_part`` draws the fields with a ``part`` in one expander per part, in the order the parts first appear."""
     fixed = {}
-    shown = []
+    parts: dict[str, list[tuple[Option, Any]]] = {}
     for opt in options(cls):
         if opt.name in skip:
             continue
@@ -144,13 +169,12 @@ def option_widgets(cls, key_prefix: str, skip: tuple[str, ...] = (), columns: in
             fixed[opt.name] = list(runs)
             continue
         start = opt.default if defaults is None else getattr(defaults, opt.name)
-        if opt.members and "lines" not in opt.meta:
-            shown += [(m, (start or {}).get(m.name, m.default)) for m in opt.members]
-        else:
-            shown.append((opt, start))
-    cols = st.columns(columns)
+        parts.setdefault(opt.meta.get("part", "") if by_part else "", []).extend(_shown(opt, start))
     values: dict = {}
-    for i, (opt, start) in enumerate(shown):
-        with cols[i % columns]:
-            values[opt.name] = _widget(opt, key_prefix, start)
+    for part_name, shown in parts.items():
+        with st.expander(part_name.capitalize()) if part_name else st.container():
+            cols = st.columns(columns)
+            for i, (opt, start) in enumerate(shown):
+                with cols[i % columns]:
+                    values[opt.name] = _widget(opt, key_prefix, start, given=defaults is not None)
     return {**values, **fixed}

@@ -15,16 +15,23 @@ bytes were imported before, under any name, is refused unless ``again`` asks for
 model than the run it would go into is refused (``import_writer.check_same_model``). The registry names
 modules, imported when a file of their format is read, so the CLI's parser can list the formats without
 loading the store.
+
+``TranscriptImportConfig`` is what an import takes (format, path, run id, dataset, model, name, again): the
+``import`` command's flags and the Run page's import form are generated from it (the page uploads the file, so
+it fills ``path`` with the saved upload, ``upload_config``).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentark.errors import ImportFormatError
 from agentark.ids import check_id
+from agentark.options import ConfigBase, run_id
 
 if TYPE_CHECKING:
     from agentark.runs.formats.import_writer import ImportReport
@@ -36,6 +43,58 @@ READERS: dict[str, str] = {
     "transcripts": "agentark.runs.formats.transcript_jsonl",
 }
 FORMATS = tuple(READERS)
+
+
+def format_names() -> tuple[str, ...]:
+    """The formats registered now (``READERS`` may grow after this module is imported)."""
+    return tuple(READERS)
+
+
+@dataclass
+class TranscriptImportConfig(ConfigBase):
+    """A transcript file to import: its format and path, the run and problem set it becomes, who spoke, a name."""
+
+    format: str | None = field(default=None, metadata={
+        "help": "the file's format", "choices": format_names, "required": True})
+    path: str = field(default="", metadata={"help": "the file to import", "positional": True})
+    run_id: str | None = field(default=None, metadata={
+        "help": "run to import into (du2023/maslab; default: derived from the path)", "parse": run_id})
+    dataset: str | None = field(default=None, metadata={
+        "help": "dataset name for the imported problems (default import:FILE)"})
+    model: str | None = field(default=None, metadata={
+        "help": "the model that spoke (du2023 files never say; overrides maslab's token_stats names; fills transcript "
+                "records that name none)"})
+    name: str | None = field(default=None, metadata={
+        "help": "a name for the imported run, shown instead of its id (unique)"})
+    again: bool = field(default=False, metadata={
+        "help": "import a file whose bytes were imported before (refused by default: it would count twice)"})
+
+    def __post_init__(self) -> None:
+        if self.format is None:
+            raise ImportFormatError(f"[[format]] is not set; choose one of: {', '.join(READERS)}.")
+        if self.format not in READERS:
+            raise ImportFormatError(f"Unknown import format '{self.format}' in [[format]]. Choose one of: "
+                                    f"{', '.join(READERS)}.")
+        if self.run_id is not None:
+            check_id(self.run_id, "run id")
+        self.path = str(self.path).strip()
+        self.dataset, self.model, self.name = ((v or "").strip() or None for v in (self.dataset, self.model, self.name))
+
+
+def import_transcripts(store: Store, cfg: TranscriptImportConfig) -> ImportReport:
+    """Import ``cfg.path`` (:func:`import_file`) and give the run its name; a name another run has is refused
+    before anything is imported."""
+    from agentark.runs import names
+    from agentark.runs.formats.import_writer import free_name
+
+    if not cfg.path:
+        raise ImportFormatError(f"[[path]] is empty; give the path of a {cfg.format} file.")
+    name = free_name(store, cfg.name)
+    report = import_file(store, cfg.format, cfg.path, run_id=cfg.run_id, dataset=cfg.dataset, model=cfg.model,
+                         again=cfg.again)
+    if name and report.imported:
+        names.rename(store, report.run_id, name)
+    return report
 
 
 def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = None,
@@ -83,9 +142,9 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
     return report
 
 
-def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: str | None = None,
-                  model: str | None = None, again: bool = False) -> ImportReport:
-    """Import bytes uploaded on the Run page.
+def upload_config(cfg: TranscriptImportConfig, filename: str, data: bytes) -> TranscriptImportConfig:
+    """``cfg`` for bytes uploaded on the Run page: the bytes saved, its ``path`` theirs, its dataset by default
+    named after the file.
 
     The bytes are saved under ``$AGENTARK_HOME/imports/`` first, named by their content hash as well as the
     file name, so the run's config points at a file that still exists, uploading the same bytes again finds
@@ -99,4 +158,11 @@ def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: s
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     target.write_bytes(data)
-    return import_file(store, fmt, target, dataset=dataset or f"import:{Path(name).stem}", model=model, again=again)
+    return dataclasses.replace(cfg, path=str(target), dataset=cfg.dataset or f"import:{Path(name).stem}")
+
+
+def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: str | None = None,
+                  model: str | None = None, again: bool = False) -> ImportReport:
+    """Import bytes uploaded on the Run page (:func:`upload_config`)."""
+    cfg = TranscriptImportConfig(fmt, dataset=dataset, model=model, again=again)
+    return import_transcripts(store, upload_config(cfg, filename, data))

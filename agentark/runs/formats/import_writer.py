@@ -16,7 +16,7 @@ from pathlib import Path
 from agentark.backends.base import Completion
 from agentark.clock import now
 from agentark.debate import Turn, decide, message_record, outcome_record
-from agentark.grading import choice_letter, choice_options, gradable, reference_solution
+from agentark.grading import choice_letter, choice_options, gradable
 from agentark.errors import ImportFormatError
 from agentark.ids import check_id, file_sha256
 from agentark.runs.import_io import FieldError
@@ -24,6 +24,7 @@ from agentark.store import Store
 from agentark.store import transcript_tables as db
 from agentark.store.import_tables import imports_of, record_import
 from agentark.tasks import Problem, extract_reference
+from agentark.tasks.answers import reference_solution
 
 # Rows are written every this many messages: large enough that a write costs little per row, small
 # enough that a batch's rows stay a few MB.
@@ -122,6 +123,18 @@ class RunWriter:
                                 self.messages, self.outcomes)
             self.written += len(self.messages)
         self.problems, self.run_problems, self.messages, self.outcomes = {}, [], [], []
+
+
+def free_name(store: Store, name: str | None) -> str | None:
+    """The cleaned name an imported run is to get; one another run has already is refused before any import."""
+    from agentark.runs.names import clean_name
+    from agentark.store import name_tables
+
+    cleaned = clean_name(name)
+    taken = name_tables.resolve(store, cleaned) if cleaned is not None else None
+    if taken is not None:
+        raise ImportFormatError(f"The name '{cleaned}' is already used by run {taken}: choose another [[name]].")
+    return cleaned
 
 
 def refuse_seen(store: Store, path: Path, sha256: str, model: str) -> None:

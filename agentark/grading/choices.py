@@ -1,0 +1,106 @@
+"""Multiple choice: the letter of a reference, the options a question lists, and the choice a reply names
+(a letter, "(B)", "Answer: C", or the option's text), never the last number of its text.
+"""
+from __future__ import annotations
+
+import re
+
+from agentark.grading.extract import Reading, ambiguous, candidates
+from agentark.grading.text import SENTENCE_END, clean, to_number
+
+_CHOICE_REFERENCE = re.compile(r"(?:(?i:answer)\s*(?:is)?\s*[:：]?\s*)?(?:\(([A-Ja-j])\)|([A-J])[).]?)")
+# An option marker in a question: "A) 45", "(B) 12", "C. 7", "D: 3", at a line start or after a separator.
+_OPTION_MARKER = re.compile(r"(?:^|(?<=[\s,;:]))\(?([A-J])[).:]\s+", re.MULTILINE)
+# Where the last option's text ends: a line break, a sentence end, or Du et al.'s "Explain your answer".
+_OPTION_END = re.compile(r"\n|(?<=[.?!])\s+(?=[A-Z])|\s+(?=Explain\b)")
+# A choice stated as such: "(B)" anywhere; "B)" or "B." or a bare "B" at the start of an answer span.
+_PAREN_CHOICE = re.compile(r"\(([A-J])\)")
+_LEADING_CHOICE = re.compile(r"\s*\(?([A-J])(?:\)|\.|:|$|\s|,)")
+# "(D)" ends a reply when at most this many characters follow it on its line ("(D) 45." does).
+_CHOICE_TAIL = 40
+
+
+def choice_letter(reference: str | None) -> str | None:
+    """The letter of a multiple-choice reference ("D", "(D)", "Answer: D"), else None."""
+    if not reference:
+        return None
+    m = _CHOICE_REFERENCE.fullmatch(reference.strip())
+    return (m.group(1) or m.group(2)).upper() if m else None
+
+
+def choice_options(question: str) -> dict[str, str]:
+    """The options a multiple-choice question lists, letter -> option text, from markers "A) ..", "(B) ..",
+    "C. ..", read in letter order from A; {} when it lists fewer than two."""
+    markers = list(_OPTION_MARKER.finditer(question or ""))
+    chain: list[re.Match[str]] = []
+    for m in markers:
+        if m.group(1) == chr(ord("A") + len(chain)) and (not chain or m.start() >= chain[-1].end()):
+            chain.append(m)
+    if len(chain) < 2:
+        return {}
+    options = {}
+    for m, nxt in zip(chain, chain[1:] + [None]):
+        body = question[m.end(): nxt.start() if nxt else len(question)]
+        if nxt is None:
+            body = _OPTION_END.split(body, 1)[0]
+        options[m.group(1)] = body.strip().rstrip(",;").strip()
+    return options
+
+
+def answer_choices(reference: str | None, question: str) -> dict[str, str] | None:
+    """What ``read_answer`` needs to grade against ``reference``: the question's options when the reference
+    is a choice letter ({} if the question lists none), else None (the answer is read as math)."""
+    return choice_options(question) if choice_letter(reference) else None
+
+
+def _option_key(text: str) -> str:
+    return re.sub(r"[\s.,;:!?*()]+", " ", clean(text)).strip().lower()
+
+
+def _choice_in(span: str, choices: dict[str, str]) -> str | None:
+    """The choice an answer span names: a leading letter ("B", "(B)", "B) 45") or an option's text."""
+    letters = set(choices) or {chr(c) for c in range(ord("A"), ord("K"))}
+    s = clean(span).replace("**", "").strip()
+    m = _LEADING_CHOICE.match(s)
+    if m and m.group(1) in letters:
+        return m.group(1)
+    paren = _PAREN_CHOICE.search(SENTENCE_END.split(s, 1)[0])
+    if paren and paren.group(1) in letters:
+        return paren.group(1)
+    stated = _option_key(SENTENCE_END.split(s, 1)[0])
+    if not stated:
+        return None
+    hits = [k for k, v in choices.items() if _option_key(v) == stated]
+    if not hits:
+        value = to_number(stated)
+        hits = [k for k, v in choices.items() if value is not None and to_number(v) == value]
+    return hits[0] if len(hits) == 1 else None
+
+
+def read_choice(text: str, finish_reason: str | None, choices: dict[str, str]) -> Reading:
+    """The choice a reply names, by the rules of ``read_answer`` for a multiple-choice reference."""
+    for candidate in candidates(text):
+        if ambiguous(candidate):
+            return Reading(None, "ambiguous")
+        letter = _choice_in(candidate, choices)
+        if letter is not None:
+            return Reading(letter, "explicit")
+    letters = set(choices) or {chr(c) for c in range(ord("A"), ord("K"))}
+    last_line = text.rstrip().rsplit("\n", 1)[-1]
+    if ambiguous(last_line) and len(_PAREN_CHOICE.findall(last_line)) >= 2:
+        return Reading(None, "ambiguous")
+    # A last line that is a choice ("D) 45", "(D)", "D") states it; the form Du et al. ask for, "(X)" at the
+    # end of the response, too.
+    line = clean(last_line).replace("**", "").strip()
+    lead = _LEADING_CHOICE.match(line)
+    if lead and lead.group(1) in letters and _option_key(line[lead.end():]) in ("", _option_key(choices.get(lead.group(1), ""))):
+        return Reading(lead.group(1), "explicit")
+    stated = [m for m in _PAREN_CHOICE.finditer(text) if m.group(1) in letters]
+    tail = text.rstrip()[stated[-1].end():] if stated else ""
+    if stated and len(tail) <= _CHOICE_TAIL and not SENTENCE_END.search(tail.rstrip(".")):
+        return Reading(stated[-1].group(1), "explicit")
+    if finish_reason == "length":
+        return Reading(None, "cut_off")
+    if stated:  # an option named earlier in a finished reply: the last one, marked as not stated at the end
+        return Reading(stated[-1].group(1), "implicit")
+    return Reading(None, "cut_off" if finish_reason == "length" else "none")
