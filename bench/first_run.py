@@ -101,8 +101,9 @@ def run_in_app(home: Path, screenshots: Path | None, timeout_s: float, changes: 
             page.goto(f"http://127.0.0.1:{port}/run")
             start = page.get_by_role("button", name="Start run")
             start.wait_for(timeout=180_000)
+            form = page.get_by_test_id("stForm").first  # the run's form, not the transcript import's below it
             for label, value in changes.items():
-                page.get_by_label(label, exact=True).fill(value)
+                form.get_by_label(label, exact=True).fill(value)
             clicked = time.perf_counter()
             start.click()
             pid = worker_pid(home)

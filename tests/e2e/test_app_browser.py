@@ -24,9 +24,10 @@ def test_run_page_renders_and_shows_the_first_result_in_chromium(app_server, bro
     page.get_by_text("No run is in progress.").wait_for()
     # The first run with the page's defaults, its speakers scripted (tests/study_script.py: right in the last
     # round on additions) so the result reads like a model's and comes in seconds.
-    page.get_by_role("combobox", name="engine").click()
+    form = page.get_by_test_id("stForm").first  # the run's form, not the transcript import's below it
+    form.get_by_role("combobox", name="engine").click()
     page.get_by_role("option", name="scripted", exact=True).click()
-    page.get_by_label("model", exact=True).fill(SCRIPTED_TEACHER)
+    form.get_by_label("model", exact=True).fill(SCRIPTED_TEACHER)
     page.get_by_role("button", name="Start run").click()
     page.get_by_text("One agent vs the team", exact=True).wait_for(timeout=120_000)
     page.get_by_role("link", name=re.compile("^Look at a debate")).first.wait_for(timeout=30_000)
