@@ -15,7 +15,7 @@ import pandas as pd
 from agentark.backends import ChatRequest, Engine
 from agentark.clock import now
 from agentark.debate import solve_messages
-from agentark.errors import ConfigError, EngineError
+from agentark.errors import EngineError
 from agentark.generation import GenerationConfig
 from agentark.grading import extract_answer, is_correct
 from agentark.labels.segment import steps_to_label
