@@ -42,14 +42,15 @@ _OPS = {
 
 def safe_eval(expr: str) -> Fraction:
     def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            return Fraction(node.value)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](walk(node.left), walk(node.right))
+        match node:
+            case ast.Expression(body=body):
+                return walk(body)
+            case ast.Constant(value=value) if type(value) is int:
+                return Fraction(value)
+            case ast.UnaryOp(op=ast.USub(), operand=operand):
+                return -walk(operand)
+            case ast.BinOp(left=left, op=op, right=right) if type(op) in _OPS:
+                return _OPS[type(op)](walk(left), walk(right))
         raise ValueError(f"not plain arithmetic: {ast.dump(node)}")
 
     return walk(ast.parse(expr, mode="eval"))
