@@ -29,22 +29,31 @@ ANNOTATION = re.compile(r"<<([^=<>]+)=([^<>]+)>>")
 
 
 # ---------------------------------------------------------------------------------------------------------
-# A tiny safe evaluator for calculator annotations: integers, + - * /, parentheses, unary minus. It works apart
-# from the generator's own (agentark.tasks.arithmetic), so the two check each other: the tree is first checked to
-# hold nothing else, then evaluated with every integer made an exact Fraction.
+# A tiny safe evaluator for calculator annotations: integers, + - * /, parentheses, unary minus. No eval.
 # ---------------------------------------------------------------------------------------------------------
 
-ARITHMETIC_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.USub, ast.Add, ast.Sub, ast.Mult, ast.Div)
+_OPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
 
 
 def safe_eval(expr: str) -> Fraction:
-    tree = ast.parse(expr, mode="eval")
-    for node in ast.walk(tree):
-        whole = isinstance(node, ast.Constant) and type(node.value) is int
-        if not (whole or isinstance(node, ARITHMETIC_NODES)):
-            raise ValueError(f"not plain arithmetic: {ast.dump(node)}")
-    exact = re.sub(r"\d+", lambda m: f"Fraction({m.group(0)})", expr)
-    return eval(exact, {"Fraction": Fraction, "__builtins__": {}})  # noqa: S307  (checked above)
+    def walk(node: ast.AST) -> Fraction:
+        match node:
+            case ast.Expression(body=body):
+                return walk(body)
+            case ast.Constant(value=value) if type(value) is int:
+                return Fraction(value)
+            case ast.UnaryOp(op=ast.USub(), operand=operand):
+                return -walk(operand)
+            case ast.BinOp(left=left, op=op, right=right) if type(op) in _OPS:
+                return _OPS[type(op)](walk(left), walk(right))
+        raise ValueError(f"not plain arithmetic: {ast.dump(node)}")
+
+    return walk(ast.parse(expr, mode="eval"))
 
 
 def operation_count(solution: str) -> int:
