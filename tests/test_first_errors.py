@@ -62,7 +62,7 @@ def test_a_wrong_message_is_marked_where_it_leaves_every_correct_path():
 def test_a_misread_quantity_names_what_the_question_gives():
     question = "She buys cartons with 15 servings per carton at a cost of $4.00 per carton. After 60 days ..."
     assert misread("Each carton has 4 servings.", question) == \
-        "the question gives 4 for something else; its servings number 15"
+        "the question gives 4 for “cost of $4.00 per carton”; its servings number 15"
     assert misread("She needs 60 / 15 = 4 cartons.", question) is None  # a result is no misread
     assert misread("Over 60 days she eats 60 servings.", question, {(60.0, "serving")}) is None  # a correct path's
 
@@ -124,6 +124,7 @@ def test_a_gold_set_whose_first_error_is_in_no_step_is_refused(tmp_path):
         load_gold_set(bad)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_card_shows_each_automatic_suggestion_with_its_reason():
     wrong = "Ben has 3 * 4 = 14 apples.\n\nHe eats 2, so 14 - 2 = 12.\n\nThe answer is 12."

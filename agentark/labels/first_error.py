@@ -207,6 +207,21 @@ def _counted(text: str, words: bool) -> list[tuple[float, str, int]]:
     return out
 
 
+def _context(question: str, value: float) -> str:
+    """Where the question gives a value: the words around its first occurrence ("“$4.00 per carton”")."""
+    plain = (question or "").replace(",", "")
+    for m in _VALUE.finditer(plain.replace("$", " ")):
+        try:
+            found = math.isclose(float(m.group(0).rstrip("%").strip()), value)
+        except ValueError:
+            continue
+        if found:
+            before = re.search(r"(?:\S+\s+){0,2}\S*$", plain[:m.start()]).group(0)
+            after = " ".join(re.split(r"[.?!;]\s", plain[m.end():] + " ")[0].split()[:3])
+            return "“" + f"{before}{m.group(0).strip()} {after}".strip(" .,;:?") + "”"
+    return "something else"
+
+
 def counted_pairs(texts: list[str]) -> set[tuple[float, str]]:
     """The (number, thing) pairs texts state ("60 servings"): a correct path's pairs are no misread."""
     return {(v, noun) for t in texts for v, noun, _ in _counted(affirmed(t), False)}
@@ -225,7 +240,7 @@ def misread(text: str, question: str, allowed: set[tuple[float, str]] = frozense
         if re.search(r"[=*/+×÷-]\s*$", body[:at]) or re.match(r"\s*[a-z]+\s*[-+*/×÷=]", body[at + len(_fmt(v)):]):
             continue
         if v in values_given and noun in given and v not in given[noun] and (v, noun) not in allowed:
-            return (f"the question gives {_fmt(v)} for something else; its {noun}s number "
+            return (f"the question gives {_fmt(v)} for {_context(question, v)}; its {noun}s number "
                     f"{' or '.join(_fmt(x) for x in sorted(given[noun]))}")
     return None
 
