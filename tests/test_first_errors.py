@@ -55,6 +55,9 @@ def test_a_wrong_message_is_marked_where_it_leaves_every_correct_path():
     i, why, _ = off_path(["3 * 4 = 12, 12 - 2 = 10.", "However, this answer is not correct.", "It is 11."],
                          known | {11.0}, "10", "11")
     assert i == 1 and "rejects 10" in why
+    # A value quoted in a sentence that calls it wrong is no claim of the step.
+    i, why, _ = off_path(["agent_2 is wrong: 3 * 4 = 14 is a mistake.", "So 3 * 4 = 15."], known, "10", "15")
+    assert i == 1 and why.startswith("15 appears")
     # No step states the final answer: nothing is guessed.
     assert off_path(["3 * 4 = 12 apples.", "So some are left."], known, "10", "11") is None
 

@@ -291,9 +291,11 @@ def off_path(step_texts: list[str], known: set[float], reference_answer: str,
     reached = False
     for i, text in enumerate(step_texts):
         found = values(text)
-        if question and (why := misread(text, question, allowed)):
+        # A sentence that calls something wrong quotes the claim it rejects: no value of its own.
+        own = affirmed(_LEAD.sub("", text, count=1))
+        if question and (why := misread(own, question, allowed)):
             return i, why, OFF_PATH_CONFIDENCE
-        for raw, v, percent, result in _values(text):
+        for raw, v, percent, result in _values(own):
             # A small constant may be used freely, but stated as a calculation's result it is a claim like any.
             if not on_path(v, percent, known if result else known | CONSTANTS_AS_FLOATS, raw):
                 return i, (f"{raw.rstrip('.,;:')} appears in no correct solution, and the question does not give "
