@@ -129,7 +129,7 @@ def summary_tab() -> None:
                    "it labelled. "
                    "'On first step' and 'on claim-free' count where its negatives fall: many there mean it flags "
                    "openings. `python -m agentark labels report --json` prints the same.")
-    st.markdown("**On the gold set** · hand-marked first errors of real-style debates (`data/gold/`)")
+    st.markdown("**On the gold set** · hand-marked first errors of real-style debates (`agentark/labels/data/`)")
     st.dataframe(gold_set_summary(), hide_index=True, key="lab_gold_set", column_config={
         c: st.column_config.NumberColumn(format="percent") for c in gold_set_summary().columns if c != "source"})
     st.caption("Coverage: wrong messages given a negative; precision: of those, the first negative on the marked "

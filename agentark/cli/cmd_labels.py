@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.set_defaults(func=cmd_labels_report)
     gs = lsub.add_parser("gold-set", help="each inline labeler's coverage, precision and recall by error kind on a "
                                           "gold set of hand-marked first errors, and the PRM export's under its defaults")
-    gs.add_argument("--path", default=None, help="a gold-set file (default: the repository's data/gold/first_errors.jsonl)")
+    gs.add_argument("--path", default=None, help="a gold-set file (default: the repository's agentark/labels/data/first_errors.jsonl)")
     gs.add_argument("--json", action="store_true")
     gs.set_defaults(func=cmd_labels_gold_set)
     gold = lsub.add_parser("gold", help="build a real-style gold debate (persona openings, Step k lines, planted first "

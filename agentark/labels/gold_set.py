@@ -1,6 +1,6 @@
 """A gold set of debate messages with their first errors marked by hand, and what each labeler makes of it.
 
-The file (``data/gold/first_errors.jsonl``, one problem a line) holds GSM8K problems with their reference
+The file (``agentark/labels/data/first_errors.jsonl``, one problem a line) holds GSM8K problems with their reference
 solution and the messages of a Du et al. debate on each, written in the style of real logs (a persona opening,
 ``Step k:`` lines or a paragraph, round-2 revisions that quote the other agents):
 
@@ -35,7 +35,7 @@ from agentark.labels.label_policy import claim_free_resolved, kept_steps, resolv
 from agentark.labels.labelers import default_precedence, inline_labelers
 from agentark.runs.steps import DEFAULT_SEGMENTER, has_claim, segment
 
-GOLD_SET = Path(__file__).resolve().parents[2] / "data" / "gold" / "first_errors.jsonl"
+GOLD_SET = Path(__file__).resolve().parent / "data" / "first_errors.jsonl"
 KINDS = {"setup": "wrong setup", "misread": "misread quantity", "arithmetic": "arithmetic slip",
          "final": "final answer alone"}
 EXPORT = "export (CPU defaults)"
