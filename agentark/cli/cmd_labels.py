@@ -1,5 +1,6 @@
 """``segment``, ``autolabel``, ``label``, one ``label-NAME`` per job labeler (``label-mc``, ``label-prm``,
-``label-judge``), ``import-steps``, ``steps``, ``labels`` (``list``, ``report``, ``gold-set``, ``gold``), ``export`` and ``exports``:
+``label-judge``), ``import-steps``, ``steps``, ``labels`` (``list``, ``report``, ``gold-set``, ``gold``), ``export``
+and ``exports``:
 steps, labels and training sets from the command line.
 
 Design decision: every command here but the labeling jobs opens the store once, refreshed, runs one library call
@@ -76,8 +77,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--json", action="store_true")
     rep.set_defaults(func=cmd_labels_report)
     gs = lsub.add_parser("gold-set", help="each inline labeler's coverage, precision and recall by error kind on a "
-                                          "gold set of hand-marked first errors, and the PRM export's under its defaults")
-    gs.add_argument("--path", default=None, help="a gold-set file (default: the repository's agentark/labels/data/first_errors.jsonl)")
+                                          "gold set of hand-marked first errors, and the PRM export's under its "
+                                          "defaults")
+    gs.add_argument("--path", default=None,
+                    help="a gold-set file (default: agentark/labels/data/first_errors.jsonl)")
     gs.add_argument("--json", action="store_true")
     gs.set_defaults(func=cmd_labels_gold_set)
     gold = lsub.add_parser("gold", help="build a real-style gold debate (persona openings, Step k lines, planted first "

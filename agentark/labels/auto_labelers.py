@@ -20,7 +20,8 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.grading import to_number
-from agentark.labels.first_error import arithmetic_reason, correct_paths, counted_pairs, off_path, question_values, values
+from agentark.labels.first_error import (arithmetic_reason, correct_paths, counted_pairs, off_path,
+                                         question_values, values)
 from agentark.labels.labelers import Labeler, get_labeler, inline_sources, register_labeler
 from agentark.labels.segment import has_claim
 from agentark.options import ConfigBase, run_ids_field

@@ -7,8 +7,8 @@ shown on the Label page's card):
   ``50 - 10 = 5 * 8 = 40``), percentages (``25% of 80 = 20``), fractions (``3/4 of 20 = 15``), ``×``/``÷``/LaTeX
   operators and unit words between numbers (``5 hours * 60 minutes/hour = 300 minutes``). A stated result with
   decimals is right within its last digit (``82.33`` for 82.333); an integer that is the floor or ceiling of a
-  fraction is left alone (the step may round on purpose). The ``auto:arith`` labeler (``agentark.labels.auto_labelers``) marks
-  -1 on every claim step with a wrong calculation ("12 × 3 = 38, but 12 × 3 is 36").
+  fraction is left alone (the step may round on purpose). The ``auto:arith`` labeler
+  (``agentark.labels.auto_labelers``) marks -1 on every claim step with a wrong calculation ("12 × 3 = 38, but 12 × 3 is 36").
 - ``off_path`` finds the first step of a wrong message that introduces a value no correct path has: not given
   by the question (digits, number words, percentages), not in the reference solution, not in any message of a
   correct agent on the same problem (any round), not a small count or a unit constant (unless stated as a
@@ -58,8 +58,8 @@ def _normal(text: str) -> str:
     t = text.replace("\\times", "*").replace("\\cdot", "*").replace("\\div", "/")
     t = re.sub(r"\\frac\{([^{}]+)\}\{([^{}]+)\}", r"((\1)/(\2))", t)
     t = re.sub(r"\\[()\[\]]|\\text\{[^{}]*\}|[{}]", " ", t)
-    t = t.translate(str.maketrans({"×": "*", "✕": "*", "·": "*", "÷": "/", "−": "-", "–": "-", "$": " ", "€": " ",
-                                   "£": " "}))
+    t = t.translate(str.maketrans({"×": "*", "✕": "*", "·": "*", "÷": "/", "−": "-", "–": "-", "$": " ",
+                                   "€": " ", "£": " "}))
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
     t = re.sub(r"(?<=\d)\s*[xX]\s*(?=\(?\s*\d)", " * ", t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%\s*of\s+", r"(\1/100) * ", t)
