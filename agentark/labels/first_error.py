@@ -8,7 +8,8 @@ shown on the Label page's card):
   operators and unit words between numbers (``5 hours * 60 minutes/hour = 300 minutes``). A stated result with
   decimals is right within its last digit (``82.33`` for 82.333); an integer that is the floor or ceiling of a
   fraction is left alone (the step may round on purpose). The ``auto:arith`` labeler
-  (``agentark.labels.auto_labelers``) marks -1 on every claim step with a wrong calculation ("12 × 3 = 38, but 12 × 3 is 36").
+  (``agentark.labels.auto_labelers``) marks -1 on every claim step with a wrong calculation ("12 × 3 = 38, but
+  12 × 3 is 36").
 - ``off_path`` finds the first step of a wrong message that introduces a value no correct path has: not given
   by the question (digits, number words, percentages), not in the reference solution, not in any message of a
   correct agent on the same problem (any round), not a small count or a unit constant (unless stated as a
