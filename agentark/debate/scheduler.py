@@ -86,9 +86,10 @@ def answer_changes(records: list[dict]) -> int:
     return changes
 
 
-def decide(records: list[dict]) -> Decision:
+def decide(records: list[dict], first_agent_tie_break: bool = False) -> Decision:
     """A problem's decision re-made from its stored messages, as the methods make it live: the answer of a
-    judge or aggregator that spoke last, else the majority vote of each solver's latest answer."""
+    judge or aggregator that spoke last, else the majority vote of each solver's latest answer (a tie has no
+    answer unless ``first_agent_tie_break``, Du et al.'s rule)."""
     ordered = sorted(records, key=lambda r: r["seq"])
     if ordered and ordered[-1]["role"] in DECIDERS and ordered[-1]["answer"] is not None:
         return Decision(ordered[-1]["answer"])
@@ -96,7 +97,7 @@ def decide(records: list[dict]) -> Decision:
     for r in ordered:
         if r["role"] == "solver":
             latest[r["agent"]] = r
-    return Decision.by_vote([r["answer"] for r in latest.values()])
+    return Decision.by_vote([r["answer"] for r in latest.values()], first_agent_tie_break)
 
 
 def outcome_record(run_id: str, problem: Problem, decision: Decision, records: list[dict], wall_ms: float) -> dict:
