@@ -79,3 +79,28 @@ def test_a_vote_without_majority_has_no_final_answer_unless_the_first_agent_tie_
     assert decide(records, first_agent_tie_break=True) == Decision("18", True)
     assert DebateConfig().first_agent_tie_break is False
     assert Decision.by_vote(["3", "3", "4"]) == Decision("3", False)
+
+
+def test_every_table_counts_the_ties(tmp_path):
+    from agentark.cli.cmd_stats import SUMMARY_COLUMNS
+    from agentark.evaluate.compare import CompareConfig, compare
+    from agentark.evaluate.report import METRIC_COLUMNS
+    from agentark.store.trace_tables import dashboard
+    from agentark.studies.study_report import ArmResult
+
+    q = "Janet has 3 ducks and buys 4 more. How many ducks does she have?"
+    contexts = [[{"role": "user", "content": q}, {"role": "assistant", "content": f"The answer is {a}."}]
+                for a in ("7", "8", "9")]
+    path = tmp_path / "tie.json"
+    path.write_text(json.dumps({q: [contexts, "7"]}))
+    with Store() as store:
+        run_id = import_file(store, "du2023", path).run_id
+        assert run_tables.final_answers(store, run_id) == {run_tables.grading_rows(store, run_id)["problem_id"][0]: None}
+        assert int(run_tables.list_runs(store).set_index("run_id").loc[run_id, "ties"]) == 1
+        assert int(dashboard(store, [run_id]).summary["ties"].iloc[0]) == 1
+        other = tmp_path / "other.json"
+        other.write_text(json.dumps({q: [contexts[:1] * 3, "7"]}))
+        second = import_file(store, "du2023", other).run_id
+        assert [m.ties for m in compare(store, [run_id, second], CompareConfig()).metrics] == [1, 0]
+    assert "ties" in SUMMARY_COLUMNS and any(key == "ties" for _, key, _ in METRIC_COLUMNS)
+    assert "ties" in ArmResult.__dataclass_fields__

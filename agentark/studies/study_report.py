@@ -69,6 +69,7 @@ class ArmResult:
     held_out: dict = field(default_factory=dict)
     links: dict = field(default_factory=dict)
     note: str = ""
+    ties: int = 0  # problems whose vote had no majority, over the arm's seeds (no final answer by default)
 
 
 @dataclass
@@ -127,7 +128,9 @@ def study_result(store: Store, study_id: str) -> StudyResult:
     runs = [r["eval_run"] for arm in arms_rec.values() for r in arm.values()]
     runs += [teacher["test_run"]] if teacher.get("test_run") else []
     correct = correctness(store, list(dict.fromkeys(runs)))
-    tokens = {m.run_id: m.tokens_per_problem for m in run_metrics(store, list(correct))} if correct else {}
+    metrics = run_metrics(store, list(correct)) if correct else []
+    tokens = {m.run_id: m.tokens_per_problem for m in metrics}
+    ties = {m.run_id: m.ties for m in metrics}
 
     teacher_scores = correct.get(teacher.get("test_run"), pd.Series(dtype=float))
     if len(teacher_scores):
@@ -165,7 +168,7 @@ def study_result(store: Store, study_id: str) -> StudyResult:
             train_rows=int(export.get("rows", 0)), train_tokens=int(export.get("tokens", 0)),
             teacher_accuracy=t_acc, teacher_ratio=s_acc / t_acc if t_acc else math.nan,
             held_out=_held_out(seeds, record.get("held_out", {})), links=_links(arm, seeds, record),
-            note=_note(arm, first, record),
+            note=_note(arm, first, record), ties=sum(ties.get(r, 0) for r in eval_runs),
         ))
     return StudyResult(study_id, cfg.get("name", ""), folder.status(), progress.get("stage") or "", cfg, teacher,
                        results, record.get("held_out", {}), record.get("single_pool", {}), record.get("errors", {}),
@@ -256,6 +259,7 @@ def table_rows(result: StudyResult) -> list[dict]:
             "vs single (pts)": _pts(a.vs_single.difference) if a.vs_single else "—",
             "vs single 95% CI": _paired_interval(a.vs_single),
             "vs single p": _p(a.vs_single.p_value) if a.vs_single else "—",
+            "vote ties": a.ties,
             "tokens/problem": "—" if math.isnan(a.tokens_per_problem) else f"{a.tokens_per_problem:.0f}",
             "train rows": a.train_rows,
             "train tokens": a.train_tokens,
