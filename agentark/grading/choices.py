@@ -18,6 +18,10 @@ _OPTION_END = re.compile(r"\n|(?<=[.?!])\s+(?=[A-Z])|\s+(?=(?:Explain|Answer\s+(
 # Du et al.'s template asks for "the form (X)"; replies write the placeholder and then their choice after it:
 # "(X) B) ...", "(X) (D) ...", "(X) 16 hours would be ...".
 _PLACEHOLDER = re.compile(r"\(X\)")
+# What may precede the placeholder on its line for it to be the template's and not a chromosome "(X)": nothing
+# but markup, a finished sentence, or a short lead about the answer ("Final answer:", "So my answer is").
+_PLACEHOLDER_LEAD = re.compile(r"[\s*#>_`-]*|.*[.!?:]\s+|[^()]{0,60}\b(?:answer|choice|option|form|response)\b[^()]{0,30}",
+                               re.IGNORECASE)
 # Another option named beside the first: "(C and (B+D))", "B or C", "A/B", "C & D".
 _HEDGE = re.compile(r"^\s*(?:\)\s*)?(?:and|or|and/or|\+|&|/|,)\s*\(?\s*([A-J])(?![a-z])")
 # A choice stated as such: "(B)" anywhere; "B)" or "B." or a bare "B" at the start of an answer span.
@@ -122,13 +126,22 @@ def _after_placeholder(rest: str, choices: dict[str, str]) -> Reading | None:
     named = _text_option(s, choices) if choices else None
     if named is not None:
         return Reading(named, "explicit")
+    # "(X) The answer is B.": the placeholder, then a statement read by the usual rules.
+    for candidate in candidates(s):
+        letter = _choice_in(candidate, choices)
+        if letter is not None:
+            return Reading(letter, "explicit")
+    # "(X) <an explanation> ... (C)": the choice that ends the line.
+    stated = [m for m in _PAREN_CHOICE.finditer(s) if m.group(1) in letters]
+    if stated and len(s[stated[-1].end():]) <= _CHOICE_TAIL:
+        return Reading(stated[-1].group(1), "explicit")
     return Reading(None, "ambiguous", f"names no option: {s[:60]}")
 
 
 def read_choice(text: str, finish_reason: str | None, choices: dict[str, str]) -> Reading:
     """The choice a reply names, by the rules of ``read_answer`` for a multiple-choice reference."""
     last_line = text.rstrip().rsplit("\n", 1)[-1]
-    marks = list(_PLACEHOLDER.finditer(last_line))
+    marks = [m for m in _PLACEHOLDER.finditer(last_line) if _PLACEHOLDER_LEAD.fullmatch(last_line[:m.start()])]
     if marks:
         # The final line fills in the template's "(X)": that is the reply's last word, whatever it said before.
         reading = _after_placeholder(last_line[marks[-1].end():], choices)
@@ -156,7 +169,7 @@ def read_choice(text: str, finish_reason: str | None, choices: dict[str, str]) -
         return Reading(stated[-1].group(1), "explicit")
     if finish_reason == "length":
         return Reading(None, "cut_off", "hit the token limit before stating an answer")
-    if finish_reason is None and ends_mid_sentence(text):
+    if finish_reason is None and ends_mid_sentence(text) and not _LEADING_CHOICE.match(line):
         return Reading(None, "cut_off", "ends mid-sentence before stating an answer")
     if stated:  # an option named earlier in a finished reply: the last one, marked as not stated at the end
         return Reading(stated[-1].group(1), "implicit")
