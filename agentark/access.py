@@ -3,8 +3,8 @@
 Design decision: the identity a page acts as comes from one place. With login configured (an ``[auth]``
 section in Streamlit's secrets, OpenID Connect through ``st.login``), it is the provider's email (or subject),
 and its role is what the roles file says; a person the file does not list gets the file's ``default`` role
-(viewer unless set). Without login the studio is one trusted person's: the name typed in the sidebar (or the
-OS user) with every right, and the app refuses to listen beyond this machine (``agentark.cli.cmd_app``). The
+(viewer unless set). Without login the studio is one trusted person's: the name typed in the sidebar with
+every right, and the app refuses to listen beyond this machine (``agentark.cli.cmd_app``). The
 CLI is that trusted person too: ``$USER`` or ``--annotator``. This module holds no Streamlit:
 ``agentark.ui.identity`` reads ``st.user`` and asks here.
 
@@ -92,8 +92,9 @@ def logged_in(name: str, path: Path | None = None) -> Identity:
 
 
 def local(typed: str = "") -> Identity:
-    """The identity without login: the one trusted person at this machine, named as typed or by the OS user."""
-    return Identity(name=typed.strip() or os.environ.get("USER") or "local", role="admin")
+    """The identity without login: the one trusted person at this machine, named as they typed it (the app's
+    sidebar; empty until they do) with every right."""
+    return Identity(name=typed.strip(), role="admin")
 
 
 def login_configured(secrets_files: list[Path]) -> bool:
