@@ -9,7 +9,9 @@ from agentark.checkpoints import list_models
 from agentark.labels.prm_labeler import trained_prms
 from agentark.options import from_values, options
 from agentark.train.train_jobs import job_metrics, training_jobs, training_kinds
-from agentark.ui import errors_shown, get_store
+from agentark.access import ADMIN, OPERATE
+from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.identity import allowed, may
 from agentark.ui.forms import option_widgets
 
 store = get_store()
@@ -28,35 +30,40 @@ kind = st.radio("What to train", list(KINDS), format_func=lambda k: KINDS[k].tit
 cls = KINDS[kind].config
 HELP = {o.name: o.help for o in options(cls)}
 models = list_models(store)
-with st.form(f"train_form_{kind}"):
-    values = {}
-    if KINDS[kind].export_kinds:
-        exports = list_exports(store)
-        usable = exports[exports["kind"].isin(KINDS[kind].export_kinds)]
-        labels = {r.export_id: f"{r.export_id} · {r.n_rows} rows · {r.sha256[:12]}" for r in usable.itertuples()}
+# Paths on the server are an admin's to type; others pick what the studio holds.
+admin = may(ADMIN)
+start = False
+if allowed(OPERATE, "Starting a training job"):
+    with st.form(f"train_form_{kind}"):
+        values = {}
+        if KINDS[kind].export_kinds:
+            exports = list_exports(store)
+            usable = exports[exports["kind"].isin(KINDS[kind].export_kinds)]
+            labels = {r.export_id: f"{r.export_id} · {r.n_rows} rows · {r.sha256[:12]}" for r in usable.itertuples()}
+            c1, c2 = st.columns(2)
+            picked = c1.selectbox("Export", [""] + list(labels), format_func=lambda e: labels.get(e, "(none)"),
+                                  key=f"train_{kind}_export_pick")
+            path = (c2.text_input("…or a file path", key=f"train_{kind}_export_path", help=HELP["export"])
+                    if admin else "")
+            values["export"] = path.strip() or picked
         c1, c2 = st.columns(2)
-        picked = c1.selectbox("Export", [""] + list(labels), format_func=lambda e: labels.get(e, "(none)"),
-                              key=f"train_{kind}_export_pick")
-        path = c2.text_input("…or a file path", key=f"train_{kind}_export_path", help=HELP["export"])
-        values["export"] = path.strip() or picked
-    c1, c2 = st.columns(2)
-    base = c1.selectbox("Base model", [EMBEDDED_MODEL, *models["model_id"]], key=f"train_{kind}_base_pick",
-                        help=HELP["base_model"])
-    base_text = c2.text_input("…or a folder / hub id", key=f"train_{kind}_base_path")
-    values["base_model"] = base_text.strip() or base
-    if "prm" in HELP:  # the kind is rewarded by a PRM: pick one the studio trained, or give a folder
-        c1, c2 = st.columns(2)
-        prm_pick = c1.selectbox("PRM", [""] + trained_prms(), format_func=lambda m: m or "(none)",
-                                key=f"train_{kind}_prm_pick")
-        prm_text = c2.text_input("…or a PRM folder", key=f"train_{kind}_prm_path")
-        values["prm"] = prm_text.strip() or prm_pick
-    with st.expander("Options", expanded=False):
-        values.update(option_widgets(cls, f"train_{kind}", skip=("export", "base_model", "prm")))
-    start = st.form_submit_button("Start job", type="primary")
+        base = c1.selectbox("Base model", [EMBEDDED_MODEL, *models["model_id"]], key=f"train_{kind}_base_pick",
+                            help=HELP["base_model"])
+        base_text = c2.text_input("…or a folder / hub id", key=f"train_{kind}_base_path") if admin else ""
+        values["base_model"] = base_text.strip() or base
+        if "prm" in HELP:  # the kind is rewarded by a PRM: pick one the studio trained, or give a folder
+            c1, c2 = st.columns(2)
+            prm_pick = c1.selectbox("PRM", [""] + trained_prms(), format_func=lambda m: m or "(none)",
+                                    key=f"train_{kind}_prm_pick")
+            prm_text = c2.text_input("…or a PRM folder", key=f"train_{kind}_prm_path") if admin else ""
+            values["prm"] = prm_text.strip() or prm_pick
+        with st.expander("Options", expanded=False):
+            values.update(option_widgets(cls, f"train_{kind}", skip=("export", "base_model", "prm")))
+        start = st.form_submit_button("Start job", type="primary")
 
 if start:
     with errors_shown():
-        job_id = jobs.start(kind, from_values(cls, values), exports=list_exports(store)).job_id
+        job_id = jobs.start(kind, from_values(cls, values), exports=list_exports(store), by=annotator() or None).job_id
         st.session_state["train_job"] = job_id
         st.success(f"Started {kind} job {job_id}.")
 
@@ -82,10 +89,10 @@ else:
         if job.get("error"):
             st.error(job["error"])
         b1, b2, _ = st.columns([1, 1, 6])
-        if job["status"] in ("running", "queued") and b1.button("Cancel", key=f"train_cancel_{job_id}"):
+        if may(OPERATE) and job["status"] in ("running", "queued") and b1.button("Cancel", key=f"train_cancel_{job_id}"):
             jobs.stop(job_id)
             st.toast("Cancel requested: the job stops after its current step and keeps a checkpoint.")
-        if job["status"] in ("stopped", "failed", "interrupted") and b2.button("Resume", key=f"train_resume_{job_id}"):
+        if may(OPERATE) and job["status"] in ("stopped", "failed", "interrupted") and b2.button("Resume", key=f"train_resume_{job_id}"):
             with errors_shown():
                 jobs.resume(job_id)
                 st.toast("Resumed from the last checkpoint.")

@@ -14,7 +14,7 @@ import streamlit as st
 
 import agentark.jobs.builtin  # noqa: F401  (registers every job kind's ingester: the app's refresh ingests them all)
 from agentark import config
-from agentark.access import OPERATE
+from agentark.access import ADMIN, OPERATE
 from agentark.errors import AgentArkError, as_label
 from agentark.store import Store, run_tables
 from agentark.ui import identity
@@ -62,12 +62,13 @@ def sidebar(store: Store) -> None:
     with st.sidebar:
         st.markdown("### AgentArk Studio")
         st.caption(f"Store: `{store.path}`  \nSchema v{store.schema_version()}")
-        st.text_input(
-            "Active model",
-            value=st.session_state.get("active_model", config.EMBEDDED_MODEL),
-            key="active_model",
-            help="embedded:smollm2-135m, a checkpoint folder, or a model id in your Hugging Face cache",
-        )
+        if identity.may(ADMIN):
+            st.text_input(
+                "Active model",
+                value=st.session_state.get("active_model", config.EMBEDDED_MODEL),
+                key="active_model",
+                help="embedded:smollm2-135m, a checkpoint folder, or a model id in your Hugging Face cache",
+            )
         identity.sidebar_identity()
         if st.button("Refresh from run folders", key="sidebar_refresh"):
             store.refresh()
