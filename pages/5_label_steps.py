@@ -46,10 +46,12 @@ strategy = top[1].selectbox("Queue order", list(human_labels.QUEUE_STRATEGIES),
                             format_func=human_labels.QUEUE_STRATEGIES.get, key="lab_strategy")
 run_ids = None if run_choice == ALL else [run_choice]
 # Each person's queue takes steps no one else holds (and the run's overlap share twice): keyed by who opens it.
-queue_key = (run_choice, strategy, annotator())
+# Someone who may not label takes nothing (their queue is every step, to read).
+holder = annotator() if may(LABEL) else ""
+queue_key = (run_choice, strategy, holder)
 if top[2].button("Reload queue", key="lab_reload") or st.session_state.get("lab_queue_key") != queue_key:
     # The order is a snapshot: labeling a step must not reshuffle the queue under the annotator's feet.
-    st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, strategy, run_ids, who=annotator() or None)
+    st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, strategy, run_ids, who=holder or None)
     st.session_state["lab_queue_key"] = queue_key
     st.session_state["lab_pos"] = 0
 
