@@ -87,3 +87,17 @@ def test_team_progress_and_kappa_on_the_overlap(tmp_path):
 def test_overlap_is_a_share():
     with pytest.raises(ConfigError, match="overlap is a share"):
         AssignmentConfig(["r"], 1.5)
+
+
+def test_cli_sets_the_overlap_and_prints_the_team(tmp_path, capsys, monkeypatch):
+    from agentark.cli import main
+    from agentark.store import Store
+
+    store_path = str(tmp_path / "s.duckdb")
+    run = _store(store_path).df("SELECT run_id FROM runs")["run_id"][0]
+    monkeypatch.setenv("AGENTARK_STORE", store_path)
+    assert main(["labels", "overlap", "--run", run, "--overlap", "0.25"]) == 0
+    _drain(lab.LabelQueue.open(Store(store_path), page_size=50, who="alice"))
+    assert main(["labels", "team"]) == 0
+    assert overlaps(Store(store_path)) == {run: 0.25}
+    assert "alice" in capsys.readouterr().out

@@ -15,7 +15,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.labels.agreement import agreement
-from agentark.options import ConfigBase
+from agentark.options import ConfigBase, run_ids_field
 from agentark.store import Store
 from agentark.store import assignment_tables as at
 
@@ -24,8 +24,7 @@ from agentark.store import assignment_tables as at
 class AssignmentConfig(ConfigBase):
     """The share of runs' steps that two annotators label (the rest: one each)."""
 
-    run_ids: list[str] = field(default_factory=list, metadata={
-        "help": "the runs it applies to", "widget": "runs"})
+    run_ids: list[str] = run_ids_field("the runs it applies to")
     overlap: float = field(default=0.1, metadata={
         "help": "share of each run's steps labelled by two people, for agreement (0: none, 1: every step)",
         "min": 0.0, "max": 1.0, "step": 0.05})
