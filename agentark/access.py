@@ -18,6 +18,7 @@ The roles file (``$AGENTARK_HOME/roles.toml``, or the file ``AGENTARK_ROLES`` na
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -113,11 +114,9 @@ def login_configured(secrets_files: list[Path]) -> bool:
 
 def is_loopback(address: str) -> bool:
     """Whether a listen address reaches only this machine."""
-    import ipaddress
-
-    if address in ("localhost", ""):
-        return address == "localhost"
-    try:
+    if address == "localhost":
+        return True
+    try:  # "" and 0.0.0.0 / :: listen everywhere
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
