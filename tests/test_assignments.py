@@ -101,3 +101,28 @@ def test_cli_sets_the_overlap_and_prints_the_team(tmp_path, capsys, monkeypatch)
     assert main(["labels", "team"]) == 0
     assert overlaps(Store(store_path)) == {run: 0.25}
     assert "alice" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_team_tab_shows_progress_kappa_and_sets_the_overlap():
+    from agentark.store import Store
+    from tests.test_label_pages import labeling_page, open_tab
+
+    with Store() as store:
+        store_ = _store(store.path)
+        run = store_.df("SELECT run_id FROM runs")["run_id"][0]
+        set_overlap(store_, AssignmentConfig([run], 1.0), by=None)
+        steps = {who: _drain(lab.LabelQueue.open(store_, who=who)) for who in ("alice", "bob")}
+        for who in steps:  # both queues hold every step (a share of 1): both label the same first four
+            lab.add_human_labels(store_, [lab.HumanLabel(s, 1, who) for s in steps["alice"][:4]])
+    at = labeling_page("carol")
+    open_tab(at, "Team")
+    people = next(d.value for d in at.dataframe if "overlap_held" in d.value.columns)
+    assert {"alice", "bob"} <= set(people["annotator"])
+    pairs = next(d.value for d in at.dataframe if "kappa" in d.value.columns)
+    assert list(pairs.iloc[0][["annotator A", "annotator B", "steps both labelled"]]) == ["alice", "bob", 4]
+    at.slider(key="lab_assign_overlap").set_value(0.3)
+    at.button(key="FormSubmitter:lab_assign-Set overlap").click()
+    at.run()
+    assert not at.exception and at.success
+    assert overlaps(Store()) == {run: 0.3}

@@ -18,7 +18,7 @@ from agentark.store import Store
 from tests.e2e.conftest import screenshot
 from tests.live_app import free_port, live_app
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 ROLES = """default = "viewer"
 [people]
