@@ -10,7 +10,9 @@ from agentark.studies.arms import arm_title
 from agentark.studies.study_config import StudyConfig, builtin_study, parse_study
 from agentark.studies.study_job import list_studies
 from agentark.studies.study_report import html_report, study_result, table_rows, teacher_line, text_report
-from agentark.ui import errors_shown, get_store
+from agentark.access import OPERATE
+from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.identity import allowed, may
 from agentark.ui.forms import option_widgets
 
 store = get_store()
@@ -21,22 +23,23 @@ st.caption("Does distilling the team's debate teach the student more than cheape
            "`python -m agentark study run FILE` does the same from a terminal.")
 
 with st.expander("New study", expanded=not list_studies()):
-    uploaded = st.file_uploader("Start from a study file (TOML); otherwise the built-in study", type=["toml"],
-                                key="study_file")
-    start_from = builtin_study()
-    if uploaded is not None:
-        with errors_shown():
-            start_from = parse_study(uploaded.getvalue().decode("utf-8"), uploaded.name)
-    with st.form("study_form"):
-        st.caption("The study's own settings; each part of it (teacher, arms, students, training, evaluation) is the "
-                   "config its steps run, below.")
-        values = option_widgets(StudyConfig, "study", defaults=start_from, by_part=True)
-        start = st.form_submit_button("Start study", type="primary")
-    if start:
-        with errors_shown():
-            started = jobs.start("study", from_values(StudyConfig, values))
-            st.session_state["study_pick"] = started.job_id
-            st.success(f"Study {started.job_id} started; its steps appear on the Jobs page.")
+    if allowed(OPERATE, "Starting a study"):
+        uploaded = st.file_uploader("Start from a study file (TOML); otherwise the built-in study", type=["toml"],
+                                    key="study_file")
+        start_from = builtin_study()
+        if uploaded is not None:
+            with errors_shown():
+                start_from = parse_study(uploaded.getvalue().decode("utf-8"), uploaded.name)
+        with st.form("study_form"):
+            st.caption("The study's own settings; each part of it (teacher, arms, students, training, evaluation) is the "
+                       "config its steps run, below.")
+            values = option_widgets(StudyConfig, "study", defaults=start_from, by_part=True)
+            start = st.form_submit_button("Start study", type="primary")
+        if start:
+            with errors_shown():
+                started = jobs.start("study", from_values(StudyConfig, values), by=annotator() or None)
+                st.session_state["study_pick"] = started.job_id
+                st.success(f"Study {started.job_id} started; its steps appear on the Jobs page.")
 
 studies = list_studies()
 if not studies:
@@ -50,12 +53,14 @@ picked = st.selectbox("Study", ids, key="study_pick")
 folder = next(f for f in studies if f.job_id == picked)
 status = folder.status()
 cols = st.columns([4, 1])
-cols[0].write(f"**{folder.meta().get('name')}** · {status} · {folder.progress().get('stage') or ''}")
+cols[0].write(f"**{folder.meta().get('name')}** · {status} · {folder.progress().get('stage') or ''}"
+              + (f" · started by {folder.meta()['started_by']}" if folder.meta().get("started_by") else ""))
 with errors_shown():
-    if status in ("queued", "running") and cols[1].button("Stop", key="study_stop"):
+    if may(OPERATE) and status in ("queued", "running") and cols[1].button("Stop", key="study_stop"):
         jobs.stop(picked)
         st.rerun()
-    if status in ("stopped", "failed", "interrupted") and cols[1].button("Resume", key="study_resume"):
+    if may(OPERATE) and status in ("stopped", "failed", "interrupted") and cols[1].button("Resume",
+                                                                                          key="study_resume"):
         jobs.resume(picked)
         st.rerun()
 if folder.progress().get("error"):

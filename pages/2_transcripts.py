@@ -12,8 +12,10 @@ from agentark.runs.names import RunLabels, tokens_text
 from agentark.store import curation_tables, run_tables
 from agentark.store.trace_tables import ProblemFilter, agent_order, neighbours, problem_page
 from agentark.runs.traces import agent_transitions, vote_tally
+from agentark.access import LABEL
 from agentark.safe_text import md_code, md_text
 from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.identity import may
 from agentark.ui.marks import agent_dot, correct_mark, diff_html
 
 store = get_store()
@@ -39,6 +41,9 @@ def go_to(run_id: str, problem_id: str) -> None:
 
 def mark(run_id: str, problem_id: str, value: str, message_id: str | None = None, note_key: str | None = None) -> None:
     note = (st.session_state.get(note_key) or "").strip() or None if note_key else None
+    if not may(LABEL):
+        st.toast("Marking needs the annotator role; ask an admin (docs/deploy.md).")
+        return
     with errors_shown():
         mark_targets(store, [Mark(run_id, problem_id, value, message_id=message_id, note=note, annotator=annotator() or "anonymous")])
 

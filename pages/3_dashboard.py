@@ -9,10 +9,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
+from agentark.runs.names import RunLabels, name_history, rename, set_tags, tokens_text
 from agentark.safe_text import html_text, md_text
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
-from agentark.ui import errors_shown, evaluate_like_button, finished_runs, get_store
+from agentark.access import LABEL
+from agentark.ui import annotator, errors_shown, evaluate_like_button, finished_runs, get_store
+from agentark.ui.identity import allowed
 
 store = get_store()
 st.title("Runs dashboard")
@@ -58,11 +60,15 @@ with st.expander("Name and tags"):
     new_name = st.text_input("Name", value=current["name"] or "", key=f"db_name_{named}",
                              help=f"Shown instead of the run id ({named}) wherever space is short")
     new_tags = st.text_input("Tags (comma-separated)", value=", ".join(current["tags"]), key=f"db_tags_{named}")
-    if st.button("Save name and tags", key="db_name_save"):
+    if allowed(LABEL, "Naming and tagging runs") and st.button("Save name and tags", key="db_name_save"):
         with errors_shown():
-            rename(store, named, new_name)
-            set_tags(store, named, new_tags)
+            rename(store, named, new_name, by=annotator() or None)
+            set_tags(store, named, new_tags, by=annotator() or None)
             st.rerun()
+    changes = name_history(store, named)
+    if not changes.empty:
+        st.caption("Who named and tagged it")
+        st.dataframe(changes, hide_index=True, key=f"db_name_history_{named}")
 with st.expander("Evaluate on held-out problems"):
     st.caption("Repeat a run's whole method and config (e.g. a teacher debate on the train split) on the test split "
                "of its dataset, so it compares with the base and the students on the same problems.")

@@ -21,7 +21,9 @@ from agentark.checkpoints import list_models
 from agentark.options import from_values
 from agentark.safe_text import md_code, md_text
 from agentark.store import run_tables
-from agentark.ui import errors_shown, evaluate_like_button, get_store, guard_shortcuts_while_typing
+from agentark.access import OPERATE
+from agentark.ui import annotator, errors_shown, evaluate_like_button, get_store, guard_shortcuts_while_typing
+from agentark.ui.identity import allowed
 from agentark.ui.forms import option_widgets
 from agentark.ui.marks import correct_mark, diff_html
 
@@ -45,17 +47,18 @@ def bon_curve(_store, run_id: str, prm: str, settings: str, problems: tuple[str,
 
 
 with st.expander("Evaluate a model on held-out problems", expanded=False):
-    with st.form("cmp_eval"):
-        values = option_widgets(EvalConfig, "cmp_eval", columns=4)
-        if st.form_submit_button("Start evaluation", type="primary"):
-            with errors_shown():
-                started = jobs.start("eval", from_values(EvalConfig, values), store=store)
-                run_id, (report, overlap) = started.job_id, started.info
-                store.refresh()
-                if overlap.overlapping:
-                    st.warning(f"{overlap.message}: not a held-out evaluation.")
-                st.success(f"Started {run_id} on {len(report.problems)} problems; "
-                           "it appears below once problems finish.")
+    if allowed(OPERATE, "Starting an evaluation"):
+        with st.form("cmp_eval"):
+            values = option_widgets(EvalConfig, "cmp_eval", columns=4)
+            if st.form_submit_button("Start evaluation", type="primary"):
+                with errors_shown():
+                    started = jobs.start("eval", from_values(EvalConfig, values), store=store, by=annotator() or None)
+                    run_id, (report, overlap) = started.job_id, started.info
+                    store.refresh()
+                    if overlap.overlapping:
+                        st.warning(f"{overlap.message}: not a held-out evaluation.")
+                    st.success(f"Started {run_id} on {len(report.problems)} problems; "
+                               "it appears below once problems finish.")
 
 runs = run_tables.list_runs(store)
 runs = runs[runs["done"] > 0]
