@@ -271,7 +271,8 @@ def ingest_run(store: Store, folder: RunFolder) -> int:
 
 
 DEBATE = register_kind(JobKind("debate", RunFolder, run_debate, ingest_run, title="Debate run", config=DebateConfig,
-                               preflight=plan_debate, reads=("problems",), registers="run"))
+                               preflight=plan_debate, reads=("problems",), registers="run",
+                               resources={"cpus": 2, "time_limit": "12:00:00"}))
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agentark import config
+from agentark.jobs import slurm
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,7 +208,12 @@ class JobFolder:
         """queued, running, done, failed, stopped, or interrupted (its process died before finishing)."""
         progress = self.progress()
         status = progress.get("status", "queued")
-        if status in ("running", "queued") and progress.get("pid") and not pid_alive(progress.get("pid")):
+        if status not in ("running", "queued"):
+            return status
+        if progress.get("slurm_job_id"):
+            # A Slurm job's worker runs on a node: squeue, not this machine's pids, says whether it lives.
+            return "interrupted" if slurm.active(progress["slurm_job_id"]) is False else status
+        if progress.get("pid") and not pid_alive(progress.get("pid")):
             return "interrupted"
         return status
 
