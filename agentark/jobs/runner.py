@@ -198,9 +198,11 @@ def _restore_sigterm(previous) -> None:
 
 
 def is_slurm(job_id: str) -> bool:
-    """Whether this job runs on Slurm (its manifest's executor)."""
+    """Whether this job runs on Slurm: its manifest's executor, or a submission since (``--executor slurm`` given
+    to a command that created the job first)."""
     _, folder = find(job_id)
-    return (folder.meta().get("executor") or {}).get("executor") == "slurm"
+    executor = folder.meta().get("executor") or folder.progress().get("executor") or {}
+    return executor.get("executor") == "slurm"
 
 
 def submit(job_id: str, *, dependency: str = "", executor: ExecutorConfig | None = None) -> str:
@@ -214,7 +216,7 @@ def submit(job_id: str, *, dependency: str = "", executor: ExecutorConfig | None
             and slurm.active(current):
         raise JobError(f"Job '{job_id}' is already {folder.status()} as Slurm job {current}; stop it first.")
     meta = folder.meta()
-    res = ExecutorConfig.from_dict(meta.get("executor"))
+    res = ExecutorConfig.from_dict(meta.get("executor") or folder.progress().get("executor"))
     if res.executor != "slurm":  # made to run locally (a step a local study made): Slurm with its kind's resources
         res = ExecutorConfig(executor="slurm").resolved(kind.resources, _needs(kind, meta))
     if executor is not None:
@@ -222,7 +224,7 @@ def submit(job_id: str, *, dependency: str = "", executor: ExecutorConfig | None
     folder.clear_cancel()
     slurm_id = slurm.submit(res, job_id, folder.path, dependency=dependency)
     folder.write_progress(status="queued", pid=None, queued_at=now().isoformat(), ended_at=None, error=None,
-                          slurm_job_id=slurm_id, slurm_signal=None, node=None,
+                          slurm_job_id=slurm_id, slurm_signal=None, node=None, executor=res.to_dict(),
                           stage=f"submitted to Slurm as job {slurm_id}" + (f" ({dependency})" if dependency else ""))
     return slurm_id
 

@@ -154,7 +154,7 @@ def batch_script(res: ExecutorConfig, job_id: str, folder_path: Path, *, depende
     env = {"AGENTARK_HOME": str(config.home()), "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
     lines += [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
     lines.append(f"cd {shlex.quote(os.getcwd())}")
-    lines.append(shlex.join([sys.executable, "-m", "agentark", "worker", job_id, *args]))
+    lines.append("exec " + shlex.join([sys.executable, "-m", "agentark", "worker", job_id, *args]))
     return "\n".join(lines) + "\n"
 
 
