@@ -177,13 +177,13 @@ _CACHE: dict[str, Any] = {}
 FIELDS = ("slurm_job_id", "state", "node", "elapsed", "reason")
 
 
-def queue() -> dict[str, dict]:
+def queue(fresh: bool = False) -> dict[str, dict]:
     """Slurm job id -> {state, node, elapsed, reason} of every job ``squeue`` knows (a finished job for a few
     minutes after it ends); empty where Slurm is not installed. Array tasks are keyed ``ID_N`` and their job
     ``ID`` takes the first task's row."""
     if not available():
         return {}
-    if _CACHE.get("at", 0) > time.monotonic() - QUEUE_TTL_S:
+    if not fresh and _CACHE.get("at", 0) > time.monotonic() - QUEUE_TTL_S:
         return _CACHE["jobs"]
     done = subprocess.run(["squeue", "-h", "-a", "-t", "all", "-o", "%i|%A|%T|%N|%M|%r"], capture_output=True,
                           text=True)
@@ -211,6 +211,9 @@ def active(slurm_id: str | None) -> bool | None:
     if not available():
         return None
     found = state(slurm_id)
+    if found is None and slurm_id:
+        # Submitted since the cached answer (by another process): ask again before calling it gone.
+        found = queue(fresh=True).get(str(slurm_id))
     return bool(found and found["state"] in ACTIVE)
 
 
