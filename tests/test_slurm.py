@@ -8,6 +8,7 @@ it): there an absent cluster fails them. Waits poll the job's folder for the sta
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -75,12 +76,34 @@ def test_a_debate_runs_as_a_slurm_job_and_the_store_ingests_it():
     assert f"-m agentark worker {started.job_id}" in script
     shown = slurm.show_job(started.slurm_job_id)
     assert shown["JobState"] == "COMPLETED" and shown["JobName"] == f"agentark-{started.job_id}"
+    slurm.queue(fresh=True)  # the Jobs table reuses squeue's answer for a second
     row = next(r for r in jobs.list_jobs() if r["job_id"] == started.job_id)
     assert row["slurm_job_id"] == started.slurm_job_id and row["slurm_state"] == "COMPLETED" and row["node"]
     assert "progress 4/4" in job.log_path.read_text()
     with Store() as store:
         store.refresh()
         assert store.scalar("SELECT count(*) FROM outcomes WHERE run_id = ?", [started.job_id]) == 4
+
+
+@pytest.mark.timeout(300)
+def test_a_debate_runs_as_a_job_array_of_two_chunks():
+    started = jobs.start("debate", scripted(limit=6, chunk_size=1), executor=ExecutorConfig(executor="slurm", cpus=1,
+                                                                                            chunks=2))
+    job = folder(started.job_id)
+    assert "#SBATCH --array=0-1" in (job.path / "slurm.sbatch").read_text()
+    wait_until(lambda: job.status() in jobs.FINISHED, "the array to end")
+    assert job.status() == "done" and job.progress()["done"] == 6, job.progress()
+    tasks = [json.loads((job.path / f"progress.chunk-{i}.json").read_text()) for i in range(2)]
+    assert all(t["status"] == "done" for t in tasks)
+    for index in range(2):
+        wait_until(lambda i=index: slurm.show_job(f"{started.slurm_job_id}_{i}")["JobState"] == "COMPLETED",
+                   f"array task {index} to complete")
+        assert slurm.show_job(f"{started.slurm_job_id}_{index}")["ArrayJobId"] == started.slurm_job_id
+    # Each task wrote its share of the problems as shards of its own: three one-problem chunks each.
+    assert len(job.finished_shards()) == 6
+    with Store() as store:
+        store.refresh()
+        assert store.scalar("SELECT count(*) FROM outcomes WHERE run_id = ?", [started.job_id]) == 6
 
 
 @pytest.mark.timeout(600)

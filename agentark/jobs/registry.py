@@ -65,7 +65,8 @@ class JobKind:
     none for work done elsewhere), which it waits for a slot of; by default they follow the config's engines
     or its ``device`` (see ``job_needs``). ``resources`` are what a Slurm job of this kind asks for when its
     ``ExecutorConfig`` leaves a field empty (``cpus``, ``mem``, ``time_limit``, ``gpus``, ``partition``...,
-    see ``agentark.jobs.slurm``).
+    see ``agentark.jobs.slurm``). ``chunked``: its run does only its share of the work as a task of a Slurm
+    job array (``slurm.chunk()``), so ``ExecutorConfig.chunks`` may split it.
     """
 
     name: str
@@ -81,6 +82,7 @@ class JobKind:
     runs_as: str = ""
     needs: Callable[[Any], tuple[str, ...]] | None = None
     resources: dict[str, Any] = field(default_factory=dict)
+    chunked: bool = False
 
     @property
     def export_kinds(self) -> tuple[str, ...]:

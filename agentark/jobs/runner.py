@@ -221,10 +221,15 @@ def submit(job_id: str, *, dependency: str = "", executor: ExecutorConfig | None
         res = ExecutorConfig(executor="slurm").resolved(kind.resources, _needs(kind, meta))
     if executor is not None:
         res = ExecutorConfig.from_dict({**res.to_dict(), **{k: v for k, v in executor.to_dict().items() if v}})
+    if res.chunks > 1 and not kind.chunked:
+        raise JobError(f"[[chunks]] {res.chunks}: a {kind.name} job cannot be split into a job array (only "
+                       f"{', '.join(k.name for k in kinds().values() if k.chunked)} can); set [[chunks]] to 1.")
     folder.clear_cancel()
+    folder.clear_chunks()
     slurm_id = slurm.submit(res, job_id, folder.path, dependency=dependency)
     folder.write_progress(status="queued", pid=None, queued_at=now().isoformat(), ended_at=None, error=None,
                           slurm_job_id=slurm_id, slurm_signal=None, node=None, executor=res.to_dict(),
+                          chunks=res.chunks,
                           stage=f"submitted to Slurm as job {slurm_id}" + (f" ({dependency})" if dependency else ""))
     return slurm_id
 

@@ -66,10 +66,16 @@ class ExecutorConfig:
         "help": "Seconds before the time limit that Slurm signals the worker to checkpoint and stop.", "min": 1})
     sbatch: list[str] = field(default_factory=list, metadata={
         "help": "Extra #SBATCH lines (e.g. --constraint=a100), one per flag.", "repeat": True})
+    chunks: int = field(default=1, metadata={
+        "help": "On Slurm, split the job into a job array of this many tasks, each running its share of the "
+                "problems (its own shards) on its own node; for the kinds that work on problems (debate, "
+                "evaluation).", "min": 1})
 
     def __post_init__(self) -> None:
         if self.executor and self.executor not in EXECUTORS:
             raise ConfigError(f"[[executor]] '{self.executor}' is not one of: {', '.join(EXECUTORS)}.")
+        if self.chunks < 1:
+            raise ConfigError(f"[[chunks]] must be 1 or more (got {self.chunks}).")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -102,12 +108,23 @@ class ExecutorConfig:
             cpus=self.cpus if self.cpus is not None else defaults.get("cpus", 1),
             mem=self.mem or defaults.get("mem", ""),
             time_limit=self.time_limit or defaults.get("time_limit", ""),
-            signal_s=self.signal_s, sbatch=[*extra, *defaults.get("sbatch", ()), *self.sbatch])
+            signal_s=self.signal_s, sbatch=[*extra, *defaults.get("sbatch", ()), *self.sbatch], chunks=self.chunks)
 
 
 def available() -> bool:
     """Whether this machine can submit to a Slurm cluster (``sbatch`` and ``squeue`` on the PATH)."""
     return bool(shutil.which("sbatch") and shutil.which("squeue"))
+
+
+CHUNK_ENV = "AGENTARK_CHUNK"
+
+
+def chunk() -> tuple[int, int] | None:
+    """(index, count) of the array task this worker is (``AGENTARK_CHUNK=INDEX/COUNT``, set by the batch script
+    from ``SLURM_ARRAY_TASK_ID``), or None for a whole job."""
+    text = os.environ.get(CHUNK_ENV, "")
+    index, _, count = text.partition("/")
+    return (int(index), int(count)) if index.isdigit() and count.isdigit() else None
 
 
 def in_slurm() -> bool:
@@ -125,7 +142,7 @@ def _run(argv: list[str], what: str) -> str:
     return done.stdout.strip()
 
 
-def directives(res: ExecutorConfig, *, name: str, log: Path, dependency: str = "", array: str = "") -> list[str]:
+def directives(res: ExecutorConfig, *, name: str, log: Path, dependency: str = "") -> list[str]:
     """The ``#SBATCH`` lines of a job with these resources."""
     lines = [f"--job-name={name}", f"--output={log}", "--open-mode=append", f"--signal=B:{SIGNAL}@{res.signal_s}",
              f"--cpus-per-task={res.cpus}", "--ntasks=1", "--nodes=1"]
@@ -137,12 +154,12 @@ def directives(res: ExecutorConfig, *, name: str, log: Path, dependency: str = "
     if dependency:
         # A dependency that can never be met (a step failed) cancels the job instead of leaving it pending.
         lines += [f"--dependency={dependency}", "--kill-on-invalid-dep=yes"]
-    if array:
-        lines.append(f"--array={array}")
+    if res.chunks > 1:
+        lines.append(f"--array=0-{res.chunks - 1}")
     return [*lines, *(line.strip() for line in res.sbatch if line.strip())]
 
 
-def batch_script(res: ExecutorConfig, job_id: str, folder_path: Path, *, dependency: str = "", array: str = "",
+def batch_script(res: ExecutorConfig, job_id: str, folder_path: Path, *, dependency: str = "",
                  args: tuple[str, ...] = ()) -> str:
     """The batch script: the resources, the environment the worker needs on a node that shares this machine's
     filesystem (this interpreter, this checkout, this AGENTARK_HOME), and the worker entry point. ``exec`` makes
@@ -150,19 +167,21 @@ def batch_script(res: ExecutorConfig, job_id: str, folder_path: Path, *, depende
     root = str(Path(__file__).resolve().parents[2])
     pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     lines = ["#!/bin/bash", *(f"#SBATCH {d}" for d in directives(
-        res, name=f"agentark-{job_id}", log=folder_path / "worker.log", dependency=dependency, array=array))]
+        res, name=f"agentark-{job_id}", log=folder_path / "worker.log", dependency=dependency))]
     env = {"AGENTARK_HOME": str(config.home()), "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
     lines += [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
+    if res.chunks > 1:
+        lines.append(f"export {CHUNK_ENV}=$SLURM_ARRAY_TASK_ID/{res.chunks}")
     lines.append(f"cd {shlex.quote(os.getcwd())}")
     lines.append("exec " + shlex.join([sys.executable, "-m", "agentark", "worker", job_id, *args]))
     return "\n".join(lines) + "\n"
 
 
-def submit(res: ExecutorConfig, job_id: str, folder_path: Path, *, dependency: str = "", array: str = "",
+def submit(res: ExecutorConfig, job_id: str, folder_path: Path, *, dependency: str = "",
            args: tuple[str, ...] = ()) -> str:
     """``sbatch`` the job's worker; return the Slurm job id. The script is kept in the folder (``slurm.sbatch``)."""
     script = folder_path / "slurm.sbatch"
-    script.write_text(batch_script(res, job_id, folder_path, dependency=dependency, array=array, args=args))
+    script.write_text(batch_script(res, job_id, folder_path, dependency=dependency, args=args))
     _CACHE.clear()
     return _run(["sbatch", "--parsable", str(script)], f"Submitting job {job_id} to Slurm").split(";")[0]
 
