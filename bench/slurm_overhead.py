@@ -92,10 +92,11 @@ def main() -> None:
         medians[executor] = (first, store)
         print(f"{executor:5}: submit -> first progress {first:.2f} s, last shard -> store {store:.2f} s "
               f"(median of {len(runs)}, {args.limit} problems, poll {args.poll_s} s)")
-    slurm_first, slurm_store = medians.get("slurm", (float("nan"), float("nan")))
-    print(f"slurm: submit -> first progress {slurm_first:.2f} s, last shard -> store {slurm_store:.2f} s "
-          f"(local {medians['local'][0]:.2f} s, {medians['local'][1]:.2f} s); goal under 5 s each")
+    def figure(executor: str, index: int) -> str:
+        return f"{medians[executor][index]:.2f} s" if executor in medians else "absent"
 
+    print(f"submit -> first progress: slurm {figure('slurm', 0)}, local {figure('local', 0)}; last shard -> store: "
+          f"slurm {figure('slurm', 1)}, local {figure('local', 1)} (goal: under 5 s each)")
 
 if __name__ == "__main__":
     main()

@@ -28,6 +28,8 @@ from agentark.studies.study_report import study_result, table_rows
 from tests.test_studies import tiny_study
 from tests.tinylm import tiny_llama  # noqa: F401
 
+pytestmark = pytest.mark.slow
+
 def cluster_answers() -> bool:
     if not shutil.which("sinfo"):
         return False

@@ -20,6 +20,8 @@ from agentark.train.sft import SFTJobConfig
 from tests.test_train_jobs import _prm_export, _sft_export
 from tests.tinylm import tiny_llama  # noqa: F401
 
+pytestmark = pytest.mark.slow
+
 TWO_CPU_PROCESSES = dict(device="cpu", num_processes=2, distributed="ddp", max_steps=3, save_steps=1,
                          per_device_batch_size=2, learning_rate=1e-3)
 
