@@ -198,8 +198,8 @@ FIELDS = ("slurm_job_id", "state", "node", "elapsed", "reason")
 
 def queue(fresh: bool = False) -> dict[str, dict]:
     """Slurm job id -> {state, node, elapsed, reason} of every job ``squeue`` knows (a finished job for a few
-    minutes after it ends); empty where Slurm is not installed. Array tasks are keyed ``ID_N`` and their job
-    ``ID`` takes the first task's row."""
+    minutes after it ends); empty where Slurm is not installed. Array tasks are keyed ``ID_N``; the array's
+    ``ID`` takes an active task's row while there is one."""
     if not available():
         return {}
     if not fresh and _CACHE.get("at", 0) > time.monotonic() - QUEUE_TTL_S:
@@ -214,8 +214,10 @@ def queue(fresh: bool = False) -> dict[str, dict]:
         shown, own, state, node, elapsed, reason = parts
         row = {"state": state, "node": node, "elapsed": elapsed, "reason": "" if reason == "None" else reason}
         found[shown] = row
-        found.setdefault(own, row)
-        found.setdefault(shown.split("_")[0], row)
+        for key in (own, shown.split("_")[0]):
+            # An array's id stands for its tasks: active while any task is.
+            if key not in found or (found[key]["state"] not in ACTIVE and state in ACTIVE):
+                found[key] = row
     _CACHE.update(at=time.monotonic(), jobs=found)
     return found
 
