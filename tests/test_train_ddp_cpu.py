@@ -17,7 +17,7 @@ from agentark.train.prm import PRMConfig
 from agentark.train.rank import ACCELERATE_FILE
 from agentark.train.runtime import last_checkpoint
 from agentark.train.sft import SFTJobConfig
-from tests.test_train_jobs import _prm_export, _sft_export
+from tests.toy_exports import prm_export, sft_export
 from tests.tinylm import tiny_llama  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -44,10 +44,10 @@ def stop_and_resume(job_id: str) -> tuple[dict, dict]:
 @pytest.mark.parametrize("kind", ["sft", "prm"])
 def test_two_cpu_processes_train_with_ddp_on_gloo_checkpoint_and_resume(kind, tiny_llama, tmp_path):
     if kind == "sft":
-        cfg = SFTJobConfig(export=_sft_export(tmp_path / "sft.parquet"), base_model=str(tiny_llama),
+        cfg = SFTJobConfig(export=sft_export(tmp_path / "sft.parquet"), base_model=str(tiny_llama),
                            **TWO_CPU_PROCESSES)
     else:
-        cfg = PRMConfig(export=_prm_export(tmp_path / "prm.parquet"), base_model=str(tiny_llama), **TWO_CPU_PROCESSES)
+        cfg = PRMConfig(export=prm_export(tmp_path / "prm.parquet"), base_model=str(tiny_llama), **TWO_CPU_PROCESSES)
     job_id = create(kind, cfg).job_id
     first, second = stop_and_resume(job_id)
     assert 1 <= first["done"] < 3 and second["done"] == 3
