@@ -177,13 +177,14 @@ def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: 
     when asked; as a task of a Slurm job array, only its share of the problems."""
     cfg = DebateConfig.from_dict(folder.meta()["config"])
     problems = frame_problems(folder.problems())
-    done = folder.done_problem_ids()
-    # A task of a Slurm job array does its share: every count-th problem from its index (its own shards).
+    # A task of a Slurm job array does its share: every count-th problem from its index (its own shards), and
+    # counts that share alone, so the array's progress is the sum of its tasks'.
     share = slurm.chunk()
     mine = problems[share[0]::share[1]] if share else problems
+    done = folder.done_problem_ids() & {p.problem_id for p in mine}
     todo = [p for p in mine if p.problem_id not in done]
     failed: set[str] = set()
-    total = len(problems)
+    total = len(mine)
     folder.write_progress(done=len(done), total=total, failed=0, stage="loading the engine")
     if on_progress:
         on_progress(len(done), total)

@@ -83,8 +83,8 @@ def pid_alive(pid: int | None) -> bool:
 
 def merge_chunks(main: dict, chunks: list[dict]) -> dict:
     """A job array's progress: running while a task runs, done when all are, otherwise what the tasks ended as
-    (failed before interrupted before stopped); ``done`` is the most any task saw finished (each counts the whole
-    folder's shards), the error the first task's."""
+    (failed before interrupted before stopped); ``done`` is the sum of the tasks' (each counts its own share),
+    the error the first task's."""
     if not any(chunks):
         return main  # no task has started (or it was stopped before any did)
     statuses = [c.get("status", "queued") for c in chunks]
@@ -95,8 +95,8 @@ def merge_chunks(main: dict, chunks: list[dict]) -> dict:
     ended = [c.get("ended_at") for c in chunks if c.get("ended_at")]
     started = [c.get("started_at") for c in chunks if c.get("started_at")]
     finished = sum(1 for s in statuses if s == "done")
-    return {**main, "status": status, "done": max([int(c.get("done") or 0) for c in chunks] + [0]),
-            "total": main.get("total") or max([int(c.get("total") or 0) for c in chunks] + [0]),
+    return {**main, "status": status, "done": sum(int(c.get("done") or 0) for c in chunks),
+            "total": main.get("total") or sum(int(c.get("total") or 0) for c in chunks),
             "started_at": min(started) if started else main.get("started_at"),
             "ended_at": max(ended) if status in FINISHED and ended else None,
             "error": next((c["error"] for c in chunks if c.get("error")), None),
