@@ -74,8 +74,9 @@ else:
 for arm, error in sorted(result.errors.items()):
     st.warning(f"{arm_title(arm)}: {error}")
 st.caption("Accuracy: mean over seeds; intervals: 95% percentile bootstrap over problems; lift and 'vs single': "
-           "paired differences on the problems both arms finished, p from the exact sign test (McNemar with one "
-           "seed). Every evaluation went through the held-out check of its model's training problems.")
+           "paired differences on the problems both arms finished, decided by one rule: the exact sign test (McNemar "
+           "with one seed) and the exact interval that agrees with it, or 'too few discordant pairs' when too few "
+           "problems differ to decide. Every evaluation went through the held-out check of its model's training problems.")
 with st.expander("Behind each row: runs, exports, jobs, models"):
     for line in text_report(result)[2:]:
         st.text(line)
