@@ -13,7 +13,9 @@ st.title("Jobs")
 st.caption("Debate runs, evaluations, Monte-Carlo and PRM labeling, training: each is a job folder under the data "
            "folder. A job waits, queued, until a slot on the device it needs is free (one heavy job per device by "
            "default; AGENTARK_SLOTS sets more), then starts by itself. Stop ends a job after its current "
-           "micro-batch; Resume continues from its finished work. `python -m agentark jobs` lists the same table.")
+           "micro-batch; Resume continues from its finished work. `python -m agentark jobs` lists the same table. "
+           "A job started with the slurm executor runs as a Slurm job on the cluster: its Slurm id, state, node, "
+           "elapsed time and pending reason come from squeue; Stop is scancel, Resume submits it again.")
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("stopped", "failed", "interrupted")
@@ -43,8 +45,11 @@ def job_table() -> None:
     frame.insert(0, "name", frame["job_id"].map(names))
     # Done of total as the job counts it; empty (not 0% or 200%) while the total is not known yet.
     frame["progress"] = frame["percent"] / 100.0
+    # Slurm's columns only where some job ran on Slurm.
+    cluster = ["slurm_job_id", "slurm_state", "node", "elapsed", "reason"] if frame["slurm_job_id"].notna().any() else []
     st.dataframe(
         frame[["name", "title", "kind", "status", "queue", "progress", "done", "total", "stage", "needs", "started_by",
+               *cluster,
                "started_at", "ended_at", "error", "job_id"]],
         hide_index=True, width="stretch", key="jobs_table",
         column_config={
@@ -52,8 +57,16 @@ def job_table() -> None:
             "queue": st.column_config.NumberColumn("place in queue", format="%d",
                                                    help="1 = starts next, when a slot on its device frees"),
             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+            "slurm_job_id": st.column_config.TextColumn("Slurm job"),
+            "slurm_state": st.column_config.TextColumn("Slurm state"),
+            "reason": st.column_config.TextColumn("pending reason"),
         },
     )
+    with st.expander("Log"):
+        shown = st.selectbox("job", [r["job_id"] for r in rows], format_func=lambda j: names[j], key="jobs_log")
+        log = jobs.find(shown)[1].log_path
+        lines = log.read_text(errors="replace").splitlines()[-60:] if log.exists() else []
+        st.code("\n".join(lines) or "(nothing written yet)", language=None)
     for row in rows:
         if row["status"] not in ACTIVE + RESUMABLE or not may(OPERATE):
             continue

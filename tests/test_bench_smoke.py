@@ -32,6 +32,8 @@ SCRIPTS = {
     "label_latency.py": (r"ratio floor/card \(driver's view, p95\): quiet [\d.]+x, busy [\d.]+x", BROWSER),
     "mc_labeling.py": (r"batched/sequential throughput ratio: [\d.]+", ()),
     "prm_scoring.py": (r"ratio \(per-prefix time / one-pass time\): [\d.]+x", ()),
+    "slurm_overhead.py": (r"submit -> first progress: slurm ([\d.]+ s|absent), local [\d.]+ s; last shard -> store: "
+                          r"slurm ([\d.]+ s|absent), local [\d.]+ s", SLOW),
     "served_concurrency.py": (r"wall-time ratio concurrency 1 / concurrency \d+: [\d.]+x", ()),
     "store_scale.py": (r"p95 list [\d.]+ ms vs JSONL \d+ ms = \d+x; p95 dashboard", ()),
 }

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentark.cli.common import add_home, fmt, open_store_or_none, print_place, print_table, run_id_arg
+from agentark.cli.common import (add_executor, add_home, fmt, open_store_or_none, print_place, print_table, run_id_arg,
+                                 submit_if_slurm)
 from agentark.options import add_arguments, from_namespace
 
 
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--name", default=None,
                    help="a name for the run, shown instead of its id and usable in its place (unique among runs)")
     d.add_argument("--background", action="store_true", help="start the run as a background job and return")
+    add_executor(d)
     d.set_defaults(func=cmd_debate)
 
 
@@ -54,6 +56,8 @@ def cmd_debate(args: argparse.Namespace) -> int:
     if name:
         name_run(run_id, name)
         print(f"named '{name}'")
+    if submit_if_slurm(args, run_id):
+        return 0
     if args.background:
         pid = jobs.spawn("debate", run_id)
         print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`, "

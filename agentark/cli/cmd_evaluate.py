@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, print_place, print_table, run_id_arg
+from agentark.cli.common import add_executor, add_home, print_place, print_table, run_id_arg, submit_if_slurm
 from agentark.options import add_arguments, from_namespace
 
 GATE_MARK = {True: "PASS", False: "FAIL", None: "N/A "}
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="evaluate this run's method and whole config (the debate, its engine and model) on the "
                         "test split of its dataset; other flags given change that part")
     e.add_argument("--json", action="store_true")
+    add_executor(e)
     e.set_defaults(func=cmd_eval)
 
     c = sub.add_parser("compare", help="compare runs on shared problems: accuracy, McNemar, cost, gates")
@@ -90,6 +91,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"evaluation run {run_id}: {len(report.problems)} problems of {cfg.dataset} ({cfg.split}), "
           f"model {cfg.model}, method {cfg.method}" + (f", like run {args.like}" if args.like else ""),
           file=sys.stderr)
+    if submit_if_slurm(args, run_id):
+        return 0
     bar = tqdm(total=len(report.problems), unit="problem", desc=run_id, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:

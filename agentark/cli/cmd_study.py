@@ -11,8 +11,8 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, job_id_arg, print_table
-from agentark.options import add_arguments, option_names
+from agentark.cli.common import add_executor, add_home, job_id_arg, print_table
+from agentark.options import add_arguments, from_namespace, option_names
 from agentark.studies.study_config import BUILTIN_NAME, StudyConfig
 
 
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--background", action="store_true", help="start it as a background job and return")
     run.add_argument("--study-id", type=job_id_arg, default=None, help="the study's id (default: a new one)")
     add_arguments(run, StudyConfig)
+    add_executor(run, skip=("executor",))
     run.set_defaults(func=cmd_run)
 
     show = verbs.add_parser("show", help="a study's result table: one row per arm, with intervals and links")
@@ -82,9 +83,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agentark import jobs
 
     cfg = study_from_args(args)
-    if args.background:
-        started = jobs.start("study", cfg, job_id=args.study_id)
-        print(f"study {started.job_id} started (pid {started.pid}); follow it with `python -m agentark study show "
+    # The study file's ``executor`` (or --executor) with the other executor flags: a Slurm study is submitted.
+    executor = from_namespace(jobs.ExecutorConfig, args, executor=cfg.executor)
+    if args.background or executor.chosen() == "slurm":
+        started = jobs.start("study", cfg, job_id=args.study_id, executor=executor)
+        where = f"Slurm job {started.slurm_job_id}" if started.slurm_job_id else f"pid {started.pid}"
+        print(f"study {started.job_id} started ({where}); follow it with `python -m agentark study show "
               f"{started.job_id}` or on the Study page")
         return 0
     job_id = jobs.create("study", cfg, job_id=args.study_id).job_id
@@ -95,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     from agentark import jobs
 
-    if args.background:
+    if args.background or jobs.is_slurm(args.study_id):
         print(f"resumed {args.study_id} in the background (pid {jobs.resume(args.study_id)})")
         return 0
     return _finish(args.study_id, jobs.run_job(args.study_id, on_progress=_follow(args.study_id)))

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from agentark.cli.common import add_home, print_place, print_table
+from agentark.cli.common import add_executor, add_home, print_place, print_table, submit_if_slurm
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--background", action="store_true",
                        help="start the job as a background worker and return its id (watch it on the Train page)")
         p.add_argument("--job-id", default=None, help="id for the new job (default: KIND-DATE-TIME-XXXX)")
+        add_executor(p)
         p.set_defaults(func=cmd_train)
 
     models = sub.add_parser("models", help="models the studio trained (usable by id as --model everywhere)")
@@ -50,7 +51,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         exports = list_exports(store)
     if jobs.get_kind(kind).export_kinds:
         print_prm_figures(cfg.export, exports)
-    if args.background:
+    if args.background and from_namespace(jobs.ExecutorConfig, args).chosen() != "slurm":
         started = jobs.start(kind, cfg, job_id=args.job_id, exports=exports)
         print(f"{kind} job {started.job_id} started (pid {started.pid}); follow it on the Train page or "
               f"`python -m agentark jobs`")
@@ -58,6 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Created first, so the id is printed before the training starts (to stop it from another terminal).
     job_id = jobs.create(kind, cfg, job_id=args.job_id, exports=exports).job_id
     print(f"{kind} job {job_id}")
+    if submit_if_slurm(args, job_id):
+        return 0
     progress = jobs.run_job(job_id, on_progress=lambda done, total: print(f"step {done}/{total or '?'}", flush=True),
                            on_wait=print_place)
     with Store() as store:

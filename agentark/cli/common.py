@@ -37,6 +37,31 @@ def add_home(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", help="data folder (default: $AGENTARK_HOME or ./data)")
 
 
+def add_executor(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """The executor's flags (``--executor slurm``, ``--partition``, ``--gpus``, ``--time-limit``...) on a command that
+    starts a job: one definition, ``agentark.jobs.slurm.ExecutorConfig``, for every kind."""
+    from agentark.jobs.slurm import ExecutorConfig
+    from agentark.options import add_arguments
+
+    add_arguments(p, ExecutorConfig, skip=skip)
+
+
+def submit_if_slurm(args: argparse.Namespace, job_id: str) -> bool:
+    """Submit the job just created to Slurm when the executor in force is slurm (the flag, else the setting) and
+    say how to follow it; False (nothing done) when it runs here."""
+    from agentark import jobs
+    from agentark.jobs.slurm import ExecutorConfig
+    from agentark.options import from_namespace
+
+    executor = from_namespace(ExecutorConfig, args)
+    if executor.chosen() != "slurm":
+        return False
+    slurm_id = jobs.submit(job_id, executor=executor)
+    print(f"{job_id} submitted to Slurm as job {slurm_id}; follow it with `python -m agentark jobs`, stop it with "
+          f"`python -m agentark stop {job_id}`, resume it with `python -m agentark resume {job_id}`")
+    return True
+
+
 def refreshed_store() -> "Store":
     """The store, refreshed from the job folders: what a command that reads or writes labels starts from."""
     from agentark.store import Store
@@ -91,6 +116,7 @@ def add_labeling_job(sub: argparse._SubParsersAction, name: str, help_text: str,
     add_arguments(p, config_cls)
     p.add_argument("--job-id", type=job_id_arg, default=None, help="resume this job instead of starting a new one")
     p.add_argument("--background", action="store_true", help="run in a background process")
+    add_executor(p)
     p.set_defaults(func=func)
     return p
 
@@ -110,6 +136,8 @@ def run_labeling_job(args: argparse.Namespace, kind: str, config_cls: type, fold
         with refreshed_store() as store:
             job_id = jobs.create(kind, cfg, store=store).job_id
         print(f"{title} job {job_id}: {folder_cls(job_id).progress().get('total')} {unit}")
+    if submit_if_slurm(args, job_id):
+        return job_id, None
     if args.background:
         pid = jobs.spawn(kind, job_id)
         print(f"started in the background (pid {pid}); follow it with `python -m agentark jobs`")

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from agentark.backends import EngineSpec
 from agentark.debate import METHODS, DebateConfig, build_engines, run_chunk
 from agentark.errors import DatasetError
+from agentark.jobs import slurm
 from agentark.jobs.folder import JobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Plan, Progress, folders, register_kind
 from agentark.jobs.runner import create, run_job
@@ -173,13 +174,17 @@ def create_debate_run(cfg: DebateConfig, problems: list[Problem] | None = None,
 
 def run_debate(folder: RunFolder, on_progress: Progress | None = None, engines: dict | None = None) -> dict:
     """The debate kind's run: every problem without a clean shard, chunk by chunk, stopping between steps
-    when asked."""
+    when asked; as a task of a Slurm job array, only its share of the problems."""
     cfg = DebateConfig.from_dict(folder.meta()["config"])
     problems = frame_problems(folder.problems())
-    done = folder.done_problem_ids()
-    todo = [p for p in problems if p.problem_id not in done]
+    # A task of a Slurm job array does its share: every count-th problem from its index (its own shards), and
+    # counts that share alone, so the array's progress is the sum of its tasks'.
+    share = slurm.chunk()
+    mine = problems[share[0]::share[1]] if share else problems
+    done = folder.done_problem_ids() & {p.problem_id for p in mine}
+    todo = [p for p in mine if p.problem_id not in done]
     failed: set[str] = set()
-    total = len(problems)
+    total = len(mine)
     folder.write_progress(done=len(done), total=total, failed=0, stage="loading the engine")
     if on_progress:
         on_progress(len(done), total)
@@ -271,7 +276,8 @@ def ingest_run(store: Store, folder: RunFolder) -> int:
 
 
 DEBATE = register_kind(JobKind("debate", RunFolder, run_debate, ingest_run, title="Debate run", config=DebateConfig,
-                               preflight=plan_debate, reads=("problems",), registers="run"))
+                               preflight=plan_debate, reads=("problems",), registers="run",
+                               resources={"cpus": 2, "time_limit": "12:00:00"}, chunked=True))
 
 
 @dataclass(frozen=True)

@@ -108,4 +108,5 @@ def create_eval_run(store, cfg: EvalConfig) -> tuple[str, LoadReport, Overlap]:
 
 
 EVAL = register_kind(JobKind("eval", RunFolder, run_debate, ingest_run, title="Evaluation", config=EvalConfig,
-                             preflight=plan_eval, reads=("problems", "model"), registers="run", runs_as="debate"))
+                             preflight=plan_eval, reads=("problems", "model"), registers="run", runs_as="debate",
+                             resources={"cpus": 2, "time_limit": "12:00:00"}, chunked=True))

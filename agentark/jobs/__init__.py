@@ -16,17 +16,21 @@ from agentark.jobs.runner import (
     COLUMNS,
     Started,
     create,
+    is_slurm,
     list_jobs,
     resume,
     run_job,
     spawn,
     start,
     stop,
+    submit,
     worker_main,
 )
+from agentark.jobs.slurm import ExecutorConfig
 
 __all__ = [
     "COLUMNS",
+    "ExecutorConfig",
     "FINISHED",
     "STATUSES",
     "JobFolder",
@@ -38,6 +42,7 @@ __all__ = [
     "check_id",
     "create",
     "find",
+    "is_slurm",
     "folders",
     "get_kind",
     "kinds",
@@ -49,5 +54,6 @@ __all__ = [
     "spawn",
     "start",
     "stop",
+    "submit",
     "worker_main",
 ]

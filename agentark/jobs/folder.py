@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agentark import config
+from agentark.jobs import slurm
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,6 +79,29 @@ def pid_alive(pid: int | None) -> bool:
         return state not in ("Z", "X")
     except (OSError, IndexError):
         return True
+
+
+def merge_chunks(main: dict, chunks: list[dict]) -> dict:
+    """A job array's progress: running while a task runs, done when all are, otherwise what the tasks ended as
+    (failed before interrupted before stopped); ``done`` is the sum of the tasks' (each counts its own share),
+    the error the first task's."""
+    if not any(chunks):
+        return main  # no task has started (or it was stopped before any did)
+    statuses = [c.get("status", "queued") for c in chunks]
+    if all(s == "done" for s in statuses):
+        status = "done"
+    else:
+        status = next((s for s in ("running", "queued", "failed", "interrupted", "stopped") if s in statuses), "queued")
+    ended = [c.get("ended_at") for c in chunks if c.get("ended_at")]
+    started = [c.get("started_at") for c in chunks if c.get("started_at")]
+    finished = sum(1 for s in statuses if s == "done")
+    return {**main, "status": status, "done": sum(int(c.get("done") or 0) for c in chunks),
+            "total": main.get("total") or sum(int(c.get("total") or 0) for c in chunks),
+            "started_at": min(started) if started else main.get("started_at"),
+            "ended_at": max(ended) if status in FINISHED and ended else None,
+            "error": next((c["error"] for c in chunks if c.get("error")), None),
+            "stage": f"{finished}/{len(chunks)} array tasks done" + (
+                f"; {status}" if status != "done" else ""), "pid": None}
 
 
 class InFolder:
@@ -192,22 +216,46 @@ class JobFolder:
         return self.meta()["kind"]
 
     # -- progress and status ------------------------------------------------------------------------------
-    def progress(self) -> dict:
+    def _read(self, name: str) -> dict:
         try:
-            return json.loads((self.path / "progress.json").read_text())
+            return json.loads((self.path / name).read_text())
         except (OSError, ValueError):
             return {}
 
+    def progress(self) -> dict:
+        """progress.json; for a job split into a Slurm job array (``chunks``), its tasks' progress merged."""
+        progress = self._read("progress.json")
+        count = int(progress.get("chunks") or 1)
+        if count <= 1:
+            return progress
+        return merge_chunks(progress, [self._read(f"progress.chunk-{i}.json") for i in range(count)])
+
     def write_progress(self, **fields: Any) -> dict:
-        progress = {**self.progress(), **fields, "updated_at": time.time()}
-        atomic_write_bytes(self.path / "progress.json", json.dumps(progress, default=str).encode())
+        """Add ``fields`` to the job's progress; a task of a job array writes its own file (no two writers share
+        one) and gets its own progress back."""
+        share = slurm.chunk()
+        name = "progress.json"
+        if share and int(self._read(name).get("chunks") or 1) > 1:
+            name = f"progress.chunk-{share[0]}.json"
+        progress = {**self._read(name), **fields, "updated_at": time.time()}
+        atomic_write_bytes(self.path / name, json.dumps(progress, default=str).encode())
         return progress
+
+    def clear_chunks(self) -> None:
+        """Forget the array tasks' progress of an earlier submission."""
+        for path in self.path.glob("progress.chunk-*.json"):
+            path.unlink(missing_ok=True)
 
     def status(self) -> str:
         """queued, running, done, failed, stopped, or interrupted (its process died before finishing)."""
         progress = self.progress()
         status = progress.get("status", "queued")
-        if status in ("running", "queued") and progress.get("pid") and not pid_alive(progress.get("pid")):
+        if status not in ("running", "queued"):
+            return status
+        if progress.get("slurm_job_id"):
+            # A Slurm job's worker runs on a node: squeue, not this machine's pids, says whether it lives.
+            return "interrupted" if slurm.active(progress["slurm_job_id"]) is False else status
+        if progress.get("pid") and not pid_alive(progress.get("pid")):
             return "interrupted"
         return status
 

@@ -63,7 +63,10 @@ class JobKind:
     (a rank under ``accelerate launch``). ``runs_as`` names the kind its jobs are, when it only launches them
     (an evaluation is a debate run). ``needs(cfg)`` names the devices a job computes on (``cpu``, ``cuda:N``;
     none for work done elsewhere), which it waits for a slot of; by default they follow the config's engines
-    or its ``device`` (see ``job_needs``).
+    or its ``device`` (see ``job_needs``). ``resources`` are what a Slurm job of this kind asks for when its
+    ``ExecutorConfig`` leaves a field empty (``cpus``, ``mem``, ``time_limit``, ``gpus``, ``partition``...,
+    see ``agentark.jobs.slurm``). ``chunked``: its run does only its share of the work as a task of a Slurm
+    job array (``slurm.chunk()``), so ``ExecutorConfig.chunks`` may split it.
     """
 
     name: str
@@ -78,6 +81,8 @@ class JobKind:
     trainer: Callable[..., Any] | None = None
     runs_as: str = ""
     needs: Callable[[Any], tuple[str, ...]] | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+    chunked: bool = False
 
     @property
     def export_kinds(self) -> tuple[str, ...]:

@@ -12,6 +12,9 @@
 - ``resume(job_id)`` spawns it again; every kind skips the work its finished shards already hold.
 - ``run_job`` first waits for a slot on the devices the job needs (``agentark.jobs.slots``): the job is
   ``queued`` with its place in the queue until then, wherever it runs (a worker, the CLI's foreground, the app).
+- A job whose executor is ``slurm`` (``ExecutorConfig``, given to ``create``/``start``, or the config's own
+  ``executor`` field, or the studio's setting) is submitted with ``sbatch`` instead of spawned: the same worker
+  runs on a node, Slurm's allocation replaces the slot, ``stop`` is ``scancel`` and ``resume`` submits it again.
 
 Design decision: the runner, not the kind, owns status, pid, start and end times and the error in
 ``progress.json``, so every kind reports them the same way and the Jobs table needs no per-kind code.
@@ -35,8 +38,10 @@ import pyarrow as pa
 from agentark import config
 from agentark.clock import new_id, now
 from agentark.errors import JobError
+from agentark.jobs import slurm
 from agentark.jobs.folder import FINISHED, JobFolder, JobStopped, atomic_write_table, pid_alive
 from agentark.jobs.registry import JobKind, Progress, find, folders, get_kind, job_needs, kinds
+from agentark.jobs.slurm import ExecutorConfig
 from agentark.jobs.slots import acquire, queue_places
 
 
@@ -49,18 +54,35 @@ class Started:
     pid: int | None = None
     progress: dict | None = None
     info: Any = None
+    slurm_job_id: str | None = None
 
 
-def create(kind: str, cfg: Any, *, job_id: str | None = None, by: str | None = None, **inputs: Any) -> Started:
+def executor_of(record: JobKind, cfg: Any, executor: ExecutorConfig | None, needs: tuple[str, ...]) -> ExecutorConfig:
+    """The executor a new job runs on, every resource filled: ``executor`` as given, else the config's own
+    ``executor`` field (a study file's), then the studio's settings and the kind's ``resources``."""
+    chosen = executor or ExecutorConfig(executor=getattr(cfg, "executor", "") or "")
+    if not chosen.executor and getattr(cfg, "executor", ""):
+        chosen = ExecutorConfig.from_dict({**chosen.to_dict(), "executor": cfg.executor})
+    return chosen.resolved(record.resources, needs)
+
+
+def create(kind: str, cfg: Any, *, job_id: str | None = None, executor: ExecutorConfig | None = None,
+           by: str | None = None, **inputs: Any) -> Started:
     """Check everything the kind can check, then write the job's folder (queued); nothing is written on refusal.
 
-    ``by``: who started it (the app's logged-in person; else the OS user), kept in the manifest as ``started_by``.
-    ``inputs`` go to the kind's preflight (a store, an exports table, given problems).
+    ``inputs`` go to the kind's preflight (a store, an exports table, given problems); ``executor`` says where it
+    will run (the manifest keeps it, with its resources, so a resume runs it the same way); ``by``: who started it
+    (the app's logged-in person; else the OS user), kept in the manifest as ``started_by``.
     """
     record = get_kind(kind)
     if record.preflight is None:
         raise JobError(f"Job kind '{kind}' has no preflight, so it cannot be created with jobs.create.")
     plan = record.preflight(cfg, **inputs)
+    needs = job_needs(record, plan.config)
+    where = executor_of(record, plan.config, executor, needs)
+    if where.executor == "slurm" and not slurm.available():
+        raise JobError("[[executor]] is slurm, and sbatch/squeue are not on this machine's PATH; start the studio "
+                       "on a login node of the cluster, or set [[executor]] to local.")
     folder = record.folder(job_id or new_id(plan.id_prefix))
     if folder.exists():
         raise JobError(f"Job '{folder.job_id}' already exists; resume it, or pick a new id.")
@@ -69,17 +91,22 @@ def create(kind: str, cfg: Any, *, job_id: str | None = None, by: str | None = N
         atomic_write_table(folder.path / f"{name}.parquet", pa.Table.from_pandas(frame, preserve_index=False))
     # ``launched_as``: the kind the user started (an evaluation), when its jobs run as another (a debate run).
     folder.create({"kind": record.runs_as or record.name, "launched_as": record.name,
-                   "needs": list(job_needs(record, plan.config)), "config": plan.config.to_dict(),
+                   "needs": list(needs), "config": plan.config.to_dict(),
+                   **({"executor": where.to_dict()} if where.executor == "slurm" else {}),
                    "created_at": now().isoformat(), "started_by": by or os.environ.get("USER"), **plan.meta})
     folder.write_progress(status="queued", done=0, total=plan.total)
     return Started(folder.job_id, info=plan.info)
 
 
 def start(kind: str, cfg: Any, *, background: bool = True, job_id: str | None = None,
-          on_progress: Progress | None = None, by: str | None = None, **inputs: Any) -> Started:
+          on_progress: Progress | None = None, executor: ExecutorConfig | None = None, by: str | None = None,
+          **inputs: Any) -> Started:
     """The one verb that launches a job of any kind: ``create`` it, then spawn its worker (``background``) or
-    run it here until it ends (``on_progress(done, total)`` as it goes)."""
-    created = create(kind, cfg, job_id=job_id, by=by, **inputs)
+    run it here until it ends (``on_progress(done, total)`` as it goes). A Slurm job is always submitted (it runs
+    on a node, not here), whatever ``background`` says."""
+    created = create(kind, cfg, job_id=job_id, executor=executor, by=by, **inputs)
+    if is_slurm(created.job_id):
+        return Started(created.job_id, info=created.info, slurm_job_id=submit(created.job_id))
     if background:
         return Started(created.job_id, pid=spawn(get_kind(kind).runs_as or kind, created.job_id), info=created.info)
     return Started(created.job_id, progress=run_job(created.job_id, on_progress=on_progress), info=created.info)
@@ -101,10 +128,11 @@ def run_job(job_id: str, on_progress: Progress | None = None, clear_stop: bool =
     if clear_stop:
         folder.clear_cancel()
     first_start = folder.progress().get("started_at")
-    needs = _needs(kind, folder.meta())
+    # Under Slurm the allocation is the slot: the scheduler already decided the job may use the node.
+    needs = () if slurm.in_slurm() else _needs(kind, folder.meta())
     queued_at = queued_at or now().isoformat()
     folder.write_progress(status="queued", pid=os.getpid(), queued_at=queued_at, ended_at=None, error=None,
-                          stage="waiting for a slot" if needs else "starting")
+                          stage="waiting for a slot" if needs else "starting", node=slurm.hostname())
     previous = _catch_sigterm(folder)
     held = None
     try:
@@ -133,7 +161,7 @@ def run_job(job_id: str, on_progress: Progress | None = None, clear_stop: bool =
         _restore_sigterm(previous)
         folder.clear_cancel()
     fields = dict(fields or {})
-    return folder.write_progress(**{"status": "done", **fields, "ended_at": now().isoformat()})
+    return folder.write_progress(**{"status": "done", "ended_at": now().isoformat(), **fields})
 
 
 def _needs(kind: JobKind, meta: dict) -> tuple[str, ...]:
@@ -148,7 +176,9 @@ def _nth(place: int) -> str:
 
 
 def _catch_sigterm(folder: JobFolder):
-    """While the job runs, SIGTERM becomes a stop request; a second SIGTERM ends the process as usual."""
+    """While the job runs, SIGTERM becomes a stop request; a second SIGTERM ends the process as usual. Slurm's
+    warning ahead of a time limit or a preemption (SIGUSR1, ``--signal``) is a stop request too: the job
+    checkpoints and ends "stopped", and ``resume`` submits it again."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
@@ -156,12 +186,54 @@ def _catch_sigterm(folder: JobFolder):
         folder.request_cancel()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
-    return signal.signal(signal.SIGTERM, request_stop)
+    def slurm_warning(signum: int, frame: object) -> None:
+        folder.write_progress(slurm_signal="time limit or preemption (SIGUSR1): checkpointing")
+        folder.request_cancel()
+
+    return signal.signal(signal.SIGTERM, request_stop), signal.signal(signal.SIGUSR1, slurm_warning)
 
 
 def _restore_sigterm(previous) -> None:
     if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGUSR1, previous[1])
+
+
+def is_slurm(job_id: str) -> bool:
+    """Whether this job runs on Slurm: its manifest's executor, or a submission since (``--executor slurm`` given
+    to a command that created the job first)."""
+    _, folder = find(job_id)
+    executor = folder.meta().get("executor") or folder.progress().get("executor") or {}
+    return executor.get("executor") == "slurm"
+
+
+def submit(job_id: str, *, dependency: str = "", executor: ExecutorConfig | None = None) -> str:
+    """Submit the job's worker to Slurm (``sbatch``, with ``dependency`` such as ``afterok:12:13``); return the
+    Slurm job id, which its progress records. ``executor`` replaces the manifest's resources (a resume with a
+    longer time limit)."""
+    kind, folder = find(job_id)
+    current = folder.progress().get("slurm_job_id")
+    # A job may submit its own next part from its worker (a study's next pass); any other live copy is refused.
+    if current and current != os.environ.get("SLURM_JOB_ID") and folder.status() in ("running", "queued") \
+            and slurm.active(current):
+        raise JobError(f"Job '{job_id}' is already {folder.status()} as Slurm job {current}; stop it first.")
+    meta = folder.meta()
+    res = ExecutorConfig.from_dict(meta.get("executor") or folder.progress().get("executor"))
+    if res.executor != "slurm":  # made to run locally (a step a local study made): Slurm with its kind's resources
+        res = ExecutorConfig(executor="slurm").resolved(kind.resources, _needs(kind, meta))
+    if executor is not None:
+        res = ExecutorConfig.from_dict({**res.to_dict(), **{k: v for k, v in executor.to_dict().items() if v}})
+    if res.chunks > 1 and not kind.chunked:
+        raise JobError(f"[[chunks]] {res.chunks}: a {kind.name} job cannot be split into a job array (only "
+                       f"{', '.join(k.name for k in kinds().values() if k.chunked)} can); set [[chunks]] to 1.")
+    folder.clear_cancel()
+    folder.clear_chunks()
+    slurm_id = slurm.submit(res, job_id, folder.path, dependency=dependency)
+    folder.write_progress(status="queued", pid=None, queued_at=now().isoformat(), ended_at=None, error=None,
+                          slurm_job_id=slurm_id, slurm_signal=None, node=None, executor=res.to_dict(),
+                          chunks=res.chunks,
+                          stage=f"submitted to Slurm as job {slurm_id}" + (f" ({dependency})" if dependency else ""))
+    return slurm_id
 
 
 def spawn(kind: str, job_id: str) -> int:
@@ -170,6 +242,9 @@ def spawn(kind: str, job_id: str) -> int:
     found_kind, folder = find(job_id)
     if found_kind.name != get_kind(kind).name:
         raise JobError(f"Job '{job_id}' is a {found_kind.name} job, not {kind}.")
+    if is_slurm(job_id):
+        submit(job_id)
+        return 0
     if folder.status() in ("running", "queued") and pid_alive(folder.pid()):
         raise JobError(f"Job '{job_id}' is already {folder.status()} (pid {folder.pid()}); stop it first.")
     folder.clear_cancel()
@@ -199,6 +274,13 @@ def stop(job_id: str) -> bool:
     if status in FINISHED:
         return False
     folder.request_cancel()
+    slurm_id = folder.progress().get("slurm_job_id")
+    if slurm_id:
+        pending = (slurm.state(slurm_id) or {}).get("state") == "PENDING"
+        slurm.cancel(slurm_id)
+        if pending:
+            folder.write_progress(status="stopped", ended_at=now().isoformat(), stage="cancelled before it started")
+        return True
     pid = folder.pid()
     if pid_alive(pid):
         os.kill(pid, signal.SIGTERM)
@@ -207,11 +289,15 @@ def stop(job_id: str) -> bool:
     return True
 
 
-def resume(job_id: str) -> int:
-    """Start a stopped, failed or interrupted job (or a queued one) again in the background; return its pid."""
+def resume(job_id: str, executor: ExecutorConfig | None = None) -> int:
+    """Start a stopped, failed or interrupted job (or a queued one) again in the background; return its pid (0
+    for a Slurm job, which is submitted again from its folder, with ``executor``'s resources where given)."""
     kind, folder = find(job_id)
     if folder.status() == "done":
         raise JobError(f"Job '{job_id}' is done: there is nothing left to resume.")
+    if is_slurm(job_id):
+        submit(job_id, executor=executor)
+        return 0
     return spawn(kind.name, job_id)
 
 
@@ -225,11 +311,13 @@ def worker_main(job_id: str) -> int:
     except Exception:
         traceback.print_exc()
         return 1
-    return 0 if final["status"] in ("done", "stopped") else 1
+    # "queued": the job handed its next part to Slurm (a study's next pass), which is this run succeeding.
+    return 0 if final["status"] in ("done", "stopped", "queued") else 1
 
 
 COLUMNS = ("job_id", "kind", "title", "status", "queue", "done", "total", "percent", "stage", "needs", "queued_at",
-           "started_at", "resumed_at", "ended_at", "pid", "error", "started_by")
+           "started_at", "resumed_at", "ended_at", "pid", "error", "started_by", "slurm_job_id", "slurm_state", "node",
+           "elapsed", "reason")
 
 
 def list_jobs(*names: str) -> list[dict]:
@@ -261,7 +349,17 @@ def list_jobs(*names: str) -> list[dict]:
                 "queued_at": progress.get("queued_at"), "started_at": progress.get("started_at"),
                 "resumed_at": progress.get("resumed_at"), "ended_at": progress.get("ended_at"),
                 "pid": progress.get("pid"), "error": progress.get("error"), "started_by": meta.get("started_by"),
+                **slurm_columns(progress),
             })
     rows.sort(key=lambda r: (r["started_at"] or r["queued_at"] or "", r["job_id"]), reverse=True)
     rows.sort(key=lambda r: (r["status"] != "running", r["status"] != "queued", r["queue"] or 0))
     return rows
+
+
+def slurm_columns(progress: dict) -> dict:
+    """A Slurm job's id, state, node, elapsed time and pending reason (squeue); empty for a local job."""
+    slurm_id = progress.get("slurm_job_id")
+    found = slurm.state(slurm_id) or {}
+    return {"slurm_job_id": slurm_id, "slurm_state": found.get("state"),
+            "node": found.get("node") or (progress.get("node") if slurm_id else None),
+            "elapsed": found.get("elapsed"), "reason": found.get("reason") or None}

@@ -245,7 +245,8 @@ def judge_jobs() -> pd.DataFrame:
 
 
 JUDGE_LABEL = register_kind(JobKind(KIND, JudgeFolder, run_judge, ingest_judge, title="Judge labels",
-                                    config=JudgeConfig, preflight=plan_judge, reads=("runs",), registers="labels"))
+                                    config=JudgeConfig, preflight=plan_judge, reads=("runs",), registers="labels",
+                                    resources={"cpus": 1, "time_limit": "12:00:00"}))
 
 
 def judge_notes(job_id: str, final: dict) -> list[str]:

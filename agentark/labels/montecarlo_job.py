@@ -108,7 +108,8 @@ def mc_jobs() -> pd.DataFrame:
 
 
 MC_LABEL = register_kind(JobKind(KIND, MCFolder, run_mc, ingest_mc, title="Monte-Carlo labels", config=MCConfig,
-                                 preflight=plan_mc, reads=("runs",), registers="labels"))
+                                 preflight=plan_mc, reads=("runs",), registers="labels",
+                                 resources={"cpus": 2, "time_limit": "12:00:00"}))
 
 MC_LABELER = register_labeler(Labeler(
     SOURCE, "Monte-Carlo", "k rollouts from every step prefix; a prefix no rollout finishes right is -1 "

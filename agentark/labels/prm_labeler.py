@@ -216,7 +216,7 @@ def trained_prms() -> list[str]:
 
 PRM_LABEL = register_kind(JobKind(KIND, PRMLabelFolder, run_prm_label, ingest_prm_label, title="PRM labels",
                                   config=PRMLabelConfig, preflight=plan_prm_label, reads=("runs", "model:prm"),
-                                  registers="labels"))
+                                  registers="labels", resources={"cpus": 2, "time_limit": "06:00:00"}))
 
 PRM_LABELER = register_labeler(Labeler(
     SOURCE, "PRM", "a trained PRM scores every step, with confidence", config=PRMLabelConfig, kind=KIND,

@@ -106,6 +106,10 @@ class StudyConfig(ConfigBase):
                       "PAD (GRPO) on top of the pad_on arm, with the study's PRM", "training"))
     device: str = field(default="auto", metadata={"help": "where to train: auto, cpu or cuda", "choices": DEVICE_CHOICES,
                                                   "part": "training"})
+    executor: str = field(default="", metadata={
+        "help": "where the study and its steps run: local (this machine's slots) or slurm (each step a Slurm job, "
+                "the arms and seeds side by side, the study going on after them with --dependency=afterok); empty: "
+                "the studio's setting (AGENTARK_EXECUTOR), else local", "part": "training"})
 
     evaluation: EvalConfig = field(
         default_factory=lambda: EvalConfig(temperature=0.0, max_tokens=128),

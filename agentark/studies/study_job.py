@@ -19,6 +19,12 @@ killed) is resumed in place, and only a new key makes a new job. So a rerun afte
 the steps whose inputs changed, and a killed study resumes where it stopped. The driver holds the store only for
 the short operations between steps (refresh, exports, the evaluation's preflight), as the CLI does; the steps
 themselves never open it. A stop request for the study is relayed to the step in flight.
+
+On Slurm (the study's executor is ``slurm``) the study's process never waits for a step: each pass submits every
+step whose inputs exist and that is not done (so the arms and seeds run side by side as Slurm jobs), then submits
+the study itself again with ``--dependency=afterok:`` on those steps and ends. The next pass, started by Slurm
+when they all succeeded, reuses the finished steps by their keys and submits the next ones; the last pass finds
+every step done and writes the record, so the result is the one a local run gives.
 """
 from __future__ import annotations
 
@@ -40,7 +46,8 @@ from agentark.evaluate.run import load_eval_problems
 from agentark.training_sets import ExportConfig, ExportSummary, list_exports, prepare, write_export
 from agentark.jobs.folder import JobFolder, JobStopped, atomic_write_bytes, pid_alive
 from agentark.jobs.registry import JobKind, Plan, Progress, find, folders, register_kind
-from agentark.jobs.runner import create, run_job
+from agentark.jobs.runner import create, is_slurm, run_job, submit
+from agentark.jobs.slurm import ExecutorConfig
 from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
@@ -112,6 +119,10 @@ def completion_tokens(rows: list[dict], tokenizer) -> list[int]:
     return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
 
 
+class StepPending(Exception):
+    """A step submitted to Slurm (or still running there): what needs it waits for the study's next pass."""
+
+
 class StudyRunner:
     """Drives one study's steps in order, reusing or resuming each step's job, and keeps ``record.json``."""
 
@@ -124,6 +135,14 @@ class StudyRunner:
         self.record.update(steps=[], arms={}, errors={})
         self.done = 0
         self._tokenizer = None
+        # On Slurm: the steps' executor (the study's partition, account, QOS and extra lines; each kind's own
+        # CPUs, memory and time), and the Slurm ids of the steps this pass waits for.
+        self.slurm = is_slurm(folder.job_id)
+        study = ExecutorConfig.from_dict(folder.meta().get("executor"))
+        self.step_executor = ExecutorConfig(executor="slurm", partition=study.partition, account=study.account,
+                                            qos=study.qos, sbatch=list(study.sbatch)) if self.slurm else None
+        self.pending: list[str] = []
+        self.record.setdefault("submitted", [])
 
     # -- steps --------------------------------------------------------------------------------------------
     def job_step(self, label: str, kind: str, cfg: Any, inputs: dict, **create_inputs: Any) -> dict:
@@ -140,7 +159,7 @@ class StudyRunner:
                 job_id = None  # its folder was removed: make the step again
         self.stage(f"{label}")
         if job_id is None:
-            created = create(kind, cfg, **create_inputs)
+            created = create(kind, cfg, executor=self.step_executor, **create_inputs)
             job_id = created.job_id
             info = self.created_info(created.info)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,8 +168,11 @@ class StudyRunner:
         _, job = find(job_id)
         status = job.status()
         if status == "done":
-            reused = True
+            reused = job_id not in self.record["submitted"]
             progress = job.progress()
+        elif self.slurm:
+            self.submit_step(job, status)
+            raise StepPending(label)
         elif status in ("running", "queued") and pid_alive(job.pid()):
             progress = self.wait_for(job)
         else:
@@ -164,6 +186,32 @@ class StudyRunner:
         self.done += 1
         self.save()
         return {**progress, "job_id": job_id, "info": info}
+
+    def submit_step(self, job: JobFolder, status: str) -> None:
+        """Submit a step that is not done to Slurm, unless it is there already; this pass then waits for it."""
+        slurm_id = job.progress().get("slurm_job_id")
+        if status not in ("running", "queued") or not slurm_id:
+            slurm_id = submit(job.job_id, executor=self.step_executor)
+        if job.job_id not in self.record["submitted"]:
+            self.record["submitted"].append(job.job_id)
+        self.pending.append(slurm_id)
+
+    def waiting(self, work):
+        """A step (or a part built on steps) that may be pending on Slurm: None while it is."""
+        try:
+            return work()
+        except StepPending:
+            return None
+
+    def next_pass(self) -> dict:
+        """Submit the study again, to start when every step of this pass succeeded; this pass ends here."""
+        dependency = "afterok:" + ":".join(dict.fromkeys(self.pending))
+        slurm_id = submit(self.folder.job_id, dependency=dependency)
+        self.record.setdefault("slurm_passes", []).append({"study_job": slurm_id, "dependency": dependency,
+                                                           "at": now().isoformat()})
+        self.save()
+        return {"status": "queued", "ended_at": None, "done": self.done, "slurm_job_id": slurm_id,
+                "stage": f"waiting in Slurm for {len(set(self.pending))} step(s) (Slurm job {slurm_id}, {dependency})"}
 
     @staticmethod
     def created_info(info: Any) -> dict:
@@ -267,15 +315,17 @@ class StudyRunner:
         test = load_eval_problems(self.eval_config(c.student_model)).problems
         self.record["held_out"] = held_out_split(train, test)
 
-        teacher = self.job_step("teacher debate on the train split", "debate",
-                                self.teacher_config(c.train_split, c.train_problems), data)
+        teacher = self.waiting(lambda: self.job_step("teacher debate on the train split", "debate",
+                                                     self.teacher_config(c.train_split, c.train_problems), data))
         test_ids = [p.problem_id for p in test]
-        teacher_test = self.job_step("teacher debate on the test problems", "debate",
-                                     self.teacher_config(c.test_split, c.test_problems),
-                                     {**data, "problems": test_ids}, problems=test)
+        teacher_test = self.waiting(lambda: self.job_step("teacher debate on the test problems", "debate",
+                                                          self.teacher_config(c.test_split, c.test_problems),
+                                                          {**data, "problems": test_ids}, problems=test))
+        base = self.waiting(lambda: self.job_step("evaluate the base model", "eval", self.eval_config(c.student_model),
+                                                  data, store=self.store))
+        if self.pending:
+            return self.next_pass()
         self.record["teacher"] = {"train_run": teacher["job_id"], "test_run": teacher_test["job_id"]}
-        base = self.job_step("evaluate the base model", "eval", self.eval_config(c.student_model), data,
-                             store=self.store)
         self.record["arms"]["base"] = {str(s): {"eval_run": base["job_id"], "model": c.student_model,
                                                 "info": base["info"]} for s in c.seeds}
         self.save()
@@ -291,6 +341,8 @@ class StudyRunner:
                     students[arm] = self.guarded(arm, lambda arm=arm: self.sft_arm(arm, seed, exports[arm]))
             if "pad" in c.arms and prm and students.get(c.pad_on):
                 self.guarded("pad", lambda: self.pad_arm(seed, students[c.pad_on], prm, exports[c.pad_on]))
+        if self.pending:
+            return self.next_pass()
         errors = self.record["errors"]
         return {"status": "done", "done": self.done, "stage": "finished" + (
             f" ({len(errors)} arm(s) without a result: {', '.join(sorted(errors))})" if errors else "")}
@@ -299,6 +351,8 @@ class StudyRunner:
         """Run one arm's work; an arm that cannot be built (no rows for it) is recorded and the others go on."""
         try:
             return work()
+        except StepPending:
+            return None  # on Slurm: its steps run; the next pass goes on with it
         except ConfigError as exc:
             self.record["errors"][arm] = str(exc)
             self.save()
@@ -433,4 +487,4 @@ def ingest_study(store: Store, folder: StudyFolder) -> int:
 # steps on another device wait behind it, and keep other jobs off the device between steps).
 STUDY = register_kind(JobKind("study", StudyFolder, run_study, ingest_study, title="Study", config=StudyConfig,
                               preflight=plan_study, reads=("problems",), registers="runs, exports, models",
-                              needs=lambda cfg: ()))
+                              needs=lambda cfg: (), resources={"cpus": 1, "time_limit": "02:00:00"}))

@@ -1,5 +1,9 @@
 """Multi-GPU and multi-node training through ``accelerate launch``: the generated config and the command line.
 
+The same launch runs several processes on the CPU (``device`` cpu, ``distributed`` ddp): accelerate starts the
+ranks with torchrun as for GPUs, and each rank's Trainer (``use_cpu``) joins the process group on gloo, which is
+how CI exercises the distributed path without a GPU.
+
 Design decision: the studio does not distribute anything itself. A job that wants more than one GPU writes an
 accelerate config (DDP, DeepSpeed ZeRO-2/3 or FSDP) next to its checkpoints and runs its trainer's entry
 module under ``accelerate launch``; the Trainer inside picks the engine up from the environment accelerate
@@ -98,8 +102,9 @@ def check_engine_installed(distributed: str) -> None:
 
 
 def check_gpus(cfg) -> None:
-    """Refuse a job for more GPUs than this machine shows, or on an engine that is not installed."""
-    if cfg.num_processes * cfg.num_machines <= 1:
+    """Refuse a job for more GPUs than this machine shows, or on an engine that is not installed. Processes on the
+    CPU (``device`` cpu: DDP on gloo, the Trainer's ``use_cpu``) need no GPU."""
+    if cfg.num_processes * cfg.num_machines <= 1 or cfg.device == "cpu":
         return
     import torch
 

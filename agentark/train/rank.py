@@ -36,7 +36,7 @@ def launch_command(kind: JobKind, cfg, out_dir: Path | str, resume: bool = False
     (out_dir / CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
     accelerate_yaml = write_accelerate_config(
         out_dir / ACCELERATE_FILE, distributed=cfg.distributed, num_processes=cfg.num_processes,
-        num_machines=cfg.num_machines, precision=cfg.precision,
+        num_machines=cfg.num_machines, precision="fp32" if cfg.device == "cpu" else cfg.precision,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, machine_rank=machine_rank,
         main_process_ip=main_process_ip, main_process_port=main_process_port)
     return accelerate_argv(accelerate_yaml, "agentark.train.rank",

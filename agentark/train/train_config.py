@@ -95,9 +95,10 @@ class TrainConfig(ConfigBase):
                               "[[lora_dropout]] 0.05 or so.")
         self.check_choices(("device", DEVICES), ("precision", PRECISIONS), ("gradient_checkpointing", SWITCHES),
                            ("lr_scheduler", SCHEDULERS), ("distributed", DISTRIBUTED))
-        if self.world_size > 1 and self.device == "cpu":
-            raise ConfigError("[[num_processes]] or [[num_machines]] above 1 trains on several GPUs; on a CPU "
-                              "use 1.")
+        if self.world_size > 1 and self.device == "cpu" and self.distributed != "ddp":
+            # Several CPU processes train as DDP on gloo; DeepSpeed and FSDP shard over GPUs only.
+            raise ConfigError(f"[[num_processes]] or [[num_machines]] above 1 on the CPU trains with DDP on gloo; "
+                              f"set [[distributed]] to ddp (not {self.distributed}), or use 1 process.")
         if self.merges_lora and self.lora and self.world_size > 1 and self.distributed in SHARDED:
             raise ConfigError(f"LoRA weights are merged on the main process, which needs whole weights; with "
                               f"[[lora]] set [[distributed]] to ddp or zero2, not {self.distributed}.")

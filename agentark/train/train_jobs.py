@@ -174,7 +174,8 @@ def register_training_kind(name: str, title: str, config: type[TrainConfig], che
     a config before anything is written, ``trainer`` trains (see ``agentark.train``)."""
     return register_kind(JobKind(name, TrainFolder, run_train_job, _ingest, title=title, config=config,
                                  preflight=partial(plan_training, kind=name, check=check), reads=reads,
-                                 registers="model", trainer=trainer))
+                                 registers="model", trainer=trainer,
+                                 resources={"cpus": 4, "time_limit": "1-00:00:00"}))
 
 
 def training_kinds() -> dict[str, JobKind]:
