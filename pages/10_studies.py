@@ -35,8 +35,10 @@ FOLLOW_EVERY_S = 2.0
 store = get_store()
 st.title("Studies")
 st.caption("Does distilling the team's debate teach the student more than cheaper data? A study runs the teacher, "
-           "the data arms (debate R-SFT, debate DA, single-agent self-distillation of matched volume, corrections "
-           "only, PAD) and their evaluations as jobs; a rerun reuses every step whose inputs did not change. "
+           "the data arms (debate R-SFT, debate DA, single-agent self-distillation and the teacher alone, both of "
+           "matched volume, corrections only, PAD) and their evaluations as jobs; a rerun reuses every step whose "
+           "inputs did not change. The teacher may be debates you already have (Teacher runs: run ids or Du et al., "
+           "MASLab or transcript files), read and not re-run. "
            "`python -m agentark study run FILE` does the same from a terminal.")
 
 with st.expander("New study", expanded=not list_studies()):
