@@ -20,9 +20,10 @@ from agentark.runs import formats
 from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.store import run_tables
+from tests.app_pages import segmented_run
 from tests.conftest import ROOT
 from tests.test_architecture import MODULES, PACKAGE
-from tests.test_label_pages import _run_with_steps, labeling_page, open_tab
+from tests.test_label_pages import labeling_page, open_tab
 
 LABELER_MODULE = '''
 """A labeler of its own: -1 on every step, inline, and a second Monte-Carlo job under another source."""
@@ -82,7 +83,7 @@ def _flag(parser: argparse.ArgumentParser, dest: str) -> argparse.Action:
 
 def test_a_labeler_registered_in_its_own_module_shows_in_the_cli_the_page_and_the_report(tmp_path, monkeypatch,
                                                                                           capsys):
-    run_id = _run_with_steps()
+    run_id = segmented_run(2)
     _load(tmp_path, monkeypatch, "pessimist_labeler", LABELER_MODULE)
 
     commands = _subcommands(build_parser())

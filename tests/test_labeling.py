@@ -19,7 +19,7 @@ def frames(messages: list[dict], method: str = "paragraphs") -> tuple[pd.DataFra
     rows = []
     for m in messages:
         steps = segment(m["content"], method)
-        for sid, s in zip(step_ids(m["message_id"], steps), steps):
+        for sid, s in zip(step_ids(m["message_id"], steps), steps, strict=True):
             rows.append({"step_id": sid, "message_id": m["message_id"], "idx": s.idx, "text": s.text})
     return pd.DataFrame(messages), pd.DataFrame(rows)
 
