@@ -71,6 +71,8 @@ def runs_study(tiny: Path, teacher_runs: list[str], **changes) -> StudyConfig:
     return StudyConfig.from_dict({**values, **changes})
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_a_study_with_an_imported_du_file_as_teacher_runs_end_to_end(tiny_llama, tmp_path):
     du = write_du(tmp_path / "debate.json", sums(14))
     started = jobs.start("study", runs_study(tiny_llama, [f"du2023:{du}"]), background=False)

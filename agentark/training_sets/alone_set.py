@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agentark.store import Store
 from agentark.training_sets.da_set import normalized_text
 from agentark.training_sets.export_config import ExportConfig
-from agentark.training_sets.export_summary import ExportSummary
 from agentark.training_sets.kind_registry import ExportKind, register_export_kind
-from agentark.training_sets.message_filters import ROW_COLUMNS, chat, committed, provenance_columns
-from agentark.training_sets.source_messages import sft_messages
+from agentark.training_sets.message_filters import ROW_COLUMNS, committed, provenance_columns, sft_row
+from agentark.training_sets.source_messages import sft_prepare
 
 COLUMNS = ROW_COLUMNS + ["agent"]
 
@@ -35,19 +33,12 @@ def alone_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame,
             if key in seen:
                 continue
             seen.add(key)
-            rows.append({"messages": chat(m.question, m.content), "run_id": m.run_id, "problem_id": problem_id,
-                         "message_id": m.message_id, "agent": m.agent, **{c: getattr(m, c) for c in extra}})
+            rows.append({**sft_row(m, extra), "agent": m.agent})
     return pd.DataFrame(rows, columns=COLUMNS + extra), dropped
-
-
-def prepare_alone(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummary]:
-    messages, dropped_fixes = sft_messages(store, cfg)
-    rows, dropped = alone_rows(messages, cfg)
-    return rows, ExportSummary(cfg.kind, len(rows), {**dropped_fixes, **dropped})
 
 
 ALONE = register_export_kind(ExportKind(
     name="alone", title="Round 1 alone: each agent's correct first answer",
     description="Every agent's correct, committed round-1 answer (given before it read anyone), naming the agent: "
                 "the teacher alone, for a study's teacher-alone arm or any SFT.",
-    columns=tuple(COLUMNS), prepare=prepare_alone))
+    columns=tuple(COLUMNS), prepare=sft_prepare(alone_rows)))

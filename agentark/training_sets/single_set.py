@@ -8,25 +8,13 @@ and never read as a debate's DA set.
 """
 from __future__ import annotations
 
-import pandas as pd
-
-from agentark.store import Store
 from agentark.training_sets.da_set import da_rows
-from agentark.training_sets.export_config import ExportConfig
-from agentark.training_sets.export_summary import ExportSummary
 from agentark.training_sets.kind_registry import ExportKind, register_export_kind
 from agentark.training_sets.message_filters import ROW_COLUMNS
-from agentark.training_sets.source_messages import sft_messages
-
-
-def prepare_single(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummary]:
-    messages, dropped_fixes = sft_messages(store, cfg)
-    rows, dropped = da_rows(messages, cfg)
-    return rows, ExportSummary(cfg.kind, len(rows), {**dropped_fixes, **dropped})
-
+from agentark.training_sets.source_messages import sft_prepare
 
 SINGLE = register_export_kind(ExportKind(
     name="single", title="Single-agent samples: distinct correct answers",
     description="Up to max_per_problem distinct correct answers per problem from runs of one model answering "
                 "alone (a study's single-agent self-distillation arm), for supervised fine-tuning.",
-    columns=tuple(ROW_COLUMNS), prepare=prepare_single))
+    columns=tuple(ROW_COLUMNS), prepare=sft_prepare(da_rows)))
