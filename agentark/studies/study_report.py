@@ -257,7 +257,7 @@ def _links(arm: str, seeds: dict, record: dict) -> dict:
             links["exports"].append(export["export_id"])
         links["runs"] += export.get("sampling_runs", [])
     if arm != "base":
-        links["runs"].append(teacher.get("train_run"))
+        links["runs"] += teacher.get("runs") or [teacher.get("train_run")]
     if arm == "pad" and record.get("prm"):
         links["exports"].append(record["prm"]["export"]["export_id"])
         links["jobs"].append(record["prm"]["job"])
