@@ -120,16 +120,17 @@ def test_the_page_and_the_cli_start_every_built_in_labeler_from_the_registry():
     open_tab(at, "Prepare")
     for labeler in registry.job_labelers():
         assert at.button(key=f"FormSubmitter:lab_{labeler.name}-Start {labeler.title} job")
-    assert set(registry.inline_sources()) == {"auto:outcome", "auto:debate"}
+    assert set(registry.inline_sources()) == {"auto:arith", "auto:outcome", "auto:debate"}
     assert {r.command for r in registry.job_labelers()} == {"label-mc", "label-prm", "label-judge"}
 
 
 def test_the_prm_label_policy_is_read_off_the_records():
     assert registry.default_precedence() == ["human", "import:prm800k", "import:math-shepherd", "auto:judge",
-                                             "auto:mc", "auto:outcome", "auto:debate"]
+                                             "auto:mc", "auto:arith", "auto:outcome", "auto:debate"]
     assert set(registry.consensus_sources()) == {"auto:mc", "auto:judge"}
     hints = registry.negative_labelers()
-    assert len(hints) == 4 and "label-mc" in hints[0] and "auto:debate" in hints[1] and "label-judge" in hints[2]
+    assert len(hints) == 5 and "auto:arith" in hints[0] and "label-mc" in hints[1] and "auto:debate" in hints[2] \
+        and "label-judge" in hints[3]
     assert registry.reference_sources() == ("human", "gold")
 
 

@@ -20,7 +20,15 @@ from agentark.studies.arms import arm_names
 from agentark.studies.matched_volume import VOLUME_TOLERANCE
 from agentark.studies.study_config import StudyConfig
 from agentark.studies.study_job import StudyFolder, StudyRunner
-from agentark.studies.study_report import Paired, decide, html_report, study_result, table_rows, text_report
+from agentark.studies.study_report import (
+    Paired,
+    decide,
+    html_report,
+    paired,
+    study_result,
+    table_rows,
+    text_report,
+)
 from agentark.tasks import load_problems
 from agentark.training_sets import list_exports
 from tests.tinylm import tiny_llama  # noqa: F401
@@ -154,9 +162,14 @@ def test_a_studio_debate_exports_as_du_json_that_imports_back(tmp_path):
 
 
 def test_a_verdict_says_cannot_tell_unless_the_test_decides():
-    assert decide(Paired("base", 6, 0.5, 0.1, 0.9, 0.03)) == "better"
-    assert decide(Paired("base", 6, -0.5, -0.9, -0.1, 0.03)) == "worse"
-    assert decide(Paired("base", 6, 0.3, -0.1, 0.6, 0.25)) == "cannot tell at this size"
+    import pandas as pd
+
+    ids = [f"p{i}" for i in range(12)]
+    base, better = pd.Series(0.0, index=ids), pd.Series(1.0, index=ids)
+    assert decide(paired(better, base, "base")) == "better" and decide(paired(base, better, "x")) == "worse"
+    two = pd.Series([1.0, 1.0] + [0.0] * 10, index=ids)
+    assert decide(paired(two, base, "base")).startswith("cannot tell at this size")
+    assert decide(Paired("base", 6, 0.0, None, None, 1.0, "cannot tell")) == "cannot tell at this size"
 
 
 def test_an_uploaded_study_file_fills_the_form():

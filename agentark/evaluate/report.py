@@ -53,17 +53,21 @@ def metric_rows(comparison: Comparison, full: bool = False) -> list[list[str]]:
 
 def pair_rows(comparison: Comparison) -> list[list[str]]:
     """The paired tests as strings, one row per pair, headed by ``PAIR_COLUMNS``."""
-    def points(x: float) -> str:
-        return fmt(x * 100 if x == x else None, "{:+.1f}")
+    def points(x: float | None) -> str:
+        return fmt(x * 100 if x is not None and x == x else None, "{:+.1f}")
+
+    def lift(p) -> str:
+        interval = f"[{points(p.lift_low)}, {points(p.lift_high)}]" if p.lift_low is not None else p.verdict
+        return f"{points(p.lift)} {interval}"
 
     return [[p.candidate, p.reference, p.kind, str(p.test.shared), str(p.test.fixed), str(p.test.broken),
              str(p.test.both_right), str(p.test.both_wrong),
-             f"{points(p.lift)} [{points(p.lift_low)}, {points(p.lift_high)}]", f"{p.test.p_value:.4g}"]
+             lift(p), f"{p.test.p_value:.4g}"]
             for p in comparison.pairs]
 
 
 PAIR_COLUMNS = ["candidate", "against", "kind", "shared problems", "fixed", "broken", "both right", "both wrong",
-                "lift, points [paired interval]", "McNemar exact p"]
+                "lift, points [exact paired interval]", "McNemar exact p"]
 
 
 def _row(m, columns) -> list[str]:

@@ -11,8 +11,9 @@ own test (:func:`decide`), and an arm trained on fewer rows than ``min_train_row
 Design decision: the unit of every interval and test is the problem. A problem's score in an arm is its mean
 correctness over the arm's seeds (0 or 1 with one seed), intervals are the percentile bootstrap of the mean over
 problems (``agentark.evaluate.stats.bootstrap_ci``), and a paired comparison uses each problem's difference
-between the two arms on the problems both finished: the interval is the bootstrap of the mean difference and the
-p-value the exact sign test on the problems that differ, which with one seed is McNemar's exact test. Every
+between the two arms on the problems both finished, decided by ``agentark.evaluate.stats.paired_verdict``: the
+exact sign test on the problems that differ (with one seed McNemar's exact test) and the exact interval that
+agrees with it, or "too few discordant pairs" and no interval when too few problems differ to decide. Every
 figure is read from the evaluation runs in the store, so the page, ``study show`` and its JSON and HTML agree.
 """
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from agentark.errors import JobError
 from agentark.evaluate import stats
@@ -44,9 +44,10 @@ class Paired:
     reference: str
     problems: int
     difference: float
-    ci_low: float
-    ci_high: float
+    ci_low: float | None
+    ci_high: float | None
     p_value: float
+    verdict: str = ""
 
 
 @dataclass
@@ -75,6 +76,7 @@ class ArmResult:
     held_out: dict = field(default_factory=dict)
     links: dict = field(default_factory=dict)
     note: str = ""
+    ties: int = 0  # problems whose vote had no majority, over the arm's seeds (no final answer by default)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -139,28 +141,26 @@ def cut_off_share(store: Store, runs: list[str]) -> float:
     return float(messages["finish_reason"].eq("length").mean()) if len(messages) else math.nan
 
 
-def decide(comparison: Paired, level: float = 0.05) -> str:
-    """A comparison's verdict by the table's own test (the paired sign test's p below ``level``): better, worse,
-    or cannot tell at this size. The one place the study decides, so a new decision rule replaces only this."""
-    if comparison.problems == 0 or math.isnan(comparison.p_value) or comparison.p_value >= level:
-        return "cannot tell at this size"
-    return "better" if comparison.difference > 0 else "worse"
+def decide(comparison: Paired) -> str:
+    """A comparison's verdict in the study's words, from the table's own decision (``stats.paired_verdict``, kept
+    on the comparison): better, worse, or cannot tell at this size (no difference shown, or too few problems
+    differ to decide)."""
+    if comparison.verdict in (stats.BETTER, stats.WORSE):
+        return comparison.verdict
+    return "cannot tell at this size" + (f" ({comparison.verdict})" if comparison.verdict == stats.TOO_FEW else "")
 
 
 def verdict_line(arm: str, comparison: Paired) -> str:
     """One comparison in words: the arm, its reference, the difference, the test and the verdict."""
     return (f"{arm_title(arm)} vs {arm_title(comparison.reference)}: {decide(comparison)} "
             f"({_pts(comparison.difference)} pts on {comparison.problems} problems, 95% CI "
-            f"{_interval(comparison.ci_low, comparison.ci_high, _pts)}, p = {_p(comparison.p_value)})")
+            f"{_paired_interval(comparison)}, p = {_p(comparison.p_value)})")
 
 
 def paired(arm: pd.Series, reference: pd.Series, name: str) -> Paired:
     shared = arm.index.intersection(reference.index)
-    diff = (arm[shared] - reference[shared]).to_numpy(dtype=float)
-    low, high = stats.bootstrap_ci(diff)
-    up, down = int(np.sum(diff > 0)), int(np.sum(diff < 0))
-    p = 1.0 if up + down == 0 else float(sps.binomtest(up, up + down, 0.5).pvalue)
-    return Paired(name, len(shared), float(diff.mean()) if len(diff) else math.nan, low, high, p)
+    v = stats.paired_verdict(reference[shared].to_numpy(dtype=float), arm[shared].to_numpy(dtype=float))
+    return Paired(name, len(shared), v.difference, v.low, v.high, v.p_value, v.verdict)
 
 
 def study_result(store: Store, study_id: str) -> StudyResult:
@@ -173,7 +173,9 @@ def study_result(store: Store, study_id: str) -> StudyResult:
     runs = [r["eval_run"] for arm in arms_rec.values() for r in arm.values()]
     runs += [teacher["test_run"]] if teacher.get("test_run") else []
     correct = correctness(store, list(dict.fromkeys(runs)))
-    tokens = {m.run_id: m.tokens_per_problem for m in run_metrics(store, list(correct))} if correct else {}
+    metrics = run_metrics(store, list(correct)) if correct else []
+    tokens = {m.run_id: m.tokens_per_problem for m in metrics}
+    ties = {m.run_id: m.ties for m in metrics}
 
     scores = {arm: per_problem([correct[r["eval_run"]] for r in seeds.values() if r["eval_run"] in correct])
               for arm, seeds in arms_rec.items() if any(r["eval_run"] in correct for r in seeds.values())}
@@ -223,7 +225,7 @@ def study_result(store: Store, study_id: str) -> StudyResult:
             alone_accuracy=a_acc, alone_ratio=a_student / a_acc if a_acc else math.nan,
             cut_off=cut_off_share(store, eval_runs),
             held_out=_held_out(seeds, record.get("held_out", {})), links=_links(arm, seeds, record),
-            note=_note(arm, first, record),
+            note=_note(arm, first, record), ties=sum(ties.get(r, 0) for r in eval_runs),
             warnings=[f"trained on {rows_trained} rows, fewer than the study's minimum of {minimum} "
                       "(min_train_rows): its result cannot say much"] if arm != BASE and rows_trained < minimum
             else [],
@@ -311,8 +313,15 @@ def _pts(v: float) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:+.1f}"
 
 
-def _interval(low: float, high: float, fmt=_pct) -> str:
-    return "—" if math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
+def _interval(low: float | None, high: float | None, fmt=_pct) -> str:
+    return "—" if low is None or high is None or math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
+
+
+def _paired_interval(p: Paired | None) -> str:
+    """The exact interval, or why there is none ("too few discordant pairs")."""
+    if p is None:
+        return "—"
+    return _interval(p.ci_low, p.ci_high, _pts) if p.ci_low is not None else p.verdict or "—"
 
 
 def _p(v: float) -> str:
@@ -331,11 +340,12 @@ def table_rows(result: StudyResult) -> list[dict]:
             "spread (sd, min–max)": "—" if len(a.seeds) < 2 else
             f"{_pct(a.spread_sd)}, {_pct(a.spread_min)}–{_pct(a.spread_max)}",
             "lift vs base (pts)": _pts(a.lift.difference) if a.lift else "—",
-            "lift 95% CI": _interval(a.lift.ci_low, a.lift.ci_high, _pts) if a.lift else "—",
+            "lift 95% CI": _paired_interval(a.lift),
             "lift p": _p(a.lift.p_value) if a.lift else "—",
             "vs single (pts)": _pts(a.vs_single.difference) if a.vs_single else "—",
-            "vs single 95% CI": _interval(a.vs_single.ci_low, a.vs_single.ci_high, _pts) if a.vs_single else "—",
+            "vs single 95% CI": _paired_interval(a.vs_single),
             "vs single p": _p(a.vs_single.p_value) if a.vs_single else "—",
+            "vote ties": a.ties,
             "tokens/problem": "—" if math.isnan(a.tokens_per_problem) else f"{a.tokens_per_problem:.0f}",
             "train rows": a.train_rows,
             "train tokens": a.train_tokens,
@@ -384,9 +394,10 @@ def text_report(result: StudyResult) -> list[str]:
 
 
 METHOD = ("Accuracy: mean over seeds; intervals: 95% percentile bootstrap over problems; lift and 'vs single': "
-          "paired differences on the problems both arms finished, p from the exact sign test (McNemar with one "
-          "seed); a verdict says better or worse only where p < 0.05, otherwise 'cannot tell at this size'. Every "
-          "evaluation went through the held-out check of its model's training problems.")
+          "paired differences on the problems both arms finished, decided by one rule: the exact sign test (McNemar "
+          "with one seed) and the exact interval that agrees with it, or 'too few discordant pairs' when too few "
+          "problems differ to decide; a verdict says better or worse only where that rule does, otherwise 'cannot "
+          "tell at this size'. Every evaluation went through the held-out check of its model's training problems.")
 DOES_NOT_SHOW = ("It does not show how the arms compare on other datasets, other student or teacher models, other "
                  "sizes or training settings; a 'cannot tell' verdict is not evidence that two arms are equal; with "
                  "one seed, the spread over training runs is unknown; the teacher's figures come from its own logs "
