@@ -5,8 +5,11 @@ Run with ``streamlit run app.py``. Pages live in pages/ and only describe screen
 import streamlit as st
 
 from agentark.ui import get_store, sidebar
+from agentark.ui.identity import require_login
 
 st.set_page_config(page_title="AgentArk Studio", page_icon=":material/sailing:", layout="wide")
+# With login configured, nothing below runs for a session until its person has logged in.
+require_login()
 
 # The root shows the Run page, and so does /run, the address the menu, the README and links use: a default
 # page's own address is always the root (Streamlit ignores its url_path), hence a hidden twin there.

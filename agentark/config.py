@@ -26,6 +26,20 @@ def home() -> Path:
     return path
 
 
+def save_upload(filename: str, data: bytes) -> Path:
+    """Keep bytes uploaded through the app under ``imports/<sha256>/NAME`` in the home, and return that path:
+    named by content as well as by name, so the same bytes land in one place and two files with one name do
+    not overwrite each other. People who may not type server paths give files this way."""
+    import hashlib
+
+    name = Path(filename).name or "upload"
+    folder = home() / "imports" / hashlib.sha256(data).hexdigest()[:12]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    target.write_bytes(data)
+    return target
+
+
 def store_path() -> Path:
     """The DuckDB file: ``$AGENTARK_STORE`` or ``$AGENTARK_HOME/agentark.duckdb``."""
     explicit = os.environ.get("AGENTARK_STORE")

@@ -12,6 +12,7 @@ import streamlit as st
 from agentark import jobs
 from agentark.errors import AgentArkError, JobError
 from agentark.options import from_values
+from agentark.safe_text import md_text
 from agentark.studies.arms import arm_title
 from agentark.studies.study_config import StudyConfig, builtin_study, parse_study
 from agentark.studies.study_job import StudyFolder, list_studies
@@ -24,7 +25,9 @@ from agentark.studies.study_report import (
     teacher_line,
     text_report,
 )
-from agentark.ui import errors_shown, get_store
+from agentark.access import OPERATE
+from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.identity import allowed, may
 from agentark.ui.forms import option_widgets
 
 # Session keys of this page that are not the form's widgets (an uploaded file resets only the widgets).
@@ -42,29 +45,30 @@ st.caption("Does distilling the team's debate teach the student more than cheape
            "`python -m agentark study run FILE` does the same from a terminal.")
 
 with st.expander("New study", expanded=not list_studies()):
-    uploaded = st.file_uploader("Start from a study file (TOML); otherwise the built-in study", type=["toml"],
-                                key="study_file")
-    start_from = builtin_study()
-    if uploaded is not None:
-        with errors_shown():
-            start_from = parse_study(uploaded.getvalue().decode("utf-8"), uploaded.name)
-            # A new file's values replace what the form's widgets hold (they keep their state otherwise).
-            loaded = hashlib.sha256(uploaded.getvalue()).hexdigest()
-            if st.session_state.get("study_file_loaded") != loaded:
-                for key in [k for k in st.session_state if str(k).startswith("study_") and k not in KEEP]:
-                    del st.session_state[key]
-                st.session_state["study_file_loaded"] = loaded
-            st.caption(f"The form holds {uploaded.name} (study '{start_from.name}').")
-    with st.form("study_form"):
-        st.caption("The study's own settings; each part of it (teacher, arms, students, training, evaluation) is the "
-                   "config its steps run, below.")
-        values = option_widgets(StudyConfig, "study", defaults=start_from, by_part=True)
-        start = st.form_submit_button("Start study", type="primary")
-    if start:
-        with errors_shown():
-            started = jobs.start("study", from_values(StudyConfig, values))
-            st.session_state["study_pick"] = started.job_id
-            st.success(f"Study {started.job_id} started; its steps appear on the Jobs page.")
+    if allowed(OPERATE, "Starting a study"):
+        uploaded = st.file_uploader("Start from a study file (TOML); otherwise the built-in study", type=["toml"],
+                                    key="study_file")
+        start_from = builtin_study()
+        if uploaded is not None:
+            with errors_shown():
+                start_from = parse_study(uploaded.getvalue().decode("utf-8"), uploaded.name)
+                # A new file's values replace what the form's widgets hold (they keep their state otherwise).
+                loaded = hashlib.sha256(uploaded.getvalue()).hexdigest()
+                if st.session_state.get("study_file_loaded") != loaded:
+                    for key in [k for k in st.session_state if str(k).startswith("study_") and k not in KEEP]:
+                        del st.session_state[key]
+                    st.session_state["study_file_loaded"] = loaded
+                st.caption(md_text(f"The form holds {uploaded.name} (study '{start_from.name}')."))
+        with st.form("study_form"):
+            st.caption("The study's own settings; each part of it (teacher, arms, students, training, evaluation) is the "
+                       "config its steps run, below.")
+            values = option_widgets(StudyConfig, "study", defaults=start_from, by_part=True)
+            start = st.form_submit_button("Start study", type="primary")
+        if start:
+            with errors_shown():
+                started = jobs.start("study", from_values(StudyConfig, values), by=annotator() or None)
+                st.session_state["study_pick"] = started.job_id
+                st.success(f"Study {started.job_id} started; its steps appear on the Jobs page.")
 
 studies = list_studies()
 if not studies:
@@ -99,14 +103,16 @@ def show_study(folder: StudyFolder) -> None:
     picked = folder.job_id
     status, progress = folder.status(), folder.progress()
     cols = st.columns([4, 1])
-    cols[0].write(f"**{folder.meta().get('name')}** · {status} · {progress.get('stage') or ''}")
+    cols[0].write(f"**{folder.meta().get('name')}** · {status} · {progress.get('stage') or ''}"
+                  + (f" · started by {folder.meta()['started_by']}" if folder.meta().get("started_by") else ""))
     cols[0].caption(f"steps done: {progress.get('done') or 0} / {progress.get('total') or '?'}"
                     + (f" · {step_progress(progress)}" if step_progress(progress) else ""))
     with errors_shown():
-        if status in ("queued", "running") and cols[1].button("Stop", key="study_stop"):
+        if may(OPERATE) and status in ("queued", "running") and cols[1].button("Stop", key="study_stop"):
             jobs.stop(picked)
             st.rerun()
-        if status in ("stopped", "failed", "interrupted") and cols[1].button("Resume", key="study_resume"):
+        if may(OPERATE) and status in ("stopped", "failed", "interrupted") and cols[1].button(
+                "Resume", key="study_resume"):
             jobs.resume(picked)
             st.rerun()
     if progress.get("error"):
@@ -116,21 +122,21 @@ def show_study(folder: StudyFolder) -> None:
     except AgentArkError as exc:
         st.error(str(exc))
         return
-    st.write(teacher_line(result))
+    st.markdown(md_text(teacher_line(result)))
     rows = table_rows(result)
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"study_table_{picked}")
     else:
         st.caption("No arm has been evaluated yet.")
     for arm, error in sorted(result.errors.items()):
-        st.warning(f"{arm_title(arm)}: {error}")
+        st.warning(f"{arm_title(arm)}: {md_text(error)}")
     for a in result.arms:
         for warning in a.warnings:
-            st.warning(f"{arm_title(a.arm)}: {warning}")
+            st.warning(f"{arm_title(a.arm)}: {md_text(warning)}")
         if "NOT matched" in a.note:
-            st.warning(f"{arm_title(a.arm)}: {a.note}")
+            st.warning(f"{arm_title(a.arm)}: {md_text(a.note)}")
     if result.verdicts:
-        st.markdown("**Verdicts**\n" + "\n".join(f"- {v}" for v in result.verdicts))
+        st.markdown("**Verdicts**\n" + "\n".join(f"- {md_text(v)}" for v in result.verdicts))
     st.caption(METHOD)
     with st.expander("Setup, and what is behind each row: runs, exports, jobs, models"):
         for line in setup_lines(result) + text_report(result)[2:]:

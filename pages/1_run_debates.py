@@ -14,42 +14,49 @@ from agentark.options import from_values
 from agentark.progress import format_eta
 from agentark.runs.names import RunLabels, tokens_text
 from agentark.runs.formats import TranscriptImportConfig, format_names, import_transcripts, upload_config
+from agentark.safe_text import md_text
 from agentark.store import run_tables
 from agentark.store.transcript_tables import run_costs
-from agentark.ui import errors_shown, get_store
+from agentark.access import LABEL, OPERATE
+from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.identity import allowed, may
 from agentark.ui.first_result import show_team_vs_single
 from agentark.ui.forms import option_widgets
 
 store = get_store()
 st.title("Run debates")
 
-with st.form("new_run", border=True):
-    st.caption("The defaults finish within a minute on 2 CPU cores with the embedded model, then compare one agent "
-               "with the team on the same problems.")
-    values = option_widgets(DebateConfig, "run", defaults=first_run_config())
-    submitted = st.form_submit_button("Start run", type="primary")
+submitted = False
+if allowed(OPERATE, "Starting a run"):
+    with st.form("new_run", border=True):
+        st.caption("The defaults finish within a minute on 2 CPU cores with the embedded model, then compare one "
+                   "agent with the team on the same problems.")
+        values = option_widgets(DebateConfig, "run", defaults=first_run_config())
+        submitted = st.form_submit_button("Start run", type="primary")
 
 if submitted:
     with errors_shown():
         cfg = from_values(DebateConfig, values)
-        started = jobs.start("debate", cfg)
+        started = jobs.start("debate", cfg, by=annotator())
         run_id, report = started.job_id, started.info
         store.refresh()  # registers the run, so the app lists it at once
         st.session_state["last_run"] = run_id
         st.success(f"Started run **{run_id}** on {len(report.problems)} problems.")
         for line, reason in report.rejected:
-            st.warning(f"{report.source} line {line} skipped: {reason}")
+            st.warning(f"{md_text(report.source)} line {line} skipped: {md_text(reason)}")
         for line, reason in report.warnings:
-            st.warning(f"{report.source} line {line}: {reason}")
+            st.warning(f"{md_text(report.source)} line {line}: {md_text(reason)}")
 
 with st.expander("Import transcripts from another tool", expanded=False):
     st.caption("Du et al. llm_multiagent_debate JSON, MASLab/AgentArk-reference JSONL, or an AgentArk transcript "
                "export (`python -m agentark export transcripts`). Good records are kept; the rest are listed.")
-    with st.form("import_form", border=False):
-        upload = st.file_uploader("File", type=["json", "jsonl"], key="import_file")
-        import_values = option_widgets(TranscriptImportConfig, "import", skip=("path",),
-                                       defaults=TranscriptImportConfig(format_names()[0]))
-        do_import = st.form_submit_button("Import")
+    do_import = False
+    if allowed(LABEL, "Importing transcripts"):
+        with st.form("import_form", border=False):
+            upload = st.file_uploader("File", type=["json", "jsonl"], key="import_file")
+            import_values = option_widgets(TranscriptImportConfig, "import", skip=("path",),
+                                           defaults=TranscriptImportConfig(format_names()[0]))
+            do_import = st.form_submit_button("Import")
     if do_import:
         with errors_shown():
             if upload is None:
@@ -57,11 +64,11 @@ with st.expander("Import transcripts from another tool", expanded=False):
             else:
                 cfg = upload_config(from_values(TranscriptImportConfig, import_values), upload.name, upload.getvalue())
                 report = import_transcripts(store, cfg)
-                st.success(report.summary())
+                st.success(md_text(report.summary()))
                 for where in report.rejection_lines():
-                    st.warning(f"rejected: {where}")
+                    st.warning(f"rejected: {md_text(where)}")
                 for warning in report.warning_lines():
-                    st.warning(f"imported, but {warning}")
+                    st.warning(f"imported, but {md_text(warning)}")
 
 
 def show_progress(active) -> None:
@@ -71,7 +78,7 @@ def show_progress(active) -> None:
     for run in active:
         st.progress(run.fraction, text=f"{run.run_id}: {run.done}/{run.total} problems · {run.stage} · "
                                        f"{format_eta(run.eta_s)}")
-        if st.button("Stop", key=f"stop_{run.run_id}"):
+        if may(OPERATE) and st.button("Stop", key=f"stop_{run.run_id}"):
             jobs.stop(run.run_id)
 
 
@@ -93,7 +100,7 @@ for row in interrupted.itertuples():
     cols = st.columns([4, 1])
     error = RunFolder(row.run_id).progress().get("error")
     cols[0].warning(f"{row.run_id} {row.status} at {row.done}/{row.problems}" + (f": {error}" if error else ""))
-    if cols[1].button("Resume", key=f"resume_{row.run_id}"):
+    if may(OPERATE) and cols[1].button("Resume", key=f"resume_{row.run_id}"):
         with errors_shown():
             jobs.resume(row.run_id)
             store.refresh()

@@ -9,9 +9,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
+from agentark.runs.names import RunLabels, name_history, rename, set_tags, tokens_text
+from agentark.safe_text import html_text, md_text
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
-from agentark.ui import errors_shown, evaluate_like_button, finished_runs, get_store
+from agentark.access import LABEL
+from agentark.ui import annotator, errors_shown, evaluate_like_button, finished_runs, get_store
+from agentark.ui.identity import allowed
 
 store = get_store()
 st.title("Runs dashboard")
@@ -21,6 +24,11 @@ labels = RunLabels.of(runs)
 
 KIND_COLOURS = {"corrections": "#009E73", "regressions": "#D55E00", "wrong_to_wrong": "#999999"}
 KIND_FILTER = {"corrections": "corrected", "regressions": "regressed", "wrong_to_wrong": "wrong_to_wrong"}
+
+
+def chart_label(run_id: str) -> str:
+    """A run's label in a chart: plotly reads HTML tags in its text, so a name shows escaped."""
+    return html_text(labels(run_id))
 
 
 def link(**fields) -> str:
@@ -52,11 +60,15 @@ with st.expander("Name and tags"):
     new_name = st.text_input("Name", value=current["name"] or "", key=f"db_name_{named}",
                              help=f"Shown instead of the run id ({named}) wherever space is short")
     new_tags = st.text_input("Tags (comma-separated)", value=", ".join(current["tags"]), key=f"db_tags_{named}")
-    if st.button("Save name and tags", key="db_name_save"):
+    if allowed(LABEL, "Naming and tagging runs") and st.button("Save name and tags", key="db_name_save"):
         with errors_shown():
-            rename(store, named, new_name)
-            set_tags(store, named, new_tags)
+            rename(store, named, new_name, by=annotator() or None)
+            set_tags(store, named, new_tags, by=annotator() or None)
             st.rerun()
+    changes = name_history(store, named)
+    if not changes.empty:
+        st.caption("Who named and tagged it")
+        st.dataframe(changes, hide_index=True, key=f"db_name_history_{named}")
 with st.expander("Evaluate on held-out problems"):
     st.caption("Repeat a run's whole method and config (e.g. a teacher debate on the train split) on the test split "
                "of its dataset, so it compares with the base and the students on the same problems.")
@@ -89,10 +101,10 @@ with errors_shown():
 
     for r in summary.itertuples():
         if pd.isna(r.ties) or pd.isna(r.cut_off):
-            st.caption(f"{labels(r.run_id)} was graded before ties and cut-off answers were recorded: "
+            st.caption(f"{md_text(labels(r.run_id))} was graded before ties and cut-off answers were recorded: "
                        f"`python -m agentark regrade {r.run_id}` grades it again.")
         elif r.ties:
-            st.warning(f"{labels(r.run_id)}: {int(r.ties)} of {int(r.problems)} final answers came from a tied vote "
+            st.warning(f"{md_text(labels(r.run_id))}: {int(r.ties)} of {int(r.problems)} final answers came from a tied vote "
                        "(the first agent's answer was taken).")
 
     st.subheader("Per round")
@@ -106,7 +118,7 @@ with errors_shown():
             for column, dash in (("agent_accuracy", "dot"), ("vote_accuracy", "solid")):
                 fig.add_scatter(
                     x=part["round"], y=part[column], mode="lines+markers", line=dict(dash=dash),
-                    name=f"{labels(run_id)} · {'agents' if column == 'agent_accuracy' else 'vote'}",
+                    name=f"{chart_label(run_id)} · {'agents' if column == 'agent_accuracy' else 'vote'}",
                     customdata=[[link(runs=(run_id,))] for _ in part["round"]],
                 )
         fig.update_layout(title="Accuracy per round (does debate help?)", yaxis=dict(range=[0, 1], tickformat=".0%"),
@@ -115,7 +127,7 @@ with errors_shown():
     with right:
         fig = go.Figure()
         for run_id, part in rounds.groupby("run_id", sort=False):
-            fig.add_scatter(x=part["round"], y=part["agreement"], mode="lines+markers", name=labels(run_id),
+            fig.add_scatter(x=part["round"], y=part["agreement"], mode="lines+markers", name=chart_label(run_id),
                             customdata=[[link(runs=(run_id,), consensus="unanimous")] for _ in part["round"]])
         fig.update_layout(title="Agreement per round (share of agents with the plurality answer)",
                           yaxis=dict(range=[0, 1], tickformat=".0%"), xaxis=dict(dtick=1, title="round"))
@@ -127,7 +139,7 @@ with errors_shown():
         fig = go.Figure()
         for kind, colour in KIND_COLOURS.items():
             fig.add_bar(
-                x=[f"{labels(r.run_id)} · {r.round - 1}→{r.round}" for r in moved.itertuples()], y=moved[kind],
+                x=[f"{chart_label(r.run_id)} · {r.round - 1}→{r.round}" for r in moved.itertuples()], y=moved[kind],
                 name=kind.replace("_", " → ").replace("wrong → to → wrong", "wrong → wrong"), marker_color=colour,
                 customdata=[[link(runs=(r.run_id,), transition_round=int(r.round), **{KIND_FILTER[kind]: True})]
                             for r in moved.itertuples()],
@@ -139,7 +151,7 @@ with errors_shown():
         fig = go.Figure()
         for label, right_answer, colour in (("right", True, "#009E73"), ("wrong", False, "#D55E00")):
             fig.add_bar(
-                x=summary["run_id"].map(labels), y=summary["problems"] * (summary["accuracy"] if right_answer else 1 - summary["accuracy"]),
+                x=summary["run_id"].map(chart_label), y=summary["problems"] * (summary["accuracy"] if right_answer else 1 - summary["accuracy"]),
                 name=f"final answer {label}", marker_color=colour,
                 customdata=[[link(runs=(r,), correct=right_answer)] for r in summary["run_id"]],
             )
@@ -151,7 +163,7 @@ with errors_shown():
     for column, by in zip(columns, GROUPINGS):
         frame = board.by[by]
         members = {g: tuple(summary.loc[summary[by] == g, "run_id"]) for g in frame["group"]}
-        fig = go.Figure(go.Bar(x=frame["group"].astype(str), y=frame["accuracy"], marker_color="#0072B2",
+        fig = go.Figure(go.Bar(x=frame["group"].astype(str).map(html_text), y=frame["accuracy"], marker_color="#0072B2",
                                customdata=[[link(runs=members[g])] for g in frame["group"]]))
         fig.update_layout(title=f"by {by}", yaxis=dict(range=[0, 1], tickformat=".0%"))
         with column:
@@ -164,19 +176,19 @@ with errors_shown():
         for run_id, part in board.tokens.groupby("run_id", sort=False):
             if run_id in no_tokens:
                 continue
-            fig.add_bar(x=(part["tokens_min"] + part["tokens_max"]) / 2, y=part["problems"], name=labels(run_id),
+            fig.add_bar(x=(part["tokens_min"] + part["tokens_max"]) / 2, y=part["problems"], name=chart_label(run_id),
                         customdata=[[link(runs=(run_id,), tokens_min=int(r.tokens_min), tokens_max=int(r.tokens_max))]
                                     for r in part.itertuples()])
         fig.update_layout(title="Tokens per problem", xaxis=dict(title="tokens (prompt + completion)"), barmode="overlay")
         fig.update_traces(opacity=0.7)
         clickable(fig, "db_tokens")
         if no_tokens:
-            st.caption("No token counts recorded for " + ", ".join(sorted(labels(r) for r in no_tokens)) + ".")
+            st.caption("No token counts recorded for " + md_text(", ".join(sorted(labels(r) for r in no_tokens))) + ".")
     with right:
         fig = go.Figure()
-        fig.add_bar(x=summary["run_id"].map(labels), y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
+        fig.add_bar(x=summary["run_id"].map(chart_label), y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
                     customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
-        fig.add_bar(x=summary["run_id"].map(labels), y=summary["seconds_p90"], name="p90", marker_color="#0072B2",
+        fig.add_bar(x=summary["run_id"].map(chart_label), y=summary["seconds_p90"], name="p90", marker_color="#0072B2",
                     customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
         fig.update_layout(title="Seconds per problem (engine time)", barmode="group")
         clickable(fig, "db_time")

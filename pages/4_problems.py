@@ -7,6 +7,7 @@ import streamlit as st
 
 from agentark.runs.curation import MARKS, Mark, mark_targets
 from agentark.runs.names import RunLabels, tokens_text
+from agentark.safe_text import md_text
 from agentark.store.trace_tables import (
     CONSENSUS,
     MARK_FILTERS,
@@ -16,7 +17,9 @@ from agentark.store.trace_tables import (
     problem_page,
     run_agents,
 )
+from agentark.access import LABEL
 from agentark.ui import annotator, errors_shown, finished_runs, get_store
+from agentark.ui.identity import allowed
 
 store = get_store()
 st.title("Problems")
@@ -100,19 +103,20 @@ with errors_shown():
 
     st.subheader("Mark problems")
     selected = list(selection.selection.rows) if selection else []
-    with st.form("pl_bulk", border=True):
-        b1, b2, b3 = st.columns([1, 2, 3])
-        bulk_mark = b1.radio("Mark", MARKS, key="pl_bulk_mark", horizontal=True)
-        scope = b2.radio("Which problems", [f"selected rows ({len(selected)})", f"all {page.total} matching the filter"],
-                         key="pl_bulk_scope")
-        note = b3.text_input("Note (optional)", key="pl_bulk_note")
-        if st.form_submit_button("Apply", type="primary"):
-            if scope.startswith("selected"):
-                targets = [(rows.iloc[i].run_id, rows.iloc[i].problem_id) for i in selected]
-            else:
-                keys = problem_keys(store, flt)
-                targets = list(zip(keys.run_id, keys.problem_id))
-            who = annotator() or "anonymous"
-            written = mark_targets(store, [Mark(r, p, bulk_mark, note=note or None, annotator=who) for r, p in targets])
-            st.success(f"Marked {written} problems **{bulk_mark}** (by {who}).")
-            st.cache_data.clear()
+    if allowed(LABEL, "Marking problems"):
+        with st.form("pl_bulk", border=True):
+            b1, b2, b3 = st.columns([1, 2, 3])
+            bulk_mark = b1.radio("Mark", MARKS, key="pl_bulk_mark", horizontal=True)
+            scope = b2.radio("Which problems", [f"selected rows ({len(selected)})", f"all {page.total} matching the filter"],
+                             key="pl_bulk_scope")
+            note = b3.text_input("Note (optional)", key="pl_bulk_note")
+            if st.form_submit_button("Apply", type="primary"):
+                if scope.startswith("selected"):
+                    targets = [(rows.iloc[i].run_id, rows.iloc[i].problem_id) for i in selected]
+                else:
+                    keys = problem_keys(store, flt)
+                    targets = list(zip(keys.run_id, keys.problem_id))
+                who = annotator() or "anonymous"
+                written = mark_targets(store, [Mark(r, p, bulk_mark, note=note or None, annotator=who) for r, p in targets])
+                st.success(f"Marked {written} problems **{bulk_mark}** (by {md_text(who)}).")
+                st.cache_data.clear()

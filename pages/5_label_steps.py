@@ -13,8 +13,12 @@ from agentark.runs.names import RunLabels
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.labels.step_import import StepImportConfig, import_step_file
 from agentark.options import from_values
+from agentark.safe_text import md_text
 from agentark.store import run_tables
+from agentark.access import LABEL, OPERATE
+from agentark.labels.assignments import AssignmentConfig, overlaps, set_overlap, team_progress
 from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.identity import allowed, may
 from agentark.ui.forms import option_widgets
 from agentark.ui.label_card import label_card
 
@@ -48,16 +52,19 @@ run_choice = top[0].selectbox("Run", run_choices, key="lab_run",
 strategy = top[1].selectbox("Queue order", list(human_labels.QUEUE_STRATEGIES),
                             format_func=human_labels.QUEUE_STRATEGIES.get, key="lab_strategy")
 run_ids = None if run_choice == ALL else [run_choice]
-queue_key = (run_choice, strategy)
+# Each person's queue takes steps no one else holds (and the run's overlap share twice): keyed by who opens it.
+# Someone who may not label takes nothing (their queue is every step, to read).
+holder = annotator() if may(LABEL) else ""
+queue_key = (run_choice, strategy, holder)
 if top[2].button("Reload queue", key="lab_reload") or st.session_state.get("lab_queue_key") != queue_key:
     # The order is a snapshot: labeling a step must not reshuffle the queue under the annotator's feet.
-    st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, strategy, run_ids)
+    st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, strategy, run_ids, who=holder or None)
     st.session_state["lab_queue_key"] = queue_key
     st.session_state["lab_pos"] = 0
 
 # Only the open tab runs (on_change="rerun"): a keypress on the Label tab never computes the table or agreement.
-tab_label, tab_table, tab_summary, tab_prepare = st.tabs(["Label", "Table", "Summary", "Prepare"], key="lab_tab",
-                                                         on_change="rerun")
+tab_label, tab_table, tab_summary, tab_team, tab_prepare = st.tabs(
+    ["Label", "Table", "Summary", "Team", "Prepare"], key="lab_tab", on_change="rerun")
 
 
 TABLE_ROWS = 2000  # rows the table sends to the browser; a bulk label still reaches every matching step
@@ -71,6 +78,8 @@ def labels_written() -> None:
 def label_tab() -> None:
     """The card holds the next steps in the browser and answers keys there; a batch of labels it sends back
     reruns this fragment alone (agentark.ui.label_card)."""
+    if not allowed(LABEL, "Labelling"):
+        return
     if not len(st.session_state["lab_queue"]):
         st.info("No steps to label yet: segment a run on the **Prepare** tab (or `python -m agentark segment`).")
         return
@@ -105,7 +114,8 @@ def table_tab() -> None:
         b1, b2 = st.columns([1, 3])
         value = b1.selectbox("Bulk label", [1, 0, -1], format_func=lambda v: f"{v:+d} {human_labels.VALUES[v]}",
                              key="lab_bulk_value")
-        if b2.button(f"Apply to {len(rows) or total} {'selected' if rows else 'matching'} steps", key="lab_bulk_apply"):
+        if may(LABEL) and b2.button(f"Apply to {len(rows) or total} {'selected' if rows else 'matching'} steps",
+                                    key="lab_bulk_apply"):
             targets = (shown.iloc[rows]["step_id"].tolist() if rows
                        else human_labels.filtered_steps(store, run_ids, flt)[0]["step_id"].tolist())
             n = human_labels.bulk_label(store, targets, int(value), annotator(), note="bulk relabel")
@@ -138,9 +148,36 @@ def summary_tab() -> None:
     if not results:
         st.caption("Agreement needs steps labelled by two annotators, or by a person and an automatic source.")
     for res in results:
-        st.markdown(f"**{res.rater_a} vs {res.rater_b}** · {res.n} steps · Cohen's kappa "
+        st.markdown(f"**{md_text(res.rater_a)} vs {md_text(res.rater_b)}** · {res.n} steps · Cohen's kappa "
                     + ("—" if res.kappa is None else f"{res.kappa:.2f}"))
         st.dataframe(res.table, key=f"lab_conf_{res.rater_a}_{res.rater_b}")
+
+
+def team_tab() -> None:
+    """Each person's share of the queue and how far they are, and their agreement on the steps two labelled."""
+    team = team_progress(store, run_ids)
+    if team.people.empty:
+        st.caption("Nobody holds steps yet: a queue takes its steps when someone opens the Label tab.")
+    else:
+        st.dataframe(team.people, hide_index=True, key="lab_team_people", column_config={
+            "held": st.column_config.NumberColumn("steps in their queue"),
+            "overlap_held": st.column_config.NumberColumn("of them labelled twice (overlap)"),
+            "done": st.column_config.ProgressColumn("labelled", min_value=0.0, max_value=1.0, format="percent")})
+    if team.pairs.empty:
+        st.caption("Agreement needs steps two people labelled: set an overlap share below.")
+    else:
+        st.dataframe(team.pairs, hide_index=True, key="lab_team_pairs",
+                     column_config={"kappa": st.column_config.NumberColumn("Cohen's kappa", format="%.2f")})
+    shares = overlaps(store)
+    if shares:
+        st.caption("Share labelled twice: " + ", ".join(f"{run_labels.option(r)} {v:.0%}" for r, v in shares.items()))
+    if allowed(OPERATE, "Setting the overlap"):
+        with st.form("lab_assign"):
+            values = option_widgets(AssignmentConfig, "lab_assign", runs=run_ids or list(runs["run_id"]), columns=2)
+            if st.form_submit_button("Set overlap"):
+                with errors_shown():
+                    set_overlap(store, from_values(AssignmentConfig, values), by=annotator() or None)
+                    st.success("Overlap set; queues opened from now on take it into account.")
 
 
 def job_form(labeler: Labeler) -> None:
@@ -152,13 +189,15 @@ def job_form(labeler: Labeler) -> None:
         if st.form_submit_button(f"Start {labeler.title} job"):
             with errors_shown():
                 cfg = from_values(labeler.config, values)
-                st.success(f"Started {jobs.start(labeler.kind, cfg, store=store).job_id}.")
+                st.success(f"Started {jobs.start(labeler.kind, cfg, store=store, by=annotator() or None).job_id}.")
     table = labeler.jobs() if labeler.jobs else None
     if table is not None and not table.empty:
         st.dataframe(table, hide_index=True, key=f"{form}_jobs")
 
 
 def prepare_tab() -> None:
+    if not allowed(OPERATE, "Preparing steps and running labelers"):
+        return
     with st.form("lab_segment"):
         values = option_widgets(SegmentConfig, "lab_segment", columns=2)
         if st.form_submit_button("Segment"):
@@ -194,10 +233,11 @@ def prepare_tab() -> None:
                 labels_written()
                 st.success(f"Imported {report['solutions']} solutions, {report['labels']} labels as run {report['run_id']}.")
                 for line, reason in report["rejected"][:5]:
-                    st.warning(f"line {line} skipped: {reason}")
+                    st.warning(f"line {line} skipped: {md_text(reason)}")
 
 
-for tab, body in ((tab_table, table_tab), (tab_summary, summary_tab), (tab_prepare, prepare_tab)):
+for tab, body in ((tab_table, table_tab), (tab_summary, summary_tab), (tab_team, team_tab),
+                  (tab_prepare, prepare_tab)):
     if tab.open:
         with tab:
             body()

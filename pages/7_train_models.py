@@ -6,8 +6,11 @@ from agentark import jobs
 from agentark.training_sets import list_exports
 from agentark.checkpoints import list_models
 from agentark.options import from_values, options
+from agentark.safe_text import md_text
 from agentark.train.train_jobs import job_metrics, training_jobs, training_kinds
-from agentark.ui import errors_shown, get_store
+from agentark.access import OPERATE
+from agentark.ui import annotator, errors_shown, get_store
+from agentark.ui.identity import allowed, may
 from agentark.ui.forms import option_widgets
 
 store = get_store()
@@ -27,15 +30,17 @@ cls = KINDS[kind].config
 # The pickers (training set, base model, PRM: fields with a named widget) first, every other option folded away.
 pickers = tuple(o.name for o in options(cls) if "widget" in o.meta)
 rest = tuple(o.name for o in options(cls) if o.name not in pickers)
-with st.form(f"train_form_{kind}"):
-    values = option_widgets(cls, f"train_{kind}", skip=rest)
-    with st.expander("Options", expanded=False):
-        values.update(option_widgets(cls, f"train_{kind}", skip=pickers))
-    start = st.form_submit_button("Start job", type="primary")
+start = False
+if allowed(OPERATE, "Starting a training job"):
+    with st.form(f"train_form_{kind}"):
+        values = option_widgets(cls, f"train_{kind}", skip=rest)
+        with st.expander("Options", expanded=False):
+            values.update(option_widgets(cls, f"train_{kind}", skip=pickers))
+        start = st.form_submit_button("Start job", type="primary")
 
 if start:
     with errors_shown():
-        job_id = jobs.start(kind, from_values(cls, values), exports=list_exports(store)).job_id
+        job_id = jobs.start(kind, from_values(cls, values), exports=list_exports(store), by=annotator() or None).job_id
         st.session_state["train_job"] = job_id
         st.success(f"Started {kind} job {job_id}.")
 
@@ -57,14 +62,14 @@ else:
             return
         status = STATUS.get(job["status"], job["status"])
         st.markdown(f"**{job_id}** · {job['kind']} · status **{status}** · step {job['done']}"
-                    + (f"/{job['total']}" if job["total"] else "") + f" · {job.get('stage') or ''}")
+                    + (f"/{job['total']}" if job["total"] else "") + f" · {md_text(job.get('stage') or '')}")
         if job.get("error"):
             st.error(job["error"])
         b1, b2, _ = st.columns([1, 1, 6])
-        if job["status"] in ("running", "queued") and b1.button("Cancel", key=f"train_cancel_{job_id}"):
+        if may(OPERATE) and job["status"] in ("running", "queued") and b1.button("Cancel", key=f"train_cancel_{job_id}"):
             jobs.stop(job_id)
             st.toast("Cancel requested: the job stops after its current step and keeps a checkpoint.")
-        if job["status"] in ("stopped", "failed", "interrupted") and b2.button("Resume", key=f"train_resume_{job_id}"):
+        if may(OPERATE) and job["status"] in ("stopped", "failed", "interrupted") and b2.button("Resume", key=f"train_resume_{job_id}"):
             with errors_shown():
                 jobs.resume(job_id)
                 st.toast("Resumed from the last checkpoint.")

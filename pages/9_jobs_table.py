@@ -3,8 +3,10 @@ import pandas as pd
 import streamlit as st
 
 from agentark import jobs
+from agentark.access import OPERATE
 from agentark.runs.names import run_labels
 from agentark.ui import errors_shown, get_store
+from agentark.ui.identity import may
 
 store = get_store()
 st.title("Jobs")
@@ -42,8 +44,8 @@ def job_table() -> None:
     # Done of total as the job counts it; empty (not 0% or 200%) while the total is not known yet.
     frame["progress"] = frame["percent"] / 100.0
     st.dataframe(
-        frame[["name", "title", "kind", "status", "queue", "progress", "done", "total", "stage", "needs", "started_at",
-               "ended_at", "error", "job_id"]],
+        frame[["name", "title", "kind", "status", "queue", "progress", "done", "total", "stage", "needs", "started_by",
+               "started_at", "ended_at", "error", "job_id"]],
         hide_index=True, width="stretch", key="jobs_table",
         column_config={
             "title": st.column_config.TextColumn("job"),
@@ -53,7 +55,7 @@ def job_table() -> None:
         },
     )
     for row in rows:
-        if row["status"] not in ACTIVE + RESUMABLE:
+        if row["status"] not in ACTIVE + RESUMABLE or not may(OPERATE):
             continue
         cols = st.columns([4, 1])
         where = f"{row['queue']} in the queue" if row["queue"] else f"{row['done']}/{row['total'] or '?'}"

@@ -1,6 +1,6 @@
 """``segment``, ``autolabel``, ``label``, one ``label-NAME`` per job labeler (``label-mc``, ``label-prm``,
-``label-judge``), ``import-steps``, ``steps``, ``labels`` (``list``, ``report``, ``gold-set``, ``gold``), ``export``
-and ``exports``:
+``label-judge``), ``import-steps``, ``steps``, ``labels`` (``list``, ``report``, ``gold-set``, ``gold``,
+``overlap``, ``team``), ``export`` and ``exports``:
 steps, labels and training sets from the command line.
 
 Design decision: every command here but the labeling jobs opens the store once, refreshed, runs one library call
@@ -22,6 +22,7 @@ from agentark.options import add_arguments, from_namespace
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands; a command that builds a config takes that config's options."""
     from agentark.training_sets import ExportConfig, export_kind_names
+    from agentark.labels.assignments import AssignmentConfig
     from agentark.labels.auto_labelers import AutoLabelConfig
     from agentark.labels.gold import GoldConfig
     from agentark.labels.labelers import job_labelers
@@ -89,6 +90,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arguments(gold, GoldConfig)
     gold.add_argument("--run-id", type=run_id_arg, default=None, help="default: gold-debate-SEED")
     gold.set_defaults(func=cmd_labels_gold)
+    ov = lsub.add_parser("overlap", help="set the share of runs' steps two annotators label, for agreement")
+    add_home(ov)
+    add_arguments(ov, AssignmentConfig)
+    ov.set_defaults(func=cmd_labels_overlap)
+    team = lsub.add_parser("team", help="each annotator's steps and labels, and Cohen's kappa of every pair of people")
+    add_home(team)
+    team.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
+    team.set_defaults(func=cmd_labels_team)
 
     i = sub.add_parser("import-steps", help="import labeled steps (PRM800K, Math-Shepherd, ...) as a run")
     add_home(i)
@@ -222,6 +231,29 @@ def cmd_labels_gold(args: argparse.Namespace) -> int:
         run_id, n = store_gold_run(store, home() / "gold", from_namespace(GoldConfig, args), args.run_id)
     print(f"gold debate run {run_id}: {n} gold labels stored; label it (autolabel, label-mc, label-judge), then "
           f"`python -m agentark labels report --run {run_id}`")
+    return 0
+
+
+def cmd_labels_overlap(args: argparse.Namespace) -> int:
+    import os
+
+    from agentark.labels.assignments import AssignmentConfig, set_overlap
+
+    cfg = from_namespace(AssignmentConfig, args)
+    with refreshed_store() as store:
+        set_overlap(store, cfg, by=os.environ.get("USER"))
+    print(f"{cfg.overlap:.0%} of the steps of {', '.join(cfg.run_ids)} go to two annotators' queues")
+    return 0
+
+
+def cmd_labels_team(args: argparse.Namespace) -> int:
+    from agentark.labels.assignments import team_progress
+
+    with refreshed_store() as store:
+        team = team_progress(store, args.runs)
+    print_table(team.people.to_dict("records"), ["annotator", "held", "labelled", "overlap_held"])
+    print()
+    print_table(team.pairs.to_dict("records"), list(team.pairs.columns))
     return 0
 
 

@@ -227,7 +227,9 @@ def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
     out = {}
     for run_id in run_ids:
         run = runs[run_id]
-        model = (run["config"].get("model") or run.get("model") or "").split(", ")[0] or None
+        # A run row without a recorded model holds NaN there (a maslab file that names none).
+        stored = run.get("model") if isinstance(run.get("model"), str) else None
+        model = (run["config"].get("model") or stored or "").split(", ")[0] or None
         method = run.get("method") or run["config"].get("method")
         prov = model_provenance(store, model) if model else None
         out[run_id] = role_of(method, prov)

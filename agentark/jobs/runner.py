@@ -51,9 +51,10 @@ class Started:
     info: Any = None
 
 
-def create(kind: str, cfg: Any, *, job_id: str | None = None, **inputs: Any) -> Started:
+def create(kind: str, cfg: Any, *, job_id: str | None = None, by: str | None = None, **inputs: Any) -> Started:
     """Check everything the kind can check, then write the job's folder (queued); nothing is written on refusal.
 
+    ``by``: who started it (the app's logged-in person; else the OS user), kept in the manifest as ``started_by``.
     ``inputs`` go to the kind's preflight (a store, an exports table, given problems).
     """
     record = get_kind(kind)
@@ -69,16 +70,16 @@ def create(kind: str, cfg: Any, *, job_id: str | None = None, **inputs: Any) -> 
     # ``launched_as``: the kind the user started (an evaluation), when its jobs run as another (a debate run).
     folder.create({"kind": record.runs_as or record.name, "launched_as": record.name,
                    "needs": list(job_needs(record, plan.config)), "config": plan.config.to_dict(),
-                   "created_at": now().isoformat(), **plan.meta})
+                   "created_at": now().isoformat(), "started_by": by or os.environ.get("USER"), **plan.meta})
     folder.write_progress(status="queued", done=0, total=plan.total)
     return Started(folder.job_id, info=plan.info)
 
 
 def start(kind: str, cfg: Any, *, background: bool = True, job_id: str | None = None,
-          on_progress: Progress | None = None, **inputs: Any) -> Started:
+          on_progress: Progress | None = None, by: str | None = None, **inputs: Any) -> Started:
     """The one verb that launches a job of any kind: ``create`` it, then spawn its worker (``background``) or
     run it here until it ends (``on_progress(done, total)`` as it goes)."""
-    created = create(kind, cfg, job_id=job_id, **inputs)
+    created = create(kind, cfg, job_id=job_id, by=by, **inputs)
     if background:
         return Started(created.job_id, pid=spawn(get_kind(kind).runs_as or kind, created.job_id), info=created.info)
     return Started(created.job_id, progress=run_job(created.job_id, on_progress=on_progress), info=created.info)
@@ -228,7 +229,7 @@ def worker_main(job_id: str) -> int:
 
 
 COLUMNS = ("job_id", "kind", "title", "status", "queue", "done", "total", "percent", "stage", "needs", "queued_at",
-           "started_at", "resumed_at", "ended_at", "pid", "error")
+           "started_at", "resumed_at", "ended_at", "pid", "error", "started_by")
 
 
 def list_jobs(*names: str) -> list[dict]:
@@ -259,7 +260,7 @@ def list_jobs(*names: str) -> list[dict]:
                 "stage": progress.get("stage") or "", "needs": ", ".join(meta.get("needs", ())),
                 "queued_at": progress.get("queued_at"), "started_at": progress.get("started_at"),
                 "resumed_at": progress.get("resumed_at"), "ended_at": progress.get("ended_at"),
-                "pid": progress.get("pid"), "error": progress.get("error"),
+                "pid": progress.get("pid"), "error": progress.get("error"), "started_by": meta.get("started_by"),
             })
     rows.sort(key=lambda r: (r["started_at"] or r["queued_at"] or "", r["job_id"]), reverse=True)
     rows.sort(key=lambda r: (r["status"] != "running", r["status"] != "queued", r["queue"] or 0))

@@ -21,6 +21,7 @@ from agentark.errors import ConfigError
 from agentark.labels.labelers import Labeler, register_labeler
 from agentark.store import Store
 from agentark.labels.corrections import Correction, correction_rows
+from agentark.store import assignment_tables
 from agentark.store import correction_tables as ct
 from agentark.store import label_tables as q
 
@@ -184,7 +185,10 @@ _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-queue")
 @dataclass
 class LabelQueue:
     """A person's queue: its order fixed when opened (labels given later do not reshuffle it), loaded a page
-    at a time with keyset paging, so opening and moving through a queue of a million steps stays fast."""
+    at a time with keyset paging, so opening and moving through a queue of a million steps stays fast.
+
+    ``who``: the annotator it is assigned to; it then takes only steps no one else holds (or an overlap step
+    fewer than two others hold) and records each page it loads as theirs (``agentark.labels.assignments``)."""
 
     store: Store
     strategy: str
@@ -198,6 +202,7 @@ class LabelQueue:
     _next: Future | None = None
     token: str = field(default_factory=lambda: secrets.token_hex(6))
     _cards: dict[int, dict] = field(default_factory=dict)
+    who: str | None = None
 
     def __post_init__(self) -> None:
         _check_strategy(self.strategy)
@@ -206,14 +211,18 @@ class LabelQueue:
 
     @classmethod
     def open(cls, store: Store, strategy: str = "unlabeled", run_ids: list[str] | None = None,
-             page_size: int = QUEUE_PAGE) -> "LabelQueue":
-        queue = cls(store, strategy, list(run_ids) if run_ids else None, page_size)
-        queue.total = q.count_steps(store, queue.run_ids)
+             page_size: int = QUEUE_PAGE, who: str | None = None) -> "LabelQueue":
+        queue = cls(store, strategy, list(run_ids) if run_ids else None, page_size, who=(who or "").strip() or None)
+        queue.total = q.count_steps(store, queue.run_ids, queue.who)
         queue.ensure(0)
         return queue
 
     def _fetch(self) -> pd.DataFrame:
-        return q.queue_page(self.store, self.strategy, self.run_ids, self.as_of, self._after, self.page_size)
+        page = q.queue_page(self.store, self.strategy, self.run_ids, self.as_of, self._after, self.page_size,
+                            self.who)
+        if self.who is not None:
+            assignment_tables.claim(self.store, page["step_id"].tolist(), self.who, now())
+        return page
 
     def _take(self, page: pd.DataFrame) -> None:
         self.step_ids.extend(page["step_id"].tolist())

@@ -179,7 +179,8 @@ class StepImportConfig(ConfigBase):
 
     format: str = field(default="prm800k", metadata={
         "help": "the file's format", "choices": format_names, "positional": True})
-    path: str = field(default="", metadata={"help": "the JSONL file on this machine", "positional": True})
+    path: str = field(default="", metadata={"help": "the JSONL file on this machine", "positional": True,
+                                            "widget": "server_path"})
     model: str | None = field(default=None, metadata={
         "help": "the model that wrote the solutions, recorded on the run and its messages"})
 

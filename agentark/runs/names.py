@@ -91,24 +91,30 @@ def run_labels(store: Store) -> RunLabels:
     return RunLabels.of(q.names(store))
 
 
-def rename(store: Store, run_id: str, name: str | None) -> str | None:
-    """Give a run a name people choose (empty clears it); return the name stored."""
+def rename(store: Store, run_id: str, name: str | None, by: str | None = None) -> str | None:
+    """Give a run a name people choose (empty clears it); return the name stored. ``by``: who, for the history."""
     cleaned = clean_name(name)
-    q.set_name(store, run_id, cleaned)
+    q.set_name(store, run_id, cleaned, by)
     return cleaned
 
 
-def set_tags(store: Store, run_id: str, tags: str | Iterable[str]) -> list[str]:
+def set_tags(store: Store, run_id: str, tags: str | Iterable[str], by: str | None = None) -> list[str]:
     cleaned = clean_tags(tags)
-    q.set_tags(store, run_id, cleaned)
+    q.set_tags(store, run_id, cleaned, by)
     return cleaned
 
 
-def tag(store: Store, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[str]:
+def tag(store: Store, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = (),
+        by: str | None = None) -> list[str]:
     """Add and remove tags of a run; return its tags."""
     current = RunLabels.of(q.names(store)).tags.get(run_id, [])
     dropped = set(clean_tags(list(remove)))
-    return set_tags(store, run_id, [t for t in current if t not in dropped] + clean_tags(list(add)))
+    return set_tags(store, run_id, [t for t in current if t not in dropped] + clean_tags(list(add)), by)
+
+
+def name_history(store: Store, run_id: str | None = None):
+    """Who renamed and retagged runs, and when, newest first."""
+    return q.history(store, run_id)
 
 
 def resolve(store: Store, ref: str) -> str:

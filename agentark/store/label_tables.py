@@ -18,6 +18,7 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.store import Store, operation
+from agentark.store.assignment_tables import AVAILABLE
 from agentark.store.curation_tables import LATEST_MARKS
 from agentark.store.ledger_tables import ingest_once
 from agentark.store.run_tables import insert_run
@@ -39,6 +40,15 @@ _IN_FORCE = f"""SELECT * EXCLUDE (rn) FROM (
     SELECT *, row_number() OVER (PARTITION BY step_id, {{part}} ORDER BY created_at DESC, rid DESC) AS rn
     FROM (SELECT *, rowid AS rid FROM step_labels WHERE {_COUNTS} {{where}})) WHERE rn = 1 AND value IS NOT NULL"""
 WITHDRAWN = "withdrawn: the labeler no longer gives this label"
+
+
+def _held(who: str | None) -> str:
+    """The queue filter of one annotator's assignment; none for a queue of every step."""
+    return "" if who is None else f"AND {AVAILABLE}"
+
+
+def _who(who: str | None) -> dict:
+    return {} if who is None else {"who": who}
 
 
 def _runs(run_ids: list[str] | None) -> list[str] | None:
@@ -130,12 +140,13 @@ def queue_orders() -> list[str]:
 
 @operation
 def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of=None,
-               after: tuple | None = None, limit: int | None = None) -> pd.DataFrame:
+               after: tuple | None = None, limit: int | None = None, who: str | None = None) -> pd.DataFrame:
     """One page of the labeling queue: steps in ``order``, after the cursor row ``after``.
 
     Labels count only when created at or before ``as_of``, so the pages of one queue keep the order it
     had when it was opened even while people label (a labelled step does not jump ahead of the cursor).
     The result has the cursor columns (``QUEUE_CURSOR``); the last row's values are the next ``after``.
+    ``who``: only steps that annotator's queue may take (``assignment_tables.AVAILABLE``).
     """
     k1, k2, k3 = _QUEUE_KEYS[order]
     sources = "" if order in _QUEUE_ALL_SOURCES else "AND source = 'human'"
@@ -144,7 +155,7 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
     sql = f"""
         WITH ctx AS (
             SELECT s.step_id, s.message_id, s.idx, m.run_id, m.problem_id, m.seq, m.is_correct
-            FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}),
+            FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER} {_held(who)}),
         in_force AS (
             SELECT * FROM (
                 SELECT step_id, source, arg_max(value, (created_at, rid)) AS value,
@@ -171,7 +182,7 @@ def queue_page(store: Store, order: str, run_ids: list[str] | None = None, as_of
                                   "($a1, $a2, $a3, $a4, $a5, $a6, $a7, $a8)"}
         ORDER BY k1, k2, k3, run_id, problem_id, seq, idx, step_id
         {"" if limit is None else "LIMIT $limit"}"""
-    params = {"runs": _runs(run_ids), "as_of": as_of}
+    params = {"runs": _runs(run_ids), "as_of": as_of, **_who(who)}
     if after is not None:
         k1v, k2v, k3v, run_id, problem_id, seq, idx, step_id = after
         params.update(a1=float(k1v), a2=float(k2v), a3=float(k3v), a4=str(run_id), a5=str(problem_id),
@@ -218,10 +229,10 @@ def labels_of_steps(store: Store, step_ids: list[str]) -> pd.DataFrame:
 
 
 @operation
-def count_steps(store: Store, run_ids: list[str] | None = None) -> int:
+def count_steps(store: Store, run_ids: list[str] | None = None, who: str | None = None) -> int:
     return int(store.con.execute(
-        f"SELECT count(*) FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER}",
-        {"runs": _runs(run_ids)}).fetchall()[0][0])
+        f"SELECT count(*) FROM steps s JOIN messages m USING (message_id) WHERE {_RUN_FILTER} {_held(who)}",
+        {"runs": _runs(run_ids), **_who(who)}).fetchall()[0][0])
 
 
 def in_marks(values: list) -> str:

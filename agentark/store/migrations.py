@@ -286,6 +286,23 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX step_corrections_step ON step_corrections (step_id)",
         ),
     ),
+    Migration(
+        16,
+        "who did what: step claims and the share labelled twice per run; the history of run names and tags",
+        (
+            # A step an annotator's queue took: no one else's queue takes it, unless it is in its run's overlap.
+            """CREATE TABLE step_claims (
+                step_id VARCHAR NOT NULL, annotator VARCHAR NOT NULL, claimed_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (step_id, annotator))""",
+            # The share of a run's steps two annotators label, for agreement; appended, the latest row is in force.
+            """CREATE TABLE label_assignments (
+                run_id VARCHAR NOT NULL, overlap DOUBLE NOT NULL, set_by VARCHAR, set_at TIMESTAMP NOT NULL)""",
+            # Every rename and retag, with who and when (runs keep only the name and tags in force).
+            """CREATE TABLE run_name_history (
+                run_id VARCHAR NOT NULL, name VARCHAR, tags VARCHAR[], changed_by VARCHAR,
+                changed_at TIMESTAMP NOT NULL)""",
+        ),
+    ),
 ]
 
 

@@ -16,8 +16,15 @@ def _require_run(con, run_id: str) -> None:
         raise StoreError(f"No run '{run_id}' in the store. List runs with `python -m agentark runs`.")
 
 
-def set_name(store: Store, run_id: str, name: str | None) -> None:
-    """Give a run a name (None clears it); a name another run has is refused with that run's id."""
+def _log(con, run_id: str, by: str | None) -> None:
+    """Append the run's name and tags now in force, with who changed them, to ``run_name_history``."""
+    con.execute("""INSERT INTO run_name_history SELECT run_id, name, tags, ?, current_localtimestamp()
+                   FROM runs WHERE run_id = ?""", [by, run_id])
+
+
+def set_name(store: Store, run_id: str, name: str | None, by: str | None = None) -> None:
+    """Give a run a name (None clears it); a name another run has is refused with that run's id. ``by`` (who
+    renamed it) goes to the history."""
     with store.transaction() as con:
         _require_run(con, run_id)
         if name is not None:
@@ -26,13 +33,21 @@ def set_name(store: Store, run_id: str, name: str | None) -> None:
                 raise StoreError(f"The name '{name}' is already the name of run {other[0][0]}: choose another name, "
                                  f"or rename that run first.")
         con.execute("UPDATE runs SET name = ? WHERE run_id = ?", [name, run_id])
+        _log(con, run_id, by)
 
 
-def set_tags(store: Store, run_id: str, tags: list[str]) -> None:
-    """Replace a run's tags."""
+def set_tags(store: Store, run_id: str, tags: list[str], by: str | None = None) -> None:
+    """Replace a run's tags; ``by`` (who) goes to the history."""
     with store.transaction() as con:
         _require_run(con, run_id)
         con.execute("UPDATE runs SET tags = ? WHERE run_id = ?", [list(tags), run_id])
+        _log(con, run_id, by)
+
+
+def history(store: Store, run_id: str | None = None) -> pd.DataFrame:
+    """Every rename and retag (of one run or all), newest first, with who and when."""
+    return store.df("""SELECT run_id, name, coalesce(tags, []) AS tags, changed_by, changed_at FROM run_name_history
+                       WHERE $run IS NULL OR run_id = $run ORDER BY changed_at DESC""", {"run": run_id})
 
 
 @operation

@@ -18,7 +18,6 @@ figure is read from the evaluation runs in the store, so the page, ``study show`
 """
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -28,6 +27,7 @@ import pandas as pd
 from agentark.errors import JobError
 from agentark.evaluate import stats
 from agentark.evaluate.metrics import run_metrics
+from agentark.safe_text import html_text
 from agentark.store import Store
 from agentark.store import eval_tables as q
 from agentark.store import label_tables
@@ -436,7 +436,7 @@ def setup_lines(result: StudyResult) -> list[str]:
 def html_report(result: StudyResult) -> str:
     """A self-contained HTML page of the study: its setup, method, table, verdicts, caveats and links."""
     rows = table_rows(result)
-    esc = html.escape
+    esc = html_text
     head = "".join(f"<th>{esc(c)}</th>" for c in (rows[0] if rows else {}))
     body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
     details = "".join(

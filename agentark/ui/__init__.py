@@ -14,8 +14,10 @@ import streamlit as st
 
 import agentark.jobs.builtin  # noqa: F401  (registers every job kind's ingester: the app's refresh ingests them all)
 from agentark import config
+from agentark.access import ADMIN, OPERATE
 from agentark.errors import AgentArkError, as_label
 from agentark.store import Store, run_tables
+from agentark.ui import identity
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,22 +62,23 @@ def sidebar(store: Store) -> None:
     with st.sidebar:
         st.markdown("### AgentArk Studio")
         st.caption(f"Store: `{store.path}`  \nSchema v{store.schema_version()}")
-        st.text_input(
-            "Active model",
-            value=st.session_state.get("active_model", config.EMBEDDED_MODEL),
-            key="active_model",
-            help="embedded:smollm2-135m, a checkpoint folder, or a model id in your Hugging Face cache",
-        )
-        st.text_input("Annotator", key="annotator", placeholder="your name",
-                      help="Stored, with the time, with every curation mark and step label you make; nothing is overwritten.")
+        if identity.may(ADMIN):
+            st.text_input(
+                "Active model",
+                value=st.session_state.get("active_model", config.EMBEDDED_MODEL),
+                key="active_model",
+                help="embedded:smollm2-135m, a checkpoint folder, or a model id in your Hugging Face cache",
+            )
+        identity.sidebar_identity()
         if st.button("Refresh from run folders", key="sidebar_refresh"):
             store.refresh()
             st.cache_data.clear()
 
 
 def annotator() -> str:
-    """The name typed in the sidebar, stored with every human label."""
-    return (st.session_state.get("annotator") or "").strip()
+    """Who is labelling and marking: the logged-in person, else the name typed in the sidebar (else the OS
+    user), stored with every human label, mark, name and job."""
+    return identity.name()
 
 
 # Single-key shortcuts must not fire while someone types a note: stop such keydowns at the window (capture
@@ -109,7 +112,7 @@ def evaluate_like_button(store: Store, run_ids: list[str], key: str) -> str | No
     from agentark import jobs
     from agentark.evaluate.run import like_eval_config
 
-    if not run_ids:
+    if not run_ids or not identity.allowed(OPERATE, "Starting an evaluation"):
         return None
     left, right = st.columns([3, 2])
     run_id = left.selectbox("Run to repeat on held-out problems", run_ids, key=f"{key}_run")
@@ -118,7 +121,7 @@ def evaluate_like_button(store: Store, run_ids: list[str], key: str) -> str | No
                              "dataset: an evaluation run that compares with the base and the students"):
         return None
     with errors_shown():
-        started = jobs.start("eval", like_eval_config(store, run_id), store=store)
+        started = jobs.start("eval", like_eval_config(store, run_id), store=store, by=annotator() or None)
         report, overlap = started.info
         store.refresh()
         if overlap.overlapping:

@@ -6,6 +6,10 @@ help as the tooltip), so a field added to a config appears on the page and on th
 values go back through ``agentark.options.from_values``, which builds and validates the config. A config made
 of other configs (a study) offers each part's fields under its prefix, and ``by_part`` draws them grouped by the
 ``part`` their field names, one expander each, instead of one wall of fields.
+
+Paths on the server (a dataset file, a file to import, a model folder) are typed only by admins
+(``agentark.access``); others upload the file, which is kept under the studio's home, or pick a model the
+studio knows.
 """
 from __future__ import annotations
 
@@ -13,23 +17,48 @@ from typing import Any
 
 import streamlit as st
 
+from agentark.access import ADMIN
+from agentark.config import EMBEDDED_MODEL, save_upload
 from agentark.options import Option, options
 from agentark.runs.names import RunLabels
 from agentark.store import run_tables
 from agentark.tasks import dataset_choices
 from agentark.ui import active_model, get_store
+from agentark.ui.identity import may
 
 FILE_OPTION = "a file on this machine…"
+UPLOAD_OPTION = "a file to upload…"
+
+
+def _uploaded(label: str, key: str, help: str, types: list[str] | None = None) -> str:
+    """A file uploader in place of a path box: the uploaded file's path under the home, or "" before one."""
+    upload = st.file_uploader(label, type=types, key=key, help=help)
+    return str(save_upload(upload.name, upload.getvalue())) if upload is not None else ""
 
 
 def _dataset(opt: Option, prefix: str, default: str) -> str:
-    """A known dataset, or a file: the path box is read when the file option is picked."""
-    offered = dataset_choices() + ["math", "metamathqa", FILE_OPTION]
+    """A known dataset, or a file: the path box (an admin's) or the uploaded file is read when picked."""
+    admin = may(ADMIN)
+    file_option = FILE_OPTION if admin else UPLOAD_OPTION
+    offered = dataset_choices() + ["math", "metamathqa", file_option]
     picked = st.selectbox(opt.label, offered, index=offered.index(default) if default in offered else 0,
                           help=opt.help, key=f"{prefix}_{opt.name}")
-    path = st.text_input("File path (.jsonl / .json / .parquet / .csv)", key=f"{prefix}_path",
-                         help="Used when the dataset is a file; GSM8K-style question/answer columns.")
-    return path.strip() if picked == FILE_OPTION else picked
+    help = "Used when the dataset is a file; GSM8K-style question/answer columns."
+    if admin:
+        path = st.text_input("File path (.jsonl / .json / .parquet / .csv)", key=f"{prefix}_path", help=help)
+    else:
+        path = _uploaded("Dataset file", f"{prefix}_upload", help, ["jsonl", "json", "parquet", "csv"])
+    return path.strip() if picked == file_option else picked
+
+
+def _model(opt: Option, key: str, default: str) -> str:
+    """An admin types a model (a folder on the server, a hub id); others pick one the studio knows."""
+    if may(ADMIN):
+        return st.text_input(opt.label, value=default, help=opt.help, key=key).strip()
+    from agentark.checkpoints import list_models
+
+    offered = list(dict.fromkeys([default, EMBEDDED_MODEL, *list_models(get_store())["model_id"]]))
+    return st.selectbox(opt.label, offered, help=opt.help, key=key)
 
 
 def _runs(opt: Option, key: str) -> list[str]:
@@ -39,11 +68,12 @@ def _runs(opt: Option, key: str) -> list[str]:
 
 
 def _pick_or_type(opt: Option, key: str, offered: dict[str, str], default: Any, path_label: str) -> str:
-    """A picker of what the studio has (value -> text) over a box for anything else; the box wins when filled."""
+    """A picker of what the studio has (value -> text) over a box for anything else; the box wins when filled.
+    The box is a path on the server, so only an admin gets it."""
     values = list(offered)
     picked = st.selectbox(opt.label, values, index=values.index(default) if default in values else 0,
                           format_func=lambda v: offered.get(v) or "(none)", help=opt.help, key=key)
-    typed = st.text_input(path_label, key=f"{key}_path", help=opt.help)
+    typed = st.text_input(path_label, key=f"{key}_path", help=opt.help) if may(ADMIN) else ""
     return typed.strip() or picked
 
 
@@ -108,8 +138,9 @@ def _widget(opt: Option, prefix: str, default: Any, given: bool = False):
     if widget == "dataset":
         return _dataset(opt, prefix, default)
     if widget == "model":
-        return st.text_input(label, value=default if given and default else active_model(), help=opt.help,
-                             key=key).strip()
+        return _model(opt, key, default if given and default else active_model())
+    if widget == "server_path" and not may(ADMIN):
+        return _uploaded(label + " (upload)", key, opt.help)
     if widget == "runs":
         return _runs(opt, key)
     if widget == "export":

@@ -35,12 +35,15 @@ AHEAD = 80    # steps sent ahead of it; the card asks for more when fewer than 3
 ACKED_BATCHES = 2  # batches whose ids the next runs acknowledge; a batch whose answer was lost is sent again
 
 
-def _items(payload: dict) -> tuple[list, list, dict[str, str]]:
-    """Labels and corrections of a batch from the browser; items that cannot be stored are rejected by id."""
+def _items(payload: dict, annotator: str | None = None) -> tuple[list, list, dict[str, str]]:
+    """Labels and corrections of a batch from the browser; items that cannot be stored are rejected by id.
+    ``annotator`` (the session's person) replaces the name the browser sent: a page never takes who from it."""
     labels, fixes, rejected = [], [], {}
     for item in payload.get("items") or []:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             continue
+        if annotator:
+            item = {**item, "annotator": annotator}
         try:
             if item.get("kind") == "correction":
                 fixes.append(Correction(str(item.get("step_id")), str(item.get("text") or ""),
@@ -56,10 +59,12 @@ def _items(payload: dict) -> tuple[list, list, dict[str, str]]:
     return labels, fixes, rejected
 
 
-def store_sync(store: Store, payload: dict) -> tuple[list[str], dict[str, str], str | None]:
-    """Write one batch from the card: the ids now in the store, the ids refused (with why), and an error that
-    kept the batch out (a store held too long by another process: the card keeps the batch and sends it again)."""
-    labels, fixes, rejected = _items(payload)
+def store_sync(store: Store, payload: dict,
+               annotator: str | None = None) -> tuple[list[str], dict[str, str], str | None]:
+    """Write one batch from the card as ``annotator``: the ids now in the store, the ids refused (with why), and
+    an error that kept the batch out (a store held too long by another process: the card keeps the batch and
+    sends it again)."""
+    labels, fixes, rejected = _items(payload, annotator)
     try:
         try:
             human_labels.store_batch(store, labels, fixes)
@@ -79,11 +84,11 @@ def store_sync(store: Store, payload: dict) -> tuple[list[str], dict[str, str], 
     return [lab.label_id for lab in labels] + [fix.correction_id for fix in fixes], rejected, None
 
 
-def _on_sync(key: str, store: Store, on_written: Callable[[], None]) -> None:
+def _on_sync(key: str, store: Store, on_written: Callable[[], None], annotator: str) -> None:
     payload = st.session_state[key].get("sync")
     if not isinstance(payload, dict):
         return
-    acked, rejected, error = store_sync(store, payload)
+    acked, rejected, error = store_sync(store, payload, annotator)
     st.session_state.setdefault("lab_acked", deque(maxlen=ACKED_BATCHES)).append(acked)
     st.session_state.setdefault("lab_rejected", {}).update(rejected)
     st.session_state["lab_sync_error"] = error
@@ -96,7 +101,8 @@ def _on_sync(key: str, store: Store, on_written: Callable[[], None]) -> None:
         if payload.get("reopen") and error is None and payload["pos"] == 0:
             # Labels kept by the browser (a closed tab, a restarted server) were stored after this queue was
             # opened, so their steps would come first; a person still at its start gets the queue afresh.
-            st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, queue.strategy, queue.run_ids)
+            st.session_state["lab_queue"] = human_labels.LabelQueue.open(store, queue.strategy, queue.run_ids,
+                                                                         who=queue.who)
             st.session_state["lab_reopened"] = payload.get("id")  # the browser ends its request on this answer only
     if acked:
         on_written()
@@ -154,4 +160,4 @@ def label_card(store: Store, annotator: str, run_label: Callable[[str], str], on
     queue: human_labels.LabelQueue = st.session_state["lab_queue"]
     pos = min(st.session_state.get("lab_pos", 0), max(len(queue) - 1, 0))
     _CARD(key=key, data=card_data(queue, pos, annotator, run_label),
-          on_sync_change=partial(_on_sync, key, store, on_written))
+          on_sync_change=partial(_on_sync, key, store, on_written, annotator))

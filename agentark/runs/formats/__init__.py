@@ -23,7 +23,6 @@ it fills ``path`` with the saved upload, ``upload_config``).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +55,8 @@ class TranscriptImportConfig(ConfigBase):
 
     format: str | None = field(default=None, metadata={
         "help": "the file's format", "choices": format_names, "required": True})
-    path: str = field(default="", metadata={"help": "the file to import", "positional": True})
+    path: str = field(default="", metadata={"help": "the file to import", "positional": True,
+                                            "widget": "server_path"})
     run_id: str | None = field(default=None, metadata={
         "help": "run to import into (du2023/maslab; default: derived from the path)", "parse": run_id})
     dataset: str | None = field(default=None, metadata={
@@ -150,15 +150,10 @@ def upload_config(cfg: TranscriptImportConfig, filename: str, data: bytes) -> Tr
     file name, so the run's config points at a file that still exists, uploading the same bytes again finds
     its duplicates, and two different files that share a name become two runs.
     """
-    from agentark.config import home
+    from agentark.config import save_upload
 
-    name = Path(filename).name or "upload"
-    digest = hashlib.sha256(data).hexdigest()[:12]
-    folder = home() / "imports" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    target.write_bytes(data)
-    return dataclasses.replace(cfg, path=str(target), dataset=cfg.dataset or f"import:{Path(name).stem}")
+    target = save_upload(filename, data)
+    return dataclasses.replace(cfg, path=str(target), dataset=cfg.dataset or f"import:{target.stem}")
 
 
 def import_upload(store: Store, fmt: str, filename: str, data: bytes, dataset: str | None = None,
