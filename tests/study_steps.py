@@ -107,8 +107,8 @@ def capture_steps(runner_cls, cfg, monkeypatch) -> dict[str, Any]:
     for round_ in range(rounds):
         steps[f"single-agent samples, round {round_ + 1}"] = runner.sampler_config(round_).to_dict()
     steps["single-agent export"] = runner.single_export_config(["sampled-1", "sampled-2"]).to_dict()
-    exports = runner.debate_exports("teacher-run")
-    prm = runner.prm_model("teacher-run")
+    exports = runner.debate_exports(["teacher-run"])
+    prm = runner.prm_model(["teacher-run"])
     monkeypatch.setattr(runner, "evaluate", lambda *a, **k: None, raising=False)
     for seed in cfg.seeds:
         exports["single"] = {"path": "/exports/single.jsonl", "sha256": "sha:single", "rows": 3, "tokens": 30}

@@ -29,8 +29,8 @@ def test_a_registered_arm_is_offered_accepted_and_titled(extra_arm) -> None:
 
 
 def test_arm_records_keep_the_table_order_and_refuse_a_taken_name() -> None:
-    assert arms.arm_names() == ("rsft", "da", "single", "corrections", "pad")
-    assert arms.sft_arms() == ("rsft", "da", "single", "corrections")
+    assert arms.arm_names() == ("rsft", "da", "single", "teacher_alone", "corrections", "pad")
+    assert arms.sft_arms() == ("rsft", "da", "single", "teacher_alone", "corrections")
     assert arms.matchable_arms() == ("rsft", "da")
     with pytest.raises(ValueError):
         arms.register_arm(arms.Arm("base", "again"))

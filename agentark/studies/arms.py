@@ -2,8 +2,9 @@
 
 Design decision: an arm is a record, like a job kind or an export kind, and the study reads the record rather than
 its name. A debate arm says which export of the teacher's run it trains on (``teacher_export``); the single-agent
-arm has no teacher export (the study samples it and matches it to a ``matchable`` arm); PAD trains on top of a
-``matchable`` arm with GRPO rather than SFT. The table lists the arms in registration order, after the base model.
+arm has no teacher export (the study samples it and matches it to a ``matchable`` arm); the teacher-alone arm
+draws the teacher's own round-1 answers (every agent answering alone, before any debate) and is matched like the
+single-agent arm; PAD trains on top of a ``matchable`` arm with GRPO rather than SFT. The table lists the arms in registration order, after the base model.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ for _arm in (
     Arm("da", "debate DA", lambda c, run: ExportConfig(kind="da", run_ids=[run], max_per_problem=c.da_max_per_problem),
         matchable=True),
     Arm("single", "single-agent self-distillation, matched volume"),
+    Arm("teacher_alone", "teacher alone (its round-1 answers), matched volume"),
     Arm("corrections", "corrections only (R-SFT)",
         lambda c, run: ExportConfig(kind="rsft", run_ids=[run], corrections="only")),
     Arm("pad", "PAD (GRPO with the study's PRM)", sft=False),

@@ -3,7 +3,7 @@ until its correct answers can match a debate arm's volume (``agentark.studies.ma
 
 Design decision: the arm has its own config, composed into ``StudyConfig`` as its ``[single]`` table, rather than
 a ``DebateConfig``: most of a debate's fields are decided by the study (the method is ``self_consistency``, the
-problems are the study's training split, the tokens and seed follow the teacher's), and an empty engine or model
+problems are the study's training split, the seed follows the teacher's), and an empty engine or model
 means "the student's own", which a ``DebateConfig`` cannot say.
 """
 from __future__ import annotations
@@ -30,6 +30,9 @@ class SingleAgentConfig(ConfigBase):
     samples: int = field(default=4, metadata={"help": "single-agent samples per problem per round", "min": 1})
     max_rounds: int = field(default=4, metadata={
         "help": "sampling rounds at most while the correct answers are fewer than the debate arm's rows", "min": 1})
+    max_tokens: int = field(default=256, metadata={
+        "help": "tokens per single-agent sample (its own limit, not the teacher's: a sample cut off is never a "
+                "training row)", "min": 1})
     temperature: float = field(default=0.7, metadata={"help": "single-agent sampling temperature", "min": 0,
                                                       "max": 2})
     match: str = field(default="rsft", metadata={

@@ -1,9 +1,11 @@
 """A study's declaration: one dataclass (``StudyConfig``) behind the study file, the CLI and the Study page.
 
 A study asks whether distilling a team's debate teaches a student more than cheaper data does. It names the
-dataset and its splits, the teacher (a debate method, its agents, rounds and models), the data arms (debate
-R-SFT, debate DA, single-agent self-distillation of matched volume, corrections-only, and PAD on top of an SFT
-arm), the student, PRM and PAD training settings, and the evaluation (held-out problems, training seeds).
+dataset and its splits, the teacher (a debate method, its agents, rounds and models, or ``teacher_runs``: debates
+already run or imported, whose problems the study splits into train and test by question), the data arms (debate
+R-SFT, debate DA, single-agent self-distillation and the teacher alone (its round-1 answers), both of matched
+volume, corrections-only, and PAD on top of an SFT arm), the student, PRM and PAD training settings, and the
+evaluation (held-out problems, training seeds).
 
 Design decision: a study is made of the configs its steps run, not of copies of their fields. The teacher is a
 ``DebateConfig``, the single-agent arm a ``SingleAgentConfig``, the students' training the ``SFTJobConfig``,
@@ -68,6 +70,11 @@ class StudyConfig(ConfigBase):
         default_factory=lambda: DebateConfig(agents=3, rounds=2, max_tokens=128),
         metadata=part(DebateConfig, "teacher", ("dataset", "split", "limit", "problem_seed", "columns"),
                       "the teacher's debate (the study gives it its dataset, splits and problems)", "teacher"))
+    teacher_runs: list[str] = field(default_factory=list, metadata={
+        "help": "a teacher made of existing runs instead of a debate to run: run ids, or transcript files to import "
+                "(FORMAT:PATH, or a .json path read as du2023 and a .jsonl path as transcripts); the study splits "
+                "their problems by question into train_problems and test_problems (problem_seed shuffles them)",
+        "flag": "--teacher-run", "repeat": True, "part": "teacher"})
 
     arms: list[str] = field(default_factory=lambda: list(arm_names()), metadata={
         "help": "data arms to train and evaluate (the base model is always evaluated)", "choices": arm_names,
@@ -77,6 +84,12 @@ class StudyConfig(ConfigBase):
         "repeat": True, "part": "arms"})
     da_max_per_problem: int = field(default=4, metadata={"help": "DA: distinct trajectories per problem", "min": 1,
                                                          "part": "arms"})
+    alone_match: str = field(default="rsft", metadata={
+        "help": "the debate arm whose rows and tokens the teacher-alone arm matches", "choices": matchable_arms,
+        "part": "arms"})
+    min_train_rows: int = field(default=20, metadata={
+        "help": "an arm trained on fewer rows than this is flagged: its result cannot say much", "min": 1,
+        "part": "arms"})
     pad_on: str = field(default="rsft", metadata={"help": "the SFT arm PAD starts from", "choices": matchable_arms,
                                                   "part": "arms"})
     single: SingleAgentConfig = field(default_factory=SingleAgentConfig, metadata=part(
@@ -137,6 +150,7 @@ class StudyConfig(ConfigBase):
         if self.train_split == self.test_split:
             raise ConfigError(f"[[train_split]] and [[test_split]] are both '{self.train_split}': the evaluation "
                               "would not be held out. Use train and test.")
+        self.teacher_runs = [str(r).strip() for r in self.teacher_runs if str(r).strip()]
         if "pad" in self.arms and self.pad_on not in self.arms:
             raise ConfigError(f"PAD starts from the {self.pad_on} arm; add it to [[arms]] or set [[pad_on]] to an "
                               "arm the study trains.")

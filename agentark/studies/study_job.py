@@ -12,6 +12,12 @@ Each step's config is the study's part for it (``cfg.teacher``, ``cfg.sft``, ``c
 fields the study decides set on it (dataset, split, problems and problem seed, export, base model, seed, device),
 so what a step stores is what it ran.
 
+A teacher may also be runs that exist already (``teacher_runs``: run ids, or transcript files the study imports
+once): nothing of it is re-run. Their problems, one per question whatever file holds it (a problem's id is its
+question's), are shuffled by the problem seed and split into the study's test and train problems, written as two
+problem files under ``$AGENTARK_HOME/study-problems/`` (named by their content) that the evaluation, the
+single-agent samples and PAD read; the teacher's exports keep only rows of the train problems.
+
 Design decision: a step is keyed by its kind, its config and the hashes of its inputs (an export's sha256, the
 ids of the models and runs it reads, the problems it is given); ``$AGENTARK_HOME/study-steps/KEY.json`` names
 the job made for that key. A step whose key has a finished job is reused, an unfinished one (stopped, failed,
@@ -30,10 +36,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
 import time
 from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from agentark import config
@@ -50,7 +59,9 @@ from agentark.jobs.runner import create, is_slurm, run_job, submit
 from agentark.jobs.slurm import ExecutorConfig
 from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
 from agentark.labels.segment import SegmentConfig, segment_runs
+from agentark.runs.formats import FORMATS, import_file
 from agentark.store import Store
+from agentark.store import import_tables, label_tables, run_tables
 from agentark.studies.matched_volume import enough, match_volume
 from agentark.studies.arms import ARM_RECORDS, sft_arms
 from agentark.studies.study_config import StudyConfig
@@ -60,7 +71,12 @@ from agentark.train.sft import SFTJobConfig
 from agentark.tasks import load_problems
 
 STEPS_DIR = "study-steps"
+PROBLEMS_DIR = "study-problems"
 NOT_PICKED = "not picked: the matched-volume arm keeps as many rows as the debate arm"
+NOT_TRAIN = "not a problem of the study's train split"
+OTHER_SPEAKER = "another speaker's (the teacher-alone arm draws from one model and persona)"
+# What a transcript file in ``teacher_runs`` is read as when it names no format.
+FORMAT_BY_SUFFIX = {".json": "du2023", ".jsonl": "transcripts"}
 
 
 class StudyFolder(JobFolder):
@@ -126,6 +142,10 @@ class StepPending(Exception):
 class StudyRunner:
     """Drives one study's steps in order, reusing or resuming each step's job, and keeps ``record.json``."""
 
+    # Until a teacher made of runs is split: the study's own dataset for every split, and no row filter.
+    problem_files: Mapping[str, str] = MappingProxyType({})
+    train_ids: set[str] | None = None
+
     def __init__(self, folder: StudyFolder, on_progress: Progress | None = None) -> None:
         self.folder = folder
         self.cfg = folder.config()
@@ -134,6 +154,7 @@ class StudyRunner:
         self.record = folder.record() or {}
         self.record.update(steps=[], arms={}, errors={})
         self.done = 0
+        self.total = planned_steps(self.cfg)
         self._tokenizer = None
         # On Slurm: the steps' executor (the study's partition, account, QOS and extra lines; each kind's own
         # CPUs, memory and time), and the Slurm ids of the steps this pass waits for.
@@ -143,6 +164,9 @@ class StudyRunner:
                                             qos=study.qos, sbatch=list(study.sbatch)) if self.slurm else None
         self.pending: list[str] = []
         self.record.setdefault("submitted", [])
+        # The train problems' ids when the teacher is runs: the teacher's exports keep only those rows.
+        self.train_ids: set[str] | None = None
+        self.problem_files: dict[str, str] = {}
 
     # -- steps --------------------------------------------------------------------------------------------
     def job_step(self, label: str, kind: str, cfg: Any, inputs: dict, **create_inputs: Any) -> dict:
@@ -157,7 +181,7 @@ class StudyRunner:
                 job_id, info = job.job_id, saved.get("info") or {}
             except JobError:
                 job_id = None  # its folder was removed: make the step again
-        self.stage(f"{label}")
+        self.stage(label)
         if job_id is None:
             created = create(kind, cfg, executor=self.step_executor, **create_inputs)
             job_id = created.job_id
@@ -165,6 +189,7 @@ class StudyRunner:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, json.dumps({"key": key, "kind": kind, "job_id": job_id, "label": label,
                                                  "created_at": now().isoformat(), "info": info}).encode())
+        self.folder.write_progress(step_job=job_id)
         _, job = find(job_id)
         status = job.status()
         if status == "done":
@@ -184,6 +209,8 @@ class StudyRunner:
         self.record["steps"].append({"label": label, "kind": kind, "job_id": job_id, "key": key, "reused": reused,
                                      **({"info": info} if info else {})})
         self.done += 1
+        self.total = max(self.total, self.done)
+        self.folder.write_progress(done=self.done, total=self.total, step_job=None)
         self.save()
         return {**progress, "job_id": job_id, "info": info}
 
@@ -252,10 +279,12 @@ class StudyRunner:
         return self.run_here(job) if job.status() != "done" else job.progress()
 
     def stage(self, text: str) -> None:
+        """The phase the study is in, with its steps done of the steps it plans (the single-agent arm's rounds
+        counted at most, so the total may drop when the study finishes early)."""
         self.folder.check_cancel()
-        self.folder.write_progress(stage=text, done=self.done)
+        self.folder.write_progress(stage=text, done=self.done, total=self.total, step_job=None)
         if self.on_progress:
-            self.on_progress(self.done, 0)
+            self.on_progress(self.done, self.total)
 
     def save(self) -> None:
         self.folder.write_record(self.record)
@@ -268,30 +297,35 @@ class StudyRunner:
         return self._tokenizer
 
     # -- configs: each part's config with what the study decides set on it -----------------------------------
+    def dataset(self, split: str) -> str:
+        """Where a split's problems come from: the study's dataset, or the problem file of a teacher made of runs."""
+        return self.problem_files.get(split, self.cfg.dataset)
+
     def teacher_config(self, split: str, limit: int) -> DebateConfig:
         c = self.cfg
         return replace(c.teacher, dataset=c.dataset, split=split, limit=limit, problem_seed=c.problem_seed)
 
     def eval_config(self, model: str) -> EvalConfig:
         c = self.cfg
-        return replace(c.evaluation, model=model, engine=c.student_engine, dataset=c.dataset, split=c.test_split,
-                       limit=c.test_problems, problem_seed=c.problem_seed)
+        return replace(c.evaluation, model=model, engine=c.student_engine, dataset=self.dataset(c.test_split),
+                       split=c.test_split, limit=c.test_problems, problem_seed=c.problem_seed)
 
     def sampler_config(self, round_: int) -> DebateConfig:
         """One round of the single-agent arm: the base model's independent samples on the training problems, with
-        the teacher's tokens per reply and a seed of its own per round."""
+        its own tokens per reply (``single.max_tokens``) and a seed of its own per round."""
         c = self.cfg
         options = {"base_urls": list(c.single.base_urls)} if c.single.base_urls else {}
         return DebateConfig(method="self_consistency", agents=c.single.samples, engine=c.sampler_engine,
                             model=c.sampler_model, engine_options=options, temperature=c.single.temperature,
-                            max_tokens=c.teacher.max_tokens, seed=1000 * c.teacher.seed + round_,
-                            dataset=c.dataset, split=c.train_split, limit=c.train_problems,
+                            max_tokens=c.single.max_tokens, seed=1000 * c.teacher.seed + round_,
+                            dataset=self.dataset(c.train_split), split=c.train_split, limit=c.train_problems,
                             problem_seed=c.problem_seed)
 
     def single_export_config(self, runs: list[str]) -> ExportConfig:
         """The single-agent arm's candidates: every correct sample of its rounds so far."""
         c = self.cfg
-        return ExportConfig(kind="da", run_ids=list(runs), max_per_problem=c.single.samples * c.single.max_rounds)
+        return ExportConfig(kind="single", run_ids=list(runs),
+                            max_per_problem=c.single.samples * c.single.max_rounds)
 
     def prm_config(self, export: str) -> PRMConfig:
         c = self.cfg
@@ -303,37 +337,47 @@ class StudyRunner:
 
     def pad_config(self, student: str, prm: str, seed: int) -> PADJobConfig:
         c = self.cfg
-        return replace(c.pad, dataset=c.dataset, split=c.train_split, limit=c.train_problems,
+        return replace(c.pad, dataset=self.dataset(c.train_split), split=c.train_split, limit=c.train_problems,
                        problem_seed=c.problem_seed, base_model=student, prm=prm, seed=seed, device=c.device)
 
     # -- the study ----------------------------------------------------------------------------------------
     def run(self) -> dict:
         c = self.cfg
         self.store.refresh()
-        data = {"dataset_sha256": dataset_hash(c.dataset)}
-        train = load_problems(c.dataset, limit=c.train_problems, split=c.train_split, seed=c.problem_seed).problems
-        test = load_eval_problems(self.eval_config(c.student_model)).problems
-        self.record["held_out"] = held_out_split(train, test)
-
-        teacher = self.waiting(lambda: self.job_step("teacher debate on the train split", "debate",
-                                                     self.teacher_config(c.train_split, c.train_problems), data))
-        test_ids = [p.problem_id for p in test]
-        teacher_test = self.waiting(lambda: self.job_step("teacher debate on the test problems", "debate",
-                                                          self.teacher_config(c.test_split, c.test_problems),
-                                                          {**data, "problems": test_ids}, problems=test))
+        if c.teacher_runs:
+            teacher_runs = self.teacher_from_runs()
+        else:
+            data = {"dataset_sha256": dataset_hash(c.dataset)}
+            train = load_problems(c.dataset, limit=c.train_problems, split=c.train_split,
+                                  seed=c.problem_seed).problems
+            test = load_eval_problems(self.eval_config(c.student_model)).problems
+            self.record["held_out"] = held_out_split(train, test)
+            teacher = self.waiting(lambda: self.job_step("teacher debate on the train split", "debate",
+                                                         self.teacher_config(c.train_split, c.train_problems), data))
+            test_ids = [p.problem_id for p in test]
+            teacher_test = self.waiting(lambda: self.job_step("teacher debate on the test problems", "debate",
+                                                              self.teacher_config(c.test_split, c.test_problems),
+                                                              {**data, "problems": test_ids}, problems=test))
+        data = {"dataset_sha256": dataset_hash(self.dataset(c.test_split))}
         base = self.waiting(lambda: self.job_step("evaluate the base model", "eval", self.eval_config(c.student_model),
                                                   data, store=self.store))
         if self.pending:
             return self.next_pass()
-        self.record["teacher"] = {"train_run": teacher["job_id"], "test_run": teacher_test["job_id"]}
+        if not c.teacher_runs:
+            self.record["teacher"] = {"train_run": teacher["job_id"], "test_run": teacher_test["job_id"],
+                                      "runs": [teacher["job_id"]], "test_runs": [teacher_test["job_id"]]}
+            teacher_runs = [teacher["job_id"]]
         self.record["arms"]["base"] = {str(s): {"eval_run": base["job_id"], "model": c.student_model,
                                                 "info": base["info"]} for s in c.seeds}
         self.save()
 
-        exports = self.debate_exports(teacher["job_id"])
+        exports = self.debate_exports(teacher_runs)
         if "single" in c.arms:
             exports["single"] = self.guarded("single", lambda: self.matched_export(exports.get(c.single.match)))
-        prm = self.prm_model(teacher["job_id"]) if "pad" in c.arms else None
+        if "teacher_alone" in c.arms:
+            exports["teacher_alone"] = self.guarded(
+                "teacher_alone", lambda: self.alone_export(teacher_runs, exports.get(c.alone_match)))
+        prm = self.prm_model(teacher_runs) if "pad" in c.arms else None
         for seed in c.seeds:
             students: dict[str, str] = {}
             for arm in [a for a in c.arms if a in sft_arms()]:
@@ -358,12 +402,13 @@ class StudyRunner:
             self.save()
             return None
 
-    def debate_exports(self, teacher_run: str) -> dict[str, dict]:
-        """The teacher's exports each debate arm trains on (and the single arm matches), with their figures."""
+    def debate_exports(self, teacher_runs: list[str]) -> dict[str, dict]:
+        """The teacher's exports each debate arm trains on (and the matched arms match), with their figures."""
         c = self.cfg
-        wanted = {a.name: a.teacher_export(c, teacher_run) for a in ARM_RECORDS.values() if a.teacher_export}
+        wanted = {a.name: replace(a.teacher_export(c, teacher_runs[0]), run_ids=list(teacher_runs))
+                  for a in ARM_RECORDS.values() if a.teacher_export}
         needed = set(c.arms) | ({c.single.match} if "single" in c.arms else set()) | (
-            {c.pad_on} if "pad" in c.arms else set())
+            {c.alone_match} if "teacher_alone" in c.arms else set()) | ({c.pad_on} if "pad" in c.arms else set())
         exports = {}
         for arm, export_cfg in wanted.items():
             if arm in needed:
@@ -373,8 +418,17 @@ class StudyRunner:
         return exports
 
     def export(self, cfg: ExportConfig) -> dict:
-        """Export (an unchanged export is found again, not recorded twice) and return its figures."""
-        return self.figures(write_export(self.store, cfg, *prepare(self.store, cfg)))
+        """Export (an unchanged export is found again, not recorded twice) and return its figures; with a teacher
+        made of runs, only the rows of the study's train problems."""
+        return self.figures(write_export(self.store, cfg, *self.train_rows(*prepare(self.store, cfg))))
+
+    def train_rows(self, rows, summary: ExportSummary) -> tuple[Any, ExportSummary]:
+        """An export's rows on the study's train problems (all of them when the study ran its own teacher)."""
+        if self.train_ids is None or rows.empty:
+            return rows, summary
+        keep = rows["problem_id"].isin(self.train_ids)
+        dropped = {**summary.dropped, NOT_TRAIN: int((~keep).sum())}
+        return rows[keep].reset_index(drop=True), ExportSummary(summary.kind, int(keep.sum()), dropped)
 
     def figures(self, result) -> dict:
         """An export's ids and what it holds: rows and completion tokens in the student's tokenizer."""
@@ -409,17 +463,101 @@ class StudyRunner:
         matched = match_volume(list(rows["problem_id"]), tokens, target["rows"], target["tokens"])
         picked = rows.iloc[matched.picked].reset_index(drop=True)
         dropped = {**summary.dropped, NOT_PICKED: len(rows) - len(picked)}
-        result = write_export(self.store, cfg, picked, ExportSummary("da", len(picked), dropped))
-        self.record["single_pool"] = {"sampling_runs": runs, "candidates": len(rows), **matched.to_dict()}
+        result = write_export(self.store, cfg, picked, ExportSummary(cfg.kind, len(picked), dropped))
+        self.record["single_pool"] = {"sampling_runs": runs, "candidates": len(rows), **matched.to_dict(),
+                                      **sample_counts(self.store, runs), "max_tokens": c.single.max_tokens}
         return {**self.figures(result), "sampling_runs": runs}
 
-    def prm_model(self, teacher_run: str) -> str | None:
+    def alone_export(self, teacher_runs: list[str], target: dict | None) -> dict:
+        """The teacher-alone arm: the teacher's correct, committed round-1 answers on the train problems, from one
+        speaker (the model and persona with the most of them), matched to the debate arm's rows and tokens."""
+        c = self.cfg
+        if not target:
+            raise ConfigError(f"The teacher-alone arm matches the {c.alone_match} arm, which has no rows; set "
+                              "[[alone_match]] to an arm with rows.")
+        self.stage("exporting teacher_alone")
+        cfg = ExportConfig(kind="alone", run_ids=list(teacher_runs))
+        rows, summary = self.train_rows(*prepare(self.store, cfg))
+        if rows.empty:
+            raise ConfigError("The teacher answered none of the train problems correctly (and committed) in round 1; "
+                              "the teacher-alone arm has no rows.")
+        who = speakers(self.store, teacher_runs)
+        label = [who.get((r, a), a) for r, a in zip(rows["run_id"], rows["agent"])]
+        counts: dict[str, int] = {}
+        for name in label:
+            counts[name] = counts.get(name, 0) + 1
+        speaker = max(counts, key=lambda k: (counts[k], -list(counts).index(k)))
+        mine = [i for i, name in enumerate(label) if name == speaker]
+        pool = rows.iloc[mine].reset_index(drop=True)
+        tokens = completion_tokens(pool.to_dict("records"), self.tokenizer())
+        matched = match_volume(list(pool["problem_id"]), tokens, target["rows"], target["tokens"])
+        picked = pool.iloc[matched.picked].reset_index(drop=True)
+        dropped = {**summary.dropped, OTHER_SPEAKER: len(rows) - len(pool), NOT_PICKED: len(pool) - len(picked)}
+        result = write_export(self.store, cfg, picked, ExportSummary(cfg.kind, len(picked), dropped))
+        self.record["alone_pool"] = {"candidates": len(pool), "speaker": speaker, "speakers": counts,
+                                     "agents": sorted(set(pool["agent"])), **matched.to_dict()}
+        return self.figures(result)
+
+    # -- a teacher made of runs ----------------------------------------------------------------------------
+    def teacher_from_runs(self) -> list[str]:
+        """Import the teacher's files (once), split their problems into test and train by question, write the two
+        problem files, and record the split; nothing is re-run."""
+        c = self.cfg
+        self.stage("reading the teacher's runs")
+        runs = list(dict.fromkeys(r for entry in c.teacher_runs for r in self.teacher_run_ids(entry)))
+        problems: dict[str, dict] = {}
+        for run in runs:
+            for p in run_tables.run_problems(self.store, run).itertuples():
+                problems.setdefault(p.problem_id, {"question": p.question, "answer": p.reference_answer})
+        ids = sorted(problems)
+        if len(ids) < c.train_problems + c.test_problems:
+            raise ConfigError(f"The teacher's runs hold {len(ids)} distinct problems; the study asks for "
+                              f"{c.train_problems} train and {c.test_problems} test problems. Lower "
+                              "[[train_problems]] or [[test_problems]], or add runs to [[teacher_runs]].")
+        random.Random(c.problem_seed).shuffle(ids)
+        test_ids, train_ids = ids[:c.test_problems], ids[c.test_problems:c.test_problems + c.train_problems]
+        for split, chosen in ((c.test_split, test_ids), (c.train_split, train_ids)):
+            self.problem_files[split] = str(write_problem_file([problems[i] for i in chosen]))
+        train = load_problems(self.dataset(c.train_split), split=c.train_split).problems
+        test = load_problems(self.dataset(c.test_split), split=c.test_split).problems
+        if {p.problem_id for p in train} != set(train_ids) or {p.problem_id for p in test} != set(test_ids):
+            raise ConfigError("The teacher's problems did not read back from the study's problem files with the same "
+                              "ids; check the runs in [[teacher_runs]].")
+        self.train_ids = set(train_ids)
+        self.record["held_out"] = held_out_split(train, test)
+        self.record["teacher"] = {"runs": runs, "test_runs": runs, "problems": len(ids),
+                                  "problem_files": dict(self.problem_files)}
+        self.save()
+        return runs
+
+    def teacher_run_ids(self, entry: str) -> list[str]:
+        """The runs one ``teacher_runs`` entry names: a run in the store, or a transcript file (FORMAT:PATH or a
+        path), imported unless its bytes were imported before."""
+        fmt, sep, rest = entry.partition(":")
+        path = Path(rest if sep and fmt in FORMATS else entry).expanduser()
+        if not path.is_file():
+            if run_tables.run_status(self.store, entry) is None:
+                raise ConfigError(f"[[teacher_runs]] entry '{entry}' is neither a run in the store nor a file; give "
+                                  "a run id (`python -m agentark runs` lists them) or a transcript file's path.")
+            return [entry]
+        fmt = fmt if sep and fmt in FORMATS else FORMAT_BY_SUFFIX.get(path.suffix.lower())
+        if fmt is None:
+            raise ConfigError(f"[[teacher_runs]] entry '{entry}' names no format; write FORMAT:PATH with FORMAT one "
+                              f"of {', '.join(FORMATS)}.")
+        seen = import_tables.imports_of(self.store, file_sha256(path))
+        if not seen.empty and seen.iloc[0]["run_ids"] is not None:
+            return list(seen.iloc[0]["run_ids"])
+        self.stage(f"importing {path.name}")
+        report = import_file(self.store, fmt, path, model=self.cfg.teacher.model or None)
+        return [r.strip() for r in report.run_id.split(",") if r.strip()]
+
+    def prm_model(self, teacher_runs: list[str]) -> str | None:
         """The study's PRM: trained on the teacher's automatically labelled steps."""
         def train() -> str:
             self.stage("segmenting and labelling the teacher's steps")
-            segment_runs(self.store, [teacher_run], SegmentConfig())
-            run_auto_labelers(self.store, AutoLabelConfig([teacher_run]))
-            figures = self.export(ExportConfig(kind="prm", run_ids=[teacher_run]))
+            segment_runs(self.store, list(teacher_runs), SegmentConfig())
+            run_auto_labelers(self.store, AutoLabelConfig(list(teacher_runs)))
+            figures = self.export(ExportConfig(kind="prm", run_ids=list(teacher_runs)))
             step = self.job_step("train the PRM", "prm", self.prm_config(figures["path"]),
                                  {"export_sha256": figures["sha256"]}, exports=list_exports(self.store))
             self.record["prm"] = {"export": figures, "job": step["job_id"], "model": step["model_id"]}
@@ -461,8 +599,52 @@ def held_out_split(train: list, test: list) -> dict:
     return {"train_problems": len(train), "test_problems": len(test), "same_question": same_text}
 
 
+def write_problem_file(problems: list[dict]) -> Path:
+    """Problems (question, answer) as a JSON-lines problem file named by its content, so the same split is the
+    same file (and the same step inputs) in every study that declares it."""
+    text = "".join(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n" for p in problems)
+    path = config.home() / PROBLEMS_DIR / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.jsonl"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, text.encode())
+    return path
+
+
+def speakers(store: Store, runs: list[str]) -> dict[tuple[str, str], str]:
+    """(run, agent) -> who spoke: its model and, when it has one, its persona (system prompt)."""
+    who = {}
+    for run in runs:
+        meta = run_tables.get_run(store, run)
+        specs = (meta.get("config") or {}).get("agent_specs") or []
+        agents = label_tables.curated_messages(store, [run])["agent"].unique()
+        for agent in agents:
+            index = int(agent.rsplit("_", 1)[1]) - 1 if agent.rsplit("_", 1)[-1].isdigit() else -1
+            spec = specs[index] if 0 <= index < len(specs) else {}
+            model = spec.get("model") or meta.get("model") or "unnamed model"
+            system = spec.get("system")
+            who[(run, agent)] = model + (f" as '{system[:40]}'" if system else "")
+    return who
+
+
+def sample_counts(store: Store, runs: list[str]) -> dict:
+    """What sampling gave: samples, how many were cut off at the token limit, how many were right."""
+    messages = label_tables.curated_messages(store, runs)
+    return {"samples": len(messages), "cut_off": int(messages["finish_reason"].eq("length").sum()),
+            "correct": int(messages["is_correct"].fillna(False).astype(bool).sum())}
+
+
+def planned_steps(cfg: StudyConfig) -> int:
+    """The steps a study runs at most: the teacher's two debates (none for a teacher made of runs), the base
+    model's evaluation, the single-agent rounds, the PRM, and per seed each trained arm's training and evaluation."""
+    arms = [a for a in cfg.arms if a in sft_arms() or a == "pad"]
+    return ((0 if cfg.teacher_runs else 2) + 1 + (cfg.single.max_rounds if "single" in cfg.arms else 0)
+            + (1 if "pad" in cfg.arms else 0) + 2 * len(arms) * len(cfg.seeds))
+
+
 def plan_study(cfg: StudyConfig) -> Plan:
     """The study kind's preflight: the config is valid and the dataset gives both splits; nothing is written."""
+    if cfg.teacher_runs:
+        return Plan(cfg, id_prefix=f"study-{_slug(cfg.name)}", meta={"name": cfg.name})
     for split, limit in ((cfg.train_split, cfg.train_problems), (cfg.test_split, cfg.test_problems)):
         if not load_problems(cfg.dataset, limit=limit, split=split, seed=cfg.problem_seed).problems:
             raise ConfigError(f"Dataset '{cfg.dataset}' gave no {split} problems; check [[dataset]] and its splits.")

@@ -2,8 +2,11 @@
 
 Per arm: accuracy on the held-out problems with a 95% interval; its lift over the base model and its difference
 from the matched single-agent arm, each with a paired interval and p-value; tokens per problem; the training rows
-and tokens; the teacher's accuracy on the same problems and the student/teacher ratio; across seeds the mean and
-the spread (standard deviation, lowest and highest); and the ids of every run, export, job and model behind it.
+and tokens; the share of its answers cut off at the token limit; the teacher's accuracy on the same problems, from
+its logs, alone (round 1) and in debate (the final round's vote), and the student/teacher ratio for each; across
+seeds the mean and the spread (standard deviation, lowest and highest); and the ids of every run, export, job and
+model behind it. Each comparison ends in a verdict (better, worse, or cannot tell at this size) from the table's
+own test (:func:`decide`), and an arm trained on fewer rows than ``min_train_rows`` is flagged.
 
 Design decision: the unit of every interval and test is the problem. A problem's score in an arm is its mean
 correctness over the arm's seeds (0 or 1 with one seed), intervals are the percentile bootstrap of the mean over
@@ -27,6 +30,7 @@ from agentark.evaluate.metrics import run_metrics
 from agentark.safe_text import html_text
 from agentark.store import Store
 from agentark.store import eval_tables as q
+from agentark.store import label_tables
 from agentark.studies.matched_volume import VOLUME_TOLERANCE, volume_matched
 from agentark.studies.arms import BASE, arm_names, arm_title
 from agentark.studies.study_config import StudyConfig
@@ -66,10 +70,14 @@ class ArmResult:
     train_tokens: int
     teacher_accuracy: float
     teacher_ratio: float
+    alone_accuracy: float = math.nan
+    alone_ratio: float = math.nan
+    cut_off: float = math.nan
     held_out: dict = field(default_factory=dict)
     links: dict = field(default_factory=dict)
     note: str = ""
     ties: int = 0  # problems whose vote had no majority, over the arm's seeds (no final answer by default)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +93,8 @@ class StudyResult:
     single_pool: dict
     errors: dict
     steps: list[dict]
+    verdicts: list[str] = field(default_factory=list)
+    progress: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return _clean(asdict(self))
@@ -112,6 +122,41 @@ def per_problem(series: list[pd.Series]) -> pd.Series:
     return frame.mean(axis=1)
 
 
+def teacher_scores(store: Store, runs: list[str], problems: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """The teacher on ``problems``, from its logs: each problem's round-1 correctness (the agents answering alone,
+    their mean) and its final-round vote, each averaged over the runs that hold it."""
+    if not runs or not len(problems):
+        return pd.Series(dtype=float), pd.Series(dtype=float)
+    final = q.outcome_rows(store, runs)
+    final = final[final["problem_id"].isin(problems)].groupby("problem_id")["is_correct"].mean().astype(float)
+    messages = label_tables.curated_messages(store, runs)
+    first = messages[(messages["round"] == 1) & messages["problem_id"].isin(problems)]
+    alone = first.assign(right=first["is_correct"].fillna(False).astype(float)).groupby("problem_id")["right"].mean()
+    return alone.astype(float), final
+
+
+def cut_off_share(store: Store, runs: list[str]) -> float:
+    """The share of the runs' answers cut off at the token limit."""
+    messages = label_tables.curated_messages(store, runs) if runs else pd.DataFrame()
+    return float(messages["finish_reason"].eq("length").mean()) if len(messages) else math.nan
+
+
+def decide(comparison: Paired) -> str:
+    """A comparison's verdict in the study's words, from the table's own decision (``stats.paired_verdict``, kept
+    on the comparison): better, worse, or cannot tell at this size (no difference shown, or too few problems
+    differ to decide)."""
+    if comparison.verdict in (stats.BETTER, stats.WORSE):
+        return comparison.verdict
+    return "cannot tell at this size" + (f" ({comparison.verdict})" if comparison.verdict == stats.TOO_FEW else "")
+
+
+def verdict_line(arm: str, comparison: Paired) -> str:
+    """One comparison in words: the arm, its reference, the difference, the test and the verdict."""
+    return (f"{arm_title(arm)} vs {arm_title(comparison.reference)}: {decide(comparison)} "
+            f"({_pts(comparison.difference)} pts on {comparison.problems} problems, 95% CI "
+            f"{_paired_interval(comparison)}, p = {_p(comparison.p_value)})")
+
+
 def paired(arm: pd.Series, reference: pd.Series, name: str) -> Paired:
     shared = arm.index.intersection(reference.index)
     v = stats.paired_verdict(reference[shared].to_numpy(dtype=float), arm[shared].to_numpy(dtype=float))
@@ -132,14 +177,20 @@ def study_result(store: Store, study_id: str) -> StudyResult:
     tokens = {m.run_id: m.tokens_per_problem for m in metrics}
     ties = {m.run_id: m.ties for m in metrics}
 
-    teacher_scores = correct.get(teacher.get("test_run"), pd.Series(dtype=float))
-    if len(teacher_scores):
-        low, high = stats.bootstrap_ci(teacher_scores.to_numpy())
-        teacher.update(accuracy=float(teacher_scores.mean()), ci_low=low, ci_high=high, problems=len(teacher_scores),
-                       tokens_per_problem=tokens.get(teacher["test_run"], math.nan))
-
     scores = {arm: per_problem([correct[r["eval_run"]] for r in seeds.values() if r["eval_run"] in correct])
               for arm, seeds in arms_rec.items() if any(r["eval_run"] in correct for r in seeds.values())}
+    # The teacher on exactly the evaluation's problems (the base model's), from its logs.
+    test_runs = teacher.get("test_runs") or ([teacher["test_run"]] if teacher.get("test_run") else [])
+    evaluated = scores[BASE].index if BASE in scores else pd.Index([])
+    alone_scores, teacher_final = teacher_scores(store, test_runs, evaluated)
+    if len(teacher_final):
+        low, high = stats.bootstrap_ci(teacher_final.to_numpy())
+        teacher.update(accuracy=float(teacher_final.mean()), ci_low=low, ci_high=high, problems=len(teacher_final),
+                       tokens_per_problem=tokens.get(teacher.get("test_run"), math.nan))
+    if len(alone_scores):
+        low, high = stats.bootstrap_ci(alone_scores.to_numpy())
+        teacher.update(alone_accuracy=float(alone_scores.mean()), alone_ci_low=low, alone_ci_high=high)
+    minimum = int(cfg.get("min_train_rows") or StudyConfig.min_train_rows)
     results = []
     for arm in [BASE, *arm_names()]:
         if arm not in scores:
@@ -149,11 +200,15 @@ def study_result(store: Store, study_id: str) -> StudyResult:
         eval_runs = list(dict.fromkeys(r["eval_run"] for r in seeds.values()))
         per_seed = [float(correct[r].mean()) for r in eval_runs if r in correct]
         low, high = stats.bootstrap_ci(series.to_numpy())
-        shared_teacher = series.index.intersection(teacher_scores.index)
-        t_acc = float(teacher_scores[shared_teacher].mean()) if len(shared_teacher) else math.nan
+        shared_teacher = series.index.intersection(teacher_final.index)
+        t_acc = float(teacher_final[shared_teacher].mean()) if len(shared_teacher) else math.nan
         s_acc = float(series[shared_teacher].mean()) if len(shared_teacher) else math.nan
+        shared_alone = series.index.intersection(alone_scores.index)
+        a_acc = float(alone_scores[shared_alone].mean()) if len(shared_alone) else math.nan
+        a_student = float(series[shared_alone].mean()) if len(shared_alone) else math.nan
         first = next(iter(seeds.values()))
         export = first.get("export") or {}
+        rows_trained = int(export.get("rows", 0))
         results.append(ArmResult(
             arm=arm, name=arm_title(arm), seeds=sorted(int(s) for s in seeds), problems=len(series),
             accuracy=float(np.mean(per_seed)) if per_seed else math.nan, ci_low=low, ci_high=high,
@@ -167,12 +222,20 @@ def study_result(store: Store, study_id: str) -> StudyResult:
             tokens_per_problem=float(np.mean([tokens[r] for r in eval_runs if r in tokens])) if eval_runs else math.nan,
             train_rows=int(export.get("rows", 0)), train_tokens=int(export.get("tokens", 0)),
             teacher_accuracy=t_acc, teacher_ratio=s_acc / t_acc if t_acc else math.nan,
+            alone_accuracy=a_acc, alone_ratio=a_student / a_acc if a_acc else math.nan,
+            cut_off=cut_off_share(store, eval_runs),
             held_out=_held_out(seeds, record.get("held_out", {})), links=_links(arm, seeds, record),
             note=_note(arm, first, record), ties=sum(ties.get(r, 0) for r in eval_runs),
+            warnings=[f"trained on {rows_trained} rows, fewer than the study's minimum of {minimum} "
+                      "(min_train_rows): its result cannot say much"] if arm != BASE and rows_trained < minimum
+            else [],
         ))
+    verdicts = [verdict_line(a.arm, c) for a in results for c in (a.lift, a.vs_single) if c is not None]
     return StudyResult(study_id, cfg.get("name", ""), folder.status(), progress.get("stage") or "", cfg, teacher,
                        results, record.get("held_out", {}), record.get("single_pool", {}), record.get("errors", {}),
-                       record.get("steps", []))
+                       record.get("steps", []), verdicts,
+                       {"done": progress.get("done", 0), "total": progress.get("total", 0),
+                        "step_job": progress.get("step_job")})
 
 
 def _held_out(seeds: dict, split: dict) -> dict:
@@ -196,7 +259,7 @@ def _links(arm: str, seeds: dict, record: dict) -> dict:
             links["exports"].append(export["export_id"])
         links["runs"] += export.get("sampling_runs", [])
     if arm != "base":
-        links["runs"].append(teacher.get("train_run"))
+        links["runs"] += teacher.get("runs") or [teacher.get("train_run")]
     if arm == "pad" and record.get("prm"):
         links["exports"].append(record["prm"]["export"]["export_id"])
         links["jobs"].append(record["prm"]["job"])
@@ -211,11 +274,34 @@ def _note(arm: str, first: dict, record: dict) -> str:
         pool = record["single_pool"]
         note = (f"{pool['rows']} of {pool['candidates']} correct samples picked to match {pool['target_rows']} rows / "
                 f"{pool['target_tokens']} tokens: {pool['tokens']} tokens ({pool['token_ratio']:.2f}x)")
+        return note + ("" if volume_matched(pool) else f"; {mismatch_cause(pool)}")
+    if arm == "teacher_alone" and record.get("alone_pool"):
+        pool = record["alone_pool"]
+        note = (f"{pool['rows']} of the teacher's {pool['candidates']} correct round-1 answers by "
+                f"{pool['speaker']} ({', '.join(pool['agents'])}) picked to match {pool['target_rows']} rows / "
+                f"{pool['target_tokens']} tokens: {pool['tokens']} tokens ({pool['token_ratio']:.2f}x)")
+        if len(pool.get("speakers", {})) > 1:
+            note += "; other speakers left out: " + ", ".join(
+                f"{k} ({v})" for k, v in pool["speakers"].items() if k != pool["speaker"])
         if not volume_matched(pool):
-            note += (f"; NOT matched within {VOLUME_TOLERANCE:.0%}: the pool of correct samples was too small (raise "
-                     "single_max_rounds or single_samples)")
+            note += (f"; NOT matched within {VOLUME_TOLERANCE:.0%}: the teacher has too few correct round-1 answers "
+                     "on the train problems from one speaker")
         return note
     return ""
+
+
+def mismatch_cause(pool: dict) -> str:
+    """Why the single-agent arm is not matched, from what its sampling gave: answers cut off at its token limit,
+    or too few correct ones."""
+    head = f"NOT matched within {VOLUME_TOLERANCE:.0%}"
+    samples, cut = pool.get("samples"), pool.get("cut_off")
+    if samples and cut is not None and cut >= 0.5 * samples:
+        return (f"{head}: {cut} of {samples} samples were cut off at {pool.get('max_tokens')} tokens; raise "
+                "single_max_tokens")
+    if samples:
+        return (f"{head}: only {pool.get('correct')} of {samples} samples were correct ({cut} cut off); the base "
+                "model rarely solves these problems alone (more single_max_rounds or single_samples give more tries)")
+    return f"{head}: the pool of correct samples was too small"
 
 
 # -- rendering ------------------------------------------------------------------------------------------------
@@ -263,7 +349,9 @@ def table_rows(result: StudyResult) -> list[dict]:
             "tokens/problem": "—" if math.isnan(a.tokens_per_problem) else f"{a.tokens_per_problem:.0f}",
             "train rows": a.train_rows,
             "train tokens": a.train_tokens,
-            "student/teacher": "—" if math.isnan(a.teacher_ratio) else f"{a.teacher_ratio:.2f}",
+            "cut off": _pct(a.cut_off),
+            "student/teacher (debate)": "—" if math.isnan(a.teacher_ratio) else f"{a.teacher_ratio:.2f}",
+            "student/teacher (alone)": "—" if math.isnan(a.alone_ratio) else f"{a.alone_ratio:.2f}",
             "held out": "yes" if a.held_out.get("checked") and not a.held_out.get("overlapping") else "NO",
             "problems": a.problems,
         })
@@ -274,11 +362,17 @@ def teacher_line(result: StudyResult) -> str:
     t = result.teacher
     if "accuracy" not in t:
         return "teacher: not evaluated on the test problems yet"
-    teacher = StudyConfig.from_dict(result.config).teacher  # stored by this version or an older one (flat keys)
-    return (f"teacher ({teacher.method}, {teacher.agents} agents x {teacher.rounds} rounds) on the same "
-            f"{t['problems']} test problems: "
-            f"{_pct(t['accuracy'])} {_interval(t['ci_low'], t['ci_high'])}, "
-            f"{t['tokens_per_problem']:.0f} tokens/problem (run {t['test_run']})")
+    cfg = StudyConfig.from_dict(result.config)  # stored by this version or an older one (flat keys)
+    teacher = cfg.teacher
+    who = (f"teacher (runs {', '.join(t.get('runs', []))}, from their logs)" if cfg.teacher_runs else
+           f"teacher ({teacher.method}, {teacher.agents} agents x {teacher.rounds} rounds)")
+    alone = (f"alone (round 1) {_pct(t['alone_accuracy'])} {_interval(t['alone_ci_low'], t['alone_ci_high'])}; "
+             if "alone_accuracy" in t else "")
+    tokens = t.get("tokens_per_problem")
+    spent = f", {tokens:.0f} tokens/problem" if tokens is not None and not math.isnan(tokens) else ""
+    runs = t.get("test_run") or ", ".join(t.get("test_runs", []))
+    return (f"{who} on the same {t['problems']} test problems: {alone}in debate (final-round vote) "
+            f"{_pct(t['accuracy'])} {_interval(t['ci_low'], t['ci_high'])}{spent} (run {runs})")
 
 
 def text_report(result: StudyResult) -> list[str]:
@@ -291,29 +385,81 @@ def text_report(result: StudyResult) -> list[str]:
                      f"{len(split.get('same_question', []))} share a question text with one")
     for arm, error in sorted(result.errors.items()):
         lines.append(f"arm {arm} has no result: {error}")
+    lines += [f"verdict: {v}" for v in result.verdicts]
+    lines += [f"warning: {a.arm} {w}" for a in result.arms for w in a.warnings]
     for a in result.arms:
         links = "; ".join(f"{k}: {', '.join(v)}" for k, v in a.links.items() if v)
         lines.append(f"  {a.arm}: {links}" + (f" ({a.note})" if a.note else ""))
     return lines
 
 
+METHOD = ("Accuracy: mean over seeds; intervals: 95% percentile bootstrap over problems; lift and 'vs single': "
+          "paired differences on the problems both arms finished, decided by one rule: the exact sign test (McNemar "
+          "with one seed) and the exact interval that agrees with it, or 'too few discordant pairs' when too few "
+          "problems differ to decide; a verdict says better or worse only where that rule does, otherwise 'cannot "
+          "tell at this size'. Every evaluation went through the held-out check of its model's training problems.")
+DOES_NOT_SHOW = ("It does not show how the arms compare on other datasets, other student or teacher models, other "
+                 "sizes or training settings; a 'cannot tell' verdict is not evidence that two arms are equal; with "
+                 "one seed, the spread over training runs is unknown; the teacher's figures come from its own logs "
+                 "and are not a student's.")
+
+
+def arm_heading(a: ArmResult) -> str:
+    """An arm's title, saying when a matched-volume arm is not matched after all."""
+    return a.name.replace("matched volume", "volume NOT matched") if "NOT matched" in a.note else a.name
+
+
+def setup_lines(result: StudyResult) -> list[str]:
+    """What the study ran on, in words: the report's first lines, so it reads without the study file."""
+    cfg = StudyConfig.from_dict(result.config)
+    split = result.held_out or {}
+    teacher = (f"existing runs {', '.join(cfg.teacher_runs)} (nothing re-run; their problems split by question "
+               f"with problem seed {cfg.problem_seed})" if cfg.teacher_runs else
+               f"{cfg.teacher.method} with {cfg.teacher.agents} agents x {cfg.teacher.rounds} rounds of "
+               f"{cfg.teacher.model or 'the default model'}")
+    return [
+        f"Dataset: {cfg.dataset if not cfg.teacher_runs else 'the teacher runs’ problems'}; train split "
+        f"'{cfg.train_split}' ({split.get('train_problems', cfg.train_problems)} problems), test split "
+        f"'{cfg.test_split}' ({split.get('test_problems', cfg.test_problems)} problems); problem seed "
+        f"{cfg.problem_seed}.",
+        f"Teacher: {teacher}.",
+        f"Student: {cfg.student_model} ({cfg.student_engine}); training seeds {', '.join(map(str, cfg.seeds))} "
+        f"({len(cfg.seeds)} seed(s)); SFT {cfg.sft.epochs:g} epoch(s) at learning rate {cfg.sft.learning_rate:g}.",
+        f"Token limits: teacher {cfg.teacher.max_tokens}, single-agent samples {cfg.single.max_tokens}, "
+        f"evaluation {cfg.evaluation.max_tokens} (an answer cut off there is wrong; the 'cut off' column counts them).",
+        f"Held out: no test problem is a train problem by id; "
+        f"{len(split.get('same_question', []))} share a question text with one; every arm's evaluation checked "
+        "its model's training problems.",
+    ]
+
+
 def html_report(result: StudyResult) -> str:
-    """A self-contained HTML page of the study's table and links."""
+    """A self-contained HTML page of the study: its setup, method, table, verdicts, caveats and links."""
     rows = table_rows(result)
     esc = html_text
     head = "".join(f"<th>{esc(c)}</th>" for c in (rows[0] if rows else {}))
     body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
     details = "".join(
-        f"<h3>{esc(a.arm)}: {esc(a.name)}</h3><ul>"
+        f"<h3>{esc(a.arm)}: {esc(arm_heading(a))}</h3>" + (f"<p>{esc(a.note)}</p>" if a.note else "") + "<ul>"
         + "".join(f"<li>{esc(k)}: {esc(', '.join(v))}</li>" for k, v in a.links.items() if v)
-        + (f"<li>{esc(a.note)}</li>" if a.note else "") + "</ul>" for a in result.arms)
+        + "</ul>" for a in result.arms)
     errors = "".join(f"<p><b>{esc(k)}</b>: {esc(v)}</p>" for k, v in sorted(result.errors.items()))
+    items = lambda lines: "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>"  # noqa: E731
+    caveats = [f"{a.arm}: {w}" for a in result.arms for w in a.warnings] + [
+        f"{a.arm}: {a.note}" for a in result.arms if "NOT matched" in a.note] + [
+        f"{a.arm}: {_pct(a.cut_off)} of its answers were cut off at the token limit" for a in result.arms
+        if not math.isnan(a.cut_off) and a.cut_off >= 0.25]
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Study {esc(result.study_id)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
             f"<h1>Study {esc(result.name)}</h1><p>{esc(result.study_id)}: {esc(result.status)} — "
-            f"{esc(result.stage)}</p><p>{esc(teacher_line(result))}</p>"
-            f"<table><tr>{head}</tr>{body}</table>{errors}<h2>Behind each row</h2>{details}</body></html>")
+            f"{esc(result.stage)}</p><h2>Setup</h2>{items(setup_lines(result))}"
+            f"<p>{esc(teacher_line(result))}</p><h2>Result</h2>"
+            f"<table><tr>{head}</tr>{body}</table><p>{esc(METHOD)}</p>{errors}"
+            f"<h2>Verdicts</h2>{items(result.verdicts or ['no comparison yet'])}"
+            f"<h2>Caveats</h2>{items(caveats or ['none flagged'])}"
+            f"<h2>What this does not show</h2><p>{esc(DOES_NOT_SHOW)}</p>"
+            f"<h2>Behind each row</h2>{details}</body></html>")
 
 
 def require_study(study_id: str) -> StudyFolder:

@@ -36,7 +36,7 @@ from agentark.training_sets.export_summary import ExportResult, ExportSummary
 from agentark.training_sets.exporting import build_rows, export, list_exports, prepare, write_export
 
 # The built-in kinds, in the order the CLI and the Export page offer them.
-BUILTIN = ("rsft_set", "da_set", "prm_set", "transcripts_set", "pairs_set")
+BUILTIN = ("rsft_set", "da_set", "single_set", "alone_set", "prm_set", "transcripts_set", "pairs_set")
 for _module in BUILTIN:
     importlib.import_module(f"agentark.training_sets.{_module}")
 del _module

@@ -6,10 +6,15 @@ positions, so a context with a system prompt or a missing turn is read right or 
 The file is one JSON object, streamed member by member (``import_io.iter_json_object``), so a whole file is
 often one line: rejections and warnings name the problem (its place in the file and the start of its question)
 as well as the line. A problem whose agents' contexts stop at different rounds is imported (the last round's
-vote counts the agents that reached it) with a warning that names it.
+vote counts the agents that reached it) with a warning that names it. ``export_du2023`` writes a stored debate
+in the same format, so the studio's own debates can be shared (and read back) as Du et al.'s.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from agentark.debate.prompts import DEBATE_PROMPT, format_others, solve_messages
 from agentark.runs.formats.import_writer import (
     ImportReport,
     ImportRequest,
@@ -20,6 +25,8 @@ from agentark.runs.formats.import_writer import (
     single_run,
 )
 from agentark.runs.import_io import FieldError, Unreadable, iter_json_object
+from agentark.store import Store
+from agentark.store import run_tables
 from agentark.tasks import Problem, problem_id
 
 ROLES = ("system", "user", "assistant")
@@ -108,3 +115,42 @@ def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
                           reference, {"reference": str(value[1])})
         add_problem(writer, report, problem, turns, line=line)
     return {writer.run["run_id"]: writer}
+
+
+def du2023_debates(store: Store, run_id: str) -> dict[str, list]:
+    """A stored debate as Du et al.'s JSON object: per question, each agent's chat (the solve prompt, its answer
+    round by round, and before each later round the debate prompt with the others' previous answers, as the
+    studio's debate asked it) and the reference answer. Only the solvers' turns are written (an aggregator's or a
+    judge's has no place in the format)."""
+    messages = run_tables.messages(store, run_id)
+    messages = messages[messages["role"] == "solver"]
+    out: dict[str, list] = {}
+    for p in run_tables.run_problems(store, run_id).itertuples():
+        mine = messages[messages["problem_id"] == p.problem_id].sort_values(["round", "seq"])
+        if mine.empty:
+            continue
+        by_round = {rnd: g for rnd, g in mine.groupby("round", sort=True)}
+        contexts = []
+        for agent in sorted(mine["agent"].unique(), key=lambda a: (len(a), a)):
+            chat = list(solve_messages(p.question))
+            for rnd, g in by_round.items():
+                own = g[g["agent"] == agent]
+                if own.empty:
+                    break
+                if rnd > 1:
+                    before = by_round[rnd - 1]
+                    others = format_others({"agent": r.agent, "content": r.content or ""}
+                                           for r in before[before["agent"] != agent].itertuples())
+                    chat.append({"role": "user", "content": DEBATE_PROMPT.format(others=others,
+                                                                                 question=p.question)})
+                chat.append({"role": "assistant", "content": own.iloc[0]["content"] or ""})
+            contexts.append(chat)
+        out[p.question] = [contexts, p.reference_answer]
+    return out
+
+
+def export_du2023(store: Store, run_id: str, out: str | Path) -> int:
+    """Write a stored debate as a du2023 JSON file (:func:`du2023_debates`); return the number of problems."""
+    debates = du2023_debates(store, run_id)
+    Path(out).expanduser().write_text(json.dumps(debates, indent=1, ensure_ascii=False), encoding="utf-8")
+    return len(debates)
