@@ -224,7 +224,9 @@ def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
     out = {}
     for run_id in run_ids:
         run = runs[run_id]
-        model = (run["config"].get("model") or run.get("model") or "").split(", ")[0] or None
+        # A run imported without a model has none: its row gives a missing value (NaN), not text.
+        named = [m for m in (run["config"].get("model"), run.get("model")) if isinstance(m, str) and m]
+        model = named[0].split(", ")[0] if named else None
         method = run.get("method") or run["config"].get("method")
         prov = model_provenance(store, model) if model else None
         out[run_id] = role_of(method, prov)
