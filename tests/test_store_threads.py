@@ -52,3 +52,30 @@ def test_threads_and_processes_share_the_store_without_errors(tmp_path):
     assert errors == []
     # The last operation closed the instance: another process may open the file at once.
     open_connection(path, timeout_s=0).close()
+
+
+def test_a_busy_process_lets_another_process_have_its_turn(tmp_path):
+    """Threads that keep the store busy with overlapping operations let it go within a bounded time, so another
+    process's operation gets in (without the bound it would wait until they stop)."""
+    path = tmp_path / "s.duckdb"
+    store = Store(path)
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            with store.connection() as con:
+                con.execute("SELECT count(*) FROM range(200000)").fetchall()
+
+    threads = [threading.Thread(target=busy) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        other = subprocess.run(
+            [sys.executable, "-c", f"from pathlib import Path; from agentark.store import Store, run_tables; "
+                                   f"run_tables.set_run_status(Store(Path({str(path)!r})), 'r', 'done'); print('ok')"],
+            capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "AGENTARK_LOCK_TIMEOUT": "20"})
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert other.stdout.strip() == "ok", other.stderr[-500:]

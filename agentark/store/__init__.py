@@ -39,7 +39,13 @@ _LOCK_PATTERNS = ("could not set lock", "conflicting lock", "unique file handle 
 # Backoff between attempts to open a held file: short at first (most operations take milliseconds), capped
 # so that a waiter notices a released file within a fraction of a second.
 _FIRST_WAIT_S = 0.005
-_MAX_WAIT_S = 0.2
+_MAX_WAIT_S = 0.05
+# The longest this process keeps the file open while its threads' operations overlap one another: after it, new
+# operations wait for the ones running to end, so that the file is let go and a waiting process gets its turn
+# (a busy app would otherwise hold it for as long as its sessions keep it busy). A handover pause follows, as
+# long as another process's backoff, before this process opens the file again.
+_MAX_HOLD_S = 0.5
+_HANDOVER_S = _MAX_WAIT_S * 1.5
 _TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK", "ABORT", "END", "START")
 
 
@@ -110,30 +116,40 @@ class _Instances:
     the open instance; ``release`` closes the cursor and, after the last one, the instance, so that between
     operations the file stays free for other processes. An operation that needs to write waits (with the same
     bound as for another process) while the open instance is read-only; a read-only operation uses a writable
-    instance that is open.
+    instance that is open. Overlapping operations keep the file open at most ``_MAX_HOLD_S`` before it is let go
+    for a turn of another process.
     """
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._open: dict[str, list] = {}  # path -> [instance, read_only, operations using it]
+        self._open: dict[str, list] = {}  # path -> [instance, read_only, operations using it, opened at]
+        self._handed_over: dict[str, float] = {}  # path -> when this process may open it again after a long hold
+        self._mine = threading.local()  # held: path -> this thread's operations on it
 
     def acquire(self, path: Path, read_only: bool, timeout_s: float | None) -> duckdb.DuckDBPyConnection:
         key = str(path.resolve())
         bound = config.lock_timeout_s() if timeout_s is None else timeout_s
         deadline = time.monotonic() + bound
         with self._changed:
-            while key in self._open and self._open[key][1] and not read_only:
+            mine = getattr(self._mine, "held", {}).get(key, 0)
+            while key in self._open and not mine and (self._open[key][1] and not read_only or self._draining(key)):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise StoreLockedError(
-                        f"The store {path} is still open read-only in this process after waiting {bound:g} s; "
-                        "let its long operation finish, or wait longer with AGENTARK_LOCK_TIMEOUT=SECONDS.")
-                self._changed.wait(left)
+                        f"The store {path} is still in use by a long operation of this process after waiting "
+                        f"{bound:g} s; let it finish, or wait longer with AGENTARK_LOCK_TIMEOUT=SECONDS.")
+                self._changed.wait(min(left, _MAX_HOLD_S))
             entry = self._open.get(key)
             if entry is None:
+                pause = self._handed_over.pop(key, 0.0) - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
                 # Opened under the condition: threads wanting the same file would wait for this instance anyway.
-                entry = self._open[key] = [open_connection(path, read_only, timeout_s), read_only, 0]
+                entry = self._open[key] = [open_connection(path, read_only, timeout_s), read_only, 0,
+                                           time.monotonic()]
             entry[2] += 1
+            held = self._mine.__dict__.setdefault("held", {})
+            held[key] = held.get(key, 0) + 1
             try:
                 return entry[0].cursor()
             except BaseException:
@@ -148,12 +164,20 @@ class _Instances:
             finally:
                 self._release(key)
 
+    def _draining(self, key: str) -> bool:
+        """Whether the open instance has been held past ``_MAX_HOLD_S``, so new operations wait for it to close
+        (``acquire`` skips the wait for a thread that holds an operation already: it would wait for itself)."""
+        return time.monotonic() - self._open[key][3] > _MAX_HOLD_S
+
     def _release(self, key: str) -> None:
         entry = self._open[key]
         entry[2] -= 1
+        self._mine.held[key] -= 1
         if entry[2] == 0:
             del self._open[key]
             entry[0].close()
+            if time.monotonic() - entry[3] > _MAX_HOLD_S:
+                self._handed_over[key] = time.monotonic() + _HANDOVER_S
             self._changed.notify_all()
 
 
