@@ -64,7 +64,7 @@ class Tally:
             self.exceptions.append(what[-600:])
 
 
-def _pct(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, round(q * len(ordered)) - 1)] if ordered else float("nan")
 
@@ -72,7 +72,7 @@ def _pct(values: list[float], q: float) -> float:
 def _figures(values: list[float]) -> str:
     if not values:
         return "none"
-    return (f"p50 {statistics.median(values):.0f} ms, p95 {_pct(values, 0.95):.0f} ms, max {max(values):.0f} ms "
+    return (f"p50 {statistics.median(values):.0f} ms, p95 {percentile(values, 0.95):.0f} ms, max {max(values):.0f} ms "
             f"(n={len(values)})")
 
 
