@@ -61,4 +61,5 @@ def test_cli_listings_work_on_runs_with_fields_missing(sparse_runs, capsys):
     assert all(run in shown for run in sparse_runs)
     assert main(["runs", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 3
-    assert main(["compare", *sparse_runs[:2]]) in (0, None)
+    for run in sparse_runs:
+        assert main(["stats", run]) == 0
