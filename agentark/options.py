@@ -22,7 +22,8 @@ The metadata keys understood (only ``help`` is required):
 - ``lines``: the form shows a text area and this function parses it (the CLI uses ``group``).
 - ``applies(values, name)``: whether field (or group member) ``name`` applies given a form's other values; a form
   shows every field, but one that does not apply to the method or engine chosen is left unset.
-- ``widget``: a named widget of ``agentark.ui.forms`` (``dataset``, ``model``, ``runs``, ``number``);
+- ``widget``: a named widget of ``agentark.ui.forms`` (``dataset``, ``model``, ``runs``, ``number``, and the
+  pick-or-type pickers ``export`` (of the training kind named by ``trains``), ``base_model``, ``prm``);
   ``suggest``: a callable giving choices a selectbox offers besides what may be typed; ``labels``: choice -> text.
 - ``config``: the field is a whole config of another dataclass, composed rather than copied (a study's teacher is
   a ``DebateConfig``). Its fields are offered as options of their own named ``{prefix}_{name}`` (``prefix``,

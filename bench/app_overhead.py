@@ -27,12 +27,11 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from bench import smoke
+from tests.browser import chromium_path, launch
 from tests.live_app import live_app
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -49,7 +48,7 @@ def app_in_browser(home: Path, watcher: str | None) -> Iterator[int]:
     flags = ["--server.fileWatcherType", watcher] if watcher else []
     with live_app(home, *flags, timeout=120) as (server, port):
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+            browser = launch(pw)
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("heading", name="Run debates").wait_for(timeout=120_000)
@@ -62,7 +61,8 @@ def app_in_browser(home: Path, watcher: str | None) -> Iterator[int]:
 def run_job(home: Path, args: argparse.Namespace) -> float:
     env = dict(os.environ, AGENTARK_HOME=str(home), PYTHONPATH=str(ROOT))
     command = [sys.executable, "-m", "agentark", "debate", "--dataset", args.dataset, "--limit", str(args.problems),
-               "--agents", "3", "--rounds", "2", "--max-tokens", str(args.max_tokens)]
+               "--agents", "3", "--rounds", "2", "--max-tokens", str(args.max_tokens),
+               *(["--model", args.model] if args.model else [])]
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
@@ -76,15 +76,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--watcher", default=None, choices=("auto", "watchdog", "poll", "none"),
                         help="override the project's server.fileWatcherType for the open app")
-    args = parser.parse_args()
-    if not Path(CHROMIUM).exists():
-        sys.exit(f"{CHROMIUM} is missing: install Debian's chromium package.")
+    parser.add_argument("--model", default=None, help="the job's model (default: the embedded model)")
+    args = smoke.parse(parser, problems=1, max_tokens=4, repeats=1, model=smoke.tiny_model)
+    if chromium_path() is None:
+        sys.exit("Chromium is missing: install Debian's chromium package.")
     os.environ.setdefault("AGENTARK_MODEL_CACHE", str(ROOT / "data" / "models"))
     (ROOT / "data").mkdir(exist_ok=True)
     closed, opened, app_cpu = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-app-overhead-", dir=ROOT / "data") as tmp:
         home = Path(tmp)
-        run_job(home, args)  # warm: the model's files in the page cache, Python's bytecode compiled
+        if not args.smoke:
+            run_job(home, args)  # warm: the model's files in the page cache, Python's bytecode compiled
         for i in range(args.repeats):
             closed.append(run_job(home, args))
             print(f"app closed: {closed[-1]:.1f} s", flush=True)

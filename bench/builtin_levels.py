@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import smoke  # noqa: E402
+
 METHODS = {"single": dict(method="cot"), "debate": dict(method="debate", agents=3, rounds=2)}
 
 
@@ -46,7 +48,7 @@ def measure(level: str, kind: str, args: argparse.Namespace) -> dict:
     from agentark.labels.segment import SegmentConfig, segment_runs
     from agentark.store import Store, run_tables
 
-    cfg = DebateConfig(dataset=f"builtin:arithmetic-{level}", limit=args.limit, max_tokens=args.max_tokens,
+    cfg = DebateConfig(dataset=f"builtin:arithmetic-{level}", model=args.model, limit=args.limit, max_tokens=args.max_tokens,
                        temperature=args.temperature, seed=args.seed, **METHODS[kind])
     started = time.perf_counter()
     run_id, _ = debate_job.create_debate_run(cfg)
@@ -91,7 +93,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--home", default=None, help="AGENTARK_HOME to run in (default: a new temporary folder)")
     parser.add_argument("--out", default="builtin_levels.jsonl", help="append one JSON line per measurement")
-    args = parser.parse_args()
+    parser.add_argument("--model", default=None, help="the model every agent is (default: the embedded model)")
+    args = smoke.parse(parser, levels=["onestep"], limit=2, max_tokens=4, out=os.devnull, model=smoke.tiny_model)
     os.environ["AGENTARK_HOME"] = args.home or tempfile.mkdtemp(prefix="agentark-levels-")
     print(f"AGENTARK_HOME={os.environ['AGENTARK_HOME']}", flush=True)
     results: dict[tuple[str, str], dict] = {}

@@ -16,13 +16,14 @@ from pathlib import Path
 # Runnable as `python bench/NAME.py` from a checkout, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse
 import os
 import time
 
 import torch
 
 from agentark.backends.transformers_engine import TransformersEngine
+from agentark.config import EMBEDDED_MODEL
+from bench import smoke
 from agentark.debate import DebateConfig, run_chunk
 from agentark.tasks import load_problems
 
@@ -36,18 +37,15 @@ def run(engine: TransformersEngine, cfg: DebateConfig, problems) -> tuple[float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--problems", type=int, default=8)
-    parser.add_argument("--agents", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--new-tokens", type=int, default=64)
-    args = parser.parse_args()
+    args = smoke.parse(smoke.sized(__doc__, problems=(8, 2), agents=(3, 2), rounds=(2, 2), new_tokens=(64, 4),
+                                   model=(EMBEDDED_MODEL, smoke.tiny_model)))
     problems = load_problems("builtin:arithmetic", limit=args.problems).problems
     cfg = DebateConfig(method="debate", agents=args.agents, rounds=args.rounds, temperature=0.0,
                        max_tokens=args.new_tokens, chunk_size=args.problems)
-    studio = TransformersEngine(max_batch_size=args.problems * args.agents, ignore_eos=True)
-    batched = TransformersEngine(max_batch_size=args.problems * args.agents, ignore_eos=True, prefix_cache_mb=0)
-    sequential = TransformersEngine(max_batch_size=1, ignore_eos=True, prefix_cache_mb=0)
+    studio = TransformersEngine(args.model, max_batch_size=args.problems * args.agents, ignore_eos=True)
+    batched = TransformersEngine(args.model, max_batch_size=args.problems * args.agents, ignore_eos=True,
+                                 prefix_cache_mb=0)
+    sequential = TransformersEngine(args.model, max_batch_size=1, ignore_eos=True, prefix_cache_mb=0)
     run(batched, DebateConfig(method="cot", max_tokens=4, temperature=0.0), problems[:2])  # warm-up
     load = os.getloadavg()[0]
     arms = {}

@@ -27,6 +27,8 @@ import time
 
 import numpy as np
 
+from bench import smoke
+
 
 def pick_dataset(wanted: str | None) -> str:
     from agentark.errors import DatasetError
@@ -84,10 +86,16 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--home", default=None, help="AGENTARK_HOME for this run (default: a new temp folder)")
-    args = parser.parse_args()
+    parser.add_argument("--base", default="embedded:smollm2-135m", help="the model the student starts from")
+    parser.add_argument("--teacher-engine", default=None, help="the teacher's engine (default: the base model's)")
+    parser.add_argument("--teacher-model", default=None, help="the teacher's model (default: the base model)")
+    # The smoke run's teacher is scripted (right in its last round on the additions), so its export has rows.
+    args = smoke.parse(parser, train_problems=6, eval_problems=2, agents=2, max_tokens=48, epochs=1.0, batch_size=2,
+                       bootstrap=50, base=smoke.tiny_model, teacher_engine="scripted",
+                       teacher_model="tests.study_script:teacher")
 
     os.environ["AGENTARK_HOME"] = args.home or tempfile.mkdtemp(prefix="distill-lift-")
-    from agentark.config import EMBEDDED_MODEL, home
+    from agentark.config import home
     from agentark.errors import ConfigError
     from agentark.training_sets import ExportConfig, export
     from agentark.labels.auto_labelers import AutoLabelConfig, run_auto_labelers
@@ -101,7 +109,8 @@ def main() -> None:
     print(f"home {home()}  dataset {dataset}", flush=True)
     with Store() as store:
         started = time.perf_counter()
-        teacher = run_debate(store, method="debate", dataset=dataset, split="train", limit=args.train_problems,
+        teacher = run_debate(store, method="debate", engine=args.teacher_engine,
+                             model=args.teacher_model or args.base, dataset=dataset, split="train", limit=args.train_problems,
                              agents=args.agents, rounds=args.rounds, max_tokens=args.max_tokens, temperature=0.7,
                              seed=args.seed)
         timings["teacher debate"] = time.perf_counter() - started
@@ -121,7 +130,7 @@ def main() -> None:
               flush=True)
 
         started = time.perf_counter()
-        sft = train_sft(SFTJobConfig(export=str(rsft.path), base_model=EMBEDDED_MODEL, epochs=args.epochs,
+        sft = train_sft(SFTJobConfig(export=str(rsft.path), base_model=args.base, epochs=args.epochs,
                                      learning_rate=args.learning_rate, per_device_batch_size=args.batch_size,
                                      save_steps=10_000, seed=args.seed, max_length=512),
                         home() / "train" / "sft",
@@ -145,7 +154,7 @@ def main() -> None:
         started = time.perf_counter()
         common = dict(method="cot", dataset=dataset, split="test", limit=args.eval_problems,
                       max_tokens=args.max_tokens, temperature=0.0, seed=args.seed)
-        base_run = run_debate(store, model=EMBEDDED_MODEL, **common)
+        base_run = run_debate(store, model=args.base, **common)
         student_run = run_debate(store, model=student, **common)
         timings["evaluation"] = time.perf_counter() - started
         base, stud = per_problem_correct(store, base_run), per_problem_correct(store, student_run)

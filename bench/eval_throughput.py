@@ -20,8 +20,11 @@ import os
 import tempfile
 import time
 
+from agentark.config import EMBEDDED_MODEL
+from bench import smoke
 
-def evaluate(engine, problems: int, new_tokens: int) -> tuple[float, float, float]:
+
+def evaluate(engine, problems: int, new_tokens: int, model: str) -> tuple[float, float, float]:
     """(seconds, accuracy, latency p50 per problem) of one evaluation run served by ``engine``."""
     from agentark.evaluate.eval_config import EvalConfig
     from agentark.evaluate.metrics import run_metrics
@@ -29,7 +32,7 @@ def evaluate(engine, problems: int, new_tokens: int) -> tuple[float, float, floa
     from agentark.debate.debate_job import run_debate_job
     from agentark.store import Store
 
-    cfg = EvalConfig(limit=problems, max_tokens=new_tokens, chunk_size=problems)
+    cfg = EvalConfig(model=model, limit=problems, max_tokens=new_tokens, chunk_size=problems)
     with Store() as store:
         run_id, _, _ = create_eval_run(store, cfg)
     started = time.perf_counter()
@@ -45,15 +48,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--problems", type=int, default=16)
     parser.add_argument("--new-tokens", type=int, default=32)
-    args = parser.parse_args()
+    parser.add_argument("--model", default=EMBEDDED_MODEL)
+    args = smoke.parse(parser, problems=2, new_tokens=4, model=smoke.tiny_model)
     os.environ["AGENTARK_HOME"] = tempfile.mkdtemp(prefix="agentark-bench-")
     from agentark.backends.transformers_engine import TransformersEngine
 
-    batched = TransformersEngine(max_batch_size=args.problems, ignore_eos=True)
-    one = TransformersEngine(max_batch_size=1, ignore_eos=True)
-    evaluate(batched, 2, 4)  # warm-up: load weights, first kernels
-    b_time, b_acc, b_p50 = evaluate(batched, args.problems, args.new_tokens)
-    s_time, s_acc, s_p50 = evaluate(one, args.problems, args.new_tokens)
+    batched = TransformersEngine(args.model, max_batch_size=args.problems, ignore_eos=True)
+    one = TransformersEngine(args.model, max_batch_size=1, ignore_eos=True)
+    evaluate(batched, 2, 4, args.model)  # warm-up: load weights, first kernels
+    b_time, b_acc, b_p50 = evaluate(batched, args.problems, args.new_tokens, args.model)
+    s_time, s_acc, s_p50 = evaluate(one, args.problems, args.new_tokens, args.model)
     n = args.problems
     print(f"batched:      {n} problems in {b_time:.1f} s = {n / b_time:.2f} problems/s "
           f"(accuracy {b_acc:.2f}, latency p50 {b_p50:.2f} s per problem)")

@@ -28,12 +28,11 @@ import tempfile
 import threading
 import time
 
+from bench import smoke
+from tests.browser import chromium_path, launch
 from tests.live_app import live_app
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RESULT = "One agent vs the team"
 
 
@@ -89,18 +88,22 @@ def worker_pid(home: Path, timeout: float = 60) -> int | None:
     return None
 
 
-def run_in_app(home: Path, screenshots: Path | None, timeout_s: float) -> tuple[float, float, str]:
-    """Click Start run on a fresh app; return (seconds to the result, worker CPU seconds, run id)."""
+def run_in_app(home: Path, screenshots: Path | None, timeout_s: float, changes: dict[str, str]) -> tuple[float, float, str]:
+    """Click Start run on a fresh app (with ``changes``, label -> value, typed into the form first); return
+    (seconds to the result, worker CPU seconds, run id)."""
     from playwright.sync_api import sync_playwright
 
     with live_app(home, "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                   timeout=180) as (_, port):
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+            browser = launch(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/run")
             start = page.get_by_role("button", name="Start run")
             start.wait_for(timeout=180_000)
+            form = page.get_by_test_id("stForm").first  # the run's form, not the transcript import's below it
+            for label, value in changes.items():
+                form.get_by_label(label, exact=True).fill(value)
             clicked = time.perf_counter()
             start.click()
             pid = worker_pid(home)
@@ -143,12 +146,13 @@ def tour(page, port: int, home: Path, run_id: str, folder: Path) -> None:
     page.screenshot(path=str(folder / "dashboard.png"), full_page=True)
 
 
-def run_in_cli(home: Path) -> tuple[float, float, str]:
+def run_in_cli(home: Path, changes: dict[str, str]) -> tuple[float, float, str]:
     """The same run from the CLI; return (wall seconds, the command's CPU seconds, its last lines)."""
     env = dict(os.environ, AGENTARK_HOME=str(home), PYTHONPATH=str(ROOT))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "agentark", "debate", *first_run_flags()], cwd=ROOT, env=env,
+    flags = first_run_flags() + [part for label, value in changes.items() for part in ("--" + label.replace(" ", "-"), value)]
+    done = subprocess.run([sys.executable, "-m", "agentark", "debate", *flags], cwd=ROOT, env=env,
                           check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -160,9 +164,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--screenshots", type=Path, default=None, help="save the tour's screenshots here")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the result in the app")
-    args = parser.parse_args()
-    if not Path(CHROMIUM).exists():
-        sys.exit(f"{CHROMIUM} is missing: install Debian's chromium package.")
+    parser.add_argument("--model", default=None, help="type this model into the form (default: the page's own)")
+    parser.add_argument("--max-tokens", default=None, help="type this into the form (default: the page's own)")
+    args = smoke.parse(parser, model=smoke.tiny_model, max_tokens="8", timeout=300)
+    # Typed into the form by label, and given to the CLI as the flag of the same name.
+    changes = {label: str(value) for label, value in (("model", args.model), ("max tokens", args.max_tokens)) if value}
+    if chromium_path() is None:
+        sys.exit("Chromium is missing: install Debian's chromium package.")
     os.environ.setdefault("AGENTARK_MODEL_CACHE", str(ROOT / "data" / "models"))
     from agentark.debate import first_run_config
 
@@ -171,9 +179,9 @@ def main() -> None:
           f"{cfg.rounds} rounds, {cfg.max_tokens} new tokens; CLI flags: {' '.join(first_run_flags())}")
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-first-run-") as tmp:
-        app_s, app_cpu, _ = run_in_app(Path(tmp) / "app", args.screenshots, args.timeout)
+        app_s, app_cpu, _ = run_in_app(Path(tmp) / "app", args.screenshots, args.timeout, changes)
         print(f"app: click to finished result {app_s:.1f} s (the worker used {app_cpu:.1f} s of CPU)", flush=True)
-        cli_s, cli_cpu, out = run_in_cli(Path(tmp) / "cli")
+        cli_s, cli_cpu, out = run_in_cli(Path(tmp) / "cli", changes)
         print(f"cli: command to exit {cli_s:.1f} s ({cli_cpu:.1f} s of CPU)", flush=True)
     print("the CLI's report:\n" + "\n".join("  " + line for line in out.strip().splitlines()))
     print(f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs")

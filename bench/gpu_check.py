@@ -9,7 +9,7 @@ studio's export formats, and PAD's problems from the built-in arithmetic generat
 started with ``agentark.jobs.start`` and run in this process (the PRM job's published model is PAD's PRM);
 the figures are read back from the job's own metrics shards and progress file, so they are what the studio
 records. ``--dry-run`` runs the same code on the CPU with the tests' tiny random Llama in seconds (figures
-are then only sanity checks); tests/test_gpu_check.py runs it.
+are then only sanity checks; ``--smoke`` is the same); tests/test_gpu_check.py runs it.
 
 Step time and tokens/s are medians over the steps after the first (which includes warm-up). MFU is model
 FLOPs (agentark/train/flops.py: 6 per matmul weight per token plus attention; recomputation under
@@ -51,7 +51,7 @@ CHAT_TEMPLATE = (
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--dry-run", action="store_true", help="run on the CPU with the tiny test model (seconds)")
+    p.add_argument("--dry-run", "--smoke", action="store_true", help="run on the CPU with the tiny test model (seconds)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps per kind (default 8; dry run 3)")
     p.add_argument("--batch-size", type=int, default=None, help="PRM and SFT sequences per step (default 8)")
     p.add_argument("--seq-len", type=int, default=None, help="PRM and SFT tokens per sequence (default 1024)")

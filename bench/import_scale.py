@@ -27,6 +27,8 @@ import subprocess
 import tempfile
 import time
 
+from bench import smoke
+
 FORMATS = ("du2023", "maslab", "transcripts", "prm800k", "math-shepherd")
 REASONING = ("First we work out the total. {a} plus {b} makes {s}, and we check it again by counting up from {a}. "
              "Each step follows from the one before it, so the result stays the same. ")
@@ -135,7 +137,7 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=50.0, help="file size per format in MB (default 50)")
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--child", nargs=2, metavar=("FORMAT", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = smoke.parse(parser, mb=0.05, formats=["du2023", "transcripts"])
     if args.child:
         child(*args.child)
         return

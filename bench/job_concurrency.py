@@ -24,6 +24,7 @@ import time
 
 from agentark import jobs
 from agentark.debate import DebateConfig
+from bench import smoke
 
 
 def wait_all(job_ids: list[str], poll_s: float = 0.2) -> None:
@@ -57,11 +58,12 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--repeats", type=int, default=1, help="times each condition runs (alternating)")
     parser.add_argument("--slots", default=None, help="AGENTARK_SLOTS for the jobs (default: one per device)")
-    args = parser.parse_args()
+    parser.add_argument("--model", default=None, help="the model of every agent (default: the embedded model)")
+    args = smoke.parse(parser, limit=1, agents=2, max_tokens=4, model=smoke.tiny_model)
     os.environ["AGENTARK_HOME"] = tempfile.mkdtemp(prefix="agentark-bench-jobs-")
     if args.slots:
         os.environ["AGENTARK_SLOTS"] = args.slots
-    cfg = DebateConfig(method="debate", agents=args.agents, rounds=args.rounds, limit=args.limit,
+    cfg = DebateConfig(method="debate", model=args.model, agents=args.agents, rounds=args.rounds, limit=args.limit,
                        max_tokens=args.max_tokens, temperature=0.0)
     times: dict[str, list[float]] = {"after": [], "together": []}
     for repeat in range(args.repeats):

@@ -29,13 +29,13 @@ import tempfile
 import time
 
 from agentark.store import Store
+from bench import smoke
+from tests.browser import launch
 from tests.live_app import live_app
 
 AGENTS = 3
 ROUNDS = 2
 STEPS_PER_MESSAGE = 5
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def build(path: Path, steps: int) -> None:
@@ -154,19 +154,28 @@ def _stop(procs: list[subprocess.Popen]) -> None:
         proc.wait()
 
 
-def keys_on_card(page, keys: int, pace_s: float) -> dict:
-    """Give ``keys`` labels with "g"; the page's own timings of each key, and the driver's."""
-    page.locator("h1").click()  # focus the page, not a text field
-    first_timing = page.evaluate(f"{STATE}.timings.length")
-    first_ack = page.evaluate(f"{STATE}.ackTimings.length")
+def timed_keys(page, keys: int, pace_s: float, focus: bool = False) -> list[float]:
+    """Press "g" ``keys`` times at ``pace_s``; each key's milliseconds to the next step's text on screen. ``focus``
+    clicks the title before each key (a page whose button takes the focus)."""
     seen = []
     for _ in range(keys):
+        if focus:
+            page.locator("h1").click()
         position = _shown_position(page)
         t0 = time.perf_counter()
         page.keyboard.press("g")
         page.get_by_text(f"Step {position + 1} of").wait_for(timeout=120_000)
         seen.append(1000 * (time.perf_counter() - t0))
         time.sleep(max(0.0, pace_s - (time.perf_counter() - t0)))
+    return seen
+
+
+def keys_on_card(page, keys: int, pace_s: float) -> dict:
+    """Give ``keys`` labels with "g"; the page's own timings of each key, and the driver's."""
+    page.locator("h1").click()  # focus the page, not a text field
+    first_timing = page.evaluate(f"{STATE}.timings.length")
+    first_ack = page.evaluate(f"{STATE}.ackTimings.length")
+    seen = timed_keys(page, keys, pace_s)
     page.get_by_text("Every label is saved.").wait_for(timeout=120_000)
     return {"page": page.evaluate(f"{STATE}.timings.slice({first_timing})"),
             "ack": page.evaluate(f"{STATE}.ackTimings.slice({first_ack})"), "driver": seen}
@@ -179,15 +188,7 @@ def floor(browser, home: Path, script: Path, keys: int, pace_s: float) -> list[f
         page.goto(f"http://127.0.0.1:{port}")
         page.get_by_text("Step 1 of").wait_for(timeout=120_000)
         page.wait_for_function("() => window.__streamlitShortcutsMap && window.__streamlitShortcutsMap.lab_good")
-        seen = []
-        for _ in range(keys):
-            page.locator("h1").click()
-            position = _shown_position(page)
-            t0 = time.perf_counter()
-            page.keyboard.press("g")
-            page.get_by_text(f"Step {position + 1} of").wait_for(timeout=120_000)
-            seen.append(1000 * (time.perf_counter() - t0))
-            time.sleep(max(0.0, pace_s - (time.perf_counter() - t0)))
+        seen = timed_keys(page, keys, pace_s, focus=True)
         page.close()
     return seen
 
@@ -199,12 +200,12 @@ def main() -> None:
     parser.add_argument("--pace-ms", type=float, default=150, help="time between keys (a fast person: 150 ms)")
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2,
                         help="busy-looping processes during the busy part (default: one per core)")
-    args = parser.parse_args()
+    args = smoke.parse(parser, steps=600, keys=3, pace_ms=0, busy=1)
     from playwright.sync_api import sync_playwright
 
     pace = args.pace_ms / 1000
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True)
+        browser = launch(pw)
         try:
             floor_script = Path(tmp) / "floor_app.py"
             floor_script.write_text(FLOOR_APP)

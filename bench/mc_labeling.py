@@ -13,13 +13,14 @@ from pathlib import Path
 # Runnable as `python bench/NAME.py` from a checkout, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse
 import re
 import time
 
 from agentark.backends.transformers_engine import TransformersEngine
+from agentark.config import EMBEDDED_MODEL
 from agentark.labels.montecarlo import MCConfig, rollouts
 from agentark.tasks import load_problems
+from bench import smoke
 
 
 def targets(n_problems: int, n_steps: int) -> list[dict]:
@@ -33,16 +34,12 @@ def targets(n_problems: int, n_steps: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--problems", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--k", type=int, default=4)
-    parser.add_argument("--new-tokens", type=int, default=24)
-    args = parser.parse_args()
+    args = smoke.parse(smoke.sized(__doc__, problems=(8, 2), steps=(4, 2), k=(4, 2), new_tokens=(24, 4),
+                                   model=(EMBEDDED_MODEL, smoke.tiny_model)))
     todo = targets(args.problems, args.steps)
     cfg = MCConfig(k=args.k, max_tokens=args.new_tokens, temperature=0.7)
-    batched = TransformersEngine(max_batch_size=len(todo), ignore_eos=True)
-    sequential = TransformersEngine(max_batch_size=1, ignore_eos=True)
+    batched = TransformersEngine(args.model, max_batch_size=len(todo), ignore_eos=True)
+    sequential = TransformersEngine(args.model, max_batch_size=1, ignore_eos=True)
     rollouts(batched, todo[:2], MCConfig(k=1, max_tokens=2))  # warm-up
     tokens = len(todo) * args.k * args.new_tokens
     started = time.perf_counter()

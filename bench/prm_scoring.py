@@ -29,6 +29,7 @@ from agentark.tasks import load_problems
 from agentark.train.flops import mfu, peak_bf16_flops
 from agentark.train.prm import PRMConfig, train_prm
 from agentark.train.prm_scoring import load_prm
+from bench import smoke
 
 def trajectories(dataset: str, n: int) -> list[tuple[str, list[str]]]:
     items = []
@@ -83,7 +84,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8, help="trajectories per forward pass")
     parser.add_argument("--mfu-steps", type=int, default=30)
     parser.add_argument("--mfu-batch", type=int, default=16)
-    args = parser.parse_args()
+    args = smoke.parse(parser, trajectories=3, batch_size=2, base=smoke.tiny_model, mfu_steps=2, mfu_batch=2)
 
     items = trajectories(args.dataset, args.trajectories)
     n_steps = [len(s) for _, s in items]

@@ -19,6 +19,7 @@ import time
 from agentark.backends.openai_engine import OpenAIEngine
 from agentark.debate import DebateConfig, run_chunk
 from agentark.tasks import load_problems
+from bench import smoke
 from tests.openai_server import OpenAIServer
 
 
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the server waits per request")
     parser.add_argument("--concurrency", type=int, default=32)
-    args = parser.parse_args()
+    args = smoke.parse(parser, problems=2, agents=2, latency=0.02, concurrency=4)
     problems = load_problems("builtin:arithmetic", limit=args.problems).problems
     cfg = DebateConfig(method="debate", agents=args.agents, rounds=args.rounds, temperature=0.0,
                        chunk_size=args.problems, engine="openai", model="served-model")

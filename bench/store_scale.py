@@ -19,7 +19,6 @@ from pathlib import Path
 # Runnable as `python bench/NAME.py` from a checkout, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse
 import json
 import statistics
 import tempfile
@@ -32,6 +31,7 @@ from agentark.runs.curation import Mark, mark_targets
 from agentark.store import Store, run_tables
 from agentark.store.trace_tables import ProblemFilter, dashboard, problem_page, sync_traces
 from agentark.runs.traces import count_transitions
+from bench import smoke
 
 RUNS = 4
 AGENTS = 3
@@ -52,7 +52,8 @@ def _build(con: duckdb.DuckDBPyConnection, problems: int) -> None:
         SELECT 'p' || i, 'synthetic', 'test',
                'Problem ' || i || ': a farmer has ' || (i % 89) || ' rows of ' || (i % 13) || ' plants. How many?',
                (i % 97)::VARCHAR, '{{}}' FROM range({problems}) t(i)""")
-    con.execute(f"INSERT INTO run_problems SELECT 'run-' || (i % {RUNS}), 'p' || i, i // {RUNS} FROM range({problems}) t(i)")
+    con.execute(f"""INSERT INTO run_problems (run_id, problem_id, idx, dataset, split)
+        SELECT 'run-' || (i % {RUNS}), 'p' || i, i // {RUNS}, 'synthetic', 'test' FROM range({problems}) t(i)""")
     con.execute(f"""INSERT INTO messages (message_id, run_id, problem_id, agent, round, role, content, answer,
                                           is_correct, prompt_tokens, completion_tokens, latency_ms, seq, model, answer_norm)
         WITH m AS (
@@ -144,11 +145,7 @@ def timed(fn, repeats: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--baseline-repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = smoke.parse(smoke.sized(__doc__, messages=(1_000_000, 2400), repeats=(20, 2), baseline_repeats=(3, 1)))
     problems = -(-args.messages // (AGENTS * ROUNDS))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -6,7 +6,8 @@ from agentark.config import home
 from agentark.labels import auto_labelers, human_labels
 from agentark.labels.agreement import agreement
 from agentark.labels.gold import GoldConfig, store_gold_run
-from agentark.labels.labeler_report import labeler_report
+from agentark.labels.gold_set import gold_set_table
+from agentark.labels.labeler_report import gold_set_report, labeler_report
 from agentark.labels.labelers import Labeler, inline_labelers, job_labelers, summary_lines
 from agentark.runs.names import RunLabels
 from agentark.labels.segment import SegmentConfig, segment_runs
@@ -26,6 +27,11 @@ st.title("Label steps")
 def summary(store_path: str, run_ids: tuple[str, ...] | None, _store) -> tuple:
     runs_ = list(run_ids) if run_ids else None
     return human_labels.label_counts(_store), agreement(_store, runs_), labeler_report(_store, runs_)
+
+
+@st.cache_data(show_spinner=False)
+def gold_set_summary():
+    return gold_set_table(gold_set_report())
 
 
 ALL = "all runs"
@@ -123,6 +129,12 @@ def summary_tab() -> None:
                    "it labelled. "
                    "'On first step' and 'on claim-free' count where its negatives fall: many there mean it flags "
                    "openings. `python -m agentark labels report --json` prints the same.")
+    st.markdown("**On the gold set** · hand-marked first errors of real-style debates (`agentark/labels/data/`)")
+    st.dataframe(gold_set_summary(), hide_index=True, key="lab_gold_set", column_config={
+        c: st.column_config.NumberColumn(format="percent") for c in gold_set_summary().columns if c != "source"})
+    st.caption("Coverage: wrong messages given a negative; precision: of those, the first negative on the marked "
+               "first error; right with a negative: right messages given any negative; recall per error kind. The "
+               "last row is the PRM export under its defaults. `python -m agentark labels gold-set` prints the same.")
     if not results:
         st.caption("Agreement needs steps labelled by two annotators, or by a person and an automatic source.")
     for res in results:

@@ -3,10 +3,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from agentark import jobs
-from agentark.config import EMBEDDED_MODEL
 from agentark.training_sets import list_exports
 from agentark.checkpoints import list_models
-from agentark.labels.prm_labeler import trained_prms
 from agentark.options import from_values, options
 from agentark.train.train_jobs import job_metrics, training_jobs, training_kinds
 from agentark.ui import errors_shown, get_store
@@ -26,32 +24,13 @@ KINDS = training_kinds()
 kind = st.radio("What to train", list(KINDS), format_func=lambda k: KINDS[k].title, horizontal=True,
                 key="train_kind")
 cls = KINDS[kind].config
-HELP = {o.name: o.help for o in options(cls)}
-models = list_models(store)
+# The pickers (training set, base model, PRM: fields with a named widget) first, every other option folded away.
+pickers = tuple(o.name for o in options(cls) if "widget" in o.meta)
+rest = tuple(o.name for o in options(cls) if o.name not in pickers)
 with st.form(f"train_form_{kind}"):
-    values = {}
-    if KINDS[kind].export_kinds:
-        exports = list_exports(store)
-        usable = exports[exports["kind"].isin(KINDS[kind].export_kinds)]
-        labels = {r.export_id: f"{r.export_id} · {r.n_rows} rows · {r.sha256[:12]}" for r in usable.itertuples()}
-        c1, c2 = st.columns(2)
-        picked = c1.selectbox("Export", [""] + list(labels), format_func=lambda e: labels.get(e, "(none)"),
-                              key=f"train_{kind}_export_pick")
-        path = c2.text_input("…or a file path", key=f"train_{kind}_export_path", help=HELP["export"])
-        values["export"] = path.strip() or picked
-    c1, c2 = st.columns(2)
-    base = c1.selectbox("Base model", [EMBEDDED_MODEL, *models["model_id"]], key=f"train_{kind}_base_pick",
-                        help=HELP["base_model"])
-    base_text = c2.text_input("…or a folder / hub id", key=f"train_{kind}_base_path")
-    values["base_model"] = base_text.strip() or base
-    if "prm" in HELP:  # the kind is rewarded by a PRM: pick one the studio trained, or give a folder
-        c1, c2 = st.columns(2)
-        prm_pick = c1.selectbox("PRM", [""] + trained_prms(), format_func=lambda m: m or "(none)",
-                                key=f"train_{kind}_prm_pick")
-        prm_text = c2.text_input("…or a PRM folder", key=f"train_{kind}_prm_path")
-        values["prm"] = prm_text.strip() or prm_pick
+    values = option_widgets(cls, f"train_{kind}", skip=rest)
     with st.expander("Options", expanded=False):
-        values.update(option_widgets(cls, f"train_{kind}", skip=("export", "base_model", "prm")))
+        values.update(option_widgets(cls, f"train_{kind}", skip=pickers))
     start = st.form_submit_button("Start job", type="primary")
 
 if start:
@@ -111,4 +90,5 @@ else:
 
 st.subheader("Models the studio trained")
 st.caption("Use one by its id wherever a model is asked for: a debate agent's --model, evaluation, the PRM labeler.")
+models = list_models(store)
 st.dataframe(models.drop(columns=["config_json"], errors="ignore"), hide_index=True, key="train_models")

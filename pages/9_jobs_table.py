@@ -18,15 +18,15 @@ RESUMABLE = ("stopped", "failed", "interrupted")
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def run_names(_store) -> dict[str, str]:
+def run_names(_store, store_path: str) -> dict[str, str]:
     """Run id -> the words shown for it (its name, else a short id); cached so a 2-second poll does not open
-    the store each time."""
+    the store each time, and keyed by the store's file so another store's names are never shown."""
     return dict(run_labels(_store).labels)
 
 
 def job_names(rows: list[dict]) -> dict[str, str]:
     """A run's name (or short id) for jobs that are runs; other jobs keep their id."""
-    labels = run_names(store)
+    labels = run_names(store, str(store.path))
     return {r["job_id"]: labels.get(r["job_id"], r["job_id"]) for r in rows}
 
 

@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.store import Store, curation_tables, run_tables
@@ -40,6 +42,7 @@ def _stored_run(limit: int = 3) -> tuple[str, list[str]]:
     return run_id, [p.problem_id for p in report.problems]
 
 
+@pytest.mark.slow
 def test_every_cli_command_works_while_the_app_is_open_and_working(agentark_home, tmp_path):
     run_id, problems = _stored_run()
     with live_app(agentark_home) as (_app, port), session(port) as ws:

@@ -79,7 +79,7 @@ def test_property_every_relating_figure_is_on_the_intersection(tmp_path):
             c = compare(store, runs, roles=roles)
             common = set.intersection(*(set(right) for right, _ in truth.values()))
             assert set(c.shared) == common and c.problems == len(common) and len(c.table) == len(common)
-            for m, full in zip(c.metrics, c.full_metrics):
+            for m, full in zip(c.metrics, c.full_metrics, strict=True):
                 right, tokens = truth[m.run_id]
                 assert m.problems == len(common)
                 assert m.accuracy == pytest.approx(np.mean([right[p] for p in common]))

@@ -49,7 +49,9 @@ def test_round_two_shows_each_agent_the_others_but_not_itself():
     cfg = DebateConfig(method="debate", agents=3, rounds=2)
     result = run_chunk(problems(1), cfg, "run", engines={"default": engine})
     round1 = {m["agent"]: m["content"] for m in result.messages if m["round"] == 1}
-    for req, msg in zip(seen[3:], [m for m in result.messages if m["round"] == 2]):
+    round2 = [m for m in result.messages if m["round"] == 2]
+    assert len(seen) == 6 and len(round2) == 3  # an empty round 2 would make the loop below vacuous
+    for req, msg in zip(seen[3:], round2, strict=True):
         prompt = req.messages[-1]["content"]
         me = msg["agent"]
         assert req.messages[1] == {"role": "assistant", "content": round1[me]}

@@ -18,11 +18,12 @@ from agentark.train.pad import PADJobConfig
 from agentark.train.prm import PRMConfig
 from agentark.train.sft import SFTJobConfig
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 DATASET = "builtin:arithmetic-onestep"
 
 
-def test_each_kind_trains_from_a_studio_export_and_the_students_debate():
+@pytest.mark.timeout(600)
+def test_each_kind_trains_from_a_studio_export_and_the_students_debate(embedded_model):
     # The teacher is scripted (round 1 wrong, round 2 right), so the exports always hold rows; the studio still
     # debates, segments, labels and exports it, and every model trained below is the embedded one.
     teacher, _ = create_debate_run(DebateConfig(method="debate", limit=4, engine="scripted",

@@ -7,14 +7,13 @@ import pytest
 from agentark.backends import ChatRequest, EngineSpec, create_engine
 from tests.tinylm import tiny_llama  # noqa: F401
 
-pytestmark = pytest.mark.model
-
 
 @pytest.fixture(scope="module")
-def engine():
+def engine(embedded_model):
     return create_engine(EngineSpec("transformers", "embedded:smollm2-135m"))
 
 
+@pytest.mark.model
 def test_left_padded_batch_matches_one_at_a_time(engine):
     prompts = ["What is 2 + 3?", "Tom has 12 apples and gives away 5. How many are left? Explain.", "Say hi."]
     requests = [ChatRequest([{"role": "user", "content": p}], max_tokens=12) for p in prompts]
@@ -54,7 +53,10 @@ def _check_stored(run_id: str) -> None:
         assert acc["round"].tolist() == [1, 2]
 
 
-def test_cli_debate_on_the_embedded_model(capsys):
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.timeout(450)
+def test_cli_debate_on_the_embedded_model(embedded_model, capsys):
     from agentark.cli import main
 
     code = main(["debate", "--dataset", "builtin:arithmetic", "--limit", "8", "--method", "debate", "--agents", "3",
@@ -66,6 +68,7 @@ def test_cli_debate_on_the_embedded_model(capsys):
     _check_stored(run_id)
 
 
+@pytest.mark.slow
 def test_page_starts_a_background_debate_and_shows_it_stored(tiny_llama):
     """The page's path (form -> spawned worker -> shards -> refresh) on the tiny model: the real model's run is
     the CLI test above and the benchmarks; this one waits on the job's status, never on a deadline."""

@@ -28,8 +28,8 @@ from tests.steps_fixtures import RIGHT, SOLUTION, WRONG, build_store, message
 
 # Right first step, wrong second (12 - 2 = 9 is not among the reference's results 12 and 10).
 WRONG_SECOND = "Ben has 3 * 4 = 12 apples.\n\nHe eats 2, so 12 - 2 = 9.\n\nThe answer is 9."
-# Wrong answer, but no step states a result the reference contradicts: its first error stays unknown.
-WRONG_SILENT = "Ben has 3 * 4 = 12 apples.\n\nHe eats 2, so some are left.\n\nThe answer is 11."
+# Wrong answer, but no step leaves the correct paths and none states its final answer: its first error stays unknown.
+WRONG_SILENT = "Ben has 3 * 4 = 12 apples.\n\nHe eats 2, so some are left.\n\nThat is my answer."
 
 
 def _known_debates(path) -> Store:

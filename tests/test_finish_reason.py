@@ -57,7 +57,7 @@ def test_openai_engine_failure_ends_with_error():
 
 
 @pytest.mark.model
-def test_transformers_engine_tells_a_cut_reply_from_a_finished_one():
+def test_transformers_engine_tells_a_cut_reply_from_a_finished_one(embedded_model):
     from agentark.backends import EngineSpec, create_engine
 
     engine = create_engine(EngineSpec("transformers", "embedded:smollm2-135m"))

@@ -209,18 +209,14 @@ def test_unknown_kind_names_the_known_ones():
 
 
 def test_jobs_page_lists_every_kind_and_resumes_a_stopped_job(monkeypatch):
-    from streamlit.testing.v1 import AppTest
+    from tests.app_pages import app_page
 
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted:first_number"))
     debate_job.run_debate_job(run_id)
     job_id = create_count_job(CountConfig(n=2))
     jobs.stop(job_id)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page("pages/9_jobs_table.py")
-    at.run()
-    assert not at.exception, at.exception
+    at = app_page("pages/9_jobs_table.py")
     table = next(d.value for d in at.dataframe if "kind" in d.value.columns).set_index("job_id")
     assert table.loc[run_id, "kind"] == "debate" and table.loc[run_id, "status"] == "done"
     assert table.loc[job_id, "kind"] == "count" and table.loc[job_id, "status"] == "stopped"

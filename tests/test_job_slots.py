@@ -158,7 +158,7 @@ def test_slot_settings_are_checked(monkeypatch):
 
 
 def test_jobs_page_shows_places_in_the_queue_true_percentages_and_run_names(monkeypatch):
-    from streamlit.testing.v1 import AppTest
+    from tests.app_pages import app_page
 
     from agentark.debate import DebateConfig, debate_job
     from agentark.runs.names import rename
@@ -177,11 +177,7 @@ def test_jobs_page_shows_places_in_the_queue_true_percentages_and_run_names(monk
     with slots.hold(machine.devices(), label="in-process work"):
         waiting = _start(n=1)
         _wait(waiting, lambda s: s["status"] == "queued" and "in the queue" in str(s.get("stage")))
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.run()
-        at.switch_page("pages/9_jobs_table.py")
-        at.run()
-        assert not at.exception, at.exception
+        at = app_page("pages/9_jobs_table.py")
         table = next(d.value for d in at.dataframe if "queue" in d.value.columns).set_index("job_id")
     assert table.loc[run_id, "name"] == "baseline-cot" and table.loc[run_id, "progress"] == 1.0
     assert table.loc[waiting, "status"] == "queued" and table.loc[waiting, "queue"] == 1

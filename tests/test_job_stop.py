@@ -26,6 +26,7 @@ from agentark.store import label_tables as q
 from agentark.train.runtime import last_checkpoint
 from tests.steps_fixtures import debate_store
 from tests.tinylm import tiny_llama  # noqa: F401
+from tests.toy_exports import prm_export, sft_export
 
 MAX_TOKENS = 8
 
@@ -195,23 +196,6 @@ def test_prm_labeling_stops_after_the_forward_batch_in_flight_and_stores_it(tmp_
     assert q.count_labels(store, "auto:prm") == len(q.steps_in_context(store))
 
 
-def _sft_export(path, n: int = 8) -> str:
-    from agentark.debate import SOLVE_PROMPT
-
-    rows = [{"messages": [{"role": "user", "content": SOLVE_PROMPT.format(question=f"What is {i} + 4?")},
-                          {"role": "assistant", "content": f"Add {i} and 4.\n\nThe answer is {i + 4}."}]}
-            for i in range(n)]
-    pd.DataFrame(rows).to_parquet(path)
-    return str(path)
-
-
-def _prm_export(path, n: int = 8) -> str:
-    rows = [{"prompt": f"What is {i} + 4?", "completions": [f"Add {i} and 4.", f"The answer is {i + 4 + i % 2}."],
-             "labels": [True, i % 2 == 0]} for i in range(n)]
-    pd.DataFrame(rows).to_parquet(path)
-    return str(path)
-
-
 @pytest.mark.parametrize("kind", ["sft", "prm", "pad"])
 def test_training_stops_after_the_micro_batch_in_flight_keeping_the_last_whole_step(kind, tiny_llama, tmp_path):
     from agentark.train.pad import PADJobConfig
@@ -221,9 +205,9 @@ def test_training_stops_after_the_micro_batch_in_flight_keeping_the_last_whole_s
     common = dict(base_model=str(tiny_llama), max_steps=3, per_device_batch_size=1, gradient_accumulation_steps=4,
                   learning_rate=1e-3)
     if kind == "sft":
-        cfg = SFTJobConfig(export=_sft_export(tmp_path / "x.parquet"), **common)
+        cfg = SFTJobConfig(export=sft_export(tmp_path / "x.parquet"), **common)
     elif kind == "prm":
-        cfg = PRMConfig(export=_prm_export(tmp_path / "x.parquet"), **common)
+        cfg = PRMConfig(export=prm_export(tmp_path / "x.parquet"), **common)
     else:
         # GRPO samples a group of 4 completions per problem, then trains on them one micro-batch at a time.
         cfg = PADJobConfig(prm="unused", prm_weight=0, limit=4, num_generations=4, max_completion_length=8, **common)
@@ -240,7 +224,7 @@ def test_training_stops_after_the_micro_batch_in_flight_keeping_the_last_whole_s
 def test_an_sft_job_given_epochs_counts_to_the_trainers_own_total(tiny_llama, tmp_path):
     from agentark.train.sft import SFTJobConfig
 
-    cfg = SFTJobConfig(export=_sft_export(tmp_path / "x.parquet"), base_model=str(tiny_llama), epochs=2,
+    cfg = SFTJobConfig(export=sft_export(tmp_path / "x.parquet"), base_model=str(tiny_llama), epochs=2,
                        max_steps=None, per_device_batch_size=4, learning_rate=1e-3)
     job_id = jobs.create("sft", cfg).job_id
     seen = []

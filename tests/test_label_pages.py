@@ -7,19 +7,10 @@ from streamlit.testing.v1 import AppTest
 
 from agentark.debate import debate_job
 from agentark.debate import DebateConfig
-from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.store import label_tables as q
+from tests.app_pages import segmented_run
 from tests.conftest import ROOT
-
-
-def _run_with_steps() -> str:
-    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=2, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
-    debate_job.run_debate_job(run_id)
-    with Store() as store:
-        store.refresh()
-        segment_runs(store, [run_id], SegmentConfig())
-    return run_id
 
 
 def labeling_page(name: str | None = "ana") -> AppTest:
@@ -77,7 +68,7 @@ def _store_of(at: AppTest) -> Store:
 
 
 def test_the_card_gets_a_window_of_the_queue_around_the_position_the_browser_reported():
-    _run_with_steps()
+    segmented_run(2)
     at = labeling_page()
     data, queue = _card(at), at.session_state["lab_queue"]
     assert (data["queue"], data["total"], data["pos"], data["annotator"]) == (queue.token, len(queue), 0, "ana")
@@ -95,7 +86,7 @@ def test_the_card_gets_a_window_of_the_queue_around_the_position_the_browser_rep
 
 
 def test_a_batch_from_the_card_is_stored_once_acknowledged_and_moves_the_position():
-    _run_with_steps()
+    segmented_run(2)
     at = labeling_page()
     queue = at.session_state["lab_queue"]
     data = send_batch(at, labels(queue.step_ids[:3]), pos=3)
@@ -110,7 +101,7 @@ def test_a_batch_from_the_card_is_stored_once_acknowledged_and_moves_the_positio
 
 
 def test_without_annotator_the_card_is_told_so_and_nothing_is_stored():
-    _run_with_steps()
+    segmented_run(2)
     at = labeling_page(name=None)
     assert _card(at)["annotator"] == ""
     assert _store_of(at).scalar("SELECT count(*) FROM step_labels") == 0
@@ -140,7 +131,7 @@ def test_prepare_tab_segments_and_bulk_relabel_and_summary():
 
 
 def test_export_page_writes_a_file():
-    _run_with_steps()
+    segmented_run(2)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("pages/6_export.py")
@@ -153,7 +144,7 @@ def test_export_page_writes_a_file():
 
 
 def test_monte_carlo_form_takes_a_server_and_a_bad_one_leaves_no_job(agentark_home):
-    _run_with_steps()
+    segmented_run(2)
     at = labeling_page()
     open_tab(at, "Prepare")
     at.selectbox(key="lab_mc_engine").set_value("openai")

@@ -76,9 +76,10 @@ def test_first_error_order_puts_wrong_answers_without_a_known_error_first(tmp_pa
 
 
 def test_keypresses_do_not_recompute_the_table_or_agreement_and_summaries_follow_writes(monkeypatch):
-    from tests.test_label_pages import _run_with_steps, labeling_page, labels, open_tab, send_batch
+    from tests.app_pages import segmented_run
+    from tests.test_label_pages import labeling_page, labels, open_tab, send_batch
 
-    _run_with_steps()
+    segmented_run(2)
     calls = {"agreement": 0, "step_table": 0, "queue_page": 0}
 
     def counting(name, fn):
@@ -131,9 +132,10 @@ def test_card_window_is_read_once_per_position_in_one_store_open_and_a_batch_is_
 
 
 def test_labeling_page_offers_the_first_error_order():
-    from tests.test_label_pages import _card, _run_with_steps, labeling_page
+    from tests.app_pages import segmented_run
+    from tests.test_label_pages import _card, labeling_page
 
-    _run_with_steps()
+    segmented_run(2)
     at = labeling_page("ana")
     assert "wrong answers whose first error is unknown first" in at.selectbox(key="lab_strategy").options
     by_default = list(at.session_state["lab_queue"].step_ids)

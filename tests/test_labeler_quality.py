@@ -157,7 +157,7 @@ def test_gold_debate_report_in_the_cli_and_the_export_figures(tmp_path, capsys):
         assert negatives["text"].str.match(r"Step \d: ").all() and labels["claim"].all()
         result = export(store, ExportConfig(kind="prm", run_ids=[run]), tmp_path / "prm.parquet")
         stored = json.loads(q.list_exports(store).filters_json[0])["summary"]
-    assert {s["source"] for s in stored["labelers"]["sources"]} == {"auto:debate", "auto:outcome"}
+    assert {s["source"] for s in stored["labelers"]["sources"]} == {"auto:arith", "auto:debate", "auto:outcome"}
     assert any(line.startswith("labelers of these runs:") for line in result.summary.lines())
     rows = pd.read_parquet(result.path)
     assert CLAIM_FREE_SOURCE in {s for sources in rows["label_sources"] for s in sources}

@@ -20,9 +20,10 @@ from agentark.runs import formats
 from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.store import run_tables
+from tests.app_pages import segmented_run
 from tests.conftest import ROOT
 from tests.test_architecture import MODULES, PACKAGE
-from tests.test_label_pages import _run_with_steps, labeling_page, open_tab
+from tests.test_label_pages import labeling_page, open_tab
 
 LABELER_MODULE = '''
 """A labeler of its own: -1 on every step, inline, and a second Monte-Carlo job under another source."""
@@ -82,7 +83,7 @@ def _flag(parser: argparse.ArgumentParser, dest: str) -> argparse.Action:
 
 def test_a_labeler_registered_in_its_own_module_shows_in_the_cli_the_page_and_the_report(tmp_path, monkeypatch,
                                                                                           capsys):
-    run_id = _run_with_steps()
+    run_id = segmented_run(2)
     _load(tmp_path, monkeypatch, "pessimist_labeler", LABELER_MODULE)
 
     commands = _subcommands(build_parser())
@@ -119,16 +120,17 @@ def test_the_page_and_the_cli_start_every_built_in_labeler_from_the_registry():
     open_tab(at, "Prepare")
     for labeler in registry.job_labelers():
         assert at.button(key=f"FormSubmitter:lab_{labeler.name}-Start {labeler.title} job")
-    assert set(registry.inline_sources()) == {"auto:outcome", "auto:debate"}
+    assert set(registry.inline_sources()) == {"auto:arith", "auto:outcome", "auto:debate"}
     assert {r.command for r in registry.job_labelers()} == {"label-mc", "label-prm", "label-judge"}
 
 
 def test_the_prm_label_policy_is_read_off_the_records():
     assert registry.default_precedence() == ["human", "import:prm800k", "import:math-shepherd", "auto:judge",
-                                             "auto:mc", "auto:outcome", "auto:debate"]
+                                             "auto:mc", "auto:arith", "auto:outcome", "auto:debate"]
     assert set(registry.consensus_sources()) == {"auto:mc", "auto:judge"}
     hints = registry.negative_labelers()
-    assert len(hints) == 4 and "label-mc" in hints[0] and "auto:debate" in hints[1] and "label-judge" in hints[2]
+    assert len(hints) == 5 and "auto:arith" in hints[0] and "label-mc" in hints[1] and "auto:debate" in hints[2] \
+        and "label-judge" in hints[3]
     assert registry.reference_sources() == ("human", "gold")
 
 

@@ -19,7 +19,7 @@ def frames(messages: list[dict], method: str = "paragraphs") -> tuple[pd.DataFra
     rows = []
     for m in messages:
         steps = segment(m["content"], method)
-        for sid, s in zip(step_ids(m["message_id"], steps), steps):
+        for sid, s in zip(step_ids(m["message_id"], steps), steps, strict=True):
             rows.append({"step_id": sid, "message_id": m["message_id"], "idx": s.idx, "text": s.text})
     return pd.DataFrame(messages), pd.DataFrame(rows)
 
@@ -73,7 +73,7 @@ def test_auto_labels_are_appended_once_and_never_overwrite(tmp_path):
         segment_runs(store, None, SegmentConfig())
         first = autolab.run_auto_labelers(store, autolab.AutoLabelConfig())
         assert first["auto:outcome"] == 3 + 4 + 3 + 1 and first["auto:debate"] >= 1
-        assert autolab.run_auto_labelers(store, autolab.AutoLabelConfig()) == {"auto:outcome": 0, "auto:debate": 0}
+        assert autolab.run_auto_labelers(store, autolab.AutoLabelConfig()) == {"auto:arith": 0, "auto:outcome": 0, "auto:debate": 0}
         table = lab.step_table(store)
         wrong_first = table[(table.message_id == "m1") & (table.idx == 0)].iloc[0]
         assert wrong_first["auto:outcome"] == -1 and wrong_first["auto:debate"] == -1

@@ -71,22 +71,20 @@ def test_sft_and_da_models_read_their_export_rows(tiny_llama):
             check_held_out(store, "sft-x", TEST)
 
 
-def test_prm_models_read_their_export_rows(tiny_llama):
-    card_model(tiny_llama, "prm-x", "prm", export_sha256="ab" * 32, training_problems=[TEST[3].problem_id],
-               training_source="export rows abababababab")
+@pytest.mark.parametrize("model_id, kind, sha, problems, refusal", [
+    # a PRM reads the problems of its export's rows
+    ("prm-x", "prm", "ab", [3], "1 of the problems evaluated .* training problems of model prm-x"),
+    # a model trained on a file without problem ids stops the check
+    ("sft-anon", "sft", "cd", None, "training problems are unknown.*allow_overlap"),
+])
+def test_a_model_card_s_training_problems_decide_the_held_out_check(tiny_llama, model_id, kind, sha, problems, refusal):
+    card_model(tiny_llama, model_id, kind, export_sha256=sha * 32,
+               training_problems=None if problems is None else [TEST[i].problem_id for i in problems],
+               training_source=f"export rows {sha * 6}")
     with Store() as store:
         store.refresh()
-        with pytest.raises(ConfigError, match="1 of the problems evaluated .* training problems of model prm-x"):
-            check_held_out(store, "prm-x", TEST)
-
-
-def test_a_model_trained_on_a_file_without_problem_ids_stops_the_check(tiny_llama):
-    card_model(tiny_llama, "sft-anon", "sft", export_sha256="cd" * 32, training_problems=None,
-               training_source="export rows cdcdcdcdcdcd")
-    with Store() as store:
-        store.refresh()
-        with pytest.raises(ConfigError, match="training problems are unknown.*allow_overlap"):
-            check_held_out(store, "sft-anon", TEST)
+        with pytest.raises(ConfigError, match=refusal):
+            check_held_out(store, model_id, TEST)
 
 
 def test_pad_on_an_sft_student_inherits_the_students_export(tiny_llama):

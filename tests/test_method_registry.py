@@ -26,12 +26,9 @@ from agentark.debate.prompts import solve_messages
 class FirstSpeaker(Method):
     """Two agents answer alone; the first one's answer stands."""
 
-    name = "first_speaker"
-    summary = "two agents, the first decides"
+    name, summary, team_words = "first_speaker", "two agents, the first decides", "first-speaker rule"
     defaults = (2, 1)
-    single_round = True
-    solo_first_round = True
-    team_words = "first-speaker rule"
+    single_round = solo_first_round = True
 
     def play(self, problem):
         names = self.speakers(self.cfg)

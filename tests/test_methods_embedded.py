@@ -20,8 +20,12 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("method", sorted(CASES))
-def test_method_runs_end_to_end_on_the_embedded_model(method):
+SLOW = {"debate", "mad", "critique"}  # over 10 s on CI
+
+
+@pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW else m for m in sorted(CASES)])
+@pytest.mark.timeout(300)
+def test_method_runs_end_to_end_on_the_embedded_model(method, embedded_model):
     extra, expected_speakers = CASES[method]
     cfg = DebateConfig(method=method, limit=2, max_tokens=48, temperature=0.0, **extra)
     run_id, _ = debate_job.create_debate_run(cfg)
@@ -38,11 +42,10 @@ def test_method_runs_end_to_end_on_the_embedded_model(method):
         assert (problems["prompt_tokens"] > 0).all() and (problems["wall_ms"] > 0).all()
 
 
-def test_two_models_in_one_debate_are_both_recorded(tmp_path):
-    from agentark.embedded import ensure_embedded
-
+@pytest.mark.slow
+def test_two_models_in_one_debate_are_both_recorded(embedded_model):
     # A second "model": the same weights from their folder, a different model string and engine key.
-    folder = str(ensure_embedded())
+    folder = str(embedded_model)
     cfg = DebateConfig(method="debate", agents=2, rounds=2, limit=2, max_tokens=32, temperature=0.0,
                        agent_specs=[AgentSpec(model=folder, system="You are a careful mathematician.")])
     run_id, _ = debate_job.create_debate_run(cfg)

@@ -46,11 +46,16 @@ def test_rollouts_batch_every_prefix_in_one_call_per_round_and_label_soft_and_ha
             jobs.create(montecarlo_job.KIND, cfg, store=store)
 
 
+def _rollout_job(store, chunk_size: int) -> tuple[str, int]:
+    """A Monte-Carlo job (k=2) over the debated store's steps: its id and how many steps it labels."""
+    cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=chunk_size)
+    job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
+    return job_id, len(montecarlo_job.MCFolder(job_id).targets())
+
+
 def test_job_resumes_after_an_interruption():
     with _debated_store()[0] as store:
-        cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=5)
-        job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
-        total = len(montecarlo_job.MCFolder(job_id).targets())
+        job_id, total = _rollout_job(store, chunk_size=5)
 
         class Dies(ScriptedEngine):
             def generate(self, requests):
@@ -74,9 +79,7 @@ def test_failed_rollouts_fail_the_chunk_instead_of_counting_as_wrong():
     from agentark.errors import EngineError
 
     with _debated_store()[0] as store:
-        cfg = mc.MCConfig(engine="scripted", model="tests.scripted_steps:rollout", k=2, chunk_size=1000)
-        job_id = jobs.create(montecarlo_job.KIND, cfg, store=store).job_id
-        total = len(montecarlo_job.MCFolder(job_id).targets())
+        job_id, total = _rollout_job(store, chunk_size=1000)
 
         class Flaky(ScriptedEngine):
             def generate(self, requests):
@@ -99,7 +102,7 @@ def test_bad_config_names_the_fix():
 
 
 @pytest.mark.model
-def test_monte_carlo_labels_on_the_embedded_model():
+def test_monte_carlo_labels_on_the_embedded_model(embedded_model):
     store, run_id = _debated_store(limit=1)
     with store:
         cfg = mc.MCConfig(run_ids=[run_id], k=2, max_tokens=8, temperature=0.8, chunk_size=64)

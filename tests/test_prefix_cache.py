@@ -78,7 +78,7 @@ def test_states_built_on_reused_ones_equal_states_computed_whole(tiny_llama):
         ids = torch.tensor(entry.tokens, dtype=torch.long)[None]
         with torch.inference_mode():
             whole = engine.model(input_ids=ids, use_cache=True).past_key_values
-        for layer, (keys, values) in zip(whole.layers, entry.layers):
+        for layer, (keys, values) in zip(whole.layers, entry.layers, strict=True):
             assert torch.allclose(layer.keys[0], keys, atol=1e-4) and torch.allclose(layer.values[0], values, atol=1e-4)
 
 
@@ -91,7 +91,7 @@ def test_engine_tokens_equal_plain_generate(tiny_llama):
     texts = ["Tom has 12 apples.", "What is 3 + 4? Add the two numbers and say the answer.", "Hi"]
     requests = [ChatRequest([{"role": "user", "content": t}], max_tokens=9, temperature=0.0) for t in texts]
     got = engine.generate(requests)
-    for request, completion in zip(requests, got):
+    for request, completion in zip(requests, got, strict=True):
         ids = torch.tensor([engine._prompt_ids(request)])
         with torch.inference_mode():
             out = engine.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=9,

@@ -84,8 +84,8 @@ def test_scores_separate_good_from_bad_steps(trained):
     scorer = load_prm(str(result.model_path))
     rows = toy_rows(12, seed=7)
     scores = scorer.score([(r["prompt"], r["completions"]) for r in rows])
-    good = [s for r, sc in zip(rows, scores) for s, ok in zip(sc, r["labels"]) if ok]
-    bad = [s for r, sc in zip(rows, scores) for s, ok in zip(sc, r["labels"]) if not ok]
+    good = [s for r, sc in zip(rows, scores, strict=True) for s, ok in zip(sc, r["labels"], strict=True) if ok]
+    bad = [s for r, sc in zip(rows, scores, strict=True) for s, ok in zip(sc, r["labels"], strict=True) if not ok]
     assert bad and good and max(bad) < min(good)
 
 
@@ -95,7 +95,7 @@ def test_one_pass_scoring_equals_per_prefix_scoring(trained):
     fast, slow = scorer.score(items), scorer.score_prefixes(items)
     assert [len(x) for x in fast] == [len(s) for _, s in items]
     assert fast[-1] == []
-    for a, b in zip(fast, slow):
+    for a, b in zip(fast, slow, strict=True):
         assert torch.allclose(torch.tensor(a), torch.tensor(b), atol=1e-5)
 
 

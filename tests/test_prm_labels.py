@@ -119,9 +119,10 @@ def test_job_stops_between_chunks_resumes_and_ingests_each_label_once(tmp_path, 
 
 def test_labeling_page_lists_studio_prms_and_starts_nothing_for_a_bad_one(agentark_home):
     from agentark.checkpoints import model_dir, write_card
-    from tests.test_label_pages import _run_with_steps, labeling_page, open_tab
+    from tests.app_pages import segmented_run
+    from tests.test_label_pages import labeling_page, open_tab
 
-    _run_with_steps()
+    segmented_run(2)
     fake = model_dir("prm-fake")
     fake.mkdir(parents=True)
     write_card(fake, {"model_id": "prm-fake", "kind": "prm", "created_at": "2026-01-01T00:00:00"})

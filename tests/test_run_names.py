@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from agentark.runs import names
 from agentark.errors import ConfigError, StoreError
 from agentark.store import Store, run_tables
-from tests.conftest import ROOT
+from tests.app_pages import app_page
 from tests.tracedata import DEBATE_A, QUESTIONS, REFERENCE, add_run, build_known_store
 
 LONG_ID = "debate-20261125-091512-ab12"
@@ -60,17 +60,6 @@ def test_names_are_stored_unique_and_resolve(tmp_path):
     assert run_tables.get_run(store, "run-a")["name"] is None
 
 
-def _page(path: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page(path)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _figure(at: AppTest, title: str) -> dict:
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
@@ -82,7 +71,7 @@ def _figure(at: AppTest, title: str) -> dict:
 def test_dashboard_renames_a_run_and_its_charts_show_the_name():
     with Store() as store:
         add_run(store, LONG_ID, "debate", "m1", DEBATE_A, REFERENCE, QUESTIONS)
-    at = _page("pages/3_dashboard.py")
+    at = app_page("pages/3_dashboard.py")
     assert at.multiselect(key="db_runs").format_func(LONG_ID) == "debate ab12"
     at.text_input(key=f"db_name_{LONG_ID}").input("baseline")
     at.text_input(key=f"db_tags_{LONG_ID}").input("gsm8k, v2")
@@ -106,16 +95,16 @@ def test_runs_without_token_counts_show_a_dash_not_zero():
         with store.transaction() as con:  # an import whose tool recorded no usage: zeros in the store
             con.execute("UPDATE outcomes SET prompt_tokens = 0, completion_tokens = 0 WHERE run_id = 'run-b'")
             con.execute("UPDATE messages SET prompt_tokens = 0, completion_tokens = 0 WHERE run_id = 'run-b'")
-    at = _page("pages/3_dashboard.py", runs="run-a,run-b")
+    at = app_page("pages/3_dashboard.py", runs="run-a,run-b")
     summary = next(d.value for d in at.dataframe if "problems_with_correction" in d.value.columns).set_index("run_id")
     assert summary.loc["run-b", "tokens_per_problem"] == "—" and summary.loc["run-a", "tokens_per_problem"] != "—"
     assert any("No token counts recorded for run-b" in c.value for c in at.caption)
-    at = _page("pages/4_problems.py", runs="run-b")
+    at = app_page("pages/4_problems.py", runs="run-b")
     table = next(d.value for d in at.dataframe if "question" in d.value.columns)
     assert set(table["tokens"]) == {"—"}
-    at = _page("pages/2_transcripts.py", run="run-b", problem="P1")
+    at = app_page("pages/2_transcripts.py", run="run-b", problem="P1")
     assert next(m.value for m in at.metric if m.label == "Tokens") == "—"
-    at = _page("pages/1_run_debates.py")
+    at = app_page("pages/1_run_debates.py")
     costs = next(d.value for d in at.dataframe if "calls_per_problem" in d.value.columns).set_index("run_id")
     assert costs.loc["run-b", "prompt_tokens_per_problem"] == "—" and costs.loc["run-a", "prompt_tokens_per_problem"] != "—"
     assert "name" in next(d.value for d in at.dataframe if "accuracy" in d.value.columns).columns

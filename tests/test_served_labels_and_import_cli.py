@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import json
 
-from agentark.debate import debate_job
 from agentark.cli import main
-from agentark.debate import DebateConfig
-from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.store import run_tables
+from tests.app_pages import segmented_run
 from tests.openai_server import OpenAIServer, Reply
 from tests.test_export import PRM800K_LINE
 
 
-def _segmented_run() -> str:
-    run_id, _ = debate_job.create_debate_run(DebateConfig(limit=1, engine="scripted", model="tests.scripted_steps:wrong_then_right"))
-    debate_job.run_debate_job(run_id)
-    with Store() as store:
-        store.refresh()
-        segment_runs(store, [run_id], SegmentConfig())
-    return run_id
-
-
 def test_label_mc_on_a_served_model_continues_each_step_prefix(agentark_home, capsys):
-    run_id = _segmented_run()
+    run_id = segmented_run(1)
 
     def finish(body: dict, attempt: int) -> Reply:
         return Reply(text="so the answer is 14.")
@@ -48,7 +37,7 @@ def test_label_mc_on_a_served_model_continues_each_step_prefix(agentark_home, ca
 
 
 def test_bad_server_options_fail_before_a_job_folder_exists(agentark_home, capsys, monkeypatch):
-    run_id = _segmented_run()
+    run_id = segmented_run(1)
     monkeypatch.delenv("NO_SUCH_KEY", raising=False)
     base = ["label-mc", "--run", run_id, "--model", "served"]
     cases = [

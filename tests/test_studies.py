@@ -94,6 +94,7 @@ def steps_of(study_id: str) -> dict[str, dict]:
     return {s["label"]: s for s in StudyFolder(study_id).record()["steps"]}
 
 
+@pytest.mark.slow
 def test_a_study_runs_end_to_end_and_a_rerun_after_an_edit_reruns_only_that_arm(tiny_llama, capsys):
     first = run_study(tiny_study(tiny_llama))
     with Store() as store:
@@ -147,6 +148,7 @@ def test_a_study_runs_end_to_end_and_a_rerun_after_an_edit_reruns_only_that_arm(
     assert edited["rsft"].links == arms["rsft"].links
 
 
+@pytest.mark.slow
 def test_a_killed_study_resumes_with_one_job_per_step(tiny_llama, monkeypatch):
     monkeypatch.setenv("STUDY_DELAY_S", "0.3")
     cfg = tiny_study(tiny_llama, arms=["rsft"], teacher_model="tests.study_script:slow_teacher")

@@ -42,14 +42,15 @@ _OPS = {
 
 def safe_eval(expr: str) -> Fraction:
     def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            return Fraction(node.value)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](walk(node.left), walk(node.right))
+        match node:
+            case ast.Expression(body=body):
+                return walk(body)
+            case ast.Constant(value=value) if type(value) is int:
+                return Fraction(value)
+            case ast.UnaryOp(op=ast.USub(), operand=operand):
+                return -walk(operand)
+            case ast.BinOp(left=left, op=op, right=right) if type(op) in _OPS:
+                return _OPS[type(op)](walk(left), walk(right))
         raise ValueError(f"not plain arithmetic: {ast.dump(node)}")
 
     return walk(ast.parse(expr, mode="eval"))
@@ -424,6 +425,15 @@ def test_json_list_file(tmp_path: Path) -> None:
         load_problems(str(broken))
 
 
+def loaded_layout(tmp_path: Path, rows: list[dict], answers: list[str], rejected: list[int], solution: str):
+    """Load ``rows`` as a JSONL file; check the answers read, the line numbers refused and the first solution."""
+    report = load_problems(str(write_jsonl(tmp_path / "layout.jsonl", [json.dumps(r) for r in rows])))
+    assert [p.reference_answer for p in report.problems] == answers
+    assert [n for n, _ in report.rejected] == rejected
+    assert report.problems[0].meta["solution"] == solution
+    return report
+
+
 def test_math_layout_uses_the_last_boxed_answer(tmp_path: Path) -> None:
     rows = [
         {
@@ -436,12 +446,8 @@ def test_math_layout_uses_the_last_boxed_answer(tmp_path: Path) -> None:
         {"problem": "No box.", "solution": "The answer is 3."},
         {"problem": "Unbalanced.", "solution": "\\boxed{\\frac{1}{2}"},
     ]
-    path = write_jsonl(tmp_path / "math.jsonl", [json.dumps(r) for r in rows])
-    report = load_problems(str(path))
-    assert [p.reference_answer for p in report.problems] == ["\\frac{1}{2}", "\\pm 2"]
-    assert report.problems[0].meta["solution"] == rows[0]["solution"]
+    report = loaded_layout(tmp_path, rows, ["\\frac{1}{2}", "\\pm 2"], [3, 4], rows[0]["solution"])
     assert report.problems[0].meta["level"] == "Level 1"
-    assert [n for n, _ in report.rejected] == [3, 4]
     assert "boxed" in report.rejected[0][1]
 
 
@@ -451,12 +457,8 @@ def test_metamathqa_layout(tmp_path: Path) -> None:
         {"query": "What is 1/2 + 1/2?", "response": "We add.\nThe answer is: 1."},
         {"query": "Missing the phrase", "response": "It is 5."},
     ]
-    path = write_jsonl(tmp_path / "metamath.jsonl", [json.dumps(r) for r in rows])
-    report = load_problems(str(path))
-    assert [p.reference_answer for p in report.problems] == ["42", "1"]
-    assert report.problems[0].meta["solution"] == rows[0]["response"]
+    report = loaded_layout(tmp_path, rows, ["42", "1"], [3], rows[0]["response"])
     assert report.problems[0].meta["type"] == "GSM_Rephrased"
-    assert [n for n, _ in report.rejected] == [3]
 
 
 def test_query_gt_layout(tmp_path: Path) -> None:

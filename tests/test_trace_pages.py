@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agentark.store import Store, curation_tables
-from tests.conftest import ROOT
+from tests.app_pages import app_page
 from tests.tracedata import build_known_store
 
 
@@ -15,23 +15,12 @@ def known_store():
         build_known_store(store)
 
 
-def page(path: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page(path)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def table_with(at: AppTest, column: str):
     return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 def test_dashboard_shows_rounds_and_changes():
-    at = page("pages/3_dashboard.py", runs="run-a,run-b")
+    at = app_page("pages/3_dashboard.py", runs="run-a,run-b")
     assert at.title[0].value == "Runs dashboard"
     rounds = table_with(at, "agreement").set_index(["run", "round"])
     assert rounds.loc[("run-a", 1), "agent_accuracy"] == pytest.approx(5 / 12)
@@ -49,7 +38,7 @@ def list_rows(at: AppTest) -> list[tuple[str, int]]:
 
 
 def test_problem_list_filters():
-    at = page("pages/4_problems.py", runs="run-a")
+    at = app_page("pages/4_problems.py", runs="run-a")
     assert list_rows(at) == [("run-a", 1), ("run-a", 2), ("run-a", 3), ("run-a", 4)]
     at.checkbox(key="pl_corrected").check().run()
     assert list_rows(at) == [("run-a", 1), ("run-a", 4)]
@@ -68,20 +57,20 @@ def test_problem_list_filters():
 
 def test_dashboard_click_filter_reaches_the_list():
     # What a click on the "regressions 1→2" bar hands over: the list shows exactly those problems.
-    at = page("pages/4_problems.py", runs="run-a", regressed="True", transition_round="2")
+    at = app_page("pages/4_problems.py", runs="run-a", regressed="True", transition_round="2")
     assert list_rows(at) == [("run-a", 2)]
     assert any("transition round 2" in i.value for i in at.info)
 
 
 def test_bulk_marks_from_the_list_survive_a_restart():
-    at = page("pages/4_problems.py", runs="run-a", corrected="True")
+    at = app_page("pages/4_problems.py", runs="run-a", corrected="True")
     at.text_input(key="annotator").set_value("ana")
     at.radio(key="pl_bulk_mark").set_value("keep")
     at.radio(key="pl_bulk_scope").set_value(at.radio(key="pl_bulk_scope").options[1])
     at.text_input(key="pl_bulk_note").set_value("self-correction")
     next(b for b in at.button if b.label == "Apply").click().run()
     assert not at.exception and "Marked 2 problems" in at.success[0].value
-    fresh = page("pages/4_problems.py", runs="run-a", mark="keep")
+    fresh = app_page("pages/4_problems.py", runs="run-a", mark="keep")
     assert list_rows(fresh) == [("run-a", 1), ("run-a", 4)]
     with Store() as store:
         marks = curation_tables.latest_marks(store, "run-a")
@@ -89,7 +78,7 @@ def test_bulk_marks_from_the_list_survive_a_restart():
 
 
 def test_viewer_shows_changes_and_moves_within_the_filter():
-    at = page("pages/2_transcripts.py", run="run-a", problem="P2", runs="run-a")
+    at = app_page("pages/2_transcripts.py", run="run-a", problem="P2", runs="run-a")
     assert at.title[0].value == "Debate viewer"
     assert at.metric[0].value == "5" and at.metric[1].value == "3"
     assert at.metric[3].value == "0 / 2"
@@ -105,12 +94,12 @@ def test_viewer_shows_changes_and_moves_within_the_filter():
 
 
 def test_viewer_marks_persist_after_restart():
-    at = page("pages/2_transcripts.py", run="run-a", problem="P3")
+    at = app_page("pages/2_transcripts.py", run="run-a", problem="P3")
     at.text_input(key="tr_note_run-a_P3").set_value("never agreed")
     at.button(key="tr_exclude").click().run()
     at.button(key="tr_exclude_run-a:P3:0001").click().run()
     assert not at.exception
-    fresh = page("pages/2_transcripts.py", run="run-a", problem="P3")
+    fresh = app_page("pages/2_transcripts.py", run="run-a", problem="P3")
     assert any("Marked **exclude**" in m.value and "never agreed" in m.value for m in fresh.markdown)
     assert fresh.button(key="tr_exclude_run-a:P3:0001").label == "exclude ✓"
 
@@ -125,7 +114,7 @@ def test_viewer_shows_a_correction_under_its_message():
         step = store.df("""SELECT s.step_id, s.text FROM steps s JOIN messages m USING (message_id)
                            WHERE m.message_id = 'run-a:P3:0001' ORDER BY s.idx LIMIT 1""").iloc[0]
         store_batch(store, [], [Correction(step["step_id"], "the step done right", "ana", rest="The answer is 8.")])
-    at = page("pages/2_transcripts.py", run="run-a", problem="P3")
+    at = app_page("pages/2_transcripts.py", run="run-a", problem="P3")
     assert any("corrected] step 1 by ana" in m.value for m in at.markdown)
     assert any("the step done right" in h.proto.body for h in at.get("html"))
     assert any(t.value == "The answer is 8." for t in at.text)

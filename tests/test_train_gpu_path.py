@@ -46,15 +46,26 @@ def test_flops_count_matmul_weights_once_and_not_the_embedding_lookup():
     assert math.isnan(mfu(2e9, 100.0, None)) and math.isnan(mfu(2e9, math.nan, 1e12))
 
 
-def test_a_bf16_weight_loses_the_updates_a_float32_master_weight_keeps():
-    # Why trainable weights stay float32 under bf16 autocast: one AdamW step at PAD's learning rate.
-    for dtype, changes in ((torch.bfloat16, False), (torch.float32, True)):
-        weight = torch.nn.Parameter(torch.full((64,), 0.02, dtype=dtype))
-        before = weight.detach().clone()
-        optimizer = torch.optim.AdamW([weight], lr=1e-6, weight_decay=0.0)
-        weight.grad = torch.ones_like(weight)
+def test_a_pad_step_under_bf16_moves_every_trainable_weight_the_project_loads(tiny_llama):
+    # Why trainable weights stay float32 under bf16 autocast: one AdamW step at PAD's own learning rate moves
+    # every weight causal_lm loads for a bf16 GPU job, while the same step on bf16 copies of them is lost.
+    from agentark.train.pad import PADJobConfig
+
+    lr = PADJobConfig.learning_rate  # the dataclass field's default
+    model, _ = causal_lm(SFTJobConfig(export="unused.parquet", base_model=str(tiny_llama)), Hardware("cuda", "bf16", 1, True))
+    weights = [p for p in model.parameters() if p.requires_grad]
+    halves = [torch.nn.Parameter(p.detach().to(torch.bfloat16)) for p in weights]
+    assert weights and len(weights) == len(halves)
+    for params, moves in ((weights, True), (halves, False)):
+        before = [p.detach().clone() for p in params]
+        optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+        for p in params:
+            p.grad = torch.ones_like(p)
         optimizer.step()
-        assert (not torch.equal(weight.detach(), before)) is changes
+        changed = sum(int((p.detach() != b).sum()) for p, b in zip(params, before, strict=True))
+        total = sum(p.numel() for p in params)
+        # bf16 keeps a 1e-6 step only on weights within about 2.5e-4 of zero, a small share of them
+        assert changed == total if moves else changed < total / 2, (moves, changed, total)
 
 
 def test_trainable_weights_load_in_float32_under_half_precision_and_frozen_lora_bases_in_half(tiny_llama):

@@ -19,25 +19,11 @@ from agentark.store.model_tables import get_model
 from agentark.train.runtime import last_checkpoint
 from agentark.train.sft import SFTJobConfig
 from tests.tinylm import tiny_llama  # noqa: F401
-
-
-def _sft_export(path, n: int = 8) -> str:
-    rows = [{"messages": [{"role": "user", "content": SOLVE_PROMPT.format(question=f"What is {i} + 4?")},
-                          {"role": "assistant", "content": f"Add {i} and 4.\n\nThe answer is {i + 4}."}]}
-            for i in range(n)]
-    pd.DataFrame(rows).to_parquet(path)
-    return str(path)
-
-
-def _prm_export(path, n: int = 8) -> str:
-    rows = [{"prompt": f"What is {i} + 4?", "completions": [f"Add {i} and 4.", f"The answer is {i + 4 + i % 2}."],
-             "labels": [True, i % 2 == 0]} for i in range(n)]
-    pd.DataFrame(rows).to_parquet(path)
-    return str(path)
+from tests.toy_exports import prm_export, sft_export
 
 
 def test_cli_trains_sft_in_process_and_registers_the_model(tiny_llama, tmp_path, capsys):
-    export = _sft_export(tmp_path / "rsft.parquet")
+    export = sft_export(tmp_path / "rsft.parquet")
     rc = main(["train", "sft", "--export", export, "--base-model", str(tiny_llama), "--max-steps", "2",
                "--per-device-batch-size", "2", "--learning-rate", "0.001", "--job-id", "sft-cli-1"])
     out = capsys.readouterr().out
@@ -61,7 +47,7 @@ def test_cli_trains_sft_in_process_and_registers_the_model(tiny_llama, tmp_path,
 
 
 def test_cli_trains_a_prm_job(tiny_llama, tmp_path, capsys):
-    export = _prm_export(tmp_path / "prm.parquet")
+    export = prm_export(tmp_path / "prm.parquet")
     rc = main(["train", "prm", "--export", export, "--base-model", str(tiny_llama), "--max-steps", "2",
                "--per-device-batch-size", "4", "--job-id", "prm-cli-1"])
     assert rc == 0, capsys.readouterr()
@@ -85,14 +71,14 @@ def test_bad_input_is_refused_and_nothing_is_written(tiny_llama, tmp_path, capsy
     assert rc == 2 and "not a studio PRM" in capsys.readouterr().err
     rc = main(["train", "pad", "--prm-weight", "0", "--per-device-batch-size", "3"])
     assert rc == 2 and "multiple of num_generations" in capsys.readouterr().err
-    rc = main(["train", "sft", "--export", _sft_export(tmp_path / "ok.parquet"), "--base-model", str(tiny_llama),
+    rc = main(["train", "sft", "--export", sft_export(tmp_path / "ok.parquet"), "--base-model", str(tiny_llama),
                "--num-processes", "2"])
     assert rc == 2 and "needs 2 GPUs" in capsys.readouterr().err
     assert not (config.home() / "jobs").exists() or not any((config.home() / "jobs").iterdir())
 
 
 def test_cancel_keeps_the_checkpoint_and_resume_finishes(tiny_llama, tmp_path):
-    cfg = SFTJobConfig(export=_sft_export(tmp_path / "rsft.parquet"), base_model=str(tiny_llama), max_steps=4,
+    cfg = SFTJobConfig(export=sft_export(tmp_path / "rsft.parquet"), base_model=str(tiny_llama), max_steps=4,
                        per_device_batch_size=2, learning_rate=1e-3)
     job_id = create("sft", cfg).job_id
     _, folder = find(job_id)
@@ -114,7 +100,7 @@ def test_cancel_keeps_the_checkpoint_and_resume_finishes(tiny_llama, tmp_path):
 
 def test_a_crash_ends_failed_with_the_error_and_keeps_the_last_checkpoint(tiny_llama, tmp_path):
     export = tmp_path / "rsft.parquet"
-    cfg = SFTJobConfig(export=_sft_export(export), base_model=str(tiny_llama), max_steps=2,
+    cfg = SFTJobConfig(export=sft_export(export), base_model=str(tiny_llama), max_steps=2,
                        per_device_batch_size=2, save_steps=1)
     job_id = create("sft", cfg).job_id
     export.unlink()  # the file vanishes between launch and run

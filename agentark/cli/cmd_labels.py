@@ -1,5 +1,6 @@
 """``segment``, ``autolabel``, ``label``, one ``label-NAME`` per job labeler (``label-mc``, ``label-prm``,
-``label-judge``), ``import-steps``, ``steps``, ``labels`` (``list``, ``report``, ``gold``), ``export`` and ``exports``:
+``label-judge``), ``import-steps``, ``steps``, ``labels`` (``list``, ``report``, ``gold-set``, ``gold``), ``export``
+and ``exports``:
 steps, labels and training sets from the command line.
 
 Design decision: every command here but the labeling jobs opens the store once, refreshed, runs one library call
@@ -75,6 +76,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
     rep.add_argument("--json", action="store_true")
     rep.set_defaults(func=cmd_labels_report)
+    gs = lsub.add_parser("gold-set", help="each inline labeler's coverage, precision and recall by error kind on a "
+                                          "gold set of hand-marked first errors, and the PRM export's under its "
+                                          "defaults")
+    gs.add_argument("--path", default=None,
+                    help="a gold-set file (default: agentark/labels/data/first_errors.jsonl)")
+    gs.add_argument("--json", action="store_true")
+    gs.set_defaults(func=cmd_labels_gold_set)
     gold = lsub.add_parser("gold", help="build a real-style gold debate (persona openings, Step k lines, planted first "
                                         "errors), import it, segment it and store its key as 'gold' labels")
     add_home(gold)
@@ -190,6 +198,19 @@ def cmd_labels_report(args: argparse.Namespace) -> int:
         return 0
     for line in report.lines():
         print(line)
+    return 0
+
+
+def cmd_labels_gold_set(args: argparse.Namespace) -> int:
+    from agentark.labels.gold_set import GOLD_SET, gold_set_dict
+    from agentark.labels.labeler_report import gold_set_report
+
+    figures = gold_set_report(args.path or GOLD_SET)
+    if args.json:
+        print(json.dumps(gold_set_dict(figures), indent=2))
+        return 0
+    for f in figures:
+        print(f.line())
     return 0
 
 

@@ -20,6 +20,8 @@ import pandas as pd
 from agentark.clock import now
 from agentark.errors import ConfigError
 from agentark.grading import to_number
+from agentark.labels.first_error import (arithmetic_reason, correct_paths, counted_pairs, off_path,
+                                         question_values, values)
 from agentark.labels.labelers import Labeler, get_labeler, inline_sources, register_labeler
 from agentark.labels.segment import has_claim
 from agentark.options import ConfigBase, run_ids_field
@@ -29,6 +31,7 @@ from agentark.tasks.answers import intermediate_results, reference_solution
 
 OUTCOME_POSITIVE_CONFIDENCE = 0.6  # a right answer can sit on a wrong step (Math-Shepherd's false positives)
 OUTCOME_NEGATIVE_CONFIDENCE = 0.7
+ARITH_CONFIDENCE = 0.9
 DEBATE_CRITIQUE_CONFIDENCE = 0.5
 DEBATE_REVISION_CONFIDENCE = 0.6
 _RESULT = re.compile(r"=\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)")
@@ -62,38 +65,57 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
-def _in_reference(value: str, reference: list[str]) -> bool:
-    v = to_number(value)
-    return v is not None and any(to_number(r) == v for r in reference)
-
-
 def outcome_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
-    """Outcome supervision, one transcript (an agent's message) at a time.
+    """Outcome supervision, one transcript (an agent's message) at a time, each label with its reason (``note``).
 
-    A message whose final answer is correct gets +1 on every step. A wrong one gets -1 on its first step
-    that states a result (``... = X``) absent from the reference solution's intermediate results (GSM8K's
-    ``<<a*b=X>>`` annotations, kept by the built-in dataset, the GSM8K and file loaders and the importers);
-    without such a reference it gets nothing.
+    A message whose final answer is correct gets +1 on every claim step. A wrong one gets -1 on the step where it
+    leaves every correct path (``agentark.labels.first_error.off_path``): the first value that neither the
+    question, the reference solution (GSM8K's ``<<a*b=X>>`` annotations and its text) nor any correct agent's
+    message on the same problem (any round) holds; else a retraction of the reached right answer; else the wrong
+    final answer alone, said so. A number the question gives is never an error. With no correct path to compare
+    with (no reference solution and no correct agent) a wrong message gets nothing.
     """
     out = []
     steps = with_claims(messages, steps)
     by_message = {mid: g.sort_values("idx") for mid, g in steps[steps["claim"]].groupby("message_id")}
+    correct_texts: dict[str, list[str]] = {}
+    for m in messages.itertuples():
+        if _is(m.is_correct, True) and getattr(m, "role", "solver") in ("solver", "solution"):
+            correct_texts.setdefault(str(m.problem_id), []).append(str(m.content or ""))
     for m in messages.itertuples():
         mine = by_message.get(m.message_id)
         if mine is None or m.is_correct is None or pd.isna(m.is_correct):
             continue
         if bool(m.is_correct):
-            out += [(sid, 1.0, OUTCOME_POSITIVE_CONFIDENCE) for sid in mine["step_id"]]
+            out += [(sid, 1.0, OUTCOME_POSITIVE_CONFIDENCE, None) for sid in mine["step_id"]]
             continue
         solution = reference_solution(json.loads(m.meta_json or "{}"))
-        reference = intermediate_results(solution) + [str(m.reference_answer)]
-        if len(reference) < 2:
+        others = correct_texts.get(str(m.problem_id), [])
+        if not intermediate_results(solution) and not others:
             continue
-        for s in mine.itertuples():
-            if any(not _in_reference(r, reference) for r in _results(s.text)):
-                out.append((s.step_id, -1.0, OUTCOME_NEGATIVE_CONFIDENCE))
-                break
-    return pd.DataFrame(out, columns=["step_id", "value", "confidence"])
+        question = str(getattr(m, "question", "") or "")
+        known = correct_paths(question, solution, str(m.reference_answer), others)
+        answer = getattr(m, "answer", None)
+        found = off_path(mine["text"].astype(str).tolist(), known, str(m.reference_answer),
+                         None if answer is None or pd.isna(answer) else str(answer), question,
+                         counted_pairs([solution, *others]))
+        if found is not None:
+            i, note, confidence = found
+            out.append((mine["step_id"].iloc[i], -1.0, confidence, note))
+    return pd.DataFrame(out, columns=["step_id", "value", "confidence", "note"])
+
+
+def arithmetic_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """-1 on every claim step whose written calculation is wrong, with the calculation and its true value as the
+    note (``agentark.labels.first_error.arithmetic_reason``); nothing else: a right calculation is no evidence
+    that the step is right."""
+    steps = with_claims(messages, steps)
+    rows = []
+    for s in steps[steps["claim"]].itertuples():
+        reason = arithmetic_reason(str(s.text))
+        if reason:
+            rows.append((s.step_id, -1.0, ARITH_CONFIDENCE, reason))
+    return pd.DataFrame(rows, columns=["step_id", "value", "confidence", "note"])
 
 
 def _sentences(text: str) -> list[str]:
@@ -111,7 +133,7 @@ def debate_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     no longer appear in its new message. A rule that finds no such step abstains. Steps that make no claim are
     never labelled.
     """
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, tuple[float, float, str]] = {}
     steps = with_claims(messages, steps)
     by_message = {mid: g.sort_values("idx") for mid, g in steps.groupby("message_id")}
     claims = {mid: g[g["claim"]] for mid, g in by_message.items()}
@@ -132,15 +154,38 @@ def debate_labels(messages: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
                             continue
                         step = _pointed_step(sentence, target_agent, by_message[target.message_id], len(prev_by_agent))
                         if step is not None:
-                            out.setdefault(step, (-1.0, DEBATE_CRITIQUE_CONFIDENCE))
+                            step = _origin(step, claims[target.message_id], str(getattr(msg, "question", "") or ""))
+                            out.setdefault(step, (-1.0, DEBATE_CRITIQUE_CONFIDENCE,
+                                                  f"{msg.agent}'s critique in round {rnd} points at this step"))
                 before = prev_by_agent.get(msg.agent)
                 if (before is not None and _is(before.is_correct, False) and _is(msg.is_correct, True)
                         and before.message_id in claims):
                     question = str(getattr(msg, "question", "") or "")
                     changed = _changed_claim(claims[before.message_id], msg.content or "", question)
                     if changed is not None:
-                        out[changed] = (-1.0, DEBATE_REVISION_CONFIDENCE)
-    return pd.DataFrame([(k, v, c) for k, (v, c) in out.items()], columns=["step_id", "value", "confidence"])
+                        changed = _origin(changed, claims[before.message_id], question)
+                        out[changed] = (-1.0, DEBATE_REVISION_CONFIDENCE,
+                                        f"{msg.agent} dropped this claim when it turned to the right answer in round "
+                                        f"{rnd}")
+    return pd.DataFrame([(k, *v) for k, v in out.items()], columns=["step_id", "value", "confidence", "note"])
+
+
+def _origin(step_id: str, claim_steps: pd.DataFrame, question: str) -> str:
+    """The step where the pointed step's results (``= X``; without any, the values it adds to the question) first
+    appear in its message: a critique or a revision names
+    the conclusion ("Thus, the sum is 63"), but the error is in the step that first wrote 63 ("20 + 23 + 20 =
+    63"). A step whose values all come from the question is its own origin."""
+    rows = claim_steps.reset_index(drop=True)
+    at = rows.index[rows["step_id"] == step_id]
+    if len(at) == 0:
+        return step_id
+    text = str(rows.at[at[0], "text"])
+    stated = {v for r in _results(text) if (v := to_number(r)) is not None}
+    own = stated or {v for _, v, _ in values(text)} - question_values(question)
+    for k in range(at[0]):
+        if own & {v for _, v, _ in values(str(rows.at[k, "text"]))}:
+            return str(rows.at[k, "step_id"])
+    return step_id
 
 
 def _changed_claim(before: pd.DataFrame, revised: str, question: str) -> str | None:
@@ -246,12 +291,17 @@ def run_auto_labelers(store: Store, cfg: AutoLabelConfig) -> dict[str, int]:
     return written
 
 
+ARITH = register_labeler(Labeler(
+    "auto:arith", "arithmetic check", "-1 on a step whose written calculation is wrong (a op b = c, chains, "
+    "percentages, fractions, stated rounding), with the true value as its reason; no model.",
+    config=AutoLabelConfig, run=arithmetic_labels, order=4, precedence=5,
+    negatives="the arithmetic check (`python -m agentark autolabel --source auto:arith`)"))
 OUTCOME = register_labeler(Labeler(
-    "auto:outcome", "outcome", "Outcome supervision: +1 on every step of a right answer, -1 on a wrong answer's first "
-    "step whose result the reference solution does not reach.", config=AutoLabelConfig, run=outcome_labels, order=5,
-    precedence=5))
+    "auto:outcome", "outcome", "Outcome supervision: +1 on every step of a right answer, -1 where a wrong answer "
+    "leaves every correct path (a value neither the question, the reference nor a correct agent has), with why.",
+    config=AutoLabelConfig, run=outcome_labels, order=5, precedence=6))
 DEBATE = register_labeler(Labeler(
     "auto:debate", "debate signal", "The debate signal: -1 on the step a later round's critique points at, or the "
     "first claim an agent revised when it turned a wrong answer into a right one.", config=AutoLabelConfig,
-    run=debate_labels, order=20, precedence=6,
+    run=debate_labels, order=20, precedence=7,
     negatives="the debate signal (`python -m agentark autolabel --source auto:debate`)"))

@@ -34,6 +34,7 @@ from agentark.generation import GenerationConfig
 from agentark.jobs.folder import LabelJobFolder, atomic_write_table, shard_name
 from agentark.jobs.registry import JobKind, Plan, Progress, register_kind
 from agentark.labels.labelers import Labeler, register_labeler
+from agentark.labels.segment import steps_to_label
 from agentark.options import run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -180,11 +181,8 @@ class JudgeFolder(LabelJobFolder):
 
 
 def _frozen_steps(store: Store, cfg: JudgeConfig) -> pd.DataFrame:
-    steps = q.steps_in_context(store, cfg.run_ids or None)
-    if steps.empty:
-        raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
+    steps, done = steps_to_label(store, cfg.run_ids, SOURCE, cfg.skip_labeled)
     if cfg.skip_labeled:
-        done = q.labels_in_force(store, cfg.run_ids or None, [SOURCE])
         judged = set(steps.loc[steps["step_id"].isin(set(done["step_id"])), "message_id"])
         steps = steps[~steps["message_id"].isin(judged)]
     return steps[["message_id", "step_id", "idx", "question", "text", "claim"]].reset_index(drop=True)

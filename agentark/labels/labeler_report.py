@@ -17,13 +17,16 @@ how many on steps that make no claim (the signature of a labeler that flags open
 
 Design decision: the scores are a pure function of three frames (steps, the source's labels, the reference's
 labels), so a test checks them on a gold set by hand; ``labeler_report`` only reads the store.
+``gold_set_report`` measures the inline labelers on a file of hand-marked first errors instead of a store.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
+from agentark.labels.gold_set import GOLD_SET, LabelerFigures, gold_set_figures, load_gold_set
 from agentark.labels.labelers import automatic_sources, reference_sources
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -186,3 +189,11 @@ def labeler_report(store: Store, run_ids: list[str] | None = None) -> LabelerRep
         return LabelerReport(list(run_ids or []), [])
     return LabelerReport(list(run_ids or []), score_sources(steps[["step_id", "message_id", "idx", "claim"]],
                                                             labels[["step_id", "source", "value"]]))
+
+
+def gold_set_report(path: Path | str = GOLD_SET) -> list[LabelerFigures]:
+    """Each inline labeler's figures on a gold set of hand-marked first errors (``agentark.labels.gold_set``;
+    the repository's own by default), and last the PRM export's under its defaults: coverage (wrong messages
+    with a negative), precision (of those, the first negative on the marked first error), recall by error kind,
+    and right messages given a negative. No store and no model: the labelers run on the file's messages."""
+    return gold_set_figures(load_gold_set(path))

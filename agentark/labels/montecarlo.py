@@ -15,9 +15,10 @@ import pandas as pd
 from agentark.backends import ChatRequest, Engine
 from agentark.clock import now
 from agentark.debate import solve_messages
-from agentark.errors import ConfigError, EngineError
+from agentark.errors import EngineError
 from agentark.generation import GenerationConfig
 from agentark.grading import extract_answer, is_correct
+from agentark.labels.segment import steps_to_label
 from agentark.options import run_ids_field
 from agentark.store import Store
 from agentark.store import label_tables as q
@@ -85,11 +86,8 @@ def label_rows(job_id: str, targets: list[dict], correct: list[int], k: int) -> 
 
 def mc_targets(store: Store, cfg: MCConfig) -> pd.DataFrame:
     """Every stored step of the chosen runs as a rollout target: its prefix, question and reference."""
-    steps = q.steps_in_context(store, cfg.run_ids or None)
-    if steps.empty:
-        raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
+    steps, done = steps_to_label(store, cfg.run_ids, SOURCE, cfg.skip_labeled)
     if cfg.skip_labeled:
-        done = q.labels_in_force(store, cfg.run_ids or None, [SOURCE])
         steps = steps[~steps["step_id"].isin(set(done["step_id"]))]
     content = q.transcript_messages(store, cfg.run_ids or None).set_index("message_id")["content"]
     prefixes = [content.get(r.message_id, "")[: r.char_end] for r in steps.itertuples()]

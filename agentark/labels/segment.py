@@ -123,3 +123,16 @@ def resegment(store, run_ids: list[str] | None, cfg: SegmentConfig) -> SegmentRe
             "[[method]], or set [[force]] to segment anyway (those labels stay in history).")
     q.replace_steps(store, message_ids, rows, moved)
     return SegmentReport(len(rows), len(moved), len(hidden))
+
+
+def steps_to_label(store, run_ids: list[str] | None, source: str, skip_labeled: bool):
+    """The stored steps of ``run_ids`` (every run: None or empty) in context, for a labeler writing ``source``,
+    and the labels ``source`` already has in force on them (empty when ``skip_labeled`` is off); refused with
+    the fix when nothing is segmented yet."""
+    from agentark.store import label_tables
+
+    steps = label_tables.steps_in_context(store, run_ids or None)
+    if steps.empty:
+        raise ConfigError("No steps to label: segment the runs first (labeling page, or `python -m agentark segment`).")
+    done = label_tables.labels_in_force(store, run_ids or None, [source]) if skip_labeled else steps.iloc[:0]
+    return steps, done

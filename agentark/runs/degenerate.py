@@ -7,6 +7,11 @@ text: a repetition loop (few distinct word 4-grams, or text that compresses far 
 large share of tokens that are neither words, numbers nor mathematics), and a copy of another agent's message
 of the same problem (nearly every word 5-gram of it found in one earlier message of another agent).
 
+A message can also go bad part-way (a small model that drifts into random words, loops on a sentence, or
+switches to another language after a sound start): ``first_degenerate_step`` finds the first such step, and the
+PRM export cuts the message before it (or leaves it out when nothing before it is known good), so no degenerate
+step is ever exported as good.
+
 Design decision: the thresholds are loose enough that ordinary solutions, including terse arithmetic and LaTeX,
 pass (the tests check both sides), and every rule is a reason string counted in the export's figures, so a
 person sees how many messages each one left out and can keep them (``--keep-degenerate``).
@@ -104,3 +109,51 @@ def degenerate_messages(messages: pd.DataFrame) -> pd.Series:
             others = [str(o.content or "") for o in rows if o.agent != r.agent and o.round < r.round]
             reasons[r.Index] = degenerate_reason(str(r.content or ""), others)
     return reasons
+
+
+SALAD_STEP = "degenerate step: word salad"
+LOOP_STEP = "degenerate step: a repetition loop"
+LANGUAGE_STEP = "degenerate step: another language mid-answer"
+STEP_MIN_WORDS = 12  # a step shorter than this (a line of arithmetic) is judged by no word-level rule
+# Words every English sentence leans on; random words have almost none of them.
+FUNCTION_WORDS = frozenset("""a an the of to in on at by for from with and or but so if then than that this these
+those is are was were be been has have had do does did will would can could should it its he she they we you i his
+her their our your each per which what how many much there here as not no all some any more less""".split())
+
+
+def _letters_outside_latin(text: str) -> tuple[int, int]:
+    letters = [c for c in text if c.isalpha()]
+    return sum(ord(c) > 0x24F for c in letters), len(letters)
+
+
+def degenerate_step_reason(text: str, earlier: list[str], question: str = "") -> str | None:
+    """Why one step of a message is degenerate (SALAD_STEP, LOOP_STEP, LANGUAGE_STEP), or None: at least
+    STEP_MIN_WORDS words of which under 8% are function words, or a third of its tokens non-words; a step that
+    loops on itself, or whose text the message already wrote twice; over 30% of its letters in another script
+    than the question's (Latin)."""
+    words = re.findall(r"[^\W\d_]+", text or "")
+    foreign, letters = _letters_outside_latin(text or "")
+    q_foreign, q_letters = _letters_outside_latin(question or "")
+    if letters >= 6 and foreign / letters > 0.3 and (not q_letters or q_foreign / q_letters < 0.1):
+        return LANGUAGE_STEP
+    tokens = _TOKEN.findall(text or "")
+    if len(words) >= STEP_MIN_WORDS and sum(w.lower() in FUNCTION_WORDS for w in words) / len(words) < 0.08:
+        return SALAD_STEP
+    if len(tokens) >= STEP_MIN_WORDS and non_word_share(text) > 0.4:
+        return SALAD_STEP
+    normal = " ".join(_words(text))
+    if len(normal.split()) >= 4 and sum(" ".join(_words(e)) == normal for e in earlier) >= 2:
+        return LOOP_STEP
+    grams = _ngrams(_words(text), 4)
+    if len(_words(text)) >= STEP_MIN_WORDS and len(set(grams)) / len(grams) < 0.34:
+        return LOOP_STEP
+    return None
+
+
+def first_degenerate_step(texts: list[str], question: str = "") -> tuple[int, str] | None:
+    """The index of a message's first degenerate step and why, or None."""
+    for i, text in enumerate(texts):
+        reason = degenerate_step_reason(text, texts[:i], question)
+        if reason:
+            return i, reason
+    return None

@@ -33,7 +33,7 @@ from agentark.train.runtime import (
     trl_trainer,
 )
 from agentark.train.prm_scoring import AGGREGATIONS
-from agentark.train.train_config import TrainConfig
+from agentark.train.train_config import TrainConfig, at_least
 from agentark.train.train_jobs import register_training_kind
 
 
@@ -48,9 +48,9 @@ class PADJobConfig(TrainConfig):
         "Split of the dataset (keep the test split for evaluation)."))
     limit: int | None = field(default=64, metadata=field_help("How many problems to use; empty for all."))
     problem_seed: int = field(default=0, metadata=field_help("Seed of the built-in generator that picks the problems."))
-    prm: str = field(default="", metadata=field_help(
+    prm: str = field(default="", metadata={**field_help(
         "The studio PRM that scores steps: its model id or folder (train one with `train prm`). Empty only "
-        "when prm_weight is 0."))
+        "when prm_weight is 0."), "widget": "prm"})
     prm_weight: float = field(default=1.0, metadata=field_help("Weight of the PRM reward."))
     correctness_weight: float = field(default=1.0, metadata=field_help(
         "Weight of the verifiable reward (1 when the final answer equals the reference)."))
@@ -67,11 +67,11 @@ class PADJobConfig(TrainConfig):
     generation_temperature: float = field(default=1.0, metadata=field_help("Sampling temperature of the completions."))
     beta: float = field(default=0.04, metadata=field_help(
         "KL penalty towards the base model (0 skips the reference model and the KL chart)."))
-    learning_rate: float = field(default=1e-6, metadata=field_help("Peak learning rate of AdamW."))
-    per_device_batch_size: int = field(default=4, metadata=field_help(
+    learning_rate: float = field(default=1e-6, metadata=at_least(0, "Peak learning rate of AdamW."))
+    per_device_batch_size: int = field(default=4, metadata=at_least(1,
         "Completions per device per forward pass; batch x accumulation x GPUs must be a multiple of "
         "num_generations."))
-    save_steps: int = field(default=25, metadata=field_help(
+    save_steps: int = field(default=25, metadata=at_least(1,
         "Save a resumable checkpoint every this many steps (cancel also saves one)."))
     vllm_server_url: str | None = field(default=None, metadata=field_help(
         "GPU only: generate through a running `trl vllm-serve` at this URL (TRL's vLLM server mode) instead "

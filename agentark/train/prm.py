@@ -51,7 +51,7 @@ from agentark.train.runtime import (
     peak_memory_mb,
 )
 from agentark.ids import file_sha256
-from agentark.train.train_config import TrainConfig, require_export
+from agentark.train.train_config import TrainConfig, at_least, require_export
 from agentark.train.train_jobs import register_training_kind
 
 log = logging.getLogger(__name__)
@@ -72,12 +72,13 @@ class PRMConfig(TrainConfig):
     # A LoRA PRM keeps its adapter when sharded; load_prm merges it at load time.
     merges_lora: ClassVar[bool] = False
 
-    export: str = field(default="", metadata=field_help(
+    export: str = field(default="", metadata={**field_help(
         "The training set: a studio PRM export (id or sha256, see `python -m agentark exports`) or a "
-        "PRM800K/Math-Shepherd-style stepwise file (.parquet/.jsonl with prompt, completions, labels)."))
-    base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
+        "PRM800K/Math-Shepherd-style stepwise file (.parquet/.jsonl with prompt, completions, labels)."),
+        "widget": "export", "trains": "prm"})
+    base_model: str = field(default=EMBEDDED_MODEL, metadata={**field_help(
         "The PRM's backbone, chosen independently of the student: the embedded model, a checkpoint folder, a "
-        "model id in the local Hugging Face cache, or a model the studio trained."))
+        "model id in the local Hugging Face cache, or a model the studio trained."), "widget": "base_model"})
     separator: str = field(default="\n", metadata=field_help(
         "Text placed after each step; the PRM's head is read at its last token. Saved with the model."))
     label_type: str = field(default="auto", metadata=field_help(
@@ -86,8 +87,8 @@ class PRMConfig(TrainConfig):
     class_weights: str = field(default="none", metadata=field_help(
         "Weigh the classes: 'none', 'balanced' (inverse frequency of good and bad steps in the file) or "
         "'NEG:POS' such as '4:1'."))
-    learning_rate: float = field(default=2e-5, metadata=field_help(
-        "Peak learning rate of AdamW (LoRA and a frozen backbone usually want about 1e-4)."))
+    learning_rate: float = field(default=2e-5, metadata=at_least(
+        0, "Peak learning rate of AdamW (LoRA and a frozen backbone usually want about 1e-4)."))
     weight_decay: float = field(default=0.0, metadata=field_help("AdamW weight decay."))
     max_length: int = field(default=1024, metadata=field_help(
         "Tokens per trajectory; a long question is cut from the left and steps that do not fit are dropped."))

@@ -36,9 +36,10 @@ from agentark.train.train_jobs import register_training_kind
 class SFTJobConfig(TrainConfig):
     """An SFT job (R-SFT or DA): which export, which base model, and how to train; stored as the job's config."""
 
-    export: str = field(default="", metadata=field_help(
+    export: str = field(default="", metadata={**field_help(
         "The training set: a studio export id or sha256 (see `python -m agentark exports`), or a TRL "
-        "conversational file (.parquet/.jsonl with a 'messages' column, or 'prompt' and 'completion')."))
+        "conversational file (.parquet/.jsonl with a 'messages' column, or 'prompt' and 'completion')."),
+        "widget": "export", "trains": "sft"})
     max_length: int = field(default=1024, metadata=field_help(
         "Tokens per conversation; longer ones are cut at the end (their prompt is kept)."))
     packing: bool = field(default=False, metadata=field_help(

@@ -4,7 +4,9 @@ device and precision, and how many GPUs and machines share the work.
 Design decision: ``TrainConfig`` is the one definition of these fields (their defaults, help and checks);
 ``PRMConfig``, ``SFTJobConfig`` and ``PADJobConfig`` extend it with what only their trainer needs and
 redeclare a shared field only to change its default or help (a redeclared field keeps its place, so the
-CLI flags and the Train page's form list the shared options in the same order for every kind).
+CLI flags and the Train page's form list the shared options in the same order for every kind). Bounds are field
+metadata (``min``/``max``, checked by ``agentark.options.check_bounds``), so the page's number inputs offer only
+what the check accepts; a subclass that redeclares a bounded field repeats its bounds with ``at_least``.
 """
 from __future__ import annotations
 
@@ -14,13 +16,18 @@ from typing import ClassVar
 from agentark.config import EMBEDDED_MODEL
 from agentark.errors import ConfigError
 from agentark.jobs.machine import DEVICE_CHOICES as DEVICES
-from agentark.options import ConfigBase, field_help
+from agentark.options import ConfigBase, check_bounds, field_help
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SWITCHES = ("auto", "on", "off")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 DISTRIBUTED = ("ddp", "zero2", "zero3", "fsdp")
 SHARDED = ("zero3", "fsdp")
+
+
+def at_least(low: float, text: str, hint: str = "") -> dict:
+    """A number field's metadata: its help and its inclusive lower bound (and the bound error's hint)."""
+    return {**field_help(text), "min": low, **({"hint": hint} if hint else {})}
 
 
 @dataclass
@@ -30,27 +37,29 @@ class TrainConfig(ConfigBase):
     # Whether the trainer merges LoRA weights on the main process, which needs whole (unsharded) weights.
     merges_lora: ClassVar[bool] = True
 
-    base_model: str = field(default=EMBEDDED_MODEL, metadata=field_help(
+    base_model: str = field(default=EMBEDDED_MODEL, metadata={**field_help(
         "The model to train: the embedded model, a checkpoint folder, a model id in the local Hugging Face "
-        "cache, or a model the studio trained."))
-    epochs: float = field(default=1.0, metadata=field_help(
-        "Passes over the training set (ignored when max_steps is set)."))
-    max_steps: int | None = field(default=None, metadata=field_help(
-        "Stop after this many optimizer steps; leave empty to train for the given epochs."))
-    learning_rate: float = field(default=1e-5, metadata=field_help("Peak learning rate of AdamW."))
+        "cache, or a model the studio trained."), "widget": "base_model"})
+    # epochs and learning_rate must be above 0: the bound keeps the box from going below it, the check below
+    # refuses 0 itself.
+    epochs: float = field(default=1.0, metadata=at_least(0, "Passes over the training set (ignored when max_steps is set)."))
+    max_steps: int | None = field(default=None, metadata=at_least(
+        1, "Stop after this many optimizer steps; leave empty to train for the given epochs.",
+        "Leave it empty to train by epochs."))
+    learning_rate: float = field(default=1e-5, metadata=at_least(0, "Peak learning rate of AdamW."))
     lr_scheduler: str = field(default="linear", metadata=field_help(
         "Learning-rate schedule after warm-up.", SCHEDULERS))
-    warmup_steps: int = field(default=0, metadata=field_help("Optimizer steps of linear warm-up."))
-    per_device_batch_size: int = field(default=4, metadata=field_help(
-        "Examples per device per forward pass."))
-    gradient_accumulation_steps: int = field(default=1, metadata=field_help(
+    warmup_steps: int = field(default=0, metadata=at_least(0, "Optimizer steps of linear warm-up."))
+    per_device_batch_size: int = field(default=4, metadata=at_least(1, "Examples per device per forward pass."))
+    gradient_accumulation_steps: int = field(default=1, metadata=at_least(1,
         "Forward passes accumulated into one optimizer step (effective batch = batch x accumulation x GPUs)."))
     lora: bool = field(default=False, metadata=field_help(
         "Train LoRA adapters instead of all weights; the final model has them merged in."))
-    lora_r: int = field(default=16, metadata=field_help("LoRA rank."))
+    lora_r: int = field(default=16, metadata=at_least(1, "LoRA rank."))
     lora_alpha: int = field(default=32, metadata=field_help("LoRA scaling numerator (scale = alpha / r)."))
-    lora_dropout: float = field(default=0.05, metadata=field_help("Dropout on the LoRA branch."))
-    save_steps: int = field(default=50, metadata=field_help(
+    # A dropout of 1 drops the whole branch: the bound admits it for the slider, the check below refuses it.
+    lora_dropout: float = field(default=0.05, metadata={**field_help("Dropout on the LoRA branch."), "min": 0, "max": 1})
+    save_steps: int = field(default=50, metadata=at_least(1,
         "Save a resumable checkpoint every this many steps (cancel also saves one)."))
     seed: int = field(default=0, metadata=field_help("Seed for data order, sampling and new weights."))
     device: str = field(default="auto", metadata=field_help(
@@ -60,9 +69,9 @@ class TrainConfig(ConfigBase):
         PRECISIONS))
     gradient_checkpointing: str = field(default="auto", metadata=field_help(
         "Recompute activations to save memory: auto turns it on on a GPU.", SWITCHES))
-    num_processes: int = field(default=1, metadata=field_help(
+    num_processes: int = field(default=1, metadata=at_least(1,
         "GPUs per machine; above 1 the job runs under `accelerate launch` with a generated config."))
-    num_machines: int = field(default=1, metadata=field_help(
+    num_machines: int = field(default=1, metadata=at_least(1,
         "Machines of a multi-node run (each with num_processes GPUs)."))
     distributed: str = field(default="ddp", metadata=field_help(
         "How several GPUs share the work: ddp, DeepSpeed ZeRO-2/3, or FSDP.", DISTRIBUTED))
@@ -76,21 +85,14 @@ class TrainConfig(ConfigBase):
         if not str(self.base_model).strip():
             raise ConfigError("No base model given: set [[base_model]] (embedded:smollm2-135m for the embedded "
                               "model).")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"[[max_steps]] must be at least 1 (got {self.max_steps}); leave it empty to train "
-                              "by epochs.")
+        check_bounds(type(self), self)
         if self.max_steps is None and self.epochs <= 0:
             raise ConfigError(f"[[epochs]] must be positive (got {self.epochs}), or set [[max_steps]].")
         if not self.learning_rate > 0:
             raise ConfigError(f"[[learning_rate]] must be positive (got {self.learning_rate}).")
-        for name in ("per_device_batch_size", "gradient_accumulation_steps", "save_steps", "num_processes",
-                     "num_machines", "lora_r"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"[[{name}]] must be at least 1 (got {getattr(self, name)}).")
-        if self.warmup_steps < 0:
-            raise ConfigError(f"[[warmup_steps]] must be 0 or more (got {self.warmup_steps}).")
-        if not 0 <= self.lora_dropout < 1:
-            raise ConfigError(f"[[lora_dropout]] must be in [0, 1) (got {self.lora_dropout}).")
+        if self.lora_dropout == 1:
+            raise ConfigError("[[lora_dropout]] must be below 1 (got 1): 1 drops the whole LoRA branch; use "
+                              "[[lora_dropout]] 0.05 or so.")
         self.check_choices(("device", DEVICES), ("precision", PRECISIONS), ("gradient_checkpointing", SWITCHES),
                            ("lr_scheduler", SCHEDULERS), ("distributed", DISTRIBUTED))
         if self.world_size > 1 and self.device == "cpu":

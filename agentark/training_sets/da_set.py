@@ -6,12 +6,10 @@ import re
 
 import pandas as pd
 
-from agentark.store import Store
 from agentark.training_sets.export_config import ExportConfig
 from agentark.training_sets.kind_registry import ExportKind, register_export_kind
-from agentark.training_sets.export_summary import ExportSummary
-from agentark.training_sets.message_filters import ROW_COLUMNS, chat, committed, provenance_columns
-from agentark.training_sets.source_messages import sft_messages
+from agentark.training_sets.message_filters import ROW_COLUMNS, committed, provenance_columns, sft_row
+from agentark.training_sets.source_messages import sft_prepare
 
 
 def normalized_text(text: str) -> str:
@@ -32,21 +30,14 @@ def da_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, di
             if key in seen:
                 continue
             seen.add(key)
-            rows.append({"messages": chat(m.question, m.content), "run_id": m.run_id, "problem_id": problem_id,
-                         "message_id": m.message_id, **{c: getattr(m, c) for c in extra}})
+            rows.append(sft_row(m, extra))
             if len(seen) >= cfg.max_per_problem:
                 break
     return pd.DataFrame(rows, columns=ROW_COLUMNS + extra), dropped
-
-
-def prepare_da(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummary]:
-    messages, dropped_fixes = sft_messages(store, cfg)
-    rows, dropped = da_rows(messages, cfg)
-    return rows, ExportSummary(cfg.kind, len(rows), {**dropped_fixes, **dropped})
 
 
 DA = register_export_kind(ExportKind(
     name="da", title="DA: distinct correct trajectories",
     description="Up to max_per_problem distinct correct trajectories per problem (any agent, any round), for "
                 "supervised fine-tuning on more than the final answer.",
-    columns=tuple(ROW_COLUMNS), prepare=prepare_da, human_corrections=True))
+    columns=tuple(ROW_COLUMNS), prepare=sft_prepare(da_rows), human_corrections=True))

@@ -18,10 +18,12 @@ class ExportSummary:
     consensus: dict[str, int] | None = None  # steps whose Monte-Carlo/judge labels agreed, disagreed, stood alone
     labelers: dict | None = None  # the labeler report of the export's runs (LabelerReport.to_dict)
     labeler_lines: list[str] = field(default_factory=list)
+    cut: dict[str, int] = field(default_factory=dict)  # messages kept only up to a rule's step (PRM: degenerate)
 
     def lines(self) -> list[str]:
         lines = self.prm.lines() if self.prm is not None else [f"{self.rows} rows"]
         lines += [f"dropped {n} message(s): {rule}" for rule, n in self.dropped.items()]
+        lines += [f"cut {n} message(s) before the step: {rule}" for rule, n in self.cut.items()]
         if self.consensus is not None:
             lines.append(f"consensus: {self.consensus['agreed']} steps where Monte-Carlo and judge agree kept; "
                          f"{self.consensus['disagreed']} where they disagree and {self.consensus['alone']} labelled by "
@@ -35,7 +37,7 @@ class ExportSummary:
 
     def to_dict(self) -> dict:
         return {"rows": self.rows, "dropped": dict(self.dropped), "prm": self.prm.to_dict() if self.prm else None,
-                "consensus": self.consensus, "labelers": self.labelers}
+                "consensus": self.consensus, "labelers": self.labelers, "cut": dict(self.cut)}
 
 
 @dataclass

@@ -28,6 +28,13 @@ def provenance_columns(messages: pd.DataFrame) -> list[str]:
     return [c for c in ("correction_id", "annotator") if c in messages]
 
 
+def sft_row(message, extra: list[str]) -> dict:
+    """One TRL conversational row from a message (a row of ``messages``), with its ids and provenance columns."""
+    return {"messages": chat(message.question, message.content), "run_id": message.run_id,
+            "problem_id": message.problem_id, "message_id": message.message_id,
+            **{c: getattr(message, c) for c in extra}}
+
+
 def committed(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
     """Correct messages an SFT student may learn from under the config, and how many each rule dropped.
 

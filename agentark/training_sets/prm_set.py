@@ -15,6 +15,7 @@ from agentark.labels.label_policy import (
     step_source,
 )
 from agentark.labels.labeler_report import labeler_report
+from agentark.runs.degenerate import first_degenerate_step
 from agentark.store import Store
 from agentark.store import label_tables as q
 from agentark.training_sets.export_config import ExportConfig
@@ -30,8 +31,13 @@ PRM_ROLES = ("solver", "solution")
 
 
 def prm_rows(messages: pd.DataFrame, steps: pd.DataFrame, labels: pd.DataFrame,
-             cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Stepwise supervision rows under the config's policy, and how many messages each rule dropped."""
+             cfg: ExportConfig, cut: dict[str, int] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Stepwise supervision rows under the config's policy, and how many messages each rule dropped.
+
+    Unless degenerate text is kept (``drop_degenerate`` off), a message is never exported past its first
+    degenerate step (``agentark.runs.degenerate.first_degenerate_step``): a row that would reach it is cut before
+    it when the steps before it are known good (a right answer), else left out; ``cut`` counts the cut ones per
+    reason."""
     resolved, claim_free = claim_free_resolved(resolve_step_labels(labels, cfg).set_index("step_id"), steps)
     cast = bool if cfg.label_type == "hard" else float
     correct = dict(zip(messages["message_id"], messages["is_correct"]))
@@ -44,6 +50,17 @@ def prm_rows(messages: pd.DataFrame, steps: pd.DataFrame, labels: pd.DataFrame,
         ids = g.sort_values("idx")["step_id"].tolist()
         texts = g.sort_values("idx")["text"].tolist()
         kept, reason = kept_steps(ids, resolved, claim_free, correct[message_id], cfg.first_error)
+        bad = first_degenerate_step(texts, str(g.iloc[0].question or "")) if cfg.drop_degenerate else None
+        if reason is None and bad is not None and kept > bad[0]:
+            first_bad = next((i for i, s in enumerate(ids[:kept]) if s in resolved.index
+                              and not resolved.at[s, "good"]), None)
+            if bad[0] > 0 and first_bad is None and correct[message_id] is True:
+                kept = bad[0]
+                if cut is not None:
+                    cut[bad[1]] = cut.get(bad[1], 0) + 1
+            else:
+                reason = bad[1]
+                dropped.setdefault(reason, 0)
         if reason is not None:
             dropped[reason] += 1
             continue
@@ -62,11 +79,12 @@ def prepare_prm(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSu
     labels, consensus = q.labels_in_force(store, runs), None
     if cfg.policy == "consensus":
         labels, consensus = consensus_labels(labels)
-    rows, dropped = prm_rows(messages, q.steps_in_context(store, runs), labels, cfg)
+    cut: dict[str, int] = {}
+    rows, dropped = prm_rows(messages, q.steps_in_context(store, runs), labels, cfg, cut)
     report = labeler_report(store, runs)
     figures = prm_figures(rows, cfg.balance_threshold)
     return rows, ExportSummary(cfg.kind, len(rows), {**degenerate, **dropped}, figures, consensus,
-                               report.to_dict(), report.lines())
+                               report.to_dict(), report.lines(), cut)
 
 
 PRM = register_export_kind(ExportKind(

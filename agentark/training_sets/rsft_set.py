@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agentark.store import Store
 from agentark.training_sets.export_config import ExportConfig
 from agentark.training_sets.kind_registry import ExportKind, register_export_kind
-from agentark.training_sets.export_summary import ExportSummary
-from agentark.training_sets.message_filters import ROW_COLUMNS, chat, committed, provenance_columns
-from agentark.training_sets.source_messages import sft_messages
+from agentark.training_sets.message_filters import ROW_COLUMNS, committed, provenance_columns, sft_row
+from agentark.training_sets.source_messages import sft_prepare
 
 
 def rsft_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -23,18 +21,11 @@ def rsft_rows(messages: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, 
     extra = provenance_columns(messages)
     for (run_id, problem_id), g in keep.groupby(["run_id", "problem_id"], sort=True):
         m = g.sort_values("seq").iloc[0]
-        rows.append({"messages": chat(m.question, m.content), "run_id": run_id, "problem_id": problem_id,
-                     "message_id": m.message_id, **{c: m[c] for c in extra}})
+        rows.append(sft_row(m, extra))
     return pd.DataFrame(rows, columns=ROW_COLUMNS + extra), dropped
-
-
-def prepare_rsft(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummary]:
-    messages, dropped_fixes = sft_messages(store, cfg)
-    rows, dropped = rsft_rows(messages, cfg)
-    return rows, ExportSummary(cfg.kind, len(rows), {**dropped_fixes, **dropped})
 
 
 RSFT = register_export_kind(ExportKind(
     name="rsft", title="R-SFT: correct final reasoning per problem",
     description="One conversation per problem: the team's final correct reasoning, for supervised fine-tuning.",
-    columns=tuple(ROW_COLUMNS), prepare=prepare_rsft, human_corrections=True))
+    columns=tuple(ROW_COLUMNS), prepare=sft_prepare(rsft_rows), human_corrections=True))

@@ -3,6 +3,8 @@ degenerate over whole debates, filtered by ``corrections`` (only problems with a
 people's corrections of the messages kept (``agentark.labels.corrections``)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from agentark.labels.corrections import corrected_messages
@@ -12,6 +14,7 @@ from agentark.store import correction_tables as ct
 from agentark.store import label_tables as q
 from agentark.store.trace_tables import corrected_problems
 from agentark.training_sets.export_config import ExportConfig
+from agentark.training_sets.export_summary import ExportSummary
 
 
 def source_messages(store: Store, cfg: ExportConfig, roles: tuple[str, ...] = ("solver",)) -> pd.DataFrame:
@@ -42,3 +45,15 @@ def sft_messages(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, dict[st
     if cfg.corrections != "human":
         return messages, {}
     return corrected_messages(corrections_of(store, cfg, messages))
+
+
+def sft_prepare(rows: Callable[[pd.DataFrame, ExportConfig], tuple[pd.DataFrame, dict[str, int]]]
+                ) -> Callable[[Store, ExportConfig], tuple[pd.DataFrame, ExportSummary]]:
+    """An SFT kind's ``prepare``: its ``rows`` over the curated (and, if asked, corrected) messages, with what
+    both steps dropped."""
+    def prepare(store: Store, cfg: ExportConfig) -> tuple[pd.DataFrame, ExportSummary]:
+        messages, dropped_fixes = sft_messages(store, cfg)
+        kept, dropped = rows(messages, cfg)
+        return kept, ExportSummary(cfg.kind, len(kept), {**dropped_fixes, **dropped})
+
+    return prepare

@@ -38,6 +38,42 @@ def _runs(opt: Option, key: str) -> list[str]:
                           format_func=RunLabels.of(runs).option)
 
 
+def _pick_or_type(opt: Option, key: str, offered: dict[str, str], default: Any, path_label: str) -> str:
+    """A picker of what the studio has (value -> text) over a box for anything else; the box wins when filled."""
+    values = list(offered)
+    picked = st.selectbox(opt.label, values, index=values.index(default) if default in values else 0,
+                          format_func=lambda v: offered.get(v) or "(none)", help=opt.help, key=key)
+    typed = st.text_input(path_label, key=f"{key}_path", help=opt.help)
+    return typed.strip() or picked
+
+
+def _export(opt: Option, key: str, default: Any) -> str:
+    """An export of a kind the training kind ``trains`` reads, or a file path."""
+    from agentark.training_sets import list_exports
+    from agentark.jobs import get_kind
+
+    exports = list_exports(get_store())
+    usable = exports[exports["kind"].isin(get_kind(opt.meta["trains"]).export_kinds)]
+    offered = {"": "", **{r.export_id: f"{r.export_id} · {r.n_rows} rows · {r.sha256[:12]}" for r in usable.itertuples()}}
+    return _pick_or_type(opt, key, offered, default, "…or a file path")
+
+
+def _base_model(opt: Option, key: str, default: Any) -> str:
+    """The embedded model or one the studio trained, or a folder / hub id."""
+    from agentark.checkpoints import list_models
+    from agentark.config import EMBEDDED_MODEL
+
+    offered = {m: m for m in [EMBEDDED_MODEL, *list_models(get_store())["model_id"]]}
+    return _pick_or_type(opt, key, offered, default, "…or a folder / hub id")
+
+
+def _prm(opt: Option, key: str, default: Any) -> str:
+    """A PRM the studio trained, or a PRM folder."""
+    from agentark.labels.prm_labeler import trained_prms
+
+    return _pick_or_type(opt, key, {"": "", **{m: m for m in trained_prms()}}, default, "…or a PRM folder")
+
+
 def _number(opt: Option, key: str, default: Any):
     """A number box (a slider for a float with both bounds) within the field's bounds."""
     cast = int if opt.kind == "int" else float
@@ -76,6 +112,12 @@ def _widget(opt: Option, prefix: str, default: Any, given: bool = False):
                              key=key).strip()
     if widget == "runs":
         return _runs(opt, key)
+    if widget == "export":
+        return _export(opt, key, default)
+    if widget == "base_model":
+        return _base_model(opt, key, default)
+    if widget == "prm":
+        return _prm(opt, key, default)
     if "suggest" in meta:
         offered = list(meta["suggest"]())
         if opt.kind == "list":

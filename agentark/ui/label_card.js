@@ -120,6 +120,22 @@ function give(S, value, flag, t0) {
   else move(S, 1, t0);
 }
 
+// The first automatic suggestion (negatives come first) given as this person's label, in one key.
+function accept(S, t0) {
+  const card = S.cards.get(S.pos);
+  const first = card && (card.suggestions || [])[0];
+  if (first) give(S, first.value, false, t0);
+}
+
+function drawSuggestions(S, card) {
+  const list = card.suggestions || [];
+  const box = $(S, ".lc-suggest");
+  box.hidden = list.length === 0;
+  $(S, ".lc-accept").hidden = list.length === 0;
+  box.textContent = list.map((x) => `Suggested ${VALUES[String(x.value)] || x.value} by ${x.source}` +
+                                    (x.reason ? `: ${x.reason}` : "")).join(" · ");
+}
+
 function move(S, delta, t0) {
   const target = Math.min(Math.max(S.pos + delta, 0), Math.max(S.total - 1, 0));
   if (target !== 0) S.reopen = false;  // the person moved on: the queue is theirs as it is
@@ -162,6 +178,7 @@ function act(S, what, t0) {
   else if (what === "neutral") give(S, 0, false, t0);
   else if (what === "wrong") give(S, -1, false, t0);
   else if (what === "flag") give(S, null, true, t0);
+  else if (what === "accept") accept(S, t0);
   else if (what === "next") move(S, 1, t0);
   else if (what === "prev") move(S, -1, t0);
   else if (what === "correct") openEditor(S);
@@ -169,7 +186,7 @@ function act(S, what, t0) {
   else if (what === "cancel-correction") { S.editing = false; render(S, null); }
 }
 
-const KEYS = { g: "good", n: "neutral", b: "wrong", f: "flag", j: "next", ArrowRight: "next", k: "prev",
+const KEYS = { g: "good", n: "neutral", b: "wrong", f: "flag", a: "accept", j: "next", ArrowRight: "next", k: "prev",
                ArrowLeft: "prev", c: "correct" };
 
 function onKey(e) {
@@ -292,6 +309,7 @@ function render(S, t0) {
   if (S.error) warn(S, S.error, true);
   else if (!S.annotator) warn(S, "Enter your name as Annotator in the sidebar before labeling.");
   else warn(S, "");
+  drawSuggestions(S, card);
   drawHistory(S, card);
   status(S);
   if (t0 !== null && t0 !== undefined) painted(S, t0);

@@ -108,6 +108,18 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def suggestions(history: list[dict]) -> list[dict]:
+    """The automatic labels in force on a step (each automatic source's latest row, unless withdrawn), negatives
+    first, each with its reason (the label's note): what the card offers to accept in one key."""
+    latest: dict[str, dict] = {}
+    for h in history:
+        if str(h.get("source") or "").startswith("auto:") and not h.get("correction"):
+            latest[h["source"]] = h
+    found = [{"source": s, "value": h["value"], "reason": h.get("note")} for s, h in latest.items()
+             if h.get("value") is not None]
+    return sorted(found, key=lambda x: (x["value"] >= 0, x["source"]))
+
+
 def card_data(queue: human_labels.LabelQueue, pos: int, annotator: str, run_label: Callable[[str], str]) -> dict:
     """What the card gets on a run: the queue's id and length, the cards of the window around ``pos`` it was not
     sent yet (with their messages' texts; the browser keeps what it got), and the acknowledgements. Sending only
@@ -127,7 +139,7 @@ def card_data(queue: human_labels.LabelQueue, pos: int, annotator: str, run_labe
         cards.append({"pos": c["pos"], "step_id": c["step_id"], "message_id": c["message_id"], "idx": int(c["idx"]),
                       "text": c["text"], "char_start": int(c["char_start"]), "char_end": int(c["char_end"]),
                       "run": run_label(c["run_id"]), "agent": c["agent"], "round": int(c["round"]),
-                      "history": c["history"]})
+                      "history": c["history"], "suggestions": suggestions(c["history"])})
     st.session_state["lab_sent"] = (queue.token, sent)
     return {"queue": queue.token, "total": len(queue), "pos": pos, "annotator": annotator, "cards": cards,
             "messages": messages, "acked": [i for batch in st.session_state.get("lab_acked", ()) for i in batch],

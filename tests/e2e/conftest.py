@@ -6,26 +6,16 @@ they fail instead, because .ci/run installs Chromium. Playwright's own browser d
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium_path, launch
 from tests.live_app import live_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
+README_IMAGES = ROOT / "docs" / "images"
 
 
 @pytest.fixture
@@ -38,7 +28,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS, headless=True)
+        browser = launch(pw, exe)
         try:
             yield browser
         finally:
@@ -55,5 +45,15 @@ def app_server(agentark_home):
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def readme_image(page, name: str) -> Path:
+    """One of the README's images, taken from the current app: written to docs/images/ (where the README shows it
+    from) each time the test runs, so a change to a page shows in the README once the suite has run
+    (tests/test_readme_images.py checks that every image the README shows has a test that writes it)."""
+    README_IMAGES.mkdir(parents=True, exist_ok=True)
+    path = README_IMAGES / name
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 from agentark import config
 from agentark.checkpoints import read_card, write_card
 from agentark.store import Store
-from tests.conftest import ROOT
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import readme_image
 from tests.evalstore import build_eval_store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def tiny_prm(tmp_path) -> None:
@@ -68,5 +71,4 @@ def test_compare_walks_differing_problems_with_the_keyboard(app_server, browser,
     tinted.first.wait_for(timeout=60_000)
     assert tinted.count() >= 4  # two steps in each of the two systems
     assert all(0 <= float(s.get_attribute("data-score")) <= 1 for s in tinted.all())
-    shot = screenshot(page, "compare.png")
-    shutil.copy(shot, ROOT / "docs" / "images" / "compare.png")
+    shot = readme_image(page, "compare.png")

@@ -2,11 +2,15 @@
 lost when the tab is closed mid-way or the server restarts; a correction written on a wrong step is stored."""
 from __future__ import annotations
 
+import pytest
+
 from agentark.debate import DebateConfig, debate_job
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.store import Store
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import readme_image
 from tests.live_app import live_app
+
+pytestmark = pytest.mark.browser
 
 KEYS = "gbnggggbnggbgngggbgnggbgg"  # 25 labels: good, wrong (bad), neutral
 STATE = "window.__agentarkLabelCard"
@@ -66,7 +70,7 @@ def test_fifty_keys_fifty_labels_after_a_tab_closed_mid_way(app_server, browser)
     _saved(page)
     _press(page, KEYS)
     _saved(page)
-    screenshot(page, "label_steps.png")
+    readme_image(page, "label_steps.png")
     timings = page.evaluate(f"{STATE}.timings")
     assert len(timings) >= len(KEYS)
     context.close()
@@ -75,6 +79,7 @@ def test_fifty_keys_fifty_labels_after_a_tab_closed_mid_way(app_server, browser)
     assert (valued, rows, steps) == (50, 50, 50)
 
 
+@pytest.mark.slow
 def test_nothing_lost_across_a_server_restart_and_a_correction_is_stored(agentark_home, browser):
     _steps()
     context = browser.new_context(viewport={"width": 1400, "height": 1100})

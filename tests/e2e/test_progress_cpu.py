@@ -11,9 +11,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.debate.debate_job import RunFolder
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WINDOW_S = 12
 

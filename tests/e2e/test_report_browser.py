@@ -6,10 +6,14 @@ from pathlib import Path
 
 import plotly
 
+import pytest
+
 from agentark.evaluate.compare import compare
 from agentark.evaluate.report import write_report
 from agentark.store import Store
 from tests.evalstore import add_run, build_eval_store, message, outcome
+
+pytestmark = pytest.mark.browser
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 BARS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(div => {

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.conftest import screenshot
 from tests.tinylm import build_tiny_llama
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _loss_step(page) -> int:

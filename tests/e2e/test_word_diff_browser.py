@@ -2,9 +2,13 @@
 (before and after line breaks), and never inserted or unchanged text."""
 from __future__ import annotations
 
+import pytest
+
 from agentark.runs.traces import word_diff
 from agentark.store import Store
 from tests.evalstore import add_run, message, outcome
+
+pytestmark = pytest.mark.browser
 
 # The first change ends its line, so the deleted piece carries the blank line after it: the case that struck
 # through the whole rest of the message, inserted text included.

@@ -18,7 +18,7 @@ from agentark.clock import now
 from agentark.debate import Turn, decide, message_record, outcome_record
 from agentark.grading import choice_letter, choice_options, gradable
 from agentark.errors import ImportFormatError
-from agentark.ids import check_id, file_sha256
+from agentark.ids import check_id
 from agentark.runs.import_io import FieldError
 from agentark.store import Store
 from agentark.store import run_tables
