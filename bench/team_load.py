@@ -27,7 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import argparse
 import json
 import os
 import statistics
@@ -38,7 +37,9 @@ import time
 from dataclasses import dataclass, field
 
 from agentark.store import Store
-from bench.label_latency import CHROMIUM_FLAGS, STATE, build
+from bench import smoke
+from bench.label_latency import STATE, build
+from tests.browser import chromium_path, launch
 from tests.live_app import live_app
 
 RELOADED = (("runs-dashboard", "Runs dashboard"), ("problem-list", "Problems"), ("compare", "Compare"))
@@ -88,13 +89,12 @@ def _seen_exceptions(page, where: str, tally: Tally) -> None:
         tally.failed(f"{where}: {boxes.nth(i).inner_text()}")
 
 
-def label_sessions(url: str, sessions: int, stop: threading.Event, tally: Tally, exe: str,
-                   ready: threading.Event) -> None:
+def label_sessions(url: str, sessions: int, stop: threading.Event, tally: Tally, ready: threading.Event) -> None:
     """``sessions`` annotators on the card, one key a second each, then wait for every label to be saved."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS, headless=True)
+        browser = launch(pw)
         try:
             pages = []
             for n in range(sessions):
@@ -127,12 +127,12 @@ def label_sessions(url: str, sessions: int, stop: threading.Event, tally: Tally,
             browser.close()
 
 
-def reload_pages(url: str, stop: threading.Event, tally: Tally, exe: str) -> None:
+def reload_pages(url: str, stop: threading.Event, tally: Tally) -> None:
     """The dashboard, the problem list and Compare, loaded one after another until ``stop``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS, headless=True)
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         n = 0
         try:
@@ -196,10 +196,7 @@ def jobs(home: Path, work: Path, stop: threading.Event, tally: Tally, kind: str,
 
 def run(minutes: float, sessions: int, steps: int, import_size: int, debate_size: int) -> dict:
     """Run the load; return its figures (and print them)."""
-    from tests.e2e.conftest import chromium_path
-
-    exe = chromium_path()
-    if exe is None:
+    if chromium_path() is None:
         raise SystemExit("No Chromium at /usr/bin/chromium: install it (`apt-get install chromium`).")
     tally = Tally()
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,12 +211,12 @@ def run(minutes: float, sessions: int, steps: int, import_size: int, debate_size
                       timeout=120) as (_, port):
             url = f"http://127.0.0.1:{port}"
             ready, stop = threading.Event(), threading.Event()
-            labelling = threading.Thread(target=label_sessions, args=(url, sessions, stop, tally, exe, ready))
+            labelling = threading.Thread(target=label_sessions, args=(url, sessions, stop, tally, ready))
             # The sessions open first (each loads the labeling page); the clock starts when all are in.
             labelling.start()
             ready.wait()
             threads = [
-                threading.Thread(target=reload_pages, args=(url, stop, tally, exe)),
+                threading.Thread(target=reload_pages, args=(url, stop, tally)),
                 threading.Thread(target=cli_labels, args=(home, "cli-0", last[0::2], stop, tally)),
                 threading.Thread(target=cli_labels, args=(home, "cli-1", last[1::2], stop, tally)),
                 threading.Thread(target=jobs, args=(home, work, stop, tally, "debate", debate_size)),
@@ -268,16 +265,9 @@ def report(f: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10, help="how long the load runs")
-    parser.add_argument("--sessions", type=int, default=8, help="browser sessions labelling on the card")
-    parser.add_argument("--steps", type=int, default=30_000, help="steps in the store at the start")
-    parser.add_argument("--import-size", type=int, default=2000, help="problems in each imported file")
-    parser.add_argument("--debate-size", type=int, default=20, help="problems in each debate")
-    parser.add_argument("--smoke", action="store_true", help="a few seconds with 2 sessions: does it run?")
-    args = parser.parse_args()
-    if args.smoke:
-        args.minutes, args.sessions, args.steps, args.import_size, args.debate_size = 0.15, 2, 3000, 50, 2
+    parser = smoke.sized(__doc__, minutes=(10.0, 0.15), sessions=(8, 2), steps=(30_000, 3000),
+                         import_size=(2000, 50), debate_size=(20, 2))
+    args = smoke.parse(parser)
     figures = run(args.minutes, args.sessions, args.steps, args.import_size, args.debate_size)
     ok = not figures["exceptions"] and not figures["lost"] and not figures["extra"] and not figures["doubled"]
     sys.exit(0 if ok else 1)

@@ -33,6 +33,8 @@ SCRIPTS = {
     "mc_labeling.py": (r"batched/sequential throughput ratio: [\d.]+", ()),
     "prm_scoring.py": (r"ratio \(per-prefix time / one-pass time\): [\d.]+x", ()),
     "served_concurrency.py": (r"wall-time ratio concurrency 1 / concurrency \d+: [\d.]+x", ()),
+    "team_load.py": (r"labels sent vs stored: card \d+ sent, \d+ stored; CLI \d+ sent, \d+ stored; lost 0, extra 0, "
+                     r"doubled 0", BROWSER),
     "store_scale.py": (r"p95 list [\d.]+ ms vs JSONL \d+ ms = \d+x; p95 dashboard", ()),
 }
 # What needs a CUDA machine runs its CPU path elsewhere, or not at all here.
