@@ -53,7 +53,8 @@ class Tally:
 
     exceptions: list[str] = field(default_factory=list)
     page_loads_ms: list[float] = field(default_factory=list)
-    keys: dict[str, int] = field(default_factory=dict)  # annotator -> labels sent from the card
+    keys: dict[str, int] = field(default_factory=dict)  # annotator -> keys pressed, then labels the card sent
+    pressed: int = 0
     card_ms: list[float] = field(default_factory=list)  # key -> label in the store (acknowledged)
     cli_sent: dict[str, list[str]] = field(default_factory=dict)  # annotator -> steps labelled by the CLI
     cli_ms: list[float] = field(default_factory=list)
@@ -118,7 +119,12 @@ def label_sessions(url: str, sessions: int, stop: threading.Event, tally: Tally,
                 time.sleep(max(0.0, tick - time.monotonic()))
             for annotator, page in pages:
                 page.get_by_text("Every label is saved.").wait_for(timeout=300_000)
-                tally.card_ms += page.evaluate(f"{STATE}.ackTimings")
+                # A label given is acknowledged once (after its commit): what the card sent. A key pressed while
+                # the card waits for more steps gives no label, so keys pressed are counted apart.
+                acked = page.evaluate(f"{STATE}.ackTimings")
+                tally.card_ms += acked
+                tally.pressed += tally.keys[annotator]
+                tally.keys[annotator] = len(acked)
                 _seen_exceptions(page, f"label page of {annotator}", tally)
         except Exception as exc:  # a session that cannot go on is a failure of the load, reported with the rest
             tally.failed(f"labeling sessions: {exc!r}")
@@ -240,7 +246,7 @@ def run(minutes: float, sessions: int, steps: int, import_size: int, debate_size
     extra = sum(max(0, stored.get(a, 0) - n) for a, n in sent.items())
     figures = {
         "minutes": elapsed / 60, "sessions": sessions, "exceptions": tally.exceptions,
-        "card_sent": sum(tally.keys.values()), "card_stored": sum(stored.get(a, 0) for a in tally.keys),
+        "card_sent": sum(tally.keys.values()), "pressed": tally.pressed, "card_stored": sum(stored.get(a, 0) for a in tally.keys),
         "cli_sent": sum(len(v) for v in tally.cli_sent.values()),
         "cli_stored": sum(stored.get(a, 0) for a in tally.cli_sent), "lost": lost, "extra": extra,
         "doubled": doubled, "label_ms": tally.card_ms, "cli_ms": tally.cli_ms, "page_ms": tally.page_loads_ms,
@@ -256,6 +262,7 @@ def report(f: dict) -> None:
     print(f"page exceptions and failed commands: {len(f['exceptions'])}")
     for what in f["exceptions"][:20]:
         print(f"  {what}")
+    print(f"card keys pressed: {f['pressed']} (a key while the card waits for more steps gives no label)")
     print(f"labels sent vs stored: card {f['card_sent']} sent, {f['card_stored']} stored; CLI {f['cli_sent']} sent, "
           f"{f['cli_stored']} stored; lost {f['lost']}, extra {f['extra']}, doubled {f['doubled']}")
     print(f"label in the store (key to committed, card): {_figures(f['label_ms'])}")
