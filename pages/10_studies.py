@@ -5,6 +5,7 @@ import streamlit as st
 from agentark import jobs
 from agentark.errors import AgentArkError
 from agentark.options import from_values
+from agentark.safe_text import md_text
 from agentark.studies.arms import arm_title
 from agentark.studies.study_config import StudyConfig, builtin_study, parse_study
 from agentark.studies.study_job import list_studies
@@ -65,17 +66,18 @@ try:
 except AgentArkError as exc:
     st.error(str(exc))
     st.stop()
-st.write(teacher_line(result))
+st.markdown(md_text(teacher_line(result)))
 rows = table_rows(result)
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"study_table_{picked}")
 else:
     st.caption("No arm has been evaluated yet.")
 for arm, error in sorted(result.errors.items()):
-    st.warning(f"{arm_title(arm)}: {error}")
+    st.warning(f"{arm_title(arm)}: {md_text(error)}")
 st.caption("Accuracy: mean over seeds; intervals: 95% percentile bootstrap over problems; lift and 'vs single': "
-           "paired differences on the problems both arms finished, p from the exact sign test (McNemar with one "
-           "seed). Every evaluation went through the held-out check of its model's training problems.")
+           "paired differences on the problems both arms finished, decided by one rule: the exact sign test (McNemar "
+           "with one seed) and the exact interval that agrees with it, or 'too few discordant pairs' when too few "
+           "problems differ to decide. Every evaluation went through the held-out check of its model's training problems.")
 with st.expander("Behind each row: runs, exports, jobs, models"):
     for line in text_report(result)[2:]:
         st.text(line)

@@ -14,6 +14,7 @@ from agentark.options import from_values
 from agentark.progress import format_eta
 from agentark.runs.names import RunLabels, tokens_text
 from agentark.runs.formats import TranscriptImportConfig, format_names, import_transcripts, upload_config
+from agentark.safe_text import md_text
 from agentark.store import run_tables
 from agentark.store.transcript_tables import run_costs
 from agentark.ui import errors_shown, get_store
@@ -38,9 +39,9 @@ if submitted:
         st.session_state["last_run"] = run_id
         st.success(f"Started run **{run_id}** on {len(report.problems)} problems.")
         for line, reason in report.rejected:
-            st.warning(f"{report.source} line {line} skipped: {reason}")
+            st.warning(f"{md_text(report.source)} line {line} skipped: {md_text(reason)}")
         for line, reason in report.warnings:
-            st.warning(f"{report.source} line {line}: {reason}")
+            st.warning(f"{md_text(report.source)} line {line}: {md_text(reason)}")
 
 with st.expander("Import transcripts from another tool", expanded=False):
     st.caption("Du et al. llm_multiagent_debate JSON, MASLab/AgentArk-reference JSONL, or an AgentArk transcript "
@@ -57,11 +58,11 @@ with st.expander("Import transcripts from another tool", expanded=False):
             else:
                 cfg = upload_config(from_values(TranscriptImportConfig, import_values), upload.name, upload.getvalue())
                 report = import_transcripts(store, cfg)
-                st.success(report.summary())
+                st.success(md_text(report.summary()))
                 for where in report.rejection_lines():
-                    st.warning(f"rejected: {where}")
+                    st.warning(f"rejected: {md_text(where)}")
                 for warning in report.warning_lines():
-                    st.warning(f"imported, but {warning}")
+                    st.warning(f"imported, but {md_text(warning)}")
 
 
 def show_progress(active) -> None:

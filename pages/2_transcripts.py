@@ -3,6 +3,7 @@
 The address is the state: ``?run=RUN&problem=PROBLEM`` plus the problem list's filter, so a link opens
 the same problem and Next/Previous walk the same filtered list.
 """
+import pandas as pd
 import streamlit as st
 
 from agentark.labels.corrections import problem_corrections
@@ -11,8 +12,9 @@ from agentark.runs.names import RunLabels, tokens_text
 from agentark.store import curation_tables, run_tables
 from agentark.store.trace_tables import ProblemFilter, agent_order, neighbours, problem_page
 from agentark.runs.traces import agent_transitions, vote_tally
+from agentark.safe_text import md_code, md_text
 from agentark.ui import annotator, errors_shown, get_store
-from agentark.ui.marks import agent_colour, correct_mark, diff_html
+from agentark.ui.marks import agent_dot, correct_mark, diff_html
 
 store = get_store()
 st.title("Debate viewer")
@@ -69,7 +71,7 @@ with errors_shown():
                   on_click=go_to, args=around["next"] or ("", ""))
     where = f"problem {around['position']} of {around['total']} in the current filter" if around["position"] else \
         "this problem is outside the current filter"
-    nav[2].caption(f"{where} · link: `?run={run_id}&problem={problem_id}`")
+    nav[2].caption(f"{where} · link: " + md_code(f"?run={run_id}&problem={problem_id}"))
 
     problem = run_tables.problem(store, problem_id)
     outcome = run_tables.run_problems(store, run_id).set_index("problem_id").loc[problem_id]
@@ -82,7 +84,7 @@ with errors_shown():
     message_marks = marks[marks["message_id"].notna()].set_index("message_id")
     corrections = problem_corrections(store, run_id, problem_id)
 
-    st.markdown(f"**Question.** {problem['question']}")
+    st.markdown(f"**Question.** {md_text(problem['question'])}")
     solvers = messages[messages["role"] == "solver"]
     last_round = int(solvers["round"].max()) if not solvers.empty else 0
     tally = vote_tally(solvers.loc[solvers["round"] == last_round, "answer"])
@@ -93,8 +95,10 @@ with errors_shown():
     c3.metric("Consensus", f"{outcome.consensus:.0%}" if outcome.consensus == outcome.consensus else "—")
     kinds = [t.kind for t in transitions.values()]
     c4.metric("Corrections / regressions", f"{kinds.count('correction')} / {kinds.count('regression')}")
-    c5.metric("Tokens", tokens_text((outcome.prompt_tokens or 0) + (outcome.completion_tokens or 0)))
-    st.caption("Final-round votes: " + (" · ".join(f"`{a}` ×{n}" for a, n in tally) or "no answers"))
+    # An imported outcome may not say its tokens (NA, which `or 0` cannot test).
+    c5.metric("Tokens", tokens_text(sum(int(t) for t in (outcome.prompt_tokens, outcome.completion_tokens)
+                                        if not pd.isna(t))))
+    st.caption("Final-round votes: " + (" · ".join(f"{md_code(a)} ×{n}" for a, n in tally) or "no answers"))
 
     with st.container(border=True):
         m1, m2, m3, m4 = st.columns([3, 1, 1, 3])
@@ -108,8 +112,8 @@ with errors_shown():
             m4.caption("Not marked yet.")
         else:
             pm = problem_mark.iloc[0]
-            m4.markdown(f"Marked **{pm['mark']}** by {pm['annotator'] or 'anonymous'} at {pm['created_at']:%Y-%m-%d %H:%M}"
-                        + (f" — _{pm['note']}_" if pm["note"] else ""))
+            m4.markdown(f"Marked **{md_text(pm['mark'])}** by {md_text(pm['annotator'] or 'anonymous')} at "
+                        f"{pm['created_at']:%Y-%m-%d %H:%M}" + (f" — _{md_text(pm['note'])}_" if pm["note"] else ""))
 
     show_diff = st.toggle("Word diff against the agent's previous round", key="tr_diff")
     agents = agent_order(messages["agent"])
@@ -125,10 +129,10 @@ with errors_shown():
             msg = in_round[in_round["agent"] == agent].iloc[0]
             verdict = ":orange[:material/error: failed]" if msg.error else correct_mark(msg.is_correct)
             with col:
-                st.markdown(
-                    f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span> **{agent}** · '
-                    f"answer `{msg.answer}` {verdict}", unsafe_allow_html=True)
-                st.caption(f"{tokens_text(msg.completion_tokens)} tokens · {msg.model or '—'}")
+                # The only HTML here is the dot (a palette colour); the name and answer are escaped text.
+                st.markdown(f"{agent_dot(agent)} **{md_text(agent)}** · answer {md_code(msg.answer)} {verdict}",
+                            unsafe_allow_html=True)
+                st.caption(f"{tokens_text(msg.completion_tokens)} tokens · {md_text(msg.model or '—')}")
                 if msg.get("finish_reason") == "length":
                     st.markdown(":orange[:material/content_cut: cut off at the token limit]"
                                 + (" · no answer stated" if msg.get("answer_kind") == "cut_off" else ""))
@@ -138,22 +142,22 @@ with errors_shown():
                 if change and change.kind in ("correction", "regression", "wrong_to_wrong"):
                     text = {"correction": ":green[↗ correction]", "regression": ":red[↘ regression]",
                             "wrong_to_wrong": ":orange[↔ changed, still wrong]"}[change.kind]
-                    st.markdown(f"{text} `{change.prev_answer}` → `{change.answer}`")
+                    st.markdown(f"{text} {md_code(change.prev_answer)} → {md_code(change.answer)}")
                 content = msg.error or msg.content or ""
                 with st.container(border=True):
                     if show_diff and agent in previous:
                         st.html(diff_html(previous[agent], content))
                     elif len(content) > PREVIEW_CHARS:
-                        st.markdown(content[:PREVIEW_CHARS].rsplit(" ", 1)[0] + " …")
+                        st.markdown(md_text(content[:PREVIEW_CHARS].rsplit(" ", 1)[0]) + " …")
                         with st.expander(f"Show the whole message ({len(content)} characters)"):
-                            st.markdown(content)
+                            st.markdown(md_text(content))
                     else:
-                        st.markdown(content)
+                        st.markdown(md_text(content))
                 previous[agent] = content
                 for fix in corrections[corrections["message_id"] == msg.message_id].itertuples():
                     step = f"step {fix.step_idx + 1}" if fix.step_idx >= 0 else "a step since segmented again"
                     with st.container(border=True):
-                        st.markdown(f":violet[:material/edit: corrected] {step} by {fix.annotator} at "
+                        st.markdown(f":violet[:material/edit: corrected] {step} by {md_text(fix.annotator)} at "
                                     f"{fix.created_at:%Y-%m-%d %H:%M}")
                         st.html(diff_html(fix.original_text, fix.text))
                         if fix.rest:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from agentark.runs.names import RunLabels, rename, set_tags, tokens_text
+from agentark.safe_text import html_text, md_text
 from agentark.store.trace_tables import GROUPINGS, ProblemFilter, dashboard
 from agentark.ui import errors_shown, evaluate_like_button, finished_runs, get_store
 
@@ -21,6 +22,11 @@ labels = RunLabels.of(runs)
 
 KIND_COLOURS = {"corrections": "#009E73", "regressions": "#D55E00", "wrong_to_wrong": "#999999"}
 KIND_FILTER = {"corrections": "corrected", "regressions": "regressed", "wrong_to_wrong": "wrong_to_wrong"}
+
+
+def chart_label(run_id: str) -> str:
+    """A run's label in a chart: plotly reads HTML tags in its text, so a name shows escaped."""
+    return html_text(labels(run_id))
 
 
 def link(**fields) -> str:
@@ -89,10 +95,10 @@ with errors_shown():
 
     for r in summary.itertuples():
         if pd.isna(r.ties) or pd.isna(r.cut_off):
-            st.caption(f"{labels(r.run_id)} was graded before ties and cut-off answers were recorded: "
+            st.caption(f"{md_text(labels(r.run_id))} was graded before ties and cut-off answers were recorded: "
                        f"`python -m agentark regrade {r.run_id}` grades it again.")
         elif r.ties:
-            st.warning(f"{labels(r.run_id)}: {int(r.ties)} of {int(r.problems)} final answers came from a tied vote "
+            st.warning(f"{md_text(labels(r.run_id))}: {int(r.ties)} of {int(r.problems)} final answers came from a tied vote "
                        "(the first agent's answer was taken).")
 
     st.subheader("Per round")
@@ -106,7 +112,7 @@ with errors_shown():
             for column, dash in (("agent_accuracy", "dot"), ("vote_accuracy", "solid")):
                 fig.add_scatter(
                     x=part["round"], y=part[column], mode="lines+markers", line=dict(dash=dash),
-                    name=f"{labels(run_id)} · {'agents' if column == 'agent_accuracy' else 'vote'}",
+                    name=f"{chart_label(run_id)} · {'agents' if column == 'agent_accuracy' else 'vote'}",
                     customdata=[[link(runs=(run_id,))] for _ in part["round"]],
                 )
         fig.update_layout(title="Accuracy per round (does debate help?)", yaxis=dict(range=[0, 1], tickformat=".0%"),
@@ -115,7 +121,7 @@ with errors_shown():
     with right:
         fig = go.Figure()
         for run_id, part in rounds.groupby("run_id", sort=False):
-            fig.add_scatter(x=part["round"], y=part["agreement"], mode="lines+markers", name=labels(run_id),
+            fig.add_scatter(x=part["round"], y=part["agreement"], mode="lines+markers", name=chart_label(run_id),
                             customdata=[[link(runs=(run_id,), consensus="unanimous")] for _ in part["round"]])
         fig.update_layout(title="Agreement per round (share of agents with the plurality answer)",
                           yaxis=dict(range=[0, 1], tickformat=".0%"), xaxis=dict(dtick=1, title="round"))
@@ -127,7 +133,7 @@ with errors_shown():
         fig = go.Figure()
         for kind, colour in KIND_COLOURS.items():
             fig.add_bar(
-                x=[f"{labels(r.run_id)} · {r.round - 1}→{r.round}" for r in moved.itertuples()], y=moved[kind],
+                x=[f"{chart_label(r.run_id)} · {r.round - 1}→{r.round}" for r in moved.itertuples()], y=moved[kind],
                 name=kind.replace("_", " → ").replace("wrong → to → wrong", "wrong → wrong"), marker_color=colour,
                 customdata=[[link(runs=(r.run_id,), transition_round=int(r.round), **{KIND_FILTER[kind]: True})]
                             for r in moved.itertuples()],
@@ -139,7 +145,7 @@ with errors_shown():
         fig = go.Figure()
         for label, right_answer, colour in (("right", True, "#009E73"), ("wrong", False, "#D55E00")):
             fig.add_bar(
-                x=summary["run_id"].map(labels), y=summary["problems"] * (summary["accuracy"] if right_answer else 1 - summary["accuracy"]),
+                x=summary["run_id"].map(chart_label), y=summary["problems"] * (summary["accuracy"] if right_answer else 1 - summary["accuracy"]),
                 name=f"final answer {label}", marker_color=colour,
                 customdata=[[link(runs=(r,), correct=right_answer)] for r in summary["run_id"]],
             )
@@ -151,7 +157,7 @@ with errors_shown():
     for column, by in zip(columns, GROUPINGS):
         frame = board.by[by]
         members = {g: tuple(summary.loc[summary[by] == g, "run_id"]) for g in frame["group"]}
-        fig = go.Figure(go.Bar(x=frame["group"].astype(str), y=frame["accuracy"], marker_color="#0072B2",
+        fig = go.Figure(go.Bar(x=frame["group"].astype(str).map(html_text), y=frame["accuracy"], marker_color="#0072B2",
                                customdata=[[link(runs=members[g])] for g in frame["group"]]))
         fig.update_layout(title=f"by {by}", yaxis=dict(range=[0, 1], tickformat=".0%"))
         with column:
@@ -164,19 +170,19 @@ with errors_shown():
         for run_id, part in board.tokens.groupby("run_id", sort=False):
             if run_id in no_tokens:
                 continue
-            fig.add_bar(x=(part["tokens_min"] + part["tokens_max"]) / 2, y=part["problems"], name=labels(run_id),
+            fig.add_bar(x=(part["tokens_min"] + part["tokens_max"]) / 2, y=part["problems"], name=chart_label(run_id),
                         customdata=[[link(runs=(run_id,), tokens_min=int(r.tokens_min), tokens_max=int(r.tokens_max))]
                                     for r in part.itertuples()])
         fig.update_layout(title="Tokens per problem", xaxis=dict(title="tokens (prompt + completion)"), barmode="overlay")
         fig.update_traces(opacity=0.7)
         clickable(fig, "db_tokens")
         if no_tokens:
-            st.caption("No token counts recorded for " + ", ".join(sorted(labels(r) for r in no_tokens)) + ".")
+            st.caption("No token counts recorded for " + md_text(", ".join(sorted(labels(r) for r in no_tokens))) + ".")
     with right:
         fig = go.Figure()
-        fig.add_bar(x=summary["run_id"].map(labels), y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
+        fig.add_bar(x=summary["run_id"].map(chart_label), y=summary["seconds_per_problem"], name="mean", marker_color="#56B4E9",
                     customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
-        fig.add_bar(x=summary["run_id"].map(labels), y=summary["seconds_p90"], name="p90", marker_color="#0072B2",
+        fig.add_bar(x=summary["run_id"].map(chart_label), y=summary["seconds_p90"], name="p90", marker_color="#0072B2",
                     customdata=[[link(runs=(r,), sort="time", descending=True)] for r in summary["run_id"]])
         fig.update_layout(title="Seconds per problem (engine time)", barmode="group")
         clickable(fig, "db_time")

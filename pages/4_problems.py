@@ -7,6 +7,7 @@ import streamlit as st
 
 from agentark.runs.curation import MARKS, Mark, mark_targets
 from agentark.runs.names import RunLabels, tokens_text
+from agentark.safe_text import md_text
 from agentark.store.trace_tables import (
     CONSENSUS,
     MARK_FILTERS,
@@ -114,5 +115,5 @@ with errors_shown():
                 targets = list(zip(keys.run_id, keys.problem_id))
             who = annotator() or "anonymous"
             written = mark_targets(store, [Mark(r, p, bulk_mark, note=note or None, annotator=who) for r, p in targets])
-            st.success(f"Marked {written} problems **{bulk_mark}** (by {who}).")
+            st.success(f"Marked {written} problems **{bulk_mark}** (by {md_text(who)}).")
             st.cache_data.clear()

@@ -13,6 +13,7 @@ from agentark.runs.names import RunLabels
 from agentark.labels.segment import SegmentConfig, segment_runs
 from agentark.labels.step_import import StepImportConfig, import_step_file
 from agentark.options import from_values
+from agentark.safe_text import md_text
 from agentark.store import run_tables
 from agentark.ui import annotator, errors_shown, get_store
 from agentark.ui.forms import option_widgets
@@ -138,7 +139,7 @@ def summary_tab() -> None:
     if not results:
         st.caption("Agreement needs steps labelled by two annotators, or by a person and an automatic source.")
     for res in results:
-        st.markdown(f"**{res.rater_a} vs {res.rater_b}** · {res.n} steps · Cohen's kappa "
+        st.markdown(f"**{md_text(res.rater_a)} vs {md_text(res.rater_b)}** · {res.n} steps · Cohen's kappa "
                     + ("—" if res.kappa is None else f"{res.kappa:.2f}"))
         st.dataframe(res.table, key=f"lab_conf_{res.rater_a}_{res.rater_b}")
 
@@ -194,7 +195,7 @@ def prepare_tab() -> None:
                 labels_written()
                 st.success(f"Imported {report['solutions']} solutions, {report['labels']} labels as run {report['run_id']}.")
                 for line, reason in report["rejected"][:5]:
-                    st.warning(f"line {line} skipped: {reason}")
+                    st.warning(f"line {line} skipped: {md_text(reason)}")
 
 
 for tab, body in ((tab_table, table_tab), (tab_summary, summary_tab), (tab_prepare, prepare_tab)):

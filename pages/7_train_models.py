@@ -6,6 +6,7 @@ from agentark import jobs
 from agentark.training_sets import list_exports
 from agentark.checkpoints import list_models
 from agentark.options import from_values, options
+from agentark.safe_text import md_text
 from agentark.train.train_jobs import job_metrics, training_jobs, training_kinds
 from agentark.ui import errors_shown, get_store
 from agentark.ui.forms import option_widgets
@@ -57,7 +58,7 @@ else:
             return
         status = STATUS.get(job["status"], job["status"])
         st.markdown(f"**{job_id}** · {job['kind']} · status **{status}** · step {job['done']}"
-                    + (f"/{job['total']}" if job["total"] else "") + f" · {job.get('stage') or ''}")
+                    + (f"/{job['total']}" if job["total"] else "") + f" · {md_text(job.get('stage') or '')}")
         if job.get("error"):
             st.error(job["error"])
         b1, b2, _ = st.columns([1, 1, 6])

@@ -19,6 +19,7 @@ from agentark import jobs
 from agentark.evaluate.sidebyside import side_by_side
 from agentark.checkpoints import list_models
 from agentark.options import from_values
+from agentark.safe_text import md_code, md_text
 from agentark.store import run_tables
 from agentark.ui import errors_shown, evaluate_like_button, get_store, guard_shortcuts_while_typing
 from agentark.ui.forms import option_widgets
@@ -124,8 +125,8 @@ st.dataframe({h: [r[i] for r in pair_rows(comparison)] for i, h in enumerate(PAI
              key="cmp_pairs")
 for pair in comparison.pairs:
     t = pair.test
-    st.markdown(f"**{pair.candidate}** ({comparison.roles[pair.candidate]}) against **{pair.reference}** "
-                f"({comparison.roles[pair.reference]}) on {t.shared} shared problems: "
+    st.markdown(f"**{md_text(pair.candidate)}** ({md_text(comparison.roles[pair.candidate])}) against "
+                f"**{md_text(pair.reference)}** ({md_text(comparison.roles[pair.reference])}) on {t.shared} shared problems: "
                 f"fixed **{t.fixed}**, broken **{t.broken}**, both right {t.both_right}, both wrong {t.both_wrong} · "
                 f"McNemar exact p = **{t.p_value:.4g}**")
     st.markdown("<div class='gates'>" + "<br>".join(gate_html(g.passed, g.text) for g in pair.gates) + "</div>",
@@ -181,7 +182,7 @@ with n1:
     shortcut_button("Previous", "k", key="cmp_prev", on_click=move, args=(-1,))
 with n2:
     shortcut_button("Next", "j", key="cmp_next", on_click=move, args=(1,))
-n3.markdown(f"**Problem {pos + 1} of {len(ids)}** · `{problem_id}` · {diffs.iloc[pos]['status']}")
+n3.markdown(f"**Problem {pos + 1} of {len(ids)}** · {md_code(problem_id)} · {md_text(diffs.iloc[pos]['status'])}")
 prms = list(list_models(store, "prm")["model_id"])
 prm = n4.selectbox("PRM for step tints", [NO_PRM] + prms, key="cmp_prm")
 guard_shortcuts_while_typing()
@@ -190,21 +191,22 @@ scorer = None
 with errors_shown():
     scorer = prm_scorer(prm) if prm != NO_PRM else None
     view = side_by_side(store, chosen, problem_id, scorer)
-    st.markdown(f"**Problem.** {view.question}")
-    st.markdown(f"**Reference answer:** `{view.reference_answer}`")
+    st.markdown(f"**Problem.** {md_text(view.question)}")
+    st.markdown(f"**Reference answer:** {md_code(view.reference_answer)}")
     st.markdown(heatmap_legend_html(), unsafe_allow_html=True)
     columns = st.columns(len(view.systems))
     for col, system in zip(columns, view.systems):
         with col:
             mark = "—" if system.is_correct is None else correct_mark(system.is_correct) + (
                 " right" if system.is_correct else " wrong")
-            st.markdown(f"**{system.run_id}** ({system.method}) · answer `{system.final_answer}` {mark}")
-            st.caption(f"shows {system.shown} · [open in the debate viewer]({system.viewer_link})"
+            st.markdown(f"**{md_text(system.run_id)}** ({md_text(system.method)}) · answer "
+                        f"{md_code(system.final_answer)} {mark}")
+            st.caption(f"shows {md_text(system.shown)} · [open in the debate viewer]({system.viewer_link})"
                        + (f" · {len(system.markers)} self-correction marker(s)" if system.markers else ""))
             st.markdown(steps_html(system), unsafe_allow_html=True)
     first = next(s for s in view.systems if s.run_id == reference)
     second = next(s for s in view.systems if s.run_id == candidate)
-    st.markdown(f"**Word diff** {first.run_id} → {second.run_id}")
+    st.markdown(f"**Word diff** {md_text(first.run_id)} → {md_text(second.run_id)}")
     st.html(diff_html(first.content, second.content))
 
 st.subheader("Best-of-N with a PRM")
@@ -214,7 +216,7 @@ if not sampled:
     st.caption("Best-of-N needs a run with k samples per problem: evaluate with method "
                f"{' or '.join(sampling_methods())}.")
 elif scorer is None:
-    st.caption(f"Pick a PRM above to score the samples of {', '.join(sampled)}.")
+    st.caption(f"Pick a PRM above to score the samples of {md_text(', '.join(sampled))}.")
 else:
     bon_values = option_widgets(BonConfig, "cmp_bon")
     with errors_shown():

@@ -54,7 +54,9 @@ def test_the_issue_case_base_on_24_and_self_consistency_on_8(tmp_path):
         (pair,) = c.pairs
         assert (pair.reference, pair.candidate, pair.kind) == ("base", "sc", "lift")
         assert pair.test.shared == 8 and pair.test.broken == 1 and pair.lift == pytest.approx(-1 / 8)
-        assert "-12.5 points" in pair.gates[0].text and pair.passed is False
+        # One problem differs: too few to decide at 95% (issue 30), so neither PASS nor FAIL.
+        assert "-12.5 points" in pair.gates[0].text and "too few discordant pairs" in pair.gates[0].text
+        assert pair.passed is None
 
 
 def test_property_every_relating_figure_is_on_the_intersection(tmp_path):

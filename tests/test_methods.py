@@ -23,7 +23,8 @@ def last(request: ChatRequest) -> str:
 def test_self_consistency_samples_k_and_votes():
     answers = iter(["The answer is 4.", "The answer is 5.", "The answer is 4.", "The answer is 9.", "The answer is 5."])
     engine = ScriptedEngine(lambda r: next(answers))
-    cfg = DebateConfig(method="self_consistency", agents=5)
+    # 4 and 5 get two votes each: Du et al.'s first-agent tie-break decides (by default a tie has no answer).
+    cfg = DebateConfig(method="self_consistency", agents=5, first_agent_tie_break=True)
     result = run_chunk(problems(1), cfg, "r", engines={"default": engine})
     assert [len(c) for c in engine.calls] == [5]
     # Every sample saw the same single prompt, and nobody saw anyone else.

@@ -50,7 +50,8 @@ def test_du2023_rounds_are_the_assistant_turns(tmp_path):
         assert len(msgs) == 8 and sorted(msgs["round"].unique()) == [1, 2]
         problems = run_tables.run_problems(store, report.run_id)
         assert problems["reference_answer"].tolist() == ["5", "16"]
-        assert problems["is_correct"].tolist() == [True, True] and problems["answer_changes"].tolist() == [1, 0]
+        # 4*4: the last round is 16 against 12, no majority, so no final answer (issue 30: ties are not broken).
+        assert problems["is_correct"].tolist() == [True, False] and problems["answer_changes"].tolist() == [1, 0]
         again = import_file(store, "du2023", path, again=True)
         assert (again.imported, again.duplicates, again.run_id) == (0, 2, report.run_id)
         assert len(run_tables.messages(store, report.run_id)) == 8

@@ -151,7 +151,8 @@ def test_one_value_said_twice_is_not_ambiguous():
 
 
 def test_vote_ties_are_reported():
-    assert Decision.by_vote(["1", "2", "3"]) == Decision("1", tie=True)
+    assert Decision.by_vote(["1", "2", "3"]) == Decision(None, tie=True)  # no majority: no final answer
+    assert Decision.by_vote(["1", "2", "3"], first_agent_tie_break=True) == Decision("1", tie=True)
     assert Decision.by_vote(["1", "2", "2"]) == Decision("2", tie=False)
     assert Decision.by_vote(["1", None, None]) == Decision("1", tie=False)
 

@@ -96,7 +96,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
         print(json.dumps([asdict(r) for r in done], indent=2))
     else:
         for r in done:
-            print(r.summary())
+            print(r.report())
         if not done:
             print("No runs to re-grade.")
     return 0

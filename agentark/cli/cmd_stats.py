@@ -15,8 +15,8 @@ from agentark.runs.names import tokens_text
 from agentark.store import Store
 from agentark.store.trace_tables import dashboard
 
-SUMMARY_COLUMNS = ["run_id", "method", "model", "problems", "accuracy", "unanimous", "corrections", "regressions",
-                   "wrong_to_wrong", "tokens_per_problem", "seconds_per_problem"]
+SUMMARY_COLUMNS = ["run_id", "method", "model", "problems", "accuracy", "ties", "unanimous", "corrections",
+                   "regressions", "wrong_to_wrong", "tokens_per_problem", "seconds_per_problem"]
 ROUND_COLUMNS = ["run_id", "round", "problems", "agent_accuracy", "vote_accuracy", "agreement", "corrections",
                  "regressions", "wrong_to_wrong"]
 

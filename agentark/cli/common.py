@@ -47,9 +47,9 @@ def refreshed_store() -> "Store":
 
 
 def fmt(v: Any) -> str:
-    """One table cell: floats to three decimals, None and NaN as "-"."""
+    """One table cell: floats to three decimals, None and NaN (unknown, never 0) as "—"."""
     if v is None or (isinstance(v, float) and v != v):
-        return "-"
+        return "—"
     if isinstance(v, float):
         return f"{v:.3f}"
     return str(v)

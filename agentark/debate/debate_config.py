@@ -147,6 +147,9 @@ class DebateConfig(GenerationConfig):
         "help": "the method's own settings", "group": lambda: [m.options for m in METHODS.values()],
         "applies": _method_option})
     early_stop: bool = field(default=False, metadata={"help": "stop once every agent gives the same answer"})
+    first_agent_tie_break: bool = field(default=False, metadata={
+        "help": "Du et al.'s first-agent tie-break: a vote whose largest groups are equal goes to the group the "
+                "first agent's answer is in (default: a tie has no final answer; ties are counted either way)"})
     columns: dict | None = field(default=None, metadata={
         "help": "a file's question, answer and id columns", "group": ColumnFlags, "build": column_map})
     solve_prompt: str | None = field(default=None, metadata={"internal": True})

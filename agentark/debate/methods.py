@@ -67,15 +67,16 @@ class Turn:
 @dataclass
 class Decision:
     """A problem's final answer; ``tie`` when it came from a majority vote whose largest groups were equal in
-    size (the first-seen group won), so the run's figures can count ties instead of hiding them."""
+    size, so the run's figures can count ties instead of hiding them. A tie has no final answer unless the
+    run asks for Du et al.'s first-agent tie-break (``first_agent_tie_break``: the first-seen group wins)."""
 
     final_answer: str | None
     tie: bool = False
 
     @classmethod
-    def by_vote(cls, answers: list[str | None]) -> "Decision":
+    def by_vote(cls, answers: list[str | None], first_agent_tie_break: bool = False) -> "Decision":
         result = vote(answers)
-        return cls(result.answer, result.tie)
+        return cls(result.answer if first_agent_tie_break or not result.tie else None, result.tie)
 
 
 Play = Generator[list[Turn], list[dict], Decision]
@@ -199,7 +200,7 @@ class SelfConsistency(Method):
     def play(self, problem: Problem) -> Play:
         names = self.speakers(self.cfg)
         records = yield [self.turn(a, 1, "solver", solve_messages(problem.question, self.cfg.solve_prompt)) for a in names]
-        return Decision.by_vote([r["answer"] for r in records])
+        return Decision.by_vote([r["answer"] for r in records], self.cfg.first_agent_tie_break)
 
 
 @register_method
@@ -247,7 +248,7 @@ class LLMDebate(Method):
             (verdict,) = yield [self.turn("aggregator", last_round + 1, "aggregator", [{"role": "user", "content": prompt}])]
             if verdict["answer"] is not None:
                 return Decision(verdict["answer"])
-        return Decision.by_vote([latest[a]["answer"] for a in names])
+        return Decision.by_vote([latest[a]["answer"] for a in names], cfg.first_agent_tie_break)
 
 
 @dataclass
@@ -309,7 +310,8 @@ class MultiAgentDebate(Method):
                 return Decision(verdict["answer"])
             if last:
                 break
-        return Decision.by_vote([latest["affirmative"]["answer"], latest["negative"]["answer"]])
+        return Decision.by_vote([latest["affirmative"]["answer"], latest["negative"]["answer"]],
+                               self.cfg.first_agent_tie_break)
 
 
 @dataclass
@@ -370,7 +372,7 @@ class CritiqueRevise(Method):
             critiques = "\n\n".join(f"{r['agent']}:\n{r['content'].strip()}" for r in reviews)
             for a in solvers:
                 histories[a].append({"role": "user", "content": REVISE_PROMPT.format(critiques=critiques)})
-        return Decision.by_vote([latest[a]["answer"] for a in solvers])
+        return Decision.by_vote([latest[a]["answer"] for a in solvers], self.cfg.first_agent_tie_break)
 
 
 def method_named(name: str) -> type[Method]:

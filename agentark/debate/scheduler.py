@@ -86,9 +86,10 @@ def answer_changes(records: list[dict]) -> int:
     return changes
 
 
-def decide(records: list[dict]) -> Decision:
+def decide(records: list[dict], first_agent_tie_break: bool = False) -> Decision:
     """A problem's decision re-made from its stored messages, as the methods make it live: the answer of a
-    judge or aggregator that spoke last, else the majority vote of each solver's latest answer."""
+    judge or aggregator that spoke last, else the majority vote of each solver's latest answer (a tie has no
+    answer unless ``first_agent_tie_break``, Du et al.'s rule)."""
     ordered = sorted(records, key=lambda r: r["seq"])
     if ordered and ordered[-1]["role"] in DECIDERS and ordered[-1]["answer"] is not None:
         return Decision(ordered[-1]["answer"])
@@ -96,12 +97,18 @@ def decide(records: list[dict]) -> Decision:
     for r in ordered:
         if r["role"] == "solver":
             latest[r["agent"]] = r
-    return Decision.by_vote([r["answer"] for r in latest.values()])
+    return Decision.by_vote([r["answer"] for r in latest.values()], first_agent_tie_break)
 
 
-def outcome_record(run_id: str, problem: Problem, decision: Decision, records: list[dict], wall_ms: float) -> dict:
+def _known_sum(values: list) -> int | None:
+    """The sum of recorded counts; None (unknown) when any is unknown, so an unrecorded cost is never 0."""
+    return None if any(v is None for v in values) else sum(values)
+
+
+def outcome_record(run_id: str, problem: Problem, decision: Decision, records: list[dict],
+                   wall_ms: float | None) -> dict:
     """The ``outcomes`` row of one problem: the decision, consensus, answer changes, whether the vote tied,
-    and cost."""
+    and cost (None where a message's tokens or the problem's time were not recorded)."""
     solvers = [r for r in records if r["role"] == "solver"]
     last_round = max((r["round"] for r in solvers), default=0)
     finals = [r["answer"] for r in solvers if r["round"] == last_round]
@@ -113,8 +120,8 @@ def outcome_record(run_id: str, problem: Problem, decision: Decision, records: l
         "is_correct": bool(decision.final_answer is not None and is_correct(decision.final_answer, problem.reference_answer)),
         "consensus": agree / len(finals) if finals else 0.0,
         "answer_changes": answer_changes(records),
-        "prompt_tokens": sum(r["prompt_tokens"] for r in records),
-        "completion_tokens": sum(r["completion_tokens"] for r in records),
+        "prompt_tokens": _known_sum([r["prompt_tokens"] for r in records]),
+        "completion_tokens": _known_sum([r["completion_tokens"] for r in records]),
         "engine_calls": len(records),
         "wall_ms": wall_ms,
         "vote_tie": bool(decision.tie),

@@ -54,8 +54,9 @@ class Pair:
     gates: list[Gate]
     kind: str = LIFT
     lift: float = math.nan
-    lift_low: float = math.nan
-    lift_high: float = math.nan
+    lift_low: float | None = math.nan
+    lift_high: float | None = math.nan
+    verdict: str = ""
 
     @property
     def passed(self) -> bool | None:
@@ -192,12 +193,14 @@ def gates(ref: RunMetrics, cand: RunMetrics, cfg: CompareConfig) -> list[Gate]:
     return [acc_gate, tok_gate, lat_gate]
 
 
-def lift_gate(lift: float, low: float, high: float, test: stats.McNemar, cfg: CompareConfig) -> Gate:
-    """The lift gate against a base: passes when the paired interval of the lift lies above ``min_lift``."""
-    return Gate("lift", bool(low > cfg.min_lift), lift, cfg.min_lift,
-                f"lift {lift * 100:+.1f} points [{cfg.confidence:.0%} paired interval {low * 100:+.1f}, "
-                f"{high * 100:+.1f}], McNemar exact p = {test.p_value:.3g} "
-                f"(needs the interval above {cfg.min_lift * 100:+.1f})")
+def lift_gate(verdict: stats.PairedVerdict, cfg: CompareConfig) -> Gate:
+    """The lift gate against a base, decided by ``stats.paired_verdict``: passes when the exact interval of the
+    lift lies above ``min_lift``, fails when it does not; with too few problems that differ to decide at
+    the chosen confidence it says so and is neither (``passed`` None, no interval)."""
+    if verdict.low is None:
+        return Gate("lift", None, verdict.difference, cfg.min_lift, f"lift {verdict.describe()}")
+    return Gate("lift", bool(verdict.low > cfg.min_lift), verdict.difference, cfg.min_lift,
+                f"lift {verdict.describe()} (needs the interval above {cfg.min_lift * 100:+.1f})")
 
 
 def role_of(method: str | None, prov: Provenance | None) -> str:
@@ -224,9 +227,9 @@ def infer_roles(store, run_ids: list[str]) -> dict[str, str]:
     out = {}
     for run_id in run_ids:
         run = runs[run_id]
-        # A run imported without a model has none: its row gives a missing value (NaN), not text.
-        named = [m for m in (run["config"].get("model"), run.get("model")) if isinstance(m, str) and m]
-        model = named[0].split(", ")[0] if named else None
+        # A run row without a recorded model holds NaN there (a maslab file that names none).
+        stored = run.get("model") if isinstance(run.get("model"), str) else None
+        model = (run["config"].get("model") or stored or "").split(", ")[0] or None
         method = run.get("method") or run["config"].get("method")
         prov = model_provenance(store, model) if model else None
         out[run_id] = role_of(method, prov)
@@ -311,7 +314,7 @@ def compare(store, run_ids: list[str], cfg: CompareConfig | None = None,
     for r, c, kind in planned:
         a, b = table[f"correct:{r}"].astype(bool), table[f"correct:{c}"].astype(bool)
         test = stats.mcnemar_exact(a, b)
-        lift, low, high = stats.paired_lift_ci(a, b, cfg.confidence)
-        checks = gates(by_id[r], by_id[c], cfg) if kind == DISTILLATION else [lift_gate(lift, low, high, test, cfg)]
-        pairs.append(Pair(r, c, test, checks, kind, lift, low, high))
+        verdict = stats.paired_verdict(a, b, cfg.confidence)
+        checks = gates(by_id[r], by_id[c], cfg) if kind == DISTILLATION else [lift_gate(verdict, cfg)]
+        pairs.append(Pair(r, c, test, checks, kind, verdict.difference, verdict.low, verdict.high, verdict.verdict))
     return Comparison(run_ids, cfg, metrics, pairs, table, prov, full, roles, shared)

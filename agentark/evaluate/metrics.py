@@ -91,8 +91,10 @@ def metrics_from_frames(run: dict, outcomes: pd.DataFrame, messages: pd.DataFram
     answers = messages[messages["role"].isin(ANSWER_ROLES) & messages["error"].isna()] if len(messages) else messages
     n_answers = len(answers)
     prompt, completion = mean("prompt_tokens"), mean("completion_tokens")
+    # A run row read from a frame has NaN, not None, where no model was recorded (a maslab file without one).
+    model = run.get("model") if isinstance(run.get("model"), str) else None
     return RunMetrics(
-        run_id=run["run_id"], method=run.get("method"), model=run.get("model"), dataset=run.get("dataset"),
+        run_id=run["run_id"], method=run.get("method"), model=model, dataset=run.get("dataset"),
         problems=n, accuracy=float(correct.mean()) if n else math.nan, ci_low=low, ci_high=high,
         prompt_tokens_per_problem=prompt, completion_tokens_per_problem=completion,
         tokens_per_problem=prompt + completion, engine_calls_per_problem=mean("engine_calls"),

@@ -6,11 +6,11 @@ disagree with the tints it explains.
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 
 from agentark.evaluate.markers import Marker, find_markers
 from agentark.evaluate.sidebyside import SystemView
+from agentark.safe_text import html_text
 
 _STOPS = ((0.0, (220, 38, 38)), (0.5, (245, 190, 60)), (1.0, (34, 160, 80)))
 NO_SCORE = "#eef0f3"
@@ -52,11 +52,11 @@ def _marked(text: str, markers: Iterable[Marker], offset: int = 0, style: str = 
         start, end = m.start - offset, m.end - offset
         if start < pos or end > len(text):
             continue
-        out.append(html.escape(text[pos:start]))
+        out.append(html_text(text[pos:start]))
         out.append(f'<mark class="selfcorr" title="self-correction: {m.name}" style="{style}">'
-                   f"{html.escape(text[start:end])}</mark>")
+                   f"{html_text(text[start:end])}</mark>")
         pos = end
-    out.append(html.escape(text[pos:]))
+    out.append(html_text(text[pos:]))
     return "".join(out)
 
 
@@ -69,13 +69,13 @@ def steps_html(system: SystemView) -> str:
     """The message with each step tinted by its score (title: step number and score) and markers marked."""
     content, out, pos = system.content, [], 0
     for step in system.steps:
-        out.append(html.escape(content[pos:step.char_start]))
+        out.append(html_text(content[pos:step.char_start]))
         score = "no score" if step.score is None else f"{step.score:.2f}"
         out.append(f'<span class="prm-step" data-score="{score}" title="step {step.idx + 1}: {score}" '
                    f'style="background:{score_colour(step.score)};border-radius:3px;padding:1px 2px">'
                    f"{_marked(step.text, system.markers, step.char_start)}</span>")
         pos = step.char_end
-    out.append(html.escape(content[pos:]))
+    out.append(html_text(content[pos:]))
     return ('<div class="system-steps" style="white-space:pre-wrap;border:1px solid #ddd;padding:0.6em;'
             'border-radius:6px;font-size:0.92em">' + "".join(out) + "</div>")
 
@@ -84,4 +84,4 @@ def gate_html(passed: bool | None, text: str) -> str:
     """A gate as a coloured mark and its text; ``passed`` None (cannot be judged) is a grey N/A."""
     colour, mark = {True: ("#15803d", "PASS"), False: ("#b91c1c", "FAIL"), None: ("#6b7280", "N/A")}[passed]
     return (f'<span class="gate" style="display:inline-block;margin:2px 0;padding:2px 8px;border-radius:4px;'
-            f'background:{colour};color:white;font-weight:600">{mark}</span> {html.escape(text)}')
+            f'background:{colour};color:white;font-weight:600">{mark}</span> {html_text(text)}')

@@ -8,7 +8,6 @@ so none is clipped by a box narrower than the figure.
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 from pathlib import Path
@@ -18,6 +17,7 @@ from agentark.evaluate.bon import BonCurve
 from agentark.evaluate.compare import Comparison
 from agentark.evaluate.figures import accuracy_bars, bon_chart, cost_scatter
 from agentark.evaluate.render import gate_html
+from agentark.safe_text import html_text
 
 METRIC_COLUMNS = [
     ("run", "run_id", "{}"), ("method", "method", "{}"), ("problems", "problems", "{}"),
@@ -53,17 +53,21 @@ def metric_rows(comparison: Comparison, full: bool = False) -> list[list[str]]:
 
 def pair_rows(comparison: Comparison) -> list[list[str]]:
     """The paired tests as strings, one row per pair, headed by ``PAIR_COLUMNS``."""
-    def points(x: float) -> str:
-        return fmt(x * 100 if x == x else None, "{:+.1f}")
+    def points(x: float | None) -> str:
+        return fmt(x * 100 if x is not None and x == x else None, "{:+.1f}")
+
+    def lift(p) -> str:
+        interval = f"[{points(p.lift_low)}, {points(p.lift_high)}]" if p.lift_low is not None else p.verdict
+        return f"{points(p.lift)} {interval}"
 
     return [[p.candidate, p.reference, p.kind, str(p.test.shared), str(p.test.fixed), str(p.test.broken),
              str(p.test.both_right), str(p.test.both_wrong),
-             f"{points(p.lift)} [{points(p.lift_low)}, {points(p.lift_high)}]", f"{p.test.p_value:.4g}"]
+             lift(p), f"{p.test.p_value:.4g}"]
             for p in comparison.pairs]
 
 
 PAIR_COLUMNS = ["candidate", "against", "kind", "shared problems", "fixed", "broken", "both right", "both wrong",
-                "lift, points [paired interval]", "McNemar exact p"]
+                "lift, points [exact paired interval]", "McNemar exact p"]
 
 
 def _row(m, columns) -> list[str]:
@@ -73,7 +77,7 @@ def _row(m, columns) -> list[str]:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{html_text(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -86,7 +90,7 @@ def html_report(comparison: Comparison, curves: list[BonCurve] | None = None, ma
                                         div_id=f"fig{i}", config={"responsive": False}) + "</div>"
         for i, f in enumerate(figs)
     )
-    esc = html.escape
+    esc = html_text
     n = comparison.problems
     metrics = _table([h for h, _, _ in METRIC_COLUMNS], [[esc(c) for c in r] for r in metric_rows(comparison)])
     full = _table([h for h, _, _ in FULL_COLUMNS], [[esc(c) for c in r] for r in metric_rows(comparison, full=True)])

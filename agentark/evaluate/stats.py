@@ -3,7 +3,9 @@
 Design decision: nothing here is hand-rolled. The accuracy interval is scipy's percentile bootstrap with a
 fixed seed (so a page, the CLI and the HTML report print the very same interval for the same run), the
 paired test is McNemar's exact test written as the binomial test scipy provides, and latency percentiles
-are numpy's linear-interpolation percentiles.
+are numpy's linear-interpolation percentiles. A paired comparison is decided once, by ``paired_verdict``:
+its exact interval and its exact test agree by construction, and it says when too few problems differ to
+decide at all (docs/evaluate.md, "One rule for paired decisions").
 """
 from __future__ import annotations
 
@@ -73,19 +75,85 @@ def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> 
     return [float(v) for v in np.percentile(x, list(qs))]
 
 
-def paired_lift_ci(a_correct: Sequence[bool], b_correct: Sequence[bool], confidence: float = CONFIDENCE,
-                   n_resamples: int = RESAMPLES, seed: int = SEED) -> tuple[float, float, float]:
-    """B's accuracy lift over A on the same problems (mean of b - a per problem) and its percentile-bootstrap
-    interval, resampling problems so the pairing is kept; (nan, nan, nan) without problems."""
-    a = np.asarray(a_correct, dtype=float)
-    b = np.asarray(b_correct, dtype=float)
+BETTER, WORSE, NO_DIFFERENCE, TOO_FEW = "better", "worse", "cannot tell", "too few discordant pairs"
+
+
+@dataclass(frozen=True)
+class PairedVerdict:
+    """B against A on the same problems, decided by one rule that the interval and the test share.
+
+    ``difference`` is B's mean score minus A's per problem; ``low``/``high`` its exact interval (None when
+    there are too few discordant problems to decide at ``confidence``); ``p_value`` the exact two-sided
+    sign test on the problems where they differ (McNemar's exact test for 0/1 correctness); ``verdict`` one
+    of ``BETTER``, ``WORSE``, ``NO_DIFFERENCE`` ("cannot tell": the interval holds zero) or ``TOO_FEW``.
+    """
+
+    shared: int
+    up: int
+    down: int
+    difference: float
+    low: float | None
+    high: float | None
+    p_value: float
+    confidence: float
+    verdict: str
+    needed: int
+    test: str = "McNemar exact"
+
+    @property
+    def decided(self) -> bool:
+        return self.verdict in (BETTER, WORSE)
+
+    def describe(self, unit: float = 100.0, label: str = "points") -> str:
+        """One line: the difference, and the interval or why there is none."""
+        diff = "—" if math.isnan(self.difference) else f"{self.difference * unit:+.1f} {label}"
+        if self.low is None or self.high is None:
+            return (f"{diff}, {self.verdict}: {self.up + self.down} problems differ, at least {self.needed} "
+                    f"needed to decide at {self.confidence:.0%} ({self.test} p = {self.p_value:.3g})")
+        return (f"{diff} [{self.confidence:.0%} exact interval {self.low * unit:+.1f}, {self.high * unit:+.1f}], "
+                f"{self.test} p = {self.p_value:.3g}: {self.verdict}")
+
+
+def discordant_needed(confidence: float = CONFIDENCE) -> int:
+    """The fewest differing problems with which the exact two-sided sign test can reject at 1 - confidence
+    (all of them one way): 2 * 0.5**n must fall below alpha, 6 at 95%."""
+    alpha = 1.0 - confidence
+    n = 1
+    while 2 * 0.5 ** n >= alpha:
+        n += 1
+    return n
+
+
+def paired_verdict(a_scores: Sequence[float], b_scores: Sequence[float],
+                   confidence: float = CONFIDENCE) -> PairedVerdict:
+    """Whether B scores better than A on the same problems (same order): one decision for the test and the
+    interval.
+
+    The rule (docs/evaluate.md): only problems where the two differ carry evidence. Of those ``n``, ``up``
+    favour B. Given ``n``, ``up`` is binomial; its Clopper–Pearson interval ``[pl, ph]`` at ``confidence``
+    and the exact two-sided test of p = 1/2 (McNemar's exact test for 0/1 correctness) are dual: the test
+    rejects exactly when 1/2 lies outside the interval. The difference's interval is
+    ``n/N * m * (2 [pl, ph] - 1)`` with ``m`` the mean size of the differences (1 for 0/1 correctness), so it
+    excludes zero exactly when the test rejects. With fewer differing problems than the test needs to ever
+    reject (``discordant_needed``), the verdict is ``TOO_FEW`` and there is no interval.
+    """
+    a = np.asarray(a_scores, dtype=float)
+    b = np.asarray(b_scores, dtype=float)
     if a.shape != b.shape:
-        raise ValueError(f"paired correctness needs equal lengths (got {a.size} and {b.size})")
-    if a.size == 0:
-        return math.nan, math.nan, math.nan
+        raise ValueError(f"paired scores need equal lengths (got {a.size} and {b.size})")
     diff = b - a
-    if np.all(diff == diff[0]):
-        # Every resample has the same mean; scipy's bootstrap refuses a degenerate sample.
-        return float(diff[0]), float(diff[0]), float(diff[0])
-    low, high = bootstrap_ci(diff, confidence, n_resamples, seed)
-    return float(diff.mean()), low, high
+    up, down = int(np.sum(diff > 0)), int(np.sum(diff < 0))
+    n = up + down
+    needed = discordant_needed(confidence)
+    mean = float(diff.mean()) if diff.size else math.nan
+    p = 1.0 if n == 0 else float(sps.binomtest(up, n, 0.5).pvalue)
+    test = "McNemar exact" if np.isin(np.concatenate([a, b]), (0.0, 1.0)).all() else "exact sign test"
+    if n < needed:
+        return PairedVerdict(int(diff.size), up, down, mean, None, None, p, confidence, TOO_FEW, needed, test)
+    ci = sps.binomtest(up, n, 0.5).proportion_ci(confidence_level=confidence, method="exact")
+    size = float(np.abs(diff[diff != 0]).mean())
+    scale = n / diff.size * size
+    low, high = scale * (2 * ci.low - 1), scale * (2 * ci.high - 1)
+    verdict = BETTER if low > 0 else WORSE if high < 0 else NO_DIFFERENCE
+    return PairedVerdict(int(diff.size), up, down, mean, float(low), float(high), p, confidence, verdict, needed,
+                         test)

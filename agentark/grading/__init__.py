@@ -8,9 +8,11 @@ Hugging Face's math-verify (agentark.grading.symbolic) only about mathematics th
 
 ``read_answer`` is what grading a stored message uses: it also says how the answer was found (its *kind*).
 A message cut off at the token limit has an answer only if it states one explicitly (``\\boxed{}``,
-``####``, "The answer is"); a final that names two values ("14 or 15") is ambiguous and has none; and when
-the reference is a choice letter, the answer is read as a choice (a letter, "(B)", "Answer: C", or the
-option's text), never as the last number of the text.
+``####``, "The answer is"); a final that does not give one answer ("14 or 15", a hedge between options, a
+value that is no option, a boxed calculation, sentence or template placeholder, boxes answering different
+things) is ambiguous and has none, the reading keeping the reason; and when the reference is a choice
+letter, the answer is read as a choice (a letter, "(B)", "Answer: C", Du et al.'s "(X) B) ...", or the
+option's text), never as the last number of the text. docs/grading.md lists the rules.
 
 The modules: ``text`` (numbers, LaTeX and markdown cleaning, the answer a span commits to; model output is
 never executed), ``extract`` (explicit answers, ambiguity, the last-number fallback), ``choices`` (multiple

@@ -135,6 +135,8 @@ def _number_ends_here(rest: str) -> bool:
         return True
     if rest[0] in ",.;:!?)":
         return True
+    if re.match(r"\s*(?:[x×*]|\\times|\\cdot)\s*[$]?\d", rest):
+        return False  # "45,000 x 12": a product, not 45,000 of something called x
     # Units or words after a space ("72 dollars per week"); an operator or "\pi" makes it an expression.
     return rest[0].isspace() and rest.lstrip()[0].isalpha()
 

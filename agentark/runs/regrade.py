@@ -13,11 +13,12 @@ costs are the ones it actually had.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from agentark.debate import decide, grade_message, outcome_record
+from agentark.grading import answer_choices, read_answer
 from agentark.store import Store, run_tables
 from agentark.store.trace_tables import sync_traces
 from agentark.tasks import Problem
@@ -37,6 +38,24 @@ class Regraded:
     cut_off: int
     ambiguous: int
     ties: int
+    changes: list[dict] = field(default_factory=list)
+    final_changes: list[dict] = field(default_factory=list)
+
+    def report(self) -> str:
+        """The summary, then one line per message whose reading changed (before -> after, the new kind and
+        its reason) and per problem whose final answer changed: what a reader checks by hand."""
+        def show(answer: object, kind: object) -> str:
+            return f"{'—' if answer is None else answer} ({kind or 'ungraded'})"
+
+        lines = [self.summary()]
+        for c in self.changes:
+            why = f": {c['reason']}" if c["reason"] else ""
+            lines.append(f"  {c['problem_id']} {c['agent']} round {c['round']}: {show(c['before'], c['kind_before'])}"
+                         f" -> {show(c['after'], c['kind_after'])}{why}")
+        for c in self.final_changes:
+            lines.append(f"  {c['problem_id']} final answer: {show(c['before'], 'before')} -> "
+                         f"{show(c['after'], 'tie' if c['tie'] else 'after')}")
+        return "\n".join(lines)
 
     def summary(self) -> str:
         def pct(x: float | None) -> str:
@@ -55,8 +74,11 @@ def _same(a: object, b: object) -> bool:
 
 def regrade_run(store: Store, run_id: str) -> Regraded:
     """Grade one stored run's messages and outcomes again by the current rule; return what changed."""
-    run_tables.get_run(store, run_id)  # a clear error for an unknown run
+    config = run_tables.get_run(store, run_id)["config"]  # also a clear error for an unknown run
+    tie_break = bool(config.get("first_agent_tie_break", False)) if isinstance(config, dict) else False
     before = run_tables.final_accuracy(store, run_id)
+    finals_before = run_tables.final_answers(store, run_id)
+    changes: list[dict] = []
     rows = run_tables.grading_rows(store, run_id)
     grades: list[dict] = []
     decisions: list[dict] = []
@@ -69,13 +91,20 @@ def regrade_run(store: Store, run_id: str) -> Regraded:
             failed = m.error is not None and not pd.isna(m.error)
             reason = None if m.finish_reason is None or pd.isna(m.finish_reason) else m.finish_reason
             grade = grade_message(m.content, reason, failed, problem.reference_answer, problem.question)
+            if not _same(m.answer, grade["answer"]) or not _same(m.answer_kind, grade["answer_kind"]):
+                reading = read_answer(m.content or "", reason, answer_choices(problem.reference_answer, problem.question))
+                changes.append({"problem_id": problem_id, "agent": m.agent, "round": int(m.round),
+                                "before": None if _same(m.answer, None) else m.answer,
+                                "kind_before": None if _same(m.answer_kind, None) else m.answer_kind,
+                                "after": grade["answer"], "kind_after": grade["answer_kind"],
+                                "reason": reading.reason})
             answers_changed += not _same(m.answer, grade["answer"])
             correctness_changed += not _same(m.is_correct, grade["is_correct"])
             grades.append({"message_id": m.message_id, **grade})
             records.append({"agent": m.agent, "round": int(m.round), "role": m.role, "seq": int(m.seq),
                             "answer": grade["answer"], "prompt_tokens": 0, "completion_tokens": 0})
         if bool(first["has_outcome"]):
-            outcome = outcome_record(run_id, problem, decide(records), records, 0.0)
+            outcome = outcome_record(run_id, problem, decide(records, tie_break), records, 0.0)
             decisions.append({k: outcome[k] for k in ("problem_id", "final_answer", "is_correct", "consensus",
                                                       "answer_changes", "vote_tie")})
     messages = pd.DataFrame(grades, columns=["message_id", "answer", "answer_norm", "answer_kind", "is_correct"])
@@ -86,10 +115,13 @@ def regrade_run(store: Store, run_id: str) -> Regraded:
     run_tables.write_grades(store, run_id, messages, outcomes)
     sync_traces(store)
     kinds = messages["answer_kind"].value_counts()
+    final_changes = [{"problem_id": d["problem_id"], "before": finals_before.get(d["problem_id"]),
+                      "after": d["final_answer"], "tie": bool(d["vote_tie"])}
+                     for d in decisions if not _same(finals_before.get(d["problem_id"]), d["final_answer"])]
     return Regraded(
         run_id, len(messages), answers_changed, correctness_changed, len(outcomes), before,
         run_tables.final_accuracy(store, run_id), int(kinds.get("cut_off", 0)), int(kinds.get("ambiguous", 0)),
-        int(outcomes["vote_tie"].fillna(False).sum()),
+        int(outcomes["vote_tie"].fillna(False).sum()), changes, final_changes,
     )
 
 

@@ -172,6 +172,13 @@ def round_accuracy(store: Store, run_id: str) -> pd.DataFrame:
         return accuracy_per_round(con, run_id, "messages")
 
 
+def final_answers(store: Store, run_id: str) -> dict[str, str | None]:
+    """problem id -> the stored final answer of each finished problem of a run."""
+    rows = store.df("SELECT problem_id, final_answer FROM outcomes WHERE run_id = ?", [run_id])
+    return {p: (None if a is None or (not isinstance(a, str) and pd.isna(a)) else a)
+            for p, a in zip(rows["problem_id"], rows["final_answer"])}
+
+
 def final_accuracy(store: Store, run_id: str) -> float | None:
     """Share of a run's finished problems whose final answer is right; None before any finished."""
     return store.scalar("SELECT avg(is_correct::INT) FROM outcomes WHERE run_id = ?", [run_id])

@@ -389,7 +389,10 @@ def run_summary(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
                 GROUP BY m.run_id),
             tied AS (
                 SELECT o.run_id, CASE WHEN bool_or(o.vote_tie IS NULL) THEN NULL
-                                      ELSE count(*) FILTER (WHERE o.vote_tie) END AS ties FROM outcomes o
+                                      ELSE count(*) FILTER (WHERE o.vote_tie) END AS ties,
+                       -- A file that did not record tokens or time (an import) has them unknown, not 0.
+                       bool_or(o.prompt_tokens IS NULL AND o.completion_tokens IS NULL) AS tokens_unknown,
+                       bool_or(o.wall_ms IS NULL) AS time_unknown FROM outcomes o
                 SEMI JOIN (SELECT DISTINCT run_id FROM problem_traces t WHERE {where}) USING (run_id)
                 GROUP BY o.run_id)
             SELECT t.run_id, any_value(r.method) AS method, any_value(r.model) AS model,
@@ -404,8 +407,11 @@ def run_summary(store: Store, runs: list[str] | tuple[str, ...] = ()) -> pd.Data
                    sum(t.wrong_to_wrong)::BIGINT AS wrong_to_wrong,
                    count(*) FILTER (WHERE t.corrections > 0) AS problems_with_correction,
                    count(*) FILTER (WHERE t.regressions > 0) AS problems_with_regression,
-                   avg(t.tokens) AS tokens_per_problem, quantile_cont(t.tokens, 0.9) AS tokens_p90,
-                   avg(t.wall_ms) / 1000 AS seconds_per_problem, quantile_cont(t.wall_ms, 0.9) / 1000 AS seconds_p90
+                   CASE WHEN any_value(ti.tokens_unknown) THEN NULL ELSE avg(t.tokens) END AS tokens_per_problem,
+                   CASE WHEN any_value(ti.tokens_unknown) THEN NULL ELSE quantile_cont(t.tokens, 0.9) END AS tokens_p90,
+                   CASE WHEN any_value(ti.time_unknown) THEN NULL ELSE avg(t.wall_ms) / 1000 END AS seconds_per_problem,
+                   CASE WHEN any_value(ti.time_unknown) THEN NULL ELSE quantile_cont(t.wall_ms, 0.9) / 1000 END
+                       AS seconds_p90
             FROM problem_traces t JOIN runs r USING (run_id)
             LEFT JOIN graded g USING (run_id) LEFT JOIN tied ti USING (run_id)
             WHERE {where} GROUP BY t.run_id ORDER BY t.run_id""",

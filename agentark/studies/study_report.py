@@ -8,23 +8,23 @@ the spread (standard deviation, lowest and highest); and the ids of every run, e
 Design decision: the unit of every interval and test is the problem. A problem's score in an arm is its mean
 correctness over the arm's seeds (0 or 1 with one seed), intervals are the percentile bootstrap of the mean over
 problems (``agentark.evaluate.stats.bootstrap_ci``), and a paired comparison uses each problem's difference
-between the two arms on the problems both finished: the interval is the bootstrap of the mean difference and the
-p-value the exact sign test on the problems that differ, which with one seed is McNemar's exact test. Every
+between the two arms on the problems both finished, decided by ``agentark.evaluate.stats.paired_verdict``: the
+exact sign test on the problems that differ (with one seed McNemar's exact test) and the exact interval that
+agrees with it, or "too few discordant pairs" and no interval when too few problems differ to decide. Every
 figure is read from the evaluation runs in the store, so the page, ``study show`` and its JSON and HTML agree.
 """
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from agentark.errors import JobError
 from agentark.evaluate import stats
 from agentark.evaluate.metrics import run_metrics
+from agentark.safe_text import html_text
 from agentark.store import Store
 from agentark.store import eval_tables as q
 from agentark.studies.matched_volume import VOLUME_TOLERANCE, volume_matched
@@ -40,9 +40,10 @@ class Paired:
     reference: str
     problems: int
     difference: float
-    ci_low: float
-    ci_high: float
+    ci_low: float | None
+    ci_high: float | None
     p_value: float
+    verdict: str = ""
 
 
 @dataclass
@@ -68,6 +69,7 @@ class ArmResult:
     held_out: dict = field(default_factory=dict)
     links: dict = field(default_factory=dict)
     note: str = ""
+    ties: int = 0  # problems whose vote had no majority, over the arm's seeds (no final answer by default)
 
 
 @dataclass
@@ -112,11 +114,8 @@ def per_problem(series: list[pd.Series]) -> pd.Series:
 
 def paired(arm: pd.Series, reference: pd.Series, name: str) -> Paired:
     shared = arm.index.intersection(reference.index)
-    diff = (arm[shared] - reference[shared]).to_numpy(dtype=float)
-    low, high = stats.bootstrap_ci(diff)
-    up, down = int(np.sum(diff > 0)), int(np.sum(diff < 0))
-    p = 1.0 if up + down == 0 else float(sps.binomtest(up, up + down, 0.5).pvalue)
-    return Paired(name, len(shared), float(diff.mean()) if len(diff) else math.nan, low, high, p)
+    v = stats.paired_verdict(reference[shared].to_numpy(dtype=float), arm[shared].to_numpy(dtype=float))
+    return Paired(name, len(shared), v.difference, v.low, v.high, v.p_value, v.verdict)
 
 
 def study_result(store: Store, study_id: str) -> StudyResult:
@@ -129,7 +128,9 @@ def study_result(store: Store, study_id: str) -> StudyResult:
     runs = [r["eval_run"] for arm in arms_rec.values() for r in arm.values()]
     runs += [teacher["test_run"]] if teacher.get("test_run") else []
     correct = correctness(store, list(dict.fromkeys(runs)))
-    tokens = {m.run_id: m.tokens_per_problem for m in run_metrics(store, list(correct))} if correct else {}
+    metrics = run_metrics(store, list(correct)) if correct else []
+    tokens = {m.run_id: m.tokens_per_problem for m in metrics}
+    ties = {m.run_id: m.ties for m in metrics}
 
     teacher_scores = correct.get(teacher.get("test_run"), pd.Series(dtype=float))
     if len(teacher_scores):
@@ -167,7 +168,7 @@ def study_result(store: Store, study_id: str) -> StudyResult:
             train_rows=int(export.get("rows", 0)), train_tokens=int(export.get("tokens", 0)),
             teacher_accuracy=t_acc, teacher_ratio=s_acc / t_acc if t_acc else math.nan,
             held_out=_held_out(seeds, record.get("held_out", {})), links=_links(arm, seeds, record),
-            note=_note(arm, first, record),
+            note=_note(arm, first, record), ties=sum(ties.get(r, 0) for r in eval_runs),
         ))
     return StudyResult(study_id, cfg.get("name", ""), folder.status(), progress.get("stage") or "", cfg, teacher,
                        results, record.get("held_out", {}), record.get("single_pool", {}), record.get("errors", {}),
@@ -226,8 +227,15 @@ def _pts(v: float) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:+.1f}"
 
 
-def _interval(low: float, high: float, fmt=_pct) -> str:
-    return "—" if math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
+def _interval(low: float | None, high: float | None, fmt=_pct) -> str:
+    return "—" if low is None or high is None or math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
+
+
+def _paired_interval(p: Paired | None) -> str:
+    """The exact interval, or why there is none ("too few discordant pairs")."""
+    if p is None:
+        return "—"
+    return _interval(p.ci_low, p.ci_high, _pts) if p.ci_low is not None else p.verdict or "—"
 
 
 def _p(v: float) -> str:
@@ -246,11 +254,12 @@ def table_rows(result: StudyResult) -> list[dict]:
             "spread (sd, min–max)": "—" if len(a.seeds) < 2 else
             f"{_pct(a.spread_sd)}, {_pct(a.spread_min)}–{_pct(a.spread_max)}",
             "lift vs base (pts)": _pts(a.lift.difference) if a.lift else "—",
-            "lift 95% CI": _interval(a.lift.ci_low, a.lift.ci_high, _pts) if a.lift else "—",
+            "lift 95% CI": _paired_interval(a.lift),
             "lift p": _p(a.lift.p_value) if a.lift else "—",
             "vs single (pts)": _pts(a.vs_single.difference) if a.vs_single else "—",
-            "vs single 95% CI": _interval(a.vs_single.ci_low, a.vs_single.ci_high, _pts) if a.vs_single else "—",
+            "vs single 95% CI": _paired_interval(a.vs_single),
             "vs single p": _p(a.vs_single.p_value) if a.vs_single else "—",
+            "vote ties": a.ties,
             "tokens/problem": "—" if math.isnan(a.tokens_per_problem) else f"{a.tokens_per_problem:.0f}",
             "train rows": a.train_rows,
             "train tokens": a.train_tokens,
@@ -291,7 +300,7 @@ def text_report(result: StudyResult) -> list[str]:
 def html_report(result: StudyResult) -> str:
     """A self-contained HTML page of the study's table and links."""
     rows = table_rows(result)
-    esc = html.escape
+    esc = html_text
     head = "".join(f"<th>{esc(c)}</th>" for c in (rows[0] if rows else {}))
     body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
     details = "".join(

@@ -11,6 +11,7 @@ import streamlit as st
 
 from agentark.evaluate.team_vs_single import TeamVsSingle, pct, signed
 from agentark.generation import SERVED_ENGINE
+from agentark.safe_text import md_text
 
 
 def _use_served_engine(form_prefix: str) -> None:
@@ -35,7 +36,7 @@ def show_team_vs_single(result: TeamVsSingle, name: str, form_prefix: str = "run
                    delta=None if ratio is None else f"{ratio:.1f}x one agent", delta_color="off")
     for line in result.details():
         st.caption(line)
-    st.caption(f"Computed on the {result.problems} finished problems of {name}; intervals are 95% bootstraps "
+    st.caption(f"Computed on the {result.problems} finished problems of {md_text(name)}; intervals are 95% bootstraps "
                "over problems.")
     st.markdown("**Next**")
     links = st.columns(3)

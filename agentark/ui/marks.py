@@ -6,12 +6,12 @@ the same way and no domain module knows how a page looks.
 """
 from __future__ import annotations
 
-import html
 import re
 
 import pandas as pd
 
 from agentark.runs.traces import word_diff
+from agentark.safe_text import html_text
 
 # Colour-blind-safe palette (Okabe–Ito order); agent_N always gets the N-th colour.
 AGENT_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -38,6 +38,11 @@ def agent_colour(agent: str) -> str:
     return AGENT_COLOURS[(int(m.group(1)) - 1) % len(AGENT_COLOURS)]
 
 
+def agent_dot(agent: str) -> str:
+    """The agent's colour as a dot, HTML holding nothing but a palette colour (never the name itself)."""
+    return f'<span style="color:{agent_colour(agent)};font-size:1.3em">●</span>'
+
+
 def diff_html(old: str, new: str) -> str:
     """The word diff as escaped HTML: deletions struck through in red, insertions in green.
 
@@ -51,7 +56,7 @@ def diff_html(old: str, new: str) -> str:
                 parts.append("<br>")
             if not line:
                 continue
-            escaped = html.escape(line)
+            escaped = html_text(line)
             if op == "equal":
                 parts.append(escaped)
             else:

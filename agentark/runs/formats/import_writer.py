@@ -243,11 +243,15 @@ def _debate_records(run_id: str, problem: Problem, turns: Turns) -> list[dict]:
     """Message rows for (agent, round, role, content, model) turns, graded like a live run's; these formats
     do not say why a message ended, so its finish reason is unknown (NULL) and an answer found only as the
     last number is marked ``implicit``."""
-    return [
+    records = [
         message_record(run_id, problem, Turn(agent, rnd, role, []), seq, Completion(text=content, model=model),
                        finish_reason=None)
         for seq, (agent, rnd, role, content, model) in enumerate(turns)
     ]
+    # Nor do they record tokens or time: unknown (NULL, shown "—"), never 0.
+    for record in records:
+        record.update(prompt_tokens=None, completion_tokens=None, latency_ms=None)
+    return records
 
 
 def reference_warning(problem: Problem) -> str | None:
@@ -273,7 +277,7 @@ def add_problem(writer: RunWriter, report: ImportReport, problem: Problem, turns
         return
     writer.seen.add(problem.problem_id)
     records = _debate_records(writer.run["run_id"], problem, turns)
-    outcome = outcome_record(writer.run["run_id"], problem, decide(records), records, 0.0)
+    outcome = outcome_record(writer.run["run_id"], problem, decide(records), records, None)
     outcome.update(outcome_extra or {})
     writer.add(_problem_row(problem), None, records, outcome)
     report.imported += 1
