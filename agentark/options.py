@@ -61,7 +61,9 @@ class ConfigBase:
     @classmethod
     def from_dict(cls, data: dict):
         known = {f.name for f in dataclasses.fields(cls) if f.init}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        check_types(cls, values)
+        return cls(**values)
 
 
 def field_help(text: str, choices: tuple = ()) -> dict:
@@ -83,6 +85,8 @@ class Option:
     closed: bool = True
     members: tuple["Option", ...] = ()
     meta: Mapping = field(default_factory=dict)
+    # The field's annotation (``list[int]``, ``str | None``): what ``check_type`` holds a value to.
+    annotation: Any = None
 
     @property
     def flag(self) -> str:
@@ -110,6 +114,7 @@ class Option:
         cls, prefix = self.meta["config"], self.meta["prefix"]
         values = {f.name: copy.deepcopy(getattr(self.default, f.name)) for f in dataclasses.fields(cls) if f.init}
         try:
+            check_types(cls, given)
             return cls(**{**values, **given})
         except AgentArkError as exc:
             names = {f.name for f in dataclasses.fields(cls)}
@@ -156,7 +161,8 @@ def _nested_option(f: dataclasses.Field, help_text: str) -> Option:
     default = f.default_factory()
     prefix = f.metadata.get("prefix", f.name)
     members = tuple(_prefixed(m, prefix, getattr(default, m.name)) for m in options(cls) if m.name not in skip)
-    return Option(f.name, "config", default, help_text, members=members, meta={**f.metadata, "prefix": prefix})
+    return Option(f.name, "config", default, help_text, members=members, meta={**f.metadata, "prefix": prefix},
+                  annotation=cls)
 
 
 def _option(cls, f: dataclasses.Field, hints: dict) -> Option:
@@ -192,7 +198,7 @@ def _option(cls, f: dataclasses.Field, hints: dict) -> Option:
         kind = "float"
     else:
         kind = "str"
-    return Option(f.name, kind, default, help_text, choices, optional, closed, members, f.metadata)
+    return Option(f.name, kind, default, help_text, choices, optional, closed, members, f.metadata, hints[f.name])
 
 
 def options(cls) -> list[Option]:
@@ -263,6 +269,9 @@ def _add_flag(parser: argparse.ArgumentParser, opt: Option) -> None:
         kwargs["type"] = int if opt.kind == "int" else float
     elif opt.kind == "list":
         kwargs["action" if opt.meta.get("repeat") else "nargs"] = "append" if opt.meta.get("repeat") else "+"
+        item = typing.get_args(_base(opt.annotation)[0])[:1]
+        if item and item[0] in (int, float):
+            kwargs["type"] = item[0]
     if opt.kind in ("choice", "list") and opt.choices and opt.closed:
         kwargs["choices"] = opt.choices
     if "parse" in opt.meta:
@@ -316,14 +325,14 @@ def _given(opts: list[Option] | tuple[Option, ...], given: Mapping, drop_unset: 
             if sub:
                 values[opt.key] = opt.nested(sub)
         elif opt.members and opt.name in given:
-            values[opt.key] = given[opt.name]
+            values[opt.key] = check_type(opt, given[opt.name])
         elif opt.members:
-            sub = {m.key: given[m.name] for m in opt.members
+            sub = {m.key: check_type(m, given[m.name]) for m in opt.members
                    if m.name in given and not (drop_unset and _unset(given[m.name]))}
             if sub:
                 values[opt.key] = opt.build(sub)
         elif opt.name in given:
-            values[opt.key] = given[opt.name]
+            values[opt.key] = check_type(opt, given[opt.name])
     return values
 
 
@@ -344,6 +353,82 @@ def from_flat(cls, values: Mapping, **fields: Any):
     return cls(**{**_given(options(cls), values, drop_unset=True), **fields})
 
 
+def _describe(tp: Any) -> str:
+    """A type as an error names it: ``list[int]`` is "a list of whole numbers"."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        named = [_describe(a) for a in args if a is not type(None)]
+        return " or ".join(named) + (" or nothing (leave it out)" if type(None) in args else "")
+    if origin in (list, tuple, set, frozenset):
+        return f"a list of {_plural(args[0])}" if args else "a list"
+    if origin in (dict, Mapping) or tp in (dict, Mapping):
+        return "a table of values"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, args))
+    if dataclasses.is_dataclass(tp):
+        return f"a table of {tp.__name__} fields"
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "text"}.get(
+        tp, getattr(tp, "__name__", str(tp)))
+
+
+def _plural(tp: Any) -> str:
+    return {bool: "true/false values", int: "whole numbers", float: "numbers", str: "texts"}.get(tp, _describe(tp))
+
+
+def _matches(tp: Any, value: Any) -> bool:
+    """Whether ``value`` is of type ``tp`` exactly as given: no string is read as a number, list or boolean, and
+    no boolean as a number; a whole number is a number."""
+    if tp is Any or isinstance(tp, typing.TypeVar):
+        return True
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(a, value) for a in args)
+    if tp is type(None):
+        return value is None
+    if origin is typing.Literal:
+        return value in args
+    if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(value) == len(args) and all(_matches(a, v) for a, v in zip(args, value))
+        return not args or all(_matches(args[0], v) for v in value)
+    if origin in (dict, Mapping) or tp in (dict, Mapping):
+        return isinstance(value, Mapping)
+    if dataclasses.is_dataclass(tp):
+        return isinstance(value, (tp, Mapping))
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return not isinstance(tp, type) or isinstance(value, tp)
+
+
+def _type_error(name: str, tp: Any, value: Any) -> ConfigError:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return ConfigError(f"[[{name}]] must be {_describe(tp)}, not {type(value).__name__} {shown}: give it as "
+                       f"{_describe(tp)}.")
+
+
+def check_type(opt: Option, value: Any) -> Any:
+    """``value`` if it has the type of ``opt``'s field, else a ConfigError naming the field and the type expected
+    (a string is never read as a list, a number or a boolean). Returns the value, so a caller can pass it on."""
+    if opt.annotation is not None and not _matches(opt.annotation, value):
+        raise _type_error(opt.name, opt.annotation, value)
+    return value
+
+
+def check_types(cls, values: Mapping) -> None:
+    """Refuse a value (by field name) whose type is not its field's, as ``check_type`` does: a stored config (a
+    job's JSON) or a nested config's values."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in values and f.init and not _matches(hints[f.name], values[f.name]):
+            raise _type_error(f.name, hints[f.name], values[f.name])
+
+
 def _unset(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
@@ -358,6 +443,14 @@ def _clean(opt: Option, value: Any) -> Any:
         except ValueError:
             raise ConfigError(f"{opt.label} must be a number{' or empty' if opt.optional else ''} "
                               f"(got '{value}').") from None
+    # A list of numbers is typed into a text box, one word a number: each word is read as the number it spells.
+    item = typing.get_args(_base(opt.annotation)[0])[:1] if opt.kind == "list" else ()
+    if item and item[0] in (int, float) and isinstance(value, list):
+        try:
+            return [item[0](v.strip()) if isinstance(v, str) else v for v in value]
+        except ValueError:
+            raise ConfigError(f"{opt.label} must be {_describe(opt.annotation)} (got {' '.join(map(str, value))})."
+                              ) from None
     return value
 
 
@@ -377,11 +470,11 @@ def _form_values(opts: list[Option] | tuple[Option, ...], values: dict) -> dict:
         if opt.kind == "config":
             clean[opt.key] = opt.nested(_form_values(opt.members, values))
         elif opt.members and opt.name not in values:
-            cleaned = [(m, _clean(m, values[m.name])) for m in opt.members if m.name in values]
+            cleaned = [(m, check_type(m, _clean(m, values[m.name]))) for m in opt.members if m.name in values]
             sub = {m.key: v for m, v in cleaned if not _unset(v) and opt.applies(values, m.name)}
             if sub:
                 clean[opt.key] = opt.build(sub)
         elif opt.name in values and opt.applies(values, opt.name):
             value = _clean(opt, values[opt.name])
-            clean[opt.key] = opt.meta["lines"](value) if "lines" in opt.meta else value
+            clean[opt.key] = opt.meta["lines"](value) if "lines" in opt.meta else check_type(opt, value)
     return clean

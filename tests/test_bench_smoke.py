@@ -35,6 +35,8 @@ SCRIPTS = {
     "slurm_overhead.py": (r"submit -> first progress: slurm ([\d.]+ s|absent), local [\d.]+ s; last shard -> store: "
                           r"slurm ([\d.]+ s|absent), local [\d.]+ s", SLOW),
     "served_concurrency.py": (r"wall-time ratio concurrency 1 / concurrency \d+: [\d.]+x", ()),
+    "team_load.py": (r"labels sent vs stored: card \d+ sent, \d+ stored; CLI \d+ sent, \d+ stored; lost 0, extra 0, "
+                     r"doubled 0", BROWSER),
     "store_scale.py": (r"p95 list [\d.]+ ms vs JSONL \d+ ms = \d+x; p95 dashboard", ()),
 }
 # What needs a CUDA machine runs its CPU path elsewhere, or not at all here.

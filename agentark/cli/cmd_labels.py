@@ -118,12 +118,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from agentark.labels.segment import SegmentConfig, segment_runs
+    from agentark.labels.segment import SegmentConfig, resegment
 
     with refreshed_store() as store:
         cfg = from_namespace(SegmentConfig, args)
-        n = segment_runs(store, args.runs, cfg)
-    print(f"{n} steps stored ({cfg.method})")
+        report = resegment(store, args.runs, cfg)
+    print(report.summary(cfg.method))
     return 0
 
 

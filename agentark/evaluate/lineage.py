@@ -77,7 +77,8 @@ def _trained_file(row: dict, sha: str | None) -> str | None:
 
 def provenance(store, metrics) -> Provenance:
     """Provenance of a run's (first) model, from its ``RunMetrics``."""
-    model = (metrics.config.get("model") or metrics.model or "").split(", ")[0] or None
+    named = [m for m in (metrics.config.get("model"), metrics.model) if isinstance(m, str) and m]  # NaN: none
+    model = named[0].split(", ")[0] if named else None
     return model_provenance(store, model, metrics.run_id, metrics.config)
 
 

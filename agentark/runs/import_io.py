@@ -9,9 +9,10 @@ nothing after a syntax error can be trusted), and the importer reports it by lin
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,18 @@ class _TextStream:
                 continue  # a number cut at the end of the chunk parses, but only as its first digits
             self.advance(end)
             return value
+
+
+def records_sha256(items: Iterable[tuple]) -> str:
+    """The sha256 of a file's parsed records, as a reader yields them (``(line, record)`` or ``(line, key, value)``):
+    the same records laid out otherwise (white space, key order, a trailing newline) give the same digest. Line
+    numbers are left out; an unreadable stretch counts by its reason."""
+    digest = hashlib.sha256()
+    for item in items:
+        body = [v.reason if isinstance(v, Unreadable) else v for v in item[1:]]
+        digest.update(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
 
 
 def iter_json_object(path: Path) -> Iterator[tuple[int, str, Any] | tuple[int, Unreadable]]:

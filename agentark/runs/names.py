@@ -21,6 +21,16 @@ MAX_NAME = 60
 MAX_TAG = 30
 _GENERATED_ID = re.compile(r"^(?P<method>.+)-(?P<date>\d{8})-(?P<time>\d{6})-(?P<token>[0-9a-f]+)$")
 _SHORT = 24
+# Control characters (newlines, tabs, escapes, C1 controls): a name or tag holding one breaks tables and terminals.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _control_free(text: str, what: str) -> str:
+    found = _CONTROL.search(text)
+    if found:
+        raise ConfigError(f"A {what} may not hold control characters (newlines, tabs, escapes); {text!r} holds "
+                          f"{found.group()!r} at position {found.start() + 1}. Use plain text.")
+    return text
 
 
 def clean_name(name: str | None) -> str | None:
@@ -28,10 +38,10 @@ def clean_name(name: str | None) -> str | None:
     name = (name or "").strip()
     if not name:
         return None
-    if len(name) > MAX_NAME or "\n" in name:
+    if len(name) > MAX_NAME:
         raise ConfigError(f"A run name is one line of at most {MAX_NAME} characters; got {len(name)} characters. "
                           "Use tags for further detail.")
-    return name
+    return _control_free(name, "run name")
 
 
 def clean_tags(tags: str | Iterable[str]) -> list[str]:
@@ -43,7 +53,7 @@ def clean_tags(tags: str | Iterable[str]) -> list[str]:
             continue
         if len(tag) > MAX_TAG:
             raise ConfigError(f"A tag is at most {MAX_TAG} characters; '{tag[:40]}...' is longer. Shorten it.")
-        out.append(tag)
+        out.append(_control_free(tag, "tag"))
     return out
 
 

@@ -5,8 +5,10 @@ open a file read-write and no other process open it at all, so the app, the CLI 
 take turns: every operation (a query, an ingest, a migration) opens the file, does its work and closes it.
 An operation that finds the file held by another process waits and retries with jittered exponential
 backoff, up to ``AGENTARK_LOCK_TIMEOUT`` seconds (default 30), then raises ``StoreLockedError`` naming
-the holder. Inside a process, threads share DuckDB's one instance of the file (each thread opens its own
-connection to it) and this process's writes go one at a time. Long jobs never open the store: they write
+the holder. Inside a process, threads share one DuckDB instance of the file (``_Instances``): the first
+operation to start opens it, each operation works on a cursor of its own, and the last to end closes it, so
+that threads never race each other opening and closing the same file (DuckDB's "Unique file handle conflict
+... already attached"); this process's writes go one at a time. Long jobs never open the store: they write
 Parquet shards into their run folder and ``Store.refresh`` runs the registered ingesters over them.
 
 Queries are module functions ``fn(store, ...)``, each one operation, in one module per table family
@@ -31,11 +33,19 @@ from agentark.clock import now
 from agentark.errors import StoreError, StoreLockedError
 from agentark.store.migrations import MIGRATIONS, latest_version
 
-_LOCK_PATTERNS = ("could not set lock", "conflicting lock")
+# Transient conflicts, retried with backoff: another process holds the file, or (should anything in this process
+# open the file past ``_Instances``) DuckDB is still detaching an instance while another attaches it.
+_LOCK_PATTERNS = ("could not set lock", "conflicting lock", "unique file handle conflict", "already attached")
 # Backoff between attempts to open a held file: short at first (most operations take milliseconds), capped
 # so that a waiter notices a released file within a fraction of a second.
 _FIRST_WAIT_S = 0.005
-_MAX_WAIT_S = 0.2
+_MAX_WAIT_S = 0.05
+# The longest this process keeps the file open while its threads' operations overlap one another: after it, new
+# operations wait for the ones running to end, so that the file is let go and a waiting process gets its turn
+# (a busy app would otherwise hold it for as long as its sessions keep it busy). A handover pause follows, as
+# long as another process's backoff, before this process opens the file again.
+_MAX_HOLD_S = 0.5
+_HANDOVER_S = _MAX_WAIT_S * 1.5
 _TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK", "ABORT", "END", "START")
 
 
@@ -97,6 +107,81 @@ def open_connection(path: Path, read_only: bool = False, timeout_s: float | None
                 ) from exc
             time.sleep(min(left, wait * random.uniform(0.5, 1.5)))
             wait = min(wait * 2, _MAX_WAIT_S)
+
+
+class _Instances:
+    """This process's one DuckDB instance per store file, shared by the threads whose operations overlap.
+
+    ``acquire`` opens the file when no operation of this process has it open and otherwise hands out a cursor of
+    the open instance; ``release`` closes the cursor and, after the last one, the instance, so that between
+    operations the file stays free for other processes. An operation that needs to write waits (with the same
+    bound as for another process) while the open instance is read-only; a read-only operation uses a writable
+    instance that is open. Overlapping operations keep the file open at most ``_MAX_HOLD_S`` before it is let go
+    for a turn of another process.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._open: dict[str, list] = {}  # path -> [instance, read_only, operations using it, opened at]
+        self._handed_over: dict[str, float] = {}  # path -> when this process may open it again after a long hold
+        self._mine = threading.local()  # held: path -> this thread's operations on it
+
+    def acquire(self, path: Path, read_only: bool, timeout_s: float | None) -> duckdb.DuckDBPyConnection:
+        key = str(path.resolve())
+        bound = config.lock_timeout_s() if timeout_s is None else timeout_s
+        deadline = time.monotonic() + bound
+        with self._changed:
+            mine = getattr(self._mine, "held", {}).get(key, 0)
+            while key in self._open and not mine and (self._open[key][1] and not read_only or self._draining(key)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreLockedError(
+                        f"The store {path} is still in use by a long operation of this process after waiting "
+                        f"{bound:g} s; let it finish, or wait longer with AGENTARK_LOCK_TIMEOUT=SECONDS.")
+                self._changed.wait(min(left, _MAX_HOLD_S))
+            entry = self._open.get(key)
+            if entry is None:
+                pause = self._handed_over.pop(key, 0.0) - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                # Opened under the condition: threads wanting the same file would wait for this instance anyway.
+                entry = self._open[key] = [open_connection(path, read_only, timeout_s), read_only, 0,
+                                           time.monotonic()]
+            entry[2] += 1
+            held = self._mine.__dict__.setdefault("held", {})
+            held[key] = held.get(key, 0) + 1
+            try:
+                return entry[0].cursor()
+            except BaseException:
+                self._release(key)
+                raise
+
+    def release(self, path: Path, cursor: duckdb.DuckDBPyConnection) -> None:
+        key = str(path.resolve())
+        with self._changed:
+            try:
+                cursor.close()
+            finally:
+                self._release(key)
+
+    def _draining(self, key: str) -> bool:
+        """Whether the open instance has been held past ``_MAX_HOLD_S``, so new operations wait for it to close
+        (``acquire`` skips the wait for a thread that holds an operation already: it would wait for itself)."""
+        return time.monotonic() - self._open[key][3] > _MAX_HOLD_S
+
+    def _release(self, key: str) -> None:
+        entry = self._open[key]
+        entry[2] -= 1
+        self._mine.held[key] -= 1
+        if entry[2] == 0:
+            del self._open[key]
+            entry[0].close()
+            if time.monotonic() - entry[3] > _MAX_HOLD_S:
+                self._handed_over[key] = time.monotonic() + _HANDOVER_S
+            self._changed.notify_all()
+
+
+_INSTANCES = _Instances()
 
 
 class _Result:
@@ -205,13 +290,14 @@ class Store:
     # -- connection -------------------------------------------------------------------------------------
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One operation: this thread's connection, opened on entry and closed when the outermost block ends.
+        """One operation: this thread's cursor of the process's instance of the file, taken on entry and closed
+        when the outermost block ends (the instance closes with the process's last operation).
 
         Nested blocks (a method calling another) share the connection, so an operation opens the file once.
         """
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
-            self._local.connection = open_connection(self.path, self.read_only, self.lock_timeout_s)
+            self._local.connection = _INSTANCES.acquire(self.path, self.read_only, self.lock_timeout_s)
         self._local.depth = depth + 1
         try:
             yield self._local.connection
@@ -219,7 +305,7 @@ class Store:
             self._local.depth -= 1
             if self._local.depth == 0:
                 connection, self._local.connection = self._local.connection, None
-                connection.close()
+                _INSTANCES.release(self.path, connection)
 
     def write(self) -> _WriteOperation:
         """A write without a transaction of its own (one statement, or a step inside an enclosing

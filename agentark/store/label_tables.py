@@ -66,8 +66,10 @@ def messages_to_segment(store: Store, run_ids: list[str] | None, roles: list[str
     ).df()
 
 
-def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> None:
-    """Make ``rows`` the steps of ``message_ids`` in one transaction; unchanged steps keep their ids."""
+def replace_steps(store: Store, message_ids: list[str], rows: list[dict],
+                  moved: list[tuple[str, str]] = ()) -> None:
+    """Make ``rows`` the steps of ``message_ids`` in one transaction; unchanged steps keep their ids. ``moved``
+    (label id, new step id) copies those labels onto the new steps, under new ids; the rows they copy stay."""
     frame = pd.DataFrame(rows, columns=["step_id", "message_id", "idx", "text", "char_start", "char_end",
                                         "segmenter", "claim"])
     frame["created_at"] = now()
@@ -75,6 +77,15 @@ def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> Non
     with store.transaction() as con:
         con.register("_new_steps", frame)
         con.register("_seg_messages", ids)
+        if moved:
+            con.register("_moved_labels", pd.DataFrame(list(moved), columns=["label_id", "new_step_id"]))
+            con.execute(
+                """INSERT INTO step_labels BY NAME
+                   SELECT l.* EXCLUDE (label_id, step_id), 'moved:' || l.label_id || ':' || m.new_step_id AS label_id,
+                          m.new_step_id AS step_id
+                   FROM step_labels l JOIN _moved_labels m USING (label_id)
+                   ON CONFLICT DO NOTHING""")
+            con.unregister("_moved_labels")
         try:
             con.execute(
                 """DELETE FROM steps WHERE message_id IN (SELECT message_id FROM _seg_messages)
@@ -88,6 +99,27 @@ def replace_steps(store: Store, message_ids: list[str], rows: list[dict]) -> Non
         finally:
             con.unregister("_new_steps")
             con.unregister("_seg_messages")
+
+
+@operation
+def steps_of_messages(store: Store, message_ids: list[str]) -> pd.DataFrame:
+    """The stored steps (id, message, place, text) of the given messages."""
+    return store.con.execute(
+        "SELECT step_id, message_id, idx, text FROM steps WHERE list_contains($ids, message_id)",
+        {"ids": list(message_ids)}).df()
+
+
+@operation
+def human_rows(store: Store, step_ids: list[str]) -> pd.DataFrame:
+    """Every human label row of the given steps, oldest first, with whether it is the annotator's label in force
+    on its step (``in_force``: their latest row, with a value)."""
+    return store.con.execute(
+        """SELECT label_id, step_id, annotator, value, created_at,
+                  value IS NOT NULL AND row_number() OVER (PARTITION BY step_id, annotator, value IS NULL
+                                                          ORDER BY created_at DESC, rowid DESC) = 1 AS in_force
+           FROM step_labels WHERE source = 'human' AND list_contains($ids, step_id)
+           ORDER BY created_at, rowid""",
+        {"ids": list(step_ids)}).df()
 
 
 @operation

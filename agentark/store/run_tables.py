@@ -7,6 +7,7 @@ shard goes in through the shard ledger (``ledger_tables.ingest_once``), once, in
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from agentark.errors import StoreError
 from agentark.store import Store
 from agentark.store.curation_tables import LATEST_MARKS
 from agentark.store.ledger_tables import ingest_once
+
+# A run being imported is stored as "importing pid N" until the import completes; shown as "importing" while
+# process N lives and as "interrupted" once it is gone (killed half-way: run the import again to complete it).
+_IMPORTING = "importing pid "
+INTERRUPTED = "interrupted"
 
 _COUNTED_TABLES = {"messages", "outcomes", "run_problems", "problems", "runs", "jobs"}
 
@@ -90,7 +96,32 @@ def set_run_status(store: Store, run_id: str, status: str) -> None:
 
 
 def run_status(store: Store, run_id: str) -> str | None:
-    return store.scalar("SELECT status FROM runs WHERE run_id = ?", [run_id])
+    return shown_status(store.scalar("SELECT status FROM runs WHERE run_id = ?", [run_id]))
+
+
+def importing_status() -> str:
+    """The stored status of a run this process is importing into."""
+    return f"{_IMPORTING}{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child not yet reaped by its parent still answers signals
+        return "\tZ" not in Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0]
+    except (OSError, IndexError):
+        return True
+
+
+def shown_status(status: str | None) -> str | None:
+    """A run's status as listings show it: an import whose process is gone is ``interrupted``."""
+    if isinstance(status, str) and status.startswith(_IMPORTING):
+        return "importing" if _alive(int(status[len(_IMPORTING):])) else INTERRUPTED
+    return status
 
 
 def get_run(store: Store, run_id: str) -> dict:
@@ -98,6 +129,7 @@ def get_run(store: Store, run_id: str) -> dict:
     if rows.empty:
         raise StoreError(f"No run '{run_id}' in {store.path}. List runs with `python -m agentark runs`.")
     row = rows.iloc[0].to_dict()
+    row["status"] = shown_status(row.get("status"))
     row["config"] = json.loads(row.pop("config_json"))
     row["versions"] = json.loads(row.pop("versions_json") or "{}")
     return row
@@ -131,7 +163,7 @@ def list_runs(store: Store) -> pd.DataFrame:
                 USING (run_id)
            LEFT JOIN (SELECT run_id, count(*) n FROM messages GROUP BY run_id) m USING (run_id)
            ORDER BY r.created_at DESC"""
-    )
+    ).assign(status=lambda f: f["status"].map(shown_status))
 
 
 def round_accuracy(store: Store, run_id: str) -> pd.DataFrame:

@@ -3,15 +3,16 @@
 Formats (``python -m agentark import --format NAME PATH``): ``du2023`` (Du et al.'s llm_multiagent_debate
 JSON), ``maslab`` (MASLab / AgentArk-reference JSONL) and ``transcripts`` (our own lossless JSONL, which
 ``agentark.runs.formats.transcript_jsonl.export_transcripts`` writes). A format module has ``read(request,
-report)``, which reads the file record by record into run writers (``import_writer.RunWriter``).
+report)``, which reads the file record by record into run writers (``import_writer.RunWriter``), and
+``records(path)``, the records as read (``import_io``), from which an import's digest is taken.
 
 Design decision: an import streams. Records are read one at a time (agentark.runs.import_io) and written in
 batches, so time is linear and memory bounded whatever the file's size. Each record is either imported,
 skipped as a duplicate (its message, or for whole-problem formats its problem, is already in the run, in
 the store or earlier in the file), or rejected with its line and reason, whatever the file holds (binary
 data, wrong-typed fields); nothing is half imported, nothing already stored changes, and an import that
-imports nothing raises. Every import is recorded by the file's sha256 (``imported_files``): a file whose
-bytes were imported before, under any name, is refused unless ``again`` asks for it, and a file of another
+imports nothing raises. Every import is recorded by the sha256 of its parsed records (``imported_files``): a
+file whose records were imported before, under any name or layout, is refused unless ``again`` asks for it, and a file of another
 model than the run it would go into is refused (``import_writer.check_same_model``). The registry names
 modules, imported when a file of their format is read, so the CLI's parser can list the formats without
 loading the store.
@@ -67,7 +68,7 @@ class TranscriptImportConfig(ConfigBase):
     name: str | None = field(default=None, metadata={
         "help": "a name for the imported run, shown instead of its id (unique)"})
     again: bool = field(default=False, metadata={
-        "help": "import a file whose bytes were imported before (refused by default: it would count twice)"})
+        "help": "import a file whose records were imported before (refused by default: it would count twice)"})
 
     def __post_init__(self) -> None:
         if self.format is None:
@@ -108,6 +109,7 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
     the file's bytes were imported before (under any name) unless ``again``.
     """
     from agentark.ids import file_sha256
+    from agentark.runs.import_io import records_sha256
     from agentark.runs.formats.import_writer import ImportReport, ImportRequest, record_file, refuse_seen
 
     if fmt not in READERS:
@@ -117,16 +119,22 @@ def import_file(store: Store, fmt: str, path: str | Path, run_id: str | None = N
         raise ImportFormatError(f"No file at {path}; pass the path of a {fmt} file.")
     if run_id is not None:
         check_id(run_id, "run id")
-    sha256 = file_sha256(path)
+    reader = importlib.import_module(READERS[fmt])
+    # Known by its parsed records, so the same records laid out otherwise (a trailing newline, another key
+    # order) are the same import; ledger rows of older versions hold the bytes' digest, checked too.
+    sha256 = records_sha256(reader.records(path))
     if not again:
         refuse_seen(store, path, sha256, (model or "").strip())
+        refuse_seen(store, path, file_sha256(path), (model or "").strip())
     report = ImportReport(fmt, "")
-    writers = importlib.import_module(READERS[fmt]).read(
+    writers = reader.read(
         ImportRequest(store, fmt, path, run_id, dataset, (model or "").strip()), report)
     report.run_id = ", ".join(sorted(writers))
     for writer in writers.values():
         writer.flush()
         report.messages += writer.written
+    for writer in writers.values():
+        writer.finish()
     if report.regrade:
         from agentark.runs.regrade import regrade_run
 

@@ -83,6 +83,10 @@ def missing_rounds(turns: Turns) -> str | None:
             f"{len(rounds) - len(short)} of {len(rounds)} agents")
 
 
+# How the file's records are read, for the digest that recognises an import made before (``records_sha256``).
+records = iter_json_object
+
+
 def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
     """Read a du2023 file into one run, a question at a time."""
     writer = single_run(request)

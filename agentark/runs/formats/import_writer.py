@@ -21,7 +21,9 @@ from agentark.errors import ImportFormatError
 from agentark.ids import check_id
 from agentark.runs.import_io import FieldError
 from agentark.store import Store
+from agentark.store import run_tables
 from agentark.store import transcript_tables as db
+from agentark.store.run_tables import importing_status
 from agentark.store.import_tables import imports_of, record_import
 from agentark.tasks import Problem, extract_reference
 from agentark.tasks.answers import reference_solution
@@ -102,6 +104,7 @@ class RunWriter:
     outcomes: list[dict] = field(default_factory=list)
     placed: set[str] = field(default_factory=set)  # problems given a place in the run by this import
     written: int = 0
+    started: bool = False  # this import has written rows and marked the run as being imported
 
     def add(self, problem: dict, idx: int | None, messages: list[dict], outcome: dict | None) -> None:
         pid = problem["problem_id"]
@@ -119,10 +122,22 @@ class RunWriter:
 
     def flush(self) -> None:
         if self.messages or self.problems:
-            db.save_transcripts(self.store, self.run, list(self.problems.values()), self.run_problems,
+            # Until ``finish``, the run says it is being imported (by this process), so an import killed half-way
+            # shows as interrupted, with the problems it got, not as a finished import.
+            marked = {**self.run, "status": importing_status()}
+            db.save_transcripts(self.store, marked, list(self.problems.values()), self.run_problems,
                                 self.messages, self.outcomes)
+            if not self.started:
+                run_tables.set_run_status(self.store, self.run["run_id"], marked["status"])
+                self.started = True
             self.written += len(self.messages)
         self.problems, self.run_problems, self.messages, self.outcomes = {}, [], [], []
+
+    def finish(self) -> None:
+        """The import is complete: the run takes its own status (``imported``, or the one its file gave), also when
+        this import only completed one that was interrupted."""
+        if self.started or run_tables.run_status(self.store, self.run["run_id"]) == run_tables.INTERRUPTED:
+            run_tables.set_run_status(self.store, self.run["run_id"], self.run.get("status") or "imported")
 
 
 def free_name(store: Store, name: str | None) -> str | None:

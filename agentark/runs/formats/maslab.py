@@ -43,6 +43,10 @@ def _token_stats(row: dict) -> dict[str, dict[str, int]]:
     return counts
 
 
+# How the file's records are read, for the digest that recognises an import made before (``records_sha256``).
+records = iter_json_lines
+
+
 def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
     """Read a maslab file into one run, a line (a problem) at a time."""
     writer = single_run(request)

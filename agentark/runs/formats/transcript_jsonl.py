@@ -131,6 +131,10 @@ def _transcript_run(rec: dict, run_id: str, model: str) -> dict:
     }
 
 
+# How the file's records are read, for the digest that recognises an import made before (``records_sha256``).
+records = iter_json_lines
+
+
 def read(request: ImportRequest, report: ImportReport) -> dict[str, RunWriter]:
     """Read transcript records into the runs they name (a file may hold several), a line at a time."""
     store, model = request.store, request.model
