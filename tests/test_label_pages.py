@@ -9,6 +9,7 @@ from agentark.debate import debate_job
 from agentark.debate import DebateConfig
 from agentark.store import Store
 from agentark.store import label_tables as q
+from agentark.safe_text import md_text
 from tests.app_pages import segmented_run
 from tests.conftest import ROOT
 
@@ -127,7 +128,8 @@ def test_prepare_tab_segments_and_bulk_relabel_and_summary():
     human = q.labels_in_force(_store_of(at), sources=["human"])
     assert len(human) == len(steps) and set(human["value"]) == {-1.0}
     open_tab(at, "Summary")
-    assert any("auto:outcome vs human" in m.value for m in at.markdown)
+    # Source names are shown escaped, as all stored text is (issue 27).
+    assert any(f"{md_text('auto:outcome')} vs {md_text('human')}" in m.value for m in at.markdown)
 
 
 def test_export_page_writes_a_file():
