@@ -457,7 +457,9 @@ TITLES = {"prm": "PRM training", "sft": "SFT"}
 def test_the_job_framework_imports_no_domain_module() -> None:
     framework = [m for m in MODULES if m.startswith("agentark.jobs")]
     # agentark.jobs.machine is infrastructure too: the devices, slots per device and threads the slots hand out.
+    # agentark.options is flat infrastructure too (below jobs in the package order): the executor's config is
+    # checked by the same strict types as every other config.
     allowed = ("agentark.jobs", "agentark.store", "agentark.config", "agentark.errors", "agentark.ids",
-               "agentark.clock", "agentark.jobs.machine")
+               "agentark.clock", "agentark.jobs.machine", "agentark.options")
     bad = {m: sorted(d for d in GRAPH[m] if not d.startswith(allowed)) for m in framework}
     assert not any(bad.values()), bad

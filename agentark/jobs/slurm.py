@@ -31,6 +31,7 @@ from typing import Any
 
 from agentark import config
 from agentark.errors import ConfigError, JobError
+from agentark.options import check_types
 
 EXECUTORS = ("local", "slurm")
 SIGNAL = "USR1"
@@ -83,7 +84,9 @@ class ExecutorConfig:
     @classmethod
     def from_dict(cls, data: dict | None) -> "ExecutorConfig":
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+        values = {k: v for k, v in (data or {}).items() if k in known}
+        check_types(cls, values)  # a stored manifest or a study file: a wrong type is refused, never coerced
+        return cls(**values)
 
     def chosen(self) -> str:
         """The executor in force: this config's, else the studio's setting, else local."""
