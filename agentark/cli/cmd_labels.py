@@ -19,6 +19,14 @@ from agentark.cli.common import (add_home, add_labeling_job, print_table, refres
 from agentark.options import add_arguments, from_namespace
 
 
+
+def config_command(sub, name: str, help_text: str, cls, func) -> None:
+    """A command whose every option is a field of ``cls`` (plus the studio home)."""
+    parser = sub.add_parser(name, help=help_text)
+    add_home(parser)
+    add_arguments(parser, cls)
+    parser.set_defaults(func=func)
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the step, label and export commands; a command that builds a config takes that config's options."""
     from agentark.training_sets import ExportConfig, export_kind_names
@@ -35,10 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arguments(s, SegmentConfig)
     s.set_defaults(func=cmd_segment)
 
-    a = sub.add_parser("autolabel", help="label steps from outcomes and the debate signal")
-    add_home(a)
-    add_arguments(a, AutoLabelConfig)
-    a.set_defaults(func=cmd_autolabel)
+    config_command(sub, "autolabel", "label steps from outcomes and the debate signal", AutoLabelConfig,
+                   cmd_autolabel)
 
     h = sub.add_parser("label", help="append a human label to a step")
     add_home(h)
@@ -90,19 +96,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arguments(gold, GoldConfig)
     gold.add_argument("--run-id", type=run_id_arg, default=None, help="default: gold-debate-SEED")
     gold.set_defaults(func=cmd_labels_gold)
-    ov = lsub.add_parser("overlap", help="set the share of runs' steps two annotators label, for agreement")
-    add_home(ov)
-    add_arguments(ov, AssignmentConfig)
-    ov.set_defaults(func=cmd_labels_overlap)
+    config_command(lsub, "overlap", "set the share of runs' steps two annotators label, for agreement",
+                   AssignmentConfig, cmd_labels_overlap)
     team = lsub.add_parser("team", help="each annotator's steps and labels, and Cohen's kappa of every pair of people")
     add_home(team)
     team.add_argument("--run", type=run_id_arg, action="append", dest="runs", help="run id (repeat; default: every run)")
     team.set_defaults(func=cmd_labels_team)
 
-    i = sub.add_parser("import-steps", help="import labeled steps (PRM800K, Math-Shepherd, ...) as a run")
-    add_home(i)
-    add_arguments(i, StepImportConfig)
-    i.set_defaults(func=cmd_import_steps)
+    config_command(sub, "import-steps", "import labeled steps (PRM800K, Math-Shepherd, ...) as a run",
+                   StepImportConfig, cmd_import_steps)
 
     e = sub.add_parser("export", help=f"write an immutable training set ({', '.join(export_kind_names())})")
     add_home(e)
