@@ -270,6 +270,16 @@ class _WriteOperation:
             self._lock.release()
 
 
+
+@contextmanager
+def frame_view(con, name: str, frame) -> Iterator[None]:
+    """``frame`` visible to SQL as ``name`` for the block: a batch's rows are read by name, then let go."""
+    con.register(name, frame)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
 class Store:
     """The studio's database. Cheap to keep (it holds no connection between operations); share it across threads."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agentark.store import Store, operation
+from agentark.store import Store, frame_view, operation
 
 _BUCKETS = 1_000_000
 # The share in force per run.
@@ -42,11 +42,8 @@ def claim(store: Store, step_ids: list[str], who: str, at) -> None:
         return
     frame = pd.DataFrame({"step_id": list(step_ids), "annotator": who, "claimed_at": at})
     with store.write() as con:
-        con.register("_claims", frame)
-        try:
+        with frame_view(con, "_claims", frame):
             con.execute("INSERT OR IGNORE INTO step_claims SELECT step_id, annotator, claimed_at FROM _claims")
-        finally:
-            con.unregister("_claims")
 
 
 @operation

@@ -8,12 +8,9 @@ in the same transaction as the labels and corrections of the batch (one store op
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pandas as pd
 
-from agentark.store import Store, operation
+from agentark.store import Store, frame_view, operation
 from agentark.store.label_tables import LABEL_COLUMNS, in_marks
 
 CORRECTION_COLUMNS = ["correction_id", "step_id", "message_id", "original_text", "char_start", "char_end", "text",
@@ -29,16 +26,6 @@ def steps_by_id(store: Store, step_ids: list[str]) -> pd.DataFrame:
         ids).df()
 
 
-@contextmanager
-def _view(con, name: str, frame: pd.DataFrame) -> Iterator[None]:
-    """``frame`` visible to SQL as ``name`` for the block: a batch's rows are read by name, then let go."""
-    con.register(name, frame)
-    try:
-        yield
-    finally:
-        con.unregister(name)
-
-
 def write_batch(store: Store, labels: pd.DataFrame, corrections: pd.DataFrame) -> dict[str, int]:
     """Append label rows and correction rows in one transaction; rows whose ids exist are skipped, so a batch
     sent twice stores once. A correction's author who never labelled its step -1 gets that label with it.
@@ -49,16 +36,16 @@ def write_batch(store: Store, labels: pd.DataFrame, corrections: pd.DataFrame) -
         before = con.execute("SELECT (SELECT count(*) FROM step_labels), (SELECT count(*) FROM step_corrections)"
                              ).fetchall()[0]
         if not labels.empty:
-            with _view(con, "_batch_labels", labels):
+            with frame_view(con, "_batch_labels", labels):
                 con.execute("INSERT OR IGNORE INTO step_labels BY NAME SELECT * FROM _batch_labels")
         if not corrections.empty:
-            with _view(con, "_batch_corrections", corrections):
+            with frame_view(con, "_batch_corrections", corrections):
                 fresh = con.execute(
                     """SELECT c.* FROM _batch_corrections c
                        WHERE c.correction_id NOT IN (SELECT correction_id FROM step_corrections)""").df()
                 con.execute("INSERT OR IGNORE INTO step_corrections BY NAME SELECT * FROM _batch_corrections")
             if not fresh.empty:
-                with _view(con, "_fresh_corrections", fresh):
+                with frame_view(con, "_fresh_corrections", fresh):
                     con.execute(
                         """INSERT INTO step_labels (label_id, step_id, value, source, annotator, confidence, flag,
                                                     note, created_at)

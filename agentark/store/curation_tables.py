@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agentark.store import Store, operation
+from agentark.store import Store, frame_view, operation
 
 # The mark in force per target: the latest row per (run, problem, message-or-none).
 LATEST_MARKS = """SELECT * EXCLUDE (rn) FROM (
@@ -21,11 +21,8 @@ LATEST_MARKS = """SELECT * EXCLUDE (rn) FROM (
 def append_marks(store: Store, rows: pd.DataFrame) -> None:
     """Append marks (columns matched by name) to the append-only ``curation_marks``, in one statement."""
     with store.write() as con:
-        con.register("_rows", rows)
-        try:
+        with frame_view(con, "_rows", rows):
             con.execute("INSERT INTO curation_marks BY NAME SELECT * FROM _rows")
-        finally:
-            con.unregister("_rows")
 
 
 def latest_marks(store: Store, run_id: str | None = None) -> pd.DataFrame:
